@@ -1,0 +1,211 @@
+//! `v1/Service`.
+
+use std::collections::BTreeMap;
+
+use super::{Loc, ObjectMeta, Protocol};
+
+/// `spec.type`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ServiceType {
+    /// `ClusterIP` (the default).
+    #[default]
+    ClusterIP,
+    /// `NodePort`.
+    NodePort,
+    /// `LoadBalancer`.
+    LoadBalancer,
+    /// `ExternalName`.
+    ExternalName,
+    /// Anything else, as written.
+    Other(String),
+}
+
+impl ServiceType {
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> ServiceType {
+        match s {
+            "ClusterIP" => ServiceType::ClusterIP,
+            "NodePort" => ServiceType::NodePort,
+            "LoadBalancer" => ServiceType::LoadBalancer,
+            "ExternalName" => ServiceType::ExternalName,
+            o => ServiceType::Other(o.to_owned()),
+        }
+    }
+
+    /// The API spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServiceType::ClusterIP => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+            ServiceType::ExternalName => "ExternalName",
+            ServiceType::Other(s) => s,
+        }
+    }
+}
+
+/// `externalTrafficPolicy` / `internalTrafficPolicy`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrafficPolicy {
+    /// `Cluster`.
+    Cluster,
+    /// `Local`.
+    Local,
+    /// Anything else, as written.
+    Other(String),
+}
+
+impl TrafficPolicy {
+    /// Parses the API spelling.
+    pub fn parse(s: &str) -> TrafficPolicy {
+        match s {
+            "Cluster" => TrafficPolicy::Cluster,
+            "Local" => TrafficPolicy::Local,
+            o => TrafficPolicy::Other(o.to_owned()),
+        }
+    }
+}
+
+/// `spec.sessionAffinity`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum SessionAffinity {
+    /// `None` (the default).
+    #[default]
+    None,
+    /// `ClientIP`.
+    ClientIP,
+    /// Anything else, as written.
+    Other(String),
+}
+
+/// A `targetPort`: a number or a container port name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IntOrString {
+    /// A port number (kept wide so validation can report out-of-range values).
+    Int(i64),
+    /// A named container port.
+    Str(String),
+}
+
+/// One entry of `spec.ports`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServicePort {
+    /// `name`; empty when unnamed.
+    pub name: String,
+    /// `protocol` (default TCP).
+    pub protocol: Protocol,
+    /// `port`, as written (validated to 1..=65535).
+    pub port: i64,
+    /// `targetPort`; `None` means "same as port".
+    pub target_port: Option<IntOrString>,
+    /// `nodePort`; `None` or 0 means none.
+    pub node_port: Option<i64>,
+    /// `appProtocol`.
+    pub app_protocol: Option<String>,
+}
+
+/// One entry of `status.loadBalancer.ingress`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadBalancerIngress {
+    /// `ip`.
+    pub ip: Option<String>,
+    /// `hostname`.
+    pub hostname: Option<String>,
+    /// `ipMode` (`VIP` or `Proxy`); absent means VIP.
+    pub ip_mode: Option<String>,
+}
+
+/// A `v1/Service`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Service {
+    /// Where it was read from.
+    pub loc: Loc,
+    /// Name, namespace, labels, annotations.
+    pub meta: ObjectMeta,
+    /// `spec.type`.
+    pub type_: ServiceType,
+    /// `spec.clusterIP` as written (`None` string for headless); `None` when absent.
+    pub cluster_ip: Option<String>,
+    /// `spec.clusterIPs` as written.
+    pub cluster_ips: Vec<String>,
+    /// `spec.ipFamilies` as written.
+    pub ip_families: Vec<String>,
+    /// `spec.ipFamilyPolicy`.
+    pub ip_family_policy: Option<String>,
+    /// `spec.ports`.
+    pub ports: Vec<ServicePort>,
+    /// `spec.selector`; `None` when absent (endpoints are managed by someone else).
+    pub selector: Option<BTreeMap<String, String>>,
+    /// `spec.externalIPs` as written.
+    pub external_ips: Vec<String>,
+    /// `spec.externalName`.
+    pub external_name: Option<String>,
+    /// `spec.loadBalancerIP` (deprecated).
+    pub load_balancer_ip: Option<String>,
+    /// `spec.loadBalancerSourceRanges` as written.
+    pub load_balancer_source_ranges: Vec<String>,
+    /// `status.loadBalancer.ingress`.
+    pub lb_ingress: Vec<LoadBalancerIngress>,
+    /// `spec.externalTrafficPolicy`.
+    pub external_traffic_policy: Option<TrafficPolicy>,
+    /// `spec.internalTrafficPolicy`.
+    pub internal_traffic_policy: Option<TrafficPolicy>,
+    /// `spec.healthCheckNodePort`.
+    pub health_check_node_port: Option<i64>,
+    /// `spec.sessionAffinity`.
+    pub session_affinity: SessionAffinity,
+    /// `spec.sessionAffinityConfig.clientIP.timeoutSeconds`.
+    pub affinity_timeout: Option<i64>,
+    /// `spec.topologyKeys` (legacy, v1.17-v1.21).
+    pub topology_keys: Vec<String>,
+    /// `spec.trafficDistribution`.
+    pub traffic_distribution: Option<String>,
+    /// `spec.publishNotReadyAddresses`.
+    pub publish_not_ready_addresses: bool,
+}
+
+/// The API default of `sessionAffinityConfig.clientIP.timeoutSeconds`.
+pub const DEFAULT_AFFINITY_TIMEOUT: i64 = 10800;
+/// The API maximum of `sessionAffinityConfig.clientIP.timeoutSeconds`.
+pub const MAX_AFFINITY_TIMEOUT: i64 = 86400;
+
+impl Service {
+    /// `namespace/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.meta.namespace, self.meta.name)
+    }
+
+    /// Headless: `clusterIP: None` (only for non-ExternalName services).
+    pub fn is_headless(&self) -> bool {
+        self.cluster_ip.as_deref() == Some("None")
+            || self.cluster_ips.first().map(String::as_str) == Some("None")
+    }
+
+    /// The ClientIP affinity timeout in seconds, if session affinity is ClientIP (API default
+    /// 10800 when the config is absent).
+    pub fn affinity_seconds(&self) -> Option<i64> {
+        match self.session_affinity {
+            SessionAffinity::ClientIP => {
+                Some(self.affinity_timeout.unwrap_or(DEFAULT_AFFINITY_TIMEOUT))
+            }
+            _ => None,
+        }
+    }
+
+    /// kube-proxy's `ExternallyAccessible`: LoadBalancer, NodePort, or ClusterIP with external IPs.
+    pub fn externally_accessible(&self) -> bool {
+        matches!(self.type_, ServiceType::LoadBalancer | ServiceType::NodePort)
+            || (self.type_ == ServiceType::ClusterIP && !self.external_ips.is_empty())
+    }
+
+    /// kube-proxy's `ExternalPolicyLocal`.
+    pub fn external_policy_local(&self) -> bool {
+        self.externally_accessible()
+            && self.external_traffic_policy == Some(TrafficPolicy::Local)
+    }
+
+    /// kube-proxy's `InternalPolicyLocal`.
+    pub fn internal_policy_local(&self) -> bool {
+        self.internal_traffic_policy == Some(TrafficPolicy::Local)
+    }
+}

@@ -1,0 +1,1 @@
+//! Renderers: the text kube-proxy programs on a node.

@@ -1,0 +1,1 @@
+//! Backend selection: how each engine picks an endpoint for a new connection.
