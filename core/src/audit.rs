@@ -1,0 +1,1 @@
+//! Audit a node's real `iptables-save` against what kube-proxy should have written.

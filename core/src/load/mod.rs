@@ -1,0 +1,739 @@
+//! Loading: JSON or YAML text → typed objects → one [`Cluster`].
+//!
+//! Accepts a single object, a `kind: List` (what `kubectl get ... -o json` prints) or a
+//! multi-document YAML stream; several inputs merge. Unknown kinds are skipped with a warning.
+//! An object without `apiVersion`/`kind`, or a known kind with a field of the wrong type, is an
+//! error naming its path. All such errors are collected before failing.
+//!
+//! YAML is read with `serde_yaml_ng`, the maintained fork of the archived `serde_yaml`, into the
+//! same `serde_json::Value` tree as JSON, so both go through one reader.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::model::*;
+use crate::{Error, Issue, Result};
+
+/// A loaded set of objects: the cluster as svccore knows it.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    /// Services, in input order.
+    pub services: Vec<Service>,
+    /// EndpointSlices: given ones, then those converted from legacy Endpoints or derived from
+    /// Pods (these carry the label `endpointslice.kubernetes.io/managed-by: svccore`).
+    pub slices: Vec<EndpointSlice>,
+    /// Legacy Endpoints, as given (also converted into `slices`).
+    pub endpoints: Vec<Endpoints>,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Pods.
+    pub pods: Vec<Pod>,
+    /// The last KubeProxyConfiguration given, if any.
+    pub proxy_config: Option<ProxyConfig>,
+    /// Non-fatal findings: skipped kinds, derived or allocated values.
+    pub warnings: Vec<Issue>,
+}
+
+/// The label svccore puts on slices it derived (from Endpoints or Pods).
+pub const DERIVED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
+/// The value of [`DERIVED_BY_LABEL`] on derived slices.
+pub const DERIVED_BY: &str = "svccore";
+
+/// Accumulates inputs, then builds a [`Cluster`].
+///
+/// # Example
+/// ```
+/// let mut l = svccore::Loader::new();
+/// l.add_str(Some("a.json"), r#"{"apiVersion":"v1","kind":"List","items":[]}"#).unwrap();
+/// let c = l.finish().unwrap();
+/// assert!(c.services.is_empty());
+/// ```
+#[derive(Debug, Default)]
+pub struct Loader {
+    cluster: Cluster,
+    errors: Vec<Issue>,
+    service_cidr: Option<ipnet::IpNet>,
+    node_port_range: Option<(u16, u16)>,
+}
+
+impl Loader {
+    /// A loader with the default service CIDR (10.96.0.0/12) and node port range (30000-32767)
+    /// for allocating what the manifests leave out.
+    pub fn new() -> Self {
+        Loader::default()
+    }
+
+    /// Sets the service CIDR cluster IPs are allocated from when a Service has none.
+    pub fn service_cidr(&mut self, cidr: ipnet::IpNet) -> &mut Self {
+        self.service_cidr = Some(cidr);
+        self
+    }
+
+    /// Sets the node port range node ports are allocated from when a NodePort/LoadBalancer
+    /// Service port has none.
+    pub fn node_port_range(&mut self, lo: u16, hi: u16) -> &mut Self {
+        self.node_port_range = Some((lo, hi));
+        self
+    }
+
+    /// Parses one input text (JSON, or YAML with any number of documents) and adds its objects.
+    ///
+    /// A syntax error fails at once ([`Error::Parse`]); structural errors are collected and
+    /// reported by [`Loader::finish`] together with those of other inputs.
+    pub fn add_str(&mut self, file: Option<&str>, text: &str) -> Result<()> {
+        let docs = parse_documents(file, text)?;
+        let single = docs.len() == 1;
+        for (i, doc) in docs.into_iter().enumerate() {
+            let path = if single {
+                String::new()
+            } else {
+                format!("[{i}]")
+            };
+            self.add_value_at(file, &path, &doc);
+        }
+        Ok(())
+    }
+
+    /// Adds already-parsed objects (a JSON value: one object, a `List`, or an array of them).
+    pub fn add_value(&mut self, file: Option<&str>, value: &Value) {
+        self.add_value_at(file, "", value);
+    }
+
+    fn add_value_at(&mut self, file: Option<&str>, path: &str, v: &Value) {
+        match v {
+            Value::Null => {} // an empty YAML document
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.add_value_at(file, &format!("{path}[{i}]"), item);
+                }
+            }
+            Value::Object(map) => self.add_object(file, path, map),
+            other => self.errors.push(Issue::new(
+                file,
+                path,
+                format!("expected a Kubernetes object, got {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn add_object(&mut self, file: Option<&str>, path: &str, map: &Map<String, Value>) {
+        let loc = Loc {
+            file: file.map(str::to_owned),
+            path: path.to_owned(),
+        };
+        let kind = map.get("kind");
+        let api = map.get("apiVersion");
+        let (kind, api) = match (kind, api) {
+            (Some(Value::String(k)), Some(Value::String(a))) => (k.as_str(), a.as_str()),
+            (k, a) => {
+                let mut missing = Vec::new();
+                if !matches!(k, Some(Value::String(_))) {
+                    missing.push("kind");
+                }
+                if !matches!(a, Some(Value::String(_))) {
+                    missing.push("apiVersion");
+                }
+                self.errors.push(loc.issue(
+                    "",
+                    format!(
+                        "not a Kubernetes object: {} must be a string",
+                        missing.join(" and ")
+                    ),
+                ));
+                return;
+            }
+        };
+        let mut r = Reader {
+            loc: &loc,
+            errors: &mut self.errors,
+        };
+        match kind {
+            "List" | "ServiceList" | "EndpointSliceList" | "EndpointsList" | "NodeList"
+            | "PodList" => {
+                if let Some(items) = r.list(map, "items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.add_value_at(file, &loc.field(&format!("items[{i}]")), item);
+                    }
+                }
+            }
+            "Service" if api == "v1" => {
+                let s = r.service(map);
+                self.cluster.services.push(s);
+            }
+            "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
+                let s = r.endpoint_slice(map);
+                self.cluster.slices.push(s);
+            }
+            "Endpoints" if api == "v1" => {
+                let e = r.endpoints(map);
+                self.cluster.endpoints.push(e);
+            }
+            "Node" if api == "v1" => {
+                let n = r.node(map);
+                self.cluster.nodes.push(n);
+            }
+            "Pod" if api == "v1" => {
+                let p = r.pod(map);
+                self.cluster.pods.push(p);
+            }
+            "KubeProxyConfiguration" if api.starts_with("kubeproxy.config.k8s.io/") => {
+                let c = r.proxy_config(map);
+                self.cluster.proxy_config = Some(c);
+            }
+            _ => self.cluster.warnings.push(loc.issue(
+                "",
+                format!("skipping {kind} ({api}): not a kind svccore uses"),
+            )),
+        }
+    }
+
+    /// Finishes loading: fails with every structural error found, else converts legacy
+    /// Endpoints, derives endpoints from Pods, allocates missing cluster IPs and node ports.
+    pub fn finish(self) -> Result<Cluster> {
+        if !self.errors.is_empty() {
+            return Err(Error::Manifest(self.errors));
+        }
+        let mut c = self.cluster;
+        crate::load::derive::complete(
+            &mut c,
+            self.service_cidr
+                .unwrap_or_else(|| "10.96.0.0/12".parse().expect("constant")),
+            self.node_port_range.unwrap_or((30000, 32767)),
+        );
+        Ok(c)
+    }
+}
+
+/// Loads several `(file name, text)` inputs into one cluster.
+pub fn load_strs<'a>(
+    inputs: impl IntoIterator<Item = (Option<&'a str>, &'a str)>,
+) -> Result<Cluster> {
+    let mut l = Loader::new();
+    for (f, t) in inputs {
+        l.add_str(f, t)?;
+    }
+    l.finish()
+}
+
+fn parse_documents(file: Option<&str>, text: &str) -> Result<Vec<Value>> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // JSON (YAML is a superset, but JSON errors are clearer from the JSON parser).
+        return match serde_json::from_str::<Value>(trimmed) {
+            Ok(v) => Ok(vec![v]),
+            Err(e) => Err(Error::Parse(Issue::new(
+                file,
+                format!("line {} column {}", e.line(), e.column()),
+                json_error_message(&e),
+            ))),
+        };
+    }
+    let mut out = Vec::new();
+    for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        match <Value as serde::Deserialize>::deserialize(de) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                let path = match e.location() {
+                    Some(l) => format!("line {} column {}", l.line(), l.column()),
+                    None => format!("document {}", i + 1),
+                };
+                let msg = e.to_string();
+                // serde_yaml_ng appends " at line X column Y"; the path already says it.
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+                return Err(Error::Parse(Issue::new(
+                    file,
+                    path,
+                    format!("invalid YAML: {msg}"),
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn json_error_message(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    if e.is_eof() {
+        format!("invalid JSON (truncated?): {msg}")
+    } else {
+        format!("invalid JSON: {msg}")
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Typed field access over a JSON object, recording wrong types with their path.
+struct Reader<'a> {
+    loc: &'a Loc,
+    errors: &'a mut Vec<Issue>,
+}
+
+type Obj = Map<String, Value>;
+
+impl Reader<'_> {
+    fn bad(&mut self, path: &str, want: &str, got: &Value) {
+        self.errors.push(
+            self.loc
+                .issue(path, format!("must be {want}, got {}", type_name(got))),
+        );
+    }
+
+    fn get<'v>(&self, o: &'v Obj, key: &str) -> Option<&'v Value> {
+        o.get(key).filter(|v| !v.is_null())
+    }
+
+    fn str(&mut self, o: &Obj, base: &str, key: &str) -> Option<String> {
+        match self.get(o, key)? {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.bad(&join(base, key), "a string", other);
+                None
+            }
+        }
+    }
+
+    fn int(&mut self, o: &Obj, base: &str, key: &str) -> Option<i64> {
+        match self.get(o, key)? {
+            Value::Number(n) if n.is_i64() => n.as_i64(),
+            Value::Number(n) if n.is_u64() => Some(i64::MAX),
+            other => {
+                self.bad(&join(base, key), "an integer", other);
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, o: &Obj, base: &str, key: &str) -> Option<bool> {
+        match self.get(o, key)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.bad(&join(base, key), "a boolean", other);
+                None
+            }
+        }
+    }
+
+    fn obj<'v>(&mut self, o: &'v Obj, base: &str, key: &str) -> Option<&'v Obj> {
+        match self.get(o, key)? {
+            Value::Object(m) => Some(m),
+            other => {
+                self.bad(&join(base, key), "an object", other);
+                None
+            }
+        }
+    }
+
+    fn list<'v>(&mut self, o: &'v Obj, key: &str) -> Option<&'v Vec<Value>> {
+        self.list_at(o, "", key)
+    }
+
+    fn list_at<'v>(&mut self, o: &'v Obj, base: &str, key: &str) -> Option<&'v Vec<Value>> {
+        match self.get(o, key)? {
+            Value::Array(a) => Some(a),
+            other => {
+                self.bad(&join(base, key), "a list", other);
+                None
+            }
+        }
+    }
+
+    /// A list of objects; wrong-typed entries are reported and skipped. Yields (path, object).
+    fn objs<'v>(&mut self, o: &'v Obj, base: &str, key: &str) -> Vec<(String, &'v Obj)> {
+        let mut out = Vec::new();
+        if let Some(a) = self.list_at(o, base, key) {
+            for (i, v) in a.iter().enumerate() {
+                let p = format!("{}[{i}]", join(base, key));
+                match v {
+                    Value::Object(m) => out.push((p, m)),
+                    other => self.bad(&p, "an object", other),
+                }
+            }
+        }
+        out
+    }
+
+    fn strs(&mut self, o: &Obj, base: &str, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(a) = self.list_at(o, base, key) {
+            for (i, v) in a.iter().enumerate() {
+                match v {
+                    Value::String(s) => out.push(s.clone()),
+                    other => self.bad(&format!("{}[{i}]", join(base, key)), "a string", other),
+                }
+            }
+        }
+        out
+    }
+
+    fn str_map(&mut self, o: &Obj, base: &str, key: &str) -> Option<BTreeMap<String, String>> {
+        let m = self.obj(o, base, key)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in m {
+            match v {
+                Value::String(s) => {
+                    out.insert(k.clone(), s.clone());
+                }
+                other => self.bad(&format!("{}.{k}", join(base, key)), "a string", other),
+            }
+        }
+        Some(out)
+    }
+
+    fn meta(&mut self, o: &Obj) -> ObjectMeta {
+        let mut meta = ObjectMeta {
+            namespace: "default".into(),
+            ..Default::default()
+        };
+        let Some(m) = self.obj(o, "", "metadata") else {
+            self.errors.push(self.loc.issue("metadata", "is required"));
+            return meta;
+        };
+        match self.str(m, "metadata", "name") {
+            Some(n) => meta.name = n,
+            None if !m.contains_key("name") => self
+                .errors
+                .push(self.loc.issue("metadata.name", "is required")),
+            None => {}
+        }
+        if let Some(ns) = self.str(m, "metadata", "namespace") {
+            if !ns.is_empty() {
+                meta.namespace = ns;
+            }
+        }
+        meta.labels = self.str_map(m, "metadata", "labels").unwrap_or_default();
+        meta.annotations = self
+            .str_map(m, "metadata", "annotations")
+            .unwrap_or_default();
+        meta.deleting = self.str(m, "metadata", "deletionTimestamp").is_some();
+        meta
+    }
+
+    fn protocol(&mut self, o: &Obj, base: &str) -> Protocol {
+        self.str(o, base, "protocol")
+            .map(|s| Protocol::parse(&s))
+            .unwrap_or_default()
+    }
+
+    fn service(&mut self, o: &Obj) -> Service {
+        let mut s = Service {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        let empty = Obj::new();
+        let spec = self.obj(o, "", "spec").unwrap_or(&empty);
+        let b = "spec";
+        s.type_ = self
+            .str(spec, b, "type")
+            .map(|t| ServiceType::parse(&t))
+            .unwrap_or_default();
+        s.cluster_ip = self.str(spec, b, "clusterIP");
+        s.cluster_ips = self.strs(spec, b, "clusterIPs");
+        s.ip_families = self.strs(spec, b, "ipFamilies");
+        s.ip_family_policy = self.str(spec, b, "ipFamilyPolicy");
+        for (p, po) in self.objs(spec, b, "ports") {
+            let mut port = ServicePort {
+                name: self.str(po, &p, "name").unwrap_or_default(),
+                protocol: self.protocol(po, &p),
+                ..Default::default()
+            };
+            match self.int(po, &p, "port") {
+                Some(n) => port.port = n,
+                None if !po.contains_key("port") => self
+                    .errors
+                    .push(self.loc.issue(&join(&p, "port"), "is required")),
+                None => {}
+            }
+            port.target_port = match self.get(po, "targetPort") {
+                None => None,
+                Some(Value::Number(n)) if n.is_i64() => {
+                    Some(IntOrString::Int(n.as_i64().unwrap_or(0)))
+                }
+                Some(Value::String(x)) => Some(match x.parse::<i64>() {
+                    // kubectl prints ints; a numeric string is still a name in the API, but
+                    // YAML users often quote numbers. Keep it as a string; validation decides.
+                    Ok(_) | Err(_) => IntOrString::Str(x.clone()),
+                }),
+                Some(other) => {
+                    self.bad(&join(&p, "targetPort"), "an integer or a string", other);
+                    None
+                }
+            };
+            port.node_port = self.int(po, &p, "nodePort");
+            port.app_protocol = self.str(po, &p, "appProtocol");
+            s.ports.push(port);
+        }
+        s.selector = self.str_map(spec, b, "selector");
+        s.external_ips = self.strs(spec, b, "externalIPs");
+        s.external_name = self.str(spec, b, "externalName");
+        s.load_balancer_ip = self.str(spec, b, "loadBalancerIP");
+        s.load_balancer_source_ranges = self.strs(spec, b, "loadBalancerSourceRanges");
+        s.external_traffic_policy = self
+            .str(spec, b, "externalTrafficPolicy")
+            .map(|t| TrafficPolicy::parse(&t));
+        s.internal_traffic_policy = self
+            .str(spec, b, "internalTrafficPolicy")
+            .map(|t| TrafficPolicy::parse(&t));
+        s.health_check_node_port = self.int(spec, b, "healthCheckNodePort");
+        s.session_affinity = match self.str(spec, b, "sessionAffinity").as_deref() {
+            None | Some("None") => SessionAffinity::None,
+            Some("ClientIP") => SessionAffinity::ClientIP,
+            Some(o) => SessionAffinity::Other(o.to_owned()),
+        };
+        if let Some(sac) = self.obj(spec, b, "sessionAffinityConfig") {
+            let p = "spec.sessionAffinityConfig";
+            if let Some(cip) = self.obj(sac, p, "clientIP") {
+                s.affinity_timeout = self.int(cip, &join(p, "clientIP"), "timeoutSeconds");
+            }
+        }
+        s.topology_keys = self.strs(spec, b, "topologyKeys");
+        s.traffic_distribution = self.str(spec, b, "trafficDistribution");
+        s.publish_not_ready_addresses = self
+            .bool(spec, b, "publishNotReadyAddresses")
+            .unwrap_or(false);
+        if let Some(st) = self.obj(o, "", "status") {
+            if let Some(lb) = self.obj(st, "status", "loadBalancer") {
+                for (p, ing) in self.objs(lb, "status.loadBalancer", "ingress") {
+                    s.lb_ingress.push(LoadBalancerIngress {
+                        ip: self.str(ing, &p, "ip"),
+                        hostname: self.str(ing, &p, "hostname"),
+                        ip_mode: self.str(ing, &p, "ipMode"),
+                    });
+                }
+            }
+        }
+        s
+    }
+
+    fn endpoint_slice(&mut self, o: &Obj) -> EndpointSlice {
+        let mut s = EndpointSlice {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        match self.str(o, "", "addressType") {
+            Some(t) => s.address_type = t,
+            None if !o.contains_key("addressType") => self
+                .errors
+                .push(self.loc.issue("addressType", "is required")),
+            None => {}
+        }
+        for (p, po) in self.objs(o, "", "ports") {
+            s.ports.push(EndpointPort {
+                name: self.str(po, &p, "name"),
+                port: self.int(po, &p, "port"),
+                protocol: self.protocol(po, &p),
+                app_protocol: self.str(po, &p, "appProtocol"),
+            });
+        }
+        for (p, eo) in self.objs(o, "", "endpoints") {
+            let mut e = Endpoint {
+                addresses: self.strs(eo, &p, "addresses"),
+                ..Default::default()
+            };
+            if let Some(c) = self.obj(eo, &p, "conditions") {
+                let cp = join(&p, "conditions");
+                e.ready = self.bool(c, &cp, "ready");
+                e.serving = self.bool(c, &cp, "serving");
+                e.terminating = self.bool(c, &cp, "terminating");
+            }
+            e.node_name = self.str(eo, &p, "nodeName");
+            e.zone = self.str(eo, &p, "zone");
+            e.hostname = self.str(eo, &p, "hostname");
+            if let Some(h) = self.obj(eo, &p, "hints") {
+                let hp = join(&p, "hints");
+                if h.contains_key("forZones") {
+                    let v = self.objs(h, &hp, "forZones");
+                    e.hints_zones = Some(
+                        v.into_iter()
+                            .filter_map(|(zp, z)| self.str(z, &zp, "name"))
+                            .collect(),
+                    );
+                }
+                if h.contains_key("forNodes") {
+                    let v = self.objs(h, &hp, "forNodes");
+                    e.hints_nodes = Some(
+                        v.into_iter()
+                            .filter_map(|(np, n)| self.str(n, &np, "name"))
+                            .collect(),
+                    );
+                }
+            }
+            let topo_key = if eo.contains_key("deprecatedTopology") {
+                "deprecatedTopology"
+            } else {
+                "topology"
+            };
+            e.topology = self.str_map(eo, &p, topo_key).unwrap_or_default();
+            if let Some(t) = self.obj(eo, &p, "targetRef") {
+                let tp = join(&p, "targetRef");
+                if self.str(t, &tp, "kind").as_deref() == Some("Pod") {
+                    e.target_pod = self.str(t, &tp, "name");
+                }
+            }
+            s.endpoints.push(e);
+        }
+        s
+    }
+
+    fn endpoint_address(&mut self, p: &str, a: &Obj) -> EndpointAddress {
+        let mut ea = EndpointAddress {
+            ip: self.str(a, p, "ip").unwrap_or_default(),
+            node_name: self.str(a, p, "nodeName"),
+            hostname: self.str(a, p, "hostname"),
+            target_pod: None,
+        };
+        if let Some(t) = self.obj(a, p, "targetRef") {
+            let tp = join(p, "targetRef");
+            if self.str(t, &tp, "kind").as_deref() == Some("Pod") {
+                ea.target_pod = self.str(t, &tp, "name");
+            }
+        }
+        ea
+    }
+
+    fn endpoints(&mut self, o: &Obj) -> Endpoints {
+        let mut e = Endpoints {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        for (p, so) in self.objs(o, "", "subsets") {
+            let mut sub = EndpointSubset::default();
+            for (ap, a) in self.objs(so, &p, "addresses") {
+                let ea = self.endpoint_address(&ap, a);
+                sub.addresses.push(ea);
+            }
+            for (ap, a) in self.objs(so, &p, "notReadyAddresses") {
+                let ea = self.endpoint_address(&ap, a);
+                sub.not_ready_addresses.push(ea);
+            }
+            for (pp, po) in self.objs(so, &p, "ports") {
+                let name = self.str(po, &pp, "name").unwrap_or_default();
+                let port = self.int(po, &pp, "port").unwrap_or(0);
+                let proto = self.protocol(po, &pp);
+                sub.ports.push((name, port, proto));
+            }
+            e.subsets.push(sub);
+        }
+        e
+    }
+
+    fn node(&mut self, o: &Obj) -> Node {
+        let mut n = Node {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        if let Some(spec) = self.obj(o, "", "spec") {
+            n.pod_cidrs = self.strs(spec, "spec", "podCIDRs");
+            if n.pod_cidrs.is_empty() {
+                n.pod_cidrs.extend(self.str(spec, "spec", "podCIDR"));
+            }
+        }
+        if let Some(st) = self.obj(o, "", "status") {
+            for (p, a) in self.objs(st, "status", "addresses") {
+                n.addresses.push(NodeAddress {
+                    type_: self.str(a, &p, "type").unwrap_or_default(),
+                    address: self.str(a, &p, "address").unwrap_or_default(),
+                });
+            }
+        }
+        n
+    }
+
+    fn pod(&mut self, o: &Obj) -> Pod {
+        let mut pod = Pod {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        if let Some(spec) = self.obj(o, "", "spec") {
+            pod.node_name = self.str(spec, "spec", "nodeName");
+            pod.hostname = self.str(spec, "spec", "hostname");
+            for (cp, c) in self.objs(spec, "spec", "containers") {
+                for (pp, po) in self.objs(c, &cp, "ports") {
+                    let port = ContainerPort {
+                        name: self.str(po, &pp, "name"),
+                        container_port: self.int(po, &pp, "containerPort").unwrap_or(0),
+                        protocol: self.protocol(po, &pp),
+                    };
+                    pod.container_ports.push(port);
+                }
+            }
+        }
+        if let Some(st) = self.obj(o, "", "status") {
+            pod.phase = self.str(st, "status", "phase");
+            for (p, ip) in self.objs(st, "status", "podIPs") {
+                pod.pod_ips.extend(self.str(ip, &p, "ip"));
+            }
+            if pod.pod_ips.is_empty() {
+                pod.pod_ips.extend(self.str(st, "status", "podIP"));
+            }
+            for (p, c) in self.objs(st, "status", "conditions") {
+                if self.str(c, &p, "type").as_deref() == Some("Ready") {
+                    pod.ready = Some(self.str(c, &p, "status").as_deref() == Some("True"));
+                }
+            }
+        }
+        pod
+    }
+
+    fn proxy_config(&mut self, o: &Obj) -> ProxyConfig {
+        let mut c = ProxyConfig {
+            loc: self.loc.clone(),
+            ..Default::default()
+        };
+        c.mode = self.str(o, "", "mode");
+        c.cluster_cidr = self.str(o, "", "clusterCIDR");
+        c.hostname_override = self.str(o, "", "hostnameOverride");
+        if let Some(ipt) = self.obj(o, "", "iptables") {
+            c.masquerade_all = self.bool(ipt, "iptables", "masqueradeAll");
+            c.masquerade_bit = self.int(ipt, "iptables", "masqueradeBit");
+            c.localhost_nodeports = self.bool(ipt, "iptables", "localhostNodePorts");
+        }
+        if let Some(ipvs) = self.obj(o, "", "ipvs") {
+            c.ipvs_scheduler = self.str(ipvs, "ipvs", "scheduler");
+            c.ipvs_strict_arp = self.bool(ipvs, "ipvs", "strictARP");
+        }
+        c.nodeport_addresses = self.strs(o, "", "nodePortAddresses");
+        c.detect_local_mode = self
+            .str(o, "", "detectLocalMode")
+            .map(|m| match m.as_str() {
+                "ClusterCIDR" => DetectLocalMode::ClusterCidr,
+                "NodeCIDR" => DetectLocalMode::NodeCidr,
+                "BridgeInterface" => DetectLocalMode::BridgeInterface,
+                "InterfaceNamePrefix" => DetectLocalMode::InterfaceNamePrefix,
+                _ => DetectLocalMode::Other(m),
+            });
+        if let Some(dl) = self.obj(o, "", "detectLocal") {
+            c.bridge_interface = self.str(dl, "detectLocal", "bridgeInterface");
+            c.interface_name_prefix = self.str(dl, "detectLocal", "interfaceNamePrefix");
+        }
+        c
+    }
+}
+
+fn join(base: &str, key: &str) -> String {
+    if base.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{base}.{key}")
+    }
+}
+
+mod derive;

@@ -1,0 +1,1 @@
+//! kube-proxy iptables mode renderer (spec: kube-proxy-iptables.md).

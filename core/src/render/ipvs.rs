@@ -1,0 +1,1 @@
+//! kube-proxy ipvs mode renderer (spec: ipvs.md §2, §3, §8).

@@ -1,0 +1,507 @@
+//! What one kube-proxy (of one IP family) sees: service ports with their endpoint lists.
+//!
+//! Built from a [`Cluster`] with kube-proxy's tolerances (spec: kube-proxy-iptables.md §3.1,
+//! §5.1): IPs parsed sloppily and printed canonically, source ranges trimmed, other-family
+//! addresses dropped, headless and ExternalName services skipped. Tolerances are reported as
+//! warnings; anything that could corrupt rendered text is refused.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::ip::{join_host_port, parse_cidr_sloppy, parse_ip_sloppy};
+use crate::model::{IntOrString, IpFamily, Protocol, Service, ServiceType};
+use crate::validate::is_dns1123_label;
+use crate::{Cluster, Error, Issue, Result};
+
+/// One endpoint of a service port, after kube-proxy's slice processing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// The endpoint IP (first address of the slice endpoint, canonical).
+    pub ip: IpAddr,
+    /// The endpoint (target) port from the slice.
+    pub port: u16,
+    /// `ip:port` (`[ip]:port` for IPv6): the key kube-proxy sorts and hashes by.
+    pub endpoint: String,
+    /// `conditions.ready` (nil = true).
+    pub ready: bool,
+    /// `conditions.serving` (nil = true).
+    pub serving: bool,
+    /// `conditions.terminating` (nil = false).
+    pub terminating: bool,
+    /// The node the endpoint runs on.
+    pub node_name: Option<String>,
+    /// The endpoint's zone.
+    pub zone: Option<String>,
+    /// Zone hints (`None` = no hints).
+    pub zone_hints: Option<Vec<String>>,
+    /// Node hints (`None` = no hints).
+    pub node_hints: Option<Vec<String>>,
+    /// Legacy topology labels (for `topologyKeys`).
+    pub topology: BTreeMap<String, String>,
+}
+
+/// One service port as kube-proxy processes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePortView {
+    /// Service namespace.
+    pub namespace: String,
+    /// Service name.
+    pub name: String,
+    /// The port's name (empty when unnamed).
+    pub port_name: String,
+    /// kube-proxy's `ServicePortName.String()`: `ns/name` or `ns/name:port`.
+    pub service_port_name: String,
+    /// Protocol (never `Other`).
+    pub protocol: Protocol,
+    /// The service port.
+    pub port: u16,
+    /// The target port as written (informative; rendering uses the slices' ports).
+    pub target_port: Option<IntOrString>,
+    /// The cluster IP of this family.
+    pub cluster_ip: IpAddr,
+    /// The node port, 0 for none.
+    pub node_port: u16,
+    /// External IPs of this family, canonical, spec order.
+    pub external_ips: Vec<IpAddr>,
+    /// Load-balancer VIPs of this family (ipMode Proxy and hostnames skipped), status order.
+    pub lb_ips: Vec<IpAddr>,
+    /// Load-balancer source ranges of this family, canonical (empty = allow all).
+    pub source_ranges: Vec<IpNet>,
+    /// Health-check node port, 0 unless the service is LoadBalancer with ETP Local.
+    pub health_check_node_port: u16,
+    /// Service type.
+    pub service_type: ServiceType,
+    /// kube-proxy's service-level `ExternalPolicyLocal`.
+    pub external_policy_local: bool,
+    /// kube-proxy's `InternalPolicyLocal`.
+    pub internal_policy_local: bool,
+    /// ClientIP affinity timeout in seconds, if any.
+    pub affinity_seconds: Option<u32>,
+    /// Legacy `topologyKeys`.
+    pub topology_keys: Vec<String>,
+    /// Endpoints, de-duplicated by `ip:port` and sorted by that string (byte order).
+    pub endpoints: Vec<EndpointInfo>,
+}
+
+impl ServicePortView {
+    /// Port-level `ExternallyAccessible`: a node port, LB VIPs or external IPs.
+    pub fn externally_accessible(&self) -> bool {
+        self.node_port != 0 || !self.lb_ips.is_empty() || !self.external_ips.is_empty()
+    }
+
+    /// `UsesClusterEndpoints`: not ITP Local, or externally accessible.
+    pub fn uses_cluster_endpoints(&self) -> bool {
+        !self.internal_policy_local || self.externally_accessible()
+    }
+
+    /// `UsesLocalEndpoints`: ITP Local, or ETP Local on an externally accessible port.
+    pub fn uses_local_endpoints(&self) -> bool {
+        self.internal_policy_local || (self.external_policy_local && self.externally_accessible())
+    }
+}
+
+/// All service ports of one IP family, in a deterministic order (namespace, name, port index).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxySnapshot {
+    /// The family this snapshot is for.
+    pub family: IpFamily,
+    /// Service ports.
+    pub ports: Vec<ServicePortView>,
+    /// kube-proxy tolerances applied (non-canonical IPs, trimmed ranges, ...).
+    pub warnings: Vec<Issue>,
+}
+
+impl ProxySnapshot {
+    /// Builds the snapshot a kube-proxy of `family` would work from.
+    pub fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
+        build(cluster, family)
+    }
+
+    /// Finds a service port by `ns/name` and optional port name or number.
+    pub fn find(&self, service: &str, port: Option<&str>) -> Vec<&ServicePortView> {
+        self.ports
+            .iter()
+            .filter(|p| format!("{}/{}", p.namespace, p.name) == service)
+            .filter(|p| match port {
+                None => true,
+                Some(x) => p.port_name == x || p.port.to_string() == x,
+            })
+            .collect()
+    }
+}
+
+fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut order: Vec<&Service> = cluster.services.iter().collect();
+    order.sort_by(|a, b| {
+        (a.meta.namespace.as_str(), a.meta.name.as_str())
+            .cmp(&(b.meta.namespace.as_str(), b.meta.name.as_str()))
+    });
+    // Slices by (namespace, service name), in input order.
+    let mut slices: BTreeMap<(&str, &str), Vec<&crate::model::EndpointSlice>> = BTreeMap::new();
+    for s in &cluster.slices {
+        if let Some(name) = s.service_name() {
+            slices
+                .entry((s.meta.namespace.as_str(), name))
+                .or_default()
+                .push(s);
+        }
+    }
+    let mut ports = Vec::new();
+    for svc in order {
+        if svc.type_ == ServiceType::ExternalName || svc.is_headless() {
+            continue;
+        }
+        let before = errors.len();
+        // Anything that reaches rule text must be safe: names become comments and chain hashes.
+        if !is_dns1123_label(&svc.meta.name) {
+            errors.push(svc.loc.issue(
+                "metadata.name",
+                format!("{:?} is not a valid Service name", svc.meta.name),
+            ));
+        }
+        if !is_dns1123_label(&svc.meta.namespace) {
+            errors.push(svc.loc.issue(
+                "metadata.namespace",
+                format!("{:?} is not a valid namespace", svc.meta.namespace),
+            ));
+        }
+        let Some(cluster_ip) = pick_cluster_ip(svc, family, &mut errors, &mut warnings) else {
+            continue;
+        };
+        let external_ips = parse_ips(
+            svc,
+            "spec.externalIPs",
+            &svc.external_ips,
+            family,
+            &mut warnings,
+        );
+        let mut lb_ips = Vec::new();
+        for (i, ing) in svc.lb_ingress.iter().enumerate() {
+            let Some(ip) = ing.ip.as_deref().filter(|s| !s.is_empty()) else {
+                continue;
+            };
+            if ing.ip_mode.as_deref() == Some("Proxy") {
+                continue;
+            }
+            let path = format!("status.loadBalancer.ingress[{i}].ip");
+            if let Some(ip) = parse_one(svc, &path, ip, &mut warnings) {
+                if IpFamily::of(&ip) == family {
+                    lb_ips.push(ip);
+                }
+            }
+        }
+        let mut source_ranges = Vec::new();
+        let mut zero = false;
+        for (i, r) in svc.load_balancer_source_ranges.iter().enumerate() {
+            let path = format!("spec.loadBalancerSourceRanges[{i}]");
+            match parse_cidr_sloppy(r) {
+                Some(net) => {
+                    if net.to_string() != *r {
+                        warnings.push(
+                            svc.loc
+                                .issue(&path, format!("{r:?} read as {net}, as kube-proxy does")),
+                        );
+                    }
+                    if net.prefix_len() == 0 {
+                        zero = true;
+                    }
+                    if (net.addr().is_ipv4()) == (family == IpFamily::IPv4) {
+                        source_ranges.push(net);
+                    }
+                }
+                None => warnings.push(svc.loc.issue(
+                    &path,
+                    format!("{r:?} is not a CIDR: ignored, as kube-proxy does"),
+                )),
+            }
+        }
+        if zero {
+            // spec: kube-proxy-iptables.md §3.1 (>= v1.33): a zero CIDR means allow all.
+            source_ranges.clear();
+        }
+        let hcnp = if svc.type_ == ServiceType::LoadBalancer && svc.external_policy_local() {
+            checked_port(
+                svc,
+                "spec.healthCheckNodePort",
+                svc.health_check_node_port.unwrap_or(0),
+                true,
+                &mut errors,
+            )
+        } else {
+            0
+        };
+        let affinity_seconds = match svc.affinity_seconds() {
+            Some(t) if (1..=crate::model::service::MAX_AFFINITY_TIMEOUT).contains(&t) => {
+                Some(t as u32)
+            }
+            Some(t) => {
+                errors.push(svc.loc.issue(
+                    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                    format!("must be between 1 and 86400, got {t}"),
+                ));
+                None
+            }
+            None => None,
+        };
+        let key = (svc.meta.namespace.as_str(), svc.meta.name.as_str());
+        let svc_slices = slices.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let mut views = Vec::new();
+        for (pi, sp) in svc.ports.iter().enumerate() {
+            let base = format!("spec.ports[{pi}]");
+            if matches!(sp.protocol, Protocol::Other(_)) {
+                errors.push(svc.loc.issue(
+                    &format!("{base}.protocol"),
+                    format!(
+                        "unsupported protocol {:?}: must be TCP, UDP or SCTP",
+                        sp.protocol.as_api()
+                    ),
+                ));
+                continue;
+            }
+            if !sp.name.is_empty() && !is_dns1123_label(&sp.name) {
+                errors.push(svc.loc.issue(
+                    &format!("{base}.name"),
+                    format!("{:?} is not a valid port name", sp.name),
+                ));
+                continue;
+            }
+            let port = checked_port(svc, &format!("{base}.port"), sp.port, false, &mut errors);
+            let node_port = checked_port(
+                svc,
+                &format!("{base}.nodePort"),
+                sp.node_port.unwrap_or(0),
+                true,
+                &mut errors,
+            );
+            if port == 0 {
+                continue;
+            }
+            let spn = if sp.name.is_empty() {
+                format!("{}/{}", svc.meta.namespace, svc.meta.name)
+            } else {
+                format!("{}/{}:{}", svc.meta.namespace, svc.meta.name, sp.name)
+            };
+            let mut endpoints =
+                endpoints_for(svc_slices, &sp.name, &sp.protocol, family, &mut warnings);
+            if !svc.topology_keys.is_empty() {
+                fill_legacy_topology(&mut endpoints, cluster);
+            }
+            views.push(ServicePortView {
+                namespace: svc.meta.namespace.clone(),
+                name: svc.meta.name.clone(),
+                port_name: sp.name.clone(),
+                service_port_name: spn,
+                protocol: sp.protocol.clone(),
+                port,
+                target_port: sp.target_port.clone(),
+                cluster_ip,
+                node_port,
+                external_ips: external_ips.clone(),
+                lb_ips: lb_ips.clone(),
+                source_ranges: source_ranges.clone(),
+                health_check_node_port: hcnp,
+                service_type: svc.type_.clone(),
+                external_policy_local: svc.external_policy_local(),
+                internal_policy_local: svc.internal_policy_local(),
+                affinity_seconds,
+                topology_keys: svc.topology_keys.clone(),
+                endpoints,
+            });
+        }
+        if errors.len() == before {
+            ports.extend(views);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    Ok(ProxySnapshot {
+        family,
+        ports,
+        warnings,
+    })
+}
+
+fn checked_port(svc: &Service, path: &str, v: i64, zero_ok: bool, errors: &mut Vec<Issue>) -> u16 {
+    if (v == 0 && zero_ok) || (1..=65535).contains(&v) {
+        v as u16
+    } else {
+        errors.push(
+            svc.loc
+                .issue(path, format!("must be between 1 and 65535, got {v}")),
+        );
+        0
+    }
+}
+
+fn parse_one(svc: &Service, path: &str, s: &str, warnings: &mut Vec<Issue>) -> Option<IpAddr> {
+    match parse_ip_sloppy(s) {
+        Some(ip) => {
+            if ip.to_string() != s {
+                warnings.push(
+                    svc.loc
+                        .issue(path, format!("{s:?} read as {ip}, as kube-proxy does")),
+                );
+            }
+            Some(ip)
+        }
+        None => {
+            warnings.push(svc.loc.issue(
+                path,
+                format!("{s:?} is not an IP address: ignored, as kube-proxy does"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_ips(
+    svc: &Service,
+    field: &str,
+    list: &[String],
+    family: IpFamily,
+    warnings: &mut Vec<Issue>,
+) -> Vec<IpAddr> {
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, s)| parse_one(svc, &format!("{field}[{i}]"), s, warnings))
+        .filter(|ip| IpFamily::of(ip) == family)
+        .collect()
+}
+
+fn pick_cluster_ip(
+    svc: &Service,
+    family: IpFamily,
+    errors: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
+) -> Option<IpAddr> {
+    let (field, list): (&str, Vec<&String>) = if svc.cluster_ips.is_empty() {
+        ("spec.clusterIP", svc.cluster_ip.iter().collect())
+    } else {
+        ("spec.clusterIPs", svc.cluster_ips.iter().collect())
+    };
+    if list.iter().all(|s| s.is_empty()) {
+        errors.push(svc.loc.issue(
+            "spec.clusterIP",
+            "has no cluster IP (not headless, not ExternalName)",
+        ));
+        return None;
+    }
+    for (i, s) in list.iter().enumerate() {
+        let path = if svc.cluster_ips.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{field}[{i}]")
+        };
+        match parse_ip_sloppy(s) {
+            Some(ip) if IpFamily::of(&ip) == family => {
+                if ip.to_string() != **s {
+                    warnings.push(
+                        svc.loc
+                            .issue(&path, format!("{s:?} read as {ip}, as kube-proxy does")),
+                    );
+                }
+                return Some(ip);
+            }
+            Some(_) => {}
+            None => {
+                errors.push(svc.loc.issue(&path, format!("{s:?} is not an IP address")));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// kube-proxy's EndpointSliceCache for one service port (spec: kube-proxy-iptables.md §5.1).
+fn endpoints_for(
+    slices: &[&crate::model::EndpointSlice],
+    port_name: &str,
+    protocol: &Protocol,
+    family: IpFamily,
+    warnings: &mut Vec<Issue>,
+) -> Vec<EndpointInfo> {
+    let mut by_key: BTreeMap<String, EndpointInfo> = BTreeMap::new();
+    for s in slices {
+        if s.address_type != family.as_str() {
+            continue;
+        }
+        for (pi, p) in s.ports.iter().enumerate() {
+            let (Some(name), Some(port)) = (p.name.as_deref(), p.port) else {
+                continue;
+            };
+            if name != port_name || &p.protocol != protocol || port == 0 {
+                continue;
+            }
+            if !(1..=65535).contains(&port) {
+                warnings.push(s.loc.issue(
+                    &format!("ports[{pi}].port"),
+                    format!("{port} is not a port: ignored"),
+                ));
+                continue;
+            }
+            for (ei, e) in s.endpoints.iter().enumerate() {
+                let Some(addr) = e.addresses.first() else {
+                    continue;
+                };
+                let Some(ip) = parse_ip_sloppy(addr) else {
+                    warnings.push(s.loc.issue(
+                        &format!("endpoints[{ei}].addresses[0]"),
+                        format!("{addr:?} is not an IP address: ignored"),
+                    ));
+                    continue;
+                };
+                if IpFamily::of(&ip) != family {
+                    continue;
+                }
+                let endpoint = join_host_port(&ip, port as u16);
+                let info = EndpointInfo {
+                    ip,
+                    port: port as u16,
+                    endpoint: endpoint.clone(),
+                    ready: e.ready.unwrap_or(true),
+                    serving: e.serving.unwrap_or(true),
+                    terminating: e.terminating.unwrap_or(false),
+                    node_name: e.node_name.clone(),
+                    zone: e.zone.clone(),
+                    zone_hints: e.hints_zones.clone(),
+                    node_hints: e.hints_nodes.clone(),
+                    topology: e.topology.clone(),
+                };
+                // A later copy replaces an earlier one unless it is terminating.
+                match by_key.get(&endpoint) {
+                    Some(_) if info.terminating => {}
+                    _ => {
+                        by_key.insert(endpoint, info);
+                    }
+                }
+            }
+        }
+    }
+    // BTreeMap<String, _> iterates in byte-wise string order: kube-proxy's order.
+    by_key.into_values().collect()
+}
+
+/// The EndpointSlice controller filled the legacy `topology` map from the endpoint's Node labels
+/// (hostname, zone, region); do the same where the input has no map.
+fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
+    use crate::model::node::{HOSTNAME_LABEL, REGION_LABEL, ZONE_LABEL};
+    for e in endpoints.iter_mut().filter(|e| e.topology.is_empty()) {
+        let Some(node) = e
+            .node_name
+            .as_deref()
+            .and_then(|n| cluster.nodes.iter().find(|x| x.meta.name == n))
+        else {
+            continue;
+        };
+        for key in [HOSTNAME_LABEL, ZONE_LABEL, REGION_LABEL] {
+            if let Some(v) = node.meta.labels.get(key) {
+                e.topology.insert(key.to_owned(), v.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Trace a packet through the rendered rules.

@@ -1,0 +1,719 @@
+//! The API server's validation rules, as `kubectl apply` would enforce them.
+//!
+//! Every error found is collected with its path. This is stricter than what kube-proxy accepts
+//! (see [`crate::snapshot`]): a cluster that fails here may still render, with warnings.
+
+use std::collections::{BTreeSet, HashSet};
+
+use crate::ip::{has_leading_zero, parse_cidr_strict, parse_ip_strict};
+use crate::model::*;
+use crate::{Cluster, Issue};
+
+/// Options of the API server that change validation.
+#[derive(Clone, Debug)]
+pub struct ValidateOptions {
+    /// `--service-node-port-range` (inclusive).
+    pub node_port_range: (i64, i64),
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            node_port_range: (30000, 32767),
+        }
+    }
+}
+
+/// A DNS-1123 label: 1-63 of `[a-z0-9-]`, alphanumeric at both ends.
+pub fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// A DNS-1035 label: a DNS-1123 label that starts with a letter.
+pub fn is_dns1035_label(s: &str) -> bool {
+    is_dns1123_label(s) && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// A DNS-1123 subdomain: dot-separated DNS-1123 labels, at most 253 characters.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+}
+
+/// An IANA service name (a named `targetPort`): 1-15 of `[a-z0-9-]`, at least one letter, no
+/// hyphen at either end or doubled.
+pub fn is_iana_svc_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 15
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter().any(u8::is_ascii_lowercase)
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+        && !s.contains("--")
+}
+
+/// A label key (qualified name): optional DNS subdomain prefix and `/`, then a 1-63 name of
+/// alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
+pub fn is_qualified_name(s: &str) -> bool {
+    let (prefix, name) = match s.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, s),
+    };
+    if let Some(p) = prefix {
+        if !is_dns1123_subdomain(p) {
+            return false;
+        }
+    }
+    is_label_value(name) && !name.is_empty()
+}
+
+/// A label value: empty, or 1-63 of alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
+pub fn is_label_value(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.is_empty()
+        || (b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric())
+}
+
+fn q(s: &str) -> String {
+    format!("{s:?}")
+}
+
+struct V<'a> {
+    loc: &'a Loc,
+    out: &'a mut Vec<Issue>,
+}
+
+impl V<'_> {
+    fn err(&mut self, path: &str, msg: impl Into<String>) {
+        self.out.push(self.loc.issue(path, msg));
+    }
+
+    fn ip(&mut self, path: &str, s: &str) -> Option<std::net::IpAddr> {
+        match parse_ip_strict(s) {
+            Some(ip) => Some(ip),
+            None if has_leading_zero(s) => {
+                self.err(
+                    path,
+                    format!(
+                        "{} is not a valid IP address: leading zeros are not allowed",
+                        q(s)
+                    ),
+                );
+                None
+            }
+            None => {
+                self.err(path, format!("{} is not a valid IP address", q(s)));
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, path: &str, v: i64) {
+        if !(1..=65535).contains(&v) {
+            self.err(path, format!("must be between 1 and 65535, got {v}"));
+        }
+    }
+
+    fn meta(&mut self, m: &ObjectMeta, dns1035: bool, namespaced: bool) {
+        let ok = if dns1035 {
+            is_dns1035_label(&m.name)
+        } else {
+            is_dns1123_subdomain(&m.name)
+        };
+        if !ok {
+            let what = if dns1035 {
+                "a DNS-1035 label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)"
+            } else {
+                "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', at most 253 characters)"
+            };
+            self.err(
+                "metadata.name",
+                format!("{} is not valid: must be {what}", q(&m.name)),
+            );
+        }
+        if namespaced && !is_dns1123_label(&m.namespace) {
+            self.err(
+                "metadata.namespace",
+                format!("{} is not valid: must be a DNS-1123 label", q(&m.namespace)),
+            );
+        }
+        for (k, v) in &m.labels {
+            if !is_qualified_name(k) {
+                self.err(
+                    &format!("metadata.labels.{k}"),
+                    format!("{} is not a valid label key", q(k)),
+                );
+            }
+            if !is_label_value(v) {
+                self.err(
+                    &format!("metadata.labels.{k}"),
+                    format!("{} is not a valid label value", q(v)),
+                );
+            }
+        }
+    }
+
+    fn protocol(&mut self, path: &str, p: &Protocol) {
+        if let Protocol::Other(s) = p {
+            self.err(
+                path,
+                format!("unsupported value {}: must be TCP, UDP or SCTP", q(s)),
+            );
+        }
+    }
+}
+
+/// Validates every object of the cluster; returns every error found (empty = valid).
+pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
+    let mut out = Vec::new();
+    for s in &cluster.services {
+        service(s, opts, &mut out);
+    }
+    for s in &cluster.slices {
+        if s.meta
+            .labels
+            .get(crate::load::DERIVED_BY_LABEL)
+            .map(String::as_str)
+            != Some(crate::load::DERIVED_BY)
+        {
+            endpoint_slice(s, &mut out);
+        }
+    }
+    for e in &cluster.endpoints {
+        endpoints(e, &mut out);
+    }
+    for n in &cluster.nodes {
+        let mut v = V {
+            loc: &n.loc,
+            out: &mut out,
+        };
+        v.meta(&n.meta, false, false);
+        for (i, a) in n.addresses.iter().enumerate() {
+            if a.type_ == "InternalIP" || a.type_ == "ExternalIP" {
+                v.ip(&format!("status.addresses[{i}].address"), &a.address);
+            }
+        }
+    }
+    for p in &cluster.pods {
+        let mut v = V {
+            loc: &p.loc,
+            out: &mut out,
+        };
+        v.meta(&p.meta, false, true);
+        for (i, ip) in p.pod_ips.iter().enumerate() {
+            v.ip(&format!("status.podIPs[{i}].ip"), ip);
+        }
+        for (i, cp) in p.container_ports.iter().enumerate() {
+            v.port(
+                &format!("spec.containers[*].ports[{i}].containerPort"),
+                cp.container_port,
+            );
+        }
+    }
+    if let Some(c) = &cluster.proxy_config {
+        proxy_config(c, &mut out);
+    }
+    out
+}
+
+fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
+    let mut v = V { loc: &s.loc, out };
+    v.meta(&s.meta, true, true);
+    if let ServiceType::Other(t) = &s.type_ {
+        v.err(
+            "spec.type",
+            format!(
+                "unsupported value {}: must be ClusterIP, NodePort, LoadBalancer or ExternalName",
+                q(t)
+            ),
+        );
+    }
+    let external_name = s.type_ == ServiceType::ExternalName;
+    let headless = s.is_headless();
+    // Cluster IPs.
+    if external_name {
+        if s.cluster_ip.as_deref().is_some_and(|c| !c.is_empty()) {
+            v.err("spec.clusterIP", "must be empty for type ExternalName");
+        }
+        match s.external_name.as_deref() {
+            None | Some("") => v.err("spec.externalName", "is required for type ExternalName"),
+            Some(n) if !is_dns1123_subdomain(n.trim_end_matches('.')) => v.err(
+                "spec.externalName",
+                format!("{} is not a valid DNS name", q(n)),
+            ),
+            _ => {}
+        }
+    } else {
+        let mut fams = Vec::new();
+        if let (Some(ip), Some(first)) = (&s.cluster_ip, s.cluster_ips.first()) {
+            if ip != first {
+                v.err(
+                    "spec.clusterIPs[0]",
+                    format!("must equal spec.clusterIP ({}), got {}", q(ip), q(first)),
+                );
+            }
+        }
+        let ips: Vec<(String, &String)> = if s.cluster_ips.is_empty() {
+            s.cluster_ip
+                .iter()
+                .map(|ip| ("spec.clusterIP".to_owned(), ip))
+                .collect()
+        } else {
+            s.cluster_ips
+                .iter()
+                .enumerate()
+                .map(|(i, ip)| (format!("spec.clusterIPs[{i}]"), ip))
+                .collect()
+        };
+        for (path, ip) in &ips {
+            if ip.is_empty() || *ip == "None" {
+                if *ip == "None" && ips.len() > 1 {
+                    v.err(path, "\"None\" must be the only cluster IP");
+                }
+                continue;
+            }
+            if let Some(a) = v.ip(path, ip) {
+                fams.push((path.clone(), IpFamily::of(&a)));
+            }
+        }
+        if ips.len() > 2 {
+            v.err(
+                "spec.clusterIPs",
+                format!(
+                    "may hold at most 2 addresses (one per family), got {}",
+                    ips.len()
+                ),
+            );
+        }
+        if fams.len() == 2 && fams[0].1 == fams[1].1 {
+            v.err(
+                "spec.clusterIPs",
+                "must hold addresses of two different families",
+            );
+        }
+        for (i, f) in s.ip_families.iter().enumerate() {
+            match IpFamily::parse(f) {
+                None => v.err(
+                    &format!("spec.ipFamilies[{i}]"),
+                    format!("unsupported value {}: must be IPv4 or IPv6", q(f)),
+                ),
+                Some(fam) => {
+                    if let Some((path, got)) = fams.get(i) {
+                        if *got != fam {
+                            v.err(
+                                path,
+                                format!(
+                                    "must be an {} address to match spec.ipFamilies[{i}]",
+                                    fam.as_str()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if s.ports.is_empty() && !headless {
+            v.err("spec.ports", "at least one port is required");
+        }
+    }
+    // Ports.
+    let mut names = HashSet::new();
+    let mut port_protos = HashSet::new();
+    let mut node_ports = HashSet::new();
+    let node_port_allowed = matches!(s.type_, ServiceType::NodePort | ServiceType::LoadBalancer);
+    for (i, p) in s.ports.iter().enumerate() {
+        let b = format!("spec.ports[{i}]");
+        if p.name.is_empty() {
+            if s.ports.len() > 1 {
+                v.err(
+                    &format!("{b}.name"),
+                    "is required when the Service has more than one port",
+                );
+            }
+        } else if !is_dns1123_label(&p.name) {
+            v.err(
+                &format!("{b}.name"),
+                format!("{} is not valid: must be a DNS-1123 label", q(&p.name)),
+            );
+        } else if !names.insert(p.name.clone()) {
+            v.err(
+                &format!("{b}.name"),
+                format!("duplicate port name {}", q(&p.name)),
+            );
+        }
+        v.protocol(&format!("{b}.protocol"), &p.protocol);
+        v.port(&format!("{b}.port"), p.port);
+        if !port_protos.insert((p.port, p.protocol.clone())) {
+            v.err(
+                &format!("{b}.port"),
+                format!("duplicate port {}/{}", p.port, p.protocol),
+            );
+        }
+        match &p.target_port {
+            Some(IntOrString::Int(t)) => v.port(&format!("{b}.targetPort"), *t),
+            Some(IntOrString::Str(t)) => {
+                if !is_iana_svc_name(t)
+                    && t.parse::<i64>().map_or(true, |n| !(1..=65535).contains(&n))
+                {
+                    v.err(
+                        &format!("{b}.targetPort"),
+                        format!("{} is not a valid port name or number", q(t)),
+                    );
+                }
+            }
+            None => {}
+        }
+        if let Some(np) = p.node_port.filter(|&n| n != 0) {
+            let path = format!("{b}.nodePort");
+            if !node_port_allowed {
+                v.err(
+                    &path,
+                    format!("may not be used when type is {}", s.type_.as_str()),
+                );
+            } else if !(opts.node_port_range.0..=opts.node_port_range.1).contains(&np) {
+                v.err(
+                    &path,
+                    format!(
+                        "{np} is not in the valid node port range {}-{}",
+                        opts.node_port_range.0, opts.node_port_range.1
+                    ),
+                );
+            } else if !node_ports.insert((np, p.protocol.clone())) {
+                v.err(&path, format!("duplicate node port {np}/{}", p.protocol));
+            }
+        }
+    }
+    // External IPs and load balancer.
+    for (i, ip) in s.external_ips.iter().enumerate() {
+        let path = format!("spec.externalIPs[{i}]");
+        if let Some(a) = v.ip(&path, ip) {
+            if a.is_unspecified() || a.is_loopback() || a.is_multicast() {
+                v.err(
+                    &path,
+                    format!("{} may not be unspecified, loopback or multicast", q(ip)),
+                );
+            }
+        }
+    }
+    for (i, r) in s.load_balancer_source_ranges.iter().enumerate() {
+        let path = format!("spec.loadBalancerSourceRanges[{i}]");
+        if s.type_ != ServiceType::LoadBalancer {
+            v.err(&path, "may only be used when type is LoadBalancer");
+        } else if parse_cidr_strict(r).is_none() {
+            v.err(
+                &path,
+                format!("{} is not a valid CIDR (e.g. 10.0.0.0/8)", q(r)),
+            );
+        }
+    }
+    for (i, ing) in s.lb_ingress.iter().enumerate() {
+        let b = format!("status.loadBalancer.ingress[{i}]");
+        if let Some(ip) = &ing.ip {
+            v.ip(&format!("{b}.ip"), ip);
+        }
+        if let Some(m) = &ing.ip_mode {
+            if m != "VIP" && m != "Proxy" {
+                v.err(
+                    &format!("{b}.ipMode"),
+                    format!("unsupported value {}: must be VIP or Proxy", q(m)),
+                );
+            } else if ing.ip.is_none() {
+                v.err(&format!("{b}.ipMode"), "requires ip to be set");
+            }
+        }
+    }
+    // Policies.
+    match &s.external_traffic_policy {
+        Some(TrafficPolicy::Other(t)) => v.err("spec.externalTrafficPolicy", format!("unsupported value {}: must be Cluster or Local", q(t))),
+        Some(_) if !s.externally_accessible() && !external_name && s.external_ips.is_empty() => {
+            v.err("spec.externalTrafficPolicy", "may only be set on externally-accessible services (NodePort, LoadBalancer or with externalIPs)")
+        }
+        _ => {}
+    }
+    if let Some(TrafficPolicy::Other(t)) = &s.internal_traffic_policy {
+        v.err(
+            "spec.internalTrafficPolicy",
+            format!("unsupported value {}: must be Cluster or Local", q(t)),
+        );
+    }
+    if let Some(h) = s.health_check_node_port.filter(|&h| h != 0) {
+        if !(s.type_ == ServiceType::LoadBalancer && s.external_policy_local()) {
+            v.err(
+                "spec.healthCheckNodePort",
+                "may only be set when type is LoadBalancer and externalTrafficPolicy is Local",
+            );
+        } else {
+            v.port("spec.healthCheckNodePort", h);
+        }
+    }
+    match &s.session_affinity {
+        SessionAffinity::Other(a) => v.err(
+            "spec.sessionAffinity",
+            format!("unsupported value {}: must be None or ClientIP", q(a)),
+        ),
+        SessionAffinity::None if s.affinity_timeout.is_some() => v.err(
+            "spec.sessionAffinityConfig",
+            "must not be set when sessionAffinity is None",
+        ),
+        _ => {}
+    }
+    if let Some(t) = s.affinity_timeout {
+        if !(1..=service::MAX_AFFINITY_TIMEOUT).contains(&t) {
+            v.err(
+                "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                format!("must be between 1 and 86400, got {t}"),
+            );
+        }
+    }
+    // Legacy topologyKeys.
+    let keys = &s.topology_keys;
+    if keys.len() > 16 {
+        v.err(
+            "spec.topologyKeys",
+            format!("too many keys: at most 16, got {}", keys.len()),
+        );
+    }
+    if !keys.is_empty() && s.external_traffic_policy == Some(TrafficPolicy::Local) {
+        v.err(
+            "spec.topologyKeys",
+            "may not be specified when externalTrafficPolicy=Local",
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, k) in keys.iter().enumerate() {
+        let path = format!("spec.topologyKeys[{i}]");
+        if k == "*" {
+            if i != keys.len() - 1 {
+                v.err(&path, "\"*\" must be the last key");
+            }
+        } else if !is_qualified_name(k) {
+            v.err(&path, format!("{} is not a valid label key", q(k)));
+        }
+        if !seen.insert(k) {
+            v.err(&path, format!("duplicate key {}", q(k)));
+        }
+    }
+    if let Some(td) = &s.traffic_distribution {
+        if !matches!(
+            td.as_str(),
+            "PreferClose" | "PreferSameZone" | "PreferSameNode"
+        ) {
+            v.err(
+                "spec.trafficDistribution",
+                format!(
+                    "unsupported value {}: must be PreferClose, PreferSameZone or PreferSameNode",
+                    q(td)
+                ),
+            );
+        }
+    }
+    if let Some(sel) = &s.selector {
+        for (k, val) in sel {
+            if !is_qualified_name(k) || !is_label_value(val) {
+                v.err(
+                    &format!("spec.selector.{k}"),
+                    format!("{}={} is not a valid label selector", q(k), q(val)),
+                );
+            }
+        }
+    }
+}
+
+fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
+    let mut v = V { loc: &s.loc, out };
+    v.meta(&s.meta, false, true);
+    let fam = match s.address_type.as_str() {
+        "IPv4" => Some(IpFamily::IPv4),
+        "IPv6" => Some(IpFamily::IPv6),
+        "FQDN" => None,
+        other => {
+            v.err(
+                "addressType",
+                format!("unsupported value {}: must be IPv4, IPv6 or FQDN", q(other)),
+            );
+            None
+        }
+    };
+    if s.service_name().is_none() {
+        v.err(
+            "metadata.labels",
+            "has no kubernetes.io/service-name label: the slice belongs to no Service",
+        );
+    }
+    if s.endpoints.len() > 1000 {
+        v.err(
+            "endpoints",
+            format!(
+                "too many endpoints: at most 1000, got {}",
+                s.endpoints.len()
+            ),
+        );
+    }
+    let mut names = HashSet::new();
+    for (i, p) in s.ports.iter().enumerate() {
+        let b = format!("ports[{i}]");
+        if let Some(n) = &p.name {
+            if !n.is_empty() && !is_dns1123_label(n) {
+                v.err(
+                    &format!("{b}.name"),
+                    format!("{} is not valid: must be a DNS-1123 label", q(n)),
+                );
+            }
+            if !names.insert(n.clone()) {
+                v.err(
+                    &format!("{b}.name"),
+                    format!("duplicate port name {}", q(n)),
+                );
+            }
+        }
+        if let Some(port) = p.port {
+            v.port(&format!("{b}.port"), port);
+        }
+        v.protocol(&format!("{b}.protocol"), &p.protocol);
+    }
+    for (i, e) in s.endpoints.iter().enumerate() {
+        let b = format!("endpoints[{i}]");
+        if e.addresses.is_empty() || e.addresses.len() > 100 {
+            v.err(
+                &format!("{b}.addresses"),
+                format!("must hold 1 to 100 addresses, got {}", e.addresses.len()),
+            );
+        }
+        for (j, a) in e.addresses.iter().enumerate() {
+            let path = format!("{b}.addresses[{j}]");
+            match fam {
+                Some(f) => {
+                    if let Some(ip) = v.ip(&path, a) {
+                        if IpFamily::of(&ip) != f {
+                            v.err(
+                                &path,
+                                format!("must be an {} address (addressType)", f.as_str()),
+                            );
+                        }
+                    }
+                }
+                None if !is_dns1123_subdomain(a) => {
+                    v.err(&path, format!("{} is not a valid FQDN", q(a)))
+                }
+                None => {}
+            }
+        }
+        if let Some(n) = &e.node_name {
+            if !is_dns1123_subdomain(n) {
+                v.err(
+                    &format!("{b}.nodeName"),
+                    format!("{} is not a valid node name", q(n)),
+                );
+            }
+        }
+    }
+}
+
+fn endpoints(e: &Endpoints, out: &mut Vec<Issue>) {
+    let mut v = V { loc: &e.loc, out };
+    v.meta(&e.meta, false, true);
+    for (i, sub) in e.subsets.iter().enumerate() {
+        for (key, list) in [
+            ("addresses", &sub.addresses),
+            ("notReadyAddresses", &sub.not_ready_addresses),
+        ] {
+            for (j, a) in list.iter().enumerate() {
+                v.ip(&format!("subsets[{i}].{key}[{j}].ip"), &a.ip);
+            }
+        }
+        for (j, (name, port, proto)) in sub.ports.iter().enumerate() {
+            let b = format!("subsets[{i}].ports[{j}]");
+            if !name.is_empty() && !is_dns1123_label(name) {
+                v.err(
+                    &format!("{b}.name"),
+                    format!("{} is not valid: must be a DNS-1123 label", q(name)),
+                );
+            }
+            v.port(&format!("{b}.port"), *port);
+            v.protocol(&format!("{b}.protocol"), proto);
+        }
+    }
+}
+
+fn proxy_config(c: &ProxyConfig, out: &mut Vec<Issue>) {
+    let mut v = V { loc: &c.loc, out };
+    if let Some(m) = &c.mode {
+        if !matches!(m.as_str(), "" | "iptables" | "ipvs" | "nftables") {
+            v.err(
+                "mode",
+                format!(
+                    "unsupported value {}: must be iptables, ipvs or nftables",
+                    q(m)
+                ),
+            );
+        }
+    }
+    if let Some(b) = c.masquerade_bit {
+        if !(0..=31).contains(&b) {
+            v.err(
+                "iptables.masqueradeBit",
+                format!("must be between 0 and 31, got {b}"),
+            );
+        }
+    }
+    if let Some(cidrs) = &c.cluster_cidr {
+        for (i, cidr) in cidrs.split(',').filter(|x| !x.is_empty()).enumerate() {
+            if parse_cidr_strict(cidr.trim()).is_none() {
+                v.err(
+                    "clusterCIDR",
+                    format!("entry {i} {} is not a valid CIDR", q(cidr)),
+                );
+            }
+        }
+    }
+    for (i, a) in c.nodeport_addresses.iter().enumerate() {
+        if a != "primary" && parse_cidr_strict(a).is_none() {
+            v.err(
+                &format!("nodePortAddresses[{i}]"),
+                format!("{} is not a valid CIDR or \"primary\"", q(a)),
+            );
+        }
+    }
+    if let Some(DetectLocalMode::Other(m)) = &c.detect_local_mode {
+        v.err("detectLocalMode", format!("unsupported value {}: must be ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix", q(m)));
+    }
+    if let Some(s) = &c.ipvs_scheduler {
+        if !s.is_empty() && !s.bytes().all(|b| b.is_ascii_lowercase()) {
+            v.err(
+                "ipvs.scheduler",
+                format!("{} is not a scheduler name", q(s)),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_rules() {
+        assert!(is_dns1035_label("web-1"));
+        assert!(!is_dns1035_label("1web"));
+        assert!(!is_dns1123_label("a b"));
+        assert!(!is_dns1123_label("a\"b"));
+        assert!(!is_dns1123_label(&"a".repeat(64)));
+        assert!(is_dns1123_subdomain("a.b-c.d"));
+        assert!(is_iana_svc_name("http"));
+        assert!(!is_iana_svc_name("8080"));
+        assert!(!is_iana_svc_name("a--b"));
+        assert!(is_qualified_name("topology.kubernetes.io/zone"));
+        assert!(!is_qualified_name("bad key"));
+    }
+}
