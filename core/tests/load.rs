@@ -268,3 +268,52 @@ fn render_time_refuses_what_could_corrupt_rule_text() {
     };
     assert_eq!(errs[0].path, "metadata.name");
 }
+
+#[test]
+fn pods_become_endpoints_as_the_endpointslice_controller_makes_them() {
+    let pod = |name: &str, ip: &str, ready: &str, deleting: bool, phase: &str| {
+        let del = if deleting {
+            r#","deletionTimestamp":"2024-01-01T00:00:00Z""#
+        } else {
+            ""
+        };
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","namespace":"d","labels":{{"app":"a"}}{del}}},
+            "spec":{{"nodeName":"n1","containers":[{{"name":"c","ports":[{{"name":"web","containerPort":8080}}]}}]}},
+            "status":{{"phase":"{phase}","podIP":"{ip}","conditions":[{{"type":"Ready","status":"{ready}"}}]}}}}"#
+        )
+    };
+    let text = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[
+        {{"apiVersion":"v1","kind":"Service","metadata":{{"name":"s","namespace":"d"}},
+          "spec":{{"clusterIP":"10.0.0.1","selector":{{"app":"a"}},"ports":[{{"port":80,"targetPort":"web"}}]}}}},
+        {},{},{},{},
+        {{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"other","namespace":"d","labels":{{"app":"b"}}}},
+          "status":{{"phase":"Running","podIP":"10.1.0.9"}}}}]}}"#,
+        pod("p1", "10.1.0.1", "True", false, "Running"),
+        pod("p2", "10.1.0.2", "False", false, "Running"),
+        pod("p3", "10.1.0.3", "True", true, "Running"),
+        pod("p4", "10.1.0.4", "True", false, "Succeeded"),
+    );
+    let mut l = Loader::new();
+    l.add_str(None, &text).unwrap();
+    let c = l.finish().unwrap();
+    let snap = ProxySnapshot::build(&c, IpFamily::IPv4).unwrap();
+    let eps = &snap.ports[0].endpoints;
+    let got: Vec<(&str, bool, bool, bool)> = eps
+        .iter()
+        .map(|e| (e.endpoint.as_str(), e.ready, e.serving, e.terminating))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("10.1.0.1:8080", true, true, false),
+            ("10.1.0.2:8080", false, false, false),
+            ("10.1.0.3:8080", false, true, true),
+        ]
+    );
+    assert!(eps.iter().all(|e| e.node_name.as_deref() == Some("n1")));
+    assert!(c.warnings.iter().any(|w| w
+        .message
+        .contains("endpoints derived from 3 matching Pod(s)")));
+}
