@@ -19,7 +19,11 @@ pub struct Issue {
 impl Issue {
     /// Builds an issue.
     pub fn new(file: Option<&str>, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Issue { file: file.map(str::to_owned), path: path.into(), message: message.into() }
+        Issue {
+            file: file.map(str::to_owned),
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -75,9 +75,18 @@ mod tests {
 
     #[test]
     fn sloppy_ipv4_reads_leading_zeros_as_decimal() {
-        assert_eq!(parse_ip_sloppy("10.180.00.001"), Some("10.180.0.1".parse().unwrap()));
-        assert_eq!(parse_ip_sloppy("192.168.099.022"), Some("192.168.99.22".parse().unwrap()));
-        assert_eq!(parse_ip_sloppy("172.30.0.041"), Some("172.30.0.41".parse().unwrap()));
+        assert_eq!(
+            parse_ip_sloppy("10.180.00.001"),
+            Some("10.180.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip_sloppy("192.168.099.022"),
+            Some("192.168.99.22".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip_sloppy("172.30.0.041"),
+            Some("172.30.0.41".parse().unwrap())
+        );
         assert_eq!(parse_ip_sloppy("256.1.1.1"), None);
         assert_eq!(parse_ip_sloppy("1.2.3"), None);
         assert_eq!(parse_ip_sloppy("1.2.3.4.5"), None);
@@ -94,15 +103,27 @@ mod tests {
 
     #[test]
     fn sloppy_cidr_trims_and_canonicalises() {
-        assert_eq!(parse_cidr_sloppy(" 203.0.113.000/025").unwrap().to_string(), "203.0.113.0/25");
-        assert_eq!(parse_cidr_sloppy("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(
+            parse_cidr_sloppy(" 203.0.113.000/025").unwrap().to_string(),
+            "203.0.113.0/25"
+        );
+        assert_eq!(
+            parse_cidr_sloppy("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
         assert!(parse_cidr_sloppy("10.0.0.0/33").is_none());
         assert!(parse_cidr_sloppy("10.0.0.0").is_none());
     }
 
     #[test]
     fn join_host_port_brackets_ipv6() {
-        assert_eq!(join_host_port(&"10.0.0.1".parse().unwrap(), 80), "10.0.0.1:80");
-        assert_eq!(join_host_port(&"fd00::1".parse().unwrap(), 80), "[fd00::1]:80");
+        assert_eq!(
+            join_host_port(&"10.0.0.1".parse().unwrap(), 80),
+            "10.0.0.1:80"
+        );
+        assert_eq!(
+            join_host_port(&"fd00::1".parse().unwrap(), 80),
+            "[fd00::1]:80"
+        );
     }
 }

@@ -194,14 +194,15 @@ impl Service {
 
     /// kube-proxy's `ExternallyAccessible`: LoadBalancer, NodePort, or ClusterIP with external IPs.
     pub fn externally_accessible(&self) -> bool {
-        matches!(self.type_, ServiceType::LoadBalancer | ServiceType::NodePort)
-            || (self.type_ == ServiceType::ClusterIP && !self.external_ips.is_empty())
+        matches!(
+            self.type_,
+            ServiceType::LoadBalancer | ServiceType::NodePort
+        ) || (self.type_ == ServiceType::ClusterIP && !self.external_ips.is_empty())
     }
 
     /// kube-proxy's `ExternalPolicyLocal`.
     pub fn external_policy_local(&self) -> bool {
-        self.externally_accessible()
-            && self.external_traffic_policy == Some(TrafficPolicy::Local)
+        self.externally_accessible() && self.external_traffic_policy == Some(TrafficPolicy::Local)
     }
 
     /// kube-proxy's `InternalPolicyLocal`.
