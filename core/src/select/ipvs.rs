@@ -473,6 +473,23 @@ impl Service {
         }
     }
 
+    /// mh only: the dest of slot `hash mod M` for a precomputed `hsiphash` value, or `None` if
+    /// that dest is unavailable (no fallback). [`Service::schedule`] is this plus hashing the
+    /// client with [`mh_hash`] (and the fallback probe when `mh-fallback` is set).
+    #[inline]
+    pub fn mh_lookup_hash(&self, hash: u32) -> Option<usize> {
+        match &self.state {
+            State::Mh { table, fm } => {
+                let pos = table[fm.rem(hash) as usize];
+                if pos == EMPTY {
+                    return None;
+                }
+                self.dests[pos as usize].available().then_some(pos as usize)
+            }
+            _ => None,
+        }
+    }
+
     /// Picks a dest for a new connection, as the scheduler's `schedule` hook: returns its kernel
     /// position, or `None` for "no destination available". `dst` is the packet's destination
     /// address (read by dh only; dh picks nothing without it).
