@@ -27,7 +27,9 @@ fn backends(n: usize) -> Vec<Backend> {
 
 fn connections() -> Vec<Connection> {
     let mut rng = Rng::new(7);
-    (0..KEYS).map(|i| synthetic_connection(&mut rng, i)).collect()
+    (0..KEYS)
+        .map(|i| synthetic_connection(&mut rng, i))
+        .collect()
 }
 
 fn picks(c: &mut Criterion) {
@@ -67,12 +69,21 @@ fn hash_lookups(c: &mut Criterion) {
     let mut g = c.benchmark_group("lookup");
     g.throughput(Throughput::Elements(1));
 
+    // The loop itself (index step, load of the key, black_box): subtract it to read the others.
+    let mut i = 0usize;
+    g.bench_function("baseline/loop-only", |bench| {
+        bench.iter(|| {
+            i = (i + 1) & (KEYS - 1);
+            black_box(black_box(hashes64[i]))
+        })
+    });
+
     // IPVS mh, default M = 4093, 100 dests.
-    let mut mh = ipvs::Service::new(Scheduler::Mh, Flags::NONE, ipvs::MH_DEFAULT_TABLE_SIZE).unwrap();
+    let mut mh =
+        ipvs::Service::new(Scheduler::Mh, Flags::NONE, ipvs::MH_DEFAULT_TABLE_SIZE).unwrap();
     for b in backends(100) {
         mh.add_dest(b.addr, 1).unwrap();
     }
-    let mut i = 0usize;
     g.bench_function("mh/from-hash", |bench| {
         bench.iter(|| {
             i = (i + 1) & (KEYS - 1);
@@ -121,9 +132,11 @@ fn affinity(c: &mut Criterion) {
             c
         })
         .collect();
-    for (name, alg) in
-        [("iptables-recent/10", Algorithm::Iptables), ("ipvs-persistence/10", Algorithm::Rr), ("maglev-lru/10", Algorithm::Maglev)]
-    {
+    for (name, alg) in [
+        ("iptables-recent/10", Algorithm::Iptables),
+        ("ipvs-persistence/10", Algorithm::Rr),
+        ("maglev-lru/10", Algorithm::Maglev),
+    ] {
         let opts = Options {
             affinity_timeout: Some(10800),
             maglev_table_size: 4093,
@@ -181,7 +194,15 @@ fn builds(c: &mut Criterion) {
     let list: Vec<(SocketAddr, u32)> = backends(100).iter().map(|b| (b.addr, 1)).collect();
     g.bench_function("M=4093/N=100", |bench| {
         bench.iter(|| {
-            black_box(ipvs::Service::with_dests(Scheduler::Mh, Flags::NONE, ipvs::MH_DEFAULT_TABLE_SIZE, &list).unwrap())
+            black_box(
+                ipvs::Service::with_dests(
+                    Scheduler::Mh,
+                    Flags::NONE,
+                    ipvs::MH_DEFAULT_TABLE_SIZE,
+                    &list,
+                )
+                .unwrap(),
+            )
         })
     });
     g.finish();

@@ -121,17 +121,20 @@ impl<K: Copy + Eq + Hash, V: Copy> LruMap<K, V> {
         self.free.push(i);
     }
 
-    /// Inserts or replaces `k`, making it the most recent. Evicts the head when full.
-    fn insert(&mut self, k: K, v: V) {
+    /// Inserts or replaces `k`, making it the most recent. Evicts the head when full and returns
+    /// the evicted key.
+    fn insert(&mut self, k: K, v: V) -> Option<K> {
         if let Some(i) = self.index(&k) {
             self.nodes[i as usize].val = v;
             self.touch(i);
-            return;
+            return None;
         }
         if self.cap == 0 {
-            return;
+            return None;
         }
+        let mut evicted = None;
         if self.map.len() >= self.cap {
+            evicted = Some(self.nodes[self.head as usize].key);
             self.remove_index(self.head);
         }
         let node = Node {
@@ -152,6 +155,20 @@ impl<K: Copy + Eq + Hash, V: Copy> LruMap<K, V> {
         };
         self.map.insert(k, i);
         self.push_tail(i);
+        evicted
+    }
+
+    /// Keys from the least to the most recently touched.
+    fn keys(&self) -> impl Iterator<Item = K> + '_ {
+        let mut i = self.head;
+        std::iter::from_fn(move || {
+            if i == NIL {
+                return None;
+            }
+            let k = self.nodes[i as usize].key;
+            i = self.nodes[i as usize].next;
+            Some(k)
+        })
     }
 
     fn retain_map(&mut self, mut f: impl FnMut(&mut V) -> bool) {
@@ -205,15 +222,27 @@ impl RecentList {
     /// of exactly `seconds` matches). Does not refresh the entry. When the client has an entry,
     /// the list's least recently set entry is then removed if it is older than `seconds`.
     pub fn check(&mut self, client: IpAddr, now: f64, seconds: f64) -> bool {
+        self.check_reap(client, now, seconds).0
+    }
+
+    /// [`RecentList::check`], also returning the reaped address.
+    fn check_reap(&mut self, client: IpAddr, now: f64, seconds: f64) -> (bool, Option<IpAddr>) {
         let Some(i) = self.entries.index(&client) else {
-            return false; // a miss returns before the reap
+            return (false, None); // a miss returns before the reap
         };
         let hit = now - self.entries.nodes[i as usize].val <= seconds;
         let head = self.entries.head;
+        let mut reaped = None;
         if now - self.entries.nodes[head as usize].val > seconds {
+            reaped = Some(self.entries.nodes[head as usize].key);
             self.entries.remove_index(head);
         }
-        hit
+        (hit, reaped)
+    }
+
+    /// The addresses held, least recently set first.
+    pub fn clients(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.entries.keys()
     }
 
     /// `--set`: records `client` at `now` and makes it the most recently set entry; a new address
@@ -221,15 +250,32 @@ impl RecentList {
     pub fn set(&mut self, client: IpAddr, now: f64) {
         self.entries.insert(client, now);
     }
+
+    /// [`RecentList::set`], returning the evicted address.
+    fn set_evict(&mut self, client: IpAddr, now: f64) -> Option<IpAddr> {
+        self.entries.insert(client, now)
+    }
 }
 
 /// iptables-mode affinity of one service port: one [`RecentList`] per endpoint, in endpoint
 /// order.
+///
+/// To avoid probing every list on each connection, a membership index maps each client to the
+/// lists that hold it (bit `e` for endpoint `e < 63`, bit 63 for "some endpoint ≥ 63"). It
+/// mirrors the lists exactly, so the result is the same as checking every list in order: lists
+/// without the client would miss without reaping.
 #[derive(Clone, Debug)]
 pub struct IptablesAffinity {
     lists: Vec<RecentList>,
+    members: HashMap<IpAddr, u64, FixedState>,
     seconds: f64,
     capacity: usize,
+}
+
+const HIGH: u32 = 63;
+
+fn bit(e: usize) -> u64 {
+    1u64 << (e as u32).min(HIGH)
 }
 
 impl IptablesAffinity {
@@ -242,6 +288,10 @@ impl IptablesAffinity {
     pub fn with_capacity(n: usize, timeout_seconds: u32, capacity: usize) -> Self {
         IptablesAffinity {
             lists: (0..n).map(|_| RecentList::new(capacity)).collect(),
+            members: HashMap::with_capacity_and_hasher(
+                n.saturating_mul(capacity).min(1 << 16),
+                fixed_state(),
+            ),
             seconds: f64::from(timeout_seconds),
             capacity,
         }
@@ -252,20 +302,61 @@ impl IptablesAffinity {
         &self.lists
     }
 
+    /// Updates the index after `addr` left list `e`.
+    fn forget(&mut self, addr: IpAddr, e: usize) {
+        let still_high = e >= HIGH as usize
+            && self.lists[HIGH as usize..]
+                .iter()
+                .any(|l| l.last_seen(addr).is_some());
+        if let Some(mask) = self.members.get_mut(&addr) {
+            if !still_high {
+                *mask &= !bit(e);
+            }
+            if *mask == 0 {
+                self.members.remove(&addr);
+            }
+        }
+    }
+
+    #[inline]
+    fn check_one(&mut self, e: usize, client: IpAddr, now: f64) -> bool {
+        let (hit, reaped) = self.lists[e].check_reap(client, now, self.seconds);
+        if let Some(r) = reaped {
+            self.forget(r, e);
+        }
+        hit
+    }
+
     /// The affinity rules: the first endpoint, in order, whose list holds a fresh entry for
     /// `client`. Consumes no random draws.
     #[inline]
     pub fn lookup(&mut self, client: IpAddr, now: f64) -> Option<usize> {
-        let seconds = self.seconds;
-        self.lists
-            .iter_mut()
-            .position(|l| l.check(client, now, seconds))
+        let mut bits = *self.members.get(&client)?;
+        while bits != 0 {
+            let b = bits.trailing_zeros();
+            bits &= bits - 1;
+            if b < HIGH {
+                if self.check_one(b as usize, client, now) {
+                    return Some(b as usize);
+                }
+            } else {
+                for e in HIGH as usize..self.lists.len() {
+                    if self.check_one(e, client, now) {
+                        return Some(e);
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// The `--set` in endpoint `e`'s DNAT rule.
     #[inline]
     pub fn record(&mut self, e: usize, client: IpAddr, now: f64) {
-        self.lists[e].set(client, now);
+        if let Some(x) = self.lists[e].set_evict(client, now) {
+            self.forget(x, e);
+        }
+        *self.members.entry(client).or_insert(0) |= bit(e);
     }
 
     /// Rebuilds the lists for a new endpoint list: `old_of_new[j]` is the old position of new
@@ -283,6 +374,12 @@ impl IptablesAffinity {
                     .unwrap_or_else(|| RecentList::new(self.capacity))
             })
             .collect();
+        self.members.clear();
+        for (e, l) in self.lists.iter().enumerate() {
+            for c in l.clients() {
+                *self.members.entry(c).or_insert(0) |= bit(e);
+            }
+        }
     }
 }
 
@@ -543,6 +640,38 @@ mod tests {
         a.record(2, ip(7), 20.0);
         a.remap(&[Some(0), Some(2)]);
         assert_eq!(a.lookup(ip(7), 21.0), Some(1));
+    }
+
+    /// The membership index must give exactly the result of checking every list in order,
+    /// including with more than 63 endpoints, small lists (evictions) and reaps.
+    #[test]
+    fn indexed_lookup_equals_checking_every_list() {
+        let mut rng = crate::select::Rng::new(3);
+        let n = 80;
+        let mut fast = IptablesAffinity::with_capacity(n, 5, 3);
+        let mut lists: Vec<RecentList> = (0..n).map(|_| RecentList::new(3)).collect();
+        let mut now = 0.0;
+        for _ in 0..20000 {
+            now += f64::from(rng.next_u32() % 4) / 2.0;
+            let c = ip(rng.next_u32() % 40);
+            let naive = lists.iter_mut().position(|l| l.check(c, now, 5.0));
+            assert_eq!(fast.lookup(c, now), naive);
+            let e = naive.unwrap_or(rng.next_u32() as usize % n);
+            lists[e].set(c, now);
+            fast.record(e, c, now);
+        }
+        for (a, b) in fast.lists().iter().zip(&lists) {
+            assert_eq!(
+                a.clients().collect::<Vec<_>>(),
+                b.clients().collect::<Vec<_>>()
+            );
+        }
+        let mut live: Vec<IpAddr> = fast.members.keys().copied().collect();
+        live.sort();
+        let mut want: Vec<IpAddr> = lists.iter().flat_map(|l| l.clients()).collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(live, want, "the index holds exactly the listed clients");
     }
 
     #[test]

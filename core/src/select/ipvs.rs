@@ -503,13 +503,20 @@ impl Service {
         let dests = &self.dests;
         match &mut self.state {
             State::Rr { cursor } => {
-                let n = dests.len();
                 // Walk after the cursor to the end, then (unless the cursor is the head) from the
                 // head up to and including the cursor.
                 let start = cursor.map_or(0, |c| c + 1);
-                let found = (start..n)
-                    .chain(0..cursor.map_or(0, |c| c + 1))
-                    .find(|&i| dests[i].available())?;
+                let mut found = None;
+                for (i, d) in dests.iter().enumerate().skip(start) {
+                    if d.available() {
+                        found = Some(i);
+                        break;
+                    }
+                }
+                if found.is_none() {
+                    found = dests[..start].iter().position(Dest::available);
+                }
+                let found = found?;
                 *cursor = Some(found);
                 Some(found)
             }
@@ -593,28 +600,17 @@ impl Service {
                     0
                 };
                 let ihash = fm.rem(mh_hash(MH_HASH1_KEY, client, port, 0));
-                let usable = |pos: u32| -> Option<Option<usize>> {
-                    if pos == EMPTY {
-                        return Some(None);
-                    }
-                    dests[pos as usize]
-                        .available()
-                        .then_some(Some(pos as usize))
-                };
-                let first = usable(table[ihash as usize]);
-                if !self.flags.contains(Flags::MH_FALLBACK) || first.is_some() {
-                    return first.flatten();
+                let pos = table[ihash as usize];
+                if pos == EMPTY {
+                    return None;
                 }
-                // Fallback: the offset goes inside the hash input (spec: ipvs.md §6.9).
-                let m = self.mh_size;
-                for off in 0..m {
-                    let r = (off + ihash) % m;
-                    let slot = fm.rem(mh_hash(MH_HASH1_KEY, client, port, r));
-                    if let Some(res) = usable(table[slot as usize]) {
-                        return res;
-                    }
+                if dests[pos as usize].available() {
+                    return Some(pos as usize);
                 }
-                None
+                if !self.flags.contains(Flags::MH_FALLBACK) {
+                    return None;
+                }
+                mh_fallback(dests, table, *fm, self.mh_size, client, port, ihash)
             }
         }
     }
@@ -642,6 +638,30 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
         (a, b) = (b, a % b);
     }
     a
+}
+
+/// The `mh-fallback` probe: the offset goes inside the hash input (spec: ipvs.md §6.9).
+#[cold]
+fn mh_fallback(
+    dests: &[Dest],
+    table: &[u32],
+    fm: FastMod,
+    m: u32,
+    client: IpAddr,
+    port: u16,
+    ihash: u32,
+) -> Option<usize> {
+    for off in 0..m {
+        let r = (off + ihash) % m;
+        let pos = table[fm.rem(mh_hash(MH_HASH1_KEY, client, port, r)) as usize];
+        if pos == EMPTY {
+            return None;
+        }
+        if dests[pos as usize].available() {
+            return Some(pos as usize);
+        }
+    }
+    None
 }
 
 /// wlc and sed: first available dest, then strictly better by cross-multiplication; weight-0

@@ -94,16 +94,18 @@ struct Walk {
     index: u32,
 }
 
-/// Claims the next free slot on `w`'s permutation and advances past it.
+/// Claims the next free slot on `w`'s permutation and advances past it. Occupancy is read from
+/// a bitmap (M/8 bytes: 8 KB at M = 65537, so the probes stay in L1) rather than from the table.
 #[inline(always)]
-fn claim<T: Slot>(table: &mut [T], m: u32, w: &mut Walk) {
+fn claim<T: Slot>(table: &mut [T], taken: &mut [u64], m: u32, w: &mut Walk) {
     let mut c = w.perm;
-    while table[c as usize] != T::EMPTY {
+    while taken[(c >> 6) as usize] & (1u64 << (c & 63)) != 0 {
         c += w.skip;
         if c >= m {
             c -= m;
         }
     }
+    taken[(c >> 6) as usize] |= 1u64 << (c & 63);
     table[c as usize] = T::from_index(w.index);
     c += w.skip;
     if c >= m {
@@ -120,11 +122,12 @@ fn fill<T: Slot>(table: &mut [T], walks: &mut [Walk], weights: Option<&[u64]>) {
     if walks.is_empty() {
         return;
     }
+    let mut taken = vec![0u64; (m as usize).div_ceil(64)];
     let mut left = m;
     match weights {
         None => loop {
             for w in walks.iter_mut() {
-                claim(table, m, w);
+                claim(table, &mut taken, m, w);
                 left -= 1;
                 if left == 0 {
                     return;
@@ -139,7 +142,7 @@ fn fill<T: Slot>(table: &mut [T], walks: &mut [Walk], weights: Option<&[u64]>) {
                     *a += wt;
                     while *a >= max {
                         *a -= max;
-                        claim(table, m, w);
+                        claim(table, &mut taken, m, w);
                         left -= 1;
                         if left == 0 {
                             return;
@@ -149,6 +152,17 @@ fn fill<T: Slot>(table: &mut [T], walks: &mut [Walk], weights: Option<&[u64]>) {
             }
         }
     }
+}
+
+/// Entries per backend of a filled table.
+fn count<T: Slot + Into<u32>>(table: &[T], n: usize) -> Vec<u32> {
+    let mut entries = vec![0u32; n];
+    for &s in table {
+        if s != T::EMPTY {
+            entries[s.into() as usize] += 1;
+        }
+    }
+    entries
 }
 
 /// Builds a table from explicit `(offset, skip)` pairs and weights, in the given order (backend
@@ -310,14 +324,15 @@ impl Maglev {
             .collect();
         let equal = ws.windows(2).all(|p| p[0] == p[1]);
         let weights = if equal { None } else { Some(&ws[..]) };
-        let table = if backends.len() < usize::from(u16::MAX) {
+        let (table, entries) = if backends.len() < usize::from(u16::MAX) {
             let mut t = vec![u16::EMPTY; m as usize].into_boxed_slice();
             if walks.len() == 1 {
                 t.fill(walks[0].index as u16); // one-backend fast path
             } else {
                 fill(&mut t, &mut walks, weights);
             }
-            Table::U16(t)
+            let e = count(&t, backends.len());
+            (Table::U16(t), e)
         } else {
             let mut t = vec![u32::EMPTY; m as usize].into_boxed_slice();
             if walks.len() == 1 {
@@ -325,23 +340,16 @@ impl Maglev {
             } else {
                 fill(&mut t, &mut walks, weights);
             }
-            Table::U32(t)
+            let e = count(&t, backends.len());
+            (Table::U32(t), e)
         };
-        let mut entries = vec![0u32; backends.len()];
-        let mut mg = Maglev {
+        Ok(Maglev {
             m,
             table,
             keys,
-            entries: Vec::new(),
+            entries,
             weights: backends.iter().map(|b| b.weight).collect(),
-        };
-        for s in 0..m {
-            if let Some(i) = mg.slot(s) {
-                entries[i] += 1;
-            }
-        }
-        mg.entries = entries;
-        Ok(mg)
+        })
     }
 
     /// The table size `M`.
