@@ -154,6 +154,13 @@ fn fill<T: Slot>(table: &mut [T], walks: &mut [Walk], weights: Option<&[u64]>) {
     }
 }
 
+/// Entries per backend when backend `only` holds all `m` slots.
+fn one_entry_counts(n: usize, only: u32, m: u32) -> Vec<u32> {
+    let mut e = vec![0u32; n];
+    e[only as usize] = m;
+    e
+}
+
 /// Entries per backend of a filled table.
 fn count<T: Slot + Into<u32>>(table: &[T], n: usize) -> Vec<u32> {
     let mut entries = vec![0u32; n];
@@ -326,21 +333,23 @@ impl Maglev {
         let weights = if equal { None } else { Some(&ws[..]) };
         let (table, entries) = if backends.len() < usize::from(u16::MAX) {
             let mut t = vec![u16::EMPTY; m as usize].into_boxed_slice();
-            if walks.len() == 1 {
+            let e = if walks.len() == 1 {
                 t.fill(walks[0].index as u16); // one-backend fast path
+                one_entry_counts(backends.len(), walks[0].index, m)
             } else {
                 fill(&mut t, &mut walks, weights);
-            }
-            let e = count(&t, backends.len());
+                count(&t, backends.len())
+            };
             (Table::U16(t), e)
         } else {
             let mut t = vec![u32::EMPTY; m as usize].into_boxed_slice();
-            if walks.len() == 1 {
+            let e = if walks.len() == 1 {
                 t.fill(walks[0].index);
+                one_entry_counts(backends.len(), walks[0].index, m)
             } else {
                 fill(&mut t, &mut walks, weights);
-            }
-            let e = count(&t, backends.len());
+                count(&t, backends.len())
+            };
             (Table::U32(t), e)
         };
         Ok(Maglev {
