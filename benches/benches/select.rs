@@ -56,6 +56,28 @@ fn picks(c: &mut Criterion) {
             })
         });
     }
+    // The same without the Balancer layer (affinity check, engine dispatch, index mapping).
+    for (name, sched, list) in [
+        ("scheduler-only/rr/10", Scheduler::Rr, backends(10)),
+        ("scheduler-only/wrr/10", Scheduler::Wrr, weighted),
+    ] {
+        let mut svc = ipvs::Service::new(sched, Flags::NONE, ipvs::MH_DEFAULT_TABLE_SIZE).unwrap();
+        for b in &list {
+            svc.add_dest(b.addr, b.weight).unwrap();
+        }
+        let mut i = 0usize;
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                black_box(svc.schedule(black_box(conns[i].client), 0, None))
+            })
+        });
+    }
+    let cascade = svccore::select::cascade::Cascade::new(10);
+    let mut rng = Rng::new(3);
+    g.bench_function("scheduler-only/iptables-cascade/10", |bench| {
+        bench.iter(|| black_box(cascade.pick(&mut rng)))
+    });
     g.finish();
 }
 

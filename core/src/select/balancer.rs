@@ -389,7 +389,7 @@ impl Balancer {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn engine_pick(
     engine: &mut Engine,
     rng: &mut Rng,

@@ -502,24 +502,7 @@ impl Service {
     ) -> Option<usize> {
         let dests = &self.dests;
         match &mut self.state {
-            State::Rr { cursor } => {
-                // Walk after the cursor to the end, then (unless the cursor is the head) from the
-                // head up to and including the cursor.
-                let start = cursor.map_or(0, |c| c + 1);
-                let mut found = None;
-                for (i, d) in dests.iter().enumerate().skip(start) {
-                    if d.available() {
-                        found = Some(i);
-                        break;
-                    }
-                }
-                if found.is_none() {
-                    found = dests[..start].iter().position(Dest::available);
-                }
-                let found = found?;
-                *cursor = Some(found);
-                Some(found)
-            }
+            State::Rr { cursor } => rr_schedule(dests, cursor),
             State::Wrr { cl, di, mw, cw } => wrr_schedule(dests, cl, *di, *mw, cw),
             State::Stateless => match self.scheduler {
                 Scheduler::Lc => {
@@ -638,6 +621,24 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
         (a, b) = (b, a % b);
     }
     a
+}
+
+/// rr: walk after the cursor to the end, then (unless the cursor is the head) from the head up
+/// to and including the cursor; the cursor moves to the dest found.
+#[inline(always)]
+fn rr_schedule(dests: &[Dest], cursor: &mut Option<usize>) -> Option<usize> {
+    let start = cursor.map_or(0, |c| c + 1);
+    let found = match dests
+        .get(start..)
+        .and_then(|d| d.iter().position(Dest::available))
+    {
+        Some(i) => start + i,
+        None => dests[..start.min(dests.len())]
+            .iter()
+            .position(Dest::available)?,
+    };
+    *cursor = Some(found);
+    Some(found)
 }
 
 /// The `mh-fallback` probe: the offset goes inside the hash input (spec: ipvs.md §6.9).
