@@ -44,6 +44,7 @@ pub mod load;
 pub mod model;
 pub mod render;
 pub mod select;
+pub mod simulate;
 pub mod snapshot;
 pub mod trace;
 pub mod validate;

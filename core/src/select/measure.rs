@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::maglev::Maglev;
 use super::{Algorithm, Backend, Balancer, Connection, Options, Rng};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The `i`-th synthetic connection drawn from `rng`.
 pub fn synthetic_connection(rng: &mut Rng, i: usize) -> Connection {
@@ -147,12 +147,16 @@ fn classify(
     }
 }
 
-/// Disruption of a hash-based algorithm (sh, dh, mh, maglev, ring-hash) when the backend list
-/// changes from `before` to `after`, over `keys` synthetic connections. IPVS algorithms go
-/// through [`Balancer::update`], so the kernel's list order after the change is modelled.
+/// Disruption when the backend list changes from `before` to `after`, over the same `keys`
+/// synthetic connections sent through both. IPVS algorithms go through [`Balancer::update`], so
+/// the kernel's list order after the change is modelled.
 ///
-/// Errors: the algorithm is not hash-based (its picks do not depend on the key), or the lists
-/// are invalid for it.
+/// For hash-based algorithms (sh, dh, mh, maglev, ring-hash) this is the classic consistent
+/// hashing measure. For the others (iptables, rr, wrr, lc, ...) the pick does not depend on the
+/// client, so it measures how many connections of the same sequence land elsewhere: the
+/// stickiness a client would lose without session affinity.
+///
+/// Errors: the lists are invalid for the algorithm.
 pub fn disruption(
     algorithm: Algorithm,
     options: &Options,
@@ -161,11 +165,6 @@ pub fn disruption(
     keys: usize,
     seed: u64,
 ) -> Result<Disruption> {
-    if !algorithm.is_hash_based() {
-        return Err(Error::InvalidArgument(format!(
-            "disruption is defined for hash-based algorithms (sh, dh, mh, maglev, ring-hash), not {algorithm}"
-        )));
-    }
     let opts = Options {
         affinity_timeout: None,
         ..options.clone()
