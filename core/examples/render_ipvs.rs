@@ -50,7 +50,13 @@ fn run() -> Result<String, String> {
                     .parse::<std::net::IpAddr>()
                     .map_err(|e| e.to_string())?,
             ),
-            "--ifindex" => ifindex = Some(val("--ifindex")?.parse::<u32>().map_err(|e| e.to_string())?),
+            "--ifindex" => {
+                ifindex = Some(
+                    val("--ifindex")?
+                        .parse::<u32>()
+                        .map_err(|e| e.to_string())?,
+                )
+            }
             "--mac" => mac = Some(val("--mac")?),
             "--no-jumps" => jumps = false,
             "--lookup" => lookup = Some(val("--lookup")?),
@@ -93,8 +99,15 @@ fn run() -> Result<String, String> {
     }
     let n = build(family)?;
     let list = |format| {
-        render_list(&n, None, &ListOptions { format, ..ListOptions::default() })
-            .map_err(|e| e.to_string())
+        render_list(
+            &n,
+            None,
+            &ListOptions {
+                format,
+                ..ListOptions::default()
+            },
+        )
+        .map_err(|e| e.to_string())
     };
     match form.as_str() {
         "list" => list(ListFormat::Default),
@@ -104,7 +117,10 @@ fn run() -> Result<String, String> {
         "ipset" => Ok(n.ipset_save()),
         "iptables" => Ok(render_iptables(
             &n,
-            &IptablesOptions { with_jumps: jumps, comments: true },
+            &IptablesOptions {
+                with_jumps: jumps,
+                comments: true,
+            },
         )),
         "lookup" => {
             let q = lookup.ok_or("--lookup PROTO/IP/PORT")?;
@@ -112,8 +128,12 @@ fn run() -> Result<String, String> {
             let [p, ip, port] = parts[..] else {
                 return Err("--lookup PROTO/IP/PORT".into());
             };
-            let ip = ip.parse().map_err(|e: std::net::AddrParseError| e.to_string())?;
-            let port = port.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+            let ip = ip
+                .parse()
+                .map_err(|e: std::net::AddrParseError| e.to_string())?;
+            let port = port
+                .parse()
+                .map_err(|e: std::num::ParseIntError| e.to_string())?;
             match n.lookup_result(&Protocol::parse(&p.to_uppercase()), ip, port) {
                 Some(r) => serde_json::to_string_pretty(&r)
                     .map(|s| s + "\n")

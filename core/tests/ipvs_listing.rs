@@ -99,7 +99,15 @@ fn seed001_nginx_rr_listing_with_inactive_counts_is_reproduced() {
         },
     )
     .unwrap();
-    assert_eq!(one, header(4096).lines().skip(1).map(|l| format!("{l}\n")).collect::<String>() + &body);
+    assert_eq!(
+        one,
+        header(4096)
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            + &body
+    );
 }
 
 #[test]
@@ -109,7 +117,10 @@ fn seed001_nginx_client_ip_affinity_lists_persistent_10800() {
         Some(("sessionAffinity: None", "sessionAffinity: ClientIP")),
     );
     let got = excerpt(&node(&c, "master").list(None), &["TCP 10.97.97.97:80"]);
-    assert_eq!(normalize(&got), normalize(&seeds()["seed001-nginx-clientip"]));
+    assert_eq!(
+        normalize(&got),
+        normalize(&seeds()["seed001-nginx-clientip"])
+    );
     let mut want = header(4096) + &svc("TCP", "10.97.97.97:80", "rr persistent 10800");
     for a in ["10.244.104.10:80", "10.244.166.129:80", "10.244.166.191:80"] {
         want += &rs(a, 1, 0, 0);
@@ -134,7 +145,11 @@ fn seed001_nodeport_30002_is_listed_on_each_nodes_own_ip() {
         }
         assert_eq!(got, want);
         // The comparator quirk (§5): the 192.168 NodePort lists before the 10.x cluster IPs.
-        let services: Vec<&str> = full.lines().skip(3).filter(|l| !l.starts_with("  ->")).collect();
+        let services: Vec<&str> = full
+            .lines()
+            .skip(3)
+            .filter(|l| !l.starts_with("  ->"))
+            .collect();
         assert_eq!(
             services,
             vec![
@@ -257,7 +272,10 @@ fn spec_worked_example_ipset_members() {
         members(KubeSet::LoopBack),
         "10.244.0.2,tcp:53,10.244.0.2 10.244.0.2,tcp:9153,10.244.0.2 10.244.0.2,udp:53,10.244.0.2 10.244.0.5,tcp:8080,10.244.0.5 10.244.0.6,tcp:8080,10.244.0.6"
     );
-    assert_eq!(members(KubeSet::IpvsIps), "10.96.0.1 10.96.0.10 10.97.97.97");
+    assert_eq!(
+        members(KubeSet::IpvsIps),
+        "10.96.0.1 10.96.0.10 10.97.97.97"
+    );
     // Kernel list order is newest first: ascending insertion gives [.6, .5] (§9 "Scheduling").
     let vs = n
         .lookup(&Protocol::Tcp, "10.97.97.97".parse().unwrap(), 80)

@@ -91,7 +91,11 @@ pub fn excerpt(listing: &str, services: &[&str]) -> String {
             continue;
         }
         if !line.starts_with("  ->") {
-            let n = line.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            let n = line
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
             keep = services.contains(&n.as_str());
         }
         if keep {
@@ -117,5 +121,8 @@ pub fn svc(proto: &str, addrport: &str, rest: &str) -> String {
 
 /// `"  -> %-28s %-7s %-6d %-10u %-10u\n"`.
 pub fn rs(addr: &str, weight: i32, active: u32, inactive: u32) -> String {
-    format!("  -> {addr:<28} {:<7} {weight:<6} {active:<10} {inactive:<10}\n", "Masq")
+    format!(
+        "  -> {addr:<28} {:<7} {weight:<6} {active:<10} {inactive:<10}\n",
+        "Masq"
+    )
 }
