@@ -127,11 +127,14 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
     out
 }
 
+/// Resolved (name, port, protocol) of each service port, as a grouping key.
+type PortList = Vec<(String, i64, String)>;
+
 /// The EndpointSlice controller's view of a selector Service: matching Pods with an IP, not
 /// finished, grouped by their resolved port list.
 fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<EndpointSlice> {
     // (family, ports) -> endpoints
-    let mut groups: BTreeMap<(String, Vec<(String, i64, String)>), Vec<Endpoint>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, PortList), Vec<Endpoint>> = BTreeMap::new();
     let mut pods: Vec<&Pod> = pods
         .iter()
         .filter(|p| p.meta.namespace == svc.meta.namespace)

@@ -1,0 +1,117 @@
+//! The loader, validation, snapshot and categorization never panic, whatever the input:
+//! random bytes, and random mutations (cuts, byte flips, value swaps) of valid manifests.
+
+use proptest::prelude::*;
+use svccore::categorize::{categorize, NodeContext};
+use svccore::model::IpFamily;
+use svccore::snapshot::ProxySnapshot;
+use svccore::validate::{validate, ValidateOptions};
+use svccore::Loader;
+
+fn run_everything(text: &str) {
+    let mut l = Loader::new();
+    if l.add_str(Some("fuzz"), text).is_err() {
+        return;
+    }
+    let Ok(c) = l.finish() else { return };
+    let _ = validate(&c, &ValidateOptions::default());
+    for fam in [IpFamily::IPv4, IpFamily::IPv6] {
+        if let Ok(s) = ProxySnapshot::build(&c, fam) {
+            for p in &s.ports {
+                for n in c
+                    .nodes
+                    .iter()
+                    .map(|n| n.meta.name.as_str())
+                    .chain(["", "x"])
+                {
+                    let _ = categorize(p, &NodeContext::from_cluster(&c, n));
+                }
+            }
+        }
+    }
+}
+
+fn seeds() -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut v = Vec::new();
+    for f in [
+        "examples/nginx-study.yaml",
+        "examples/kube-system.json",
+        "examples/redis.yaml",
+    ] {
+        v.push(std::fs::read_to_string(root.join(f)).unwrap());
+    }
+    for case in [
+        "overall",
+        "affinity-only-terminating",
+        "ipv6-localhost-nodeports-enabled",
+    ] {
+        let p = root
+            .join("tests/conformance/iptables")
+            .join(case)
+            .join("cluster.json");
+        v.push(std::fs::read_to_string(p).unwrap());
+    }
+    v
+}
+
+/// Replacement values that exercise wrong types and edge values.
+const SWAPS: &[&str] = &[
+    "null",
+    "0",
+    "-1",
+    "70000",
+    "\"\"",
+    "\"None\"",
+    "[]",
+    "{}",
+    "true",
+    "\"::\"",
+    "\"1.2.3.4/40\"",
+    "\"Local\"",
+    "\"ClientIP\"",
+    "99999999999999999999",
+    "\"\\n\"",
+    "\"*\"",
+    "1.5",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        run_everything(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn mutated_manifests_never_panic(
+        seed in 0usize..6,
+        cut in any::<proptest::sample::Index>(),
+        flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
+        swaps in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..SWAPS.len()), 0..4),
+        truncate in any::<bool>(),
+    ) {
+        let seeds = seeds();
+        let mut text = seeds[seed].clone().into_bytes();
+        for (at, b) in flips {
+            let i = at.index(text.len());
+            text[i] = b;
+        }
+        let mut text = String::from_utf8_lossy(&text).into_owned();
+        // Replace the value after some `": ` (JSON) or `: ` (YAML) with an odd one.
+        for (at, which) in swaps {
+            let spots: Vec<usize> = text.match_indices(": ").map(|(i, _)| i + 2).collect();
+            if spots.is_empty() { break; }
+            let start = spots[at.index(spots.len())];
+            let end = text[start..].find([',', '\n', '}']).map_or(text.len(), |e| start + e);
+            text.replace_range(start..end, SWAPS[which]);
+        }
+        if truncate {
+            let mut i = cut.index(text.len().max(1));
+            while !text.is_char_boundary(i) { i -= 1; }
+            text.truncate(i);
+        }
+        run_everything(&text);
+    }
+}
