@@ -49,8 +49,9 @@ pub fn render_save(node: &IpvsNode, nosort: bool) -> String {
         for rs in dest_order(vs, nosort) {
             let _ = writeln!(
                 out,
+                // SocketAddr prints `ip:port` / `[ip]:port` (no scope id: kube-proxy sets none).
                 "-a {svc} -r {} {} -w {}",
-                addrport(&rs.addr.ip(), rs.addr.port()),
+                rs.addr,
                 rs.forward.save_switch(),
                 rs.weight
             );

@@ -82,7 +82,15 @@ pub fn cmp_dests((aa, porta): (&IpAddr, u16), (ab, portb): (&IpAddr, u16)) -> i3
 /// glibc's `msort_with_tmp`: split at `n/2`, sort both halves, merge taking from the left while
 /// `cmp(left, right) <= 0`. Stable; with an inconsistent comparator its result is exactly what
 /// glibc's `qsort` gives for the same input order.
-pub fn glibc_msort<T: Clone>(v: &mut [T], cmp: &mut impl FnMut(&T, &T) -> i32) {
+pub fn glibc_msort<T: Copy>(v: &mut [T], cmp: &mut impl FnMut(&T, &T) -> i32) {
+    if v.len() <= 1 {
+        return;
+    }
+    let mut tmp: Vec<T> = Vec::with_capacity(v.len());
+    msort_rec(v, &mut tmp, cmp);
+}
+
+fn msort_rec<T: Copy>(v: &mut [T], tmp: &mut Vec<T>, cmp: &mut impl FnMut(&T, &T) -> i32) {
     let n = v.len();
     if n <= 1 {
         return;
@@ -90,23 +98,23 @@ pub fn glibc_msort<T: Clone>(v: &mut [T], cmp: &mut impl FnMut(&T, &T) -> i32) {
     let n1 = n / 2;
     {
         let (left, right) = v.split_at_mut(n1);
-        glibc_msort(left, cmp);
-        glibc_msort(right, cmp);
+        msort_rec(left, tmp, cmp);
+        msort_rec(right, tmp, cmp);
     }
-    let mut tmp: Vec<T> = Vec::with_capacity(n);
+    tmp.clear();
     let (mut i, mut j) = (0, n1);
     while i < n1 && j < n {
         if cmp(&v[i], &v[j]) <= 0 {
-            tmp.push(v[i].clone());
+            tmp.push(v[i]);
             i += 1;
         } else {
-            tmp.push(v[j].clone());
+            tmp.push(v[j]);
             j += 1;
         }
     }
     // glibc copies the rest of the left run; the right run's rest is already in place.
     tmp.extend_from_slice(&v[i..n1]);
-    v[..tmp.len()].clone_from_slice(&tmp);
+    v[..tmp.len()].copy_from_slice(tmp);
 }
 
 /// Converts a C comparator result to an [`Ordering`].
