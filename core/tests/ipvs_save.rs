@@ -170,3 +170,32 @@ fn save_lists_mh_port_and_persistence_in_ipvsadm_option_order() {
         "{save}"
     );
 }
+
+#[test]
+fn every_shared_example_renders_and_its_save_parses_back_on_every_node() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return; // examples/ not present in this checkout
+    };
+    let mut seen = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut l = svccore::Loader::new();
+        l.add_str(path.to_str(), &text).unwrap();
+        let c = l.finish().unwrap();
+        let mut nodes: Vec<String> = c.nodes.iter().map(|n| n.meta.name.clone()).collect();
+        nodes.push("not-a-node".into());
+        for nd in &nodes {
+            for fam in [IpFamily::IPv4, IpFamily::IPv6] {
+                let n = node_with(&c, nd, fam, |_| {}, None);
+                assert_eq!(parse_save(&n.save()), model(&n), "{path:?} {nd} {fam:?}");
+                let l = n.list(None);
+                assert!(l.starts_with("IP Virtual Server version 1.2.1 (size=4096)\n"));
+                let _ = (n.ipset_save(), n.iptables(), n.addresses());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0);
+}

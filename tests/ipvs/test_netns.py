@@ -37,6 +37,10 @@ CASES = [
     ("rich-v6", "node-a", "IPv6", ["rich.yaml"], []),
     ("rich-v4-mh", "node-a", "IPv4", ["rich.yaml"], ["--scheduler", "mh"]),
 ]
+# The shared seed examples, when this checkout has them.
+for _f, _n in (("nginx-study.yaml", "node1"), ("super-front.yaml", "172.30.10.212"), ("kube-system.json", "master")):
+    if os.path.exists(os.path.join(ROOT, "examples", _f)):
+        CASES.append(("examples/" + _f, _n, "IPv4", [os.path.join("..", "..", "..", "examples", _f)], []))
 
 
 def run(cmd, stdin=None, check=True):
