@@ -1,7 +1,8 @@
 //! Renderers: the text kube-proxy programs on a node.
 //!
 //! - [`iptables`]: kube-proxy's iptables mode (`iptables-restore` payload and `iptables-save`).
-//! - [`ipvs`]: kube-proxy's ipvs mode (`ipvsadm -Ln`, `ipvsadm -S -n`, ipsets, addresses).
+//! - [`ipvs`]: kube-proxy's ipvs mode (`ipvsadm -Ln` and variants, `ipvsadm -S -n`, `ipset save`, the
+//!   ipvs-mode `iptables-restore` payload, `ip addr show kube-ipvs0`, the trace lookup).
 
 pub mod iptables;
 pub mod ipvs;

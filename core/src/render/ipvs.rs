@@ -1,1 +1,0 @@
-//! kube-proxy ipvs mode renderer (spec: ipvs.md §2, §3, §8).
