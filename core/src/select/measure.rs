@@ -255,7 +255,9 @@ mod tests {
         )
         .unwrap();
         assert!((s.moved - d.moved).abs() < 0.02, "{s:?} vs {d:?}");
-        assert!(disruption(Algorithm::Rr, &Options::default(), &before, &after, 10, 0).is_err());
+        // rr's picks ignore the client: most connections of the same sequence land elsewhere.
+        let r = disruption(Algorithm::Rr, &Options::default(), &before, &after, 1000, 0).unwrap();
+        assert!(r.moved > 0.5 && r.unnecessary > 0.4, "{r:?}");
     }
 
     #[test]
