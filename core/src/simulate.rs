@@ -203,6 +203,9 @@ pub struct SimulationReport {
     pub disruption: Option<DisruptionStats>,
     /// The first picks.
     pub samples: Vec<Sample>,
+    /// For IPVS schedulers: `ipvsadm -Ln -t VIP:port` of the virtual server the connections hit,
+    /// with the ActiveConn/InActConn counts at the end of the run.
+    pub ipvs_listing: Option<String>,
 }
 
 fn find_port<'a>(snap: &'a ProxySnapshot, service: &str) -> Result<&'a ServicePortView> {
@@ -413,6 +416,7 @@ pub fn simulate(cluster: &Cluster, opts: &SimulateOptions) -> Result<SimulationR
         affinity: None,
         disruption: None,
         samples: Vec::new(),
+        ipvs_listing: None,
     };
 
     let mut balancer = if n > 0 {
@@ -590,8 +594,59 @@ pub fn simulate(cluster: &Cluster, opts: &SimulateOptions) -> Result<SimulationR
             unnecessary: d.unnecessary,
         });
     }
+    if ipvs {
+        report.ipvs_listing = ipvs_listing(cluster, &snap, port, &report.node, opts, &stats)?;
+    }
     report.endpoints = stats;
     Ok(report)
+}
+
+/// The listing of the one virtual server the simulated connections used, with their counts.
+fn ipvs_listing(
+    cluster: &Cluster,
+    snap: &ProxySnapshot,
+    port: &ServicePortView,
+    node: &str,
+    opts: &SimulateOptions,
+    stats: &[EndpointStat],
+) -> Result<Option<String>> {
+    use crate::render::ipvs::{render_list, IpvsNode, IpvsSettings, IpvsState, ListOptions, VsId};
+    let mut settings = IpvsSettings::from_cluster(cluster, node, snap.family)?;
+    settings.scheduler = opts.algorithm.name().to_owned();
+    let vip = match opts.source {
+        Source::Pod | Source::Node => Some((port.cluster_ip, port.port)),
+        Source::External => {
+            let np = if port.node_port != 0 {
+                settings
+                    .nodeport_ips()?
+                    .first()
+                    .map(|ip| (*ip, port.node_port))
+            } else {
+                None
+            };
+            np.or_else(|| port.external_ips.first().map(|ip| (*ip, port.port)))
+                .or_else(|| port.lb_ips.first().map(|ip| (*ip, port.port)))
+        }
+    };
+    let Some((addr, vport)) = vip else {
+        return Ok(None);
+    };
+    let id = VsId::new(port.protocol.clone(), addr, vport);
+    let mut state = IpvsState::new();
+    for s in stats {
+        if let Ok(rs) = s.endpoint.parse::<SocketAddr>() {
+            state.set_conns(id.clone(), rs, s.active, s.inactive);
+        }
+    }
+    let node = IpvsNode::build(snap, &settings, Some(&state))?;
+    if node.lookup(&id.protocol, id.addr, id.port).is_none() {
+        return Ok(None);
+    }
+    let list = ListOptions {
+        service: Some(id),
+        ..ListOptions::default()
+    };
+    render_list(&node, Some(&state), &list).map(Some)
 }
 
 /// The report as a readable table with a bar per endpoint.
@@ -658,6 +713,13 @@ pub fn render_text(r: &SimulationReport) -> String {
             out,
             "affinity ClientIP {}s: {} hits, {} broken; {}/{} clients stayed on one endpoint",
             a.timeout_seconds, a.hits, a.broken, a.clients_pinned, a.clients
+        );
+    }
+    if let Some(l) = &r.ipvs_listing {
+        let _ = writeln!(
+            out,
+            "\n$ ipvsadm -Ln -t ...  (at the end of the run)\n{}",
+            l.trim_end()
         );
     }
     if let Some(d) = &r.disruption {

@@ -187,6 +187,13 @@ fn least_connection_sees_live_counts() {
     .unwrap();
     let active: Vec<u32> = r.endpoints.iter().map(|e| e.active).collect();
     assert_eq!(active, [100, 100, 100]);
+    // The node's listing of that virtual server shows the live counts.
+    let l = r.ipvs_listing.unwrap();
+    assert!(l.contains("TCP  10.97.97.97:80 lc"), "{l}");
+    assert!(
+        l.contains("  -> 10.244.104.10:80             Masq    1      100        0         "),
+        "{l}"
+    );
 }
 
 #[test]
