@@ -1,6 +1,6 @@
 //! Objects in the official Kubernetes Python client's `to_dict()` form.
 //!
-//! The client's models name fields in snake_case (`api_version`, `cluster_ip`, `cluster_i_ps`,
+//! The client's models name fields in snake_case (`api_version`, `cluster_ip`, `cluster_ips`,
 //! `_exec`) and its `to_dict()` keeps those names, with every absent field as `None`. Lists read
 //! from the API (`list_service_for_all_namespaces()`) also leave `kind`/`api_version` of their
 //! items empty. [`to_api`] turns such a tree back into the API's JSON spelling so the one reader
@@ -30,7 +30,8 @@ pub fn is_client_form(map: &Map<String, Value>) -> bool {
     map.contains_key("api_version") && !map.contains_key("apiVersion")
 }
 
-/// The API spelling of one client attribute name: `cluster_i_ps` → `clusterIPs`,
+/// The API spelling of one client attribute name: `cluster_ips` (or `cluster_i_ps`, as older
+/// clients spell it) → `clusterIPs`,
 /// `load_balancer_ip` → `loadBalancerIP`, `pod_cidrs` → `podCIDRs`, `_exec` → `exec`.
 pub fn api_key(snake: &str) -> String {
     // The client escapes Python keywords and builtins with a leading underscore.
@@ -47,11 +48,24 @@ pub fn api_key(snake: &str) -> String {
             out.push_str("IPs");
             i += 1;
         } else {
+            // Acronyms the API spells in capitals (all of the client's models checked).
             match p {
                 "ip" => out.push_str("IP"),
+                "ips" => out.push_str("IPs"),
                 "cidr" => out.push_str("CIDR"),
                 "cidrs" => out.push_str("CIDRs"),
                 "arp" => out.push_str("ARP"),
+                "id" => out.push_str("ID"),
+                "uid" => out.push_str("UID"),
+                "uuid" => out.push_str("UUID"),
+                "pid" => out.push_str("PID"),
+                "ipc" => out.push_str("IPC"),
+                "uri" => out.push_str("URI"),
+                "urls" => out.push_str("URLs"),
+                "api" => out.push_str("API"),
+                "tls" => out.push_str("TLS"),
+                "fqdn" => out.push_str("FQDN"),
+                "cpu" => out.push_str("CPU"),
                 _ => {
                     let mut c = p.chars();
                     if let Some(first) = c.next() {
@@ -122,6 +136,10 @@ mod tests {
             ("api_version", "apiVersion"),
             ("cluster_ip", "clusterIP"),
             ("cluster_i_ps", "clusterIPs"),
+            ("cluster_ips", "clusterIPs"),
+            ("external_ips", "externalIPs"),
+            ("pod_ips", "podIPs"),
+            ("provider_id", "providerID"),
             ("external_i_ps", "externalIPs"),
             ("load_balancer_ip", "loadBalancerIP"),
             ("load_balancer_source_ranges", "loadBalancerSourceRanges"),
