@@ -255,8 +255,11 @@ impl PyCluster {
     /// >>> c.validate()
     /// []
     /// >>> [str(i) for i in c.validate(node_port_range=(20000, 22767))]
-    /// ['spec.ports[0].nodePort: provided port is not in the valid range. The range of valid ports is 20000-22767']
-    #[pyo3(signature = (node_port_range = (30000, 32767)))]
+    /// ['spec.ports[0].nodePort: 30080 is not in the valid node port range 20000-22767']
+    #[pyo3(
+        signature = (node_port_range = (30000, 32767)),
+        text_signature = "(self, /, node_port_range=(30000, 32767))"
+    )]
     fn validate(&self, py: Python<'_>, node_port_range: (i64, i64)) -> PyResult<Vec<PyIssue>> {
         guard(|| {
             let (lo, hi) = node_port_range;

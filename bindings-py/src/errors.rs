@@ -21,7 +21,7 @@ create_exception!(
      ...     svccore.Cluster.from_yaml('kind: [', file='bad.yaml')\n\
      ... except svccore.SvcCoreError as e:\n\
      ...     print(e.kind, e.file, e.path)\n\
-     parse bad.yaml line 1 column 7"
+     parse bad.yaml line 2 column 1"
 );
 create_exception!(
     svccore,

@@ -5,6 +5,26 @@ import os
 from collections.abc import Sequence
 from typing import Any, final
 
+__all__ = [
+    "Cluster",
+    "ConfigError",
+    "DumpError",
+    "EndpointsReport",
+    "InvalidArgumentError",
+    "Issue",
+    "ManifestError",
+    "ParseError",
+    "ProxyConfig",
+    "Service",
+    "ServicePort",
+    "Summary",
+    "SvcCoreError",
+    "UnknownServiceError",
+    "ValidationError",
+    "__version__",
+    "_panic_for_tests",
+]
+
 __version__: str
 
 class SvcCoreError(ValueError):
@@ -47,7 +67,7 @@ class Issue:
     @property
     def message(self) -> str: ...
     def to_dict(self) -> dict[str, Any]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final

@@ -16,8 +16,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import svccore
 
@@ -289,9 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "2 usage error",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--version", action="version", version=f"{PROG} {svccore.__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {svccore.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for c in COMMANDS:
         p = sub.add_parser(
@@ -338,6 +337,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
-    except Exception as e:  # noqa: BLE001 - the command never prints a traceback
+    except Exception as e:
         print(f"{PROG}: error: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         return EXIT_INVALID
