@@ -130,8 +130,9 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
 /// The EndpointSlice controller's view of a selector Service: matching Pods with an IP, not
 /// finished, grouped by their resolved port list.
 fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<EndpointSlice> {
-    // (family, ports) -> endpoints
-    let mut groups: BTreeMap<(String, Vec<(String, i64, String)>), Vec<Endpoint>> = BTreeMap::new();
+    // (family, ports as (name, port, protocol)) -> endpoints
+    type Ports = Vec<(String, i64, String)>;
+    let mut groups: BTreeMap<(String, Ports), Vec<Endpoint>> = BTreeMap::new();
     let mut pods: Vec<&Pod> = pods
         .iter()
         .filter(|p| p.meta.namespace == svc.meta.namespace)
