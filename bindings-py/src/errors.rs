@@ -125,7 +125,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ValidationError", py.get_type::<ValidationError>())?;
     m.add("UnknownServiceError", py.get_type::<UnknownServiceError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
-    m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
+    m.add(
+        "InvalidArgumentError",
+        py.get_type::<InvalidArgumentError>(),
+    )?;
     m.add("DumpError", py.get_type::<DumpError>())?;
     Ok(())
 }
