@@ -1,1 +1,39 @@
-//! Python bindings (filled by the bindings work).
+//! Python bindings of svccore: the private native module `svccore._svccore`, re-exported by
+//! the `svccore` package (`python/svccore/__init__.py`).
+//!
+//! Thin by design: each wrapper converts arguments, calls the core, converts the result, and
+//! maps core errors to exceptions in one place (`errors::to_py_err`). Every entry point runs
+//! under `errors::guard`, so a Rust panic surfaces as `SvcCoreError("internal error: ...")`.
+//!
+//! To add a `Cluster` method: write it in `cluster.rs` as `guard(|| ...)` around a core call,
+//! give it a docstring with a `>>>` example (the tests run them), and declare it in
+//! `python/svccore/_svccore.pyi` (stubtest checks the two agree).
+
+use pyo3::prelude::*;
+
+mod cluster;
+mod config;
+mod convert;
+mod errors;
+mod types;
+
+/// Raises ``SvcCoreError("internal error: ...")`` through the panic guard; only for tests.
+#[pyfunction]
+fn _panic_for_tests() -> PyResult<()> {
+    errors::guard(|| panic!("deliberate panic for tests"))
+}
+
+#[pymodule]
+fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    m.add_class::<cluster::PyCluster>()?;
+    m.add_class::<config::PyProxyConfig>()?;
+    m.add_class::<types::PyIssue>()?;
+    m.add_class::<types::PyService>()?;
+    m.add_class::<types::PyServicePort>()?;
+    m.add_class::<types::PySummary>()?;
+    m.add_class::<types::PyEndpointsReport>()?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    Ok(())
+}

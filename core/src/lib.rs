@@ -43,6 +43,7 @@ pub mod ip;
 pub mod load;
 pub mod model;
 pub mod render;
+pub mod report;
 pub mod select;
 pub mod simulate;
 pub mod snapshot;

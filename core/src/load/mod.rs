@@ -55,6 +55,7 @@ pub struct Loader {
     errors: Vec<Issue>,
     service_cidr: Option<ipnet::IpNet>,
     node_port_range: Option<(u16, u16)>,
+    client_keys: bool,
 }
 
 impl Loader {
@@ -74,6 +75,15 @@ impl Loader {
     /// Service port has none.
     pub fn node_port_range(&mut self, lo: u16, hi: u16) -> &mut Self {
         self.node_port_range = Some((lo, hi));
+        self
+    }
+
+    /// Also reads objects in the official Kubernetes Python client's `to_dict()` form
+    /// (snake_case keys such as `api_version`, `cluster_ip`, `cluster_i_ps`): an object with
+    /// `api_version` and no `apiVersion` is converted to the API spelling first, see
+    /// [`client_keys`]. Off by default; the Python binding's `Cluster.from_manifests` turns it on.
+    pub fn client_keys(&mut self, on: bool) -> &mut Self {
+        self.client_keys = on;
         self
     }
 
@@ -107,6 +117,9 @@ impl Loader {
                 for (i, item) in items.iter().enumerate() {
                     self.add_value_at(file, &format!("{path}[{i}]"), item);
                 }
+            }
+            Value::Object(map) if self.client_keys && client_keys::is_client_form(map) => {
+                self.add_object(file, path, &client_keys::to_api(map))
             }
             Value::Object(map) => self.add_object(file, path, map),
             other => self.errors.push(Issue::new(
@@ -736,4 +749,5 @@ fn join(base: &str, key: &str) -> String {
     }
 }
 
+pub mod client_keys;
 mod derive;

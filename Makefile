@@ -1,0 +1,160 @@
+# svccore: one Makefile for developers and CI (.ci/run calls `make test`).
+# Every target sets up what it needs; `make help` lists them.
+#
+# Cargo and maturin honour CARGO_TARGET_DIR (default: ./target).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+VBIN := $(VENV)/bin
+VPY := $(VBIN)/python
+WASM_TARGET := wasm32-unknown-unknown
+
+# What a change to triggers a new wheel.
+RUST_SOURCES := Cargo.toml Cargo.lock $(shell find core bindings-py/src bindings-py/Cargo.toml -name '*.rs' -o -name Cargo.toml)
+PY_SOURCES := bindings-py/pyproject.toml bindings-py/README.md $(shell find bindings-py/python -type f -not -name '*.so' -not -path '*/__pycache__/*')
+
+STAMP_VENV := $(VENV)/.deps-installed
+STAMP_WHEEL := dist/.built
+STAMP_INSTALLED := $(VENV)/.svccore-installed
+
+# make demo runs the bundled examples; until there are any, the test fixture stands in.
+EXAMPLES := $(wildcard examples/*.yaml)
+DEMO_INPUTS := $(or $(EXAMPLES),bindings-py/tests/data/shop.yaml)
+# Examples named *invalid* show errors; the others must validate.
+VALID_EXAMPLE := $(firstword $(foreach f,$(DEMO_INPUTS),$(if $(findstring invalid,$(notdir $(f))),,$(f))) bindings-py/tests/data/shop.yaml)
+
+.PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
+	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel \
+	bench fmt clean
+
+help: ## Show this help
+	@echo "usage: make TARGET"
+	@echo
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+# --- setup (idempotent: installs only what is missing) ---------------------------------------
+
+setup: setup-rust setup-system setup-venv ## Install everything missing (Rust target, Debian packages, .venv)
+
+setup-rust: ## rustup: the wasm32 target, rustfmt and clippy
+	@rustup target list --installed | grep -qx '$(WASM_TARGET)' || rustup target add $(WASM_TARGET)
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+setup-system: ## Debian packages iptables, iproute2, ipset (kernel tests), when a binary is missing
+	@missing=""; \
+	for bin in iptables ip ipset; do \
+		PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null || missing="$$missing $$bin"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing iptables iproute2 ipset (missing:$$missing)"; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update -qq && apt-get install -y -qq iptables iproute2 ipset; \
+		else \
+			echo "warning: missing$$missing; run 'sudo make setup-system' for the kernel tests"; \
+		fi; \
+	fi
+
+setup-venv: $(STAMP_VENV) ## A .venv with the pinned tools (maturin, pytest, mypy, ruff)
+
+$(STAMP_VENV): bindings-py/requirements-dev.txt
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r bindings-py/requirements-dev.txt
+	@touch $@
+
+# --- build -----------------------------------------------------------------------------------
+
+wheel: $(STAMP_WHEEL) ## Build the release wheel (abi3, CPython >= 3.9) into dist/
+
+$(STAMP_WHEEL): $(STAMP_VENV) $(RUST_SOURCES) $(PY_SOURCES)
+	@mkdir -p dist && rm -f dist/svccore-*.whl
+	$(VBIN)/maturin build --release --manifest-path bindings-py/Cargo.toml --out dist
+	@touch $@
+
+install: $(STAMP_INSTALLED) ## Install the wheel into .venv (what demo and the Python tests use)
+
+$(STAMP_INSTALLED): $(STAMP_WHEEL)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps dist/svccore-*.whl
+	@touch $@
+
+dev: setup-venv ## Editable debug build into .venv (maturin develop), for quick iteration
+	cd bindings-py && ../$(VBIN)/maturin develop
+	@rm -f $(STAMP_INSTALLED)
+
+# --- demo ------------------------------------------------------------------------------------
+
+demo: setup-venv install ## Run `svccore validate` and `svccore endpoints` on examples/*.yaml
+	@$(if $(EXAMPLES),,echo "(no examples/*.yaml yet: showing $(DEMO_INPUTS))"; echo)
+	@for f in $(DEMO_INPUTS); do \
+		echo "\$$ svccore validate -f $$f"; \
+		if $(VBIN)/svccore validate -f "$$f"; then \
+			echo; echo "\$$ svccore endpoints -f $$f"; \
+			$(VBIN)/svccore endpoints -f "$$f"; \
+		else \
+			case "$$f" in *invalid*) ;; *) echo "demo: $$f should be valid" >&2; exit 1;; esac; \
+		fi; \
+		echo; \
+	done
+
+# --- tests -----------------------------------------------------------------------------------
+
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel ## Everything CI runs
+	@# Kernel, conformance and browser test targets are added to this line's prerequisites.
+	@echo "make test: all passed"
+
+lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict
+
+lint-rust: setup-rust
+	cargo fmt --all --check
+	@# svccore-wasm only builds for wasm32; every other crate (bindings-py too) is linted here.
+	cargo clippy --workspace --exclude svccore-wasm --all-targets -- -D warnings
+
+lint-python: setup-venv
+	cd bindings-py && ../$(VBIN)/ruff check python tests
+	cd bindings-py && ../$(VBIN)/ruff format --check python tests
+	cd bindings-py && ../$(VBIN)/mypy python tests
+
+test-rust: ## cargo test of the default members (core, benches)
+	cargo test
+
+check-wasm: setup-rust ## The core builds for wasm32-unknown-unknown
+	cargo build -p svccore --target $(WASM_TARGET)
+
+check-core-deps: ## The core's dependency tree has neither pyo3 nor wasm-bindgen
+	@if cargo tree -p svccore -e normal --target all --prefix none | grep -E '^(pyo3|wasm-bindgen)'; then \
+		echo "error: the svccore core must not depend on pyo3 or wasm-bindgen" >&2; exit 1; \
+	else echo "core dependency tree: no pyo3, no wasm-bindgen"; fi
+
+test-python: setup-venv install ## pytest (strict) against the installed wheel
+	cd bindings-py && ../$(VPY) -m pytest
+
+stubtest: setup-venv install ## mypy stubtest: the .pyi stubs match the built module
+	cd bindings-py && ../$(VPY) -m mypy.stubtest svccore
+
+test-wheel: wheel ## Install the wheel into a fresh venv and run the command
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --disable-pip-version-check dist/svccore-*.whl; \
+	"$$tmp/venv/bin/svccore" --version; \
+	"$$tmp/venv/bin/svccore" validate -f $(VALID_EXAMPLE); \
+	"$$tmp/venv/bin/python" -m svccore endpoints -f $(VALID_EXAMPLE) >/dev/null; \
+	echo "wheel: installs and runs in a fresh venv"
+
+# --- other -----------------------------------------------------------------------------------
+
+bench: ## criterion benchmarks
+	cargo bench -p svccore-benches
+
+fmt: setup-venv ## Format Rust and Python sources
+	cargo fmt --all
+	cd bindings-py && ../$(VBIN)/ruff format python tests && ../$(VBIN)/ruff check --fix python tests
+
+clean: ## Remove dist/ and .venv (cargo's target directory is left alone)
+	rm -rf dist $(VENV)

@@ -1,0 +1,310 @@
+//! `svccore.Cluster`: loaded Kubernetes objects, and what svccore computes from them.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use svccore::report::{EndpointsReport, Summary};
+use svccore::validate::{validate, ValidateOptions};
+use svccore::{Error, Issue, Loader};
+
+use crate::config::PyProxyConfig;
+use crate::convert::from_py;
+use crate::errors::{core, guard};
+use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
+
+/// A loader with the caller's node port range (used to allocate missing node ports).
+fn loader(node_port_range: Option<(i64, i64)>) -> svccore::Result<Loader> {
+    let mut l = Loader::new();
+    if let Some((lo, hi)) = node_port_range {
+        match (u16::try_from(lo), u16::try_from(hi)) {
+            (Ok(lo), Ok(hi)) if 0 < lo && lo <= hi => {
+                l.node_port_range(lo, hi);
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid node port range {lo}-{hi}: must be two ports, low first"
+                )))
+            }
+        }
+    }
+    Ok(l)
+}
+
+fn load_texts(
+    py: Python<'_>,
+    inputs: &[(Option<String>, String)],
+    node_port_range: Option<(i64, i64)>,
+) -> PyResult<PyCluster> {
+    let cluster = core(py.allow_threads(|| {
+        let mut l = loader(node_port_range)?;
+        for (file, text) in inputs {
+            l.add_str(file.as_deref(), text)?;
+        }
+        l.finish()
+    }))?;
+    Ok(PyCluster(cluster))
+}
+
+/// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
+/// Nodes and a KubeProxyConfiguration, from JSON/YAML text, files or Python objects.
+///
+/// Missing pieces are completed as the control plane would (cluster IPs and node ports
+/// allocated, EndpointSlices derived from Endpoints or Pods), with a warning each.
+///
+/// >>> import svccore
+/// >>> cluster = svccore.Cluster.from_yaml('''
+/// ... apiVersion: v1
+/// ... kind: Service
+/// ... metadata: {name: web, namespace: shop}
+/// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+/// ... ''')
+/// >>> [s.key for s in cluster.services]
+/// ['shop/web']
+/// >>> cluster.validate()
+/// []
+#[pyclass(name = "Cluster", module = "svccore", frozen)]
+#[derive(Clone, Debug)]
+pub struct PyCluster(pub svccore::Cluster);
+
+#[pymethods]
+impl PyCluster {
+    /// Loads JSON text: one object, a ``kind: List`` (as ``kubectl get -o json`` prints) or
+    /// an array of objects. ``file`` names the text in error messages.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_json('{"apiVersion": "v1", "kind": "List", "items": []}')
+    /// >>> c.services
+    /// []
+    #[staticmethod]
+    #[pyo3(signature = (text, *, file = None, node_port_range = None))]
+    fn from_json(
+        py: Python<'_>,
+        text: &str,
+        file: Option<String>,
+        node_port_range: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let t = text.trim_start_matches('\u{feff}').trim_start();
+            if !(t.starts_with('{') || t.starts_with('[')) {
+                return core(Err(Error::Parse(Issue::new(
+                    file.as_deref(),
+                    "line 1 column 1",
+                    "invalid JSON: expected an object or an array (use from_yaml for YAML)",
+                ))));
+            }
+            load_texts(py, &[(file, text.to_owned())], node_port_range)
+        })
+    }
+
+    /// Loads YAML text (any number of ``---`` documents, each an object or a ``kind: List``);
+    /// JSON is YAML too. ``file`` names the text in error messages.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: node-a}
+    /// ... ---
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: node-b}
+    /// ... ''', file='nodes.yaml')
+    /// >>> c.nodes
+    /// ['node-a', 'node-b']
+    #[staticmethod]
+    #[pyo3(signature = (text, *, file = None, node_port_range = None))]
+    fn from_yaml(
+        py: Python<'_>,
+        text: &str,
+        file: Option<String>,
+        node_port_range: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        guard(|| load_texts(py, &[(file, text.to_owned())], node_port_range))
+    }
+
+    /// Loads several texts (JSON or YAML) into one cluster: ``sources`` is a list of
+    /// ``(file name, text)`` pairs. This is what the ``svccore`` command uses for ``-f``.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_sources([
+    /// ...     ('a.yaml', 'apiVersion: v1\nkind: Node\nmetadata: {name: a}\n'),
+    /// ...     ('b.json', '{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"}}'),
+    /// ... ])
+    /// >>> c.nodes
+    /// ['a', 'b']
+    #[staticmethod]
+    #[pyo3(signature = (sources, *, node_port_range = None))]
+    fn from_sources(
+        py: Python<'_>,
+        sources: Vec<(String, String)>,
+        node_port_range: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let inputs: Vec<(Option<String>, String)> =
+                sources.into_iter().map(|(f, t)| (Some(f), t)).collect();
+            load_texts(py, &inputs, node_port_range)
+        })
+    }
+
+    /// Reads JSON or YAML files (``str`` or ``os.PathLike``) into one cluster. Raises
+    /// ``OSError`` when a file cannot be read.
+    ///
+    /// >>> import svccore, tempfile, os
+    /// >>> with tempfile.TemporaryDirectory() as d:
+    /// ...     path = os.path.join(d, 'node.yaml')
+    /// ...     with open(path, 'w') as f:
+    /// ...         _ = f.write('apiVersion: v1\nkind: Node\nmetadata: {name: a}\n')
+    /// ...     svccore.Cluster.from_files(path).nodes
+    /// ['a']
+    #[staticmethod]
+    #[pyo3(signature = (*paths, node_port_range = None))]
+    fn from_files(
+        py: Python<'_>,
+        paths: Vec<PathBuf>,
+        node_port_range: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let mut inputs = Vec::new();
+            for p in paths {
+                let name = p.display().to_string();
+                let bytes = std::fs::read(&p).map_err(|e| {
+                    pyo3::exceptions::PyOSError::new_err((
+                        e.raw_os_error().unwrap_or(0),
+                        e.to_string(),
+                        name.clone(),
+                    ))
+                })?;
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    crate::errors::to_py_err(Error::Parse(Issue::new(
+                        Some(&name),
+                        format!("byte {}", e.utf8_error().valid_up_to()),
+                        "not UTF-8 text",
+                    )))
+                })?;
+                inputs.push((Some(name), text));
+            }
+            load_texts(py, &inputs, node_port_range)
+        })
+    }
+
+    /// Loads Python objects: a dict (one object or a ``kind: List``), a list of them, or
+    /// objects of the official ``kubernetes`` client (``V1Service``, ``V1ServiceList``, ...)
+    /// or their ``to_dict()`` (snake_case keys such as ``cluster_ip`` are read too).
+    ///
+    /// >>> import svccore
+    /// >>> svc = {'apiVersion': 'v1', 'kind': 'Service', 'metadata': {'name': 'web'},
+    /// ...        'spec': {'clusterIP': '10.96.0.10', 'ports': [{'port': 80}]}}
+    /// >>> client_form = {'api_version': 'v1', 'kind': 'Service', 'metadata': {'name': 'db'},
+    /// ...                'spec': {'cluster_ip': '10.96.0.11', 'ports': [{'port': 5432}]}}
+    /// >>> c = svccore.Cluster.from_manifests([svc, client_form])
+    /// >>> [(s.name, s.cluster_ip) for s in c.services]
+    /// [('web', '10.96.0.10'), ('db', '10.96.0.11')]
+    #[staticmethod]
+    #[pyo3(signature = (objects, *, file = None, node_port_range = None))]
+    fn from_manifests(
+        py: Python<'_>,
+        objects: &Bound<'_, PyAny>,
+        file: Option<String>,
+        node_port_range: Option<(i64, i64)>,
+    ) -> PyResult<Self> {
+        guard(|| {
+            let value = core(from_py(objects, file.as_deref()))?;
+            let cluster = core(py.allow_threads(|| {
+                let mut l = loader(node_port_range)?;
+                l.client_keys(true).add_value(file.as_deref(), &value);
+                l.finish()
+            }))?;
+            Ok(PyCluster(cluster))
+        })
+    }
+
+    /// The Services, in input order.
+    #[getter]
+    fn services(&self) -> Vec<PyService> {
+        self.0.services.iter().map(PyService::from).collect()
+    }
+
+    /// The names of the Node objects, in input order.
+    #[getter]
+    fn nodes(&self) -> Vec<String> {
+        self.0.nodes.iter().map(|n| n.meta.name.clone()).collect()
+    }
+
+    /// Non-fatal load findings: skipped kinds, allocated IPs and ports, derived endpoints.
+    #[getter]
+    fn warnings(&self) -> Vec<PyIssue> {
+        self.0.warnings.iter().map(PyIssue::from).collect()
+    }
+
+    /// The KubeProxyConfiguration given with the objects, if any.
+    #[getter]
+    fn proxy_config(&self) -> Option<PyProxyConfig> {
+        self.0.proxy_config.as_ref().map(PyProxyConfig::from)
+    }
+
+    /// Checks every object against the API server's validation rules (with its
+    /// ``--service-node-port-range``); returns every error found (empty: valid).
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web}
+    /// ... spec: {type: NodePort, clusterIP: 10.96.0.10, ports: [{port: 80, nodePort: 30080}]}
+    /// ... ''')
+    /// >>> c.validate()
+    /// []
+    /// >>> [str(i) for i in c.validate(node_port_range=(20000, 22767))]
+    /// ['spec.ports[0].nodePort: 30080 is not in the valid node port range 20000-22767']
+    #[pyo3(
+        signature = (node_port_range = (30000, 32767)),
+        text_signature = "(self, /, node_port_range=(30000, 32767))"
+    )]
+    fn validate(&self, py: Python<'_>, node_port_range: (i64, i64)) -> PyResult<Vec<PyIssue>> {
+        guard(|| {
+            let (lo, hi) = node_port_range;
+            if !(1..=65535).contains(&lo) || !(lo..=65535).contains(&hi) {
+                return core(Err(Error::InvalidArgument(format!(
+                    "invalid node port range {lo}-{hi}: must be two ports, low first"
+                ))));
+            }
+            let opts = ValidateOptions { node_port_range };
+            let issues = py.allow_threads(|| validate(&self.0, &opts));
+            Ok(issues.iter().map(PyIssue::from).collect())
+        })
+    }
+
+    /// Counts of services (by type, headless, ExternalName), ports, endpoints per node.
+    ///
+    /// >>> import svccore
+    /// >>> print(svccore.Cluster.from_yaml('').summary())
+    /// 0 services, 0 service ports, 0 endpoints, 0 nodes
+    fn summary(&self) -> PyResult<PySummary> {
+        guard(|| Ok(PySummary(Summary::of(&self.0))))
+    }
+
+    /// Which endpoints each node uses for each service port, for every node of the cluster
+    /// (Node objects and nodes named by endpoints) plus ``node`` if given. Raises
+    /// ``ValidationError`` when a service cannot be proxied at all.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> c.endpoints(node='node-a').nodes
+    /// ['node-a']
+    #[pyo3(signature = (node = None))]
+    fn endpoints(&self, py: Python<'_>, node: Option<&str>) -> PyResult<PyEndpointsReport> {
+        guard(|| {
+            let report = core(py.allow_threads(|| EndpointsReport::build(&self.0, node)))?;
+            Ok(PyEndpointsReport(report))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Cluster: {}>", Summary::of(&self.0))
+    }
+}
