@@ -49,7 +49,9 @@ fn ignores_counters_comments_and_foreign_rules() {
             noisy.push_str(":DOCKER-USER - [0:0]\n");
         }
         if line.starts_with("-A KUBE-FORWARD") && line.contains("conntrack rule") {
-            noisy.push_str("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A DOCKER-USER -j RETURN\n");
+            noisy.push_str(
+                "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A DOCKER-USER -j RETURN\n",
+            );
         }
     }
     let r = audit(&cluster, &s, &noisy).unwrap();
@@ -79,10 +81,17 @@ fn finds_a_deleted_an_added_and_a_changed_rule() {
     let r = audit(&cluster, &s, &edited).unwrap();
     assert!(r.has_drift());
     let text = render_text(&r);
-    let g = |n: &str| r.service_ports.iter().find(|g| g.service_port == n).unwrap_or_else(|| panic!("no group {n}: {text}"));
+    let g = |n: &str| {
+        r.service_ports
+            .iter()
+            .find(|g| g.service_port == n)
+            .unwrap_or_else(|| panic!("no group {n}: {text}"))
+    };
     let svc1 = g("ns1/svc1:p80");
     assert_eq!(svc1.missing.len(), 1, "{text}");
-    assert!(svc1.missing[0].rule.contains("DNAT --to-destination 10.180.0.1:80"));
+    assert!(svc1.missing[0]
+        .rule
+        .contains("DNAT --to-destination 10.180.0.1:80"));
     let svc4 = g("ns4/svc4:p80");
     assert_eq!(svc4.changed.len(), 1, "{text}");
     assert!(svc4.changed[0].actual.contains("0.75000000000"));
@@ -101,14 +110,27 @@ fn reordered_cascade_is_drift_but_reordered_services_are_not() {
     let lines: Vec<&str> = save.lines().collect();
     // Swap svc4's two cascade rules: changes which endpoint gets 1/2 first (harmless here,
     // but the probabilities would be wrong with 3 endpoints): reported as reordered.
-    let i = lines.iter().position(|l| l.starts_with("-A KUBE-SVC-4SW47YFZTEDKD3PK -m comment --comment \"ns4/svc4:p80 -> 10.180.0.4")).unwrap();
+    let i = lines
+        .iter()
+        .position(|l| {
+            l.starts_with(
+                "-A KUBE-SVC-4SW47YFZTEDKD3PK -m comment --comment \"ns4/svc4:p80 -> 10.180.0.4",
+            )
+        })
+        .unwrap();
     let mut swapped = lines.clone();
     swapped.swap(i, i + 1);
     let r = audit(&cluster, &s, &(swapped.join("\n") + "\n")).unwrap();
     assert_eq!(r.service_ports.len(), 1, "{}", render_text(&r));
-    assert_eq!(r.service_ports[0].reordered, vec!["nat KUBE-SVC-4SW47YFZTEDKD3PK".to_owned()]);
+    assert_eq!(
+        r.service_ports[0].reordered,
+        vec!["nat KUBE-SVC-4SW47YFZTEDKD3PK".to_owned()]
+    );
     // Swapping two services' KUBE-SERVICES rules changes nothing.
-    let j = lines.iter().position(|l| l.starts_with("-A KUBE-SERVICES -d 172.30.0.41/32")).unwrap();
+    let j = lines
+        .iter()
+        .position(|l| l.starts_with("-A KUBE-SERVICES -d 172.30.0.41/32"))
+        .unwrap();
     let mut swapped = lines.clone();
     swapped.swap(j, j + 1);
     let r = audit(&cluster, &s, &(swapped.join("\n") + "\n")).unwrap();
@@ -118,7 +140,12 @@ fn reordered_cascade_is_drift_but_reordered_services_are_not() {
 #[test]
 fn bad_dump_is_a_dump_error_with_line() {
     let (cluster, s) = case("overall-no-nfacct");
-    let e = audit(&cluster, &s, "*filter\n-A KUBE-SERVICES -m tcp --bogus 1\nCOMMIT\n").unwrap_err();
+    let e = audit(
+        &cluster,
+        &s,
+        "*filter\n-A KUBE-SERVICES -m tcp --bogus 1\nCOMMIT\n",
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), "dump");
     assert_eq!(e.issues()[0].path, "line 2");
 }

@@ -31,9 +31,11 @@ fn endpoints(t: &TraceResult) -> Vec<(String, String, bool)> {
     t.outcomes
         .iter()
         .map(|o| match &o.verdict {
-            Verdict::Dnat { endpoint, .. } => {
-                (endpoint.clone(), o.probability.fraction.clone(), o.masquerade)
-            }
+            Verdict::Dnat { endpoint, .. } => (
+                endpoint.clone(),
+                o.probability.fraction.clone(),
+                o.masquerade,
+            ),
             v => panic!("expected DNAT, got {v:?}"),
         })
         .collect()
@@ -41,7 +43,10 @@ fn endpoints(t: &TraceResult) -> Vec<(String, String, bool)> {
 
 #[test]
 fn cluster_ip_with_two_endpoints_splits_one_half_each() {
-    let t = run("overall", &pkt("10.0.3.3", "172.30.0.44", 80, Origin::LocalPod));
+    let t = run(
+        "overall",
+        &pkt("10.0.3.3", "172.30.0.44", 80, Origin::LocalPod),
+    );
     assert_eq!(
         endpoints(&t),
         vec![
@@ -55,7 +60,10 @@ fn cluster_ip_with_two_endpoints_splits_one_half_each() {
 
 #[test]
 fn host_traffic_to_cluster_ip_is_masqueraded() {
-    let t = run("overall", &pkt("192.168.0.2", "172.30.0.44", 80, Origin::Host));
+    let t = run(
+        "overall",
+        &pkt("192.168.0.2", "172.30.0.44", 80, Origin::Host),
+    );
     assert!(t.outcomes.iter().all(|o| o.masquerade));
     assert_eq!(t.outcomes.len(), 2);
 }
@@ -84,14 +92,24 @@ fn client_ip_affinity_follows_the_recent_list() {
     let mut p = pkt("10.0.9.9", "172.30.1.1", 80, Origin::LocalPod);
     p.recent = vec!["KUBE-SEP-IO5XOSKPAXIFQXAJ".into()]; // 10.0.1.2:80
     let t = tracer.trace(&p).unwrap();
-    assert_eq!(endpoints(&t), vec![("10.0.1.2:80".into(), "1".into(), false)]);
-    assert!(t.outcomes[0].steps.iter().any(|s| s.text.contains("--rcheck")));
+    assert_eq!(
+        endpoints(&t),
+        vec![("10.0.1.2:80".into(), "1".into(), false)]
+    );
+    assert!(t.outcomes[0]
+        .steps
+        .iter()
+        .any(|s| s.text.contains("--rcheck")));
 }
 
 #[test]
 fn etp_local_without_local_endpoints_drops_external_traffic() {
     // ns2/svc2: ETP Local, only a remote endpoint. LB IP and NodePort from outside: DROP.
-    for (dst, port) in [("1.2.3.4", 80), ("192.168.99.22", 80), ("192.168.0.2", 3001)] {
+    for (dst, port) in [
+        ("1.2.3.4", 80),
+        ("192.168.99.22", 80),
+        ("192.168.0.2", 3001),
+    ] {
         let t = run("overall", &pkt("203.0.113.50", dst, port, Origin::External));
         assert_eq!(t.outcomes.len(), 1, "{dst}");
         match &t.outcomes[0].verdict {
@@ -101,12 +119,18 @@ fn etp_local_without_local_endpoints_drops_external_traffic() {
     }
     // ...while pod traffic to the same LB IP is short-circuited to the cluster chain.
     let t = run("overall", &pkt("10.0.3.3", "1.2.3.4", 80, Origin::LocalPod));
-    assert_eq!(endpoints(&t), vec![("10.180.0.2:80".into(), "1".into(), false)]);
+    assert_eq!(
+        endpoints(&t),
+        vec![("10.180.0.2:80".into(), "1".into(), false)]
+    );
 }
 
 #[test]
 fn service_without_endpoints_is_rejected() {
-    let t = run("overall", &pkt("10.0.3.3", "172.30.0.46", 80, Origin::LocalPod));
+    let t = run(
+        "overall",
+        &pkt("10.0.3.3", "172.30.0.46", 80, Origin::LocalPod),
+    );
     match &t.outcomes[0].verdict {
         Verdict::Reject { with, reason } => {
             assert_eq!(with, "icmp-port-unreachable");
@@ -118,12 +142,24 @@ fn service_without_endpoints_is_rejected() {
 
 #[test]
 fn lb_source_ranges_allow_inside_and_drop_outside() {
-    let t = run("overall", &pkt("203.0.113.5", "5.6.7.8", 80, Origin::External));
-    assert_eq!(endpoints(&t), vec![("10.180.0.3:80".into(), "1".into(), true)]);
-    let t = run("overall", &pkt("198.51.100.1", "5.6.7.8", 80, Origin::External));
+    let t = run(
+        "overall",
+        &pkt("203.0.113.5", "5.6.7.8", 80, Origin::External),
+    );
+    assert_eq!(
+        endpoints(&t),
+        vec![("10.180.0.3:80".into(), "1".into(), true)]
+    );
+    let t = run(
+        "overall",
+        &pkt("198.51.100.1", "5.6.7.8", 80, Origin::External),
+    );
     match &t.outcomes[0].verdict {
         Verdict::Drop { reason } => {
-            assert_eq!(reason, "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C")
+            assert_eq!(
+                reason,
+                "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C"
+            )
         }
         v => panic!("expected DROP, got {v:?}"),
     }
@@ -131,8 +167,14 @@ fn lb_source_ranges_allow_inside_and_drop_outside() {
 
 #[test]
 fn external_nodeport_traffic_is_masqueraded_under_etp_cluster() {
-    let t = run("overall", &pkt("203.0.113.50", "192.168.0.2", 3003, Origin::External));
-    assert_eq!(endpoints(&t), vec![("10.180.0.3:80".into(), "1".into(), true)]);
+    let t = run(
+        "overall",
+        &pkt("203.0.113.50", "192.168.0.2", 3003, Origin::External),
+    );
+    assert_eq!(
+        endpoints(&t),
+        vec![("10.180.0.3:80".into(), "1".into(), true)]
+    );
 }
 
 #[test]
@@ -141,7 +183,10 @@ fn itp_local_without_local_endpoints_drops_cluster_ip_traffic() {
     let snap = svccore::snapshot::ProxySnapshot::build(&cluster, s.ip_family).unwrap();
     let cip = snap.ports[0].cluster_ip.to_string();
     let port = snap.ports[0].port;
-    let t = run("itp-local-no-local-endpoints", &pkt("10.0.3.3", &cip, port, Origin::LocalPod));
+    let t = run(
+        "itp-local-no-local-endpoints",
+        &pkt("10.0.3.3", &cip, port, Origin::LocalPod),
+    );
     assert!(matches!(t.outcomes[0].verdict, Verdict::Drop { .. }));
 }
 
@@ -159,7 +204,12 @@ fn traces_the_save_form_like_the_restore_form() {
 fn ipv6_cluster_ip() {
     let (cluster, s) = case("ipv6-localhost-nodeports-enabled");
     let rules = render(&cluster, &s, Form::Restore).unwrap();
-    let t = trace(&rules, &s, &pkt("fd00:10::5", "fd00:ab34::20", 80, Origin::LocalPod)).unwrap();
+    let t = trace(
+        &rules,
+        &s,
+        &pkt("fd00:10::5", "fd00:ab34::20", 80, Origin::LocalPod),
+    )
+    .unwrap();
     assert_eq!(
         endpoints(&t)
             .into_iter()
