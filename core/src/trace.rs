@@ -368,17 +368,26 @@ impl Prob {
 
 /// A chain's rules with an index on destination host and destination port, so that a packet
 /// is checked only against rules that can match it (KUBE-SERVICES has one rule per service IP).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct ChainIndex {
+    table: String,
+    name: String,
     rules: Vec<Rule>,
+    /// Each rule's `iptables-save` text, made on first use.
+    texts: Vec<std::sync::OnceLock<String>>,
     by_dst: HashMap<IpAddr, Vec<usize>>,
     by_dport: HashMap<u16, Vec<usize>>,
     always: Vec<usize>,
 }
 
 impl ChainIndex {
-    fn build(rules: Vec<Rule>) -> ChainIndex {
+    fn build(table: String, name: String, rules: Vec<Rule>) -> ChainIndex {
         let mut c = ChainIndex {
+            table,
+            name,
+            texts: (0..rules.len())
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
             rules,
             ..Default::default()
         };
@@ -418,9 +427,11 @@ impl ChainIndex {
 }
 
 /// A parsed rule set, ready to trace many packets.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Tracer {
-    tables: HashMap<String, HashMap<String, ChainIndex>>,
+    /// table → chain → index into `chains`.
+    tables: HashMap<String, HashMap<String, usize>>,
+    chains: Vec<ChainIndex>,
     settings: ProxierSettings,
     local: Vec<ipnet::IpNet>,
     style: SaveStyle,
@@ -452,18 +463,15 @@ impl Tracer {
             add(Dump::parse(&jump_rules(settings), None, v6)?);
         }
         add(main);
-        let tables = per
-            .into_iter()
-            .map(|(t, chains)| {
-                (
-                    t,
-                    chains
-                        .into_iter()
-                        .map(|(c, r)| (c, ChainIndex::build(r)))
-                        .collect(),
-                )
-            })
-            .collect();
+        let mut tables: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut all = Vec::new();
+        for (t, chains) in per {
+            let ids = tables.entry(t.clone()).or_default();
+            for (c, r) in chains {
+                ids.insert(c.clone(), all.len());
+                all.push(ChainIndex::build(t.clone(), c, r));
+            }
+        }
         let mut local: Vec<ipnet::IpNet> = settings
             .interface_addresses
             .iter()
@@ -474,6 +482,7 @@ impl Tracer {
         local.push("::1/128".parse().expect("constant"));
         Ok(Tracer {
             tables,
+            chains: all,
             settings: settings.clone(),
             local,
             style: SaveStyle {
@@ -531,7 +540,7 @@ impl Tracer {
         for (st, v) in self.run_hook(&ctx, "nat", first_hook, start, &mut warnings) {
             // nat has no verdicts kube-proxy uses other than ACCEPT; a DROP there is honoured.
             if let Some(v) = v {
-                outcomes.push(finish(st, v));
+                outcomes.push(self.finish(st, v));
                 continue;
             }
             let filter_hook = if host {
@@ -544,17 +553,17 @@ impl Tracer {
             let forwarded = filter_hook != "INPUT";
             for (st, v) in self.run_hook(&ctx, "filter", filter_hook, st, &mut warnings) {
                 if let Some(v) = v {
-                    outcomes.push(finish(st, v));
+                    outcomes.push(self.finish(st, v));
                     continue;
                 }
                 if !forwarded {
-                    outcomes.push(finish_accept(st));
+                    outcomes.push(self.finish_accept(st));
                     continue;
                 }
                 for (st, v) in self.run_hook(&ctx, "nat", "POSTROUTING", st, &mut warnings) {
                     match v {
-                        Some(v) => outcomes.push(finish(st, v)),
-                        None => outcomes.push(finish_accept(st)),
+                        Some(v) => outcomes.push(self.finish(st, v)),
+                        None => outcomes.push(self.finish_accept(st)),
                     }
                 }
             }
@@ -616,8 +625,15 @@ impl Tracer {
             warnings.push(format!("chain nesting too deep at {table} {chain}"));
             return done(st, Flow::End);
         }
-        let Some(c) = self.tables.get(table).and_then(|t| t.get(chain)) else {
+        let Some(&cid) = self.tables.get(table).and_then(|t| t.get(chain)) else {
             return done(st, Flow::End);
+        };
+        let c = &self.chains[cid];
+        let step = |i: usize, kind: Effect, mark: u32| RawStep {
+            chain: cid as u32,
+            rule: i as u32,
+            kind,
+            mark,
         };
         let cands = c.candidates(st.dst, st.dst_port);
         for &i in cands.iter().filter(|&&i| i >= from) {
@@ -641,13 +657,7 @@ impl Tracer {
                 skip.branches.push(1);
                 st.branches.push(0);
                 taken = Some(text);
-                skip.steps.push(self.step(
-                    table,
-                    chain,
-                    i,
-                    r,
-                    format!("probability {text} not taken"),
-                ));
+                skip.steps.push(step(i, Effect::NotTaken, 0));
                 if !skip.prob.num.is_zero() {
                     self.run_chain(ctx, table, chain, i + 1, skip, depth, warnings, done);
                 }
@@ -658,17 +668,14 @@ impl Tracer {
             }
             match &r.target {
                 Target::None => {
-                    st.steps
-                        .push(self.step(table, chain, i, r, "count only".into()));
+                    st.steps.push(step(i, Effect::CountOnly, 0));
                 }
                 Target::Mark { value, mask } => {
                     st.mark = (st.mark & !mask) ^ value;
-                    let e = format!("mark 0x{:x}", st.mark);
-                    st.steps.push(self.step(table, chain, i, r, e));
+                    st.steps.push(step(i, Effect::Mark, st.mark));
                 }
                 Target::Dnat { to } => {
-                    let e = format!("DNAT {to}");
-                    st.steps.push(self.step(table, chain, i, r, e));
+                    st.steps.push(step(i, Effect::Plain, 0));
                     match split_host_port(to) {
                         Some((ip, port)) => {
                             st.dst = ip;
@@ -681,38 +688,35 @@ impl Tracer {
                 }
                 Target::Masquerade { .. } => {
                     st.masquerade = true;
-                    st.steps
-                        .push(self.step(table, chain, i, r, "MASQUERADE".into()));
+                    st.steps.push(step(i, Effect::Plain, 0));
                     return done(st, Flow::Accept);
                 }
                 Target::Reject { with } => {
-                    st.steps
-                        .push(self.step(table, chain, i, r, format!("REJECT {with}")));
+                    st.steps.push(step(i, Effect::Plain, 0));
                     let reason = r.comment().unwrap_or(chain).to_owned();
                     return done(st, Flow::Reject(with.clone(), reason));
                 }
                 Target::Jump { chain: j } => match j.as_str() {
                     "ACCEPT" => {
-                        st.steps
-                            .push(self.step(table, chain, i, r, "ACCEPT".into()));
+                        st.steps.push(step(i, Effect::Plain, 0));
                         return done(st, Flow::Accept);
                     }
                     "DROP" => {
-                        st.steps.push(self.step(table, chain, i, r, "DROP".into()));
+                        st.steps.push(step(i, Effect::Plain, 0));
                         let reason = r.comment().unwrap_or(chain).to_owned();
                         return done(st, Flow::Drop(reason));
                     }
                     "RETURN" => {
-                        st.steps
-                            .push(self.step(table, chain, i, r, "RETURN".into()));
+                        st.steps.push(step(i, Effect::Plain, 0));
                         return done(st, Flow::End);
                     }
                     _ => {
-                        let e = match taken {
-                            Some(p) => format!("probability {p} taken: jump {j}"),
-                            None => format!("jump {j}"),
+                        let e = if taken.is_some() {
+                            Effect::Taken
+                        } else {
+                            Effect::Plain
                         };
-                        st.steps.push(self.step(table, chain, i, r, e));
+                        st.steps.push(step(i, e, 0));
                         let target = j.clone();
                         let mut cont: Vec<State> = Vec::new();
                         self.run_chain(
@@ -736,20 +740,47 @@ impl Tracer {
                 },
                 Target::Other { name, .. } => {
                     warnings.push(format!("target {name} is not modelled: ignored"));
-                    st.steps
-                        .push(self.step(table, chain, i, r, format!("{name} (ignored)")));
+                    st.steps.push(step(i, Effect::Ignored, 0));
                 }
             }
         }
         done(st, Flow::End)
     }
 
-    fn step(&self, table: &str, chain: &str, i: usize, r: &Rule, effect: String) -> Step {
+    /// Turns a recorded step into its public form (rule text cached per rule).
+    fn step(&self, s: &RawStep) -> Step {
+        let c = &self.chains[s.chain as usize];
+        let i = s.rule as usize;
+        let r = &c.rules[i];
+        let text = c.texts[i].get_or_init(|| r.to_save(&self.style)).clone();
+        let prob = || {
+            r.matches.iter().find_map(|m| match m {
+                Match::Statistic { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+        };
+        let effect = match (s.kind, &r.target) {
+            (Effect::NotTaken, _) => format!("probability {} not taken", prob().unwrap_or("?")),
+            (Effect::CountOnly, _) => "count only".to_owned(),
+            (Effect::Mark, _) => format!("mark 0x{:x}", s.mark),
+            (Effect::Ignored, t) => format!("{t:?} (ignored)"),
+            (Effect::Taken, Target::Jump { chain }) => {
+                format!("probability {} taken: jump {chain}", prob().unwrap_or("?"))
+            }
+            (_, Target::Dnat { to }) => format!("DNAT {to}"),
+            (_, Target::Masquerade { .. }) => "MASQUERADE".to_owned(),
+            (_, Target::Reject { with }) => format!("REJECT {with}"),
+            (_, Target::Jump { chain }) => match chain.as_str() {
+                "ACCEPT" | "DROP" | "RETURN" => chain.clone(),
+                _ => format!("jump {chain}"),
+            },
+            (_, t) => format!("{t:?}"),
+        };
         Step {
-            table: table.to_owned(),
-            chain: chain.to_owned(),
+            table: c.table.clone(),
+            chain: c.name.clone(),
             rule: i + 1,
-            text: r.to_save(&self.style),
+            text,
             effect,
         }
     }
@@ -864,10 +895,33 @@ struct State {
     mark: u32,
     dnat: Option<(String, String)>,
     masquerade: bool,
-    steps: Vec<Step>,
+    steps: Vec<RawStep>,
     prob: Prob,
     /// Statistic decisions taken (0) or not (1), to order equally likely outcomes.
     branches: Vec<u8>,
+}
+
+/// What a recorded step did (the text is made only for the final result).
+#[derive(Clone, Copy, Debug)]
+enum Effect {
+    /// The rule's target, as it reads.
+    Plain,
+    /// A statistic rule matched and its jump was taken.
+    Taken,
+    /// A statistic rule's branch not taken.
+    NotTaken,
+    CountOnly,
+    /// A MARK target; the mark after it.
+    Mark,
+    Ignored,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct RawStep {
+    chain: u32,
+    rule: u32,
+    kind: Effect,
+    mark: u32,
 }
 
 enum Flow {
@@ -878,27 +932,29 @@ enum Flow {
     Reject(String, String),
 }
 
-fn finish(st: State, v: Verdict) -> (Outcome, Vec<u8>) {
-    (
-        Outcome {
-            probability: st.prob.public(),
-            verdict: v,
-            masquerade: st.masquerade,
-            steps: st.steps,
-        },
-        st.branches,
-    )
-}
+impl Tracer {
+    fn finish(&self, st: State, v: Verdict) -> (Outcome, Vec<u8>) {
+        (
+            Outcome {
+                probability: st.prob.public(),
+                verdict: v,
+                masquerade: st.masquerade,
+                steps: st.steps.iter().map(|s| self.step(s)).collect(),
+            },
+            st.branches,
+        )
+    }
 
-fn finish_accept(st: State) -> (Outcome, Vec<u8>) {
-    let v = match &st.dnat {
-        Some((endpoint, chain)) => Verdict::Dnat {
-            endpoint: endpoint.clone(),
-            chain: chain.clone(),
-        },
-        None => Verdict::Accept,
-    };
-    finish(st, v)
+    fn finish_accept(&self, st: State) -> (Outcome, Vec<u8>) {
+        let v = match &st.dnat {
+            Some((endpoint, chain)) => Verdict::Dnat {
+                endpoint: endpoint.clone(),
+                chain: chain.clone(),
+            },
+            None => Verdict::Accept,
+        };
+        self.finish(st, v)
+    }
 }
 
 fn iface_matches(pattern: &str, iface: &str) -> bool {

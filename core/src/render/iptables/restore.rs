@@ -22,6 +22,8 @@ pub(crate) struct Ctx {
     pub nfacct_localhost: bool,
     pub node_ip: Option<IpAddr>,
     pub large: bool,
+    /// `probability(n)` for small `n`, formatted once.
+    probs: Vec<String>,
 }
 
 impl Ctx {
@@ -33,6 +35,14 @@ impl Ctx {
             nfacct_localhost: !v6 && s.localhost_nodeports && s.has_nfacct(NFACCT_LOCALHOST_NPS),
             node_ip: s.node_ips.first().copied(),
             large: total_endpoints > s.large_cluster_endpoints_threshold,
+            probs: (0..64).map(probability).collect(),
+        }
+    }
+
+    fn prob(&self, n: usize) -> std::borrow::Cow<'_, str> {
+        match self.probs.get(n) {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => std::borrow::Cow::Owned(probability(n)),
         }
     }
 }
@@ -134,6 +144,14 @@ impl Plan {
         } else {
             None
         }
+    }
+}
+
+/// The IP of an endpoint string (`ip:port` or `[ip]:port`), as printed there.
+fn endpoint_host(e: &str) -> &str {
+    match e.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => e.rsplit_once(':').map_or(e, |(h, _)| h),
     }
 }
 
@@ -656,7 +674,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
             out.push_str(s);
         }
         out.push_str(" -s ");
-        let _ = write!(out, "{}", e.ip);
+        out.push_str(endpoint_host(&e.endpoint));
         out.push_str(" -j ");
         out.push_str(KUBE_MARK_MASQ);
         out.push('\n');
@@ -719,7 +737,7 @@ fn write_endpoint_rules(
         comment(out, i);
         if k + 1 < n {
             out.push_str(" -m statistic --mode random --probability ");
-            out.push_str(&probability(n - k));
+            out.push_str(&ctx.prob(n - k));
         }
         out.push_str(" -j ");
         out.push_str(p.sep(i));

@@ -866,6 +866,8 @@ impl Dump {
         let mut d = Dump::default();
         let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
         let mut cur: Option<Table> = None;
+        // Declared chains of the current table (a dump can declare 100k+ chains).
+        let mut declared: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (k, raw) in text.lines().enumerate() {
             let n = k + 1;
             let mut line = raw.trim();
@@ -880,6 +882,7 @@ impl Dump {
                     name: name.to_owned(),
                     ..Table::default()
                 });
+                declared.clear();
                 continue;
             }
             let Some(t) = cur.as_mut() else {
@@ -896,7 +899,7 @@ impl Dump {
                 if name.is_empty() {
                     return Err(err(n, "empty chain name".into()));
                 }
-                if !t.has_chain(&name) {
+                if declared.insert(name.clone()) {
                     t.chains.push(ChainDecl { name, policy });
                 }
                 continue;

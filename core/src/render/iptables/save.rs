@@ -188,12 +188,18 @@ pub(crate) fn save_text(dumps: &[&Dump], style: &SaveStyle) -> String {
         for u in &user {
             let _ = writeln!(out, ":{u} - [0:0]");
         }
+        // Rules grouped per chain once (a per-chain scan would be quadratic).
+        let mut by_chain: std::collections::HashMap<&str, Vec<&super::rules::Rule>> =
+            std::collections::HashMap::new();
+        for t in &tables {
+            for r in &t.rules {
+                by_chain.entry(r.chain.as_str()).or_default().push(r);
+            }
+        }
         for chain in builtins.iter().copied().chain(user.iter().copied()) {
-            for t in &tables {
-                for r in t.chain_rules(chain) {
-                    out.push_str(&r.to_save(style));
-                    out.push('\n');
-                }
+            for r in by_chain.get(chain).map(Vec::as_slice).unwrap_or(&[]) {
+                out.push_str(&r.to_save(style));
+                out.push('\n');
             }
         }
         out.push_str("COMMIT\n");

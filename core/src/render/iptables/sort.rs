@@ -15,6 +15,7 @@ struct Chain {
 struct Table {
     name: String,
     chains: Vec<Chain>,
+    index: std::collections::HashMap<String, usize>,
 }
 
 fn comment_of(rule: &str) -> Option<String> {
@@ -58,6 +59,7 @@ pub fn sort_like_kube_proxy_tests(text: &str) -> Result<String> {
             tables.push(Table {
                 name: name.to_owned(),
                 chains: Vec::new(),
+                index: std::collections::HashMap::new(),
             });
             in_table = true;
             in_chains = true;
@@ -67,6 +69,7 @@ pub fn sort_like_kube_proxy_tests(text: &str) -> Result<String> {
         if in_chains {
             if let Some(d) = line.strip_prefix(':') {
                 let name = d.split(' ').next().unwrap_or("").to_owned();
+                t.index.insert(name.clone(), t.chains.len());
                 t.chains.push(Chain {
                     decl: line.to_owned(),
                     name,
@@ -79,15 +82,15 @@ pub fn sort_like_kube_proxy_tests(text: &str) -> Result<String> {
         }
         if let Some(rest) = line.strip_prefix("-A ") {
             let name = rest.split(' ').next().unwrap_or("");
-            let Some(c) = t.chains.iter_mut().find(|c| c.name == name) else {
+            let Some(&c) = t.index.get(name) else {
                 return Err(err(k + 1, "rule for an undeclared chain"));
             };
-            c.rules.push(line.to_owned());
+            t.chains[c].rules.push(line.to_owned());
         } else if let Some(name) = line.strip_prefix("-X ") {
-            let Some(c) = t.chains.iter_mut().find(|c| c.name == name) else {
+            let Some(&c) = t.index.get(name) else {
                 return Err(err(k + 1, "-X of an undeclared chain"));
             };
-            c.deleted = true;
+            t.chains[c].deleted = true;
         } else if line == "COMMIT" {
             in_table = false;
         } else {
