@@ -102,7 +102,7 @@ fn topology_mode(eps: &[EndpointInfo], node: &NodeContext) -> TopologyMode {
         && ready.iter().any(|e| {
             e.node_hints
                 .as_ref()
-                .is_some_and(|h| h.iter().any(|n| *n == node.name))
+                .is_some_and(|h| h.contains(&node.name))
         })
     {
         return TopologyMode::PreferSameNode;
@@ -129,7 +129,7 @@ fn available_for_topology(e: &EndpointInfo, mode: TopologyMode, node: &NodeConte
         TopologyMode::PreferSameNode => e
             .node_hints
             .as_ref()
-            .is_some_and(|h| h.iter().any(|n| *n == node.name)),
+            .is_some_and(|h| h.contains(&node.name)),
         TopologyMode::PreferSameZone => {
             let zone = node.labels.get(ZONE_LABEL);
             e.zone_hints

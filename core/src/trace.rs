@@ -29,7 +29,11 @@
 //! assert!(matches!(t.outcomes[0].verdict, svccore::trace::Verdict::Reject { .. }));
 //! ```
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::sync::Arc;
+
+/// Lookups on the hot path: ahash instead of SipHash.
+type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -62,6 +66,10 @@ impl Origin {
             _ => None,
         }
     }
+}
+
+fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v)
 }
 
 fn ser_proto<S: serde::Serializer>(p: &Protocol, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -108,15 +116,19 @@ impl Packet {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Step {
     /// `nat` or `filter`.
-    pub table: String,
+    #[serde(serialize_with = "ser_arc")]
+    pub table: Arc<str>,
     /// The chain.
-    pub chain: String,
+    #[serde(serialize_with = "ser_arc")]
+    pub chain: Arc<str>,
     /// 1-based position of the rule in its chain.
     pub rule: usize,
-    /// The rule, as `iptables-save` prints it.
-    pub text: String,
+    /// The rule, as `iptables-save` prints it (shared with the tracer's cache).
+    #[serde(serialize_with = "ser_arc")]
+    pub text: Arc<str>,
     /// What happened (`jump KUBE-SVC-…`, `probability 1/2 taken`, `DNAT 10.0.0.1:80`, ...).
-    pub effect: String,
+    #[serde(serialize_with = "ser_arc")]
+    pub effect: Arc<str>,
 }
 
 /// A probability: exact under the kernel's quantisation, and as kube-proxy meant it.
@@ -368,13 +380,23 @@ impl Prob {
 
 /// A chain's rules with an index on destination host and destination port, so that a packet
 /// is checked only against rules that can match it (KUBE-SERVICES has one rule per service IP).
+/// The strings a rule contributes to trace steps, shared by every trace that passes it.
+#[derive(Debug)]
+struct RuleTexts {
+    save: Arc<str>,
+    /// The effect when the rule's target applies (with "probability … taken" for statistic rules).
+    applied: Arc<str>,
+    /// The effect of a statistic rule whose branch is not taken.
+    not_taken: Arc<str>,
+}
+
 #[derive(Debug, Default)]
 struct ChainIndex {
-    table: String,
-    name: String,
+    table: Arc<str>,
+    name: Arc<str>,
     rules: Vec<Rule>,
-    /// Each rule's `iptables-save` text, made on first use.
-    texts: Vec<std::sync::OnceLock<String>>,
+    /// Each rule's texts for trace steps, made on first use.
+    texts: Vec<std::sync::OnceLock<Arc<RuleTexts>>>,
     by_dst: HashMap<IpAddr, Vec<usize>>,
     by_dport: HashMap<u16, Vec<usize>>,
     always: Vec<usize>,
@@ -383,8 +405,8 @@ struct ChainIndex {
 impl ChainIndex {
     fn build(table: String, name: String, rules: Vec<Rule>) -> ChainIndex {
         let mut c = ChainIndex {
-            table,
-            name,
+            table: table.into(),
+            name: name.into(),
             texts: (0..rules.len())
                 .map(|_| std::sync::OnceLock::new())
                 .collect(),
@@ -413,7 +435,10 @@ impl ChainIndex {
     }
 
     /// Candidate rule positions for a destination, in rule order.
-    fn candidates(&self, dst: IpAddr, dport: u16) -> Vec<usize> {
+    fn candidates(&self, dst: IpAddr, dport: u16) -> std::borrow::Cow<'_, [usize]> {
+        if self.by_dst.is_empty() && self.by_dport.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.always);
+        }
         let empty = Vec::new();
         let a = self.by_dst.get(&dst).unwrap_or(&empty);
         let b = self.by_dport.get(&dport).unwrap_or(&empty);
@@ -422,7 +447,7 @@ impl ChainIndex {
         v.extend_from_slice(b);
         v.extend_from_slice(&self.always);
         v.sort_unstable();
-        v
+        std::borrow::Cow::Owned(v)
     }
 }
 
@@ -447,7 +472,7 @@ impl Tracer {
             let b = crate::render::iptables::builtin_chains(&t.name);
             t.rules.iter().any(|r| b.contains(&r.chain.as_str()))
         });
-        let mut per: HashMap<String, HashMap<String, Vec<Rule>>> = HashMap::new();
+        let mut per: StdHashMap<String, StdHashMap<String, Vec<Rule>>> = StdHashMap::new();
         let mut add = |d: Dump| {
             for t in d.tables {
                 let chains = per.entry(t.name.clone()).or_default();
@@ -463,7 +488,7 @@ impl Tracer {
             add(Dump::parse(&jump_rules(settings), None, v6)?);
         }
         add(main);
-        let mut tables: HashMap<String, HashMap<String, usize>> = HashMap::new();
+        let mut tables: HashMap<String, HashMap<String, usize>> = HashMap::default();
         let mut all = Vec::new();
         for (t, chains) in per {
             let ids = tables.entry(t.clone()).or_default();
@@ -747,41 +772,55 @@ impl Tracer {
         done(st, Flow::End)
     }
 
-    /// Turns a recorded step into its public form (rule text cached per rule).
+    /// Turns a recorded step into its public form (texts cached per rule).
     fn step(&self, s: &RawStep) -> Step {
         let c = &self.chains[s.chain as usize];
         let i = s.rule as usize;
         let r = &c.rules[i];
-        let text = c.texts[i].get_or_init(|| r.to_save(&self.style)).clone();
-        let prob = || {
-            r.matches.iter().find_map(|m| match m {
-                Match::Statistic { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-        };
-        let effect = match (s.kind, &r.target) {
-            (Effect::NotTaken, _) => format!("probability {} not taken", prob().unwrap_or("?")),
-            (Effect::CountOnly, _) => "count only".to_owned(),
-            (Effect::Mark, _) => format!("mark 0x{:x}", s.mark),
-            (Effect::Ignored, t) => format!("{t:?} (ignored)"),
-            (Effect::Taken, Target::Jump { chain }) => {
-                format!("probability {} taken: jump {chain}", prob().unwrap_or("?"))
-            }
-            (_, Target::Dnat { to }) => format!("DNAT {to}"),
-            (_, Target::Masquerade { .. }) => "MASQUERADE".to_owned(),
-            (_, Target::Reject { with }) => format!("REJECT {with}"),
-            (_, Target::Jump { chain }) => match chain.as_str() {
-                "ACCEPT" | "DROP" | "RETURN" => chain.clone(),
-                _ => format!("jump {chain}"),
-            },
-            (_, t) => format!("{t:?}"),
+        let t = c.texts[i]
+            .get_or_init(|| Arc::new(self.rule_texts(r)))
+            .clone();
+        let effect = match s.kind {
+            Effect::Plain | Effect::Taken => t.applied.clone(),
+            Effect::NotTaken => t.not_taken.clone(),
+            Effect::CountOnly => "count only".into(),
+            Effect::Mark => format!("mark 0x{:x}", s.mark).into(),
+            Effect::Ignored => format!("{:?} (ignored)", r.target).into(),
         };
         Step {
             table: c.table.clone(),
             chain: c.name.clone(),
             rule: i + 1,
-            text,
+            text: t.save.clone(),
             effect,
+        }
+    }
+
+    fn rule_texts(&self, r: &Rule) -> RuleTexts {
+        let prob = r.matches.iter().find_map(|m| match m {
+            Match::Statistic { text, .. } => Some(text.as_str()),
+            _ => None,
+        });
+        let target = match &r.target {
+            Target::Dnat { to } => format!("DNAT {to}"),
+            Target::Masquerade { .. } => "MASQUERADE".to_owned(),
+            Target::Reject { with } => format!("REJECT {with}"),
+            Target::Jump { chain } => match chain.as_str() {
+                "ACCEPT" | "DROP" | "RETURN" => chain.clone(),
+                _ => format!("jump {chain}"),
+            },
+            Target::Mark { value, mask } => format!("MARK 0x{value:x}/0x{mask:x}"),
+            Target::None => "count only".to_owned(),
+            t => format!("{t:?}"),
+        };
+        let applied = match prob {
+            Some(p) => format!("probability {p} taken: {target}"),
+            None => target,
+        };
+        RuleTexts {
+            save: r.to_save(&self.style).into(),
+            applied: applied.into(),
+            not_taken: format!("probability {} not taken", prob.unwrap_or("-")).into(),
         }
     }
 

@@ -362,16 +362,16 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
         match &p.target_port {
             Some(IntOrString::Int(t)) => v.port(&format!("{b}.targetPort"), *t),
-            Some(IntOrString::Str(t)) => {
+            Some(IntOrString::Str(t))
                 if !is_iana_svc_name(t)
-                    && t.parse::<i64>().map_or(true, |n| !(1..=65535).contains(&n))
-                {
-                    v.err(
-                        &format!("{b}.targetPort"),
-                        format!("{} is not a valid port name or number", q(t)),
-                    );
-                }
+                    && t.parse::<i64>().map_or(true, |n| !(1..=65535).contains(&n)) =>
+            {
+                v.err(
+                    &format!("{b}.targetPort"),
+                    format!("{} is not a valid port name or number", q(t)),
+                );
             }
+            Some(IntOrString::Str(_)) => {}
             None => {}
         }
         if let Some(np) = p.node_port.filter(|&n| n != 0) {

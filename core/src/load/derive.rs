@@ -131,7 +131,8 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
 /// finished, grouped by their resolved port list.
 fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<EndpointSlice> {
     // (family, ports) -> endpoints
-    let mut groups: BTreeMap<(String, Vec<(String, i64, String)>), Vec<Endpoint>> = BTreeMap::new();
+    type PortList = Vec<(String, i64, String)>;
+    let mut groups: BTreeMap<(String, PortList), Vec<Endpoint>> = BTreeMap::new();
     let mut pods: Vec<&Pod> = pods
         .iter()
         .filter(|p| p.meta.namespace == svc.meta.namespace)
