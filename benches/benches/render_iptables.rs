@@ -187,7 +187,7 @@ fn memory_report() {
         eprintln!("peak memory: /proc/self/clear_refs not writable, skipped");
         return;
     }
-    let (Some(base), _) = (read("VmRSS:"), ()) else {
+    let Some(base) = read("VmRSS:") else {
         return;
     };
     let text = render_snapshot(&snap, &settings, &node, Form::Restore).unwrap();
