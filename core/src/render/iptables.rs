@@ -1,1 +1,0 @@
-//! kube-proxy iptables mode renderer (spec: kube-proxy-iptables.md).

@@ -1,0 +1,231 @@
+//! Renderer properties beyond the goldens: linear cost, the incremental cache, large-cluster
+//! mode, options the fixtures do not cover.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use svccore::categorize::NodeContext;
+use svccore::model::{IpFamily, Protocol, ServiceType};
+use svccore::render::iptables::{
+    render_snapshot, Form, IncrementalRenderer, LocalDetector, ProxierSettings,
+};
+use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
+
+fn view(i: usize, eps: usize) -> ServicePortView {
+    let ip = |a: usize, b: usize| -> IpAddr {
+        format!("10.{}.{}.{}", a % 250, b / 250 % 250, b % 250)
+            .parse()
+            .unwrap()
+    };
+    let mut endpoints: Vec<EndpointInfo> = (0..eps)
+        .map(|k| {
+            let ip = ip(100 + i / 60000, i * eps + k);
+            EndpointInfo {
+                ip,
+                port: 8080,
+                endpoint: format!("{ip}:8080"),
+                ready: true,
+                serving: true,
+                terminating: false,
+                node_name: Some(if k % 3 == 0 { "node-a" } else { "node-b" }.into()),
+                zone: None,
+                zone_hints: None,
+                node_hints: None,
+                topology: BTreeMap::new(),
+            }
+        })
+        .collect();
+    endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    let kind = i % 4;
+    ServicePortView {
+        namespace: format!("ns{}", i % 50),
+        name: format!("svc{i}"),
+        port_name: "http".into(),
+        service_port_name: format!("ns{}/svc{i}:http", i % 50),
+        protocol: if i % 7 == 0 {
+            Protocol::Udp
+        } else {
+            Protocol::Tcp
+        },
+        port: 80,
+        target_port: None,
+        cluster_ip: ip(96, i),
+        node_port: if kind >= 1 {
+            30000 + (i % 2700) as u16
+        } else {
+            0
+        },
+        external_ips: vec![],
+        lb_ips: if kind == 3 { vec![ip(200, i)] } else { vec![] },
+        source_ranges: vec![],
+        health_check_node_port: 0,
+        service_type: [
+            ServiceType::ClusterIP,
+            ServiceType::NodePort,
+            ServiceType::NodePort,
+            ServiceType::LoadBalancer,
+        ][kind]
+            .clone(),
+        external_policy_local: kind == 2,
+        internal_policy_local: false,
+        affinity_seconds: if i % 5 == 0 { Some(10800) } else { None },
+        topology_keys: vec![],
+        endpoints,
+    }
+}
+
+fn snapshot(n: usize, eps: usize) -> ProxySnapshot {
+    ProxySnapshot {
+        family: IpFamily::IPv4,
+        ports: (0..n).map(|i| view(i, eps)).collect(),
+        warnings: vec![],
+    }
+}
+
+fn settings() -> ProxierSettings {
+    ProxierSettings {
+        node_name: "node-a".into(),
+        node_ips: vec!["192.168.0.10".parse().unwrap()],
+        local_detector: LocalDetector::Cidr("10.0.0.0/8".into()),
+        ..Default::default()
+    }
+}
+
+fn best_of(n: usize, mut f: impl FnMut()) -> Duration {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn rendering_time_and_size_grow_linearly() {
+    let s = settings();
+    let node = NodeContext::named("node-a");
+    let small = snapshot(300, 5);
+    let large = snapshot(3000, 5);
+    let mut len = (0, 0);
+    let t1 = best_of(3, || {
+        len.0 = render_snapshot(&small, &s, &node, Form::Restore)
+            .unwrap()
+            .len()
+    });
+    let t10 = best_of(3, || {
+        len.1 = render_snapshot(&large, &s, &node, Form::Restore)
+            .unwrap()
+            .len()
+    });
+    let size_ratio = len.1 as f64 / len.0 as f64;
+    assert!((9.0..11.5).contains(&size_ratio), "size ratio {size_ratio}");
+    let ratio = t10.as_secs_f64() / t1.as_secs_f64();
+    // Linear is ~10; quadratic would be ~100. Generous for a shared debug-build machine.
+    assert!(
+        ratio < 30.0,
+        "10x input took {ratio:.1}x the time ({t1:?} -> {t10:?})"
+    );
+}
+
+#[test]
+fn incremental_renderer_equals_full_render_through_changes() {
+    let s = settings();
+    let node = NodeContext::named("node-a");
+    let mut snap = snapshot(120, 4);
+    let mut inc = IncrementalRenderer::new(s.clone(), node.clone());
+    assert_eq!(inc.sync(&snap).unwrap(), 120);
+    assert_eq!(
+        inc.restore_text(),
+        render_snapshot(&snap, &s, &node, Form::Restore).unwrap()
+    );
+    // Unchanged: nothing re-rendered.
+    assert_eq!(inc.sync(&snap).unwrap(), 0);
+    // One endpoint removed, one service gone, one new.
+    snap.ports[7].endpoints.pop();
+    let gone = snap.ports.remove(11);
+    snap.ports.push(view(500, 3));
+    assert_eq!(inc.sync(&snap).unwrap(), 2);
+    assert_eq!(
+        inc.restore_text(),
+        render_snapshot(&snap, &s, &node, Form::Restore).unwrap()
+    );
+    assert!(inc
+        .port_text(&gone.service_port_name, &gone.protocol)
+        .is_none());
+    // Crossing the large-cluster threshold re-renders everything without comments.
+    let mut big = view(900, 600);
+    big.affinity_seconds = None;
+    assert!(inc.upsert(big.clone()));
+    snap.ports.push(big);
+    let full = render_snapshot(&snap, &s, &node, Form::Restore).unwrap();
+    assert_eq!(inc.restore_text(), full);
+    assert!(!full.contains("-m comment --comment ns0/svc0:http -s"));
+}
+
+#[test]
+fn large_cluster_mode_drops_only_endpoint_comments() {
+    let s = ProxierSettings {
+        large_cluster_endpoints_threshold: 10,
+        ..settings()
+    };
+    let snap = snapshot(4, 3); // 12 endpoints > 10
+    let text = render_snapshot(&snap, &s, &NodeContext::named("node-a"), Form::Restore).unwrap();
+    for l in text.lines() {
+        if l.starts_with("-A KUBE-SEP-")
+            || (l.starts_with("-A KUBE-SVC-") && l.contains("KUBE-SEP-"))
+        {
+            assert!(!l.contains("--comment"), "{l}");
+        }
+    }
+    assert!(text.contains("cluster IP\""));
+}
+
+#[test]
+fn masquerade_all_and_bridge_detector() {
+    let mut s = settings();
+    s.masquerade_all = true;
+    let snap = snapshot(1, 1);
+    let node = NodeContext::named("node-a");
+    let text = render_snapshot(&snap, &s, &node, Form::Restore).unwrap();
+    assert!(
+        text.contains("-m udp -p udp -d 10.96.0.0 --dport 80 -j KUBE-MARK-MASQ"),
+        "{text}"
+    );
+    let cfg = svccore::model::ProxyConfig {
+        detect_local_mode: Some(svccore::model::DetectLocalMode::BridgeInterface),
+        bridge_interface: Some("cbr0".into()),
+        ..Default::default()
+    };
+    let mut s = ProxierSettings::from_proxy_config(&cfg).unwrap();
+    s.node_name = "node-a".into();
+    let text = render_snapshot(&snap, &s, &node, Form::Restore).unwrap();
+    assert!(
+        text.contains("--dport 80 ! -i cbr0 -j KUBE-MARK-MASQ"),
+        "{text}"
+    );
+    // The production mark and --random-fully by default.
+    assert!(text.contains("-j MARK --or-mark 0x00004000"));
+    assert!(text.contains("-j MASQUERADE --random-fully"));
+}
+
+#[test]
+fn save_form_is_sorted_and_reserialised() {
+    let s = settings();
+    let snap = snapshot(3, 2);
+    let text = render_snapshot(&snap, &s, &NodeContext::named("node-a"), Form::Save).unwrap();
+    assert!(text.starts_with("*mangle\n:PREROUTING ACCEPT [0:0]\n"));
+    assert!(text.contains("-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n"));
+    assert!(text.contains(
+        "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+    ));
+    assert!(!text.contains(" -d 10.96.0.1 "));
+    // Family mismatch is refused.
+    let v6 = ProxierSettings {
+        ip_family: IpFamily::IPv6,
+        ..s
+    };
+    assert!(render_snapshot(&snap, &v6, &NodeContext::named("node-a"), Form::Save).is_err());
+}
