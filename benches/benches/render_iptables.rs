@@ -51,7 +51,7 @@ fn view(i: usize) -> ServicePortView {
         name: format!("service-{i}"),
         port_name: "http".into(),
         service_port_name: format!("ns{}/service-{i}:http", i % 100),
-        protocol: if i % 9 == 0 {
+        protocol: if i.is_multiple_of(9) {
             Protocol::Udp
         } else {
             Protocol::Tcp
@@ -81,7 +81,7 @@ fn view(i: usize) -> ServicePortView {
             .clone(),
         external_policy_local: kind == 2,
         internal_policy_local: false,
-        affinity_seconds: (i % 5 == 0).then_some(10800),
+        affinity_seconds: i.is_multiple_of(5).then_some(10800),
         topology_keys: vec![],
         endpoints,
     }

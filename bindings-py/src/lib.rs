@@ -15,6 +15,7 @@ mod cluster;
 mod config;
 mod convert;
 mod errors;
+mod select;
 mod types;
 
 /// Raises ``SvcCoreError("internal error: ...")`` through the panic guard; only for tests.
@@ -34,6 +35,8 @@ fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyServicePort>()?;
     m.add_class::<types::PySummary>()?;
     m.add_class::<types::PyEndpointsReport>()?;
+    m.add_class::<select::PyBalancer>()?;
+    m.add_class::<select::PySimulationReport>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -17,7 +17,8 @@ fn bad(msg: String) -> PyErr {
 }
 
 fn parse_ip(s: &str) -> PyResult<IpAddr> {
-    s.parse().map_err(|_| bad(format!("{s:?} is not an IP address")))
+    s.parse()
+        .map_err(|_| bad(format!("{s:?} is not an IP address")))
 }
 
 /// A backend selection algorithm over a fixed set of backends, exactly as the real engine picks:
@@ -77,9 +78,11 @@ impl PyBalancer {
             }
             let mut list = Vec::with_capacity(backends.len());
             for (i, s) in backends.iter().enumerate() {
-                let addr: SocketAddr = s
-                    .parse()
-                    .map_err(|_| bad(format!("backend {s:?} is not ip:port (use [ip]:port for IPv6)")))?;
+                let addr: SocketAddr = s.parse().map_err(|_| {
+                    bad(format!(
+                        "backend {s:?} is not ip:port (use [ip]:port for IPv6)"
+                    ))
+                })?;
                 list.push(Backend::new(addr, weights.as_ref().map_or(1, |w| w[i])));
             }
             let flags: Flags = core(flags.join(",").parse())?;
@@ -110,7 +113,10 @@ impl PyBalancer {
                 }
             }
             let inner = core(Balancer::new(algorithm, &list, &opts))?;
-            let names = backends.iter().map(|s| PyString::new(py, s).unbind()).collect();
+            let names = backends
+                .iter()
+                .map(|s| PyString::new(py, s).unbind())
+                .collect();
             Ok(PyBalancer { inner, names })
         })
     }
@@ -149,6 +155,10 @@ impl PyBalancer {
     }
 
     /// Like :meth:`pick`, returning the backend's index (or ``None``).
+    ///
+    /// >>> import svccore
+    /// >>> svccore.Balancer("rr", ["10.0.0.1:80", "10.0.0.2:80"]).pick_index("192.0.2.1")
+    /// 1
     #[pyo3(signature = (client_ip, client_port = None, now = 0.0))]
     fn pick_index(
         &mut self,
@@ -157,7 +167,9 @@ impl PyBalancer {
         now: f64,
     ) -> PyResult<Option<usize>> {
         let ip = parse_ip(client_ip)?;
-        Ok(self.inner.pick(&Connection::new(ip, client_port.unwrap_or(0), now)))
+        Ok(self
+            .inner
+            .pick(&Connection::new(ip, client_port.unwrap_or(0), now)))
     }
 
     /// Picks for many connections at once, all at time ``now``. ``clients`` is a list of IP
@@ -187,10 +199,17 @@ impl PyBalancer {
                 .map(|o| parse_ip(&o.extract::<String>()?))
                 .collect::<PyResult<_>>()?
         } else {
-            let view = py.import("builtins")?.getattr("memoryview")?.call1((clients,))?;
+            let view = py
+                .import("builtins")?
+                .getattr("memoryview")?
+                .call1((clients,))?;
             let itemsize: usize = view.getattr("itemsize")?.extract()?;
             let format: String = view.getattr("format")?.extract()?;
-            if itemsize != 4 || !format.trim_start_matches(['<', '=', '@']).starts_with(['I', 'L']) {
+            if itemsize != 4
+                || !format
+                    .trim_start_matches(['<', '=', '@'])
+                    .starts_with(['I', 'L'])
+            {
                 return Err(bad(format!(
                     "clients buffer must hold unsigned 32-bit integers (IPv4), got format {format:?} of {itemsize} bytes"
                 )));
@@ -213,7 +232,9 @@ impl PyBalancer {
                 .enumerate()
                 .map(|(k, ip)| {
                     let port = ports.as_ref().map_or(0, |p| p[k]);
-                    inner.pick(&Connection::new(*ip, port, now)).map_or(-1, |i| i as i32)
+                    inner
+                        .pick(&Connection::new(*ip, port, now))
+                        .map_or(-1, |i| i as i32)
                 })
                 .collect()
         });
@@ -229,17 +250,41 @@ impl PyBalancer {
             return Ok(out.into_any());
         }
         let bytes: Vec<u8> = picks.iter().flat_map(|i| i.to_ne_bytes()).collect();
-        py.import("array")?.getattr("array")?.call1(("i", PyBytes::new(py, &bytes)))
+        py.import("array")?
+            .getattr("array")?
+            .call1(("i", PyBytes::new(py, &bytes)))
     }
 
     fn __repr__(&self) -> String {
-        format!("Balancer({:?}, {} backends)", self.inner.algorithm().name(), self.names.len())
+        format!(
+            "Balancer({:?}, {} backends)",
+            self.inner.algorithm().name(),
+            self.names.len()
+        )
     }
 }
 
 /// The outcome of :meth:`Cluster.simulate`: per-endpoint picks and shares, balance, affinity
 /// and disruption. ``str(report)`` is the table the ``svccore simulate`` command prints;
 /// ``to_dict()`` is its stable JSON form.
+///
+/// >>> import svccore
+/// >>> c = svccore.Cluster.from_yaml('''
+/// ... apiVersion: v1
+/// ... kind: Service
+/// ... metadata: {name: web, namespace: shop}
+/// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}], sessionAffinity: ClientIP}
+/// ... ---
+/// ... apiVersion: discovery.k8s.io/v1
+/// ... kind: EndpointSlice
+/// ... metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+/// ... addressType: IPv4
+/// ... ports: [{name: "", port: 8080}]
+/// ... endpoints: [{addresses: [10.1.0.1]}, {addresses: [10.1.0.2]}]
+/// ... ''')
+/// >>> r = c.simulate("shop/web", clients=5, connections=100)
+/// >>> r.to_dict()["affinity"]["clients_pinned"]
+/// 5
 #[pyclass(name = "SimulationReport", module = "svccore", frozen)]
 #[derive(Debug)]
 pub struct PySimulationReport(pub SimulationReport);
@@ -284,14 +329,32 @@ impl PySimulationReport {
     /// ``{endpoint: picks}``.
     #[getter]
     fn picks(&self) -> std::collections::BTreeMap<String, u64> {
-        self.0.endpoints.iter().map(|e| (e.endpoint.clone(), e.picks)).collect()
+        self.0
+            .endpoints
+            .iter()
+            .map(|e| (e.endpoint.clone(), e.picks))
+            .collect()
     }
     /// ``{endpoint: share}``.
     #[getter]
     fn shares(&self) -> std::collections::BTreeMap<String, f64> {
-        self.0.endpoints.iter().map(|e| (e.endpoint.clone(), e.share)).collect()
+        self.0
+            .endpoints
+            .iter()
+            .map(|e| (e.endpoint.clone(), e.share))
+            .collect()
     }
-    /// The report as plain Python values.
+    /// The report as plain Python values (the JSON form of ``svccore simulate -o json``).
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web, namespace: shop}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> c.simulate("shop/web", connections=10).to_dict()["rejected"]
+    /// 10
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         record_to_py(py, &self.0)
     }
@@ -299,6 +362,9 @@ impl PySimulationReport {
         render_text(&self.0)
     }
     fn __repr__(&self) -> String {
-        format!("<SimulationReport {} {}>", self.0.service_port, self.0.algorithm)
+        format!(
+            "<SimulationReport {} {}>",
+            self.0.service_port, self.0.algorithm
+        )
     }
 }

@@ -16,6 +16,7 @@ talks to a cluster: text and Python objects go in, values and text come out.
 """
 
 from svccore._svccore import (
+    Balancer,
     Cluster,
     ConfigError,
     DumpError,
@@ -27,6 +28,7 @@ from svccore._svccore import (
     ProxyConfig,
     Service,
     ServicePort,
+    SimulationReport,
     Summary,
     SvcCoreError,
     UnknownServiceError,
@@ -35,6 +37,7 @@ from svccore._svccore import (
 )
 
 __all__ = [
+    "Balancer",
     "Cluster",
     "ConfigError",
     "DumpError",
@@ -46,6 +49,7 @@ __all__ = [
     "ProxyConfig",
     "Service",
     "ServicePort",
+    "SimulationReport",
     "Summary",
     "SvcCoreError",
     "UnknownServiceError",

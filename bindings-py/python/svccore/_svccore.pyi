@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, final
 
 __all__ = [
+    "Balancer",
     "Cluster",
     "ConfigError",
     "DumpError",
@@ -17,6 +18,7 @@ __all__ = [
     "ProxyConfig",
     "Service",
     "ServicePort",
+    "SimulationReport",
     "Summary",
     "SvcCoreError",
     "UnknownServiceError",
@@ -228,5 +230,84 @@ class Cluster:
     def validate(self, node_port_range: tuple[int, int] = (30000, 32767)) -> list[Issue]: ...
     def summary(self) -> Summary: ...
     def endpoints(self, node: str | None = None) -> EndpointsReport: ...
+    def simulate(
+        self,
+        service: str,
+        *,
+        node: str | None = None,
+        scheduler: str = "iptables",
+        source: str = "pod",
+        clients: int = 100,
+        connections: int = 10000,
+        duration: float = 3600.0,
+        hold: float = 1.0,
+        seed: int = 0,
+        affinity_timeout: int | None = None,
+        flags: Sequence[str] = ...,
+        table_size: int | None = None,
+        remove_endpoint: str | None = None,
+        add_endpoint: str | None = None,
+        samples: int = 0,
+    ) -> SimulationReport: ...
+
+@final
+class SimulationReport:
+    """The outcome of Cluster.simulate; str() is the command's table."""
+
+    @property
+    def service_port(self) -> str: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def rejected(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def balance(self) -> float: ...
+    @property
+    def picks(self) -> dict[str, int]: ...
+    @property
+    def shares(self) -> dict[str, float]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class Balancer:
+    """A selection algorithm over a fixed backend list."""
+
+    def __new__(
+        cls,
+        algorithm: str,
+        backends: Sequence[str],
+        *,
+        weights: Sequence[int] | None = None,
+        table_size: int | None = None,
+        flags: Sequence[str] = ...,
+        seed: int = 0,
+        affinity_timeout: int | None = None,
+        affinity: str | None = None,
+        hash_client_port: bool = False,
+    ) -> Balancer: ...
+    @property
+    def backends(self) -> list[str]: ...
+    @property
+    def algorithm(self) -> str: ...
+    def pick(
+        self, client_ip: str, client_port: int | None = None, now: float = 0.0
+    ) -> str | None: ...
+    def pick_index(
+        self, client_ip: str, client_port: int | None = None, now: float = 0.0
+    ) -> int | None: ...
+    def pick_many(
+        self,
+        clients: Any,
+        ports: Sequence[int] | None = None,
+        now: float = 0.0,
+        *,
+        as_addresses: bool = False,
+    ) -> Any: ...
 
 def _panic_for_tests() -> None: ...

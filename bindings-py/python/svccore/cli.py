@@ -260,6 +260,83 @@ ENDPOINTS = Command(
 )
 
 
+# --- svccore simulate ----------------------------------------------------------------------
+
+SCHEDULERS = ("iptables", "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh", "maglev", "ring-hash")
+
+
+def _simulate_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    p.add_argument("--service", metavar="NS/NAME[:PORT]", required=True,
+                   help="the service port (port name or number; optional for one-port services)")
+    p.add_argument("--node", metavar="NAME",
+                   help="the node the connections arrive on (default: the first Node)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="iptables",
+                   help="the engine (default: iptables, kube-proxy's random cascade)")
+    p.add_argument("--from", dest="source", choices=("pod", "node", "external"), default="pod",
+                   help="where clients connect from: pod/node to the cluster IP, external to a "
+                   "node port, external IP or LB IP (default: pod)")
+    p.add_argument("--clients", type=int, default=100, metavar="N", help="distinct clients (default: 100)")
+    p.add_argument("--connections", type=int, default=10000, metavar="N",
+                   help="new connections (default: 10000)")
+    p.add_argument("--duration", type=float, default=3600.0, metavar="S",
+                   help="seconds over which connections arrive (default: 3600)")
+    p.add_argument("--hold", type=float, default=1.0, metavar="S",
+                   help="seconds each connection stays established (default: 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
+    p.add_argument("--affinity-timeout", type=int, metavar="S",
+                   help="override the Service's ClientIP timeout (0 turns affinity off)")
+    p.add_argument("--flags", default="", metavar="F[,F]",
+                   help="IPVS scheduler flags: sh-fallback, sh-port, mh-fallback, mh-port")
+    p.add_argument("--table-size", type=int, metavar="M", help="Maglev / mh table size")
+    p.add_argument("--remove-endpoint", metavar="IP:PORT", help="measure disruption of removing it")
+    p.add_argument("--add-endpoint", metavar="IP:PORT", help="measure disruption of adding it")
+    add_output_argument(p)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    cluster = load_cluster(args)
+    report = cluster.simulate(
+        args.service,
+        node=args.node,
+        scheduler=args.scheduler,
+        source=args.source,
+        clients=args.clients,
+        connections=args.connections,
+        duration=args.duration,
+        hold=args.hold,
+        seed=args.seed,
+        affinity_timeout=args.affinity_timeout,
+        flags=[f for f in args.flags.split(",") if f],
+        table_size=args.table_size,
+        remove_endpoint=args.remove_endpoint,
+        add_endpoint=args.add_endpoint,
+    )
+    if args.output == "json":
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(str(report))
+    return EXIT_OK
+
+
+SIMULATE = Command(
+    name="simulate",
+    help="drive connections through a service port and show where they land",
+    description="Sends connections from many clients over time to one service port, through "
+    "the node's real configuration (traffic policies, topology, ClientIP affinity) and the "
+    "chosen engine, and prints the share per endpoint, balance, affinity hits and, with "
+    "--remove-endpoint/--add-endpoint, the disruption. IPVS schedulers also print the "
+    "virtual server's ipvsadm listing with the live connection counts.",
+    examples="  svccore simulate -f examples/nginx-study.yaml --service study/service-clusterip\n"
+    "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
+    "--scheduler rr\n"
+    "  svccore simulate -f examples/nginx-study.yaml --service study/service-clusterip "
+    "--scheduler maglev --remove-endpoint 10.244.166.129:80 -o json",
+    add_arguments=_simulate_arguments,
+    run=_run_simulate,
+)
+
+
 # --- the subcommand registry -----------------------------------------------------------------
 #
 # To add a subcommand (`render`, `trace`, `simulate`, `audit` come here once the core has
@@ -270,6 +347,7 @@ ENDPOINTS = Command(
 COMMANDS: tuple[Command, ...] = (
     VALIDATE,
     ENDPOINTS,
+    SIMULATE,
 )
 
 
