@@ -29,7 +29,7 @@ DEMO_INPUTS := $(or $(EXAMPLES),bindings-py/tests/data/shop.yaml)
 VALID_EXAMPLE := $(firstword $(foreach f,$(DEMO_INPUTS),$(if $(findstring invalid,$(notdir $(f))),,$(f))) bindings-py/tests/data/shop.yaml)
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
-	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel \
+	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
 	bench fmt clean
 
 help: ## Show this help
@@ -105,8 +105,7 @@ demo: setup-venv install ## Run `svccore validate` and `svccore endpoints` on ex
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel ## Everything CI runs
-	@# Kernel, conformance and browser test targets are added to this line's prerequisites.
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel ## Everything CI runs
 	@echo "make test: all passed"
 
 lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict
@@ -137,6 +136,13 @@ test-python: setup-venv install ## pytest (strict) against the installed wheel
 
 stubtest: setup-venv install ## mypy stubtest: the .pyi stubs match the built module
 	cd bindings-py && ../$(VPY) -m mypy.stubtest svccore
+
+test-kernel: setup-system ## iptables/ipset rules loaded and exercised in network namespaces (root)
+	@# Real kernel: every conformance case and example loaded with iptables-restore and compared
+	@# with iptables-save; a small node with TCP servers behind ClusterIP, NodePort, external IP.
+	$(PYTHON) tests/kernel/test_iptables.py
+	@# ipvs mode: ipset restore and the ipvs-mode iptables payload (the ip_vs module is missing).
+	$(PYTHON) tests/ipvs/test_netns.py
 
 test-wheel: wheel ## Install the wheel into a fresh venv and run the command
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
