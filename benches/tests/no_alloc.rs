@@ -1,0 +1,86 @@
+//! The pick paths never allocate (selection-and-hashing.md §11: "no allocation on any pick
+//! path"). A counting global allocator wraps the system one; after a warm-up that creates each
+//! engine's state, a million picks must not allocate once.
+//!
+//! This lives in the benches crate, not the core: the core forbids `unsafe`, and a global
+//! allocator needs it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use svccore::select::{Algorithm, Backend, Balancer, Connection, Options};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn backends(n: u32) -> Vec<Backend> {
+    (0..n)
+        .map(|i| {
+            Backend::new(
+                format!("10.244.{}.{}:80", i / 200, i % 200 + 1)
+                    .parse()
+                    .unwrap(),
+                1 + i % 3,
+            )
+        })
+        .collect()
+}
+
+/// Clients reused across the run, so affinity state is created during the warm-up only.
+fn conn(i: u32, now: f64) -> Connection {
+    Connection::new(
+        IpAddr::V4(Ipv4Addr::from(0xC612_0000 + (i % 256))),
+        (i % 60000) as u16,
+        now,
+    )
+}
+
+#[test]
+fn picks_do_not_allocate() {
+    for alg in Algorithm::ALL {
+        for affinity in [None, Some(10800)] {
+            let opts = Options {
+                affinity_timeout: affinity,
+                maglev_table_size: 4099,
+                ..Options::default()
+            };
+            let mut b = Balancer::new(alg, &backends(10), &opts).unwrap();
+            for i in 0..2048 {
+                b.pick(&conn(i, 0.0));
+            }
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let mut sink = 0usize;
+            for i in 0..1_000_000u32 {
+                sink = sink.wrapping_add(b.pick(&conn(i, 1.0)).unwrap_or(0));
+            }
+            let after = ALLOCATIONS.load(Ordering::Relaxed);
+            assert_eq!(
+                after - before,
+                0,
+                "{alg} (affinity {affinity:?}) allocated {} times (sink {sink})",
+                after - before
+            );
+        }
+    }
+}
