@@ -85,7 +85,10 @@ pub fn version() -> String {
 /// Throws an `Error` whose `kind` is `parse` (bad syntax; `path` holds `line L column C`) or
 /// `manifest` (not Kubernetes objects; `issues` lists every problem with its path).
 #[wasm_bindgen(js_name = loadCluster)]
-pub fn load_cluster(text: &str, file_name: Option<String>) -> JsResult<Cluster> {
+pub fn load_cluster(
+    text: &str,
+    #[wasm_bindgen(js_name = fileName)] file_name: Option<String>,
+) -> JsResult<Cluster> {
     let mut loader = svccore::Loader::new();
     loader
         .add_str(file_name.as_deref(), text)
@@ -140,7 +143,7 @@ impl Cluster {
     #[wasm_bindgen(unchecked_return_type = "ServicesView")]
     pub fn services(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "IpFamily")] family: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "IpFamily")] family: Option<String>,
     ) -> JsResult<JsValue> {
         let family = parse_family(family)?;
         let snap = self.snapshot(family)?;
@@ -153,7 +156,7 @@ impl Cluster {
     pub fn endpoints(
         &self,
         node: &str,
-        #[wasm_bindgen(unchecked_param_type = "IpFamily")] family: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "IpFamily")] family: Option<String>,
     ) -> JsResult<JsValue> {
         let family = parse_family(family)?;
         let snap = self.snapshot(family)?;
@@ -172,7 +175,7 @@ impl Cluster {
     #[wasm_bindgen(unchecked_return_type = "Issue[]")]
     pub fn warnings(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "IpFamily")] family: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "IpFamily")] family: Option<String>,
     ) -> JsResult<JsValue> {
         let family = parse_family(family)?;
         let mut all = self.inner.warnings.clone();
@@ -187,7 +190,7 @@ impl Cluster {
     pub fn render(
         &self,
         view: &str,
-        #[wasm_bindgen(unchecked_param_type = "RenderOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "RenderOptions")] options: JsValue,
     ) -> JsResult<String> {
         let opts: records::RenderOptions = if options.is_undefined() || options.is_null() {
             records::RenderOptions::default()
