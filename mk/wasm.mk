@@ -10,6 +10,7 @@ WASM_CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 WASM_ARTIFACT := $(WASM_CARGO_TARGET)/wasm32-unknown-unknown/wasm-release/svccore_wasm.wasm
 # The CLI must match the crate exactly; the pin in Cargo.toml is the one source of truth.
 WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+WASM_OPTIMIZED := target/wasm-opt/svccore_wasm.wasm
 WASM_WEB_PKG := web-demo/pkg
 WASM_NODE_PKG := target/wasm-node
 WEB_TEST_DIR := tests/web
@@ -29,21 +30,28 @@ wasm-toolchain:
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; \
 	fi
 
-# Always runs cargo (it knows what changed); the bindgen steps take a second each.
+# Always runs cargo (it knows what changed); the other steps take seconds. wasm-opt runs on
+# rustc's output, before wasm-bindgen: binaryen 108 (Debian 12) mistypes the externref table
+# wasm-bindgen adds, so optimizing after bindgen yields a module browsers refuse.
 wasm-build: wasm-toolchain
 	cargo build -p svccore-wasm --target wasm32-unknown-unknown --profile wasm-release
+	@mkdir -p $(dir $(WASM_OPTIMIZED))
+	@if [ -f $(WASM_OPTIMIZED) ] && [ ! $(WASM_ARTIFACT) -nt $(WASM_OPTIMIZED) ]; then :; \
+	elif [ -n "$(WASM_OPT)" ]; then \
+		echo "wasm-opt -Oz $(WASM_ARTIFACT)"; \
+		$(WASM_OPT) $(WASM_OPT_FLAGS) -o $(WASM_OPTIMIZED) $(WASM_ARTIFACT); \
+	else \
+		echo "wasm-opt not found (apt-get install binaryen): shipping without its size pass"; \
+		cp $(WASM_ARTIFACT) $(WASM_OPTIMIZED); \
+	fi
 
 wasm: wasm-build ## Build the WebAssembly module into web-demo/pkg (ES module, --target web)
-	wasm-bindgen --target web --out-dir $(WASM_WEB_PKG) $(WASM_ARTIFACT)
-	@if [ -n "$(WASM_OPT)" ]; then \
-		$(WASM_OPT) $(WASM_OPT_FLAGS) -o $(WASM_WEB_PKG)/svccore_wasm_bg.wasm.opt $(WASM_WEB_PKG)/svccore_wasm_bg.wasm \
-		&& mv $(WASM_WEB_PKG)/svccore_wasm_bg.wasm.opt $(WASM_WEB_PKG)/svccore_wasm_bg.wasm; \
-	else echo "wasm-opt not found (apt-get install binaryen): skipping the size pass"; fi
+	wasm-bindgen --target web --out-name svccore_wasm --out-dir $(WASM_WEB_PKG) $(WASM_OPTIMIZED)
 	node web-demo/bundle-examples.mjs examples tests/bad-manifests $(WASM_WEB_PKG)/examples
 	@echo "$(WASM_WEB_PKG)/svccore_wasm_bg.wasm: $$(wc -c < $(WASM_WEB_PKG)/svccore_wasm_bg.wasm) bytes, $$(gzip -9c $(WASM_WEB_PKG)/svccore_wasm_bg.wasm | wc -c) gzipped"
 
-wasm-node: wasm-build ## Build the module for Node.js into target/wasm-node (for test-wasm)
-	wasm-bindgen --target nodejs --out-dir $(WASM_NODE_PKG) $(WASM_ARTIFACT)
+wasm-node: wasm-build ## Build the same module for Node.js into target/wasm-node (for test-wasm)
+	wasm-bindgen --target nodejs --out-name svccore_wasm --out-dir $(WASM_NODE_PKG) $(WASM_OPTIMIZED)
 
 web: wasm ## Serve the playground on http://127.0.0.1:$(PORT) until stopped (PORT=8000)
 	@echo "playground: http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"

@@ -20,6 +20,8 @@ const el = {
   node: $("node"),
   family: $("family"),
   format: $("format"),
+  filter: $("filter"),
+  filterField: $("filter-field"),
   nodeField: $("node-field"),
   familyField: $("family-field"),
   formatField: $("format-field"),
@@ -35,6 +37,8 @@ const state = {
   nodes: [],
   family: "IPv4",
   format: {}, // view id -> chosen format
+  filter: "",
+  showAll: {}, // view id -> true once "Show all" was clicked
   timings: null,
 };
 
@@ -95,10 +99,22 @@ function wireControls() {
     state.format[state.view] = el.format.value;
     renderView();
   });
-  // Node names in the endpoints matrix pick that node.
+  let filterTimer = 0;
+  el.filter.addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => {
+      state.filter = el.filter.value;
+      renderView();
+    }, DEBOUNCE_MS);
+  });
   el.panel.addEventListener("click", (e) => {
+    // Node names in the endpoints matrix pick that node.
     const b = e.target.closest("[data-node]");
     if (b) selectNode(b.dataset.node);
+    if (e.target.closest("[data-show-all]")) {
+      state.showAll[state.view] = true;
+      renderView();
+    }
   });
   // A parse error's "line L column C" moves the caret there.
   el.issues.addEventListener("click", (e) => {
@@ -246,6 +262,7 @@ function renderView() {
   el.nodeField.hidden = !opts.includes("node");
   el.familyField.hidden = !opts.includes("family");
   el.formatField.hidden = !opts.includes("format");
+  el.filterField.hidden = !opts.includes("filter");
   if (!ok) {
     el.panel.innerHTML = unavailableView(view, state.caps);
     return;
@@ -270,6 +287,8 @@ function renderView() {
       nodes: state.nodes,
       family: state.family,
       format,
+      filter: state.filter,
+      showAll: Boolean(state.showAll[view.id]),
     });
     if (typeof out === "string") el.panel.innerHTML = out;
     else el.panel.replaceChildren(out);

@@ -3,16 +3,32 @@
 //   { id, label,                   // tab id and text
 //     needs: ["capability", ...],  // shown when capabilities() lists any of these
 //     formats: [[name, label]],    // optional: a Format picker over the listed ones (text views)
-//     options: ["node", "family"], // which pickers the view uses
+//     options: ["node", ...],      // which pickers it uses: node, family, format, filter
 //     render(ctx) }                // returns an HTML string or a DOM node; may throw SvcCoreError
 //
-// ctx = { cluster, caps, node, nodes, family, format }. A view whose
+// ctx = { cluster, caps, node, nodes, family, format, filter, showAll }. A view whose
 // capabilities are missing shows a "not available in this build" note instead, so a renderer
 // merged into the wasm module turns its tab on with no change here (text views), or with one
 // render function (views with their own record shape: chain graph, tracer, simulation).
 
 export const esc = (s) =>
   String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+/** Rows shown before "Show all": a 1,000-service table would take longer to lay out than to compute. */
+export const ROW_LIMIT = 100;
+
+/** Applies the view's filter (a substring of `ns/name:port`) and the row limit. */
+function limitRows(ports, { filter, showAll }) {
+  const f = (filter ?? "").trim().toLowerCase();
+  const matching = f ? ports.filter((p) => p.servicePortName.toLowerCase().includes(f)) : ports;
+  const shown = showAll ? matching : matching.slice(0, ROW_LIMIT);
+  const note =
+    shown.length < matching.length
+      ? `<p class="more">Showing ${shown.length} of ${matching.length} service ports. <button type="button" class="linkish" data-show-all>Show all</button></p>`
+      : "";
+  const filtered = f ? ` (${matching.length} matching “${esc(filter)}”)` : "";
+  return { shown, note, filtered };
+}
 
 const badge = (text, cls = "") => `<span class="badge ${cls}">${esc(text)}</span>`;
 
@@ -21,14 +37,14 @@ export const VIEWS = [
     id: "services",
     label: "Services",
     needs: ["services"],
-    options: ["family"],
+    options: ["family", "filter"],
     render: servicesView,
   },
   {
     id: "endpoints",
     label: "Endpoints per node",
     needs: ["endpoints"],
-    options: ["node", "family"],
+    options: ["node", "family", "filter"],
     render: endpointsView,
   },
   {
@@ -83,11 +99,17 @@ export function unavailableView(view, caps) {
 
 // ---- Services -------------------------------------------------------------------------------
 
-function servicesView({ cluster, family }) {
+function servicesView({ cluster, family, filter, showAll }) {
   const v = cluster.services(family);
-  const rows = v.ports.map((p) => {
+  const { shown, note, filtered } = limitRows(v.ports, { filter, showAll });
+  const rows = shown.map((p) => {
     const ready = p.endpoints.filter((e) => e.ready).length;
-    const external = [...p.externalIPs.map((ip) => `${ip} (external)`), ...p.loadBalancerIPs.map((ip) => `${ip} (LB)`)];
+    const addresses = [
+      `<code>${esc(p.clusterIP)}:${p.port}/${esc(p.protocol)}</code>`,
+      p.nodePort ? `node port <code>${p.nodePort}</code>` : "",
+      ...p.externalIPs.map((ip) => `external <code>${esc(ip)}</code>`),
+      ...p.loadBalancerIPs.map((ip) => `LB <code>${esc(ip)}</code>`),
+    ].filter(Boolean);
     const policy = [
       p.externalPolicyLocal ? badge("ETP Local", "local") : "",
       p.internalPolicyLocal ? badge("ITP Local", "local") : "",
@@ -102,11 +124,8 @@ function servicesView({ cluster, family }) {
           .join(" ")
       : `<span class="warn-text">none: traffic is rejected</span>`;
     return `<tr data-spn="${esc(p.servicePortName)}">
-      <th scope="row">${esc(p.servicePortName)}</th>
-      <td>${esc(p.type)}</td>
-      <td><code>${esc(p.clusterIP)}:${p.port}/${esc(p.protocol)}</code></td>
-      <td>${p.nodePort ?? "—"}</td>
-      <td>${external.length ? external.map(esc).join("<br>") : "—"}</td>
+      <th scope="row">${esc(p.servicePortName)}<br><small class="muted">${esc(p.type)}</small></th>
+      <td>${addresses.join("<br>")}</td>
       <td>${policy || "—"}</td>
       <td><span class="count">${ready}/${p.endpoints.length} ready</span> ${eps}</td>
     </tr>`;
@@ -121,12 +140,12 @@ function servicesView({ cluster, family }) {
         )
         .join("")}</ul>`
     : "";
-  return `<p class="summary">${v.ports.length} service port${v.ports.length === 1 ? "" : "s"} programmed (${esc(v.family)}).</p>
+  return `<p class="summary">${v.ports.length} service port${v.ports.length === 1 ? "" : "s"} programmed (${esc(v.family)})${filtered}.</p>
     <div class="table-wrap"><table class="grid services">
-      <thead><tr><th scope="col">Service port</th><th scope="col">Type</th><th scope="col">Cluster IP</th>
-        <th scope="col">Node port</th><th scope="col">External</th><th scope="col">Policy</th><th scope="col">Endpoints</th></tr></thead>
+      <thead><tr><th scope="col">Service port</th><th scope="col">Addresses</th>
+        <th scope="col">Policy</th><th scope="col">Endpoints</th></tr></thead>
       <tbody>${rows.join("")}</tbody>
-    </table></div>${skipped}`;
+    </table></div>${note}${skipped}`;
 }
 
 const epTitle = (e) =>
@@ -143,13 +162,13 @@ const epTitle = (e) =>
 // ---- Endpoints per node ---------------------------------------------------------------------
 
 const MATRIX_MAX_NODES = 12;
-const MATRIX_MAX_ROWS = 40;
+const MATRIX_MAX_ROWS = 20;
 
-function endpointsView({ cluster, node, nodes, family }) {
+function endpointsView({ cluster, node, nodes, family, filter, showAll }) {
   const v = cluster.endpoints(node, family);
   const matrix = nodeMatrix(cluster, nodes, node, family);
-  const rows = v.ports.map((p) => {
-    const local = new Set(p.local);
+  const { shown, note, filtered } = limitRows(v.ports, { filter, showAll });
+  const rows = shown.map((p) => {
     const notes = [
       p.externalPolicyLocal ? badge("ETP Local", "local") : "",
       p.internalPolicyLocal ? badge("ITP Local", "local") : "",
@@ -163,7 +182,7 @@ function endpointsView({ cluster, node, nodes, family }) {
       list
         .map((ep) => {
           const e = p.endpoints.find((x) => x.endpoint === ep);
-          return `<span class="ep ${local.has(ep) ? "is-local" : ""}" title="${esc(e ? epTitle(e) : "")}">${esc(ep)}<small>${esc(e?.nodeName ?? "")}</small></span>`;
+          return `<span class="ep ${e?.nodeName === v.node ? "is-local" : ""}" title="${esc(e ? epTitle(e) : "")}">${esc(ep)}<small>${esc(e?.nodeName ?? "")}</small></span>`;
         })
         .join(" ");
     const clusterCell = p.usesClusterEndpoints ? chips(p.cluster) || `<span class="warn-text">none</span>` : `<span class="muted">not used</span>`;
@@ -183,53 +202,51 @@ function endpointsView({ cluster, node, nodes, family }) {
       ? `node <strong>${esc(v.node)}</strong> (no Node object: no labels, no zone)`
       : `no node (matches no local endpoint)`;
   return `${matrix}
-    <p class="summary">What kube-proxy on ${where} uses for each service port. <span class="ep is-local">local</span> endpoints run on this node.</p>
+    <p class="summary">What kube-proxy on ${where} uses for each service port${filtered}. <span class="ep is-local">local</span> endpoints run on this node.</p>
     <div class="table-wrap"><table class="grid endpoints">
       <thead><tr><th scope="col">Service port</th><th scope="col">Policy, topology</th>
         <th scope="col">Cluster traffic (KUBE-SVC)</th><th scope="col">Local traffic (KUBE-SVL)</th></tr></thead>
       <tbody>${rows.join("")}</tbody>
-    </table></div>`;
+    </table></div>${note}`;
 }
 
 // Service ports whose endpoint lists differ between nodes (traffic policy Local, topology
 // hints, topologyKeys), with each node's counts: the point of picking a node.
 function nodeMatrix(cluster, nodes, current, family) {
-  if (nodes.length < 2 || nodes.length > MATRIX_MAX_NODES) return "";
-  const per = nodes.map((n) => cluster.endpoints(n.name, family));
-  const differing = [];
-  per[0].ports.forEach((p, i) => {
-    const key = (v) => `${v.ports[i].cluster.join()}|${v.ports[i].local.join()}`;
-    if (per.some((v) => key(v) !== key(per[0]))) differing.push(i);
-  });
-  if (!differing.length) {
+  if (nodes.length < 2) return "";
+  const d = cluster.nodeDifferences(family);
+  if (!d.ports.length) {
     return `<p class="summary">Every node uses the same endpoints for every service port (no Local policies or topology in effect).</p>`;
   }
-  const head = nodes
+  const zone = Object.fromEntries(nodes.map((n) => [n.name, n.zone]));
+  const shown = d.nodes.length > MATRIX_MAX_NODES ? d.nodes.slice(0, MATRIX_MAX_NODES) : d.nodes;
+  // The node buttons (data-node) are handled by app.js: a click picks that node.
+  const head = shown
     .map(
       (n) =>
-        `<th scope="col"><button type="button" class="linkish ${n.name === current ? "current" : ""}" data-node="${esc(n.name)}">${esc(n.name)}</button>${
-          n.zone ? `<br><small class="muted">${esc(n.zone)}</small>` : ""
+        `<th scope="col"><button type="button" class="linkish ${n === current ? "current" : ""}" data-node="${esc(n)}">${esc(n)}</button>${
+          zone[n] ? `<br><small class="muted">${esc(zone[n])}</small>` : ""
         }</th>`,
     )
     .join("");
-  const rows = differing.slice(0, MATRIX_MAX_ROWS).map((i) => {
-    const p = per[0].ports[i];
-    const cells = per
-      .map((v, k) => {
-        const q = v.ports[i];
+  const rows = d.ports.slice(0, MATRIX_MAX_ROWS).map((p) => {
+    const cells = shown
+      .map((n, k) => {
         const parts = [];
-        if (q.usesClusterEndpoints) parts.push(`${q.cluster.length} cluster`);
-        if (q.usesLocalEndpoints) parts.push(`<strong>${q.local.length}</strong> local`);
-        return `<td class="${nodes[k].name === current ? "current" : ""}">${parts.join(" · ")}</td>`;
+        if (p.usesClusterEndpoints) parts.push(`${p.cluster[k]} cluster`);
+        if (p.usesLocalEndpoints) parts.push(`<strong>${p.local[k]}</strong> local`);
+        return `<td class="${n === current ? "current" : ""}">${parts.join(" · ")}</td>`;
       })
       .join("");
     return `<tr><th scope="row">${esc(p.servicePortName)}</th>${cells}</tr>`;
   });
-  const more = differing.length > MATRIX_MAX_ROWS ? `<p class="muted">… and ${differing.length - MATRIX_MAX_ROWS} more.</p>` : "";
-  // The node buttons (data-node) are handled by app.js: a click picks that node.
+  const more = [
+    d.ports.length > MATRIX_MAX_ROWS ? `${d.ports.length - MATRIX_MAX_ROWS} more service ports` : "",
+    d.nodes.length > shown.length ? `${d.nodes.length - shown.length} more nodes` : "",
+  ].filter(Boolean);
   return `<h3>Where nodes differ</h3>
-    <div class="table-wrap"><table class="grid matrix"><thead><tr><th scope="col">Service port</th>${head}</tr></thead>
-    <tbody>${rows.join("")}</tbody></table></div>${more}`;
+    <div class="table-wrap matrix-wrap"><table class="grid matrix"><thead><tr><th scope="col">Service port</th>${head}</tr></thead>
+    <tbody>${rows.join("")}</tbody></table></div>${more.length ? `<p class="muted">… and ${more.join(", ")}.</p>` : ""}`;
 }
 
 // ---- Text views (iptables, ipvsadm, ipset) ---------------------------------------------------

@@ -283,6 +283,61 @@ impl NodeEndpoints {
     }
 }
 
+/// A service port whose endpoint lists are not the same on every node, with each node's counts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortDifference {
+    service_port_name: String,
+    uses_cluster_endpoints: bool,
+    uses_local_endpoints: bool,
+    /// Size of the cluster-traffic list on each node (in `NodeDifferences.nodes` order).
+    cluster: Vec<usize>,
+    /// Size of the local-traffic list on each node.
+    local: Vec<usize>,
+}
+
+/// How the nodes' kube-proxies differ: traffic policies Local and topology make a node's lists
+/// its own; every other service port is the same everywhere and is left out.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDifferences {
+    family: &'static str,
+    nodes: Vec<String>,
+    ports: Vec<PortDifference>,
+}
+
+impl NodeDifferences {
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
+        let ctxs: Vec<NodeContext> = cluster
+            .nodes
+            .iter()
+            .map(|n| NodeContext::from_cluster(cluster, &n.meta.name))
+            .collect();
+        let ports = snap
+            .ports
+            .iter()
+            .filter_map(|p| {
+                let per: Vec<_> = ctxs.iter().map(|n| categorize(p, n)).collect();
+                let same = per
+                    .windows(2)
+                    .all(|w| w[0].cluster == w[1].cluster && w[0].local == w[1].local);
+                (!same).then(|| PortDifference {
+                    service_port_name: p.service_port_name.clone(),
+                    uses_cluster_endpoints: p.uses_cluster_endpoints(),
+                    uses_local_endpoints: p.uses_local_endpoints(),
+                    cluster: per.iter().map(|c| c.cluster.len()).collect(),
+                    local: per.iter().map(|c| c.local.len()).collect(),
+                })
+            })
+            .collect();
+        NodeDifferences {
+            family: snap.family.as_str(),
+            nodes: ctxs.into_iter().map(|n| n.name).collect(),
+            ports,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeAddressRecord {

@@ -114,6 +114,19 @@ export interface NodeEndpoints {
   ports: NodePortEndpoints[];
 }
 
+/** Service ports whose lists differ between nodes; `cluster[i]`/`local[i]` are for `nodes[i]`. */
+export interface NodeDifferences {
+  family: IpFamily;
+  nodes: string[];
+  ports: {
+    servicePortName: string;
+    usesClusterEndpoints: boolean;
+    usesLocalEndpoints: boolean;
+    cluster: number[];
+    local: number[];
+  }[];
+}
+
 export interface NodeRecord {
   name: string;
   zone: string | null;

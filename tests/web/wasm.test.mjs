@@ -133,6 +133,24 @@ test("endpoints: ETP Local gives each node its own local list (node1 two, node2 
   assert.equal(c.endpoints("no-such-node").knownNode, false);
 });
 
+test("nodeDifferences: only the ETP Local port differs between the nginx nodes, with each node's counts", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const d = c.nodeDifferences();
+  assert.equal(d.family, "IPv4");
+  assert.deepEqual(d.nodes, ["master", "node1", "node2"]);
+  assert.deepEqual(d.ports, [
+    {
+      servicePortName: "study/service-loadbalancer",
+      usesClusterEndpoints: true,
+      usesLocalEndpoints: true,
+      cluster: [3, 3, 3],
+      local: [0, 2, 1],
+    },
+  ]);
+  // Nothing differs where no policy is Local.
+  assert.deepEqual(wasm.loadCluster(example("redis.yaml")).nodeDifferences().ports, []);
+});
+
 test("nodes: names, zones, labels, addresses", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const nodes = c.nodes();
@@ -252,6 +270,7 @@ test("the TypeScript declarations type every export and record", () => {
     "services(family?: IpFamily",
     "endpoints(node: string, family?: IpFamily",
     "nodes(): NodeRecord[]",
+    "nodeDifferences(family?: IpFamily): NodeDifferences",
     "warnings(family?: IpFamily",
     "render(view: string, options?: RenderOptions",
     "interface SvcCoreError extends Error",
