@@ -59,7 +59,7 @@ web: wasm ## Serve the playground on http://127.0.0.1:$(PORT) until stopped (POR
 
 test-wasm: wasm wasm-node ## Node test of every wasm export, its errors, and the size budget
 	cd $(WEB_TEST_DIR) && SVCCORE_WASM_NODE_PKG=$(abspath $(WASM_NODE_PKG)) \
-		SVCCORE_WASM_WEB_PKG=$(abspath $(WASM_WEB_PKG)) node --test wasm.test.mjs
+		SVCCORE_WASM_WEB_PKG=$(abspath $(WASM_WEB_PKG)) node --test wasm.test.mjs locate.test.mjs
 
 web-browser:
 	@test -x /usr/bin/chromium || { $(WASM_SUDO) apt-get update && $(WASM_SUDO) apt-get install -y chromium; }

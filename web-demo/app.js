@@ -6,6 +6,7 @@
 import init, { capabilities, loadCluster, version } from "./pkg/svccore_wasm.js";
 import { VIEWS, esc, isAvailable, supported, unavailableView } from "./views.js";
 import { generateCluster } from "./generate.js";
+import { locatePath } from "./locate.js";
 
 const DEBOUNCE_MS = 150;
 const $ = (id) => document.getElementById(id);
@@ -222,13 +223,18 @@ function selectView(id) {
 }
 
 function showIssues(errors, warnings) {
+  const text = el.editor.value;
+  let located = 0;
   const item = (i, cls) => {
+    // A parse error says "line L column C"; other paths are looked up in the YAML text
+    // (for the first issues only: a long list would cost a scan each).
     const m = /^line (\d+) column (\d+)$/.exec(i.path);
-    const path = i.path
-      ? m
-        ? `<button type="button" class="path linkish" data-line="${m[1]}" data-column="${m[2]}">${esc(i.path)}</button>`
-        : `<code class="path">${esc(i.path)}</code>`
-      : "";
+    const line = m ? Number(m[1]) : i.path && located++ < 50 ? locatePath(text, i.path) : null;
+    const path = !i.path
+      ? ""
+      : line
+        ? `<button type="button" class="path linkish" data-line="${line}" data-column="${m ? m[2] : 1}" title="Go to line ${line}">${esc(i.path)}</button>`
+        : `<code class="path">${esc(i.path)}</code>`;
     return `<li class="issue ${cls}" data-path="${esc(i.path)}"><span class="sev">${cls}</span> ${path} <span class="msg">${esc(i.message)}</span></li>`;
   };
   el.issues.innerHTML = errors.map((i) => item(i, "error")).join("") + warnings.map((i) => item(i, "warning")).join("");
@@ -311,9 +317,11 @@ function goToLine(line, column) {
   const lines = el.editor.value.split("\n");
   let pos = 0;
   for (let i = 0; i < Math.min(line - 1, lines.length); i++) pos += lines[i].length + 1;
+  const lineEnd = pos + (lines[line - 1]?.length ?? 0);
   pos += Math.max(0, column - 1);
   el.editor.focus();
-  el.editor.setSelectionRange(pos, pos);
+  // Select the rest of the line: the textarea's way of highlighting it.
+  el.editor.setSelectionRange(Math.min(pos, lineEnd), lineEnd);
   // Scroll the line into view (about one line-height per line).
   const lh = parseFloat(getComputedStyle(el.editor).lineHeight) || 18;
   el.editor.scrollTop = Math.max(0, (line - 5) * lh);

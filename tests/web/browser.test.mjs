@@ -186,7 +186,15 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
 
       // The bundled bad manifest: a single document, so the path is exactly spec.ports[0].port.
       await page.selectOption("#example", "port-out-of-range.yaml");
-      await page.locator('#issues li.error[data-path="spec.ports[0].port"]').waitFor();
+      const exact = page.locator('#issues li.error[data-path="spec.ports[0].port"]');
+      await exact.waitFor();
+      // Clicking the path selects its line in the editor.
+      await exact.locator("button[data-line]").click();
+      const selected = await page.evaluate(() => {
+        const e = document.getElementById("editor");
+        return e.value.slice(e.selectionStart, e.selectionEnd);
+      });
+      assert.match(selected, /port: 70000/);
       // A syntax error names its line, and clicking it moves the caret there.
       await setEditor("apiVersion: v1\nkind: Service\nmetadata:\n  name: [oops\n");
       const parse = page.locator("#issues li.error button[data-line]");
