@@ -237,17 +237,17 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
         if (!v.available) continue;
         await pickView(v.id);
         // Each run: reload the text, validate, render the view (synchronous), then until the
-        // next frame is painted. Median of 11 after a warm-up.
+        // next frame is painted. Median of 11 after 3 warm-up runs.
         const runs = await page.evaluate(async () => {
           const out = [];
-          for (let i = 0; i < 12; i++) {
+          for (let i = 0; i < 14; i++) {
             const t0 = performance.now();
             const parts = window.playground.update();
             const sync = performance.now() - t0;
             await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
             out.push({ ...parts, sync, painted: performance.now() - t0 });
           }
-          return out.slice(1);
+          return out.slice(3);
         });
         const median = (k) => {
           const s = runs.map((r) => r[k]).sort((a, b) => a - b);
