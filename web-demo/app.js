@@ -62,13 +62,13 @@ function buildTabs() {
   for (const v of VIEWS) {
     const b = document.createElement("button");
     b.type = "button";
-    b.role = "tab";
+    b.setAttribute("role", "tab");
     b.id = `tab-${v.id}`;
     b.dataset.view = v.id;
     b.setAttribute("aria-controls", "panel");
     const ok = isAvailable(v, state.caps);
     b.className = ok ? "tab" : "tab unavailable-tab";
-    b.innerHTML = `${esc(v.label)}${ok ? "" : ` <span class="na" aria-label="not available in this build">n/a</span>`}`;
+    b.innerHTML = `${esc(v.label)}${ok ? "" : ` <span class="na" aria-hidden="true">n/a</span><span class="sr-only">(not available in this build)</span>`}`;
     b.addEventListener("click", () => selectView(v.id));
     el.tabs.append(b);
   }
