@@ -1,0 +1,377 @@
+//! The plain records the exports return (their TypeScript shapes are in `types.d.ts`).
+//!
+//! Pure conversions from the core's values: field names in camelCase, IPs and CIDRs as
+//! strings, enums as their API spelling.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use svccore::categorize::{categorize, NodeContext, TopologyMode};
+use svccore::model::{node::ZONE_LABEL, IntOrString, Node};
+use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
+use svccore::Cluster;
+
+/// Options of `Cluster.render`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderOptions {
+    /// The node whose kube-proxy renders (default: none, which matches no local endpoint).
+    pub node: Option<String>,
+    /// `IPv4` (default) or `IPv6`.
+    pub family: Option<String>,
+}
+
+/// A `targetPort`: number or name.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TargetPort {
+    Int(i64),
+    Str(String),
+}
+
+impl From<&IntOrString> for TargetPort {
+    fn from(v: &IntOrString) -> Self {
+        match v {
+            IntOrString::Int(i) => TargetPort::Int(*i),
+            IntOrString::Str(s) => TargetPort::Str(s.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointRecord {
+    endpoint: String,
+    ip: String,
+    port: u16,
+    ready: bool,
+    serving: bool,
+    terminating: bool,
+    node_name: Option<String>,
+    zone: Option<String>,
+    zone_hints: Option<Vec<String>>,
+    node_hints: Option<Vec<String>>,
+}
+
+impl From<&EndpointInfo> for EndpointRecord {
+    fn from(e: &EndpointInfo) -> Self {
+        EndpointRecord {
+            endpoint: e.endpoint.clone(),
+            ip: e.ip.to_string(),
+            port: e.port,
+            ready: e.ready,
+            serving: e.serving,
+            terminating: e.terminating,
+            node_name: e.node_name.clone(),
+            zone: e.zone.clone(),
+            zone_hints: e.zone_hints.clone(),
+            node_hints: e.node_hints.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePortRecord {
+    namespace: String,
+    name: String,
+    port_name: String,
+    service_port_name: String,
+    #[serde(rename = "type")]
+    type_: String,
+    protocol: String,
+    port: u16,
+    target_port: Option<TargetPort>,
+    #[serde(rename = "clusterIP")]
+    cluster_ip: String,
+    node_port: Option<u16>,
+    #[serde(rename = "externalIPs")]
+    external_ips: Vec<String>,
+    #[serde(rename = "loadBalancerIPs")]
+    lb_ips: Vec<String>,
+    source_ranges: Vec<String>,
+    health_check_node_port: Option<u16>,
+    external_policy_local: bool,
+    internal_policy_local: bool,
+    uses_cluster_endpoints: bool,
+    uses_local_endpoints: bool,
+    affinity_seconds: Option<u32>,
+    topology_keys: Vec<String>,
+    endpoints: Vec<EndpointRecord>,
+}
+
+fn nonzero(p: u16) -> Option<u16> {
+    (p != 0).then_some(p)
+}
+
+fn strings<T: ToString>(v: &[T]) -> Vec<String> {
+    v.iter().map(T::to_string).collect()
+}
+
+impl From<&ServicePortView> for ServicePortRecord {
+    fn from(p: &ServicePortView) -> Self {
+        ServicePortRecord {
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            port_name: p.port_name.clone(),
+            service_port_name: p.service_port_name.clone(),
+            type_: p.service_type.as_str().to_owned(),
+            protocol: p.protocol.as_api().to_owned(),
+            port: p.port,
+            target_port: p.target_port.as_ref().map(TargetPort::from),
+            cluster_ip: p.cluster_ip.to_string(),
+            node_port: nonzero(p.node_port),
+            external_ips: strings(&p.external_ips),
+            lb_ips: strings(&p.lb_ips),
+            source_ranges: strings(&p.source_ranges),
+            health_check_node_port: nonzero(p.health_check_node_port),
+            external_policy_local: p.external_policy_local,
+            internal_policy_local: p.internal_policy_local,
+            uses_cluster_endpoints: p.uses_cluster_endpoints(),
+            uses_local_endpoints: p.uses_local_endpoints(),
+            affinity_seconds: p.affinity_seconds,
+            topology_keys: p.topology_keys.clone(),
+            endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
+        }
+    }
+}
+
+/// A Service kube-proxy does not program, and why.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedService {
+    namespace: String,
+    name: String,
+    #[serde(rename = "type")]
+    type_: String,
+    reason: &'static str,
+    external_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicesView {
+    family: &'static str,
+    ports: Vec<ServicePortRecord>,
+    skipped: Vec<SkippedService>,
+}
+
+impl ServicesView {
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
+        let programmed: std::collections::BTreeSet<(&str, &str)> = snap
+            .ports
+            .iter()
+            .map(|p| (p.namespace.as_str(), p.name.as_str()))
+            .collect();
+        let skipped = cluster
+            .services
+            .iter()
+            .filter(|s| !programmed.contains(&(s.meta.namespace.as_str(), s.meta.name.as_str())))
+            .map(|s| SkippedService {
+                namespace: s.meta.namespace.clone(),
+                name: s.meta.name.clone(),
+                type_: s.type_.as_str().to_owned(),
+                // The snapshot's own skip rules (spec: kube-proxy-iptables.md §3.1), named.
+                reason: if s.type_ == svccore::model::ServiceType::ExternalName {
+                    "ExternalName: resolved by DNS, not proxied"
+                } else if s.is_headless() {
+                    "headless: no cluster IP, DNS returns the endpoints"
+                } else if s.ports.is_empty() {
+                    "no ports"
+                } else {
+                    "no cluster IP of this family"
+                },
+                external_name: s.external_name.clone(),
+            })
+            .collect();
+        ServicesView {
+            family: snap.family.as_str(),
+            ports: snap.ports.iter().map(ServicePortRecord::from).collect(),
+            skipped,
+        }
+    }
+}
+
+fn topology_mode(m: TopologyMode) -> &'static str {
+    match m {
+        TopologyMode::None => "None",
+        TopologyMode::PreferSameNode => "PreferSameNode",
+        TopologyMode::PreferSameZone => "PreferSameZone",
+    }
+}
+
+/// One service port as one node's kube-proxy sees it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePortEndpoints {
+    namespace: String,
+    name: String,
+    service_port_name: String,
+    #[serde(rename = "type")]
+    type_: String,
+    protocol: String,
+    port: u16,
+    external_policy_local: bool,
+    internal_policy_local: bool,
+    uses_cluster_endpoints: bool,
+    uses_local_endpoints: bool,
+    has_endpoints: bool,
+    topology_mode: &'static str,
+    cluster_fallback: bool,
+    local_fallback: bool,
+    topology_keys_unmatched: bool,
+    /// Endpoints (`ip:port`) for cluster-policy traffic.
+    cluster: Vec<String>,
+    /// Endpoints for local-policy traffic.
+    local: Vec<String>,
+    /// Every endpoint some rule may reach.
+    reachable: Vec<String>,
+    endpoints: Vec<EndpointRecord>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeEndpoints {
+    node: String,
+    zone: Option<String>,
+    known_node: bool,
+    family: &'static str,
+    ports: Vec<NodePortEndpoints>,
+}
+
+impl NodeEndpoints {
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot, node: &str) -> Self {
+        let ctx = NodeContext::from_cluster(cluster, node);
+        let pick = |p: &ServicePortView, l: &[usize]| -> Vec<String> {
+            l.iter().map(|&i| p.endpoints[i].endpoint.clone()).collect()
+        };
+        let ports = snap
+            .ports
+            .iter()
+            .map(|p| {
+                let c = categorize(p, &ctx);
+                NodePortEndpoints {
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    service_port_name: p.service_port_name.clone(),
+                    type_: p.service_type.as_str().to_owned(),
+                    protocol: p.protocol.as_api().to_owned(),
+                    port: p.port,
+                    external_policy_local: p.external_policy_local,
+                    internal_policy_local: p.internal_policy_local,
+                    uses_cluster_endpoints: p.uses_cluster_endpoints(),
+                    uses_local_endpoints: p.uses_local_endpoints(),
+                    has_endpoints: c.has_endpoints,
+                    topology_mode: topology_mode(c.topology_mode),
+                    cluster_fallback: c.cluster_fallback,
+                    local_fallback: c.local_fallback,
+                    topology_keys_unmatched: c.topology_keys_unmatched,
+                    cluster: pick(p, &c.cluster),
+                    local: pick(p, &c.local),
+                    reachable: pick(p, &c.all_reachable),
+                    endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
+                }
+            })
+            .collect();
+        NodeEndpoints {
+            node: node.to_owned(),
+            zone: ctx.labels.get(ZONE_LABEL).cloned(),
+            known_node: cluster.nodes.iter().any(|n| n.meta.name == node),
+            family: snap.family.as_str(),
+            ports,
+        }
+    }
+}
+
+/// A service port whose endpoint lists are not the same on every node, with each node's counts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortDifference {
+    service_port_name: String,
+    uses_cluster_endpoints: bool,
+    uses_local_endpoints: bool,
+    /// Size of the cluster-traffic list on each node (in `NodeDifferences.nodes` order).
+    cluster: Vec<usize>,
+    /// Size of the local-traffic list on each node.
+    local: Vec<usize>,
+}
+
+/// How the nodes' kube-proxies differ: traffic policies Local and topology make a node's lists
+/// its own; every other service port is the same everywhere and is left out.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDifferences {
+    family: &'static str,
+    nodes: Vec<String>,
+    ports: Vec<PortDifference>,
+}
+
+impl NodeDifferences {
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
+        let ctxs: Vec<NodeContext> = cluster
+            .nodes
+            .iter()
+            .map(|n| NodeContext::from_cluster(cluster, &n.meta.name))
+            .collect();
+        let ports = snap
+            .ports
+            .iter()
+            .filter_map(|p| {
+                let per: Vec<_> = ctxs.iter().map(|n| categorize(p, n)).collect();
+                let same = per
+                    .windows(2)
+                    .all(|w| w[0].cluster == w[1].cluster && w[0].local == w[1].local);
+                (!same).then(|| PortDifference {
+                    service_port_name: p.service_port_name.clone(),
+                    uses_cluster_endpoints: p.uses_cluster_endpoints(),
+                    uses_local_endpoints: p.uses_local_endpoints(),
+                    cluster: per.iter().map(|c| c.cluster.len()).collect(),
+                    local: per.iter().map(|c| c.local.len()).collect(),
+                })
+            })
+            .collect();
+        NodeDifferences {
+            family: snap.family.as_str(),
+            nodes: ctxs.into_iter().map(|n| n.name).collect(),
+            ports,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeAddressRecord {
+    #[serde(rename = "type")]
+    type_: String,
+    address: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeRecord {
+    name: String,
+    zone: Option<String>,
+    labels: BTreeMap<String, String>,
+    addresses: Vec<NodeAddressRecord>,
+    #[serde(rename = "podCIDRs")]
+    pod_cidrs: Vec<String>,
+}
+
+impl From<&Node> for NodeRecord {
+    fn from(n: &Node) -> Self {
+        NodeRecord {
+            name: n.meta.name.clone(),
+            zone: n.meta.labels.get(ZONE_LABEL).cloned(),
+            labels: n.meta.labels.clone(),
+            addresses: n
+                .addresses
+                .iter()
+                .map(|a| NodeAddressRecord {
+                    type_: a.type_.clone(),
+                    address: a.address.clone(),
+                })
+                .collect(),
+            pod_cidrs: n.pod_cidrs.clone(),
+        }
+    }
+}

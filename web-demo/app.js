@@ -1,0 +1,353 @@
+// The playground: an editor, the problems found, and the views of views.js.
+//
+// Every edit (debounced) reloads the cluster in the WebAssembly module and re-renders the
+// active view only; other views render when their tab is picked. Timings of the last update
+// are kept in `window.playground.timings` (the browser test reads them).
+import init, { capabilities, loadCluster, version } from "./pkg/svccore_wasm.js";
+import { VIEWS, esc, isAvailable, supported, unavailableView } from "./views.js";
+import { generateCluster } from "./generate.js";
+import { locatePath } from "./locate.js";
+
+const DEBOUNCE_MS = 150;
+const $ = (id) => document.getElementById(id);
+const el = {
+  build: $("build-info"),
+  example: $("example"),
+  editor: $("editor"),
+  status: $("status"),
+  issues: $("issues"),
+  tabs: $("tabs"),
+  panel: $("panel"),
+  node: $("node"),
+  family: $("family"),
+  format: $("format"),
+  filter: $("filter"),
+  filterField: $("filter-field"),
+  nodeField: $("node-field"),
+  familyField: $("family-field"),
+  formatField: $("format-field"),
+};
+
+const state = {
+  caps: [],
+  cluster: null, // the wasm Cluster handle of the current text, or null
+  loadError: null, // the SvcCoreError of the current text, or null
+  fileName: "cluster.yaml",
+  view: "services",
+  node: "",
+  nodes: [],
+  family: "IPv4",
+  format: {}, // view id -> chosen format
+  filter: "",
+  showAll: {}, // view id -> true once "Show all" was clicked
+  timings: null,
+};
+
+// ---- Setup ----------------------------------------------------------------------------------
+
+async function main() {
+  await init();
+  state.caps = capabilities();
+  el.build.textContent = `svccore ${version()} (WebAssembly): ${state.caps.join(", ")}`;
+  const hash = new URLSearchParams(location.hash.slice(1));
+  state.view = VIEWS.some((v) => v.id === hash.get("view")) ? hash.get("view") : "services";
+  state.node = hash.get("node") ?? "";
+  buildTabs();
+  wireControls();
+  await buildExamplePicker(hash.get("example"));
+}
+
+function buildTabs() {
+  el.tabs.innerHTML = "";
+  for (const v of VIEWS) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.setAttribute("role", "tab");
+    b.id = `tab-${v.id}`;
+    b.dataset.view = v.id;
+    b.setAttribute("aria-controls", "panel");
+    const ok = isAvailable(v, state.caps);
+    b.className = ok ? "tab" : "tab unavailable-tab";
+    b.innerHTML = `${esc(v.label)}${ok ? "" : ` <span class="na" aria-hidden="true">n/a</span><span class="sr-only">(not available in this build)</span>`}`;
+    b.addEventListener("click", () => selectView(v.id));
+    el.tabs.append(b);
+  }
+  // Arrow keys move between tabs (WAI-ARIA tabs pattern, automatic activation).
+  el.tabs.addEventListener("keydown", (e) => {
+    const ids = VIEWS.map((v) => v.id);
+    const i = ids.indexOf(state.view);
+    const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: ids.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    selectView(ids[(next + ids.length) % ids.length]);
+    $(`tab-${state.view}`).focus();
+  });
+}
+
+function wireControls() {
+  let timer = 0;
+  el.editor.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(update, DEBOUNCE_MS);
+  });
+  el.example.addEventListener("change", () => loadExample(el.example.value));
+  el.node.addEventListener("change", () => selectNode(el.node.value));
+  el.family.addEventListener("change", () => {
+    state.family = el.family.value;
+    update();
+  });
+  el.format.addEventListener("change", () => {
+    state.format[state.view] = el.format.value;
+    renderView();
+  });
+  let filterTimer = 0;
+  el.filter.addEventListener("input", () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => {
+      state.filter = el.filter.value;
+      renderView();
+    }, DEBOUNCE_MS);
+  });
+  el.panel.addEventListener("click", (e) => {
+    // Node names in the endpoints matrix pick that node.
+    const b = e.target.closest("[data-node]");
+    if (b) selectNode(b.dataset.node);
+    if (e.target.closest("[data-show-all]")) {
+      state.showAll[state.view] = true;
+      renderView();
+    }
+  });
+  // A parse error's "line L column C" moves the caret there.
+  el.issues.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-line]");
+    if (b) goToLine(Number(b.dataset.line), Number(b.dataset.column || 1));
+  });
+}
+
+const SYNTHETIC = [
+  { file: "generated-100.json", title: "generated: 100 services", n: 100 },
+  { file: "generated-1000.json", title: "generated: 1,000 services", n: 1000 },
+];
+
+async function buildExamplePicker(wanted) {
+  let index = [];
+  try {
+    const r = await fetch("pkg/examples/index.json");
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    index = await r.json();
+  } catch (e) {
+    setStatus(`The examples are missing (run \`make wasm\`): ${e.message}`, "error");
+  }
+  const groups = { examples: "Examples", invalid: "Invalid manifests", synthetic: "Synthetic" };
+  const all = [...index, ...SYNTHETIC.map((s) => ({ ...s, group: "synthetic" }))];
+  el.example.innerHTML = Object.entries(groups)
+    .map(([g, label]) => {
+      const opts = all.filter((x) => x.group === g).map((x) => `<option value="${esc(x.file)}">${esc(x.title)}</option>`);
+      return opts.length ? `<optgroup label="${esc(label)}">${opts.join("")}</optgroup>` : "";
+    })
+    .join("");
+  const first = all.find((x) => x.file === wanted) ?? all[0];
+  if (first) await loadExample(first.file);
+}
+
+async function loadExample(file) {
+  el.example.value = file;
+  const synthetic = SYNTHETIC.find((s) => s.file === file);
+  let text;
+  if (synthetic) {
+    text = generateCluster(synthetic.n);
+  } else {
+    const r = await fetch(`pkg/examples/${encodeURIComponent(file)}`);
+    text = r.ok ? await r.text() : `# cannot fetch ${file}: HTTP ${r.status}\n`;
+  }
+  state.fileName = file;
+  el.editor.value = text;
+  saveHash({ example: file });
+  update();
+}
+
+// ---- Update and render ----------------------------------------------------------------------
+
+/** Reloads the editor's text and re-renders the active view. Returns the timings (ms). */
+function update() {
+  const t0 = performance.now();
+  state.cluster?.free();
+  state.cluster = null;
+  state.loadError = null;
+  let issues = [];
+  let warnings = [];
+  try {
+    state.cluster = loadCluster(el.editor.value, state.fileName);
+  } catch (e) {
+    state.loadError = e;
+    issues = e.issues?.length ? e.issues : [{ file: null, path: e.path ?? "", message: e.message }];
+  }
+  const t1 = performance.now();
+  if (state.cluster) {
+    issues = state.cluster.validate();
+    warnings = state.cluster.warnings(state.family);
+    state.nodes = state.cluster.nodes();
+  }
+  const t2 = performance.now();
+  refreshNodePicker();
+  showIssues(issues, warnings);
+  renderView();
+  const t3 = performance.now();
+  state.timings = { load: t1 - t0, validate: t2 - t1, view: t3 - t2, total: t3 - t0, view_id: state.view };
+  document.dispatchEvent(new CustomEvent("svccore:updated", { detail: state.timings }));
+  return state.timings;
+}
+
+function refreshNodePicker() {
+  const names = state.nodes.map((n) => n.name);
+  if (!names.includes(state.node)) {
+    state.node = names[0] ?? "";
+  }
+  el.node.innerHTML =
+    state.nodes.map((n) => `<option value="${esc(n.name)}">${esc(n.name)}${n.zone ? ` (${esc(n.zone)})` : ""}</option>`).join("") ||
+    `<option value="">(no Node objects)</option>`;
+  el.node.value = state.node;
+}
+
+function selectNode(name) {
+  state.node = name;
+  el.node.value = name;
+  saveHash({ node: name });
+  renderView();
+}
+
+function selectView(id) {
+  state.view = id;
+  saveHash({ view: id });
+  renderView();
+}
+
+function showIssues(errors, warnings) {
+  const text = el.editor.value;
+  let located = 0;
+  const item = (i, cls) => {
+    // A parse error says "line L column C"; other paths are looked up in the YAML text
+    // (for the first issues only: a long list would cost a scan each).
+    const m = /^line (\d+) column (\d+)$/.exec(i.path);
+    const line = m ? Number(m[1]) : i.path && located++ < 50 ? locatePath(text, i.path) : null;
+    const path = !i.path
+      ? ""
+      : line
+        ? `<button type="button" class="path linkish" data-line="${line}" data-column="${m ? m[2] : 1}" title="Go to line ${line}">${esc(i.path)}</button>`
+        : `<code class="path">${esc(i.path)}</code>`;
+    return `<li class="issue ${cls}" data-path="${esc(i.path)}"><span class="sev">${cls}</span> ${path} <span class="msg">${esc(i.message)}</span></li>`;
+  };
+  el.issues.innerHTML = errors.map((i) => item(i, "error")).join("") + warnings.map((i) => item(i, "warning")).join("");
+  el.editor.setAttribute("aria-invalid", String(errors.length > 0));
+  if (state.loadError) {
+    setStatus(`Does not load (${state.loadError.kind}): ${errors.length} problem${errors.length === 1 ? "" : "s"}.`, "error");
+  } else if (errors.length) {
+    setStatus(`Loaded, but the API server would refuse it: ${errors.length} error${errors.length === 1 ? "" : "s"}.`, "error");
+  } else {
+    const n = state.cluster.serviceCount;
+    setStatus(`Valid: ${n} Service${n === 1 ? "" : "s"}, ${state.nodes.length} Node${state.nodes.length === 1 ? "" : "s"}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""}.`, "ok");
+  }
+}
+
+function setStatus(text, cls) {
+  el.status.textContent = text;
+  el.status.className = `status ${cls}`;
+}
+
+function renderView() {
+  const view = VIEWS.find((v) => v.id === state.view);
+  for (const b of el.tabs.children) {
+    const on = b.dataset.view === view.id;
+    b.setAttribute("aria-selected", String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+  el.panel.setAttribute("aria-labelledby", `tab-${view.id}`);
+  el.panel.dataset.view = view.id;
+  const ok = isAvailable(view, state.caps);
+  const opts = ok ? view.options : [];
+  el.nodeField.hidden = !opts.includes("node");
+  el.familyField.hidden = !opts.includes("family");
+  el.formatField.hidden = !opts.includes("format");
+  el.filterField.hidden = !opts.includes("filter");
+  if (!ok) {
+    el.panel.innerHTML = unavailableView(view, state.caps);
+    return;
+  }
+  let format = null;
+  if (view.formats) {
+    const have = supported(view, state.caps);
+    const formats = view.formats.filter(([f]) => have.includes(f));
+    format = have.includes(state.format[view.id]) ? state.format[view.id] : formats[0][0];
+    el.format.innerHTML = formats.map(([f, label]) => `<option value="${esc(f)}">${esc(label)}</option>`).join("");
+    el.format.value = format;
+  }
+  if (!state.cluster) {
+    el.panel.innerHTML = errorBox("The manifests do not load", state.loadError);
+    return;
+  }
+  try {
+    const out = view.render({
+      cluster: state.cluster,
+      caps: state.caps,
+      node: state.node,
+      nodes: state.nodes,
+      family: state.family,
+      format,
+      filter: state.filter,
+      showAll: Boolean(state.showAll[view.id]),
+    });
+    if (typeof out === "string") el.panel.innerHTML = out;
+    else el.panel.replaceChildren(out);
+  } catch (e) {
+    if (e?.name !== "SvcCoreError") console.error(e);
+    el.panel.innerHTML = errorBox(`${view.label}: cannot render`, e);
+  }
+}
+
+function errorBox(title, e) {
+  const issues = e?.issues?.length
+    ? `<ul class="plain">${e.issues
+        .map((i) => `<li>${i.path ? `<code class="path">${esc(i.path)}</code> ` : ""}${esc(i.message)}</li>`)
+        .join("")}</ul>`
+    : `<p>${esc(e?.message ?? String(e))}</p>`;
+  return `<div class="error-box" role="alert" data-kind="${esc(e?.kind ?? "")}"><h3>${esc(title)}${e?.kind ? ` (${esc(e.kind)})` : ""}</h3>${issues}</div>`;
+}
+
+function goToLine(line, column) {
+  const lines = el.editor.value.split("\n");
+  let pos = 0;
+  for (let i = 0; i < Math.min(line - 1, lines.length); i++) pos += lines[i].length + 1;
+  const lineEnd = pos + (lines[line - 1]?.length ?? 0);
+  pos += Math.max(0, column - 1);
+  el.editor.focus();
+  // Select the rest of the line: the textarea's way of highlighting it.
+  el.editor.setSelectionRange(Math.min(pos, lineEnd), lineEnd);
+  // Scroll the line into view (about one line-height per line).
+  const lh = parseFloat(getComputedStyle(el.editor).lineHeight) || 18;
+  el.editor.scrollTop = Math.max(0, (line - 5) * lh);
+}
+
+function saveHash(change) {
+  const h = new URLSearchParams(location.hash.slice(1));
+  for (const [k, v] of Object.entries(change)) h.set(k, v);
+  history.replaceState(null, "", `#${h}`);
+}
+
+// For the browser test and for measuring by hand in the console.
+window.playground = {
+  update,
+  loadExample,
+  selectView,
+  selectNode,
+  get timings() {
+    return state.timings;
+  },
+  get capabilities() {
+    return state.caps;
+  },
+  ready: main().catch((e) => {
+    console.error(e);
+    el.build.textContent = `The WebAssembly module failed to load: ${e.message}. Build it with \`make wasm\`.`;
+    el.build.className = "build error";
+  }),
+};
