@@ -35,7 +35,7 @@ VALID_EXAMPLE := $(firstword $(foreach f,$(DEMO_INPUTS),$(if $(findstring invali
 help: ## Show this help
 	@echo "usage: make TARGET"
 	@echo
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort \
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 # --- setup (idempotent: installs only what is missing) ---------------------------------------
@@ -47,16 +47,16 @@ setup-rust: ## rustup: the wasm32 target, rustfmt and clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-setup-system: ## Debian packages iptables, iproute2, ipset (kernel tests), when a binary is missing
+setup-system: ## Debian packages iptables, iproute2, ipset (kernel tests), binaryen (wasm-opt), when missing
 	@missing=""; \
-	for bin in iptables ip ipset; do \
+	for bin in iptables ip ipset wasm-opt; do \
 		PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null || missing="$$missing $$bin"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing iptables iproute2 ipset (missing:$$missing)"; \
+			echo "installing iptables iproute2 ipset binaryen (missing:$$missing)"; \
 			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update -qq && apt-get install -y -qq iptables iproute2 ipset; \
+			apt-get update -qq && apt-get install -y -qq iptables iproute2 ipset binaryen; \
 		else \
 			echo "warning: missing$$missing; run 'sudo make setup-system' for the kernel tests"; \
 		fi; \
@@ -105,7 +105,7 @@ demo: setup-venv install ## Run `svccore validate` and `svccore endpoints` on ex
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel ## Everything CI runs
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web ## Everything CI runs
 	@echo "make test: all passed"
 
 lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict
@@ -164,3 +164,6 @@ fmt: setup-venv ## Format Rust and Python sources
 
 clean: ## Remove dist/ and .venv (cargo's target directory is left alone)
 	rm -rf dist $(VENV)
+
+# WebAssembly bindings, the playground (`make web`) and their node/browser tests.
+include mk/wasm.mk

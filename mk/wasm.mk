@@ -16,7 +16,8 @@ WASM_NODE_PKG := target/wasm-node
 WEB_TEST_DIR := tests/web
 WASM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # wasm-opt (Debian's binaryen) when present: ~15% smaller. Optional, so skipped when absent.
-WASM_OPT := $(shell command -v wasm-opt 2>/dev/null)
+# Recursive (=): evaluated when used, so a binaryen installed by `make setup` in the same run counts.
+WASM_OPT = $(shell command -v wasm-opt 2>/dev/null)
 WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
