@@ -70,10 +70,9 @@ impl<'py> Walker<'_, 'py> {
             let mut map = Map::with_capacity(d.len());
             for (k, v) in d.iter() {
                 let Ok(key) = k.downcast::<PyString>() else {
-                    return Err(self.bad(
-                        path,
-                        format!("keys must be strings, got {}", type_name(&k)),
-                    ));
+                    return Err(
+                        self.bad(path, format!("keys must be strings, got {}", type_name(&k)))
+                    );
                 };
                 let key = self.key(key, path)?;
                 let len = path.len();

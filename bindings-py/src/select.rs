@@ -58,7 +58,10 @@ impl PyBalancer {
         let s = obj.downcast::<PyString>().map_err(|_| {
             bad(format!(
                 "client_ip must be a str, got {}",
-                obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ))
         })?;
         let slot = (s.hash()? as usize) & (IP_CACHE_SLOTS - 1);
