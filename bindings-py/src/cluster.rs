@@ -12,7 +12,14 @@ use crate::convert::from_py;
 use crate::errors::{core, guard};
 use crate::select::PySimulationReport;
 use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
+use svccore::model::IpFamily;
+use svccore::render::ipvs::IpvsFlags;
 use svccore::simulate::{simulate, SimulateOptions};
+
+use crate::proxy::{
+    bad, iptables_settings, ipvs_settings, packet, snapshot_warnings, IptablesArgs, PyAuditReport,
+    PyTraceResult,
+};
 
 /// A loader with the caller's node port range (used to allocate missing node ports).
 fn loader(node_port_range: Option<(i64, i64)>) -> svccore::Result<Loader> {
@@ -372,6 +379,334 @@ impl PyCluster {
             };
             let r = core(py.allow_threads(|| simulate(&self.0, &opts)))?;
             Ok(PySimulationReport(r))
+        })
+    }
+
+    /// kube-proxy's tolerances when it reads this cluster for one IP family (sloppy IPs
+    /// accepted, values trimmed, objects skipped), as issues. The ``svccore`` commands print
+    /// them on stderr.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> c.proxy_warnings()
+    /// []
+    #[pyo3(signature = (family = "IPv4"))]
+    fn proxy_warnings(&self, py: Python<'_>, family: &str) -> PyResult<Vec<PyIssue>> {
+        guard(|| {
+            let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
+            let w = core(py.allow_threads(|| snapshot_warnings(&self.0, fam)))?;
+            Ok(w.iter().map(PyIssue::from).collect())
+        })
+    }
+
+    /// The rules kube-proxy's iptables mode writes on ``node``: ``form="restore"`` (the
+    /// ``iptables-restore --noflush`` payload of a full sync), ``"save"`` (what
+    /// ``iptables-save`` prints on the node) or ``"jumps"`` (the jump rules and canaries).
+    ///
+    /// Settings are layered as kube-proxy reads them: the defaults; the KubeProxyConfiguration
+    /// (``config``, a :class:`ProxyConfig`, else the one among the cluster's objects); then
+    /// ``proxier_settings`` (a :class:`ProxierSettings`, a dict of its JSON fields, JSON text as
+    /// ``str``, or a file as ``os.PathLike`` such as ``pathlib.Path``), of which only the fields
+    /// given count; then the keyword flags, each overriding when not ``None``: ``node``
+    /// (``--hostname-override``), ``cluster_cidr``, ``masquerade_all``, ``masquerade_bit``
+    /// (``--iptables-masquerade-bit``), ``masquerade_mark`` (the mark text itself),
+    /// ``localhost_nodeports``, ``nodeport_addresses`` (CIDRs), ``nfacct_counters``,
+    /// ``random_fully``, ``conntrack_tcp_be_liberal`` and ``family`` (``"IPv4"``/``"IPv6"``;
+    /// default: the settings', else IPv4). Node IPs come from the Node object.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web, namespace: shop}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> rules = c.render_iptables(node='node-a', cluster_cidr='10.244.0.0/16')
+    /// >>> [l for l in rules.splitlines() if 'shop/web' in l]
+    /// ['-A KUBE-SERVICES -m comment --comment "shop/web has no endpoints" -m tcp -p tcp -d 10.96.0.10 --dport 80 -j REJECT']
+    #[pyo3(signature = (*, node = None, form = "restore", config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, family = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn render_iptables(
+        &self,
+        py: Python<'_>,
+        node: Option<String>,
+        form: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        cluster_cidr: Option<String>,
+        masquerade_all: Option<bool>,
+        masquerade_bit: Option<i64>,
+        masquerade_mark: Option<String>,
+        localhost_nodeports: Option<bool>,
+        nodeport_addresses: Option<Vec<String>>,
+        nfacct_counters: Option<Vec<String>>,
+        random_fully: Option<bool>,
+        conntrack_tcp_be_liberal: Option<bool>,
+        family: Option<&str>,
+    ) -> PyResult<String> {
+        guard(|| {
+            use svccore::render::iptables::{render, Form};
+            let form = Form::parse(form).ok_or_else(|| {
+                bad(format!(
+                    "unknown iptables form {form:?}: expected restore, save or jumps"
+                ))
+            })?;
+            let s = iptables_settings(
+                &self.0,
+                config.as_deref(),
+                proxier_settings,
+                IptablesArgs {
+                    node,
+                    family: crate::proxy::family(family)?,
+                    cluster_cidr,
+                    masquerade_all,
+                    masquerade_bit,
+                    masquerade_mark,
+                    localhost_nodeports,
+                    nodeport_addresses,
+                    nfacct_counters,
+                    random_fully,
+                    conntrack_tcp_be_liberal,
+                },
+            )?;
+            core(py.allow_threads(|| render(&self.0, &s, form)))
+        })
+    }
+
+    /// What kube-proxy's ipvs mode programs on ``node``, as the text of the tool an operator
+    /// runs there: ``form="list"`` (``ipvsadm -Ln``), ``"stats"``, ``"rate"`` (its
+    /// ``--stats``/``--rate`` variants, counters 0), ``"save"`` (``ipvsadm -S -n``),
+    /// ``"ipset"`` (``ipset save``), ``"iptables"`` (the ipvs-mode ``iptables-restore``
+    /// payload) or ``"addresses"`` (``ip addr show kube-ipvs0``). The KubeProxyConfiguration
+    /// (``config``, else the cluster's) gives the scheduler and flags; ``ipvs_scheduler``,
+    /// ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit`` and ``cluster_cidr``
+    /// override it. ``node=None`` uses its ``hostnameOverride``.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web, namespace: shop}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> print(c.render_ipvs(node='node-a', form='save', ipvs_scheduler='wrr'), end='')
+    /// -A -t 10.96.0.10:80 -s wrr
+    #[pyo3(signature = (*, node = None, form = "list", config = None, ipvs_scheduler = None, nodeport_addresses = None, masquerade_all = None, masquerade_bit = None, cluster_cidr = None, family = "IPv4"))]
+    #[allow(clippy::too_many_arguments)]
+    fn render_ipvs(
+        &self,
+        py: Python<'_>,
+        node: Option<String>,
+        form: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        ipvs_scheduler: Option<String>,
+        nodeport_addresses: Option<Vec<String>>,
+        masquerade_all: Option<bool>,
+        masquerade_bit: Option<i64>,
+        cluster_cidr: Option<String>,
+        family: &str,
+    ) -> PyResult<String> {
+        guard(|| {
+            use svccore::render::ipvs::{parse_form, render};
+            let form = core(parse_form(form))?;
+            let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
+            let s = ipvs_settings(
+                &self.0,
+                config.as_deref(),
+                node.as_deref(),
+                fam,
+                IpvsFlags {
+                    scheduler: ipvs_scheduler,
+                    nodeport_addresses,
+                    masquerade_all,
+                    masquerade_bit,
+                    cluster_cidr,
+                },
+            )?;
+            core(py.allow_threads(|| render(&self.0, &s, form)))
+        })
+    }
+
+    /// Traces the first packet of a connection from ``src`` (an IP) to ``dst`` (``"ip:port"``,
+    /// ``"[ip]:port"`` for IPv6) over ``proto`` (``tcp``, ``udp``, ``sctp``) on ``node``.
+    /// ``source`` is where it comes from: ``"pod"`` (a pod on the node), ``"node"`` (the node
+    /// itself, host network: the OUTPUT path), ``"other-node"`` or ``"external"``.
+    ///
+    /// ``mode="iptables"`` renders the node's rules (settings as in :meth:`render_iptables`,
+    /// same keyword arguments) and evaluates them; ``mode="ipvs"`` looks up the virtual server
+    /// and lets its scheduler pick (settings as in :meth:`render_ipvs`: ``ipvs_scheduler``,
+    /// ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit``, ``cluster_cidr``).
+    /// Arguments of the other mode raise ``InvalidArgumentError``. The family is the packet's.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web, namespace: shop}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ---
+    /// ... apiVersion: discovery.k8s.io/v1
+    /// ... kind: EndpointSlice
+    /// ... metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+    /// ... addressType: IPv4
+    /// ... ports: [{name: "", port: 8080}]
+    /// ... endpoints: [{addresses: [10.1.0.1]}, {addresses: [10.1.0.2]}]
+    /// ... ''')
+    /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80')
+    /// >>> t.endpoints()
+    /// {'10.1.0.1:8080': 0.5, '10.1.0.2:8080': 0.5}
+    /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80', mode='ipvs')
+    /// >>> [(o.endpoint, o.decimal) for o in t.outcomes], t.virtual_server['scheduler']
+    /// ([('10.1.0.2:8080', 1.0)], 'rr')
+    #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, ipvs_scheduler = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn trace(
+        &self,
+        py: Python<'_>,
+        node: String,
+        src: &str,
+        dst: &str,
+        proto: &str,
+        source: &str,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        cluster_cidr: Option<String>,
+        masquerade_all: Option<bool>,
+        masquerade_bit: Option<i64>,
+        masquerade_mark: Option<String>,
+        localhost_nodeports: Option<bool>,
+        nodeport_addresses: Option<Vec<String>>,
+        nfacct_counters: Option<Vec<String>>,
+        random_fully: Option<bool>,
+        conntrack_tcp_be_liberal: Option<bool>,
+        ipvs_scheduler: Option<String>,
+    ) -> PyResult<PyTraceResult> {
+        guard(|| {
+            let p = packet(src, dst, proto, source)?;
+            let fam = IpFamily::of(&p.dst);
+            match mode {
+                "iptables" => {
+                    if ipvs_scheduler.is_some() {
+                        return Err(bad("ipvs_scheduler applies to mode \"ipvs\" only"));
+                    }
+                    let s = iptables_settings(
+                        &self.0,
+                        config.as_deref(),
+                        proxier_settings,
+                        IptablesArgs {
+                            node: Some(node),
+                            family: Some(fam),
+                            cluster_cidr,
+                            masquerade_all,
+                            masquerade_bit,
+                            masquerade_mark,
+                            localhost_nodeports,
+                            nodeport_addresses,
+                            nfacct_counters,
+                            random_fully,
+                            conntrack_tcp_be_liberal,
+                        },
+                    )?;
+                    let t =
+                        core(py.allow_threads(|| svccore::trace::trace_cluster(&self.0, &s, &p)))?;
+                    Ok(PyTraceResult::new(t, "iptables"))
+                }
+                "ipvs" => {
+                    let iptables_only = [
+                        ("proxier_settings", proxier_settings.is_some()),
+                        ("masquerade_mark", masquerade_mark.is_some()),
+                        ("localhost_nodeports", localhost_nodeports.is_some()),
+                        ("nfacct_counters", nfacct_counters.is_some()),
+                        ("random_fully", random_fully.is_some()),
+                        (
+                            "conntrack_tcp_be_liberal",
+                            conntrack_tcp_be_liberal.is_some(),
+                        ),
+                    ];
+                    if let Some((name, _)) = iptables_only.iter().find(|(_, given)| *given) {
+                        return Err(bad(format!("{name} applies to mode \"iptables\" only")));
+                    }
+                    let s = ipvs_settings(
+                        &self.0,
+                        config.as_deref(),
+                        Some(&node),
+                        fam,
+                        IpvsFlags {
+                            scheduler: ipvs_scheduler,
+                            nodeport_addresses,
+                            masquerade_all,
+                            masquerade_bit,
+                            cluster_cidr,
+                        },
+                    )?;
+                    let t = core(py.allow_threads(|| svccore::trace::trace_ipvs(&self.0, &s, &p)))?;
+                    Ok(PyTraceResult::new(t, "ipvs"))
+                }
+                o => Err(bad(format!(
+                    "unknown mode {o:?}: expected iptables or ipvs"
+                ))),
+            }
+        })
+    }
+
+    /// Audits a node's ``iptables-save`` output (``actual``) against the rules kube-proxy
+    /// should have written on ``node`` (settings as in :meth:`render_iptables`, same keyword
+    /// arguments). Only kube-proxy's rules are compared, in ``iptables-save``'s canonical form;
+    /// order counts only where it changes behaviour. Raises ``DumpError`` when ``actual``
+    /// cannot be parsed.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('')
+    /// >>> print(c.audit(c.render_iptables(form='save'), node=''), end='')
+    /// audit of node "" (IPv4): ...
+    /// no drift
+    #[pyo3(signature = (actual, *, node, config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, family = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        py: Python<'_>,
+        actual: &str,
+        node: String,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        cluster_cidr: Option<String>,
+        masquerade_all: Option<bool>,
+        masquerade_bit: Option<i64>,
+        masquerade_mark: Option<String>,
+        localhost_nodeports: Option<bool>,
+        nodeport_addresses: Option<Vec<String>>,
+        nfacct_counters: Option<Vec<String>>,
+        random_fully: Option<bool>,
+        conntrack_tcp_be_liberal: Option<bool>,
+        family: Option<&str>,
+    ) -> PyResult<PyAuditReport> {
+        guard(|| {
+            let s = iptables_settings(
+                &self.0,
+                config.as_deref(),
+                proxier_settings,
+                IptablesArgs {
+                    node: Some(node),
+                    family: crate::proxy::family(family)?,
+                    cluster_cidr,
+                    masquerade_all,
+                    masquerade_bit,
+                    masquerade_mark,
+                    localhost_nodeports,
+                    nodeport_addresses,
+                    nfacct_counters,
+                    random_fully,
+                    conntrack_tcp_be_liberal,
+                },
+            )?;
+            let r = core(py.allow_threads(|| svccore::audit::audit(&self.0, &s, actual)))?;
+            Ok(PyAuditReport(r))
         })
     }
 

@@ -100,6 +100,13 @@ impl From<&ProxyConfig> for PyProxyConfig {
     }
 }
 
+impl PyProxyConfig {
+    /// The core's configuration.
+    pub(crate) fn inner(&self) -> &ProxyConfig {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl PyProxyConfig {
     /// Reads a ``KubeProxyConfiguration`` from YAML (or JSON) text; the last one wins when the

@@ -2,6 +2,8 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use std::collections::HashMap;
+
 use serde_json::{Map, Number, Value};
 use svccore::{Error, Issue};
 
@@ -13,96 +15,128 @@ const MAX_DEPTH: usize = 128;
 /// `isoformat()`). Anything else is a manifest error naming its path.
 pub(crate) fn from_py(obj: &Bound<'_, PyAny>, file: Option<&str>) -> Result<Value, Error> {
     let mut path = String::new();
-    walk(obj, file, &mut path, 0).map_err(|i| Error::Manifest(vec![i]))
+    let mut w = Walker {
+        file,
+        keys: HashMap::new(),
+    };
+    w.walk(obj, &mut path, 0)
+        .map_err(|i| Error::Manifest(vec![i]))
 }
 
-fn walk(
-    obj: &Bound<'_, PyAny>,
-    file: Option<&str>,
-    path: &mut String,
-    depth: usize,
-) -> Result<Value, Issue> {
-    let bad = |path: &str, msg: String| Issue::new(file, path, msg);
-    if depth > MAX_DEPTH {
-        return Err(bad(path, "nested too deeply (a cycle?)".into()));
+/// The state of one conversion: dict keys already converted, by `str` object. Manifests repeat
+/// a few dozen keys thousands of times (and `json.load` shares one `str` per distinct key), so
+/// each key object is read once. The map holds a reference to each key, so an address cannot
+/// be reused by another object during the walk.
+struct Walker<'a, 'py> {
+    file: Option<&'a str>,
+    keys: HashMap<usize, (Bound<'py, PyString>, String)>,
+}
+
+impl<'py> Walker<'_, 'py> {
+    fn bad(&self, path: &str, msg: String) -> Issue {
+        Issue::new(self.file, path, msg)
     }
-    if obj.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = obj.downcast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.is_instance_of::<PyInt>() {
-        if let Ok(i) = obj.extract::<i64>() {
-            return Ok(Value::from(i));
+
+    fn key(&mut self, k: &Bound<'py, PyString>, path: &str) -> Result<String, Issue> {
+        let id = k.as_ptr() as usize;
+        if let Some((_, s)) = self.keys.get(&id) {
+            return Ok(s.clone());
         }
-        if let Ok(u) = obj.extract::<u64>() {
-            return Ok(Value::from(u));
-        }
-        return Err(bad(path, format!("integer {obj} is out of range")));
-    }
-    if let Ok(f) = obj.downcast::<PyFloat>() {
-        return Number::from_f64(f.value())
-            .map(Value::Number)
-            .ok_or_else(|| bad(path, format!("{obj} is not a finite number")));
-    }
-    if let Ok(s) = obj.downcast::<PyString>() {
-        return s
+        let s = k
             .to_cow()
-            .map(|s| Value::String(s.into_owned()))
-            .map_err(|_| bad(path, "string is not valid Unicode".into()));
+            .map_err(|_| self.bad(path, "key is not valid Unicode".into()))?
+            .into_owned();
+        self.keys.insert(id, (k.clone(), s.clone()));
+        Ok(s)
     }
-    if let Ok(d) = obj.downcast::<PyDict>() {
-        let mut map = Map::new();
-        for (k, v) in d.iter() {
-            let Ok(key) = k.downcast::<PyString>() else {
-                return Err(bad(
-                    path,
-                    format!("keys must be strings, got {}", type_name(&k)),
-                ));
-            };
-            let key = key.to_string();
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
+
+    fn walk(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<Value, Issue> {
+        if depth > MAX_DEPTH {
+            return Err(self.bad(path, "nested too deeply (a cycle?)".into()));
+        }
+        // The common types first: strings, dicts, lists.
+        if let Ok(s) = obj.downcast::<PyString>() {
+            return s
+                .to_cow()
+                .map(|s| Value::String(s.into_owned()))
+                .map_err(|_| self.bad(path, "string is not valid Unicode".into()));
+        }
+        if let Ok(d) = obj.downcast::<PyDict>() {
+            let mut map = Map::with_capacity(d.len());
+            for (k, v) in d.iter() {
+                let Ok(key) = k.downcast::<PyString>() else {
+                    return Err(
+                        self.bad(path, format!("keys must be strings, got {}", type_name(&k)))
+                    );
+                };
+                let key = self.key(key, path)?;
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key);
+                let value = self.walk(&v, path, depth + 1)?;
+                path.truncate(len);
+                map.insert(key, value);
             }
-            path.push_str(&key);
-            let value = walk(&v, file, path, depth + 1)?;
-            path.truncate(len);
-            map.insert(key, value);
+            return Ok(Value::Object(map));
         }
-        return Ok(Value::Object(map));
-    }
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let mut out = Vec::new();
-        for (i, item) in obj
-            .try_iter()
-            .map_err(|e| bad(path, e.to_string()))?
-            .enumerate()
-        {
-            let item = item.map_err(|e| bad(path, e.to_string()))?;
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            out.push(walk(&item, file, path, depth + 1)?);
-            path.truncate(len);
+        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+            let mut out = Vec::with_capacity(obj.len().unwrap_or(0));
+            for (i, item) in obj
+                .try_iter()
+                .map_err(|e| self.bad(path, e.to_string()))?
+                .enumerate()
+            {
+                let item = item.map_err(|e| self.bad(path, e.to_string()))?;
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(self.walk(&item, path, depth + 1)?);
+                path.truncate(len);
+            }
+            return Ok(Value::Array(out));
         }
-        return Ok(Value::Array(out));
-    }
-    for (method, what) in [("to_dict", "to_dict()"), ("isoformat", "isoformat()")] {
-        if obj.hasattr(method).unwrap_or(false) {
-            let v = obj
-                .call_method0(method)
-                .map_err(|e| bad(path, format!("{what} failed: {e}")))?;
-            return walk(&v, file, path, depth + 1);
+        if obj.is_none() {
+            return Ok(Value::Null);
         }
+        if let Ok(b) = obj.downcast::<PyBool>() {
+            return Ok(Value::Bool(b.is_true()));
+        }
+        if obj.is_instance_of::<PyInt>() {
+            if let Ok(i) = obj.extract::<i64>() {
+                return Ok(Value::from(i));
+            }
+            if let Ok(u) = obj.extract::<u64>() {
+                return Ok(Value::from(u));
+            }
+            return Err(self.bad(path, format!("integer {obj} is out of range")));
+        }
+        if let Ok(f) = obj.downcast::<PyFloat>() {
+            return Number::from_f64(f.value())
+                .map(Value::Number)
+                .ok_or_else(|| self.bad(path, format!("{obj} is not a finite number")));
+        }
+        for (method, what) in [("to_dict", "to_dict()"), ("isoformat", "isoformat()")] {
+            if obj.hasattr(method).unwrap_or(false) {
+                let v = obj
+                    .call_method0(method)
+                    .map_err(|e| self.bad(path, format!("{what} failed: {e}")))?;
+                return self.walk(&v, path, depth + 1);
+            }
+        }
+        Err(self.bad(
+            path,
+            format!(
+                "unsupported value of type {}: expected dict, list, str, int, float, bool or None",
+                type_name(obj)
+            ),
+        ))
     }
-    Err(bad(
-        path,
-        format!(
-            "unsupported value of type {}: expected dict, list, str, int, float, bool or None",
-            type_name(obj)
-        ),
-    ))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {

@@ -15,6 +15,7 @@ mod cluster;
 mod config;
 mod convert;
 mod errors;
+mod proxy;
 mod select;
 mod types;
 
@@ -37,6 +38,10 @@ fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyEndpointsReport>()?;
     m.add_class::<select::PyBalancer>()?;
     m.add_class::<select::PySimulationReport>()?;
+    m.add_class::<proxy::PyProxierSettings>()?;
+    m.add_class::<proxy::PyTraceResult>()?;
+    m.add_class::<proxy::PyTraceOutcome>()?;
+    m.add_class::<proxy::PyAuditReport>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

@@ -43,6 +43,37 @@ fn parse_ip(s: &str) -> PyResult<IpAddr> {
 pub struct PyBalancer {
     inner: Balancer,
     names: Vec<Py<PyString>>,
+    /// Parsed client addresses by string object (direct-mapped on the str hash): reading a
+    /// `str` under the stable ABI of Python 3.9 copies it twice, so a client seen again (the
+    /// same `str` object) skips that and the parse. The entry holds a reference, so the
+    /// object cannot be freed and its address reused while cached.
+    ip_cache: Vec<Option<(Py<PyString>, IpAddr)>>,
+}
+
+/// Entries of [`PyBalancer::ip_cache`] (a power of two).
+const IP_CACHE_SLOTS: usize = 1024;
+
+impl PyBalancer {
+    fn client_ip(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
+        let s = obj.downcast::<PyString>().map_err(|_| {
+            bad(format!(
+                "client_ip must be a str, got {}",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
+            ))
+        })?;
+        let slot = (s.hash()? as usize) & (IP_CACHE_SLOTS - 1);
+        if let Some((cached, ip)) = &self.ip_cache[slot] {
+            if cached.as_ptr() == s.as_ptr() {
+                return Ok(*ip);
+            }
+        }
+        let ip = parse_ip(&s.to_cow()?)?;
+        self.ip_cache[slot] = Some((s.clone().unbind(), ip));
+        Ok(ip)
+    }
 }
 
 #[pymethods]
@@ -117,7 +148,11 @@ impl PyBalancer {
                 .iter()
                 .map(|s| PyString::new(py, s).unbind())
                 .collect();
-            Ok(PyBalancer { inner, names })
+            Ok(PyBalancer {
+                inner,
+                names,
+                ip_cache: (0..IP_CACHE_SLOTS).map(|_| None).collect(),
+            })
         })
     }
 
@@ -146,7 +181,7 @@ impl PyBalancer {
     fn pick(
         &mut self,
         py: Python<'_>,
-        client_ip: &str,
+        client_ip: &Bound<'_, PyAny>,
         client_port: Option<u16>,
         now: f64,
     ) -> PyResult<Option<Py<PyString>>> {
@@ -162,11 +197,11 @@ impl PyBalancer {
     #[pyo3(signature = (client_ip, client_port = None, now = 0.0))]
     fn pick_index(
         &mut self,
-        client_ip: &str,
+        client_ip: &Bound<'_, PyAny>,
         client_port: Option<u16>,
         now: f64,
     ) -> PyResult<Option<usize>> {
-        let ip = parse_ip(client_ip)?;
+        let ip = self.client_ip(client_ip)?;
         Ok(self
             .inner
             .pick(&Connection::new(ip, client_port.unwrap_or(0), now)))

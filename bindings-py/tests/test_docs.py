@@ -54,19 +54,31 @@ def test_python_module_doctests_pass(module: Any) -> None:
     assert result.failed == 0
 
 
-def _readme_blocks() -> list[str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
+READMES = {
+    "README.md": REPO / "README.md",
+    "bindings-py/README.md": REPO / "bindings-py" / "README.md",
+}
+
+
+def _readme_blocks(name: str) -> list[str]:
+    text = READMES[name].read_text(encoding="utf-8")
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def test_readme_has_python_examples() -> None:
-    assert _readme_blocks()
+@pytest.mark.parametrize("name", READMES)
+def test_readme_has_python_examples(name: str) -> None:
+    assert _readme_blocks(name)
 
 
-@pytest.mark.parametrize("index", range(len(_readme_blocks())))
-def test_readme_python_example_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
-    code = _readme_blocks()[index]
-    exec(compile(code, f"README.md python block {index + 1}", "exec"), {"__name__": "__readme__"})
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [(name, i) for name in READMES for i in range(len(_readme_blocks(name)))],
+)
+def test_readme_python_example_runs(
+    name: str, index: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _readme_blocks(name)[index]
+    exec(compile(code, f"{name} python block {index + 1}", "exec"), {"__name__": "__readme__"})
     assert capsys.readouterr().out, "a README example should show its result"
 
 

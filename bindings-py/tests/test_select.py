@@ -6,7 +6,6 @@ import array
 import pathlib
 
 import pytest
-
 import svccore
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -36,7 +35,8 @@ def test_pick_many_accepts_lists_and_uint32_buffers() -> None:
     b = svccore.Balancer("sh", NGINX)
     ips = array.array("I", [0xC0000201, 0xC0000202, 0xC0000203])
     idx = b.pick_many(ips).tolist()
-    assert idx == [NGINX.index(b.pick(ip)) for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.3")]
+    picks = [b.pick(ip) for ip in ("192.0.2.1", "192.0.2.2", "192.0.2.3")]
+    assert idx == [NGINX.index(p) for p in picks if p is not None]
     assert b.pick_many(["192.0.2.1"], as_addresses=True) == [b.pick("192.0.2.1")]
 
 
@@ -85,3 +85,19 @@ def test_simulate_errors_are_typed() -> None:
         c.simulate("study/nope")
     with pytest.raises(svccore.InvalidArgumentError, match="unknown selection algorithm"):
         c.simulate("study/service-clusterip", scheduler="fastest")
+
+
+def test_pick_parses_every_client_string_right_through_its_cache() -> None:
+    # More distinct clients than the parse cache has slots, equal strings as distinct objects.
+    ips = [f"100.64.{i // 256}.{i % 256}" for i in range(5000)]
+    b = svccore.Balancer("maglev", NGINX, table_size=251)
+    expected = b.pick_many(ips, as_addresses=True)
+    assert [b.pick(ip) for ip in ips] == expected
+    copies = ["".join(ip) for ip in ips]
+    assert [b.pick(ip) for ip in reversed(copies)] == expected[::-1]
+
+
+def test_pick_refuses_a_client_that_is_not_a_string() -> None:
+    b = svccore.Balancer("rr", NGINX)
+    with pytest.raises(svccore.InvalidArgumentError, match=r"^client_ip must be a str, got int$"):
+        b.pick(3232235777)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ talks to a cluster: text and Python objects go in, values and text come out.
 """
 
 from svccore._svccore import (
+    AuditReport,
     Balancer,
     Cluster,
     ConfigError,
@@ -25,18 +26,22 @@ from svccore._svccore import (
     Issue,
     ManifestError,
     ParseError,
+    ProxierSettings,
     ProxyConfig,
     Service,
     ServicePort,
     SimulationReport,
     Summary,
     SvcCoreError,
+    TraceOutcome,
+    TraceResult,
     UnknownServiceError,
     ValidationError,
     __version__,
 )
 
 __all__ = [
+    "AuditReport",
     "Balancer",
     "Cluster",
     "ConfigError",
@@ -46,12 +51,15 @@ __all__ = [
     "Issue",
     "ManifestError",
     "ParseError",
+    "ProxierSettings",
     "ProxyConfig",
     "Service",
     "ServicePort",
     "SimulationReport",
     "Summary",
     "SvcCoreError",
+    "TraceOutcome",
+    "TraceResult",
     "UnknownServiceError",
     "ValidationError",
     "__version__",

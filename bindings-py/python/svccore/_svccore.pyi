@@ -3,9 +3,11 @@
 
 import os
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, final
 
 __all__ = [
+    "AuditReport",
     "Balancer",
     "Cluster",
     "ConfigError",
@@ -15,12 +17,15 @@ __all__ = [
     "Issue",
     "ManifestError",
     "ParseError",
+    "ProxierSettings",
     "ProxyConfig",
     "Service",
     "ServicePort",
     "SimulationReport",
     "Summary",
     "SvcCoreError",
+    "TraceOutcome",
+    "TraceResult",
     "UnknownServiceError",
     "ValidationError",
     "__version__",
@@ -249,6 +254,159 @@ class Cluster:
         add_endpoint: str | None = None,
         samples: int = 0,
     ) -> SimulationReport: ...
+    def proxy_warnings(self, family: str = "IPv4") -> list[Issue]: ...
+    def render_iptables(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "restore",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        cluster_cidr: str | None = None,
+        masquerade_all: bool | None = None,
+        masquerade_bit: int | None = None,
+        masquerade_mark: str | None = None,
+        localhost_nodeports: bool | None = None,
+        nodeport_addresses: Sequence[str] | None = None,
+        nfacct_counters: Sequence[str] | None = None,
+        random_fully: bool | None = None,
+        conntrack_tcp_be_liberal: bool | None = None,
+        family: str | None = None,
+    ) -> str: ...
+    def render_ipvs(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "list",
+        config: ProxyConfig | None = None,
+        ipvs_scheduler: str | None = None,
+        nodeport_addresses: Sequence[str] | None = None,
+        masquerade_all: bool | None = None,
+        masquerade_bit: int | None = None,
+        cluster_cidr: str | None = None,
+        family: str = "IPv4",
+    ) -> str: ...
+    def trace(
+        self,
+        *,
+        node: str,
+        src: str,
+        dst: str,
+        proto: str = "tcp",
+        source: str = "pod",
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        cluster_cidr: str | None = None,
+        masquerade_all: bool | None = None,
+        masquerade_bit: int | None = None,
+        masquerade_mark: str | None = None,
+        localhost_nodeports: bool | None = None,
+        nodeport_addresses: Sequence[str] | None = None,
+        nfacct_counters: Sequence[str] | None = None,
+        random_fully: bool | None = None,
+        conntrack_tcp_be_liberal: bool | None = None,
+        ipvs_scheduler: str | None = None,
+    ) -> TraceResult: ...
+    def audit(
+        self,
+        actual: str,
+        *,
+        node: str,
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        cluster_cidr: str | None = None,
+        masquerade_all: bool | None = None,
+        masquerade_bit: int | None = None,
+        masquerade_mark: str | None = None,
+        localhost_nodeports: bool | None = None,
+        nodeport_addresses: Sequence[str] | None = None,
+        nfacct_counters: Sequence[str] | None = None,
+        random_fully: bool | None = None,
+        conntrack_tcp_be_liberal: bool | None = None,
+        family: str | None = None,
+    ) -> AuditReport: ...
+
+@final
+class ProxierSettings:
+    """kube-proxy's iptables proxier settings (the proxy.json form)."""
+
+    @staticmethod
+    def from_json(text: str, *, file: str | None = None) -> ProxierSettings: ...
+    @staticmethod
+    def from_dict(fields: dict[str, Any]) -> ProxierSettings: ...
+    @property
+    def fields(self) -> list[str]: ...
+    @property
+    def file(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class TraceOutcome:
+    """One path of a traced packet."""
+
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def endpoint(self) -> str | None: ...
+    @property
+    def chain(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def probability(self) -> Fraction: ...
+    @property
+    def decimal(self) -> float: ...
+    @property
+    def nominal(self) -> Fraction: ...
+    @property
+    def masquerade(self) -> bool: ...
+    @property
+    def steps(self) -> list[dict[str, Any]]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class TraceResult:
+    """The outcome of Cluster.trace; str() is the command's text."""
+
+    @property
+    def mode(self) -> str: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def outcomes(self) -> list[TraceOutcome]: ...
+    def endpoints(self) -> dict[str, float]: ...
+    @property
+    def virtual_server(self) -> dict[str, Any] | None: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class AuditReport:
+    """The outcome of Cluster.audit; str() is the command's text."""
+
+    @property
+    def has_drift(self) -> bool: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def family(self) -> str: ...
+    @property
+    def service_ports(self) -> list[str]: ...
+    @property
+    def clean_service_ports(self) -> int: ...
+    @property
+    def expected_rules(self) -> int: ...
+    @property
+    def actual_rules(self) -> int: ...
+    @property
+    def missing(self) -> dict[str, list[str]]: ...
+    @property
+    def extra(self) -> dict[str, list[str]]: ...
+    @property
+    def changed(self) -> dict[str, list[tuple[str, str]]]: ...
+    def to_dict(self) -> dict[str, Any]: ...
 
 @final
 class SimulationReport:

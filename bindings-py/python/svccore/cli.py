@@ -1,8 +1,9 @@
 """The ``svccore`` command (also ``python -m svccore``).
 
 Exit codes: 0 success; 1 the input cannot be read, parsed or is invalid (every error is printed
-on stderr with its file and path); 2 the command line is wrong. No traceback is ever printed:
-anything unexpected is reported as ``svccore: error: internal error: ...`` with exit code 1.
+on stderr with its file and path), or ``svccore audit`` found drift; 2 the command line is
+wrong. No traceback is ever printed: anything unexpected is reported as
+``svccore: error: internal error: ...`` with exit code 1.
 
 Subcommands live in the registry ``COMMANDS`` at the end of this file; each is a ``Command``
 (name, help, examples, a function adding its arguments, a function running it). The helpers
@@ -25,6 +26,8 @@ import svccore
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_DRIFT = 1
+"""``svccore audit``: the node's rules differ from kube-proxy's."""
 
 PROG = "svccore"
 
@@ -262,32 +265,86 @@ ENDPOINTS = Command(
 
 # --- svccore simulate ----------------------------------------------------------------------
 
-SCHEDULERS = ("iptables", "rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh", "maglev", "ring-hash")
+SCHEDULERS = (
+    "iptables",
+    "rr",
+    "wrr",
+    "lc",
+    "wlc",
+    "sed",
+    "nq",
+    "sh",
+    "dh",
+    "mh",
+    "maglev",
+    "ring-hash",
+)
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     add_input_arguments(p)
-    p.add_argument("--service", metavar="NS/NAME[:PORT]", required=True,
-                   help="the service port (port name or number; optional for one-port services)")
-    p.add_argument("--node", metavar="NAME",
-                   help="the node the connections arrive on (default: the first Node)")
-    p.add_argument("--scheduler", choices=SCHEDULERS, default="iptables",
-                   help="the engine (default: iptables, kube-proxy's random cascade)")
-    p.add_argument("--from", dest="source", choices=("pod", "node", "external"), default="pod",
-                   help="where clients connect from: pod/node to the cluster IP, external to a "
-                   "node port, external IP or LB IP (default: pod)")
-    p.add_argument("--clients", type=int, default=100, metavar="N", help="distinct clients (default: 100)")
-    p.add_argument("--connections", type=int, default=10000, metavar="N",
-                   help="new connections (default: 10000)")
-    p.add_argument("--duration", type=float, default=3600.0, metavar="S",
-                   help="seconds over which connections arrive (default: 3600)")
-    p.add_argument("--hold", type=float, default=1.0, metavar="S",
-                   help="seconds each connection stays established (default: 1)")
+    p.add_argument(
+        "--service",
+        metavar="NS/NAME[:PORT]",
+        required=True,
+        help="the service port (port name or number; optional for one-port services)",
+    )
+    p.add_argument(
+        "--node",
+        metavar="NAME",
+        help="the node the connections arrive on (default: the first Node)",
+    )
+    p.add_argument(
+        "--scheduler",
+        choices=SCHEDULERS,
+        default="iptables",
+        help="the engine (default: iptables, kube-proxy's random cascade)",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=("pod", "node", "external"),
+        default="pod",
+        help="where clients connect from: pod/node to the cluster IP, external to a "
+        "node port, external IP or LB IP (default: pod)",
+    )
+    p.add_argument(
+        "--clients", type=int, default=100, metavar="N", help="distinct clients (default: 100)"
+    )
+    p.add_argument(
+        "--connections",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="new connections (default: 10000)",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds over which connections arrive (default: 3600)",
+    )
+    p.add_argument(
+        "--hold",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds each connection stays established (default: 1)",
+    )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default: 0)")
-    p.add_argument("--affinity-timeout", type=int, metavar="S",
-                   help="override the Service's ClientIP timeout (0 turns affinity off)")
-    p.add_argument("--flags", default="", metavar="F[,F]",
-                   help="IPVS scheduler flags: sh-fallback, sh-port, mh-fallback, mh-port")
+    p.add_argument(
+        "--affinity-timeout",
+        type=int,
+        metavar="S",
+        help="override the Service's ClientIP timeout (0 turns affinity off)",
+    )
+    p.add_argument(
+        "--flags",
+        default="",
+        metavar="F[,F]",
+        help="IPVS scheduler flags: sh-fallback, sh-port, mh-fallback, mh-port",
+    )
     p.add_argument("--table-size", type=int, metavar="M", help="Maglev / mh table size")
     p.add_argument("--remove-endpoint", metavar="IP:PORT", help="measure disruption of removing it")
     p.add_argument("--add-endpoint", metavar="IP:PORT", help="measure disruption of adding it")
@@ -337,6 +394,467 @@ SIMULATE = Command(
 )
 
 
+# --- shared proxier options ----------------------------------------------------------------
+
+
+def _bool(text: str) -> bool:
+    v = text.lower()
+    if v in ("true", "1", "yes"):
+        return True
+    if v in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def _cidrs(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _read_text(path: str) -> str:
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read().decode("utf-8")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def add_node_argument(p: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """Adds ``--node NAME`` (alias ``--hostname-override``)."""
+    p.add_argument(
+        "--node",
+        "--hostname-override",
+        dest="node",
+        metavar="NAME",
+        required=required,
+        help="the node (kube-proxy's --hostname-override): its endpoints are local, its Node "
+        "object gives the node IPs",
+    )
+
+
+def add_config_argument(p: argparse.ArgumentParser) -> None:
+    """Adds ``--config FILE`` (a KubeProxyConfiguration)."""
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a KubeProxyConfiguration (kube-proxy's --config file, the config.conf of the "
+        "kube-proxy ConfigMap); replaces one given with -f",
+    )
+
+
+def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Adds the iptables proxier's settings: ``--proxier-settings``, ``--config`` and the
+    kube-proxy flags. Later sources override earlier ones: defaults, configuration, settings
+    file, flags."""
+    add_config_argument(p)
+    g = p.add_argument_group("iptables proxier flags (override --config and --proxier-settings)")
+    g.add_argument(
+        "--proxier-settings",
+        metavar="FILE",
+        help="proxier settings as JSON (the proxy.json of the conformance cases); only the "
+        "fields given count",
+    )
+    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
+    g.add_argument(
+        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
+    )
+    g.add_argument(
+        "--iptables-masquerade-bit",
+        dest="masquerade_bit",
+        type=int,
+        metavar="N",
+        help="the fwmark bit for masquerading (0-31; default 14)",
+    )
+    g.add_argument("--masquerade-mark", metavar="TEXT", help="the mark text itself (e.g. 0x4000)")
+    g.add_argument(
+        "--iptables-localhost-nodeports",
+        dest="localhost_nodeports",
+        type=_bool,
+        metavar="true|false",
+        help="accept node ports on localhost (default true)",
+    )
+    g.add_argument(
+        "--nodeport-addresses",
+        type=_cidrs,
+        metavar="CIDR,...",
+        help="the addresses node ports listen on",
+    )
+    g.add_argument(
+        "--nfacct-counter",
+        dest="nfacct_counters",
+        action="append",
+        metavar="NAME",
+        help="an nfacct counter the node has (repeatable)",
+    )
+    g.add_argument(
+        "--random-fully",
+        action="store_const",
+        const=True,
+        help="iptables supports --random-fully",
+    )
+    g.add_argument(
+        "--conntrack-tcp-be-liberal",
+        action="store_const",
+        const=True,
+        help="nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
+    )
+
+
+def load_config(args: argparse.Namespace) -> svccore.ProxyConfig | None:
+    """The ``--config`` file, if given."""
+    if not getattr(args, "config", None):
+        return None
+    return svccore.ProxyConfig.from_yaml(_read_text(args.config), file=args.config)
+
+
+def iptables_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the iptables proxier settings, from the parsed options."""
+    settings = None
+    if args.proxier_settings:
+        settings = svccore.ProxierSettings.from_json(
+            _read_text(args.proxier_settings), file=args.proxier_settings
+        )
+    return {
+        "config": load_config(args),
+        "proxier_settings": settings,
+        "cluster_cidr": args.cluster_cidr,
+        "masquerade_all": args.masquerade_all,
+        "masquerade_bit": args.masquerade_bit,
+        "masquerade_mark": args.masquerade_mark,
+        "localhost_nodeports": args.localhost_nodeports,
+        "nodeport_addresses": args.nodeport_addresses,
+        "nfacct_counters": args.nfacct_counters,
+        "random_fully": args.random_fully,
+        "conntrack_tcp_be_liberal": args.conntrack_tcp_be_liberal,
+    }
+
+
+def _settings_family(settings: dict[str, Any]) -> str:
+    ps = settings.get("proxier_settings")
+    return str(ps.to_dict()["ipFamily"]) if ps is not None else "IPv4"
+
+
+def _warn_proxy(cluster: svccore.Cluster, family: str = "IPv4") -> None:
+    _warn(cluster.warnings)
+    _warn(cluster.proxy_warnings(family))
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+_COLOURS = {
+    "  missing": "31",
+    "  extra": "32",
+    "  changed": "33",
+    "       want": "31",
+    "       have": "32",
+    "  reordered": "33",
+}
+
+
+def _colourize(text: str) -> str:
+    out = []
+    for line in text.splitlines(keepends=True):
+        code = next((c for p, c in _COLOURS.items() if line.startswith(p)), None)
+        out.append(f"\x1b[{code}m{line.rstrip(chr(10))}\x1b[0m\n" if code else line)
+    return "".join(out)
+
+
+# --- svccore render ------------------------------------------------------------------------
+
+IPTABLES_FORMS = ("restore", "save", "jumps")
+IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
+IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
+
+_RENDER_IPTABLES_EXAMPLES = (
+    "  svccore render iptables -f cluster.json --node worker-1\n"
+    "  svccore render iptables -f cluster.json --proxier-settings proxy.json --form save\n"
+    "  kubectl get svc,endpointslices,nodes -A -o json | svccore render iptables -f - "
+    "--node worker-1 --config kube-proxy.yaml --masquerade-all"
+)
+_RENDER_IPVS_EXAMPLES = (
+    "  svccore render ipvs -f cluster.json --node worker-1\n"
+    "  svccore render ipvs -f cluster.json --node worker-1 --ipvs-scheduler mh --form save\n"
+    "  svccore render ipvs -f cluster.json --config kube-proxy.yaml --form ipset"
+)
+
+
+def _render_iptables_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_node_argument(p)
+    p.add_argument(
+        "--form",
+        choices=IPTABLES_FORMS,
+        default="restore",
+        help="restore: the iptables-restore payload of a full sync (default); save: "
+        "what iptables-save prints on the node; jumps: the jump rules and canaries",
+    )
+    p.add_argument(
+        "--family",
+        choices=("IPv4", "IPv6"),
+        help="the proxier's family (default: the settings', else IPv4)",
+    )
+    add_iptables_settings_arguments(p)
+
+
+def _run_render_iptables(args: argparse.Namespace) -> int:
+    cluster = load_cluster(args)
+    settings = iptables_settings(args)
+    text = cluster.render_iptables(node=args.node, form=args.form, family=args.family, **settings)
+    _warn_proxy(cluster, args.family or _settings_family(settings))
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _render_ipvs_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_node_argument(p)
+    p.add_argument(
+        "--form",
+        choices=IPVS_FORMS,
+        default="list",
+        help="list: ipvsadm -Ln (default); stats/rate: its --stats/--rate variants; "
+        "save: ipvsadm -S -n; ipset: ipset save; iptables: the ipvs-mode "
+        "iptables-restore payload; addresses: ip addr show kube-ipvs0",
+    )
+    p.add_argument(
+        "--family",
+        choices=("IPv4", "IPv6"),
+        default="IPv4",
+        help="the proxier's family (default: IPv4)",
+    )
+    add_config_argument(p)
+    g = p.add_argument_group("ipvs proxier flags (override --config)")
+    g.add_argument("--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="the IPVS scheduler")
+    g.add_argument(
+        "--nodeport-addresses",
+        type=_cidrs,
+        metavar="CIDR,...",
+        help="the addresses node ports listen on",
+    )
+    g.add_argument(
+        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
+    )
+    g.add_argument(
+        "--iptables-masquerade-bit",
+        dest="masquerade_bit",
+        type=int,
+        metavar="N",
+        help="the fwmark bit for masquerading (0-31; default 14)",
+    )
+    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
+
+
+def _run_render_ipvs(args: argparse.Namespace) -> int:
+    cluster = load_cluster(args)
+    text = cluster.render_ipvs(
+        node=args.node,
+        form=args.form,
+        config=load_config(args),
+        ipvs_scheduler=args.ipvs_scheduler,
+        nodeport_addresses=args.nodeport_addresses,
+        masquerade_all=args.masquerade_all,
+        masquerade_bit=args.masquerade_bit,
+        cluster_cidr=args.cluster_cidr,
+        family=args.family,
+    )
+    _warn_proxy(cluster, args.family)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _render_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="mode", metavar="MODE", required=True)
+    for name, help_, description, examples, add, run in (
+        (
+            "iptables",
+            "kube-proxy's iptables mode: iptables-restore / iptables-save text",
+            "Renders the rules kube-proxy's iptables mode writes on a node, byte for byte. "
+            "Settings are layered as kube-proxy reads them: defaults, the KubeProxyConfiguration "
+            "(--config, else one given with -f), --proxier-settings, then the flags.",
+            _RENDER_IPTABLES_EXAMPLES,
+            _render_iptables_arguments,
+            _run_render_iptables,
+        ),
+        (
+            "ipvs",
+            "kube-proxy's ipvs mode: ipvsadm, ipset, iptables and kube-ipvs0 text",
+            "Renders what kube-proxy's ipvs mode programs on a node as the text of the tools an "
+            "operator runs there (counters are 0). The scheduler comes from --ipvs-scheduler, else "
+            "the KubeProxyConfiguration, else rr.",
+            _RENDER_IPVS_EXAMPLES,
+            _render_ipvs_arguments,
+            _run_render_ipvs,
+        ),
+    ):
+        sp = sub.add_parser(
+            name,
+            help=help_,
+            description=description,
+            epilog=f"examples:\n{examples}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add(sp)
+        sp.set_defaults(render_run=run)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    run: Callable[[argparse.Namespace], int] = args.render_run
+    return run(args)
+
+
+RENDER = Command(
+    name="render",
+    help="render what kube-proxy writes on a node (iptables or ipvs mode)",
+    description="Renders what kube-proxy programs on one node: 'render iptables' (iptables "
+    "mode) or 'render ipvs' (ipvs mode). See 'svccore render MODE --help'.",
+    examples=f"{_RENDER_IPTABLES_EXAMPLES}\n{_RENDER_IPVS_EXAMPLES}",
+    add_arguments=_render_arguments,
+    run=_run_render,
+)
+
+
+# --- svccore trace -------------------------------------------------------------------------
+
+
+def _trace_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_node_argument(p, required=True)
+    p.add_argument("--src", metavar="IP", required=True, help="the client address")
+    p.add_argument(
+        "--dst", metavar="IP:PORT", required=True, help="the destination ([IP]:PORT for IPv6)"
+    )
+    p.add_argument(
+        "--proto", choices=("tcp", "udp", "sctp"), default="tcp", help="protocol (default: tcp)"
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=("pod", "node", "other-node", "external"),
+        default="pod",
+        help="pod: a pod on the node (default); node: the node itself (host network); "
+        "other-node: another node or its pods; external: outside the cluster",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("iptables", "ipvs"),
+        default="iptables",
+        help="kube-proxy's mode (default: iptables)",
+    )
+    add_iptables_settings_arguments(p)
+    p.add_argument(
+        "--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="--mode ipvs: the IPVS scheduler"
+    )
+    add_output_argument(p)
+
+
+def _run_trace(args: argparse.Namespace) -> int:
+    cluster = load_cluster(args)
+    kwargs = iptables_settings(args)
+    if args.mode == "ipvs":
+        # Only the flags the ipvs proxier has; the others are refused by Cluster.trace.
+        for k in (
+            "masquerade_mark",
+            "localhost_nodeports",
+            "nfacct_counters",
+            "random_fully",
+            "conntrack_tcp_be_liberal",
+            "proxier_settings",
+        ):
+            if kwargs[k] is None:
+                del kwargs[k]
+    result = cluster.trace(
+        node=args.node,
+        src=args.src,
+        dst=args.dst,
+        proto=args.proto,
+        source=args.source,
+        mode=args.mode,
+        ipvs_scheduler=args.ipvs_scheduler,
+        **kwargs,
+    )
+    _warn_proxy(cluster, "IPv6" if args.dst.startswith("[") else "IPv4")
+    if args.output == "json":
+        _print_json(result.to_dict())
+    else:
+        sys.stdout.write(str(result))
+    return EXIT_OK
+
+
+TRACE = Command(
+    name="trace",
+    help="follow a packet through a node's kube-proxy rules",
+    description="Traces the first packet of a connection through the rules kube-proxy writes "
+    "on a node: every path with its exact probability (iptables mode: the kernel's "
+    "quantised -m statistic thresholds), the endpoint it is DNATed to, whether it is dropped "
+    "or rejected and why, whether it is masqueraded, and the rules that acted. --mode ipvs "
+    "shows the virtual server and the real server its scheduler picks.",
+    examples="  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 "
+    "--dst 10.96.0.10:80\n"
+    "  svccore trace -f cluster.json --node worker-1 --src 203.0.113.9 --dst 192.168.0.10:30080 "
+    "--from external -o json\n"
+    "  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 --dst 10.96.0.10:80 "
+    "--mode ipvs --ipvs-scheduler mh",
+    add_arguments=_trace_arguments,
+    run=_run_trace,
+)
+
+
+# --- svccore audit -------------------------------------------------------------------------
+
+
+def _audit_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_node_argument(p, required=True)
+    p.add_argument(
+        "--actual",
+        metavar="FILE",
+        required=True,
+        help="the node's iptables-save (or ip6tables-save) output; '-' reads stdin",
+    )
+    p.add_argument(
+        "--family",
+        choices=("IPv4", "IPv6"),
+        help="the proxier's family (default: the settings', else IPv4)",
+    )
+    add_iptables_settings_arguments(p)
+    add_output_argument(p)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    if args.actual == "-" and "-" in args.filename:
+        raise InputError("--actual - and -f - cannot both read standard input")
+    cluster = load_cluster(args)
+    actual = _read_text(args.actual)
+    settings = iptables_settings(args)
+    report = cluster.audit(actual, node=args.node, family=args.family, **settings)
+    _warn_proxy(cluster, report.family)
+    if args.output == "json":
+        _print_json(report.to_dict())
+    else:
+        text = str(report)
+        sys.stdout.write(_colourize(text) if _use_colour() else text)
+    return EXIT_DRIFT if report.has_drift else EXIT_OK
+
+
+AUDIT = Command(
+    name="audit",
+    help="compare a node's iptables-save with what kube-proxy should have written",
+    description="Audits a node's iptables-save output against the rules kube-proxy's iptables "
+    "mode should have written there: per service port, the rules missing, extra or changed, "
+    "chains reordered, missing or stale. Counters, quoting and other iptables-save details do "
+    "not count. Exits 0 when there is no drift, 1 when there is (or the input is invalid).",
+    examples="  ssh worker-1 iptables-save > worker-1.save\n"
+    "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save\n"
+    "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save "
+    "--config kube-proxy.yaml -o json",
+    add_arguments=_audit_arguments,
+    run=_run_audit,
+)
+
+
 # --- the subcommand registry -----------------------------------------------------------------
 #
 # To add a subcommand (`render`, `trace`, `simulate`, `audit` come here once the core has
@@ -348,6 +866,9 @@ COMMANDS: tuple[Command, ...] = (
     VALIDATE,
     ENDPOINTS,
     SIMULATE,
+    RENDER,
+    TRACE,
+    AUDIT,
 )
 
 

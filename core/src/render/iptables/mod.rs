@@ -35,7 +35,7 @@ mod sort;
 pub use incremental::IncrementalRenderer;
 pub use rules::{Dump, Rule, SaveStyle};
 pub use save::{builtin_chains, jump_rules};
-pub use settings::{LocalDetector, ProxierSettings};
+pub use settings::{LocalDetector, ProxierSettings, SettingsFlags};
 pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;

@@ -484,6 +484,141 @@ fn list<T>(
     Ok(out)
 }
 
+/// The command-line flags of the iptables proxier (`svccore render iptables`, the bindings'
+/// keyword arguments): each `Some` overrides whatever the defaults, the configuration and the
+/// `--proxier-settings` file said.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsFlags {
+    /// `--hostname-override` / `--node`.
+    pub node_name: Option<String>,
+    /// The proxier's family (`IPv4` / `IPv6`).
+    pub ip_family: Option<IpFamily>,
+    /// `--cluster-cidr` (a ClusterCIDR detector; comma-separated for dual stack: the CIDR of
+    /// the proxier's family is used).
+    pub cluster_cidr: Option<String>,
+    /// `--masquerade-all`.
+    pub masquerade_all: Option<bool>,
+    /// `--iptables-masquerade-bit` (0..=31): the mark becomes `%#08x` of `1 << bit`.
+    pub masquerade_bit: Option<i64>,
+    /// The mark text itself (`0x4000`, as kube-proxy's unit tests write it).
+    pub masquerade_mark: Option<String>,
+    /// `--iptables-localhost-nodeports`.
+    pub localhost_nodeports: Option<bool>,
+    /// `--nodeport-addresses` (CIDRs).
+    pub nodeport_addresses: Option<Vec<String>>,
+    /// nfacct counters available on the node.
+    pub nfacct_counters: Option<Vec<String>>,
+    /// iptables supports `--random-fully`.
+    pub random_fully: Option<bool>,
+    /// `net.netfilter.nf_conntrack_tcp_be_liberal` is set.
+    pub conntrack_tcp_liberal: Option<bool>,
+}
+
+impl SettingsFlags {
+    /// Applies the flags given to `s`, checked as the JSON form is (errors are
+    /// [`Error::Config`] or [`Error::InvalidArgument`] naming the field).
+    pub fn apply(&self, s: &mut ProxierSettings) -> Result<()> {
+        if self.masquerade_bit.is_some() && self.masquerade_mark.is_some() {
+            return Err(Error::InvalidArgument(
+                "give the masquerade bit or the masquerade mark, not both".into(),
+            ));
+        }
+        let mut m = Map::new();
+        if let Some(n) = &self.node_name {
+            m.insert("nodeName".into(), json!(n));
+        }
+        if let Some(f) = self.ip_family {
+            m.insert("ipFamily".into(), json!(f.as_str()));
+        }
+        if let Some(c) = &self.cluster_cidr {
+            let fam = self.ip_family.unwrap_or(s.ip_family);
+            let pick = c
+                .split(',')
+                .map(str::trim)
+                .find(|x| {
+                    parse_cidr_sloppy(x)
+                        .is_some_and(|n| n.addr().is_ipv4() == (fam == IpFamily::IPv4))
+                })
+                .unwrap_or(c.trim());
+            m.insert("clusterCIDR".into(), json!(pick));
+        }
+        if let Some(v) = self.masquerade_all {
+            m.insert("masqueradeAll".into(), json!(v));
+        }
+        if let Some(bit) = self.masquerade_bit {
+            if !(0..=31).contains(&bit) {
+                return Err(cfg_err(
+                    None,
+                    "masqueradeBit",
+                    format!("must be between 0 and 31, got {bit}"),
+                ));
+            }
+            m.insert("masqueradeMark".into(), json!(mark_for_bit(bit as u32)));
+        }
+        if let Some(v) = &self.masquerade_mark {
+            m.insert("masqueradeMark".into(), json!(v));
+        }
+        if let Some(v) = self.localhost_nodeports {
+            m.insert("localhostNodePorts".into(), json!(v));
+        }
+        if let Some(v) = &self.nodeport_addresses {
+            m.insert("nodePortAddresses".into(), json!(v));
+        }
+        if let Some(v) = &self.nfacct_counters {
+            m.insert("nfacctCounters".into(), json!(v));
+        }
+        if let Some(v) = self.random_fully {
+            m.insert("randomFully".into(), json!(v));
+        }
+        if let Some(v) = self.conntrack_tcp_liberal {
+            m.insert("conntrackTCPLiberal".into(), json!(v));
+        }
+        s.apply_json(&Value::Object(m), None)
+    }
+}
+
+impl ProxierSettings {
+    /// The settings of one proxier, layered as kube-proxy reads them: the defaults, then the
+    /// `KubeProxyConfiguration` (`config`: a `--config` file, else the cluster's), then the
+    /// fields present in a `--proxier-settings` object (`file` names it in errors), then the
+    /// flags. The family (from the flags, else the settings object) is fixed first, so the
+    /// configuration's dual-stack `clusterCIDR` contributes the CIDR of that family.
+    ///
+    /// # Example
+    /// ```
+    /// use serde_json::json;
+    /// use svccore::model::ProxyConfig;
+    /// use svccore::render::iptables::{ProxierSettings, SettingsFlags};
+    /// let cfg = ProxyConfig { masquerade_all: Some(true), hostname_override: Some("a".into()), ..Default::default() };
+    /// let file = json!({"nodeName": "b", "randomFully": false});
+    /// let flags = SettingsFlags { node_name: Some("c".into()), ..Default::default() };
+    /// let s = ProxierSettings::layered(Some(&cfg), Some((&file, Some("p.json"))), &flags).unwrap();
+    /// assert_eq!((s.node_name.as_str(), s.masquerade_all, s.random_fully), ("c", true, false));
+    /// ```
+    pub fn layered(
+        config: Option<&ProxyConfig>,
+        settings_json: Option<(&Value, Option<&str>)>,
+        flags: &SettingsFlags,
+    ) -> Result<ProxierSettings> {
+        let mut s = ProxierSettings::default();
+        let json_family = settings_json
+            .and_then(|(v, _)| v.get("ipFamily"))
+            .and_then(Value::as_str)
+            .and_then(IpFamily::parse);
+        if let Some(f) = flags.ip_family.or(json_family) {
+            s.ip_family = f;
+        }
+        if let Some(cfg) = config {
+            s.apply_proxy_config(cfg)?;
+        }
+        if let Some((v, file)) = settings_json {
+            s.apply_json(v, file)?;
+        }
+        flags.apply(&mut s)?;
+        Ok(s)
+    }
+}
+
 /// A helper for bindings: the JSON object of the defaults.
 pub fn default_settings_json() -> Map<String, Value> {
     match ProxierSettings::default().to_json() {
@@ -550,5 +685,67 @@ mod tests {
         };
         let e = ProxierSettings::from_proxy_config(&bad).unwrap_err();
         assert_eq!(e.issues()[0].path, "iptables.masqueradeBit");
+    }
+
+    #[test]
+    fn layered_precedence_defaults_config_json_flags() {
+        let cfg = ProxyConfig {
+            cluster_cidr: Some("10.244.0.0/16,fd00::/48".into()),
+            masquerade_bit: Some(15),
+            ..Default::default()
+        };
+        // The configuration alone.
+        let s = ProxierSettings::layered(Some(&cfg), None, &SettingsFlags::default()).unwrap();
+        assert_eq!(s.masquerade_mark, "0x00008000");
+        assert_eq!(
+            s.local_detector,
+            LocalDetector::Cidr("10.244.0.0/16".into())
+        );
+        // The family of the settings file picks the configuration's IPv6 CIDR.
+        let v6 = json!({"ipFamily": "IPv6"});
+        let s = ProxierSettings::layered(Some(&cfg), Some((&v6, None)), &SettingsFlags::default())
+            .unwrap();
+        assert_eq!(s.local_detector, LocalDetector::Cidr("fd00::/48".into()));
+        // The file overrides the configuration, the flags override the file.
+        let file = json!({"masqueradeMark": "0x4000", "localhostNodePorts": false});
+        let flags = SettingsFlags {
+            masquerade_bit: Some(13),
+            cluster_cidr: Some("fd01::/48,10.1.0.0/16".into()),
+            ..Default::default()
+        };
+        let s =
+            ProxierSettings::layered(Some(&cfg), Some((&file, Some("p.json"))), &flags).unwrap();
+        assert_eq!(s.masquerade_mark, "0x00002000");
+        assert!(!s.localhost_nodeports);
+        assert_eq!(s.local_detector, LocalDetector::Cidr("10.1.0.0/16".into()));
+    }
+
+    #[test]
+    fn flags_are_checked_with_the_field_name() {
+        let bad = |f: SettingsFlags| {
+            let e = ProxierSettings::layered(None, None, &f).unwrap_err();
+            (e.kind(), e.to_string())
+        };
+        let (kind, msg) = bad(SettingsFlags {
+            masquerade_bit: Some(32),
+            ..Default::default()
+        });
+        assert_eq!(kind, "config");
+        assert!(
+            msg.contains("masqueradeBit: must be between 0 and 31, got 32"),
+            "{msg}"
+        );
+        let (kind, msg) = bad(SettingsFlags {
+            cluster_cidr: Some("nope".into()),
+            ..Default::default()
+        });
+        assert_eq!(kind, "config");
+        assert!(msg.contains("clusterCIDR: \"nope\" is not a CIDR"), "{msg}");
+        let (kind, _) = bad(SettingsFlags {
+            masquerade_bit: Some(14),
+            masquerade_mark: Some("0x4000".into()),
+            ..Default::default()
+        });
+        assert_eq!(kind, "invalid-argument");
     }
 }

@@ -53,10 +53,109 @@ pub use ipset::{render_ipset_save, IpSet, KubeSet, SetType};
 pub use iptables::{render_iptables, IptablesOptions};
 pub use list::{largenum, render_list, service_name, ListFormat, ListOptions};
 pub use save::{render_save, save_service_name};
-pub use settings::{InsertionOrder, IpvsSettings, LocalDetector, DEFAULT_SCHEDULER};
+pub use settings::{
+    InsertionOrder, IpvsFlags, IpvsSettings, LocalDetector, DEFAULT_SCHEDULER, SCHEDULERS,
+};
 pub use state::{Counters5, IpvsState, RsState, VsId};
 
 use crate::model::Protocol;
+use crate::snapshot::ProxySnapshot;
+use crate::{Cluster, Error, Result};
+
+/// Which text [`render`] produces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Form {
+    /// `ipvsadm -Ln`.
+    #[default]
+    List,
+    /// `ipvsadm -Ln --stats` (counters are 0 without runtime state).
+    Stats,
+    /// `ipvsadm -Ln --rate`.
+    Rate,
+    /// `ipvsadm -S -n`.
+    Save,
+    /// `ipset save`.
+    Ipset,
+    /// The ipvs-mode `iptables-restore --noflush` payload.
+    Iptables,
+    /// `ip addr show kube-ipvs0`.
+    Addresses,
+}
+
+impl Form {
+    /// The form names, as the command line takes them.
+    pub const NAMES: &'static [&'static str] = &[
+        "list",
+        "save",
+        "ipset",
+        "iptables",
+        "addresses",
+        "stats",
+        "rate",
+    ];
+
+    /// Parses `list`, `stats`, `rate`, `save`, `ipset`, `iptables` or `addresses`.
+    pub fn parse(s: &str) -> Option<Form> {
+        Some(match s {
+            "list" => Form::List,
+            "stats" => Form::Stats,
+            "rate" => Form::Rate,
+            "save" => Form::Save,
+            "ipset" => Form::Ipset,
+            "iptables" => Form::Iptables,
+            "addresses" => Form::Addresses,
+            _ => return None,
+        })
+    }
+}
+
+/// Builds the node's IPVS programming for `settings` (family, node, flags) from a fresh sync
+/// and renders `form`.
+///
+/// # Example
+/// ```
+/// use svccore::model::IpFamily;
+/// use svccore::render::ipvs::{render, Form, IpvsSettings};
+/// let cluster = svccore::load::load_strs([(None, r#"{"apiVersion":"v1","kind":"Service",
+///   "metadata":{"name":"web","namespace":"default"},
+///   "spec":{"clusterIP":"10.96.0.10","ports":[{"port":80}]}}"#)]).unwrap();
+/// let s = IpvsSettings::from_cluster(&cluster, "node-a", IpFamily::IPv4).unwrap();
+/// assert!(render(&cluster, &s, Form::List).unwrap().contains("TCP  10.96.0.10:80 rr\n"));
+/// assert_eq!(render(&cluster, &s, Form::Save).unwrap(), "-A -t 10.96.0.10:80 -s rr\n");
+/// ```
+pub fn render(cluster: &Cluster, settings: &IpvsSettings, form: Form) -> Result<String> {
+    let snap = ProxySnapshot::build(cluster, settings.family)?;
+    let node = IpvsNode::build(&snap, settings, None)?;
+    let list = |format| {
+        render_list(
+            &node,
+            None,
+            &ListOptions {
+                format,
+                ..ListOptions::default()
+            },
+        )
+    };
+    match form {
+        Form::List => list(ListFormat::Default),
+        Form::Stats => list(ListFormat::Stats),
+        Form::Rate => list(ListFormat::Rate),
+        Form::Save => Ok(render_save(&node, false)),
+        Form::Ipset => Ok(render_ipset_save(&node.ipsets)),
+        Form::Iptables => Ok(render_iptables(&node, &IptablesOptions::default())),
+        Form::Addresses => Ok(render_addresses(&[&node])),
+    }
+}
+
+/// [`Form::parse`] as a result.
+pub fn parse_form(s: &str) -> Result<Form> {
+    Form::parse(s).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "unknown ipvs form {s:?}: expected one of {}",
+            Form::NAMES.join(", ")
+        ))
+    })
+}
 
 /// One real server in a [`VsLookup`].
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 use crate::categorize::NodeContext;
 use crate::ip::{parse_cidr_sloppy, parse_ip_sloppy};
-use crate::model::{DetectLocalMode, IpFamily};
+use crate::model::{DetectLocalMode, IpFamily, ProxyConfig};
 use crate::{Cluster, Error, Issue, Result};
 
 /// kube-proxy's local-traffic detector (`--detect-local-mode`), as the token it puts in
@@ -131,7 +131,18 @@ impl IpvsSettings {
     /// [`Error::Config`] for a masquerade bit outside 0..=31, an unknown `detectLocalMode`, or a
     /// detector that needs a CIDR or interface the configuration does not give.
     pub fn from_cluster(cluster: &Cluster, node_name: &str, family: IpFamily) -> Result<Self> {
-        let cfg = cluster.proxy_config.clone().unwrap_or_default();
+        Self::from_config(cluster, cluster.proxy_config.as_ref(), node_name, family)
+    }
+
+    /// [`IpvsSettings::from_cluster`] with the `KubeProxyConfiguration` given separately (a
+    /// `--config` file instead of the one among the cluster's objects; `None`: none at all).
+    pub fn from_config(
+        cluster: &Cluster,
+        config: Option<&ProxyConfig>,
+        node_name: &str,
+        family: IpFamily,
+    ) -> Result<Self> {
+        let cfg = config.cloned().unwrap_or_default();
         let name = if node_name.is_empty() {
             cfg.hostname_override.clone().unwrap_or_default()
         } else {
@@ -287,6 +298,83 @@ impl IpvsSettings {
     }
 }
 
+/// The command-line flags of the ipvs proxier that `svccore render ipvs` and the bindings take;
+/// each `Some` overrides the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpvsFlags {
+    /// `--ipvs-scheduler` (`rr wrr lc wlc sed nq sh dh mh`).
+    pub scheduler: Option<String>,
+    /// `--nodeport-addresses` (CIDRs or `primary`).
+    pub nodeport_addresses: Option<Vec<String>>,
+    /// `--masquerade-all`.
+    pub masquerade_all: Option<bool>,
+    /// `--iptables-masquerade-bit` (0..=31).
+    pub masquerade_bit: Option<i64>,
+    /// `--cluster-cidr` (a ClusterCIDR detector; the CIDR of the proxier's family is used).
+    pub cluster_cidr: Option<String>,
+}
+
+/// The IPVS schedulers the kernel has (and kube-proxy accepts).
+pub const SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
+
+impl IpvsFlags {
+    /// Applies the flags given to `s`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown scheduler; [`Error::Config`] for a bad bit, CIDR
+    /// or node port address (checked as the configuration's fields are).
+    pub fn apply(&self, s: &mut IpvsSettings) -> Result<()> {
+        if let Some(sch) = &self.scheduler {
+            if !SCHEDULERS.contains(&sch.as_str()) {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown IPVS scheduler {sch:?}: expected one of {}",
+                    SCHEDULERS.join(", ")
+                )));
+            }
+            s.scheduler = sch.clone();
+        }
+        if let Some(m) = self.masquerade_all {
+            s.masquerade_all = m;
+        }
+        if let Some(bit) = self.masquerade_bit {
+            if !(0..=31).contains(&bit) {
+                return Err(Error::Config(Issue::new(
+                    None,
+                    "masqueradeBit",
+                    format!("must be between 0 and 31, got {bit}"),
+                )));
+            }
+            s.masquerade_bit = bit as u32;
+        }
+        if let Some(c) = &self.cluster_cidr {
+            let mut any = false;
+            let mut pick = None;
+            for x in c.split(',').map(str::trim) {
+                let Some(n) = parse_cidr_sloppy(x) else {
+                    return Err(Error::Config(Issue::new(
+                        None,
+                        "clusterCIDR",
+                        format!("{x:?} is not a CIDR"),
+                    )));
+                };
+                any = true;
+                if pick.is_none() && same_family(&n, s.family) {
+                    pick = Some(x.to_owned());
+                }
+            }
+            s.local_detector = match pick {
+                Some(p) if any => LocalDetector::ClusterCidr(p),
+                _ => LocalDetector::None,
+            };
+        }
+        if let Some(v) = &self.nodeport_addresses {
+            s.nodeport_addresses = v.clone();
+            s.nodeport_ips()?;
+        }
+        Ok(())
+    }
+}
+
 fn same_family(n: &IpNet, family: IpFamily) -> bool {
     IpFamily::of(&n.addr()) == family
 }
@@ -320,5 +408,40 @@ mod tests {
         );
         s.nodeport_addresses = vec!["0.0.0.0/0".into()];
         assert_eq!(s.nodeport_ips().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn flags_override_and_are_checked() {
+        let mut s = IpvsSettings::new(IpFamily::IPv4, "n");
+        let f = IpvsFlags {
+            scheduler: Some("mh".into()),
+            masquerade_bit: Some(15),
+            cluster_cidr: Some("fd00::/48, 10.244.0.0/16".into()),
+            ..Default::default()
+        };
+        f.apply(&mut s).unwrap();
+        assert_eq!(s.scheduler, "mh");
+        assert_eq!(s.mark(), "0x00008000");
+        assert_eq!(
+            s.local_detector,
+            LocalDetector::ClusterCidr("10.244.0.0/16".into())
+        );
+        let e = IpvsFlags {
+            scheduler: Some("fifo".into()),
+            ..Default::default()
+        }
+        .apply(&mut s)
+        .unwrap_err();
+        assert_eq!(e.kind(), "invalid-argument");
+        let e = IpvsFlags {
+            nodeport_addresses: Some(vec!["x".into()]),
+            ..Default::default()
+        }
+        .apply(&mut s)
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration: nodePortAddresses[0]: \"x\" is not a CIDR"
+        );
     }
 }
