@@ -22,15 +22,11 @@ STAMP_VENV := $(VENV)/.deps-installed
 STAMP_WHEEL := dist/.built
 STAMP_INSTALLED := $(VENV)/.svccore-installed
 
-# make demo runs the bundled examples; until there are any, the test fixture stands in.
-EXAMPLES := $(wildcard examples/*.yaml)
-DEMO_INPUTS := $(or $(EXAMPLES),bindings-py/tests/data/shop.yaml)
-# Examples named *invalid* show errors; the others must validate.
-VALID_EXAMPLE := $(firstword $(foreach f,$(DEMO_INPUTS),$(if $(findstring invalid,$(notdir $(f))),,$(f))) bindings-py/tests/data/shop.yaml)
+VALID_EXAMPLE := examples/nginx-study.yaml
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
 	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
-	bench fmt clean
+	bench bench-rust bench-python fmt clean
 
 help: ## Show this help
 	@echo "usage: make TARGET"
@@ -90,18 +86,8 @@ dev: setup-venv ## Editable debug build into .venv (maturin develop), for quick 
 
 # --- demo ------------------------------------------------------------------------------------
 
-demo: setup-venv install ## Run `svccore validate` and `svccore endpoints` on examples/*.yaml
-	@$(if $(EXAMPLES),,echo "(no examples/*.yaml yet: showing $(DEMO_INPUTS))"; echo)
-	@for f in $(DEMO_INPUTS); do \
-		echo "\$$ svccore validate -f $$f"; \
-		if $(VBIN)/svccore validate -f "$$f"; then \
-			echo; echo "\$$ svccore endpoints -f $$f"; \
-			$(VBIN)/svccore endpoints -f "$$f"; \
-		else \
-			case "$$f" in *invalid*) ;; *) echo "demo: $$f should be valid" >&2; exit 1;; esac; \
-		fi; \
-		echo; \
-	done
+demo: setup-venv install ## The main job on examples/: validate, endpoints, iptables and ipvsadm views, trace, simulate
+	SVCCORE=$(abspath $(VBIN)/svccore) examples/demo.sh
 
 # --- tests -----------------------------------------------------------------------------------
 
@@ -116,9 +102,9 @@ lint-rust: setup-rust
 	cargo clippy --workspace --exclude svccore-wasm --all-targets -- -D warnings
 
 lint-python: setup-venv
-	cd bindings-py && ../$(VBIN)/ruff check python tests
-	cd bindings-py && ../$(VBIN)/ruff format --check python tests
-	cd bindings-py && ../$(VBIN)/mypy python tests
+	cd bindings-py && ../$(VBIN)/ruff check python tests examples ../benches/python
+	cd bindings-py && ../$(VBIN)/ruff format --check python tests examples ../benches/python
+	cd bindings-py && ../$(VBIN)/mypy python tests examples ../benches/python
 
 test-rust: ## cargo test of the default members (core, benches)
 	cargo test
@@ -155,8 +141,13 @@ test-wheel: wheel ## Install the wheel into a fresh venv and run the command
 
 # --- other -----------------------------------------------------------------------------------
 
-bench: ## criterion benchmarks
+bench: bench-rust bench-python ## All benchmarks (figures in benches/README.md)
+
+bench-rust: ## criterion benchmarks: selection, iptables and IPVS rendering
 	cargo bench -p svccore-benches
+
+bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests
+	$(VPY) benches/python/bench_python.py
 
 fmt: setup-venv ## Format Rust and Python sources
 	cargo fmt --all
