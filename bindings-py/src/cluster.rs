@@ -14,7 +14,7 @@ use crate::select::PySimulationReport;
 use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
 use svccore::model::IpFamily;
 use svccore::render::ipvs::IpvsFlags;
-use svccore::simulate::{simulate, SimulateOptions};
+use svccore::simulate::{simulate_with_progress, SimulateOptions};
 
 use crate::proxy::{
     bad, iptables_settings, ipvs_settings, packet, snapshot_warnings, IptablesArgs, PyAuditReport,
@@ -338,7 +338,7 @@ impl PyCluster {
     /// >>> r = c.simulate("shop/web", scheduler="rr", connections=10)
     /// >>> r.picks
     /// {'10.1.0.1:8080': 5, '10.1.0.2:8080': 5}
-    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = Vec::new(), table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0))]
+    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = Vec::new(), table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0, progress = None))]
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -358,6 +358,7 @@ impl PyCluster {
         remove_endpoint: Option<String>,
         add_endpoint: Option<String>,
         samples: usize,
+        progress: Option<PyObject>,
     ) -> PyResult<PySimulationReport> {
         guard(|| {
             let opts = SimulateOptions {
@@ -377,7 +378,24 @@ impl PyCluster {
                 add_endpoint,
                 samples,
             };
-            let r = core(py.allow_threads(|| simulate(&self.0, &opts)))?;
+            // `progress(done, total)` is called about a hundred times; its exceptions stop
+            // nothing (they are reported once the run is over).
+            let mut failed: Option<PyErr> = None;
+            let r = core(py.allow_threads(|| {
+                let mut report = |done: u32, total: u32| {
+                    if let (Some(cb), None) = (&progress, &failed) {
+                        Python::with_gil(|py| {
+                            if let Err(e) = cb.call1(py, (done, total)) {
+                                failed = Some(e);
+                            }
+                        });
+                    }
+                };
+                simulate_with_progress(&self.0, &opts, &mut report)
+            }))?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
             Ok(PySimulationReport(r))
         })
     }

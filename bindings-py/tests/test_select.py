@@ -101,3 +101,36 @@ def test_pick_refuses_a_client_that_is_not_a_string() -> None:
     b = svccore.Balancer("rr", NGINX)
     with pytest.raises(svccore.InvalidArgumentError, match=r"^client_ip must be a str, got int$"):
         b.pick(3232235777)  # type: ignore[arg-type]
+
+
+def test_simulate_reports_progress_to_a_callback() -> None:
+    c = svccore.Cluster.from_files(str(EXAMPLES / "nginx-study.yaml"))
+    seen: list[tuple[int, int]] = []
+    c.simulate(
+        "study/service-clusterip", connections=5000, progress=lambda d, t: seen.append((d, t))
+    )
+    assert len(seen) >= 100
+    assert seen[-1] == (5000, 5000)
+
+
+def test_a_failing_progress_callback_surfaces_its_exception() -> None:
+    c = svccore.Cluster.from_files(str(EXAMPLES / "nginx-study.yaml"))
+
+    def boom(done: int, total: int) -> None:
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        c.simulate("study/service-clusterip", connections=100, progress=boom)
+
+
+def test_progress_bar_draws_on_a_terminal_and_clears_its_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from svccore.cli import ProgressBar
+
+    bar = ProgressBar(enabled=True)
+    bar(50, 100)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "[###############---------------] 50/100" in err
+    assert err.endswith("\r\033[K")

@@ -303,6 +303,16 @@ fn client_ip(family: IpFamily, i: u32) -> IpAddr {
 /// assert_eq!(r.endpoints[0].picks, 5000);
 /// ```
 pub fn simulate(cluster: &Cluster, opts: &SimulateOptions) -> Result<SimulationReport> {
+    simulate_with_progress(cluster, opts, &mut |_, _| {})
+}
+
+/// [`simulate`], calling `progress(done, total)` about a hundred times during the run (and once
+/// at the end), so a command can draw a progress bar for long simulations.
+pub fn simulate_with_progress(
+    cluster: &Cluster,
+    opts: &SimulateOptions,
+    progress: &mut dyn FnMut(u32, u32),
+) -> Result<SimulationReport> {
     if opts.connections == 0 || opts.clients == 0 {
         return Err(Error::InvalidArgument(
             "clients and connections must be at least 1".into(),
@@ -443,7 +453,11 @@ pub fn simulate(cluster: &Cluster, opts: &SimulateOptions) -> Result<SimulationR
         0.0
     };
     let dst = SocketAddr::new(port.cluster_ip, port.port);
+    let every = (opts.connections / 100).max(1);
     for k in 0..opts.connections {
+        if k % every == 0 {
+            progress(k, opts.connections);
+        }
         let now = step * f64::from(k);
         let now_ms = (now * 1000.0) as u64;
         while let Some(Reverse((t, e, to_inactive))) = ends.peek().copied() {
@@ -525,6 +539,7 @@ pub fn simulate(cluster: &Cluster, opts: &SimulateOptions) -> Result<SimulationR
             }
         }
     }
+    progress(opts.connections, opts.connections);
     let total = f64::from(opts.connections);
     for (i, s) in stats.iter_mut().enumerate() {
         s.share = s.picks as f64 / total;

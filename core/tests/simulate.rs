@@ -219,3 +219,19 @@ fn same_seed_same_report() {
     };
     assert_eq!(simulate(&c, &o).unwrap(), simulate(&c, &o).unwrap());
 }
+
+#[test]
+fn progress_is_reported_in_order_up_to_the_total() {
+    let mut seen = Vec::new();
+    let o = SimulateOptions {
+        connections: 1000,
+        ..opts("study/service-clusterip", "rr")
+    };
+    svccore::simulate::simulate_with_progress(&example("nginx-study.yaml"), &o, &mut |d, t| {
+        seen.push((d, t))
+    })
+    .unwrap();
+    assert!(seen.len() >= 100, "{}", seen.len());
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(*seen.last().unwrap(), (1000, 1000));
+}

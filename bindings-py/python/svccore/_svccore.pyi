@@ -2,7 +2,7 @@
 # that they match the built module; the full docstrings with examples are on the runtime objects.
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, final
 
@@ -253,6 +253,7 @@ class Cluster:
         remove_endpoint: str | None = None,
         add_endpoint: str | None = None,
         samples: int = 0,
+        progress: Callable[[int, int], object] | None = None,
     ) -> SimulationReport: ...
     def proxy_warnings(self, family: str = "IPv4") -> list[Issue]: ...
     def render_iptables(

@@ -351,9 +351,59 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     add_output_argument(p)
 
 
+class ProgressBar:
+    """A one-line progress bar on standard error, drawn only when it is a terminal and the run
+    is long enough to need one.
+
+    >>> bar = ProgressBar(enabled=False)
+    >>> bar(5, 10)
+    >>> bar.close()
+    """
+
+    WIDTH = 30
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        filled = self.WIDTH * done // total
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\rsimulating [{bar}] {done}/{total}")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        """Clears the bar's line."""
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+# Below this many connections a simulation is instant and a bar would only flicker.
+_PROGRESS_MIN_CONNECTIONS = 200_000
+
+
 def _run_simulate(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
-    report = cluster.simulate(
+    bar = ProgressBar(None if args.connections >= _PROGRESS_MIN_CONNECTIONS else False)
+    try:
+        report = _simulate(cluster, args, bar)
+    finally:
+        bar.close()
+    if args.output == "json":
+        _print_json(report.to_dict())
+    else:
+        sys.stdout.write(str(report))
+    return EXIT_OK
+
+
+def _simulate(
+    cluster: svccore.Cluster, args: argparse.Namespace, bar: ProgressBar
+) -> svccore.SimulationReport:
+    return cluster.simulate(
         args.service,
         node=args.node,
         scheduler=args.scheduler,
@@ -368,12 +418,8 @@ def _run_simulate(args: argparse.Namespace) -> int:
         table_size=args.table_size,
         remove_endpoint=args.remove_endpoint,
         add_endpoint=args.add_endpoint,
+        progress=bar if bar.enabled else None,
     )
-    if args.output == "json":
-        _print_json(report.to_dict())
-    else:
-        sys.stdout.write(str(report))
-    return EXIT_OK
 
 
 SIMULATE = Command(
