@@ -42,6 +42,9 @@ use crate::render::iptables::rules::{Dump, Match, RecentAction, Rule, SaveStyle,
 use crate::render::iptables::{jump_rules, LocalDetector, ProxierSettings};
 use crate::{Error, Result};
 
+mod ipvs;
+pub use ipvs::{trace_ipvs, IpvsTrace};
+
 /// Where a packet comes from, as seen by the node it arrives on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Origin {
