@@ -18,6 +18,8 @@
 //! Views the core gains later (iptables and IPVS text, traces, simulations) plug in through
 //! [`views`]: one table entry each, which also lists them in [`capabilities`].
 
+mod args;
+mod balancer;
 mod error;
 mod records;
 pub mod views;
@@ -29,8 +31,11 @@ use svccore::model::IpFamily;
 use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
-use crate::error::{to_js_error, JsResult};
+use crate::args::{camel_keys, Args};
+use crate::error::{arg_error, to_js_error, to_js_error_at, JsResult};
 use crate::records::{NodeDifferences, NodeEndpoints, NodeRecord, ServicesView};
+
+pub use crate::balancer::JsBalancer;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = include_str!("types.d.ts");
@@ -52,6 +57,78 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
     js_sys::JSON::parse(&text)
 }
 
+/// A core record as a plain JavaScript object with camelCase keys and extra leading fields
+/// (`mode`), through the same JSON path as [`to_js`].
+fn to_js_camel<T: Serialize>(v: &T, extra: &[(&str, &str)]) -> JsResult<JsValue> {
+    let value =
+        serde_json::to_value(v).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    let mut out = serde_json::Map::new();
+    for (k, x) in extra {
+        out.insert((*k).to_owned(), serde_json::Value::String((*x).to_owned()));
+    }
+    match camel_keys(value) {
+        serde_json::Value::Object(m) => out.extend(m),
+        other => {
+            out.insert("value".to_owned(), other);
+        }
+    }
+    to_js(&out)
+}
+
+/// [`parse_family`] for an option: a bad value's error has the option's path.
+fn parse_family_at(family: Option<String>, path: &str) -> JsResult<IpFamily> {
+    match family.as_deref() {
+        None | Some("") => Ok(IpFamily::IPv4),
+        Some(f) => IpFamily::parse(f).ok_or_else(|| {
+            arg_error(
+                path,
+                format!("unknown IP family {f:?}: must be IPv4 or IPv6"),
+            )
+        }),
+    }
+}
+
+/// The `scheduler` option of the IPVS views and traces: `None` for the configuration's.
+fn parse_scheduler(s: Option<String>) -> JsResult<Option<String>> {
+    match s.as_deref() {
+        None | Some("") => Ok(None),
+        Some(x) if views::IPVS_SCHEDULERS.contains(&x) => Ok(s),
+        Some(x) => Err(arg_error(
+            "scheduler",
+            format!(
+                "scheduler {x:?} is not an IPVS scheduler svccore models ({})",
+                views::IPVS_SCHEDULERS.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The `dst` option (`ip:port`, `[ip]:port`, or an IP with the `port` option).
+fn parse_dst(args: &Args) -> JsResult<(std::net::IpAddr, u16)> {
+    let text = args.required_str("dst")?;
+    let t = text.trim();
+    let port = args.int("port", 1, 65535)?.map(|p| p as u16);
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return match port {
+            Some(p) => Ok((ip, p)),
+            None => Err(arg_error(
+                "port",
+                format!("dst {t:?} has no port: write ip:port or give port"),
+            )),
+        };
+    }
+    let sa: std::net::SocketAddr = t.parse().map_err(|_| {
+        arg_error(
+            "dst",
+            format!("dst {t:?} is not ip:port ([ip]:port for IPv6)"),
+        )
+    })?;
+    if sa.port() == 0 {
+        return Err(arg_error("dst", format!("dst {t:?}: port 0")));
+    }
+    Ok((sa.ip(), sa.port()))
+}
+
 fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
@@ -64,12 +141,14 @@ fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
 }
 
 /// The operations this build supports, by name: the base operations (`load`, `validate`,
-/// `services`, `endpoints`, `nodes`, `warnings`) followed by every view `Cluster.render`
-/// accepts. The playground shows a view only when its name is listed here.
+/// `services`, `endpoints`, `nodes`, `warnings`), the record operations (`trace`, `simulate`,
+/// `balancer`), then every text view `Cluster.render` accepts. The playground shows a view only
+/// when its name is listed here.
 #[wasm_bindgen(js_name = capabilities, unchecked_return_type = "Capability[]")]
 pub fn capabilities() -> JsResult<JsValue> {
     let names: Vec<&str> = views::BASE
         .iter()
+        .chain(views::RECORDS)
         .copied()
         .chain(views::TEXT_VIEWS.iter().map(|v| v.name))
         .collect();
@@ -199,38 +278,223 @@ impl Cluster {
         to_js(&all)
     }
 
-    /// Renders a text view (a name listed by `capabilities()` after the base operations) for
-    /// one node. Throws an `invalid-argument` error for a view this build does not have.
+    /// Renders a text view (a name listed by `capabilities()` after the record operations)
+    /// for one node: `iptables-restore`, `iptables-save`, `ipvsadm-ln`, `ipvsadm-save`,
+    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
+    /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
+    /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
+    /// names the option).
     pub fn render(
         &self,
         view: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "RenderOptions")] options: JsValue,
     ) -> JsResult<String> {
-        let opts: records::RenderOptions = if options.is_undefined() || options.is_null() {
-            records::RenderOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| {
-                to_js_error(&svccore::Error::InvalidArgument(format!(
-                    "bad render options: {e}"
-                )))
-            })?
-        };
-        let family = parse_family(opts.family)?;
+        let args = Args::from_js(&options, &["node", "family", "scheduler"])?;
+        let node = args.str("node")?.unwrap_or_default();
+        let family = parse_family_at(args.str("family")?, "family")?;
+        let scheduler = parse_scheduler(args.str("scheduler")?)?;
         let Some(v) = views::TEXT_VIEWS.iter().find(|v| v.name == view) else {
-            return Err(to_js_error(&svccore::Error::InvalidArgument(format!(
-                "view {view:?} is not available in this build"
-            ))));
+            return Err(to_js_error_at(
+                &svccore::Error::InvalidArgument(format!(
+                    "view {view:?} is not available in this build"
+                )),
+                "view",
+            ));
         };
         let input = views::ViewInput {
             cluster: &self.inner,
             snapshot: self.snapshot(family)?,
-            node: svccore::categorize::NodeContext::from_cluster(
-                &self.inner,
-                opts.node.as_deref().unwrap_or(""),
-            ),
+            node: svccore::categorize::NodeContext::from_cluster(&self.inner, &node),
             family,
+            scheduler,
         };
         (v.render)(&input).map_err(|e| to_js_error(&e))
+    }
+
+    /// Traces the first packet of a connection through one node's kube-proxy.
+    ///
+    /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
+    /// `proto` (`TCP`), `from` (`pod`, `node`, `external`, `host`; default `pod`), `node`,
+    /// `mode` (`iptables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed by `sh-port`
+    /// / `mh-port`), `recent` (iptables: `KUBE-SEP-…` lists in which the client has a live
+    /// affinity entry). The family is the destination's.
+    ///
+    /// iptables mode: every path through the rules with its probability (exact fraction,
+    /// decimal, nominal), verdict, masquerade and steps. ipvs mode: the virtual server, its
+    /// real servers with their shares, and the one the scheduler picks for this client.
+    #[wasm_bindgen(unchecked_return_type = "TraceResult")]
+    pub fn trace(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TraceOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let args = Args::from_js(
+            &options,
+            &[
+                "node",
+                "src",
+                "dst",
+                "port",
+                "proto",
+                "from",
+                "mode",
+                "scheduler",
+                "srcPort",
+                "recent",
+            ],
+        )?;
+        let node = args.str("node")?.unwrap_or_default();
+        let (dst, dst_port) = parse_dst(&args)?;
+        let src_text = args.required_str("src")?;
+        let src: std::net::IpAddr = src_text
+            .trim()
+            .parse()
+            .map_err(|_| arg_error("src", format!("src {src_text:?} is not an IP address")))?;
+        let family = IpFamily::of(&dst);
+        if IpFamily::of(&src) != family {
+            return Err(arg_error(
+                "src",
+                format!(
+                    "src {src} and dst {dst} are of different IP families: a {} kube-proxy sees {dst}",
+                    family.as_str()
+                ),
+            ));
+        }
+        let protocol = match args.str("proto")?.as_deref().map(str::to_ascii_uppercase) {
+            None => svccore::model::Protocol::Tcp,
+            Some(p) if ["TCP", "UDP", "SCTP"].contains(&p.as_str()) => {
+                svccore::model::Protocol::parse(&p)
+            }
+            Some(p) => {
+                return Err(arg_error(
+                    "proto",
+                    format!("proto {p:?} must be TCP, UDP or SCTP"),
+                ))
+            }
+        };
+        let from = args.str("from")?.unwrap_or_else(|| "pod".into());
+        let origin = svccore::trace::Origin::parse(&from).ok_or_else(|| {
+            arg_error(
+                "from",
+                format!("from {from:?} must be pod, node, external or host"),
+            )
+        })?;
+        let packet = svccore::trace::Packet {
+            src,
+            dst,
+            dst_port,
+            protocol,
+            origin,
+            in_interface: None,
+            recent: args.strings("recent")?.unwrap_or_default(),
+        };
+        let snap = self.snapshot(family)?;
+        match args.str("mode")?.as_deref().unwrap_or("iptables") {
+            "iptables" => {
+                let settings = views::iptables_settings(&self.inner, &node, family)
+                    .map_err(|e| to_js_error(&e))?;
+                let ctx = svccore::categorize::NodeContext::from_cluster(&self.inner, &node);
+                let rules = svccore::render::iptables::render_snapshot(
+                    snap,
+                    &settings,
+                    &ctx,
+                    svccore::render::iptables::Form::Restore,
+                )
+                .map_err(|e| to_js_error(&e))?;
+                let t = svccore::trace::trace(&rules, &settings, &packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "iptables")])
+            }
+            "ipvs" => {
+                let scheduler = parse_scheduler(args.str("scheduler")?)?;
+                let src_port = args.int("srcPort", 0, 65535)?.unwrap_or(0) as u16;
+                let ipvs = views::ipvs_node(&self.inner, snap, &node, family, scheduler.as_deref())
+                    .map_err(|e| to_js_error(&e))?;
+                let t = svccore::trace::trace_ipvs(&ipvs, &packet, src_port)
+                    .map_err(|e| to_js_error_at(&e, "scheduler"))?;
+                to_js_camel(&t, &[("mode", "ipvs")])
+            }
+            m => Err(arg_error(
+                "mode",
+                format!("mode {m:?} must be iptables or ipvs"),
+            )),
+        }
+    }
+
+    /// Simulates connections from many clients to one service port on one node, through the
+    /// engine named by `scheduler` (`iptables`, an IPVS scheduler, `maglev`, `ring-hash`).
+    ///
+    /// Options: `service` (`ns/name` or `ns/name:port`; required), `node` (default the first
+    /// Node), `scheduler` (`iptables`), `from` (`pod`, `node`, `external`), `clients` (100),
+    /// `connections` (10,000), `duration` (3,600 s), `hold` (1 s), `seed` (0),
+    /// `affinityTimeout` (the Service's; 0 turns affinity off), `samples` (0: how many of the
+    /// first picks to return, for timelines), `flags`, `tableSize`, `removeEndpoint`,
+    /// `addEndpoint`. The same options give the same numbers as Python's `Cluster.simulate`.
+    #[wasm_bindgen(unchecked_return_type = "SimulationReport")]
+    pub fn simulate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SimulateOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        use svccore::simulate::{simulate, SimulateOptions};
+        let args = Args::from_js(
+            &options,
+            &[
+                "service",
+                "node",
+                "scheduler",
+                "from",
+                "clients",
+                "connections",
+                "duration",
+                "hold",
+                "seed",
+                "affinityTimeout",
+                "samples",
+                "flags",
+                "tableSize",
+                "removeEndpoint",
+                "addEndpoint",
+            ],
+        )?;
+        let d = SimulateOptions::default();
+        let core_at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let opts = SimulateOptions {
+            service: args.required_str("service")?,
+            node: args.str("node")?.filter(|n| !n.is_empty()),
+            algorithm: match args.str("scheduler")? {
+                Some(s) => s.parse().map_err(core_at("scheduler"))?,
+                None => d.algorithm,
+            },
+            source: match args.str("from")? {
+                Some(s) => s.parse().map_err(core_at("from"))?,
+                None => d.source,
+            },
+            clients: args
+                .int("clients", 1, 1_000_000)?
+                .map_or(d.clients, |n| n as u32),
+            connections: args
+                .int("connections", 1, 10_000_000)?
+                .map_or(d.connections, |n| n as u32),
+            duration: args.seconds("duration")?.unwrap_or(d.duration),
+            hold: args.seconds("hold")?.unwrap_or(d.hold),
+            seed: args.int("seed", 0, (1 << 53) - 1)?.unwrap_or(d.seed),
+            affinity_timeout: args.int("affinityTimeout", 0, 86_400)?.map(|n| n as u32),
+            flags: match args.strings("flags")? {
+                Some(f) => f.join(",").parse().map_err(core_at("flags"))?,
+                None => d.flags,
+            },
+            table_size: args.int("tableSize", 1, 5_000_011)?.map(|n| n as u32),
+            remove_endpoint: args.str("removeEndpoint")?,
+            add_endpoint: args.str("addEndpoint")?,
+            samples: args.int("samples", 0, 100_000)?.map_or(0, |n| n as usize),
+        };
+        let r = simulate(&self.inner, &opts).map_err(|e| {
+            let path = match &e {
+                svccore::Error::UnknownService(_) => "service",
+                _ => "",
+            };
+            to_js_error_at(&e, path)
+        })?;
+        to_js_camel(&r, &[])
     }
 
     /// How many Service objects were loaded (cheap; for status lines).

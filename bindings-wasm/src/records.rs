@@ -5,21 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use svccore::categorize::{categorize, NodeContext, TopologyMode};
 use svccore::model::{node::ZONE_LABEL, IntOrString, Node};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 use svccore::Cluster;
-
-/// Options of `Cluster.render`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RenderOptions {
-    /// The node whose kube-proxy renders (default: none, which matches no local endpoint).
-    pub node: Option<String>,
-    /// `IPv4` (default) or `IPv6`.
-    pub family: Option<String>,
-}
 
 /// A `targetPort`: number or name.
 #[derive(Debug, Serialize)]
@@ -144,7 +134,10 @@ pub struct SkippedService {
     name: String,
     #[serde(rename = "type")]
     type_: String,
+    /// Why, in words.
     reason: &'static str,
+    /// Why, as a stable code (`headless`, `external-name`, `no-cluster-ip-of-family`, `no-ports`).
+    reason_code: &'static str,
     external_name: Option<String>,
 }
 
@@ -158,30 +151,15 @@ pub struct ServicesView {
 
 impl ServicesView {
     pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
-        let programmed: std::collections::BTreeSet<(&str, &str)> = snap
-            .ports
-            .iter()
-            .map(|p| (p.namespace.as_str(), p.name.as_str()))
-            .collect();
-        let skipped = cluster
-            .services
-            .iter()
-            .filter(|s| !programmed.contains(&(s.meta.namespace.as_str(), s.meta.name.as_str())))
+        let skipped = svccore::snapshot::skipped_services(cluster, snap.family)
+            .into_iter()
             .map(|s| SkippedService {
-                namespace: s.meta.namespace.clone(),
-                name: s.meta.name.clone(),
-                type_: s.type_.as_str().to_owned(),
-                // The snapshot's own skip rules (spec: kube-proxy-iptables.md §3.1), named.
-                reason: if s.type_ == svccore::model::ServiceType::ExternalName {
-                    "ExternalName: resolved by DNS, not proxied"
-                } else if s.is_headless() {
-                    "headless: no cluster IP, DNS returns the endpoints"
-                } else if s.ports.is_empty() {
-                    "no ports"
-                } else {
-                    "no cluster IP of this family"
-                },
-                external_name: s.external_name.clone(),
+                namespace: s.service.meta.namespace.clone(),
+                name: s.service.meta.name.clone(),
+                type_: s.service.type_.as_str().to_owned(),
+                reason: s.reason.message(),
+                reason_code: s.reason.as_str(),
+                external_name: s.service.external_name.clone(),
             })
             .collect();
         ServicesView {
