@@ -352,7 +352,10 @@ function setStatus(text, cls) {
   el.status.className = `status ${cls}`;
 }
 
+let renders = 0; // how many times the panel was rendered (the browser test waits on it)
+
 function renderView() {
+  renders++;
   const view = VIEWS.find((v) => v.id === state.view);
   for (const b of el.tabs.children) {
     const on = b.dataset.view === view.id;
@@ -576,6 +579,9 @@ window.playground = {
   },
   get capabilities() {
     return state.caps;
+  },
+  get renders() {
+    return renders;
   },
   ready: main().catch((e) => {
     console.error(e);
