@@ -421,7 +421,7 @@ function servicePorts() {
   if (!c || c.cluster !== state.cluster || c.family !== state.family) {
     let ports = [];
     try {
-      ports = state.cluster.services(state.family).ports;
+      ports = state.cluster.services(state.family, { endpoints: false }).ports;
     } catch {
       // The view itself reports why (kube-proxy would refuse the objects).
     }
@@ -517,7 +517,7 @@ function resolveSim() {
     el.simService,
     ports.map((p) => ({
       key: p.servicePortName,
-      label: `${p.servicePortName} (${p.type}, ${p.endpoints.length} endpoint${p.endpoints.length === 1 ? "" : "s"}${p.affinitySeconds !== null ? `, ClientIP ${p.affinitySeconds}s` : ""})`,
+      label: `${p.servicePortName} (${p.type}, ${p.endpointCount} endpoint${p.endpointCount === 1 ? "" : "s"}${p.affinitySeconds !== null ? `, ClientIP ${p.affinitySeconds}s` : ""})`,
     })),
   );
   const sim = state.sim;

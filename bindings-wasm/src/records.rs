@@ -87,6 +87,7 @@ pub struct ServicePortRecord {
     uses_local_endpoints: bool,
     affinity_seconds: Option<u32>,
     topology_keys: Vec<String>,
+    endpoint_count: usize,
     endpoints: Vec<EndpointRecord>,
 }
 
@@ -98,8 +99,9 @@ fn strings<T: ToString>(v: &[T]) -> Vec<String> {
     v.iter().map(T::to_string).collect()
 }
 
-impl From<&ServicePortView> for ServicePortRecord {
-    fn from(p: &ServicePortView) -> Self {
+impl ServicePortRecord {
+    /// The record of a service port, its endpoints listed or not.
+    fn new(p: &ServicePortView, with_endpoints: bool) -> Self {
         ServicePortRecord {
             namespace: p.namespace.clone(),
             name: p.name.clone(),
@@ -121,7 +123,12 @@ impl From<&ServicePortView> for ServicePortRecord {
             uses_local_endpoints: p.uses_local_endpoints(),
             affinity_seconds: p.affinity_seconds,
             topology_keys: p.topology_keys.clone(),
-            endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
+            endpoint_count: p.endpoints.len(),
+            endpoints: if with_endpoints {
+                p.endpoints.iter().map(EndpointRecord::from).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -150,7 +157,7 @@ pub struct ServicesView {
 }
 
 impl ServicesView {
-    pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot, with_endpoints: bool) -> Self {
         let skipped = svccore::snapshot::skipped_services(cluster, snap.family)
             .into_iter()
             .map(|s| SkippedService {
@@ -164,7 +171,11 @@ impl ServicesView {
             .collect();
         ServicesView {
             family: snap.family.as_str(),
-            ports: snap.ports.iter().map(ServicePortRecord::from).collect(),
+            ports: snap
+                .ports
+                .iter()
+                .map(|p| ServicePortRecord::new(p, with_endpoints))
+                .collect(),
             skipped,
         }
     }

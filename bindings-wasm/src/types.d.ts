@@ -74,7 +74,15 @@ export interface ServicePortRecord {
   usesLocalEndpoints: boolean;
   affinitySeconds: number | null;
   topologyKeys: string[];
+  /** How many endpoints the port has (also with `{endpoints: false}`). */
+  endpointCount: number;
+  /** Empty with `services(family, {endpoints: false})`. */
   endpoints: EndpointRecord[];
+}
+
+export interface ServicesOptions {
+  /** List each port's endpoints (default true). */
+  endpoints?: boolean;
 }
 
 export interface SkippedService {

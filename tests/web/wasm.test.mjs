@@ -105,6 +105,17 @@ test("services: the nginx study's programmed ports, their fields, and the skippe
   assert.equal(c.services("IPv6").ports.length, 0);
 });
 
+test("services: {endpoints: false} leaves the lists out and keeps the counts", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const full = c.services();
+  const light = c.services("IPv4", { endpoints: false });
+  assert.deepEqual(light.ports.map((p) => p.endpointCount), full.ports.map((p) => p.endpoints.length));
+  assert.ok(light.ports.every((p) => p.endpoints.length === 0));
+  assert.deepEqual(light.ports.map(({ endpoints, ...rest }) => rest), full.ports.map(({ endpoints, ...rest }) => rest));
+  assert.deepEqual(light.skipped, full.skipped);
+  assert.equal(thrown(() => c.services("IPv4", { endpoints: "no" })).path, "endpoints");
+});
+
 test("services: ClientIP affinity carries its timeout", () => {
   const c = wasm.loadCluster(example("nginx-affinity.yaml"));
   const p = c.services().ports.find((p) => p.affinitySeconds !== null);
@@ -338,8 +349,11 @@ test("trace (iptables): every path to the LoadBalancer's cluster IP, with exact 
   for (const s of o.steps) {
     assert.deepEqual(Object.keys(s).sort(), ["chain", "effect", "rule", "table", "text"]);
   }
-  // The same destination as an IP plus port.
+  // The same destination as an IP plus port; traced again from the cached rules.
   assert.deepEqual(c.trace({ ...LB, dst: "10.108.12.40", port: 80 }), t);
+  // Another node's rules are its own.
+  assert.equal(c.trace({ ...LB, node: "master" }).node, "master");
+  assert.deepEqual(c.trace(LB), t);
 });
 
 test("trace (iptables): from outside to the node port, master (ETP Local, no local endpoint) drops", () => {
@@ -539,7 +553,7 @@ test("the TypeScript declarations type every export and record", () => {
     "export function capabilities(): Capability[]",
     "export class Cluster",
     "validate(): Issue[]",
-    "services(family?: IpFamily",
+    "services(family?: IpFamily, options?: ServicesOptions",
     "endpoints(node: string, family?: IpFamily",
     "nodes(): NodeRecord[]",
     "nodeDifferences(family?: IpFamily): NodeDifferences",
