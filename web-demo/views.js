@@ -413,7 +413,9 @@ export function traceGraph(t) {
       if (/^KUBE-MARK-/.test(s.chain) || seen.has(s.chain)) continue;
       seen.add(s.chain);
       // The comment of the rule that jumped here names the service (port) and address.
-      const prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
+      let prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
+      // A KUBE-SEP's jump comment is "ns/name:port -> ip:port": the endpoint says it all.
+      if (prev.includes(" -> ")) prev = `→ ${prev.split(" -> ")[1]}`;
       path.push(node(`nat:${s.chain}`, s.chain, prev || "nat", "chain"));
     }
     const v = o.verdict;
@@ -431,9 +433,9 @@ export function traceGraph(t) {
   return { nodes: [...nodes.values()], edges: [...edges.values()] };
 }
 
-const CHAR_W = 7.4;
-const BOX_H = 40;
-const ROW_GAP = 58;
+const CHAR_W = 6.7;
+const BOX_H = 36;
+const ROW_GAP = 46;
 const COL_GAP = 26;
 
 /** Lays the graph out in layers (longest path from the entry) and draws it as SVG. */
@@ -452,7 +454,7 @@ export function graphSvg(g) {
   }
   const layers = [];
   for (const n of g.nodes) (layers[rank.get(n.key)] ??= []).push(n);
-  const width = (n) => Math.max(n.label.length * CHAR_W, Math.min(n.sub.length, 46) * 5.6) + 20;
+  const width = (n) => Math.max(n.label.length * CHAR_W, Math.min(n.sub.length, 46) * 5.4) + 16;
   const pos = new Map();
   let svgW = 0;
   layers.forEach((layer, r) => {
@@ -485,13 +487,17 @@ export function graphSvg(g) {
     const masq = e.outcomes.every((x) => x.masquerade) && g.nodes.find((n) => n.key === e.to)?.kind.startsWith("pod") ? " · MASQ" : "";
     const text = label + masq;
     const lw = text.length * 6.6 + 10;
-    const lx = (x1 + x2) / 2;
+    // The label sits on the curve, nearer the child, so that siblings' labels spread out.
+    const t = a.x === b.x ? 0.5 : 0.72;
+    const u = 1 - t;
+    const lx = u * u * u * x1 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t * t * t * x2;
+    const ly = u * u * u * y1 + 3 * u * u * t * my + 3 * u * t * t * my + t * t * t * (y2 - 6);
     const title = single && o.probability.fraction ? `probability ${o.probability.fraction} = ${o.probability.decimal}` : `probability ${e.p}`;
     return `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-p="${e.p}">
       <title>${esc(title)}</title>
       <path d="M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2 - 6}" marker-end="url(#arrow)" stroke-width="${1 + 3 * e.p}"/>
-      <rect class="edge-label" x="${lx - lw / 2}" y="${my - 9}" width="${lw}" height="18" rx="4"/>
-      <text x="${lx}" y="${my + 4}" text-anchor="middle">${esc(text)}</text></g>`;
+      <rect class="edge-label" x="${lx - lw / 2}" y="${ly - 9}" width="${lw}" height="18" rx="4"/>
+      <text x="${lx}" y="${ly + 4}" text-anchor="middle">${esc(text)}</text></g>`;
   });
   const boxes = g.nodes.map((n) => {
     const p = pos.get(n.key);
@@ -499,8 +505,8 @@ export function graphSvg(g) {
     return `<g class="node ${esc(n.kind)}" data-key="${esc(n.key)}">
       <title>${esc(`${n.label}\n${n.sub}`)}</title>
       <rect x="${p.x}" y="${p.y}" width="${p.w}" height="${BOX_H}" rx="6"/>
-      <text class="label" x="${p.x + p.w / 2}" y="${p.y + 17}" text-anchor="middle">${esc(n.label)}</text>
-      <text class="sub" x="${p.x + p.w / 2}" y="${p.y + 32}" text-anchor="middle">${esc(sub)}</text></g>`;
+      <text class="label" x="${p.x + p.w / 2}" y="${p.y + 15}" text-anchor="middle">${esc(n.label)}</text>
+      <text class="sub" x="${p.x + p.w / 2}" y="${p.y + 29}" text-anchor="middle">${esc(sub)}</text></g>`;
   });
   return `<svg class="chain-graph" xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(svgW)}" height="${svgH}" viewBox="0 0 ${Math.ceil(svgW)} ${svgH}" role="img" aria-label="Chain graph">
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="5" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>
