@@ -253,7 +253,7 @@ function nodeMatrix(cluster, nodes, current, family) {
 
 // ---- Text views (iptables, ipvsadm, ipset) ---------------------------------------------------
 
-/** Lines shown before "Show all": a 1,000-service ruleset is ~20,000 lines. */
+/** Lines shown before "Show all": a 1,000-service ruleset is ~15,000 lines. */
 export const LINE_LIMIT = 2000;
 
 function textView({ cluster, node, family, format, scheduler, filter, showAll }) {
