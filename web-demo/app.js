@@ -26,6 +26,24 @@ const el = {
   nodeField: $("node-field"),
   familyField: $("family-field"),
   formatField: $("format-field"),
+  scheduler: $("scheduler"),
+  schedulerField: $("scheduler-field"),
+  packetForm: $("packet-form"),
+  pkTarget: $("pk-target"),
+  pkFrom: $("pk-from"),
+  pkSrc: $("pk-src"),
+  pkDst: $("pk-dst"),
+  pkProto: $("pk-proto"),
+  pkMode: $("pk-mode"),
+  simForm: $("sim-form"),
+  simService: $("sim-service"),
+  simScheduler: $("sim-scheduler"),
+  simFrom: $("sim-from"),
+  simClients: $("sim-clients"),
+  simConnections: $("sim-connections"),
+  simDuration: $("sim-duration"),
+  simAffinity: $("sim-affinity"),
+  simSeed: $("sim-seed"),
 };
 
 const state = {
@@ -41,6 +59,13 @@ const state = {
   filter: "",
   showAll: {}, // view id -> true once "Show all" was clicked
   timings: null,
+  scheduler: "", // IPVS scheduler of the ipvsadm views and ipvs traces ("" = kube-proxy's)
+  // The packet of the chain graph and the tracer. `target` is a service address key (see
+  // packetTargets), "" for a custom destination, null for the first service address.
+  packet: { target: null, src: "", dst: "", proto: "TCP", from: "pod", mode: "iptables" },
+  // The simulation form; null/"" fields take the core's defaults.
+  sim: { service: null, scheduler: "iptables", from: "pod", clients: 20, connections: 2000, duration: 600, affinityTimeout: "", seed: 1 },
+  portsCache: null, // {cluster, family, ports}: the service ports the forms list
 };
 
 // ---- Setup ----------------------------------------------------------------------------------
@@ -108,6 +133,12 @@ function wireControls() {
       renderView();
     }, DEBOUNCE_MS);
   });
+  el.scheduler.addEventListener("change", () => {
+    state.scheduler = el.scheduler.value;
+    renderView();
+  });
+  wirePacketForm();
+  wireSimForm();
   el.panel.addEventListener("click", (e) => {
     // Node names in the endpoints matrix pick that node.
     const b = e.target.closest("[data-node]");
@@ -122,6 +153,73 @@ function wireControls() {
     const b = e.target.closest("[data-line]");
     if (b) goToLine(Number(b.dataset.line), Number(b.dataset.column || 1));
   });
+}
+
+/** Calls `fn` DEBOUNCE_MS after the last call. */
+function debounced(fn) {
+  let timer = 0;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), DEBOUNCE_MS);
+  };
+}
+
+function wirePacketForm() {
+  el.pkTarget.addEventListener("change", () => {
+    const key = el.pkTarget.value;
+    state.packet.target = key;
+    // A node port, external or load-balancer address is reached from outside; a cluster IP from a pod.
+    const kind = key.split("|")[2] ?? "";
+    if (kind && kind !== "cluster") state.packet.from = "external";
+    else if (kind === "cluster" && state.packet.from === "external") state.packet.from = "pod";
+    renderView();
+  });
+  const text = debounced(() => renderView());
+  el.pkDst.addEventListener("input", () => {
+    state.packet.dst = el.pkDst.value;
+    state.packet.target = "";
+    el.pkTarget.value = "";
+    text();
+  });
+  el.pkSrc.addEventListener("input", () => {
+    state.packet.src = el.pkSrc.value;
+    text();
+  });
+  for (const [field, key] of [
+    [el.pkFrom, "from"],
+    [el.pkProto, "proto"],
+    [el.pkMode, "mode"],
+  ]) {
+    field.addEventListener("change", () => {
+      state.packet[key] = field.value;
+      if (key === "proto") {
+        state.packet.target = "";
+        el.pkTarget.value = "";
+      }
+      renderView();
+    });
+  }
+}
+
+function wireSimForm() {
+  const text = debounced(() => renderView());
+  const fields = [
+    [el.simService, "service", "change"],
+    [el.simScheduler, "scheduler", "change"],
+    [el.simFrom, "from", "change"],
+    [el.simClients, "clients", "input"],
+    [el.simConnections, "connections", "input"],
+    [el.simDuration, "duration", "input"],
+    [el.simAffinity, "affinityTimeout", "input"],
+    [el.simSeed, "seed", "input"],
+  ];
+  for (const [field, key, event] of fields) {
+    field.addEventListener(event, () => {
+      state.sim[key] = field.value;
+      if (event === "change") renderView();
+      else text();
+    });
+  }
 }
 
 const SYNTHETIC = [
@@ -254,7 +352,10 @@ function setStatus(text, cls) {
   el.status.className = `status ${cls}`;
 }
 
+let renders = 0; // how many times the panel was rendered (the browser test waits on it)
+
 function renderView() {
+  renders++;
   const view = VIEWS.find((v) => v.id === state.view);
   for (const b of el.tabs.children) {
     const on = b.dataset.view === view.id;
@@ -269,6 +370,9 @@ function renderView() {
   el.familyField.hidden = !opts.includes("family");
   el.formatField.hidden = !opts.includes("format");
   el.filterField.hidden = !opts.includes("filter");
+  el.packetForm.hidden = !opts.includes("packet");
+  el.simForm.hidden = !opts.includes("sim");
+  el.schedulerField.hidden = !(opts.includes("scheduler") && (!opts.includes("packet") || state.packet.mode === "ipvs"));
   if (!ok) {
     el.panel.innerHTML = unavailableView(view, state.caps);
     return;
@@ -295,6 +399,9 @@ function renderView() {
       format,
       filter: state.filter,
       showAll: Boolean(state.showAll[view.id]),
+      scheduler: state.scheduler,
+      packet: opts.includes("packet") ? resolvePacket() : null,
+      sim: opts.includes("sim") ? resolveSim() : null,
     });
     if (typeof out === "string") el.panel.innerHTML = out;
     else el.panel.replaceChildren(out);
@@ -302,6 +409,134 @@ function renderView() {
     if (e?.name !== "SvcCoreError") console.error(e);
     el.panel.innerHTML = errorBox(`${view.label}: cannot render`, e);
   }
+}
+
+// ---- The packet and simulation forms ------------------------------------------------------
+
+const hostPort = (ip, port) => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`);
+
+/** The service ports of the current cluster and family (cached per cluster handle). */
+function servicePorts() {
+  const c = state.portsCache;
+  if (!c || c.cluster !== state.cluster || c.family !== state.family) {
+    let ports = [];
+    try {
+      ports = state.cluster.services(state.family, { endpoints: false }).ports;
+    } catch {
+      // The view itself reports why (kube-proxy would refuse the objects).
+    }
+    state.portsCache = { cluster: state.cluster, family: state.family, ports };
+  }
+  return state.portsCache.ports;
+}
+
+/** A node's address of the family (InternalIP first), or null. */
+function nodeAddress(name, v6) {
+  const n = state.nodes.find((x) => x.name === name);
+  const ips = (n?.addresses ?? []).filter((a) => a.address.includes(":") === v6);
+  return (ips.find((a) => a.type === "InternalIP") ?? ips[0])?.address ?? null;
+}
+
+/** Every address of every service port, as packet targets. */
+function packetTargets() {
+  const out = [];
+  const v6 = state.family === "IPv6";
+  const nodeIP = nodeAddress(state.node, v6);
+  for (const p of servicePorts()) {
+    const spn = p.servicePortName;
+    const base = `${spn}|${p.protocol}`;
+    const add = (kind, what, ip, port) =>
+      out.push({ key: `${base}|${kind}`, label: `${spn} (${p.protocol}): ${what} ${hostPort(ip, port)}`, dst: hostPort(ip, port), proto: p.protocol });
+    add("cluster", "cluster IP", p.clusterIP, p.port);
+    if (p.nodePort && nodeIP) add("nodeport", `node port on ${state.node}`, nodeIP, p.nodePort);
+    p.externalIPs.forEach((ip, i) => add(`external${i}`, "external IP", ip, p.port));
+    p.loadBalancerIPs.forEach((ip, i) => add(`lb${i}`, "load balancer", ip, p.port));
+  }
+  return out;
+}
+
+/** Replaces a select's options when they changed (keeps focus and scroll otherwise). */
+function syncSelect(select, items) {
+  const sig = items.map((i) => `${i.key}\u0001${i.label}`).join("\u0002");
+  if (select._sig === sig) return;
+  select._sig = sig;
+  select.innerHTML = items.map((i) => `<option value="${esc(i.key)}">${esc(i.label)}</option>`).join("");
+}
+
+/** A source address for the packet's origin when the form leaves it empty. */
+function autoSource(from, v6) {
+  if (from === "external") return v6 ? "2001:db8::10" : "203.0.113.10";
+  if (from === "host") return nodeAddress(state.node, v6) ?? (v6 ? "fd00::1" : "192.168.0.1");
+  if (from === "node") {
+    const other = state.nodes.find((n) => n.name !== state.node && nodeAddress(n.name, v6));
+    return other ? nodeAddress(other.name, v6) : v6 ? "fd00::250" : "192.168.0.250";
+  }
+  // A pod on the node: an address of its pod CIDR, else of the usual default.
+  const n = state.nodes.find((x) => x.name === state.node);
+  const cidr = (n?.podCIDRs ?? []).find((c) => c.includes(":") === v6);
+  if (cidr && !v6) {
+    const [ip, len] = cidr.split("/");
+    const o = ip.split(".").map(Number);
+    if (o.length === 4 && Number(len) <= 24) return `${o[0]}.${o[1]}.${o[2]}.200`;
+  }
+  if (cidr && v6) return `${cidr.split("/")[0].replace(/::$/, "")}::c8`;
+  return v6 ? "fd00:10:244::c8" : "10.244.0.200";
+}
+
+/** Refreshes the packet form from the cluster and returns the packet to trace. */
+function resolvePacket() {
+  const targets = packetTargets();
+  syncSelect(el.pkTarget, [...targets, { key: "", label: "custom destination" }]);
+  const p = state.packet;
+  if (p.target !== "") {
+    const t = targets.find((x) => x.key === p.target) ?? targets[0];
+    if (t) {
+      p.target = t.key;
+      p.dst = t.dst;
+      p.proto = t.proto;
+    } else {
+      p.target = "";
+    }
+  }
+  el.pkTarget.value = p.target ?? "";
+  if (document.activeElement !== el.pkDst) el.pkDst.value = p.dst;
+  el.pkProto.value = p.proto;
+  el.pkFrom.value = p.from;
+  el.pkMode.value = p.mode;
+  const auto = autoSource(p.from, p.dst.includes("[") || (p.dst.match(/:/g)?.length ?? 0) > 1);
+  el.pkSrc.placeholder = auto;
+  return { src: p.src.trim() || auto, dst: p.dst.trim(), proto: p.proto, from: p.from, mode: p.mode };
+}
+
+const numberOr = (v, fallback) => (v === "" || v === null || v === undefined || Number.isNaN(Number(v)) ? fallback : Number(v));
+
+/** Refreshes the simulation form from the cluster and returns the options. */
+function resolveSim() {
+  const ports = servicePorts();
+  syncSelect(
+    el.simService,
+    ports.map((p) => ({
+      key: p.servicePortName,
+      label: `${p.servicePortName} (${p.type}, ${p.endpointCount} endpoint${p.endpointCount === 1 ? "" : "s"}${p.affinitySeconds !== null ? `, ClientIP ${p.affinitySeconds}s` : ""})`,
+    })),
+  );
+  const sim = state.sim;
+  if (!ports.some((p) => p.servicePortName === sim.service)) sim.service = ports[0]?.servicePortName ?? "";
+  el.simService.value = sim.service;
+  el.simScheduler.value = sim.scheduler;
+  el.simFrom.value = sim.from;
+  const connections = numberOr(sim.connections, 10000);
+  return {
+    service: sim.service,
+    scheduler: sim.scheduler,
+    from: sim.from,
+    clients: numberOr(sim.clients, undefined),
+    connections: numberOr(sim.connections, undefined),
+    duration: numberOr(sim.duration, undefined),
+    seed: numberOr(sim.seed, undefined),
+    affinityTimeout: sim.affinityTimeout === "" ? "" : numberOr(sim.affinityTimeout, ""),
+    samples: Math.min(Math.max(0, Math.floor(connections)) || 0, 600),
+  };
 }
 
 function errorBox(title, e) {
@@ -344,6 +579,9 @@ window.playground = {
   },
   get capabilities() {
     return state.caps;
+  },
+  get renders() {
+    return renders;
   },
   ready: main().catch((e) => {
     console.error(e);

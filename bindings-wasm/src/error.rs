@@ -12,9 +12,28 @@ pub type JsResult<T> = Result<T, JsValue>;
 
 /// Builds the JavaScript `Error` for a core error.
 pub fn to_js_error(err: &svccore::Error) -> JsValue {
+    build(err, err.issues())
+}
+
+/// Like [`to_js_error`], for an error caused by one argument or option: an error the core
+/// reports without a location (`invalid-argument`, `unknown-service`) gets `path` (the option's
+/// name, e.g. `dst` or `options.clients`) and one issue at that path.
+pub fn to_js_error_at(err: &svccore::Error, path: &str) -> JsValue {
+    let mut issues = err.issues();
+    if issues.is_empty() {
+        issues.push(svccore::Issue::new(None, path, err.to_string()));
+    }
+    build(err, issues)
+}
+
+/// An `invalid-argument` error at `path`.
+pub fn arg_error(path: &str, message: impl Into<String>) -> JsValue {
+    to_js_error_at(&svccore::Error::InvalidArgument(message.into()), path)
+}
+
+fn build(err: &svccore::Error, issues: Vec<svccore::Issue>) -> JsValue {
     let js = js_sys::Error::new(&err.to_string());
     js.set_name("SvcCoreError");
-    let issues = err.issues();
     let first = issues.first();
     let obj: &JsValue = js.as_ref();
     let set = |key: &str, value: JsValue| {

@@ -18,19 +18,25 @@
 //! Views the core gains later (iptables and IPVS text, traces, simulations) plug in through
 //! [`views`]: one table entry each, which also lists them in [`capabilities`].
 
+mod args;
+mod balancer;
 mod error;
 mod records;
 pub mod views;
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
 
 use serde::Serialize;
 use svccore::model::IpFamily;
 use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
-use crate::error::{to_js_error, JsResult};
+use crate::args::{camel_keys, Args};
+use crate::error::{arg_error, to_js_error, to_js_error_at, JsResult};
 use crate::records::{NodeDifferences, NodeEndpoints, NodeRecord, ServicesView};
+
+pub use crate::balancer::JsBalancer;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = include_str!("types.d.ts");
@@ -52,6 +58,78 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
     js_sys::JSON::parse(&text)
 }
 
+/// A core record as a plain JavaScript object with camelCase keys and extra leading fields
+/// (`mode`), through the same JSON path as [`to_js`].
+fn to_js_camel<T: Serialize>(v: &T, extra: &[(&str, &str)]) -> JsResult<JsValue> {
+    let value =
+        serde_json::to_value(v).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    let mut out = serde_json::Map::new();
+    for (k, x) in extra {
+        out.insert((*k).to_owned(), serde_json::Value::String((*x).to_owned()));
+    }
+    match camel_keys(value) {
+        serde_json::Value::Object(m) => out.extend(m),
+        other => {
+            out.insert("value".to_owned(), other);
+        }
+    }
+    to_js(&out)
+}
+
+/// [`parse_family`] for an option: a bad value's error has the option's path.
+fn parse_family_at(family: Option<String>, path: &str) -> JsResult<IpFamily> {
+    match family.as_deref() {
+        None | Some("") => Ok(IpFamily::IPv4),
+        Some(f) => IpFamily::parse(f).ok_or_else(|| {
+            arg_error(
+                path,
+                format!("unknown IP family {f:?}: must be IPv4 or IPv6"),
+            )
+        }),
+    }
+}
+
+/// The `scheduler` option of the IPVS views and traces: `None` for the configuration's.
+fn parse_scheduler(s: Option<String>) -> JsResult<Option<String>> {
+    match s.as_deref() {
+        None | Some("") => Ok(None),
+        Some(x) if views::IPVS_SCHEDULERS.contains(&x) => Ok(s),
+        Some(x) => Err(arg_error(
+            "scheduler",
+            format!(
+                "scheduler {x:?} is not an IPVS scheduler svccore models ({})",
+                views::IPVS_SCHEDULERS.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The `dst` option (`ip:port`, `[ip]:port`, or an IP with the `port` option).
+fn parse_dst(args: &Args) -> JsResult<(std::net::IpAddr, u16)> {
+    let text = args.required_str("dst")?;
+    let t = text.trim();
+    let port = args.int("port", 1, 65535)?.map(|p| p as u16);
+    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
+        return match port {
+            Some(p) => Ok((ip, p)),
+            None => Err(arg_error(
+                "port",
+                format!("dst {t:?} has no port: write ip:port or give port"),
+            )),
+        };
+    }
+    let sa: std::net::SocketAddr = t.parse().map_err(|_| {
+        arg_error(
+            "dst",
+            format!("dst {t:?} is not ip:port ([ip]:port for IPv6)"),
+        )
+    })?;
+    if sa.port() == 0 {
+        return Err(arg_error("dst", format!("dst {t:?}: port 0")));
+    }
+    Ok((sa.ip(), sa.port()))
+}
+
 fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
@@ -64,12 +142,14 @@ fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
 }
 
 /// The operations this build supports, by name: the base operations (`load`, `validate`,
-/// `services`, `endpoints`, `nodes`, `warnings`) followed by every view `Cluster.render`
-/// accepts. The playground shows a view only when its name is listed here.
+/// `services`, `endpoints`, `nodes`, `warnings`), the record operations (`trace`, `simulate`,
+/// `balancer`), then every text view `Cluster.render` accepts. The playground shows a view only
+/// when its name is listed here.
 #[wasm_bindgen(js_name = capabilities, unchecked_return_type = "Capability[]")]
 pub fn capabilities() -> JsResult<JsValue> {
     let names: Vec<&str> = views::BASE
         .iter()
+        .chain(views::RECORDS)
         .copied()
         .chain(views::TEXT_VIEWS.iter().map(|v| v.name))
         .collect();
@@ -99,6 +179,7 @@ pub fn load_cluster(
     Ok(Cluster {
         inner,
         snapshots: [OnceCell::new(), OnceCell::new()],
+        tracers: RefCell::new(Vec::new()),
     })
 }
 
@@ -108,6 +189,9 @@ pub fn load_cluster(
 pub struct Cluster {
     inner: svccore::Cluster,
     snapshots: [OnceCell<svccore::Result<ProxySnapshot>>; 2],
+    /// Parsed iptables rule sets by (node, family): parsing a 1,000-service ruleset costs most
+    /// of a trace, and the graph and tracer views trace the same rules again and again.
+    tracers: RefCell<Vec<(String, IpFamily, Rc<svccore::trace::Tracer>)>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -118,7 +202,41 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// How many parsed rule sets a `Cluster` keeps (one per node and family traced).
+const TRACER_CACHE: usize = 4;
+
 impl Cluster {
+    /// The iptables tracer of `node`'s rules for `family`, parsed once per handle.
+    fn tracer(&self, node: &str, family: IpFamily) -> JsResult<Rc<svccore::trace::Tracer>> {
+        if let Some((_, _, t)) = self
+            .tracers
+            .borrow()
+            .iter()
+            .find(|(n, f, _)| n == node && *f == family)
+        {
+            return Ok(Rc::clone(t));
+        }
+        let snap = self.snapshot(family)?;
+        let settings =
+            views::iptables_settings(&self.inner, node, family).map_err(|e| to_js_error(&e))?;
+        let ctx = svccore::categorize::NodeContext::from_cluster(&self.inner, node);
+        let rules = svccore::render::iptables::render_snapshot(
+            snap,
+            &settings,
+            &ctx,
+            svccore::render::iptables::Form::Restore,
+        )
+        .map_err(|e| to_js_error(&e))?;
+        let tracer =
+            Rc::new(svccore::trace::Tracer::new(&rules, &settings).map_err(|e| to_js_error(&e))?);
+        let mut cache = self.tracers.borrow_mut();
+        if cache.len() >= TRACER_CACHE {
+            cache.remove(0);
+        }
+        cache.push((node.to_owned(), family, Rc::clone(&tracer)));
+        Ok(tracer)
+    }
+
     fn snapshot(&self, family: IpFamily) -> JsResult<&ProxySnapshot> {
         let slot = &self.snapshots[family as usize];
         slot.get_or_init(|| ProxySnapshot::build(&self.inner, family))
@@ -140,16 +258,21 @@ impl Cluster {
     }
 
     /// Every service port kube-proxy of `family` (default `IPv4`) programs, with its endpoints,
-    /// and the services it skips (headless, ExternalName). Throws a `validation` error when
-    /// kube-proxy would refuse the objects.
+    /// and the services it skips (headless, ExternalName, no cluster IP of the family) with the
+    /// reason. `{endpoints: false}` leaves the endpoint lists empty (`endpointCount` stays): a
+    /// quarter of the work for a 1,000-service cluster, for pickers. Throws a `validation` error
+    /// when kube-proxy would refuse the objects.
     #[wasm_bindgen(unchecked_return_type = "ServicesView")]
     pub fn services(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "IpFamily")] family: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "ServicesOptions")] options: JsValue,
     ) -> JsResult<JsValue> {
         let family = parse_family(family)?;
+        let args = Args::from_js(&options, &["endpoints"])?;
+        let with_endpoints = args.bool("endpoints")?.unwrap_or(true);
         let snap = self.snapshot(family)?;
-        to_js(&ServicesView::new(&self.inner, snap))
+        to_js(&ServicesView::new(&self.inner, snap, with_endpoints))
     }
 
     /// What the kube-proxy of node `node` uses for each service port: the cluster-policy and
@@ -199,38 +322,215 @@ impl Cluster {
         to_js(&all)
     }
 
-    /// Renders a text view (a name listed by `capabilities()` after the base operations) for
-    /// one node. Throws an `invalid-argument` error for a view this build does not have.
+    /// Renders a text view (a name listed by `capabilities()` after the record operations)
+    /// for one node: `iptables-restore`, `iptables-save`, `ipvsadm-ln`, `ipvsadm-save`,
+    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
+    /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
+    /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
+    /// names the option).
     pub fn render(
         &self,
         view: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "RenderOptions")] options: JsValue,
     ) -> JsResult<String> {
-        let opts: records::RenderOptions = if options.is_undefined() || options.is_null() {
-            records::RenderOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| {
-                to_js_error(&svccore::Error::InvalidArgument(format!(
-                    "bad render options: {e}"
-                )))
-            })?
-        };
-        let family = parse_family(opts.family)?;
+        let args = Args::from_js(&options, &["node", "family", "scheduler"])?;
+        let node = args.str("node")?.unwrap_or_default();
+        let family = parse_family_at(args.str("family")?, "family")?;
+        let scheduler = parse_scheduler(args.str("scheduler")?)?;
         let Some(v) = views::TEXT_VIEWS.iter().find(|v| v.name == view) else {
-            return Err(to_js_error(&svccore::Error::InvalidArgument(format!(
-                "view {view:?} is not available in this build"
-            ))));
+            return Err(to_js_error_at(
+                &svccore::Error::InvalidArgument(format!(
+                    "view {view:?} is not available in this build"
+                )),
+                "view",
+            ));
         };
         let input = views::ViewInput {
             cluster: &self.inner,
             snapshot: self.snapshot(family)?,
-            node: svccore::categorize::NodeContext::from_cluster(
-                &self.inner,
-                opts.node.as_deref().unwrap_or(""),
-            ),
+            node: svccore::categorize::NodeContext::from_cluster(&self.inner, &node),
             family,
+            scheduler,
         };
         (v.render)(&input).map_err(|e| to_js_error(&e))
+    }
+
+    /// Traces the first packet of a connection through one node's kube-proxy.
+    ///
+    /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
+    /// `proto` (`TCP`), `from` (`pod`, `node`, `external`, `host`; default `pod`), `node`,
+    /// `mode` (`iptables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed by `sh-port`
+    /// / `mh-port`), `recent` (iptables: `KUBE-SEP-…` lists in which the client has a live
+    /// affinity entry). The family is the destination's.
+    ///
+    /// iptables mode: every path through the rules with its probability (exact fraction,
+    /// decimal, nominal), verdict, masquerade and steps. ipvs mode: the virtual server, its
+    /// real servers with their shares, and the one the scheduler picks for this client.
+    #[wasm_bindgen(unchecked_return_type = "TraceResult")]
+    pub fn trace(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "TraceOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let args = Args::from_js(
+            &options,
+            &[
+                "node",
+                "src",
+                "dst",
+                "port",
+                "proto",
+                "from",
+                "mode",
+                "scheduler",
+                "srcPort",
+                "recent",
+            ],
+        )?;
+        let node = args.str("node")?.unwrap_or_default();
+        let (dst, dst_port) = parse_dst(&args)?;
+        let src_text = args.required_str("src")?;
+        let src: std::net::IpAddr = src_text
+            .trim()
+            .parse()
+            .map_err(|_| arg_error("src", format!("src {src_text:?} is not an IP address")))?;
+        let family = IpFamily::of(&dst);
+        if IpFamily::of(&src) != family {
+            return Err(arg_error(
+                "src",
+                format!(
+                    "src {src} and dst {dst} are of different IP families: a {} kube-proxy sees {dst}",
+                    family.as_str()
+                ),
+            ));
+        }
+        let protocol = match args.str("proto")?.as_deref().map(str::to_ascii_uppercase) {
+            None => svccore::model::Protocol::Tcp,
+            Some(p) if ["TCP", "UDP", "SCTP"].contains(&p.as_str()) => {
+                svccore::model::Protocol::parse(&p)
+            }
+            Some(p) => {
+                return Err(arg_error(
+                    "proto",
+                    format!("proto {p:?} must be TCP, UDP or SCTP"),
+                ))
+            }
+        };
+        let from = args.str("from")?.unwrap_or_else(|| "pod".into());
+        let origin = svccore::trace::Origin::parse(&from).ok_or_else(|| {
+            arg_error(
+                "from",
+                format!("from {from:?} must be pod, node, external or host"),
+            )
+        })?;
+        let packet = svccore::trace::Packet {
+            src,
+            dst,
+            dst_port,
+            protocol,
+            origin,
+            in_interface: None,
+            recent: args.strings("recent")?.unwrap_or_default(),
+        };
+        match args.str("mode")?.as_deref().unwrap_or("iptables") {
+            "iptables" => {
+                let t = self
+                    .tracer(&node, family)?
+                    .trace(&packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "iptables")])
+            }
+            "ipvs" => {
+                let scheduler = parse_scheduler(args.str("scheduler")?)?;
+                let src_port = args.int("srcPort", 0, 65535)?.unwrap_or(0) as u16;
+                let snap = self.snapshot(family)?;
+                let ipvs = views::ipvs_node(&self.inner, snap, &node, family, scheduler.as_deref())
+                    .map_err(|e| to_js_error(&e))?;
+                let t = svccore::trace::trace_ipvs(&ipvs, &packet, src_port)
+                    .map_err(|e| to_js_error_at(&e, "scheduler"))?;
+                to_js_camel(&t, &[("mode", "ipvs")])
+            }
+            m => Err(arg_error(
+                "mode",
+                format!("mode {m:?} must be iptables or ipvs"),
+            )),
+        }
+    }
+
+    /// Simulates connections from many clients to one service port on one node, through the
+    /// engine named by `scheduler` (`iptables`, an IPVS scheduler, `maglev`, `ring-hash`).
+    ///
+    /// Options: `service` (`ns/name` or `ns/name:port`; required), `node` (default the first
+    /// Node), `scheduler` (`iptables`), `from` (`pod`, `node`, `external`), `clients` (100),
+    /// `connections` (10,000), `duration` (3,600 s), `hold` (1 s), `seed` (0),
+    /// `affinityTimeout` (the Service's; 0 turns affinity off), `samples` (0: how many of the
+    /// first picks to return, for timelines), `flags`, `tableSize`, `removeEndpoint`,
+    /// `addEndpoint`. The same options give the same numbers as Python's `Cluster.simulate`.
+    #[wasm_bindgen(unchecked_return_type = "SimulationReport")]
+    pub fn simulate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "SimulateOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        use svccore::simulate::{simulate, SimulateOptions};
+        let args = Args::from_js(
+            &options,
+            &[
+                "service",
+                "node",
+                "scheduler",
+                "from",
+                "clients",
+                "connections",
+                "duration",
+                "hold",
+                "seed",
+                "affinityTimeout",
+                "samples",
+                "flags",
+                "tableSize",
+                "removeEndpoint",
+                "addEndpoint",
+            ],
+        )?;
+        let d = SimulateOptions::default();
+        let core_at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let opts = SimulateOptions {
+            service: args.required_str("service")?,
+            node: args.str("node")?.filter(|n| !n.is_empty()),
+            algorithm: match args.str("scheduler")? {
+                Some(s) => s.parse().map_err(core_at("scheduler"))?,
+                None => d.algorithm,
+            },
+            source: match args.str("from")? {
+                Some(s) => s.parse().map_err(core_at("from"))?,
+                None => d.source,
+            },
+            clients: args
+                .int("clients", 1, 1_000_000)?
+                .map_or(d.clients, |n| n as u32),
+            connections: args
+                .int("connections", 1, 10_000_000)?
+                .map_or(d.connections, |n| n as u32),
+            duration: args.seconds("duration")?.unwrap_or(d.duration),
+            hold: args.seconds("hold")?.unwrap_or(d.hold),
+            seed: args.int("seed", 0, (1 << 53) - 1)?.unwrap_or(d.seed),
+            affinity_timeout: args.int("affinityTimeout", 0, 86_400)?.map(|n| n as u32),
+            flags: match args.strings("flags")? {
+                Some(f) => f.join(",").parse().map_err(core_at("flags"))?,
+                None => d.flags,
+            },
+            table_size: args.int("tableSize", 1, 5_000_011)?.map(|n| n as u32),
+            remove_endpoint: args.str("removeEndpoint")?,
+            add_endpoint: args.str("addEndpoint")?,
+            samples: args.int("samples", 0, 100_000)?.map_or(0, |n| n as usize),
+        };
+        let r = simulate(&self.inner, &opts).map_err(|e| {
+            let path = match &e {
+                svccore::Error::UnknownService(_) => "service",
+                _ => "",
+            };
+            to_js_error_at(&e, path)
+        })?;
+        to_js_camel(&r, &[])
     }
 
     /// How many Service objects were loaded (cheap; for status lines).

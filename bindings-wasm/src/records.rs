@@ -5,21 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use svccore::categorize::{categorize, NodeContext, TopologyMode};
 use svccore::model::{node::ZONE_LABEL, IntOrString, Node};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 use svccore::Cluster;
-
-/// Options of `Cluster.render`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RenderOptions {
-    /// The node whose kube-proxy renders (default: none, which matches no local endpoint).
-    pub node: Option<String>,
-    /// `IPv4` (default) or `IPv6`.
-    pub family: Option<String>,
-}
 
 /// A `targetPort`: number or name.
 #[derive(Debug, Serialize)]
@@ -97,6 +87,7 @@ pub struct ServicePortRecord {
     uses_local_endpoints: bool,
     affinity_seconds: Option<u32>,
     topology_keys: Vec<String>,
+    endpoint_count: usize,
     endpoints: Vec<EndpointRecord>,
 }
 
@@ -108,8 +99,9 @@ fn strings<T: ToString>(v: &[T]) -> Vec<String> {
     v.iter().map(T::to_string).collect()
 }
 
-impl From<&ServicePortView> for ServicePortRecord {
-    fn from(p: &ServicePortView) -> Self {
+impl ServicePortRecord {
+    /// The record of a service port, its endpoints listed or not.
+    fn new(p: &ServicePortView, with_endpoints: bool) -> Self {
         ServicePortRecord {
             namespace: p.namespace.clone(),
             name: p.name.clone(),
@@ -131,7 +123,12 @@ impl From<&ServicePortView> for ServicePortRecord {
             uses_local_endpoints: p.uses_local_endpoints(),
             affinity_seconds: p.affinity_seconds,
             topology_keys: p.topology_keys.clone(),
-            endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
+            endpoint_count: p.endpoints.len(),
+            endpoints: if with_endpoints {
+                p.endpoints.iter().map(EndpointRecord::from).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -144,7 +141,10 @@ pub struct SkippedService {
     name: String,
     #[serde(rename = "type")]
     type_: String,
+    /// Why, in words.
     reason: &'static str,
+    /// Why, as a stable code (`headless`, `external-name`, `no-cluster-ip-of-family`, `no-ports`).
+    reason_code: &'static str,
     external_name: Option<String>,
 }
 
@@ -157,36 +157,25 @@ pub struct ServicesView {
 }
 
 impl ServicesView {
-    pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
-        let programmed: std::collections::BTreeSet<(&str, &str)> = snap
-            .ports
-            .iter()
-            .map(|p| (p.namespace.as_str(), p.name.as_str()))
-            .collect();
-        let skipped = cluster
-            .services
-            .iter()
-            .filter(|s| !programmed.contains(&(s.meta.namespace.as_str(), s.meta.name.as_str())))
+    pub fn new(cluster: &Cluster, snap: &ProxySnapshot, with_endpoints: bool) -> Self {
+        let skipped = svccore::snapshot::skipped_services(cluster, snap.family)
+            .into_iter()
             .map(|s| SkippedService {
-                namespace: s.meta.namespace.clone(),
-                name: s.meta.name.clone(),
-                type_: s.type_.as_str().to_owned(),
-                // The snapshot's own skip rules (spec: kube-proxy-iptables.md §3.1), named.
-                reason: if s.type_ == svccore::model::ServiceType::ExternalName {
-                    "ExternalName: resolved by DNS, not proxied"
-                } else if s.is_headless() {
-                    "headless: no cluster IP, DNS returns the endpoints"
-                } else if s.ports.is_empty() {
-                    "no ports"
-                } else {
-                    "no cluster IP of this family"
-                },
-                external_name: s.external_name.clone(),
+                namespace: s.service.meta.namespace.clone(),
+                name: s.service.meta.name.clone(),
+                type_: s.service.type_.as_str().to_owned(),
+                reason: s.reason.message(),
+                reason_code: s.reason.as_str(),
+                external_name: s.service.external_name.clone(),
             })
             .collect();
         ServicesView {
             family: snap.family.as_str(),
-            ports: snap.ports.iter().map(ServicePortRecord::from).collect(),
+            ports: snap
+                .ports
+                .iter()
+                .map(|p| ServicePortRecord::new(p, with_endpoints))
+                .collect(),
             skipped,
         }
     }

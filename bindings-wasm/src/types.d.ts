@@ -1,9 +1,20 @@
 /** An operation or view name listed by `capabilities()`. */
 export type Capability =
   | "load" | "validate" | "services" | "endpoints" | "nodes" | "warnings"
-  | "iptables-restore" | "iptables-save" | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save"
-  | "chain-graph" | "trace" | "simulate"
+  | "trace" | "simulate" | "balancer"
+  | TextView
   | (string & {});
+
+/** The text views `Cluster.render` takes. */
+export type TextView =
+  | "iptables-restore" | "iptables-save"
+  | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses";
+
+/** The IPVS schedulers the `scheduler` options take. */
+export type IpvsScheduler = "rr" | "wrr" | "lc" | "wlc" | "sed" | "nq" | "sh" | "dh" | "mh";
+
+/** Every selection algorithm (`simulate`'s `scheduler`, `new Balancer(algorithm, ...)`). */
+export type Algorithm = "iptables" | IpvsScheduler | "maglev" | "ring-hash";
 
 export type IpFamily = "IPv4" | "IPv6";
 
@@ -63,14 +74,25 @@ export interface ServicePortRecord {
   usesLocalEndpoints: boolean;
   affinitySeconds: number | null;
   topologyKeys: string[];
+  /** How many endpoints the port has (also with `{endpoints: false}`). */
+  endpointCount: number;
+  /** Empty with `services(family, {endpoints: false})`. */
   endpoints: EndpointRecord[];
+}
+
+export interface ServicesOptions {
+  /** List each port's endpoints (default true). */
+  endpoints?: boolean;
 }
 
 export interface SkippedService {
   namespace: string;
   name: string;
   type: string;
+  /** Why, in words. */
   reason: string;
+  /** Why, as a stable code. */
+  reasonCode: "external-name" | "headless" | "no-cluster-ip-of-family" | "no-ports";
   externalName: string | null;
 }
 
@@ -139,4 +161,204 @@ export interface RenderOptions {
   /** The node whose kube-proxy renders. */
   node?: string;
   family?: IpFamily;
+  /** IPVS views: the scheduler (default: the KubeProxyConfiguration's `ipvs.scheduler`, else rr). */
+  scheduler?: IpvsScheduler;
+}
+
+// ---- trace ---------------------------------------------------------------------------------
+
+export interface TraceOptions {
+  /** The client's IP. */
+  src: string;
+  /** `ip:port`, `[ip]:port`, or an IP with `port`. Its family picks the proxier. */
+  dst: string;
+  port?: number;
+  /** Default TCP (any case). */
+  proto?: "TCP" | "UDP" | "SCTP" | "tcp" | "udp" | "sctp";
+  /** Where the packet comes from (default `pod`: a pod on this node). */
+  from?: "pod" | "node" | "external" | "host";
+  /** The node whose kube-proxy handles it. */
+  node?: string;
+  /** Default `iptables`. */
+  mode?: "iptables" | "ipvs";
+  /** ipvs mode: the scheduler (default: the configuration's, else rr). */
+  scheduler?: IpvsScheduler;
+  /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */
+  srcPort?: number;
+  /** iptables mode: `KUBE-SEP-…` lists in which the client has a live affinity entry. */
+  recent?: string[];
+}
+
+export interface TracePacket {
+  src: string;
+  dst: string;
+  dstPort: number;
+  protocol: "TCP" | "UDP" | "SCTP";
+  origin: "LocalPod" | "OtherNode" | "External" | "Host";
+  inInterface: string | null;
+  recent: string[];
+}
+
+/** One rule that acted on the packet. */
+export interface TraceStep {
+  table: "nat" | "filter" | string;
+  chain: string;
+  /** 1-based position of the rule in its chain. */
+  rule: number;
+  /** The rule as iptables-save prints it. */
+  text: string;
+  /** What happened: `jump KUBE-SVC-…`, `probability 0.3333333333 taken: jump …`, `DNAT …`. */
+  effect: string;
+}
+
+export interface Probability {
+  /** Exact under the kernel's quantisation, reduced: `1/2`, `715827883/2147483648`. */
+  fraction: string;
+  decimal: number;
+  /** What kube-proxy meant: `1/3`. */
+  nominal: string;
+}
+
+export type Verdict =
+  | { kind: "Dnat"; endpoint: string; chain: string }
+  | { kind: "Accept" }
+  | { kind: "Drop"; reason: string }
+  | { kind: "Reject"; with: string; reason: string };
+
+/** One path of the packet through the rules. */
+export interface TraceOutcome {
+  probability: Probability;
+  verdict: Verdict;
+  /** The source is masqueraded (SNAT to the node) on the way out. */
+  masquerade: boolean;
+  steps: TraceStep[];
+}
+
+/** `Cluster.trace` in iptables mode: every path, most likely first. */
+export interface IptablesTrace {
+  mode: "iptables";
+  packet: TracePacket;
+  node: string;
+  outcomes: TraceOutcome[];
+  /** Rules the tracer could not evaluate. */
+  warnings: string[];
+}
+
+/** The virtual server a destination hits on the node. */
+export interface VsLookup {
+  /** As listed: `TCP  10.96.0.10:53`. */
+  virtualServer: string;
+  kind: "cluster-ip" | "external-ip" | "load-balancer" | "node-port";
+  servicePortName: string;
+  scheduler: string;
+  /** `mh-port`, "" when none. */
+  flags: string;
+  /** ClientIP affinity: the persistence timeout. */
+  persistentSeconds: number | null;
+  endpointsFrom: "Cluster" | "Local" | "LocalFallbackToCluster";
+  /** Policy Local without a local endpoint: ipvs mode uses all endpoints (iptables drops). */
+  localFallback: boolean;
+  boundToKubeIpvs0: boolean;
+  /** In ipvsadm's listing order. */
+  realServers: { address: string; weight: number; forward: string }[];
+}
+
+/** `Cluster.trace` in ipvs mode. */
+export interface IpvsTrace {
+  mode: "ipvs";
+  packet: TracePacket;
+  srcPort: number;
+  node: string;
+  /** null: no virtual server, IPVS does not balance this destination. */
+  lookup: VsLookup | null;
+  /** Each real server's share of new connections (weight / total), in `lookup.realServers` order. */
+  shares: number[];
+  /** The real server the scheduler picks for this client's first connection. */
+  pick: string | null;
+  pickIndex: number | null;
+  /** What happens, in words. */
+  note: string;
+}
+
+export type TraceResult = IptablesTrace | IpvsTrace;
+
+// ---- simulate ------------------------------------------------------------------------------
+
+export interface SimulateOptions {
+  /** `ns/name` or `ns/name:port` (port name or number). */
+  service: string;
+  /** Default: the first Node. */
+  node?: string;
+  /** Default `iptables`. */
+  scheduler?: Algorithm;
+  /** Which endpoint list serves the traffic (default `pod`). */
+  from?: "pod" | "node" | "external";
+  /** Default 100. */
+  clients?: number;
+  /** Default 10,000. */
+  connections?: number;
+  /** Seconds over which the connections arrive (default 3,600). */
+  duration?: number;
+  /** Seconds each connection stays established (default 1). */
+  hold?: number;
+  seed?: number;
+  /** Overrides the Service's ClientIP timeout; 0 turns affinity off. */
+  affinityTimeout?: number;
+  /** How many of the first picks to return in `samples` (default 0). */
+  samples?: number;
+  flags?: string | string[];
+  tableSize?: number;
+  removeEndpoint?: string;
+  addEndpoint?: string;
+}
+
+export interface EndpointStat {
+  endpoint: string;
+  node: string | null;
+  picks: number;
+  share: number;
+  /** What the engine promises: iptables the kernel's exact cascade probability; others the weight share. */
+  expectedShare: number;
+  clients: number;
+  active: number;
+  inactive: number;
+}
+
+export interface SimulationReport {
+  servicePort: string;
+  node: string;
+  algorithm: string;
+  source: "pod" | "node" | "external";
+  endpointList: "cluster" | "local";
+  note: string | null;
+  connections: number;
+  clients: number;
+  rejected: number;
+  dropped: number;
+  endpoints: EndpointStat[];
+  /** max/min share over the endpoints that should get traffic (1 = perfect; null when undefined). */
+  balance: number | null;
+  affinity: { timeoutSeconds: number; hits: number; broken: number; clientsPinned: number; clients: number } | null;
+  disruption: { change: string; keys: number; moved: number; unnecessary: number } | null;
+  /** The first picks: `endpoint` indexes `endpoints` (null: refused or dropped). */
+  samples: { time: number; client: number; endpoint: number | null }[];
+  /** IPVS: `ipvsadm -Ln -t VIP:port` with the counts at the end of the run. */
+  ipvsListing: string | null;
+}
+
+// ---- Balancer ------------------------------------------------------------------------------
+
+export interface BalancerOptions {
+  /** One per backend (default 1; 0 drains). */
+  weights?: number[];
+  /** Maglev table size (a prime) or the `mh` table size. */
+  tableSize?: number;
+  /** `sh-fallback`, `sh-port`, `mh-fallback`, `mh-port`: a list or comma-separated. */
+  flags?: string | string[];
+  seed?: number;
+  /** ClientIP affinity in the engine's own semantics (1..86400 s). */
+  affinityTimeout?: number;
+  affinity?: "recent" | "persistence" | "lru";
+  /** Maglev and ring hash: hash the client port too. */
+  hashClientPort?: boolean;
 }

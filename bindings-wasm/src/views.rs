@@ -1,20 +1,19 @@
-//! The registry of what this build can do: the base operations and the text views.
+//! The registry of what this build can do: the base operations, the record operations, and the
+//! text views.
 //!
 //! A renderer merged into the core becomes available to JavaScript by one entry in
-//! [`TEXT_VIEWS`]; `capabilities()` then lists it, `Cluster.render(name, {node, family})`
-//! runs it, and the playground turns on the tab that names it. For example, once
-//! `svccore::render::iptables` lands:
+//! [`TEXT_VIEWS`]; `capabilities()` then lists it, `Cluster.render(name, {node, family,
+//! scheduler})` runs it, and the playground turns on the tab that names it.
 //!
-//! ```ignore
-//! TextView { name: "iptables-restore", render: |v| iptables::render(v.cluster, &settings(v), Form::Restore) },
-//! ```
-//!
-//! Names the playground already knows: `iptables-restore`, `iptables-save`, `ipvsadm-ln`,
-//! `ipvsadm-save`, `ipset-save`, and, for views with their own record shape,
-//! `chain-graph`, `trace`, `simulate`.
+//! The settings of each proxier come from the cluster, as on a node: the iptables proxier from
+//! kube-proxy's defaults, the cluster's `KubeProxyConfiguration` if any, the node's name and the
+//! family, then the Node object ([`ProxierSettings::resolve`]); the ipvs proxier from
+//! [`IpvsSettings::from_cluster`] with the `scheduler` option over `ipvs.scheduler`.
 
 use svccore::categorize::NodeContext;
 use svccore::model::IpFamily;
+use svccore::render::iptables::{self, Form, ProxierSettings};
+use svccore::render::ipvs::{IpvsNode, IpvsSettings};
 use svccore::snapshot::ProxySnapshot;
 use svccore::Cluster;
 
@@ -28,6 +27,14 @@ pub const BASE: &[&str] = &[
     "warnings",
 ];
 
+/// Operations returning records of their own: `Cluster.trace`, `Cluster.simulate`, and the
+/// `Balancer` class.
+pub const RECORDS: &[&str] = &["trace", "simulate", "balancer"];
+
+/// The IPVS schedulers the `scheduler` option takes (kube-proxy's `--ipvs-scheduler` values that
+/// svccore models).
+pub const IPVS_SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
+
 /// What a text view gets: the cluster, its proxy snapshot for the family, and the node.
 #[derive(Debug)]
 pub struct ViewInput<'a> {
@@ -39,6 +46,8 @@ pub struct ViewInput<'a> {
     pub node: NodeContext,
     /// The IP family.
     pub family: IpFamily,
+    /// The IPVS scheduler (`None`: the configuration's, else `rr`).
+    pub scheduler: Option<String>,
 }
 
 /// A named text view.
@@ -50,5 +59,84 @@ pub struct TextView {
     pub render: fn(&ViewInput<'_>) -> svccore::Result<String>,
 }
 
-/// The text views of this build. Empty until the renderers are merged into the core.
-pub const TEXT_VIEWS: &[TextView] = &[];
+/// The iptables proxier's settings on `node` for `family`: defaults, then the cluster's
+/// `KubeProxyConfiguration`, then the node name, filled from the Node object.
+pub fn iptables_settings(
+    cluster: &Cluster,
+    node: &str,
+    family: IpFamily,
+) -> svccore::Result<ProxierSettings> {
+    let mut s = ProxierSettings {
+        ip_family: family,
+        ..ProxierSettings::default()
+    };
+    if let Some(cfg) = &cluster.proxy_config {
+        s.apply_proxy_config(cfg)?;
+    }
+    if !node.is_empty() {
+        s.node_name = node.to_owned();
+    }
+    s.resolve(cluster)
+}
+
+/// The ipvs proxier on `node` for `family`, built from the snapshot.
+pub fn ipvs_node(
+    cluster: &Cluster,
+    snapshot: &ProxySnapshot,
+    node: &str,
+    family: IpFamily,
+    scheduler: Option<&str>,
+) -> svccore::Result<IpvsNode> {
+    let mut s = IpvsSettings::from_cluster(cluster, node, family)?;
+    if let Some(sch) = scheduler {
+        s.scheduler = sch.to_owned();
+    }
+    IpvsNode::build(snapshot, &s, None)
+}
+
+fn iptables_text(v: &ViewInput<'_>, form: Form) -> svccore::Result<String> {
+    let s = iptables_settings(v.cluster, &v.node.name, v.family)?;
+    iptables::render_snapshot(v.snapshot, &s, &v.node, form)
+}
+
+fn ipvs(v: &ViewInput<'_>) -> svccore::Result<IpvsNode> {
+    ipvs_node(
+        v.cluster,
+        v.snapshot,
+        &v.node.name,
+        v.family,
+        v.scheduler.as_deref(),
+    )
+}
+
+/// The text views of this build.
+pub const TEXT_VIEWS: &[TextView] = &[
+    TextView {
+        name: "iptables-restore",
+        render: |v| iptables_text(v, Form::Restore),
+    },
+    TextView {
+        name: "iptables-save",
+        render: |v| iptables_text(v, Form::Save),
+    },
+    TextView {
+        name: "ipvsadm-ln",
+        render: |v| Ok(ipvs(v)?.list(None)),
+    },
+    TextView {
+        name: "ipvsadm-save",
+        render: |v| Ok(ipvs(v)?.save()),
+    },
+    TextView {
+        name: "ipset-save",
+        render: |v| Ok(ipvs(v)?.ipset_save()),
+    },
+    TextView {
+        name: "ipvs-iptables",
+        render: |v| Ok(ipvs(v)?.iptables()),
+    },
+    TextView {
+        name: "ipvs-addresses",
+        render: |v| Ok(ipvs(v)?.addresses()),
+    },
+];

@@ -132,6 +132,106 @@ impl ProxySnapshot {
     }
 }
 
+/// Why a kube-proxy of one IP family programs nothing for a Service (spec:
+/// kube-proxy-iptables.md §3.1): the rule [`ProxySnapshot::build`] applies, named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// `type: ExternalName`: a DNS CNAME, never proxied.
+    ExternalName,
+    /// `clusterIP: None`: DNS returns the endpoints; no virtual IP to proxy.
+    Headless,
+    /// No cluster IP of the proxier's family (single-stack of the other family).
+    NoClusterIpOfFamily,
+    /// No ports: nothing to program.
+    NoPorts,
+}
+
+impl SkipReason {
+    /// A short stable name (`external-name`, `headless`, `no-cluster-ip-of-family`, `no-ports`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::ExternalName => "external-name",
+            SkipReason::Headless => "headless",
+            SkipReason::NoClusterIpOfFamily => "no-cluster-ip-of-family",
+            SkipReason::NoPorts => "no-ports",
+        }
+    }
+
+    /// The reason in words, for people.
+    pub fn message(self) -> &'static str {
+        match self {
+            SkipReason::ExternalName => "ExternalName: resolved by DNS, not proxied",
+            SkipReason::Headless => "headless: no cluster IP, DNS returns the endpoints",
+            SkipReason::NoClusterIpOfFamily => "no cluster IP of this family",
+            SkipReason::NoPorts => "no ports",
+        }
+    }
+}
+
+/// Why kube-proxy of `family` skips `svc`, or `None` when it programs it. Services whose cluster
+/// IP is missing or malformed are not skipped: [`ProxySnapshot::build`] refuses them.
+pub fn skip_reason(svc: &Service, family: IpFamily) -> Option<SkipReason> {
+    if svc.type_ == ServiceType::ExternalName {
+        return Some(SkipReason::ExternalName);
+    }
+    if svc.is_headless() {
+        return Some(SkipReason::Headless);
+    }
+    let ips: Vec<&String> = if svc.cluster_ips.is_empty() {
+        svc.cluster_ip.iter().collect()
+    } else {
+        svc.cluster_ips.iter().collect()
+    };
+    let parsed: Vec<Option<IpAddr>> = ips.iter().map(|s| parse_ip_sloppy(s)).collect();
+    let refused = ips.iter().all(|s| s.is_empty())
+        || parsed
+            .iter()
+            .take_while(|ip| ip.map_or(true, |ip| IpFamily::of(&ip) != family))
+            .any(Option::is_none);
+    if refused {
+        return None;
+    }
+    if !parsed.iter().flatten().any(|ip| IpFamily::of(ip) == family) {
+        return Some(SkipReason::NoClusterIpOfFamily);
+    }
+    if svc.ports.is_empty() {
+        return Some(SkipReason::NoPorts);
+    }
+    None
+}
+
+/// A Service kube-proxy does not program, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkippedService<'a> {
+    /// The Service.
+    pub service: &'a Service,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// The Services a kube-proxy of `family` does not program, in input order, with the reason.
+///
+/// # Example
+/// ```
+/// use svccore::{load::Loader, model::IpFamily, snapshot::{skipped_services, SkipReason}};
+/// let mut l = Loader::new();
+/// l.add_str(None, r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"db","namespace":"default"},
+///   "spec":{"clusterIP":"None","ports":[{"port":5432}]}}"#).unwrap();
+/// let cluster = l.finish().unwrap();
+/// let s = skipped_services(&cluster, IpFamily::IPv4);
+/// assert_eq!(s[0].reason, SkipReason::Headless);
+/// ```
+pub fn skipped_services(cluster: &Cluster, family: IpFamily) -> Vec<SkippedService<'_>> {
+    cluster
+        .services
+        .iter()
+        .filter_map(|service| {
+            skip_reason(service, family).map(|reason| SkippedService { service, reason })
+        })
+        .collect()
+}
+
 fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();

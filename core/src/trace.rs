@@ -45,6 +45,9 @@ use crate::select::{Algorithm, Backend, Balancer, Connection, Flags, Options};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
 
+mod ipvs;
+pub use ipvs::{trace_ipvs, IpvsTrace};
+
 /// Where a packet comes from, as seen by the node it arrives on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Origin {

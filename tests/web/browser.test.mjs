@@ -1,14 +1,20 @@
 // The playground in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core,
 // which never downloads a browser). Serves web-demo/ on a free localhost port, then checks:
-// no console error on load; an edit updates every available view; a bad manifest shows its
-// error with its path; the node picker changes the endpoints view (ETP Local); the re-render
-// time of a 1,000-service cluster; and saves a screenshot of each view.
+// no console error on load; an edit updates every view (services, endpoints, iptables and
+// ipvsadm text, chain graph, tracer, simulation); a bad manifest shows its error with its path;
+// the node picker changes the endpoints view (ETP Local); the text views' formats, filter and
+// scheduler; the chain graph and the tracer; that the page's numbers are the reference's: the
+// trace's probabilities those of the core's `render_iptables --trace` example
+// (SVCCORE_TRACE_EXAMPLE), the simulation's picks those of Python's `Cluster.simulate`
+// (SVCCORE_PYTHON); the re-render time of a 1,000-service cluster; and saves a screenshot of
+// each view.
 //
-// Run by `make test-web` (which builds web-demo/pkg first). Fails, never skips, when Chromium
-// cannot start.
+// Run by `make test-web` (which builds web-demo/pkg and the example first). Fails, never skips,
+// when Chromium cannot start or a reference is missing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { dirname, extname, join, normalize, resolve, sep } from "node:path";
@@ -19,6 +25,10 @@ const root = resolve(here, "../..");
 const webRoot = process.env.SVCCORE_WEB_ROOT ?? join(root, "web-demo");
 const shots = process.env.SVCCORE_SCREENSHOTS ?? join(root, "target/web-screenshots");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+// The references the page's numbers are compared with: a Python interpreter with svccore
+// installed (the main Makefile passes .venv/bin/python) and the core's trace driver.
+const PYTHON = process.env.SVCCORE_PYTHON ?? "";
+const TRACE_EXAMPLE = process.env.SVCCORE_TRACE_EXAMPLE ?? join(root, "target/debug/examples/render_iptables");
 // The playground's target for re-rendering a 1,000-service cluster after an edit, and the
 // limit the test enforces: the target is reported (timings.json, target_met); the limit, 2.5x,
 // guards against regressions without failing on a 2-core machine busy with a build.
@@ -95,6 +105,39 @@ async function launch() {
   }
 }
 
+/** The core's trace of a packet, from the render_iptables example (JSON on stdout). */
+function coreTrace(file, node, src, dst, port, proto, from) {
+  if (!existsSync(TRACE_EXAMPLE)) {
+    throw new Error(`the trace reference ${TRACE_EXAMPLE} is missing: build it with \`cargo build -p svccore --example render_iptables\` (\`make test-web\` does) or set SVCCORE_TRACE_EXAMPLE`);
+  }
+  const r = spawnSync(TRACE_EXAMPLE, ["--node", node, "--trace", src, dst, String(port), proto, from, file], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${TRACE_EXAMPLE} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Python's Cluster.simulate(...).to_dict() for each of `runs` ({file, service, options}). */
+function pythonSimulations(runs) {
+  if (!PYTHON) {
+    throw new Error(
+      "SVCCORE_PYTHON is not set: the simulation is compared with Python's Cluster.simulate, so give an interpreter with svccore installed, e.g. `make test-web SVCCORE_PYTHON=$PWD/.venv/bin/python` (the main Makefile passes .venv/bin/python)",
+    );
+  }
+  const script = `
+import json, sys, svccore
+out = []
+for run in json.load(sys.stdin):
+    text = open(run["file"], encoding="utf-8").read()
+    cluster = svccore.Cluster.from_yaml(text, file=run["file"])
+    out.append(cluster.simulate(run["service"], **run["options"]).to_dict())
+json.dump(out, sys.stdout)
+`;
+  const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(runs), encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error(`SVCCORE_PYTHON=${PYTHON} could not run svccore's Cluster.simulate: ${r.error?.message ?? r.stderr}`);
+  }
+  return JSON.parse(r.stdout);
+}
+
 test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
   if (!existsSync(join(webRoot, "pkg/svccore_wasm_bg.wasm"))) {
     throw new Error(`${webRoot}/pkg is not built: run \`make wasm\` (or \`make test-web\`)`);
@@ -154,7 +197,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
         before[v.id] = await panelText();
       }
       const text = await page.inputValue("#editor");
-      await setEditor(text.replace("name: service-clusterip", "name: service-edited").replace("10.97.97.97", "10.97.97.98"));
+      await setEditor(text.replace("name: service-clusterip", "name: service-edited").replaceAll("10.97.97.97", "10.97.97.98"));
       for (const v of await views()) {
         await pickView(v.id);
         const after = await panelText();
@@ -226,6 +269,268 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.equal(await page.inputValue("#node"), "node2");
       assert.equal(Number(await lb.getAttribute("data-local-count")), 1);
       await page.screenshot({ path: join(shots, "endpoints-node2.png") });
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    // Fills a form field (debounced) or picks an option, then waits for the panel to re-render.
+    const renders = () => page.evaluate(() => window.playground.renders);
+    const rendered = async (action) => {
+      const before = await renders();
+      await action();
+      await page.waitForFunction((n) => window.playground.renders > n, before);
+    };
+    const fill = (sel, value) => rendered(() => page.fill(sel, String(value)));
+    const choose = async (sel, value) => {
+      if ((await page.inputValue(sel)) === value) return;
+      await rendered(() => page.selectOption(sel, value));
+    };
+    const pickExample = async (file) => {
+      await page.selectOption("#example", file);
+      await page.waitForFunction((f) => location.hash.includes(`example=${f}`) && /^Valid/.test(document.getElementById("status").textContent), file);
+    };
+    const preText = () => page.locator("#panel pre.text-output").innerText();
+
+    await t.test("the text views: iptables restore/save, the ipvsadm forms, filter, node and scheduler", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("iptables");
+      await choose("#node", "node2");
+      await choose("#format", "iptables-restore");
+      const restore = await preText();
+      assert.match(restore, /^\*filter$/m);
+      assert.match(restore, /^-A KUBE-SVL-\S+ .*-j KUBE-SEP-/m);
+      assert.equal(await page.isVisible("#scheduler-field"), false);
+      await page.screenshot({ path: join(shots, "iptables-restore.png") });
+      await choose("#format", "iptables-save");
+      assert.equal(await page.getAttribute("#panel pre", "data-format"), "iptables-save");
+      assert.match(await preText(), /^-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
+      await page.screenshot({ path: join(shots, "iptables-save.png") });
+      // The filter keeps the lines holding it.
+      await fill("#filter", "KUBE-SVL");
+      const lines = (await preText()).trim().split("\n");
+      assert.ok(lines.length >= 2 && lines.every((l) => l.includes("KUBE-SVL")), lines.join("\n"));
+      assert.match(await page.locator("#panel .summary").innerText(), /matching “KUBE-SVL”/);
+      await fill("#filter", "");
+      // ETP Local: master has no local endpoint for the LoadBalancer.
+      await choose("#format", "iptables-restore");
+      await choose("#node", "master");
+      assert.doesNotMatch(await preText(), /^-A KUBE-SVL-\S+ .*-j KUBE-SEP-/m);
+
+      await pickView("ipvs");
+      await choose("#node", "node2");
+      assert.equal(await page.isVisible("#scheduler-field"), true);
+      const formats = await page.$$eval("#format option", (os) => os.map((o) => o.value));
+      assert.deepEqual(formats, ["ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"]);
+      const want = {
+        "ipvsadm-ln": /^TCP {2}10\.108\.12\.40:80 rr$/m,
+        "ipvsadm-save": /^-A -t 10\.108\.12\.40:80 -s rr$/m,
+        "ipset-save": /^add KUBE-CLUSTER-IP 10\.108\.12\.40,tcp:80$/m,
+        "ipvs-iptables": /KUBE-CLUSTER-IP/,
+        "ipvs-addresses": /inet 10\.108\.12\.40\/32 scope global kube-ipvs0/,
+      };
+      for (const f of formats) {
+        await choose("#format", f);
+        assert.match(await preText(), want[f], f);
+        await page.screenshot({ path: join(shots, `ipvs-${f}.png`) });
+      }
+      await choose("#format", "ipvsadm-ln");
+      await choose("#scheduler", "sh");
+      assert.match(await preText(), /^TCP {2}10\.108\.12\.40:80 sh$/m);
+      await choose("#scheduler", "");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the chain graph: KUBE-SERVICES → KUBE-SVC → KUBE-SEP → pod with a probability on each edge", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("graph");
+      await choose("#node", "node2");
+      await choose("#pk-mode", "iptables");
+      await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
+      await choose("#pk-from", "pod");
+      const graph = () =>
+        page.evaluate(() => ({
+          nodes: [...document.querySelectorAll("#panel svg.chain-graph g.node")].map((g) => ({ key: g.dataset.key, cls: g.getAttribute("class") })),
+          edges: [...document.querySelectorAll("#panel svg.chain-graph g.edge")].map((g) => ({ from: g.dataset.from, to: g.dataset.to, p: Number(g.dataset.p), label: g.querySelector("text").textContent })),
+        }));
+      const g = await graph();
+      const keys = g.nodes.map((n) => n.key);
+      assert.deepEqual(keys.slice(0, 2), ["nat:PREROUTING", "nat:KUBE-SERVICES"]);
+      assert.ok(keys.some((k) => /^nat:KUBE-SVC-/.test(k)), keys.join(" "));
+      assert.equal(keys.filter((k) => /^nat:KUBE-SEP-/.test(k)).length, 3);
+      const pods = g.nodes.filter((n) => n.cls.includes("pod"));
+      assert.equal(pods.length, 3);
+      for (const pod of pods) {
+        const into = g.edges.filter((e) => e.to === pod.key);
+        assert.equal(into.length, 1);
+        assert.ok(Math.abs(into[0].p - 1 / 3) < 1e-6, `${pod.key}: ${into[0].p}`);
+        assert.match(into[0].label, /^1\/3 · 0\.33333\d$/);
+      }
+      const svc = g.edges.find((e) => e.from === "nat:KUBE-SERVICES");
+      assert.equal(svc.label, "1");
+      await page.screenshot({ path: join(shots, "graph-cluster-ip.png") });
+      // From outside to master's node port: ETP Local and no local endpoint, so the packet is dropped.
+      await choose("#node", "master");
+      await choose("#pk-target", "study/service-loadbalancer|TCP|nodeport");
+      assert.equal(await page.inputValue("#pk-from"), "external");
+      const drop = await graph();
+      assert.ok(drop.nodes.some((n) => n.key === "Drop"), drop.nodes.map((n) => n.key).join(" "));
+      assert.ok(drop.nodes.some((n) => n.key === "nat:KUBE-NODEPORTS"), drop.nodes.map((n) => n.key).join(" "));
+      await page.screenshot({ path: join(shots, "graph-etp-local-drop.png") });
+      // The same from node1 reaches its two local endpoints, half each.
+      await choose("#node", "node1");
+      const local = await graph();
+      const podEdges = local.edges.filter((e) => local.nodes.find((n) => n.key === e.to)?.cls.includes("pod"));
+      assert.deepEqual(podEdges.map((e) => e.label.split(" ")[0]), ["1/2", "1/2"]);
+      // ipvs mode: the virtual server and its real servers; the scheduler's pick stands out.
+      await choose("#pk-mode", "ipvs");
+      assert.equal(await page.isVisible("#scheduler-field"), true);
+      const ipvs = await graph();
+      assert.ok(ipvs.nodes.some((n) => n.key === "vs"));
+      assert.equal(ipvs.nodes.filter((n) => n.cls.includes("picked")).length, 1);
+      await page.screenshot({ path: join(shots, "graph-ipvs.png") });
+      await choose("#pk-mode", "iptables");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the tracer: steps, verdicts, masquerade and probabilities; custom destinations", async () => {
+      await pickView("trace");
+      await choose("#node", "node2");
+      await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
+      await choose("#pk-from", "pod");
+      const outcomes = () => page.$$eval("#panel .outcome", (els) => els.map((e) => ({ ...e.dataset, steps: e.querySelectorAll(".steps li").length })));
+      let o = await outcomes();
+      assert.equal(o.length, 3);
+      assert.deepEqual(o.map((x) => x.verdict), ["Dnat", "Dnat", "Dnat"]);
+      assert.deepEqual(o.map((x) => x.nominal), ["1/3", "1/3", "1/3"]);
+      assert.ok(o.every((x) => x.steps > 3 && x.masquerade === "false"));
+      assert.match(await panelText(), /715827883\/2147483648/);
+      await page.screenshot({ path: join(shots, "trace-iptables.png") });
+      // A destination typed by hand: the target becomes custom; not a service address: accepted.
+      await fill("#pk-dst", "10.1.2.3:80");
+      assert.equal(await page.inputValue("#pk-target"), "");
+      o = await outcomes();
+      assert.deepEqual(o.map((x) => x.verdict), ["Accept"]);
+      // A bad one shows the error with its option path.
+      await fill("#pk-dst", "10.1.2.3");
+      assert.match(await page.locator("#panel .error-box").innerText(), /port.*has no port|has no port/s);
+      await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
+      await choose("#pk-mode", "ipvs");
+      assert.match(await panelText(), /TCP +10\.108\.12\.40:80 rr/);
+      assert.equal(await page.locator("#panel tr.picked").count(), 1);
+      await page.screenshot({ path: join(shots, "trace-ipvs.png") });
+      await choose("#pk-mode", "iptables");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the trace's probabilities are the core's (render_iptables --trace)", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("trace");
+      await choose("#pk-mode", "iptables");
+      const file = join(root, "examples/nginx-study.yaml");
+      const cases = [
+        { node: "node2", target: "study/service-loadbalancer|TCP|cluster", from: "pod", src: "10.244.2.9" },
+        { node: "node1", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
+        { node: "master", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
+        { node: "node1", target: "study/service-nodeport|TCP|cluster", from: "node", src: "192.168.100.52" },
+      ];
+      for (const c of cases) {
+        await choose("#node", c.node);
+        await choose("#pk-target", c.target);
+        await choose("#pk-from", c.from);
+        await fill("#pk-src", c.src);
+        const dst = await page.inputValue("#pk-dst");
+        const page_ = await page.$$eval("#panel .outcome", (els) => els.map((e) => ({ ...e.dataset })));
+        const [ip, port] = [dst.slice(0, dst.lastIndexOf(":")), dst.slice(dst.lastIndexOf(":") + 1)];
+        const core = coreTrace(file, c.node, c.src, ip, port, "tcp", c.from);
+        const what = `${c.node} ${c.from} ${c.src} -> ${dst}`;
+        assert.equal(page_.length, core.outcomes.length, what);
+        core.outcomes.forEach((o, i) => {
+          const p = page_[i];
+          assert.equal(p.verdict, o.verdict.kind, what);
+          assert.equal(p.endpoint, o.verdict.endpoint ?? "", what);
+          assert.equal(p.fraction, o.probability.fraction, what);
+          assert.equal(Number(p.decimal), o.probability.decimal, what);
+          assert.equal(p.nominal, o.probability.nominal, what);
+          assert.equal(p.masquerade, String(o.masquerade), what);
+        });
+      }
+      await fill("#pk-src", "");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the simulation: bars per endpoint, an affinity timeline, and Python's numbers", async () => {
+      const runs = [
+        { file: "nginx-affinity.yaml", node: "master", service: "study/service-clusterip", scheduler: "iptables", from: "pod", clients: 20, connections: 2000, duration: 600, seed: 1, affinity: "" },
+        { file: "nginx-study.yaml", node: "node1", service: "study/service-loadbalancer", scheduler: "rr", from: "external", clients: 50, connections: 3000, duration: 900, seed: 7, affinity: "" },
+        { file: "nginx-study.yaml", node: "node2", service: "study/service-clusterip", scheduler: "mh", from: "pod", clients: 30, connections: 1500, duration: 300, seed: 3, affinity: "60" },
+        { file: "nginx-study.yaml", node: "node2", service: "study/service-nodeport", scheduler: "iptables", from: "node", clients: 40, connections: 2500, duration: 1200, seed: 11, affinity: "" },
+      ];
+      const seen = [];
+      for (const r of runs) {
+        await pickExample(r.file);
+        await pickView("simulate");
+        await choose("#node", r.node);
+        await choose("#sim-service", r.service);
+        await choose("#sim-scheduler", r.scheduler);
+        await choose("#sim-from", r.from);
+        for (const [sel, v] of [["#sim-clients", r.clients], ["#sim-connections", r.connections], ["#sim-duration", r.duration], ["#sim-seed", r.seed], ["#sim-affinity", r.affinity]]) {
+          if ((await page.inputValue(sel)) !== String(v)) await fill(sel, v);
+        }
+        seen.push(
+          await page.evaluate(() => ({
+            bars: [...document.querySelectorAll("#panel .bar")].map((b) => ({ endpoint: b.dataset.endpoint, picks: Number(b.dataset.picks), expected: Number(b.dataset.expected) })),
+            affinity: document.querySelector("#panel .affinity[data-hits]")?.dataset ?? null,
+            marks: document.querySelectorAll("#panel svg.timeline rect").length,
+            // Timeline rows (clients) whose connections reached more than one endpoint.
+            mixedRows: (() => {
+              const rows = new Map();
+              for (const r of document.querySelectorAll("#panel svg.timeline rect")) {
+                const y = r.getAttribute("y");
+                rows.set(y, (rows.get(y) ?? new Set()).add(r.getAttribute("fill")));
+              }
+              return [...rows.values()].filter((c) => c.size > 1).length;
+            })(),
+            summary: document.querySelector("#panel .sim-summary").textContent,
+          })),
+        );
+        await page.screenshot({ path: join(shots, `simulate-${r.scheduler}-${r.node}.png`) });
+      }
+      // The affinity run: every client stays on one endpoint, so each timeline row has one colour.
+      assert.ok(seen[0].affinity && seen[0].affinity.broken === "0", JSON.stringify(seen[0].affinity));
+      assert.equal(seen[0].mixedRows, 0, "affinity: one colour per client row");
+      assert.ok(seen[1].mixedRows > 0, "rr without affinity: clients move between endpoints");
+      for (const s of seen) assert.ok(s.marks > 0, "timeline drawn");
+      const python = pythonSimulations(
+        runs.map((r) => ({
+          file: join(root, "examples", r.file),
+          service: r.service,
+          options: {
+            node: r.node,
+            scheduler: r.scheduler,
+            source: r.from,
+            clients: r.clients,
+            connections: r.connections,
+            duration: r.duration,
+            seed: r.seed,
+            ...(r.affinity === "" ? {} : { affinity_timeout: Number(r.affinity) }),
+          },
+        })),
+      );
+      runs.forEach((r, i) => {
+        const py = python[i];
+        const what = `${r.file} ${r.service} ${r.scheduler} on ${r.node}`;
+        assert.deepEqual(
+          seen[i].bars.map((b) => [b.endpoint, b.picks]),
+          py.endpoints.map((e) => [e.endpoint, e.picks]),
+          what,
+        );
+        assert.deepEqual(seen[i].bars.map((b) => b.expected), py.endpoints.map((e) => e.expected_share), what);
+        if (py.affinity) {
+          assert.equal(Number(seen[i].affinity.hits), py.affinity.hits, what);
+          assert.equal(Number(seen[i].affinity.broken), py.affinity.broken, what);
+        } else {
+          assert.equal(seen[i].affinity, null, what);
+        }
+      });
       assert.deepEqual(consoleErrors, []);
     });
 

@@ -24,6 +24,8 @@ const wasm = createRequire(import.meta.url)(join(nodePkg, "svccore_wasm.js"));
 const example = (f) => readFileSync(join(root, "examples", f), "utf8");
 const bad = (f) => readFileSync(join(root, "tests/bad-manifests", f), "utf8");
 const BASE = ["load", "validate", "services", "endpoints", "nodes", "warnings"];
+const RECORDS = ["trace", "simulate", "balancer"];
+const TEXT_VIEWS = ["iptables-restore", "iptables-save", "ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"];
 
 /** Calls `fn`, asserts it throws an SvcCoreError, returns it. */
 function thrown(fn) {
@@ -44,6 +46,7 @@ function thrown(fn) {
 test("capabilities lists the base operations first, then only strings, no duplicates", () => {
   const caps = wasm.capabilities();
   assert.deepEqual(caps.slice(0, BASE.length), BASE);
+  assert.deepEqual(caps.slice(BASE.length), [...RECORDS, ...TEXT_VIEWS]);
   assert.ok(caps.every((c) => typeof c === "string" && c.length > 0));
   assert.equal(new Set(caps).size, caps.length);
 });
@@ -100,6 +103,17 @@ test("services: the nginx study's programmed ports, their fields, and the skippe
   assert.equal(skipped["service-externalname"].externalName, "www.baidu.com");
   // An IPv4-only cluster has nothing for an IPv6 kube-proxy.
   assert.equal(c.services("IPv6").ports.length, 0);
+});
+
+test("services: {endpoints: false} leaves the lists out and keeps the counts", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const full = c.services();
+  const light = c.services("IPv4", { endpoints: false });
+  assert.deepEqual(light.ports.map((p) => p.endpointCount), full.ports.map((p) => p.endpoints.length));
+  assert.ok(light.ports.every((p) => p.endpoints.length === 0));
+  assert.deepEqual(light.ports.map(({ endpoints, ...rest }) => rest), full.ports.map(({ endpoints, ...rest }) => rest));
+  assert.deepEqual(light.skipped, full.skipped);
+  assert.equal(thrown(() => c.services("IPv4", { endpoints: "no" })).path, "endpoints");
 });
 
 test("services: ClientIP affinity carries its timeout", () => {
@@ -236,21 +250,293 @@ test("bad arguments throw kind invalid-argument", () => {
   assert.equal(thrown(() => c.endpoints("k8smaster", "ipv4")).kind, "invalid-argument");
   const e = thrown(() => c.render("no-such-view", { node: "k8smaster" }));
   assert.equal(e.kind, "invalid-argument");
+  assert.equal(e.path, "view");
   assert.match(e.message, /not available in this build/);
-  assert.equal(thrown(() => c.render("no-such-view", { node: 5 })).kind, "invalid-argument");
+  const n = thrown(() => c.render("iptables-restore", { node: 5 }));
+  assert.equal(n.kind, "invalid-argument");
+  assert.equal(n.path, "node");
+  assert.deepEqual(n.issues, [{ file: null, path: "node", message: n.message }]);
 });
 
-test("render: every text view this build lists renders text; a missing one says so", () => {
-  const caps = wasm.capabilities().filter((c) => !BASE.includes(c));
+test("render: every text view this build lists renders text for every node", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
-  for (const view of caps) {
-    if (["chain-graph", "trace", "simulate"].includes(view)) continue; // record-shaped views
-    const text = c.render(view, { node: "node2", family: "IPv4" });
-    assert.equal(typeof text, "string", view);
-    assert.ok(text.length > 0, `${view} is not empty`);
+  for (const view of TEXT_VIEWS) {
+    for (const node of ["master", "node1", "node2", ""]) {
+      const text = c.render(view, { node, family: "IPv4" });
+      assert.equal(typeof text, "string", view);
+      assert.ok(text.length > 0, `${view} on ${node || "no node"} is not empty`);
+    }
   }
-  for (const view of ["iptables-restore", "ipvsadm-ln"].filter((v) => !caps.includes(v))) {
-    assert.match(thrown(() => c.render(view, { node: "node2" })).message, /not available in this build/);
+});
+
+test("render: the iptables views are kube-proxy's rules for the node (ETP Local differs per node)", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const restore = c.render("iptables-restore", { node: "node2" });
+  assert.match(restore, /^\*filter\n/);
+  assert.match(restore, /\n\*nat\n/);
+  assert.match(restore, /^-A KUBE-SERVICES -m comment --comment "study\/service-clusterip cluster IP" -m tcp -p tcp -d 10\.97\.97\.97 --dport 80 -j KUBE-SVC-[A-Z0-9]{16}$/m);
+  assert.match(restore, /^-A KUBE-SVC-\S+ .* --probability 0\.3333333333 -j KUBE-SEP-/m);
+  // ETP Local: node2 has one local endpoint for the LoadBalancer, master none.
+  const svl = (node) => c.render("iptables-restore", { node }).match(/^-A KUBE-SVL-\S+ .*-j KUBE-SEP-/gm) ?? [];
+  assert.equal(svl("node2").length, 1);
+  assert.equal(svl("node1").length, 2);
+  assert.equal(svl("master").length, 0);
+  const save = c.render("iptables-save", { node: "node2" });
+  assert.match(save, /^\*mangle|^\*filter|^\*nat/m);
+  assert.match(save, /-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES/);
+  assert.match(save, /^COMMIT$/m);
+  assert.match(save, / --probability 0\.33333333349 /); // iptables-save prints the kernel's value
+  // An IPv6 kube-proxy of an IPv4-only cluster has nothing to program, but renders.
+  assert.doesNotMatch(c.render("iptables-restore", { node: "node2", family: "IPv6" }), /KUBE-SVC-/);
+});
+
+test("render: the IPVS views, with the scheduler option", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const ln = c.render("ipvsadm-ln", { node: "node2" });
+  assert.match(ln, /^IP Virtual Server version 1\.2\.1/);
+  assert.match(ln, /^TCP {2}10\.108\.12\.40:80 rr$/m);
+  assert.match(ln, /-> 10\.244\.\d+\.\d+:80 +Masq +1 +0 +0/);
+  assert.match(c.render("ipvsadm-ln", { node: "node2", scheduler: "sh" }), /^TCP {2}10\.108\.12\.40:80 sh$/m);
+  assert.match(c.render("ipvsadm-save", { node: "node2" }), /^-A -t 10\.108\.12\.40:80 -s rr$/m);
+  assert.match(c.render("ipset-save", { node: "node2" }), /^create KUBE-CLUSTER-IP hash:ip,port/m);
+  assert.match(c.render("ipset-save", { node: "node2" }), /^add KUBE-CLUSTER-IP 10\.108\.12\.40,tcp:80$/m);
+  assert.match(c.render("ipvs-iptables", { node: "node2" }), /KUBE-CLUSTER-IP/);
+  const addr = c.render("ipvs-addresses", { node: "node2" });
+  assert.match(addr, /kube-ipvs0: <BROADCAST,NOARP>/);
+  assert.match(addr, /inet 10\.108\.12\.40\/32 scope global kube-ipvs0/);
+  const e = thrown(() => c.render("ipvsadm-ln", { node: "node2", scheduler: "fastest" }));
+  assert.equal(e.kind, "invalid-argument");
+  assert.equal(e.path, "scheduler");
+  assert.match(e.message, /rr, wrr/);
+  const f = thrown(() => c.render("ipvsadm-ln", { family: "IPv5" }));
+  assert.equal(f.path, "family");
+  const u = thrown(() => c.render("ipvsadm-ln", { nodes: "node2" }));
+  assert.equal(u.path, "nodes");
+  assert.match(u.message, /unknown option "nodes" \(known: node, family, scheduler\)/);
+});
+
+test("services: the skipped reason comes with a stable code", () => {
+  const s = wasm.loadCluster(example("nginx-study.yaml")).services();
+  const codes = Object.fromEntries(s.skipped.map((x) => [x.name, x.reasonCode]));
+  assert.deepEqual(codes, { "service-headliness": "headless", "service-externalname": "external-name" });
+  const v6 = wasm.loadCluster(example("nginx-study.yaml")).services("IPv6");
+  assert.ok(v6.skipped.some((x) => x.reasonCode === "no-cluster-ip-of-family" && x.reason === "no cluster IP of this family"));
+});
+
+// ---- trace ------------------------------------------------------------------------------------
+
+const LB = { node: "node2", src: "10.244.2.9", dst: "10.108.12.40:80", proto: "tcp", from: "pod" };
+
+test("trace (iptables): every path to the LoadBalancer's cluster IP, with exact probabilities", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const t = c.trace(LB);
+  assert.equal(t.mode, "iptables");
+  assert.equal(t.node, "node2");
+  assert.deepEqual(t.packet, { src: "10.244.2.9", dst: "10.108.12.40", dstPort: 80, protocol: "TCP", origin: "LocalPod", inInterface: null, recent: [] });
+  assert.equal(t.outcomes.length, 3);
+  assert.deepEqual(t.outcomes.map((o) => o.verdict.kind), ["Dnat", "Dnat", "Dnat"]);
+  assert.deepEqual(t.outcomes.map((o) => o.probability.nominal), ["1/3", "1/3", "1/3"]);
+  assert.equal(t.outcomes[0].probability.fraction, "715827883/2147483648");
+  const sum = t.outcomes.reduce((a, o) => a + o.probability.decimal, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-12, `probabilities sum to ${sum}`);
+  const o = t.outcomes[0];
+  assert.equal(o.masquerade, false);
+  assert.match(o.verdict.endpoint, /^10\.244\.\d+\.\d+:80$/);
+  assert.match(o.verdict.chain, /^KUBE-SEP-/);
+  const chains = o.steps.map((s) => s.chain);
+  assert.deepEqual(chains.slice(0, 4), ["PREROUTING", "KUBE-SERVICES", chains[2], o.verdict.chain]);
+  assert.match(chains[2], /^KUBE-SVC-/);
+  for (const s of o.steps) {
+    assert.deepEqual(Object.keys(s).sort(), ["chain", "effect", "rule", "table", "text"]);
+  }
+  // The same destination as an IP plus port; traced again from the cached rules.
+  assert.deepEqual(c.trace({ ...LB, dst: "10.108.12.40", port: 80 }), t);
+  // Another node's rules are its own.
+  assert.equal(c.trace({ ...LB, node: "master" }).node, "master");
+  assert.deepEqual(c.trace(LB), t);
+});
+
+test("trace (iptables): from outside to the node port, master (ETP Local, no local endpoint) drops", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const master = c.nodes().find((n) => n.name === "master").addresses[0].address;
+  const t = c.trace({ node: "master", src: "203.0.113.9", dst: `${master}:31426`, from: "external" });
+  assert.deepEqual(t.outcomes.map((o) => o.verdict.kind), ["Drop"]);
+  const node1 = c.nodes().find((n) => n.name === "node1").addresses[0].address;
+  const t1 = c.trace({ node: "node1", src: "203.0.113.9", dst: `${node1}:31426`, from: "external" });
+  assert.equal(t1.outcomes.length, 2);
+  assert.deepEqual(t1.outcomes.map((o) => o.probability.nominal), ["1/2", "1/2"]);
+  // Not a service: accepted, not DNATed.
+  const a = c.trace({ node: "node1", src: "10.244.1.5", dst: "10.1.2.3:80" });
+  assert.deepEqual(a.outcomes.map((o) => o.verdict.kind), ["Accept"]);
+});
+
+test("trace (ipvs): the virtual server, its real servers and the scheduler's pick", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const t = c.trace({ ...LB, mode: "ipvs" });
+  assert.equal(t.mode, "ipvs");
+  assert.equal(t.lookup.kind, "cluster-ip");
+  assert.equal(t.lookup.virtualServer, "TCP  10.108.12.40:80");
+  assert.equal(t.lookup.scheduler, "rr");
+  assert.equal(t.lookup.realServers.length, 3);
+  assert.deepEqual(t.shares, [1 / 3, 1 / 3, 1 / 3]);
+  // rr starts at the newest real server (added last, in ascending order).
+  assert.equal(t.pick, t.lookup.realServers.map((r) => r.address).sort().at(-1));
+  assert.equal(t.lookup.realServers[t.pickIndex].address, t.pick);
+  const sh = c.trace({ ...LB, mode: "ipvs", scheduler: "sh" });
+  assert.equal(sh.lookup.scheduler, "sh");
+  assert.equal(c.trace({ ...LB, mode: "ipvs", scheduler: "sh" }).pick, sh.pick);
+  const none = c.trace({ ...LB, dst: "10.108.12.40:81", mode: "ipvs" });
+  assert.equal(none.lookup, null);
+  assert.equal(none.pick, null);
+  assert.match(none.note, /no virtual server/);
+  // ClientIP affinity is IPVS persistence.
+  const aff = wasm.loadCluster(example("nginx-affinity.yaml")).trace({ node: "node1", src: "10.244.1.5", dst: "10.97.97.97:80", mode: "ipvs" });
+  assert.equal(aff.lookup.persistentSeconds, 10800);
+  assert.match(aff.note, /persistence 10800s/);
+});
+
+test("trace: bad options throw invalid-argument with the option's path", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const cases = [
+    [{ src: "10.0.0.1" }, "dst", /dst is required/],
+    [{ ...LB, dst: "10.108.12.40" }, "port", /has no port/],
+    [{ ...LB, dst: "nginx:80" }, "dst", /not ip:port/],
+    [{ ...LB, src: "a.b.c.d" }, "src", /not an IP address/],
+    [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
+    [{ ...LB, proto: "icmp" }, "proto", /TCP, UDP or SCTP/],
+    [{ ...LB, from: "mars" }, "from", /pod, node, external or host/],
+    [{ ...LB, mode: "nftables" }, "mode", /iptables or ipvs/],
+    [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /not an IPVS scheduler/],
+    [{ ...LB, mode: "ipvs", srcPort: 70000 }, "srcPort", /between 0 and 65535/],
+    [{ ...LB, color: "red" }, "color", /unknown option/],
+    [{ ...LB, recent: [1] }, "recent[0]", /must be a string/],
+  ];
+  for (const [opts, path, message] of cases) {
+    const e = thrown(() => c.trace(opts));
+    assert.equal(e.kind, "invalid-argument", JSON.stringify(opts));
+    assert.equal(e.path, path, JSON.stringify(opts));
+    assert.match(e.message, message);
+    assert.equal(e.issues[0].path, path);
+  }
+  assert.equal(thrown(() => c.trace()).path, "dst");
+  assert.equal(thrown(() => c.trace("10.0.0.1")).kind, "invalid-argument");
+  // A cluster kube-proxy refuses: kind validation with the manifest's path.
+  const refused = wasm.loadCluster(bad("port-out-of-range.yaml"), "port-out-of-range.yaml");
+  const v = thrown(() => refused.trace({ src: "10.0.0.1", dst: "10.0.0.2:80" }));
+  assert.equal(v.kind, "validation");
+  assert.equal(v.path, "spec.ports[0].port");
+});
+
+// ---- simulate ---------------------------------------------------------------------------------
+
+test("simulate: rr spreads exactly evenly; samples and the IPVS listing come back", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const r = c.simulate({ service: "study/service-clusterip", scheduler: "rr", connections: 3000, samples: 50 });
+  assert.equal(r.servicePort, "study/service-clusterip");
+  assert.equal(r.algorithm, "rr");
+  assert.equal(r.source, "pod");
+  assert.equal(r.endpointList, "cluster");
+  assert.equal(r.node, "master");
+  assert.equal(r.connections, 3000);
+  assert.deepEqual(r.endpoints.map((e) => e.picks), [1000, 1000, 1000]);
+  assert.equal(r.balance, 1);
+  assert.equal(r.samples.length, 50);
+  assert.deepEqual(Object.keys(r.samples[0]).sort(), ["client", "endpoint", "time"]);
+  assert.match(r.ipvsListing, /TCP {2}10\.97\.97\.97:80 rr/);
+  for (const k of ["endpoint", "node", "picks", "share", "expectedShare", "clients", "active", "inactive"]) {
+    assert.ok(k in r.endpoints[0], `endpoint stat has ${k}`);
+  }
+  assert.equal(r.affinity, null);
+  // The same seed gives the same numbers; another seed other ones.
+  const a = c.simulate({ service: "study/service-clusterip", seed: 7, connections: 2000 });
+  const b = c.simulate({ service: "study/service-clusterip", seed: 7, connections: 2000 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.endpoints.map((e) => e.picks), c.simulate({ service: "study/service-clusterip", seed: 8, connections: 2000 }).endpoints.map((e) => e.picks));
+  assert.ok(Math.abs(a.endpoints[0].expectedShare - 0.33333333348855376) < 1e-15);
+});
+
+test("simulate: ClientIP affinity pins clients; ETP Local from outside uses the node's endpoints", () => {
+  const aff = wasm.loadCluster(example("nginx-affinity.yaml"));
+  const r = aff.simulate({ service: "study/service-clusterip", clients: 10, connections: 500, duration: 600, samples: 500 });
+  assert.equal(r.affinity.timeoutSeconds, 10800);
+  assert.equal(r.affinity.broken, 0);
+  assert.equal(r.affinity.clientsPinned, r.affinity.clients);
+  const off = aff.simulate({ service: "study/service-clusterip", clients: 10, connections: 500, affinityTimeout: 0 });
+  assert.equal(off.affinity, null);
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const lb = (node) => c.simulate({ service: "study/service-loadbalancer", node, from: "external", connections: 100 });
+  assert.equal(lb("node1").endpoints.length, 2);
+  assert.equal(lb("node1").endpointList, "local");
+  assert.equal(lb("master").dropped, 100);
+  assert.match(lb("master").note, /externalTrafficPolicy: Local/);
+});
+
+test("simulate: bad options throw with the option's path", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const cases = [
+    [{}, "invalid-argument", "service", /service is required/],
+    [{ service: "study/nope" }, "unknown-service", "service", /unknown service study\/nope/],
+    [{ service: "study/service-clusterip", scheduler: "random" }, "invalid-argument", "scheduler", /unknown selection algorithm/],
+    [{ service: "study/service-clusterip", from: "moon" }, "invalid-argument", "from", /unknown traffic source/],
+    [{ service: "study/service-clusterip", clients: 0 }, "invalid-argument", "clients", /between 1 and/],
+    [{ service: "study/service-clusterip", connections: 1.5 }, "invalid-argument", "connections", /whole number/],
+    [{ service: "study/service-clusterip", duration: -1 }, "invalid-argument", "duration", /seconds/],
+    [{ service: "study/service-clusterip", affinityTimeout: 90000 }, "invalid-argument", "affinityTimeout", /86400/],
+    [{ service: "study/service-clusterip", flags: "mh-sideways" }, "invalid-argument", "flags", /unknown scheduler flag/],
+    [{ service: "study/service-clusterip", speed: 1 }, "invalid-argument", "speed", /unknown option/],
+  ];
+  for (const [opts, kind, path, message] of cases) {
+    const e = thrown(() => c.simulate(opts));
+    assert.equal(e.kind, kind, JSON.stringify(opts));
+    assert.equal(e.path, path, JSON.stringify(opts));
+    assert.match(e.message, message);
+  }
+});
+
+// ---- Balancer ---------------------------------------------------------------------------------
+
+test("Balancer: the engines pick as the core does (rr newest first, maglev stable, affinity)", () => {
+  const three = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
+  const rr = new wasm.Balancer("rr", three);
+  assert.equal(rr.algorithm, "rr");
+  assert.deepEqual(rr.backends, three);
+  // Python's doctest: the same sequence.
+  assert.deepEqual([0, 1, 2, 3].map(() => rr.pick("192.0.2.1")), ["10.0.0.3:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.3:80"]);
+  assert.equal(new wasm.Balancer("rr", ["10.0.0.1:80", "10.0.0.2:80"]).pickIndex("192.0.2.1"), 1);
+  const m = new wasm.Balancer("maglev", ["10.0.0.1:80", "10.0.0.2:80"], { tableSize: 251 });
+  assert.equal(m.pick("192.0.2.7"), m.pick("192.0.2.7"));
+  const ip = new wasm.Balancer("iptables", ["10.0.0.1:80", "10.0.0.2:80"], { affinityTimeout: 10, seed: 3 });
+  const first = ip.pick("192.0.2.1", undefined, 0);
+  assert.equal(ip.pick("192.0.2.1", undefined, 9), first);
+  const drained = new wasm.Balancer("wrr", ["10.0.0.1:80", "10.0.0.2:80"], { weights: [0, 0] });
+  assert.equal(drained.pick("192.0.2.1"), undefined);
+  const mh = new wasm.Balancer("mh", three, { flags: ["mh-port"], tableSize: 251 });
+  assert.equal(mh.pick("192.0.2.1", 1000), mh.pick("192.0.2.1", 1000));
+  // Same seed, same picks.
+  const seq = (seed) => {
+    const b = new wasm.Balancer("iptables", three, { seed });
+    return Array.from({ length: 20 }, (_, i) => b.pickIndex(`192.0.2.${i + 1}`));
+  };
+  assert.deepEqual(seq(5), seq(5));
+});
+
+test("Balancer: bad arguments throw invalid-argument with their path", () => {
+  const cases = [
+    [() => new wasm.Balancer("random", ["10.0.0.1:80"]), "algorithm", /unknown selection algorithm/],
+    [() => new wasm.Balancer("rr", []), "backends", /no backends/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80", "web:80"]), "backends[1]", /not ip:port/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"], { weights: [1, 2] }), "weights", /2 weights for 1 backends/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"], { weights: [-1] }), "weights[0]", /whole number/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"], { affinity: "sticky" }), "affinity", /recent, persistence or lru/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"], { flags: "mh-port" }), "", /flag/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"], { tablesize: 7 }), "tablesize", /unknown option/],
+    [() => new wasm.Balancer("rr", ["10.0.0.1:80"]).pick("nope"), "clientIp", /not an IP address/],
+  ];
+  for (const [fn, path, message] of cases) {
+    const e = thrown(fn);
+    assert.equal(e.kind, "invalid-argument", String(fn));
+    assert.equal(e.path, path, String(fn));
+    assert.match(e.message, message, String(fn));
   }
 });
 
@@ -267,12 +553,20 @@ test("the TypeScript declarations type every export and record", () => {
     "export function capabilities(): Capability[]",
     "export class Cluster",
     "validate(): Issue[]",
-    "services(family?: IpFamily",
+    "services(family?: IpFamily, options?: ServicesOptions",
     "endpoints(node: string, family?: IpFamily",
     "nodes(): NodeRecord[]",
     "nodeDifferences(family?: IpFamily): NodeDifferences",
     "warnings(family?: IpFamily",
     "render(view: string, options?: RenderOptions",
+    "trace(options: TraceOptions): TraceResult",
+    "simulate(options: SimulateOptions): SimulationReport",
+    "export class Balancer",
+    "constructor(algorithm: string, backends: string[], options?: BalancerOptions",
+    "pick(clientIp: string, clientPort?: number | null, now?: number | null): string | undefined",
+    "interface IptablesTrace",
+    "interface IpvsTrace",
+    "interface SimulationReport",
     "interface SvcCoreError extends Error",
     "interface ServicesView",
     "interface NodeEndpoints",
