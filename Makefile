@@ -87,7 +87,7 @@ dev: setup-venv ## Editable debug build into .venv (maturin develop), for quick 
 # --- demo ------------------------------------------------------------------------------------
 
 demo: setup-venv install ## The main job on examples/: validate, endpoints, iptables and ipvsadm views, trace, simulate
-	SVCCORE=$(abspath $(VBIN)/svccore) examples/demo.sh
+	SVCCORE=$(abspath $(VBIN)/svccore) scripts/demo.sh
 
 # --- tests -----------------------------------------------------------------------------------
 
@@ -156,5 +156,8 @@ fmt: setup-venv ## Format Rust and Python sources
 clean: ## Remove dist/ and .venv (cargo's target directory is left alone)
 	rm -rf dist $(VENV)
 
-# WebAssembly bindings, the playground (`make web`) and their node/browser tests.
+# WebAssembly bindings, the playground (`make web`) and their node/browser tests. The browser
+# test compares the page's simulation with the Python API's, run by this interpreter.
+SVCCORE_PYTHON := $(abspath $(VPY))
+test-web: install
 include mk/wasm.mk

@@ -445,7 +445,7 @@ impl Cluster {
                 let snap = self.snapshot(family)?;
                 let ipvs = views::ipvs_node(&self.inner, snap, &node, family, scheduler.as_deref())
                     .map_err(|e| to_js_error(&e))?;
-                let t = svccore::trace::trace_ipvs(&ipvs, &packet, src_port)
+                let t = svccore::trace::trace_ipvs_node(&ipvs, &packet, src_port)
                     .map_err(|e| to_js_error_at(&e, "scheduler"))?;
                 to_js_camel(&t, &[("mode", "ipvs")])
             }

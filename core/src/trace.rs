@@ -45,8 +45,8 @@ use crate::select::{Algorithm, Backend, Balancer, Connection, Flags, Options};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
 
-mod ipvs;
-pub use ipvs::{trace_ipvs, IpvsTrace};
+mod ipvs_node;
+pub use ipvs_node::{trace_ipvs_node, IpvsTrace};
 
 /// Where a packet comes from, as seen by the node it arrives on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

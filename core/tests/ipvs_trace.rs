@@ -1,4 +1,4 @@
-//! `trace::trace_ipvs`: the virtual server a packet hits on a node, its real servers, and the
+//! `trace::trace_ipvs_node`: the virtual server a packet hits on a node, its real servers, and the
 //! one the scheduler picks for the client (with persistence under ClientIP affinity).
 
 use std::net::SocketAddr;
@@ -7,7 +7,7 @@ use svccore::model::{IpFamily, Protocol};
 use svccore::render::ipvs::{IpvsNode, IpvsSettings};
 use svccore::select::{AffinityKind, Backend, Balancer, Connection, Options};
 use svccore::snapshot::ProxySnapshot;
-use svccore::trace::{trace_ipvs, Origin, Packet};
+use svccore::trace::{trace_ipvs_node, Origin, Packet};
 use svccore::{Cluster, Error, Loader};
 
 fn example(name: &str) -> Cluster {
@@ -52,7 +52,7 @@ fn packet(src: &str, dst: &str, port: u16) -> Packet {
 fn rr_picks_the_newest_real_server_and_shares_are_even() {
     let c = example("nginx-study.yaml");
     let n = node(&c, "node2", None);
-    let t = trace_ipvs(&n, &packet("10.244.2.9", "10.108.12.40", 80), 40000).unwrap();
+    let t = trace_ipvs_node(&n, &packet("10.244.2.9", "10.108.12.40", 80), 40000).unwrap();
     let vs = t.lookup.as_ref().expect("a virtual server");
     assert_eq!(vs.kind, "cluster-ip");
     assert_eq!(vs.scheduler, "rr");
@@ -75,7 +75,7 @@ fn hash_schedulers_pick_what_the_balancer_picks_for_that_client() {
         let n = node(&c, "node1", Some(sch));
         for src in ["10.244.1.7", "192.0.2.44", "198.51.100.3"] {
             let p = packet(src, "10.97.97.97", 80);
-            let t = trace_ipvs(&n, &p, 51234).unwrap();
+            let t = trace_ipvs_node(&n, &p, 51234).unwrap();
             let vs = t.lookup.as_ref().unwrap();
             // The balancer over the insertion order (the kernel list reversed), by hand.
             let backends = insertion_order(&n, &p);
@@ -94,7 +94,7 @@ fn hash_schedulers_pick_what_the_balancer_picks_for_that_client() {
             assert_eq!(t.pick, want, "{sch} from {src}");
             assert!(t.pick.is_some(), "{sch} from {src}");
             // Deterministic: the same client gets the same answer.
-            assert_eq!(trace_ipvs(&n, &p, 51234).unwrap().pick, t.pick);
+            assert_eq!(trace_ipvs_node(&n, &p, 51234).unwrap().pick, t.pick);
         }
     }
 }
@@ -104,7 +104,7 @@ fn client_ip_affinity_is_ipvs_persistence() {
     let c = example("nginx-affinity.yaml");
     let n = node(&c, "node1", None);
     let p = packet("10.244.1.7", "10.97.97.97", 80);
-    let t = trace_ipvs(&n, &p, 40000).unwrap();
+    let t = trace_ipvs_node(&n, &p, 40000).unwrap();
     let vs = t.lookup.as_ref().unwrap();
     assert_eq!(vs.persistent_seconds, Some(10800));
     assert!(t.note.contains("persistence 10800s"), "{}", t.note);
@@ -129,20 +129,20 @@ fn client_ip_affinity_is_ipvs_persistence() {
 fn no_virtual_server_means_ipvs_does_not_balance_it() {
     let c = example("nginx-study.yaml");
     let n = node(&c, "node1", None);
-    let t = trace_ipvs(&n, &packet("10.244.1.7", "10.97.97.97", 81), 0).unwrap();
+    let t = trace_ipvs_node(&n, &packet("10.244.1.7", "10.97.97.97", 81), 0).unwrap();
     assert!(t.lookup.is_none());
     assert_eq!(t.pick, None);
     assert!(t.note.contains("no virtual server"), "{}", t.note);
     let mut udp = packet("10.244.1.7", "10.97.97.97", 80);
     udp.protocol = Protocol::Udp;
-    assert!(trace_ipvs(&n, &udp, 0).unwrap().lookup.is_none());
+    assert!(trace_ipvs_node(&n, &udp, 0).unwrap().lookup.is_none());
 }
 
 #[test]
 fn a_packet_of_the_other_family_is_refused() {
     let c = example("nginx-study.yaml");
     let n = node(&c, "node1", None);
-    let e = trace_ipvs(&n, &packet("fd00::1", "fd00::2", 80), 0).unwrap_err();
+    let e = trace_ipvs_node(&n, &packet("fd00::1", "fd00::2", 80), 0).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
 }
 
@@ -150,7 +150,7 @@ fn a_packet_of_the_other_family_is_refused() {
 fn the_json_form_has_the_lookup_and_the_pick() {
     let c = example("nginx-study.yaml");
     let n = node(&c, "node2", None);
-    let t = trace_ipvs(&n, &packet("10.244.2.9", "10.108.12.40", 80), 40000).unwrap();
+    let t = trace_ipvs_node(&n, &packet("10.244.2.9", "10.108.12.40", 80), 40000).unwrap();
     let v = serde_json::to_value(&t).unwrap();
     assert_eq!(v["lookup"]["kind"], "cluster-ip");
     assert!(v["pick_index"].is_u64());

@@ -4,7 +4,7 @@
 # connections. $SVCCORE is the command (default: svccore on PATH).
 set -euo pipefail
 svccore=${SVCCORE:-svccore}
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/../examples"
 
 run() {
     printf '\n\033[1m$ svccore %s\033[0m\n' "$*" 2>/dev/null || true

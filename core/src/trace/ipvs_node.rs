@@ -16,7 +16,7 @@ use crate::render::ipvs::{IpvsNode, VsLookup};
 use crate::select::{AffinityKind, Algorithm, Backend, Balancer, Connection, Flags, Options};
 use crate::{Error, Result};
 
-/// The result of [`trace_ipvs`]. Its JSON form (serde) is stable: fields are only added.
+/// The result of [`trace_ipvs_node`]. Its JSON form (serde) is stable: fields are only added.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct IpvsTrace {
     /// The packet.
@@ -60,7 +60,7 @@ fn flags_of(lookup: &VsLookup) -> Flags {
 /// ```
 /// use svccore::{load::Loader, snapshot::ProxySnapshot, model::IpFamily};
 /// use svccore::render::ipvs::{IpvsNode, IpvsSettings};
-/// use svccore::trace::{trace_ipvs, Origin, Packet};
+/// use svccore::trace::{trace_ipvs_node, Origin, Packet};
 /// let mut l = Loader::new();
 /// l.add_str(None, r#"{"apiVersion":"v1","kind":"List","items":[
 ///  {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},
@@ -72,12 +72,12 @@ fn flags_of(lookup: &VsLookup) -> Flags {
 /// let snap = ProxySnapshot::build(&l.finish().unwrap(), IpFamily::IPv4).unwrap();
 /// let node = IpvsNode::build(&snap, &IpvsSettings::new(IpFamily::IPv4, "n1"), None).unwrap();
 /// let p = Packet::new("10.244.1.5".parse().unwrap(), "10.96.0.10".parse().unwrap(), 80, Origin::LocalPod);
-/// let t = trace_ipvs(&node, &p, 40000).unwrap();
+/// let t = trace_ipvs_node(&node, &p, 40000).unwrap();
 /// // rr starts with the kernel's first real server: the newest, added last.
 /// assert_eq!(t.pick.as_deref(), Some("10.1.0.3:8080"));
 /// assert_eq!(t.shares, [0.5, 0.5]);
 /// ```
-pub fn trace_ipvs(node: &IpvsNode, packet: &Packet, src_port: u16) -> Result<IpvsTrace> {
+pub fn trace_ipvs_node(node: &IpvsNode, packet: &Packet, src_port: u16) -> Result<IpvsTrace> {
     let family = node.settings.family;
     if IpFamily::of(&packet.dst) != family || IpFamily::of(&packet.src) != family {
         return Err(Error::InvalidArgument(format!(
