@@ -41,7 +41,6 @@ use crate::model::{IpFamily, Protocol};
 use crate::render::iptables::rules::{Dump, Match, RecentAction, Rule, SaveStyle, Target};
 use crate::render::iptables::{jump_rules, LocalDetector, ProxierSettings};
 use crate::render::ipvs::{self, IpvsNode, IpvsSettings, VsKind, VsLookup};
-use crate::select::{Algorithm, Backend, Balancer, Connection, Flags, Options};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
 
@@ -1123,8 +1122,8 @@ pub fn trace_ipvs(
         decimal: 1.0,
         nominal: "1".into(),
     };
-    let mut warnings = Vec::new();
-    let (Some(vs), Some(look)) = (vs, lookup) else {
+    let warnings = Vec::new();
+    let (Some(_), Some(look)) = (vs, lookup) else {
         return Ok(TraceResult {
             packet: packet.clone(),
             node: settings.node.name.clone(),
@@ -1163,33 +1162,11 @@ pub fn trace_ipvs(
             }
         ),
     )];
-    // Insertion order = the kernel list (newest first) reversed.
-    let backends: Vec<Backend> = vs
-        .real_servers
-        .iter()
-        .rev()
-        .map(|r| Backend::new(r.addr, r.weight.max(0) as u32))
-        .collect();
-    let picked = if backends.is_empty() {
-        None
-    } else {
-        let algorithm: Algorithm = vs.scheduler.parse()?;
-        let flags: Flags = match vs.sched_flags_text() {
-            f if f.is_empty() => Flags::NONE,
-            f => f.parse().unwrap_or_else(|_| {
-                warnings.push(format!("scheduler flags {f} are not modelled: ignored"));
-                Flags::NONE
-            }),
-        };
-        let opts = Options {
-            flags,
-            affinity_timeout: vs.persistence().filter(|t| *t > 0),
-            ..Options::default()
-        };
-        let mut b = Balancer::new(algorithm, &backends, &opts)?;
-        b.pick(&Connection::new(packet.src, 0, 0.0))
-            .map(|i| backends[i].addr)
-    };
+    // The scheduler's pick on the kernel's list, with persistence (one implementation for
+    // both entry points: trace_ipvs_node).
+    let picked: Option<std::net::SocketAddr> = trace_ipvs_node(&node, packet, 0)?
+        .pick
+        .and_then(|p| p.parse().ok());
     let verdict = match picked {
         Some(addr) => {
             let ep = crate::ip::join_host_port(&addr.ip(), addr.port());
