@@ -155,6 +155,40 @@ fn endpoint_host(e: &str) -> &str {
     }
 }
 
+/// `-A CHAIN -m comment --comment C -m P -p P -d DST --dport PORT -j TARGET`: the shape of
+/// every per-address rule kube-proxy writes (spec: kube-proxy-iptables.md §3.3 (1)-(3)).
+fn dport_rule(
+    out: &mut String,
+    chain: &str,
+    comment: &str,
+    proto: &str,
+    dst: &str,
+    port: &str,
+    target: &str,
+) {
+    line(
+        out,
+        &[
+            "-A",
+            chain,
+            "-m",
+            "comment",
+            "--comment",
+            comment,
+            "-m",
+            proto,
+            "-p",
+            proto,
+            "-d",
+            dst,
+            "--dport",
+            port,
+            "-j",
+            target,
+        ],
+    );
+}
+
 /// Appends one rule line: the words joined by single spaces, then `\n`.
 fn line(out: &mut String, words: &[&str]) {
     let mut first = true;
@@ -187,54 +221,14 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
     if !p.has_internal {
         if let Some((c, t)) = p.internal_filter(s) {
             let cip = v.cluster_ip.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    KUBE_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &cip,
-                    "--dport",
-                    &port,
-                    "-j",
-                    t,
-                ],
-            );
+            dport_rule(out, KUBE_SERVICES, &c, proto, &cip, &port, t);
         }
     }
     // (2)
     if let Some((c, t)) = &ext_filter {
         for eip in &v.external_ips {
             let eip = eip.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    KUBE_EXTERNAL_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &eip,
-                    "--dport",
-                    &port,
-                    "-j",
-                    t,
-                ],
-            );
+            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, &eip, &port, t);
         }
     }
     // (3)
@@ -242,53 +236,13 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
         let c = format!("\"{s} traffic not accepted by {}\"", p.fw);
         for lb in &v.lb_ips {
             let lb = lb.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    KUBE_PROXY_FIREWALL,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    "DROP",
-                ],
-            );
+            dport_rule(out, KUBE_PROXY_FIREWALL, &c, proto, &lb, &port, "DROP");
         }
     }
     if let Some((c, t)) = &ext_filter {
         for lb in &v.lb_ips {
             let lb = lb.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    KUBE_EXTERNAL_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    c,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    t,
-                ],
-            );
+            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, &lb, &port, t);
         }
     }
     // (4)
@@ -376,26 +330,14 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
     let c_cluster = format!("\"{s} cluster IP\"");
     // (1)
     if p.has_internal {
-        line(
+        dport_rule(
             out,
-            &[
-                "-A",
-                KUBE_SERVICES,
-                "-m",
-                "comment",
-                "--comment",
-                &c_cluster,
-                "-m",
-                proto,
-                "-p",
-                proto,
-                "-d",
-                &cip,
-                "--dport",
-                &port,
-                "-j",
-                p.int_chain(v),
-            ],
+            KUBE_SERVICES,
+            &c_cluster,
+            proto,
+            &cip,
+            &port,
+            p.int_chain(v),
         );
     }
     if p.has_endpoints {
@@ -404,54 +346,14 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
             let c = format!("\"{s} external IP\"");
             for eip in &v.external_ips {
                 let eip = eip.to_string();
-                line(
-                    out,
-                    &[
-                        "-A",
-                        KUBE_SERVICES,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-m",
-                        proto,
-                        "-p",
-                        proto,
-                        "-d",
-                        &eip,
-                        "--dport",
-                        &port,
-                        "-j",
-                        &p.ext,
-                    ],
-                );
+                dport_rule(out, KUBE_SERVICES, &c, proto, &eip, &port, &p.ext);
             }
         }
         // (3)
         let c_lb = format!("\"{s} loadbalancer IP\"");
         for lb in &v.lb_ips {
             let lb = lb.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    KUBE_SERVICES,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c_lb,
-                    "-m",
-                    proto,
-                    "-p",
-                    proto,
-                    "-d",
-                    &lb,
-                    "--dport",
-                    &port,
-                    "-j",
-                    lb_target,
-                ],
-            );
+            dport_rule(out, KUBE_SERVICES, &c_lb, proto, &lb, &port, lb_target);
         }
         // (4)
         if v.node_port != 0 {
