@@ -134,3 +134,46 @@ def test_progress_bar_draws_on_a_terminal_and_clears_its_line(
     err = capsys.readouterr().err
     assert "[###############---------------] 50/100" in err
     assert err.endswith("\r\033[K")
+
+
+def test_simulate_mode_ipvs_shows_the_listing_with_live_counts() -> None:
+    import contextlib
+    import io
+
+    from svccore.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            [
+                "simulate",
+                "-f",
+                str(EXAMPLES / "nginx-study.yaml"),
+                "--service",
+                "study/service-clusterip",
+                "--node",
+                "master",
+                "--mode",
+                "ipvs",
+                "--connections",
+                "300",
+            ]
+        )
+    assert code == 0
+    text = out.getvalue()
+    assert "(rr, Pod traffic" in text
+    assert "TCP  10.97.97.97:80 rr" in text
+
+
+def test_simulate_contradictory_mode_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from svccore.cli import main
+
+    args = [
+        "simulate",
+        "-f",
+        str(EXAMPLES / "nginx-study.yaml"),
+        "--service",
+        "study/service-clusterip",
+    ]
+    assert main([*args, "--mode", "ipvs", "--scheduler", "iptables"]) == 2
+    assert "--mode ipvs takes an IPVS scheduler" in capsys.readouterr().err

@@ -34,6 +34,10 @@ PROG = "svccore"
 _INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+class UsageError(Exception):
+    """Options that contradict each other: exit code 2, like argparse's own usage errors."""
+
+
 class InputError(Exception):
     """An input that cannot be used as text (not UTF-8, an empty directory): exit code 1."""
 
@@ -297,8 +301,13 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
         choices=SCHEDULERS,
-        default="iptables",
-        help="the engine (default: iptables, kube-proxy's random cascade)",
+        help="the engine (default: iptables, kube-proxy's random cascade; with --mode ipvs, rr)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("iptables", "ipvs"),
+        help="kube-proxy's mode: iptables (the cascade) or ipvs (--scheduler, default rr, and "
+        "the virtual server's ipvsadm listing with live connection counts)",
     )
     p.add_argument(
         "--from",
@@ -386,7 +395,23 @@ class ProgressBar:
 _PROGRESS_MIN_CONNECTIONS = 200_000
 
 
+def _scheduler(args: argparse.Namespace) -> str:
+    """The engine from ``--scheduler`` and ``--mode``; a contradiction is a usage error.
+
+    >>> _scheduler(argparse.Namespace(scheduler=None, mode="ipvs"))
+    'rr'
+    """
+    if args.mode == "ipvs":
+        if args.scheduler == "iptables":
+            raise UsageError("--mode ipvs takes an IPVS scheduler, not iptables")
+        return args.scheduler or "rr"
+    if args.mode == "iptables" and args.scheduler not in (None, "iptables"):
+        raise UsageError(f"--mode iptables uses kube-proxy's cascade, not {args.scheduler}")
+    return args.scheduler or "iptables"
+
+
 def _run_simulate(args: argparse.Namespace) -> int:
+    _scheduler(args)  # contradictory options fail before the inputs are read
     cluster = load_cluster(args)
     bar = ProgressBar(None if args.connections >= _PROGRESS_MIN_CONNECTIONS else False)
     try:
@@ -406,7 +431,7 @@ def _simulate(
     return cluster.simulate(
         args.service,
         node=args.node,
-        scheduler=args.scheduler,
+        scheduler=_scheduler(args),
         source=args.source,
         clients=args.clients,
         connections=args.connections,
@@ -980,6 +1005,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return EXIT_INVALID
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as e:
