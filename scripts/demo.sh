@@ -37,6 +37,6 @@ run trace -f nginx-affinity.yaml --node master --src 10.244.104.10 --dst 10.97.9
 # Where connections land: the cascade, rr, Maglev (with the disruption of losing a pod), and
 # ClientIP affinity (every client stays on one pod for the whole run).
 run simulate -f nginx-study.yaml --service study/service-clusterip --node master
-run simulate -f nginx-study.yaml --service study/service-clusterip --node master --scheduler rr
+run simulate -f nginx-study.yaml --service study/service-clusterip --node master --mode ipvs --hold 600
 run simulate -f nginx-study.yaml --service study/service-clusterip --node master --scheduler maglev --remove-endpoint 10.244.166.129:80
 run simulate -f nginx-affinity.yaml --service study/service-clusterip --node master --clients 20 --connections 2000
