@@ -731,10 +731,11 @@ pub fn render_text(r: &SimulationReport) -> String {
         );
     }
     if let Some(l) = &r.ipvs_listing {
+        // ipvsadm's lines end in padding: keep it, drop only the final newline.
         let _ = writeln!(
             out,
-            "\n$ ipvsadm -Ln -t ...  (at the end of the run)\n{}",
-            l.trim_end()
+            "\n$ ipvsadm -Ln  (this virtual server, at the end of the run)\n{}",
+            l.trim_end_matches('\n')
         );
     }
     if let Some(d) = &r.disruption {
