@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use svccore::render::iptables::SettingsFlags;
 use svccore::report::{EndpointsReport, Summary};
 use svccore::validate::{validate, ValidateOptions};
 use svccore::{Error, Issue, Loader};
@@ -17,8 +18,7 @@ use svccore::render::ipvs::IpvsFlags;
 use svccore::simulate::{simulate_with_progress, SimulateOptions};
 
 use crate::proxy::{
-    bad, iptables_settings, ipvs_settings, packet, snapshot_warnings, IptablesArgs, PyAuditReport,
-    PyTraceResult,
+    bad, iptables_settings, ipvs_settings, packet, snapshot_warnings, PyAuditReport, PyTraceResult,
 };
 
 /// A loader with the caller's node port range (used to allocate missing node ports).
@@ -478,9 +478,9 @@ impl PyCluster {
                 &self.0,
                 config.as_deref(),
                 proxier_settings,
-                IptablesArgs {
-                    node,
-                    family: crate::proxy::family(family)?,
+                SettingsFlags {
+                    node_name: node,
+                    ip_family: crate::proxy::family(family)?,
                     cluster_cidr,
                     masquerade_all,
                     masquerade_bit,
@@ -489,7 +489,7 @@ impl PyCluster {
                     nodeport_addresses,
                     nfacct_counters,
                     random_fully,
-                    conntrack_tcp_be_liberal,
+                    conntrack_tcp_liberal: conntrack_tcp_be_liberal,
                 },
             )?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
@@ -617,9 +617,9 @@ impl PyCluster {
                         &self.0,
                         config.as_deref(),
                         proxier_settings,
-                        IptablesArgs {
-                            node: Some(node),
-                            family: Some(fam),
+                        SettingsFlags {
+                            node_name: Some(node),
+                            ip_family: Some(fam),
                             cluster_cidr,
                             masquerade_all,
                             masquerade_bit,
@@ -628,7 +628,7 @@ impl PyCluster {
                             nodeport_addresses,
                             nfacct_counters,
                             random_fully,
-                            conntrack_tcp_be_liberal,
+                            conntrack_tcp_liberal: conntrack_tcp_be_liberal,
                         },
                     )?;
                     let t =
@@ -709,9 +709,9 @@ impl PyCluster {
                 &self.0,
                 config.as_deref(),
                 proxier_settings,
-                IptablesArgs {
-                    node: Some(node),
-                    family: crate::proxy::family(family)?,
+                SettingsFlags {
+                    node_name: Some(node),
+                    ip_family: crate::proxy::family(family)?,
                     cluster_cidr,
                     masquerade_all,
                     masquerade_bit,
@@ -720,7 +720,7 @@ impl PyCluster {
                     nodeport_addresses,
                     nfacct_counters,
                     random_fully,
-                    conntrack_tcp_be_liberal,
+                    conntrack_tcp_liberal: conntrack_tcp_be_liberal,
                 },
             )?;
             let r = core(py.allow_threads(|| svccore::audit::audit(&self.0, &s, actual)))?;

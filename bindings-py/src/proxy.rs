@@ -33,22 +33,6 @@ pub(crate) fn family(s: Option<&str>) -> PyResult<Option<IpFamily>> {
     .transpose()
 }
 
-/// The iptables proxier's flags, as keyword arguments.
-#[derive(Debug, Default)]
-pub(crate) struct IptablesArgs {
-    pub node: Option<String>,
-    pub family: Option<IpFamily>,
-    pub cluster_cidr: Option<String>,
-    pub masquerade_all: Option<bool>,
-    pub masquerade_bit: Option<i64>,
-    pub masquerade_mark: Option<String>,
-    pub localhost_nodeports: Option<bool>,
-    pub nodeport_addresses: Option<Vec<String>>,
-    pub nfacct_counters: Option<Vec<String>>,
-    pub random_fully: Option<bool>,
-    pub conntrack_tcp_be_liberal: Option<bool>,
-}
-
 /// A `proxier_settings` argument: a `ProxierSettings`, a dict of proxy.json fields, JSON text,
 /// or an `os.PathLike` naming a JSON file. Returns the fields given and the file name.
 fn settings_fields(obj: &Bound<'_, PyAny>) -> PyResult<(Value, Option<String>)> {
@@ -94,22 +78,9 @@ pub(crate) fn iptables_settings(
     cluster: &Cluster,
     config: Option<&PyProxyConfig>,
     proxier_settings: Option<&Bound<'_, PyAny>>,
-    a: IptablesArgs,
+    flags: SettingsFlags,
 ) -> PyResult<ProxierSettings> {
     let fields = proxier_settings.map(settings_fields).transpose()?;
-    let flags = SettingsFlags {
-        node_name: a.node,
-        ip_family: a.family,
-        cluster_cidr: a.cluster_cidr,
-        masquerade_all: a.masquerade_all,
-        masquerade_bit: a.masquerade_bit,
-        masquerade_mark: a.masquerade_mark,
-        localhost_nodeports: a.localhost_nodeports,
-        nodeport_addresses: a.nodeport_addresses,
-        nfacct_counters: a.nfacct_counters,
-        random_fully: a.random_fully,
-        conntrack_tcp_liberal: a.conntrack_tcp_be_liberal,
-    };
     let cfg = config_of(cluster, config);
     core(ProxierSettings::layered(
         cfg,
