@@ -408,6 +408,76 @@ proptest! {
     }
 }
 
+/// A list change applied to two copies of a service, for the rr/wrr precompute property.
+#[derive(Debug, Clone)]
+enum Change {
+    Picks(u8),
+    Add(u8, u32),
+    Remove(u8),
+    Edit(u8, u32),
+    Overload(u8, bool),
+}
+
+fn arb_change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        4 => (1u8..20).prop_map(Change::Picks),
+        1 => (0u8..12, 0u32..7).prop_map(|(a, w)| Change::Add(a, w)),
+        1 => (0u8..12).prop_map(Change::Remove),
+        1 => (0u8..12, 0u32..7).prop_map(|(a, w)| Change::Edit(a, w)),
+        1 => (0u8..12, any::<bool>()).prop_map(|(a, o)| Change::Overload(a, o)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// `Service::precompute` changes nothing observable: through any mix of picks and list
+    /// changes (adds at the head, removals under and around the cursor, weight edits to and from
+    /// 0, OVERLOADED flags), the precomputed service picks exactly what the step-by-step one
+    /// picks, and both end in the same state.
+    #[test]
+    fn rr_wrr_precomputed_cycle_picks_as_the_scheduler(
+        wrr in any::<bool>(),
+        initial in proptest::collection::vec(0u32..7, 0..8),
+        changes in proptest::collection::vec(arb_change(), 1..40),
+    ) {
+        let sched = if wrr { Scheduler::Wrr } else { Scheduler::Rr };
+        let addr = |a: u8| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, a + 1)), 80);
+        let mut slow = ipvs::Service::new(sched, Flags::NONE, 4093).unwrap();
+        for (i, &w) in initial.iter().enumerate() {
+            slow.add_dest(addr(i as u8), w).unwrap();
+        }
+        let mut fast = slow.clone();
+        fast.precompute();
+        prop_assert!(fast.is_precomputed());
+        let c = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        for ch in changes {
+            match ch {
+                Change::Picks(k) => {
+                    for _ in 0..k {
+                        prop_assert_eq!(fast.schedule(c, 0, None), slow.schedule(c, 0, None));
+                    }
+                }
+                Change::Add(a, w) => {
+                    prop_assert_eq!(fast.add_dest(addr(a), w).is_ok(), slow.add_dest(addr(a), w).is_ok());
+                }
+                Change::Remove(a) => {
+                    prop_assert_eq!(fast.remove_dest(addr(a)).is_ok(), slow.remove_dest(addr(a)).is_ok());
+                }
+                Change::Edit(a, w) => {
+                    prop_assert_eq!(fast.edit_dest(addr(a), w).is_ok(), slow.edit_dest(addr(a), w).is_ok());
+                }
+                Change::Overload(a, o) => {
+                    let p = slow.position(addr(a)).unwrap_or(usize::MAX);
+                    prop_assert_eq!(fast.set_overloaded(p, o), slow.set_overloaded(p, o));
+                }
+            }
+            fast.precompute();
+            prop_assert!(fast == slow, "states differ after {:?}", fast);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // iptables cascade
 

@@ -184,6 +184,7 @@ impl Balancer {
                 for b in backends {
                     svc.add_dest(b.addr, b.weight)?;
                 }
+                svc.precompute();
                 let (to_caller, to_kernel) = kernel_maps(&svc, backends);
                 Engine::Ipvs {
                     svc,
@@ -215,8 +216,20 @@ impl Balancer {
     ///
     /// With affinity, the affinity store is consulted first (no random draw is consumed on a
     /// hit) and updated after the choice.
-    #[inline]
+    #[inline(always)]
     pub fn pick(&mut self, conn: &Connection) -> Option<usize> {
+        // Without affinity a pick is the engine's step alone; keep that inlined at the call site
+        // and the affinity bookkeeping out of line.
+        if self.affinity.is_none() {
+            let port = self.options.hash_client_port;
+            return engine_pick(&mut self.engine, &mut self.rng, conn, port);
+        }
+        self.pick_with_affinity(conn)
+    }
+
+    /// [`Balancer::pick`] with an affinity store.
+    #[inline(never)]
+    fn pick_with_affinity(&mut self, conn: &Connection) -> Option<usize> {
         let Balancer {
             engine,
             rng,
@@ -294,6 +307,7 @@ impl Balancer {
                         svc.remove_dest(b.addr)?;
                     }
                 }
+                svc.precompute();
                 let (to_caller, to_kernel) = kernel_maps(&svc, backends);
                 Engine::Ipvs {
                     svc,
@@ -398,9 +412,9 @@ fn engine_pick(
 ) -> Option<usize> {
     match engine {
         Engine::Cascade(c) => c.pick(rng),
-        Engine::Ipvs { svc, to_caller, .. } => svc
-            .schedule(conn.client, conn.client_port, conn.dst.map(|d| d.ip()))
-            .map(|k| to_caller[k] as usize),
+        Engine::Ipvs { svc, to_caller, .. } => {
+            svc.schedule_connection(conn).map(|k| to_caller[k] as usize)
+        }
         Engine::Maglev(m) => m.pick(conn.client, hash_port.then_some(conn.client_port)),
         Engine::Ring(r) => r.pick(conn.client, hash_port.then_some(conn.client_port)),
     }

@@ -88,21 +88,39 @@ pub fn endpoint_probabilities(n: usize) -> Vec<EndpointProbability> {
         .collect()
 }
 
+/// Rules whose draws are taken and compared together by [`Cascade::pick`].
+pub const BATCH: usize = 8;
+
 /// The precomputed cascade of one service chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cascade {
     /// Thresholds of rules `0..n−1` (the last rule has none).
     thresholds: Box<[u32]>,
+    /// The same in groups of [`BATCH`], the last group padded with 0 (a rule that never
+    /// matches), as four words of two thresholds: word `k` holds rule `k` (low half) and
+    /// rule `k + 4` (high half).
+    batches: Box<[[u64; BATCH / 2]]>,
     n: usize,
 }
 
 impl Cascade {
     /// The cascade over `n` endpoints (`n` may be 0: then nothing is ever picked).
     pub fn new(n: usize) -> Self {
-        let thresholds = (0..n.saturating_sub(1))
+        let thresholds: Box<[u32]> = (0..n.saturating_sub(1))
             .map(|i| rule_threshold(n, i))
             .collect();
-        Cascade { thresholds, n }
+        let batches = thresholds
+            .chunks(BATCH)
+            .map(|c| {
+                let t = |i: usize| c.get(i).map_or(0, |&t| u64::from(t));
+                [0, 1, 2, 3].map(|k| t(k) | (t(k + 4) << 32))
+            })
+            .collect();
+        Cascade {
+            thresholds,
+            batches,
+            n,
+        }
     }
 
     /// The number of endpoints.
@@ -120,16 +138,36 @@ impl Cascade {
         &self.thresholds
     }
 
-    /// Walks the cascade with draws from `rng`, one draw per evaluated rule as the kernel does.
-    /// Returns `None` only when there are no endpoints.
-    #[inline]
+    /// Walks the cascade with draws from `rng`: the endpoint of the first rule whose 31-bit draw
+    /// is below its threshold, or the last endpoint. Returns `None` only when there are no
+    /// endpoints.
+    ///
+    /// The kernel draws once per rule it evaluates. Here the draws come [`BATCH`] rules at a
+    /// time, two 31-bit draws from each 64-bit output (rules `k` and `k + 4` of the batch from
+    /// output `k`; draw = `2^31 − 1 −` the half's low 31 bits), and are compared without a
+    /// branch per rule; draws of rules after the matching one are discarded. The draws are independent and
+    /// uniform, so which rule matches first has exactly the kernel's distribution; only the
+    /// number of random bits consumed differs.
+    #[inline(always)]
     pub fn pick(&self, rng: &mut Rng) -> Option<usize> {
         if self.n == 0 {
             return None;
         }
-        for (i, &t) in self.thresholds.iter().enumerate() {
-            if rng.next_u32() & 0x7FFF_FFFF < t {
-                return Some(i);
+        const HIGH: u64 = 0x8000_0000_8000_0000;
+        for (b, t) in self.batches.iter().enumerate() {
+            // Two rules per 64-bit output (rules k and k + 4 of the batch, in its low and high
+            // halves). Each half's low 31 bits `u` give the draw `d = 2^31 − 1 − u`, uniform
+            // like `u`; then `d < threshold` is exactly "bit 31 of u + threshold is set", and
+            // since thresholds are at most 2^30 the sum never carries into the other half.
+            let mut m = 0u64;
+            for (k, &tk) in t.iter().enumerate() {
+                m |= (((rng.next_u64() & !HIGH) + tk) & HIGH) >> k;
+            }
+            // Rules 0..=3 now sit at bits 31..=28 and rules 4..=7 at bits 63..=60: fold them
+            // into one word in rule order from the top, so leading zeros count rules.
+            let hit = (m as u32) | ((m >> 36) as u32);
+            if hit != 0 {
+                return Some(b * BATCH + hit.leading_zeros() as usize);
             }
         }
         Some(self.n - 1)
@@ -194,20 +232,43 @@ mod tests {
         assert_eq!(p[3].rule_text, None);
     }
 
+    /// The pick is the first rule whose draw is below its threshold, with the draws of a batch
+    /// taken two per 64-bit output (rules k and k + 4), and only whole batches consumed.
     #[test]
-    fn pick_consumes_one_draw_per_evaluated_rule() {
-        let c = Cascade::new(5);
-        let mut a = Rng::new(3);
-        for _ in 0..200 {
-            let mut b = a.clone();
-            let i = c.pick(&mut a).unwrap();
-            let draws = if i == 4 { 4 } else { i + 1 };
-            for _ in 0..draws {
-                b.next_u32();
+    fn pick_is_the_first_rule_whose_draw_is_below_threshold() {
+        for n in [2usize, 5, 9, 10, 17, 40] {
+            let c = Cascade::new(n);
+            let mut a = Rng::new(n as u64);
+            let mut reached = vec![0u32; n];
+            for _ in 0..2000 {
+                let mut b = a.clone();
+                let got = c.pick(&mut a).unwrap();
+                let mut draws: Vec<u32> = Vec::new();
+                let want = (0..n - 1)
+                    .find(|&i| {
+                        if i % BATCH == 0 {
+                            let mut batch = [0u32; BATCH];
+                            for k in 0..BATCH / 2 {
+                                let x = b.next_u64();
+                                batch[k] = 0x7FFF_FFFF - (x as u32 & 0x7FFF_FFFF);
+                                batch[k + BATCH / 2] =
+                                    0x7FFF_FFFF - ((x >> 32) as u32 & 0x7FFF_FFFF);
+                            }
+                            draws.extend(batch);
+                        }
+                        draws[i] < c.thresholds()[i]
+                    })
+                    .unwrap_or(n - 1);
+                assert_eq!(got, want, "n {n}");
+                assert_eq!(a, b, "n {n}: whole batches of draws consumed");
+                reached[got] += 1;
             }
-            assert_eq!(a, b, "endpoint {i}");
+            assert!(reached.iter().all(|&r| r > 0), "n {n}: {reached:?}");
         }
+        let mut a = Rng::new(3);
         assert_eq!(Cascade::new(0).pick(&mut a), None);
+        let before = a.clone();
         assert_eq!(Cascade::new(1).pick(&mut a), Some(0));
+        assert_eq!(a, before, "one endpoint: no statistic rule, no draw");
     }
 }

@@ -10,11 +10,18 @@
 //! sh/dh/mh table rebuilds, `last_weight`).
 //!
 //! Modelled for a 64-bit kernel with default Kconfig. Thresholds (`u_threshold`) are not modelled;
-//! the OVERLOADED state can be set directly through [`ConnCounters::overloaded`].
+//! the OVERLOADED state can be set directly through [`Service::set_overloaded`].
+//!
+//! rr and wrr are deterministic functions of the list (weights, OVERLOADED flags) and their
+//! cursor, so between two list changes their picks repeat with a short period.
+//! [`Service::precompute`] runs the exact scheduler once around that cycle and keeps the picks
+//! (and the cursor before each), after which [`Service::schedule`] is a table step; any list
+//! change writes the cursor back and drops the table.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{fold_addr, FastMod, Flags};
+use super::{fold_addr, Connection, FastMod, Flags};
 use crate::error::{Error, Result};
 
 /// An IPVS scheduler modelled by svccore.
@@ -69,8 +76,6 @@ pub struct ConnCounters {
     pub active: u32,
     /// InActConn: every other connection (TIME_WAIT, UDP, ...).
     pub inactive: u32,
-    /// Whether the dest is OVERLOADED (never under kube-proxy, which sets no thresholds).
-    pub overloaded: bool,
 }
 
 impl ConnCounters {
@@ -89,54 +94,74 @@ pub struct Dest {
     pub weight: u32,
     /// The latest non-zero weight (the weight on add, then every non-zero edit); only mh reads it.
     pub last_weight: u32,
-    /// Counters and load state.
+    /// Connection counters.
     pub conns: ConnCounters,
+    /// Whether the dest is OVERLOADED (never under kube-proxy, which sets no thresholds); set
+    /// through [`Service::set_overloaded`].
+    pub overloaded: bool,
 }
 
 impl Dest {
     /// Whether rr/lc/... may pick it: weight > 0 and not overloaded.
     #[inline]
     fn available(&self) -> bool {
-        self.weight > 0 && !self.conns.overloaded
+        self.weight > 0 && !self.overloaded
     }
 }
 
 /// `hsiphash` as a 64-bit kernel computes it: SipHash-1-3 with both key words, truncated to 32
 /// bits, over the 4 little-endian bytes of `v` (spec: ipvs.md §6.10).
-#[inline]
+#[inline(always)]
 pub fn hsiphash_u32(k0: u64, k1: u64, v: u32) -> u32 {
-    sip_finish::<1, 3>(k0, k1, &v.to_le_bytes()) as u32
+    // The 4-byte message fits the final block: `b = len << 56 | msg`, one compression round,
+    // three finalisation rounds; written out so that nothing is left of the generic message loop.
+    let mut s = sip_init(k0, k1);
+    let b = (4u64 << 56) | u64::from(v);
+    s[3] ^= b;
+    sip_round(&mut s);
+    s[0] ^= b;
+    s[2] ^= 0xff;
+    sip_round(&mut s);
+    sip_round(&mut s);
+    sip_round(&mut s);
+    (s[0] ^ s[1] ^ s[2] ^ s[3]) as u32
 }
 
-/// Generic SipHash-c-d over `msg` (used by tests to validate the round function with the
-/// published SipHash-2-4 vectors; `hsiphash_u32` is the c = 1, d = 3 case).
-#[inline]
-pub(crate) fn sip_finish<const C: usize, const D: usize>(k0: u64, k1: u64, msg: &[u8]) -> u64 {
-    #[inline(always)]
-    fn round(v: &mut [u64; 4]) {
-        v[0] = v[0].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(13) ^ v[0];
-        v[0] = v[0].rotate_left(32);
-        v[2] = v[2].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(16) ^ v[2];
-        v[0] = v[0].wrapping_add(v[3]);
-        v[3] = v[3].rotate_left(21) ^ v[0];
-        v[2] = v[2].wrapping_add(v[1]);
-        v[1] = v[1].rotate_left(17) ^ v[2];
-        v[2] = v[2].rotate_left(32);
-    }
-    let mut v = [
+#[inline(always)]
+fn sip_init(k0: u64, k1: u64) -> [u64; 4] {
+    [
         0x736f_6d65_7073_6575 ^ k0,
         0x646f_7261_6e64_6f6d ^ k1,
         0x6c79_6765_6e65_7261 ^ k0,
         0x7465_6462_7974_6573 ^ k1,
-    ];
+    ]
+}
+
+#[inline(always)]
+fn sip_round(v: &mut [u64; 4]) {
+    v[0] = v[0].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(13) ^ v[0];
+    v[0] = v[0].rotate_left(32);
+    v[2] = v[2].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(16) ^ v[2];
+    v[0] = v[0].wrapping_add(v[3]);
+    v[3] = v[3].rotate_left(21) ^ v[0];
+    v[2] = v[2].wrapping_add(v[1]);
+    v[1] = v[1].rotate_left(17) ^ v[2];
+    v[2] = v[2].rotate_left(32);
+}
+
+/// Generic SipHash-c-d over `msg` (used by tests to validate the round function with the
+/// published SipHash-2-4 vectors; `hsiphash_u32` is the c = 1, d = 3 case).
+#[cfg(test)]
+fn sip_finish<const C: usize, const D: usize>(k0: u64, k1: u64, msg: &[u8]) -> u64 {
+    let mut v = sip_init(k0, k1);
     let mut chunks = msg.chunks_exact(8);
     for c in &mut chunks {
         let m = u64::from_le_bytes(c.try_into().expect("8 bytes"));
         v[3] ^= m;
         for _ in 0..C {
-            round(&mut v);
+            sip_round(&mut v);
         }
         v[0] ^= m;
     }
@@ -146,12 +171,12 @@ pub(crate) fn sip_finish<const C: usize, const D: usize>(k0: u64, k1: u64, msg: 
     }
     v[3] ^= b;
     for _ in 0..C {
-        round(&mut v);
+        sip_round(&mut v);
     }
     v[0] ^= b;
     v[2] ^= 0xff;
     for _ in 0..D {
-        round(&mut v);
+        sip_round(&mut v);
     }
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
@@ -203,16 +228,84 @@ enum State {
     Mh { table: Box<[u32]>, fm: FastMod },
 }
 
+/// The rr or wrr cursor before one pick of a [`Plan`]: `cl` is the kernel position of the last
+/// dest picked ([`EMPTY`] for the list head), `cw` wrr's current weight (0 for rr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Cursor {
+    cl: u32,
+    cw: i32,
+}
+
+impl Cursor {
+    fn cl(self) -> Option<usize> {
+        (self.cl != EMPTY).then_some(self.cl as usize)
+    }
+
+    fn new(cl: Option<usize>, cw: i64) -> Self {
+        Cursor {
+            cl: cl.map_or(EMPTY, |c| c as u32),
+            // wrr weights are at most 65535, so cw fits.
+            cw: cw as i32,
+        }
+    }
+}
+
+/// The longest rr/wrr cycle [`Service::precompute`] keeps (12 bytes a step); a longer one (wrr
+/// with large co-prime weights, rr over thousands of dests) is scheduled step by step.
+pub const PLAN_MAX_STEPS: usize = 4096;
+
+/// One full rr/wrr cycle from a given cursor: the picks in order, the cursor before each (to
+/// write the exact state back when the list changes) and where the cycle restarts (a cursor at
+/// the list head can be a one-off prefix).
+#[derive(Clone, Debug)]
+struct Plan {
+    picks: Box<[u32]>,
+    before: Box<[Cursor]>,
+    restart: u32,
+    next: u32,
+}
+
+impl Plan {
+    #[inline(always)]
+    fn step(&mut self) -> Option<usize> {
+        let k = self.next as usize;
+        let pick = self.picks[k];
+        self.next = if k + 1 == self.picks.len() {
+            self.restart
+        } else {
+            k as u32 + 1
+        };
+        (pick != EMPTY).then_some(pick as usize)
+    }
+}
+
 /// One IPVS virtual service with its scheduler.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Service {
     scheduler: Scheduler,
     flags: Flags,
     mh_size: u32,
     mh_tab_bits: u32,
     dests: Vec<Dest>,
+    /// The scheduler state; for rr/wrr with a plan, the cursor here is stale and the plan's
+    /// `before[next]` is the real one.
     state: State,
+    plan: Option<Plan>,
 }
+
+/// Equal when the list, the flags and the scheduler state are, however the state is held (with or
+/// without a precomputed plan).
+impl PartialEq for Service {
+    fn eq(&self, other: &Self) -> bool {
+        self.scheduler == other.scheduler
+            && self.flags == other.flags
+            && self.mh_size == other.mh_size
+            && self.dests == other.dests
+            && self.settled_state() == other.settled_state()
+    }
+}
+
+impl Eq for Service {}
 
 impl Service {
     /// An empty virtual service. `mh_table_size` must be one of [`MH_TABLE_SIZES`] (it is read
@@ -245,6 +338,7 @@ impl Service {
             mh_tab_bits: (8 + idx as u32) / 2,
             dests: Vec::new(),
             state: State::Stateless,
+            plan: None,
         };
         s.state = match scheduler {
             Scheduler::Rr => State::Rr { cursor: None },
@@ -293,6 +387,7 @@ impl Service {
                     weight,
                     last_weight: weight,
                     conns: ConnCounters::default(),
+                    overloaded: false,
                 },
             );
         }
@@ -331,6 +426,107 @@ impl Service {
         self.dests.get_mut(pos).map(|d| &mut d.conns)
     }
 
+    /// Marks the dest at kernel position `pos` OVERLOADED or not (the kernel does this when
+    /// connections cross the dest's thresholds). Returns `false` when there is no such dest.
+    /// Drops a [`Service::precompute`]d cycle, as any list change does.
+    pub fn set_overloaded(&mut self, pos: usize, overloaded: bool) -> bool {
+        if pos >= self.dests.len() {
+            return false;
+        }
+        self.settle();
+        self.dests[pos].overloaded = overloaded;
+        true
+    }
+
+    /// The rr/wrr cursor, if this is rr or wrr.
+    fn cursor(&self) -> Option<Cursor> {
+        match self.state {
+            State::Rr { cursor } => Some(Cursor::new(cursor, 0)),
+            State::Wrr { cl, cw, .. } => Some(Cursor::new(cl, cw)),
+            _ => None,
+        }
+    }
+
+    fn set_cursor(&mut self, c: Cursor) {
+        match &mut self.state {
+            State::Rr { cursor } => *cursor = c.cl(),
+            State::Wrr { cl, cw, .. } => {
+                *cl = c.cl();
+                *cw = i64::from(c.cw);
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the plan's current cursor back into the state and drops the plan.
+    fn settle(&mut self) {
+        if let Some(p) = self.plan.take() {
+            self.set_cursor(p.before[p.next as usize]);
+        }
+    }
+
+    /// The state with the real cursor, whether or not a plan holds it.
+    fn settled_state(&self) -> State {
+        let mut s = self.clone();
+        s.settle();
+        s.state
+    }
+
+    /// One exact rr/wrr step from `c` over the current list.
+    fn step_from(&self, c: &mut Cursor) -> Option<usize> {
+        let mut cl = c.cl();
+        let pick = match self.state {
+            State::Rr { .. } => rr_schedule(&self.dests, &mut cl),
+            State::Wrr { di, mw, .. } => {
+                let mut cw = i64::from(c.cw);
+                let p = wrr_schedule(&self.dests, &mut cl, di, mw, &mut cw);
+                c.cw = cw as i32;
+                p
+            }
+            _ => unreachable!("plans exist for rr and wrr only"),
+        };
+        c.cl = cl.map_or(EMPTY, |x| x as u32);
+        pick
+    }
+
+    /// rr and wrr: runs the exact scheduler once around its cycle from the current cursor and
+    /// keeps the picks, so that [`Service::schedule`] becomes a table step (no scan of the list,
+    /// no branch on weights). The result is the same pick for pick; the next list change
+    /// (`add_dest`, `edit_dest`, `remove_dest`, `set_overloaded`) drops the table, and the
+    /// caller precomputes again once its changes are done. Other schedulers, and cycles longer
+    /// than [`PLAN_MAX_STEPS`], are left as they are.
+    pub fn precompute(&mut self) {
+        self.settle();
+        let Some(start) = self.cursor() else {
+            return;
+        };
+        let mut seen: HashMap<Cursor, u32> = HashMap::new();
+        let (mut picks, mut before) = (Vec::new(), Vec::new());
+        let mut c = start;
+        let restart = loop {
+            if let Some(&k) = seen.get(&c) {
+                break k;
+            }
+            if picks.len() == PLAN_MAX_STEPS {
+                return;
+            }
+            seen.insert(c, picks.len() as u32);
+            before.push(c);
+            picks.push(self.step_from(&mut c).map_or(EMPTY, |p| p as u32));
+        };
+        self.plan = Some(Plan {
+            picks: picks.into_boxed_slice(),
+            before: before.into_boxed_slice(),
+            restart,
+            next: 0,
+        });
+    }
+
+    /// Whether rr/wrr picks come from a [`Service::precompute`]d cycle.
+    pub fn is_precomputed(&self) -> bool {
+        self.plan.is_some()
+    }
+
     /// The sh or dh bucket table (dest positions, [`EMPTY`] without dests).
     pub fn bucket_table(&self) -> Option<&[u32]> {
         match &self.state {
@@ -366,6 +562,7 @@ impl Service {
             weight,
             last_weight: weight,
             conns: ConnCounters::default(),
+            overloaded: false,
         };
         self.dests.insert(0, d);
         self.changed(Change::Added);
@@ -400,6 +597,8 @@ impl Service {
 
     /// The kernel's add/del/edit hooks.
     fn changed(&mut self, change: Change) {
+        // The plan's cursor refers to the list before the change; the hooks below adjust it.
+        self.settle();
         let n = self.dests.len();
         match &mut self.state {
             State::Stateless => {}
@@ -493,8 +692,32 @@ impl Service {
     /// Picks a dest for a new connection, as the scheduler's `schedule` hook: returns its kernel
     /// position, or `None` for "no destination available". `dst` is the packet's destination
     /// address (read by dh only; dh picks nothing without it).
-    #[inline]
+    #[inline(always)]
     pub fn schedule(
+        &mut self,
+        client: IpAddr,
+        client_port: u16,
+        dst: Option<IpAddr>,
+    ) -> Option<usize> {
+        match &mut self.plan {
+            Some(p) => p.step(),
+            None => self.schedule_exact(client, client_port, dst),
+        }
+    }
+
+    /// [`Service::schedule`] for a [`Connection`]: its fields are read only when the scheduler
+    /// needs them, not for a precomputed rr/wrr step.
+    #[inline(always)]
+    pub fn schedule_connection(&mut self, conn: &Connection) -> Option<usize> {
+        match &mut self.plan {
+            Some(p) => p.step(),
+            None => self.schedule_exact(conn.client, conn.client_port, conn.dst.map(|d| d.ip())),
+        }
+    }
+
+    /// [`Service::schedule`] without a precomputed cycle: the scheduler hooks themselves.
+    #[inline(never)]
+    fn schedule_exact(
         &mut self,
         client: IpAddr,
         client_port: u16,
@@ -672,7 +895,7 @@ fn least_weighted(dests: &[Dest], overhead: impl Fn(&ConnCounters) -> i64) -> Op
     let first = dests.iter().position(Dest::available)?;
     let (mut least, mut loh) = (first, overhead(&dests[first].conns));
     for (i, d) in dests.iter().enumerate().skip(first + 1) {
-        if d.conns.overloaded {
+        if d.overloaded {
             continue;
         }
         let doh = overhead(&d.conns);
@@ -702,7 +925,7 @@ fn wrr_schedule(
     loop {
         let from = pos.map_or(0, |p| p + 1);
         for (i, d) in dests.iter().enumerate().skip(from) {
-            if !d.conns.overloaded && i64::from(d.weight) >= *cw {
+            if !d.overloaded && i64::from(d.weight) >= *cw {
                 *cl = Some(i);
                 return Some(i);
             }
@@ -828,11 +1051,12 @@ mod tests {
     #[test]
     fn hsiphash_agrees_with_siphasher_crate() {
         let h = siphasher::sip::SipHasher13::new_with_keys(MH_HASH2_KEY, 17);
-        for v in [0u32, 1, 0x0af4_0177, u32::MAX] {
-            assert_eq!(
-                sip_finish::<1, 3>(MH_HASH2_KEY, 17, &v.to_le_bytes()),
-                h.hash(&v.to_le_bytes())
-            );
+        let mut rng = crate::select::Rng::new(5);
+        let random = (0..1000).map(|_| rng.next_u32());
+        for v in [0u32, 1, 0x0af4_0177, u32::MAX].into_iter().chain(random) {
+            let want = h.hash(&v.to_le_bytes());
+            assert_eq!(sip_finish::<1, 3>(MH_HASH2_KEY, 17, &v.to_le_bytes()), want);
+            assert_eq!(hsiphash_u32(MH_HASH2_KEY, 17, v), want as u32, "{v:#x}");
         }
     }
 
@@ -900,7 +1124,6 @@ mod tests {
                 *svc.counters_mut(i).unwrap() = ConnCounters {
                     active: a,
                     inactive: ia,
-                    overloaded: false,
                 };
             }
         };

@@ -314,13 +314,19 @@ impl Connection {
     }
 }
 
-/// A small, fast, seeded pseudo-random generator (xoshiro256\*\*, seeded through splitmix64).
+/// A small, fast, seeded pseudo-random generator (wyrand: a Weyl sequence mixed by one 64×64→128
+/// multiply; the state is seeded through splitmix64).
 ///
 /// The core never reads OS randomness or a clock; every random draw comes from an `Rng` the
 /// caller seeded, so a run is reproducible from its seed.
+///
+/// Why wyrand: the iptables cascade takes up to eight draws per pick. Each wyrand output depends
+/// on the state only through an addition, so consecutive outputs are computed in parallel; a
+/// xor-shift family generator (xoshiro) serialises them through its state update. wyrand passes
+/// BigCrush and PractRand, and is what the `fastrand` crate uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
-    s: [u64; 4],
+    s: u64,
 }
 
 /// One step of splitmix64: advances `state` and returns a well-mixed output. Also used to derive
@@ -337,30 +343,20 @@ impl Rng {
     /// A generator whose whole sequence is determined by `seed`.
     pub fn new(seed: u64) -> Self {
         let mut st = seed;
-        let s = [
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-        ];
-        Rng { s }
+        Rng {
+            s: splitmix64(&mut st),
+        }
     }
 
     /// The next 64 random bits.
-    #[inline]
+    #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
-        let result = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = self.s[1] << 17;
-        self.s[2] ^= self.s[0];
-        self.s[3] ^= self.s[1];
-        self.s[1] ^= self.s[2];
-        self.s[0] ^= self.s[3];
-        self.s[2] ^= t;
-        self.s[3] = self.s[3].rotate_left(45);
-        result
+        self.s = self.s.wrapping_add(0xA076_1D64_78BD_642F);
+        let t = u128::from(self.s) * u128::from(self.s ^ 0xE703_7ED1_A0B4_28DB);
+        (t >> 64) as u64 ^ t as u64
     }
 
-    /// The next 32 random bits (the high half of [`Rng::next_u64`], the better-mixed one).
+    /// The next 32 random bits (the high half of [`Rng::next_u64`]).
     #[inline]
     pub fn next_u32(&mut self) -> u32 {
         (self.next_u64() >> 32) as u32
@@ -390,12 +386,20 @@ impl Rng {
 pub fn fold_addr(addr: IpAddr) -> u32 {
     match addr {
         IpAddr::V4(a) => u32::from(a),
-        IpAddr::V6(a) => {
-            let o = a.octets();
-            let w = |i: usize| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]);
-            w(0) ^ w(4) ^ w(8) ^ w(12)
-        }
+        IpAddr::V6(a) => fold_v6(a),
     }
+}
+
+/// The IPv6 half of [`fold_addr`], out of line on purpose: inlined, the compiler folds both
+/// families and picks one with a conditional move, so an IPv4 client also loads the bytes an
+/// IPv6 address would have, and that load stalls when the address was just copied (a
+/// store-forwarding failure of ~10 ns on every IPv4 pick). A branch on the family is
+/// predictable (clients of one service are mostly of one family).
+#[inline(never)]
+fn fold_v6(a: std::net::Ipv6Addr) -> u32 {
+    let o = a.octets();
+    let w = |i: usize| u32::from_be_bytes([o[i], o[i + 1], o[i + 2], o[i + 3]]);
+    w(0) ^ w(4) ^ w(8) ^ w(12)
 }
 
 /// Exact `x mod m` for 32-bit `x` without a division instruction (Lemire, Kaser & Kurz, "Faster
