@@ -222,22 +222,15 @@ impl RecentList {
     /// of exactly `seconds` matches). Does not refresh the entry. When the client has an entry,
     /// the list's least recently set entry is then removed if it is older than `seconds`.
     pub fn check(&mut self, client: IpAddr, now: f64, seconds: f64) -> bool {
-        self.check_reap(client, now, seconds).0
-    }
-
-    /// [`RecentList::check`], also returning the reaped address.
-    fn check_reap(&mut self, client: IpAddr, now: f64, seconds: f64) -> (bool, Option<IpAddr>) {
         let Some(i) = self.entries.index(&client) else {
-            return (false, None); // a miss returns before the reap
+            return false; // a miss returns before the reap
         };
         let hit = now - self.entries.nodes[i as usize].val <= seconds;
         let head = self.entries.head;
-        let mut reaped = None;
         if now - self.entries.nodes[head as usize].val > seconds {
-            reaped = Some(self.entries.nodes[head as usize].key);
             self.entries.remove_index(head);
         }
-        (hit, reaped)
+        hit
     }
 
     /// The addresses held, least recently set first.
@@ -250,32 +243,61 @@ impl RecentList {
     pub fn set(&mut self, client: IpAddr, now: f64) {
         self.entries.insert(client, now);
     }
-
-    /// [`RecentList::set`], returning the evicted address.
-    fn set_evict(&mut self, client: IpAddr, now: f64) -> Option<IpAddr> {
-        self.entries.insert(client, now)
-    }
 }
 
-/// iptables-mode affinity of one service port: one [`RecentList`] per endpoint, in endpoint
-/// order.
+/// One entry of one endpoint's list, in the arena of an [`IptablesAffinity`].
+#[derive(Clone, Copy, Debug)]
+struct RecentNode {
+    client: IpAddr,
+    /// The endpoint whose list holds the entry; [`NIL`] while the node is free.
+    ep: u32,
+    last_set: f64,
+    /// Neighbours in the endpoint's list, least recently set towards the tail; `next` also
+    /// chains the free nodes.
+    prev: u32,
+    next: u32,
+    /// Neighbours among the same client's nodes, in endpoint order.
+    cprev: u32,
+    cnext: u32,
+}
+
+/// The ends and length of one endpoint's list.
+#[derive(Clone, Copy, Debug)]
+struct ListEnds {
+    head: u32,
+    tail: u32,
+    len: u32,
+}
+
+const EMPTY_LIST: ListEnds = ListEnds {
+    head: NIL,
+    tail: NIL,
+    len: 0,
+};
+
+/// iptables-mode affinity of one service port: one `recent` list per endpoint, in endpoint
+/// order, with the semantics of a [`RecentList`] each.
 ///
-/// To avoid probing every list on each connection, a membership index maps each client to the
-/// lists that hold it (bit `e` for endpoint `e < 63`, bit 63 for "some endpoint ≥ 63"). It
-/// mirrors the lists exactly, so the result is the same as checking every list in order: lists
-/// without the client would miss without reaping.
+/// Checking every list on each connection would cost one probe per endpoint, and keeping a
+/// [`RecentList`] per endpoint plus a membership index costs several hash lookups per hit. So
+/// all entries live in one preallocated arena: each list is an intrusive LRU list of nodes, and
+/// one map leads from a client to its first node, from which the client's other nodes follow
+/// in endpoint order. A hit is then one hash lookup plus O(1) list surgery; lists without the
+/// client, which the kernel would check and miss without reaping, are skipped. Only a reap or
+/// an eviction that removes the first node of another client needs another lookup.
 #[derive(Clone, Debug)]
 pub struct IptablesAffinity {
-    lists: Vec<RecentList>,
-    members: HashMap<IpAddr, u64, FixedState>,
+    nodes: Vec<RecentNode>,
+    /// Head of the chain of free nodes (through `next`).
+    free: u32,
+    lists: Vec<ListEnds>,
+    /// Client → its node of lowest endpoint.
+    first: HashMap<IpAddr, u32, FixedState>,
+    /// The node of the last hit, so that the `--set` following it needs no lookup. Checked
+    /// before use: (client, endpoint) names at most one live node.
+    hint: u32,
     seconds: f64,
     capacity: usize,
-}
-
-const HIGH: u32 = 63;
-
-fn bit(e: usize) -> u64 {
-    1u64 << (e as u32).min(HIGH)
 }
 
 impl IptablesAffinity {
@@ -287,99 +309,246 @@ impl IptablesAffinity {
     /// As [`IptablesAffinity::new`], with another `ip_list_tot`.
     pub fn with_capacity(n: usize, timeout_seconds: u32, capacity: usize) -> Self {
         IptablesAffinity {
-            lists: (0..n).map(|_| RecentList::new(capacity)).collect(),
-            members: HashMap::with_capacity_and_hasher(
+            // Every list may fill up: allocate all of it now so that picks never allocate.
+            nodes: Vec::with_capacity(n.saturating_mul(capacity)),
+            free: NIL,
+            lists: vec![EMPTY_LIST; n],
+            first: HashMap::with_capacity_and_hasher(
                 n.saturating_mul(capacity).min(1 << 16),
                 fixed_state(),
             ),
+            hint: NIL,
             seconds: f64::from(timeout_seconds),
             capacity,
         }
     }
 
-    /// The per-endpoint lists.
-    pub fn lists(&self) -> &[RecentList] {
-        &self.lists
+    /// A copy of each endpoint's list, in endpoint order (for inspection; this allocates).
+    pub fn lists(&self) -> Vec<RecentList> {
+        (0..self.lists.len())
+            .map(|e| {
+                let mut l = RecentList::new(self.capacity);
+                let mut i = self.lists[e].head;
+                while i != NIL {
+                    let n = &self.nodes[i as usize];
+                    l.set(n.client, n.last_set);
+                    i = n.next;
+                }
+                l
+            })
+            .collect()
     }
 
-    /// Updates the index after `addr` left list `e`.
-    fn forget(&mut self, addr: IpAddr, e: usize) {
-        let still_high = e >= HIGH as usize
-            && self.lists[HIGH as usize..]
-                .iter()
-                .any(|l| l.last_seen(addr).is_some());
-        if let Some(mask) = self.members.get_mut(&addr) {
-            if !still_high {
-                *mask &= !bit(e);
-            }
-            if *mask == 0 {
-                self.members.remove(&addr);
-            }
+    fn unlink_list(&mut self, i: u32) {
+        let RecentNode { ep, prev, next, .. } = self.nodes[i as usize];
+        let l = &mut self.lists[ep as usize];
+        if prev == NIL {
+            l.head = next;
+        } else {
+            self.nodes[prev as usize].next = next;
         }
+        if next == NIL {
+            l.tail = prev;
+        } else {
+            self.nodes[next as usize].prev = prev;
+        }
+        l.len -= 1;
     }
 
+    fn push_tail(&mut self, i: u32) {
+        let ep = self.nodes[i as usize].ep as usize;
+        let tail = self.lists[ep].tail;
+        self.nodes[i as usize].prev = tail;
+        self.nodes[i as usize].next = NIL;
+        if tail == NIL {
+            self.lists[ep].head = i;
+        } else {
+            self.nodes[tail as usize].next = i;
+        }
+        self.lists[ep].tail = i;
+        self.lists[ep].len += 1;
+    }
+
+    /// `--set` on an existing entry.
     #[inline]
-    fn check_one(&mut self, e: usize, client: IpAddr, now: f64) -> bool {
-        let (hit, reaped) = self.lists[e].check_reap(client, now, self.seconds);
-        if let Some(r) = reaped {
-            self.forget(r, e);
+    fn refresh(&mut self, i: u32, now: f64) {
+        self.nodes[i as usize].last_set = now;
+        let ep = self.nodes[i as usize].ep as usize;
+        if self.lists[ep].tail != i {
+            self.unlink_list(i);
+            self.push_tail(i);
         }
-        hit
+    }
+
+    /// Removes node `i` from its list and its client's chain, and frees it.
+    fn remove(&mut self, i: u32) {
+        self.unlink_list(i);
+        let RecentNode {
+            client,
+            cprev,
+            cnext,
+            ..
+        } = self.nodes[i as usize];
+        if cnext != NIL {
+            self.nodes[cnext as usize].cprev = cprev;
+        }
+        if cprev != NIL {
+            self.nodes[cprev as usize].cnext = cnext;
+        } else if cnext != NIL {
+            self.first.insert(client, cnext);
+        } else {
+            self.first.remove(&client);
+        }
+        let n = &mut self.nodes[i as usize];
+        n.ep = NIL;
+        n.next = self.free;
+        self.free = i;
+    }
+
+    fn alloc(&mut self, node: RecentNode) -> u32 {
+        if self.free != NIL {
+            let i = self.free;
+            self.free = self.nodes[i as usize].next;
+            self.nodes[i as usize] = node;
+            return i;
+        }
+        let i = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&i| i != NIL)
+            .expect("at most u32::MAX - 1 recent entries");
+        self.nodes.push(node);
+        i
     }
 
     /// The affinity rules: the first endpoint, in order, whose list holds a fresh entry for
     /// `client`. Consumes no random draws.
     #[inline]
     pub fn lookup(&mut self, client: IpAddr, now: f64) -> Option<usize> {
-        let mut bits = *self.members.get(&client)?;
-        while bits != 0 {
-            let b = bits.trailing_zeros();
-            bits &= bits - 1;
-            if b < HIGH {
-                if self.check_one(b as usize, client, now) {
-                    return Some(b as usize);
-                }
-            } else {
-                for e in HIGH as usize..self.lists.len() {
-                    if self.check_one(e, client, now) {
-                        return Some(e);
-                    }
-                }
+        let mut i = *self.first.get(&client)?;
+        loop {
+            let RecentNode {
+                ep,
+                last_set,
+                cnext,
+                ..
+            } = self.nodes[i as usize];
+            // `--rcheck --seconds T --reap` on a list holding the client: the reap follows the
+            // check, hit or not, and may take the client's own entry.
+            let hit = now - last_set <= self.seconds;
+            let head = self.lists[ep as usize].head;
+            if now - self.nodes[head as usize].last_set > self.seconds {
+                self.remove(head);
             }
+            if hit {
+                self.hint = i;
+                return Some(ep as usize);
+            }
+            if cnext == NIL {
+                return None;
+            }
+            i = cnext;
         }
-        None
     }
 
     /// The `--set` in endpoint `e`'s DNAT rule.
     #[inline]
     pub fn record(&mut self, e: usize, client: IpAddr, now: f64) {
-        if let Some(x) = self.lists[e].set_evict(client, now) {
-            self.forget(x, e);
+        if let Some(n) = self.nodes.get(self.hint as usize) {
+            if n.ep as usize == e && n.client == client {
+                self.refresh(self.hint, now);
+                return;
+            }
         }
-        *self.members.entry(client).or_insert(0) |= bit(e);
+        self.record_slow(e, client, now);
+    }
+
+    fn record_slow(&mut self, e: usize, client: IpAddr, now: f64) {
+        assert!(e < self.lists.len(), "endpoint {e} out of range");
+        let ep = e as u32;
+        // The client's nodes before endpoint e, and its node at or after e.
+        let mut prev = NIL;
+        let mut cur = self.first.get(&client).copied().unwrap_or(NIL);
+        while cur != NIL && self.nodes[cur as usize].ep < ep {
+            prev = cur;
+            cur = self.nodes[cur as usize].cnext;
+        }
+        if cur != NIL && self.nodes[cur as usize].ep == ep {
+            self.refresh(cur, now);
+            return;
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        if self.lists[e].len as usize >= self.capacity {
+            // Another client's entry (this one has none in list e): `prev` and `cur` stay valid.
+            self.remove(self.lists[e].head);
+        }
+        let i = self.alloc(RecentNode {
+            client,
+            ep,
+            last_set: now,
+            prev: NIL,
+            next: NIL,
+            cprev: prev,
+            cnext: cur,
+        });
+        self.push_tail(i);
+        if cur != NIL {
+            self.nodes[cur as usize].cprev = i;
+        }
+        if prev == NIL {
+            self.first.insert(client, i);
+        } else {
+            self.nodes[prev as usize].cnext = i;
+        }
     }
 
     /// Rebuilds the lists for a new endpoint list: `old_of_new[j]` is the old position of new
     /// endpoint `j`, or `None` for a new endpoint (which starts with an empty list). Lists of
     /// removed endpoints go with their chains.
     pub fn remap(&mut self, old_of_new: &[Option<usize>]) {
-        let mut old: Vec<Option<RecentList>> = std::mem::take(&mut self.lists)
-            .into_iter()
-            .map(Some)
-            .collect();
-        self.lists = old_of_new
-            .iter()
-            .map(|o| {
-                o.and_then(|i| old.get_mut(i).and_then(Option::take))
-                    .unwrap_or_else(|| RecentList::new(self.capacity))
-            })
-            .collect();
-        self.members.clear();
-        for (e, l) in self.lists.iter().enumerate() {
-            for c in l.clients() {
-                *self.members.entry(c).or_insert(0) |= bit(e);
+        let old = std::mem::replace(&mut self.lists, vec![EMPTY_LIST; old_of_new.len()]);
+        let mut new_of_old = vec![NIL; old.len()];
+        for (j, o) in old_of_new.iter().enumerate() {
+            // An old list moves once; a repeated position gets an empty list.
+            if let Some(slot) = o.and_then(|i| new_of_old.get_mut(i)) {
+                if *slot == NIL {
+                    *slot = j as u32;
+                }
             }
         }
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            if n.ep != NIL {
+                n.ep = new_of_old[n.ep as usize];
+                if n.ep == NIL {
+                    n.next = self.free;
+                    self.free = i as u32;
+                }
+            }
+        }
+        for (o, &j) in old.iter().zip(&new_of_old) {
+            if j != NIL {
+                self.lists[j as usize] = *o;
+            }
+        }
+        // Endpoint order changed: rebuild the client chains, prepending from the last endpoint.
+        self.first.clear();
+        for e in (0..self.lists.len()).rev() {
+            let mut i = self.lists[e].head;
+            while i != NIL {
+                let client = self.nodes[i as usize].client;
+                let next = self.first.insert(client, i).unwrap_or(NIL);
+                self.nodes[i as usize].cprev = NIL;
+                self.nodes[i as usize].cnext = next;
+                if next != NIL {
+                    self.nodes[next as usize].cprev = i;
+                }
+                i = self.nodes[i as usize].next;
+            }
+        }
+        let want = self.lists.len().saturating_mul(self.capacity);
+        self.nodes.reserve(want.saturating_sub(self.nodes.len()));
+        self.hint = NIL;
     }
 }
 
@@ -642,36 +811,143 @@ mod tests {
         assert_eq!(a.lookup(ip(7), 21.0), Some(1));
     }
 
-    /// The membership index must give exactly the result of checking every list in order,
-    /// including with more than 63 endpoints, small lists (evictions) and reaps.
-    #[test]
-    fn indexed_lookup_equals_checking_every_list() {
-        let mut rng = crate::select::Rng::new(3);
-        let n = 80;
-        let mut fast = IptablesAffinity::with_capacity(n, 5, 3);
-        let mut lists: Vec<RecentList> = (0..n).map(|_| RecentList::new(3)).collect();
-        let mut now = 0.0;
-        for _ in 0..20000 {
-            now += f64::from(rng.next_u32() % 4) / 2.0;
-            let c = ip(rng.next_u32() % 40);
-            let naive = lists.iter_mut().position(|l| l.check(c, now, 5.0));
-            assert_eq!(fast.lookup(c, now), naive);
-            let e = naive.unwrap_or(rng.next_u32() as usize % n);
-            lists[e].set(c, now);
-            fast.record(e, c, now);
+    /// Checks the arena's links: each node is either free or in exactly one list, in the order
+    /// of that list's links, and in its client's chain, which runs in strictly increasing
+    /// endpoint order from `first`.
+    fn check_links(a: &IptablesAffinity) {
+        let mut seen = vec![false; a.nodes.len()];
+        let mut live = 0;
+        for (e, l) in a.lists.iter().enumerate() {
+            let (mut i, mut prev, mut len) = (l.head, NIL, 0);
+            while i != NIL {
+                let n = &a.nodes[i as usize];
+                assert_eq!(n.ep as usize, e);
+                assert_eq!(n.prev, prev);
+                assert!(!std::mem::replace(&mut seen[i as usize], true));
+                (prev, i, len) = (i, n.next, len + 1);
+            }
+            assert_eq!((l.tail, l.len), (prev, len));
+            assert!(len as usize <= a.capacity);
+            live += len;
         }
-        for (a, b) in fast.lists().iter().zip(&lists) {
-            assert_eq!(
-                a.clients().collect::<Vec<_>>(),
-                b.clients().collect::<Vec<_>>()
-            );
+        let mut i = a.free;
+        while i != NIL {
+            assert_eq!(a.nodes[i as usize].ep, NIL);
+            assert!(!std::mem::replace(&mut seen[i as usize], true));
+            i = a.nodes[i as usize].next;
         }
-        let mut live: Vec<IpAddr> = fast.members.keys().copied().collect();
+        assert!(seen.iter().all(|&s| s), "a node is neither listed nor free");
+        let mut chained = 0;
+        for (&c, &f) in &a.first {
+            let (mut i, mut prev, mut last_ep) = (f, NIL, None);
+            assert_ne!(f, NIL);
+            while i != NIL {
+                let n = &a.nodes[i as usize];
+                assert_eq!(n.client, c);
+                assert_eq!(n.cprev, prev);
+                assert_ne!(n.ep, NIL);
+                assert!(last_ep < Some(n.ep));
+                (last_ep, prev, i, chained) = (Some(n.ep), i, n.cnext, chained + 1);
+            }
+        }
+        assert_eq!(chained, live, "the chains hold exactly the listed nodes");
+    }
+
+    fn assert_same(fast: &IptablesAffinity, lists: &[RecentList]) {
+        let snapshot = fast.lists();
+        assert_eq!(snapshot.len(), lists.len());
+        for (a, b) in snapshot.iter().zip(lists) {
+            let a: Vec<_> = a.clients().map(|c| (c, a.last_seen(c))).collect();
+            let b: Vec<_> = b.clients().map(|c| (c, b.last_seen(c))).collect();
+            assert_eq!(a, b);
+        }
+        let mut live: Vec<IpAddr> = fast.first.keys().copied().collect();
         live.sort();
         let mut want: Vec<IpAddr> = lists.iter().flat_map(|l| l.clients()).collect();
         want.sort();
         want.dedup();
         assert_eq!(live, want, "the index holds exactly the listed clients");
+        check_links(fast);
+    }
+
+    /// Drives an [`IptablesAffinity`] and naive [`RecentList`]s with the same random operations
+    /// and compares every lookup and, regularly, the whole state.
+    fn compare_with_naive(seed: u64, n: usize, capacity: usize, clients: u32, steps: usize) {
+        const T: u32 = 5;
+        let mut rng = crate::select::Rng::new(seed);
+        let mut fast = IptablesAffinity::with_capacity(n, T, capacity);
+        let mut lists: Vec<RecentList> = (0..n).map(|_| RecentList::new(capacity)).collect();
+        let mut now = 0.0;
+        for step in 0..steps {
+            now += f64::from(rng.next_u32() % 5) / 2.0;
+            if rng.next_u32() % 32 == 0 {
+                now -= 1.5; // both must agree on any clock, not only a monotonic one
+            }
+            let c = ip(rng.next_u32() % clients);
+            let n = lists.len();
+            match rng.next_u32() % 32 {
+                // A `--set` without a lookup just before: a stale hint must not apply.
+                0 | 1 => {
+                    let e = rng.next_u32() as usize % n;
+                    lists[e].set(c, now);
+                    fast.record(e, c, now);
+                }
+                // A lookup without its `--set`.
+                2 => {
+                    let naive = lists.iter_mut().position(|l| l.check(c, now, f64::from(T)));
+                    assert_eq!(fast.lookup(c, now), naive, "step {step}");
+                }
+                // Endpoints reordered, added, removed, with the odd repeated or bad position.
+                3 if rng.next_u32() % 8 == 0 => {
+                    let m = (n + rng.next_u32() as usize % 5).saturating_sub(2).max(1);
+                    let old_of_new: Vec<Option<usize>> = (0..m)
+                        .map(|_| match rng.next_u32() % 8 {
+                            0 => None,
+                            1 => Some(n + 1),
+                            _ => Some(rng.next_u32() as usize % n),
+                        })
+                        .collect();
+                    let mut old: Vec<Option<RecentList>> =
+                        std::mem::take(&mut lists).into_iter().map(Some).collect();
+                    lists = old_of_new
+                        .iter()
+                        .map(|o| {
+                            o.and_then(|i| old.get_mut(i).and_then(Option::take))
+                                .unwrap_or_else(|| RecentList::new(capacity))
+                        })
+                        .collect();
+                    fast.remap(&old_of_new);
+                    assert_same(&fast, &lists);
+                }
+                // What `Balancer::pick` does.
+                _ => {
+                    let naive = lists.iter_mut().position(|l| l.check(c, now, f64::from(T)));
+                    assert_eq!(fast.lookup(c, now), naive, "step {step}");
+                    let e = naive.unwrap_or(rng.next_u32() as usize % n);
+                    lists[e].set(c, now);
+                    fast.record(e, c, now);
+                }
+            }
+            if step % 1000 == 0 {
+                assert_same(&fast, &lists);
+            }
+        }
+        assert_same(&fast, &lists);
+    }
+
+    /// The arena must give exactly the result of checking every list in order: many endpoints,
+    /// small lists (evictions), reaps (also of the client's own entry), hints gone stale,
+    /// remaps, and a clock that sometimes steps back.
+    #[test]
+    fn indexed_lookup_equals_checking_every_list() {
+        for seed in 1..=3 {
+            compare_with_naive(seed, 80, 3, 40, 20000);
+            compare_with_naive(seed, 80, 1, 300, 10000);
+            compare_with_naive(seed, 10, 100, 1500, 20000);
+            compare_with_naive(seed, 3, 2, 10, 5000);
+            compare_with_naive(seed, 1, 1, 3, 2000);
+            compare_with_naive(seed, 4, 0, 5, 1000);
+        }
     }
 
     #[test]
