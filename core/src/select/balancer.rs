@@ -415,9 +415,21 @@ fn engine_pick(
         Engine::Ipvs { svc, to_caller, .. } => {
             svc.schedule_connection(conn).map(|k| to_caller[k] as usize)
         }
-        Engine::Maglev(m) => m.pick(conn.client, hash_port.then_some(conn.client_port)),
-        Engine::Ring(r) => r.pick(conn.client, hash_port.then_some(conn.client_port)),
+        Engine::Maglev(m) => maglev_pick(m, conn, hash_port),
+        Engine::Ring(r) => ring_pick(r, conn, hash_port),
     }
+}
+
+// The hashing engines stay out of line: inlined into `pick`, their SipHash rounds take the
+// registers the cascade and rr/wrr steps need, and those spill to the stack.
+#[inline(never)]
+fn maglev_pick(m: &Maglev, conn: &Connection, hash_port: bool) -> Option<usize> {
+    m.pick(conn.client, hash_port.then_some(conn.client_port))
+}
+
+#[inline(never)]
+fn ring_pick(r: &RingHash, conn: &Connection, hash_port: bool) -> Option<usize> {
+    r.pick(conn.client, hash_port.then_some(conn.client_port))
 }
 
 #[cfg(test)]

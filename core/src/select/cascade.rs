@@ -88,18 +88,23 @@ pub fn endpoint_probabilities(n: usize) -> Vec<EndpointProbability> {
         .collect()
 }
 
-/// Rules whose draws are taken and compared together by [`Cascade::pick`].
-pub const BATCH: usize = 8;
+/// Rules decided per 64-bit random output: four 16-bit lanes.
+pub const RULES_PER_DRAW: usize = 4;
+
+/// The top bit of each 16-bit lane.
+const CARRY: u64 = 0x8000_8000_8000_8000;
+/// The low 15 bits of each lane.
+const LOW15: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+const ONES: u64 = 0x0001_0001_0001_0001;
 
 /// The precomputed cascade of one service chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cascade {
     /// Thresholds of rules `0..n−1` (the last rule has none).
     thresholds: Box<[u32]>,
-    /// The same in groups of [`BATCH`], the last group padded with 0 (a rule that never
-    /// matches), as four words of two thresholds: word `k` holds rule `k` (low half) and
-    /// rule `k + 4` (high half).
-    batches: Box<[[u64; BATCH / 2]]>,
+    /// The high parts `threshold >> 16` (at most 2^14), one rule per 16-bit lane, four rules
+    /// to a word (rule `4w + k` in lane `k` of word `w`), the last word padded with 0.
+    high: Box<[u64]>,
     n: usize,
 }
 
@@ -109,16 +114,17 @@ impl Cascade {
         let thresholds: Box<[u32]> = (0..n.saturating_sub(1))
             .map(|i| rule_threshold(n, i))
             .collect();
-        let batches = thresholds
-            .chunks(BATCH)
+        let high = thresholds
+            .chunks(RULES_PER_DRAW)
             .map(|c| {
-                let t = |i: usize| c.get(i).map_or(0, |&t| u64::from(t));
-                [0, 1, 2, 3].map(|k| t(k) | (t(k + 4) << 32))
+                c.iter()
+                    .enumerate()
+                    .fold(0u64, |w, (k, &t)| w | u64::from(t >> 16) << (16 * k))
             })
             .collect();
         Cascade {
             thresholds,
-            batches,
+            high,
             n,
         }
     }
@@ -142,36 +148,79 @@ impl Cascade {
     /// is below its threshold, or the last endpoint. Returns `None` only when there are no
     /// endpoints.
     ///
-    /// The kernel draws once per rule it evaluates. Here the draws come [`BATCH`] rules at a
-    /// time, two 31-bit draws from each 64-bit output (rules `k` and `k + 4` of the batch from
-    /// output `k`; draw = `2^31 − 1 −` the half's low 31 bits), and are compared without a
-    /// branch per rule; draws of rules after the matching one are discarded. The draws are independent and
-    /// uniform, so which rule matches first has exactly the kernel's distribution; only the
-    /// number of random bits consumed differs.
+    /// The kernel draws 31 bits per rule it evaluates. Here rule `i`'s draw is
+    /// `d = h · 2^16 + l`: its top 15 bits `h = 2^15 − 1 − u` come from a 15-bit lane `u` of a
+    /// 64-bit output ([`RULES_PER_DRAW`] rules per output, eight rules per step), and its low
+    /// 16 bits `l` are drawn only when `h` equals the threshold's top bits, the one case they
+    /// decide (probability 2^-15 per rule). `h` and `l` are independent and uniform, so every
+    /// rule matches with exactly the probability `threshold / 2^31`, independently of the
+    /// others, and which rule matches first has the kernel's distribution; only the number of
+    /// random bits consumed differs (draws of rules after the match are discarded).
     #[inline(always)]
     pub fn pick(&self, rng: &mut Rng) -> Option<usize> {
-        if self.n == 0 {
-            return None;
-        }
-        const HIGH: u64 = 0x8000_0000_8000_0000;
-        for (b, t) in self.batches.iter().enumerate() {
-            // Two rules per 64-bit output (rules k and k + 4 of the batch, in its low and high
-            // halves). Each half's low 31 bits `u` give the draw `d = 2^31 − 1 − u`, uniform
-            // like `u`; then `d < threshold` is exactly "bit 31 of u + threshold is set", and
-            // since thresholds are at most 2^30 the sum never carries into the other half.
-            let mut m = 0u64;
-            for (k, &tk) in t.iter().enumerate() {
-                m |= (((rng.next_u64() & !HIGH) + tk) & HIGH) >> k;
+        // With fewer than two endpoints there is no statistic rule (no words): straight to the
+        // end, where `n − 1` is `None` for no endpoints.
+        // Per lane, `u + high ≥ 2^15` (the lane's carry bit) is `h < high`, and
+        // `u + high = 2^15 − 1` is the tie; lanes never carry into each other (u < 2^15,
+        // high ≤ 2^14).
+        let mut pairs = self.high.chunks_exact(2);
+        for (g, p) in (&mut pairs).enumerate() {
+            let x = [rng.next_u64() & LOW15, rng.next_u64() & LOW15];
+            let sum = [x[0] + p[0], x[1] + p[1]];
+            if ties(sum[0]) | ties(sum[1]) != 0 {
+                match self.resolve(rng, 2 * RULES_PER_DRAW * g, x, 2) {
+                    Some(i) => return Some(i),
+                    None => continue,
+                }
             }
-            // Rules 0..=3 now sit at bits 31..=28 and rules 4..=7 at bits 63..=60: fold them
-            // into one word in rule order from the top, so leading zeros count rules.
-            let hit = (m as u32) | ((m >> 36) as u32);
+            let hit = u128::from(sum[0] & CARRY) | (u128::from(sum[1] & CARRY) << 64);
             if hit != 0 {
-                return Some(b * BATCH + hit.leading_zeros() as usize);
+                return Some(2 * RULES_PER_DRAW * g + hit.trailing_zeros() as usize / 16);
             }
         }
-        Some(self.n - 1)
+        if let [w] = *pairs.remainder() {
+            let base = (self.high.len() - 1) * RULES_PER_DRAW;
+            let x = rng.next_u64() & LOW15;
+            let sum = x + w;
+            if ties(sum) != 0 {
+                return Some(self.resolve(rng, base, [x, 0], 1).unwrap_or(self.n - 1));
+            }
+            let hit = sum & CARRY;
+            if hit != 0 {
+                return Some(base + hit.trailing_zeros() as usize / 16);
+            }
+        }
+        self.n.checked_sub(1)
     }
+
+    /// The exact walk over the rules from `base` whose lanes are the first `words` of `x`,
+    /// drawing the low 16 bits of a draw where its top bits tie with the threshold's. `None`: no
+    /// rule there matched. (`x` by value: the fast path keeps it in registers.)
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self, rng: &mut Rng, base: usize, x: [u64; 2], words: usize) -> Option<usize> {
+        for (w, &lanes) in x[..words].iter().enumerate() {
+            for k in 0..RULES_PER_DRAW {
+                let i = base + RULES_PER_DRAW * w + k;
+                // Past the last statistic rule: padding lanes match nothing.
+                let &t = self.thresholds.get(i)?;
+                let h = 0x7FFF - ((lanes >> (16 * k)) as u32 & 0x7FFF);
+                if h < t >> 16 || (h == t >> 16 && (rng.next_u64() as u32 & 0xFFFF) < (t & 0xFFFF))
+                {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The lanes of `sum` equal to `2^15 − 1` (top bit set), or 0 when there is none; exact in
+/// telling whether there is one (a borrow only marks lanes above a lane that is equal).
+#[inline(always)]
+fn ties(sum: u64) -> u64 {
+    let e = sum ^ LOW15;
+    e.wrapping_sub(ONES) & !e & CARRY
 }
 
 #[cfg(test)]
@@ -232,39 +281,94 @@ mod tests {
         assert_eq!(p[3].rule_text, None);
     }
 
-    /// The pick is the first rule whose draw is below its threshold, with the draws of a batch
-    /// taken two per 64-bit output (rules k and k + 4), and only whole batches consumed.
+    /// A reference walk of the documented draw layout: per group of up to two outputs, each
+    /// rule's top 15 bits from its lane; if some lane of the group ties with its threshold's top
+    /// bits, the rules are walked one by one, drawing the low 16 bits at each tie.
+    fn reference_pick(c: &Cascade, rng: &mut Rng) -> usize {
+        let t = c.thresholds();
+        let rules = t.len();
+        let words = rules.div_ceil(RULES_PER_DRAW);
+        let mut w = 0;
+        while w < words {
+            let take = if words - w >= 2 { 2 } else { 1 };
+            let lanes: Vec<u32> = (0..take)
+                .flat_map(|_| {
+                    let x = rng.next_u64();
+                    (0..4).map(move |k| 0x7FFF - ((x >> (16 * k)) as u32 & 0x7FFF))
+                })
+                .collect();
+            let base = w * RULES_PER_DRAW;
+            let high = |i: usize| t.get(base + i).map_or(0, |&t| t >> 16);
+            let tie = (0..lanes.len()).any(|i| lanes[i] == high(i));
+            for (i, &h) in lanes.iter().enumerate() {
+                if base + i >= rules {
+                    break;
+                }
+                let th = t[base + i];
+                let hit = h < th >> 16
+                    || (tie && h == th >> 16 && (rng.next_u64() as u32 & 0xFFFF) < (th & 0xFFFF));
+                if hit {
+                    return base + i;
+                }
+            }
+            w += take;
+        }
+        c.len() - 1
+    }
+
     #[test]
-    fn pick_is_the_first_rule_whose_draw_is_below_threshold() {
-        for n in [2usize, 5, 9, 10, 17, 40] {
+    fn pick_follows_the_documented_draw_layout() {
+        for n in [2usize, 4, 5, 6, 9, 10, 13, 17, 40] {
             let c = Cascade::new(n);
             let mut a = Rng::new(n as u64);
             let mut reached = vec![0u32; n];
-            for _ in 0..2000 {
+            for _ in 0..3000 {
                 let mut b = a.clone();
                 let got = c.pick(&mut a).unwrap();
-                let mut draws: Vec<u32> = Vec::new();
-                let want = (0..n - 1)
-                    .find(|&i| {
-                        if i % BATCH == 0 {
-                            let mut batch = [0u32; BATCH];
-                            for k in 0..BATCH / 2 {
-                                let x = b.next_u64();
-                                batch[k] = 0x7FFF_FFFF - (x as u32 & 0x7FFF_FFFF);
-                                batch[k + BATCH / 2] =
-                                    0x7FFF_FFFF - ((x >> 32) as u32 & 0x7FFF_FFFF);
-                            }
-                            draws.extend(batch);
-                        }
-                        draws[i] < c.thresholds()[i]
-                    })
-                    .unwrap_or(n - 1);
-                assert_eq!(got, want, "n {n}");
-                assert_eq!(a, b, "n {n}: whole batches of draws consumed");
+                assert_eq!(got, reference_pick(&c, &mut b), "n {n}");
+                assert_eq!(a, b, "n {n}: draws consumed");
                 reached[got] += 1;
             }
             assert!(reached.iter().all(|&r| r > 0), "n {n}: {reached:?}");
         }
+    }
+
+    /// A tie on the top bits is settled by 16 more bits, exactly at the threshold's low bits.
+    #[test]
+    fn a_tie_on_the_top_bits_is_settled_by_the_low_bits() {
+        let c = Cascade::new(3);
+        let t0 = c.thresholds()[0];
+        // Lane 0 ties with rule 0; lane 1 (rule 1, threshold 2^30) has h = 2^15 − 1: no match.
+        let x = u64::from(0x7FFF - (t0 >> 16));
+        for seed in 0..200 {
+            let mut rng = Rng::new(seed);
+            let low = rng.clone().next_u64() as u32 & 0xFFFF;
+            let want = (low < (t0 & 0xFFFF)).then_some(0);
+            assert_eq!(c.resolve(&mut rng, 0, [x, 0], 1), want, "low {low:#x}");
+        }
+        // No tie: the top bits decide and nothing more is drawn.
+        let mut rng = Rng::new(1);
+        let before = rng.clone();
+        assert_eq!(
+            c.resolve(&mut rng, 0, [0x7FFF, 0], 1),
+            Some(0),
+            "h = 0 < top bits"
+        );
+        assert_eq!(rng, before);
+        assert_eq!(
+            c.resolve(&mut rng, 0, [0, 0], 1),
+            None,
+            "h = 2^15 − 1 matches nothing"
+        );
+        assert_eq!(
+            c.resolve(&mut rng, 0, [0x7FFF_0000, 0], 1),
+            Some(1),
+            "rule 1 at h = 0"
+        );
+    }
+
+    #[test]
+    fn degenerate_cascades() {
         let mut a = Rng::new(3);
         assert_eq!(Cascade::new(0).pick(&mut a), None);
         let before = a.clone();
