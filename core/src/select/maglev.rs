@@ -458,25 +458,26 @@ impl Maglev {
             .collect();
         let equal = ws.windows(2).all(|p| p[0] == p[1]);
         let weights = if equal { None } else { Some(&ws[..]) };
-        // Every slot is written unless no backend has a positive weight, so the table starts
-        // as EMPTY only then (zeroed memory is cheaper than a fill pass).
-        let written = !walks.is_empty();
+        // The table starts as EMPTY only when no backend has a positive weight; otherwise every
+        // slot gets written, so it starts zeroed (no fill pass), or, with one backend, as that
+        // backend's index right away (the fast path).
+        let start = |empty: u32| match walks[..] {
+            [] => empty,
+            [only] => only.index,
+            _ => 0,
+        };
         let (table, entries) = if backends.len() < usize::from(u16::MAX) {
-            let mut t = vec![if written { 0 } else { u16::EMPTY }; m as usize].into_boxed_slice();
-            let e = if walks.len() == 1 {
-                t.fill(walks[0].index as u16); // one-backend fast path
-                one_entry_counts(backends.len(), walks[0].index, m)
-            } else {
-                fill(&mut t, &mut walks, weights, backends.len())
+            let mut t = vec![start(u32::from(u16::EMPTY)) as u16; m as usize].into_boxed_slice();
+            let e = match walks.len() {
+                1 => one_entry_counts(backends.len(), walks[0].index, m),
+                _ => fill(&mut t, &mut walks, weights, backends.len()),
             };
             (Table::U16(t), e)
         } else {
-            let mut t = vec![if written { 0 } else { u32::EMPTY }; m as usize].into_boxed_slice();
-            let e = if walks.len() == 1 {
-                t.fill(walks[0].index);
-                one_entry_counts(backends.len(), walks[0].index, m)
-            } else {
-                fill(&mut t, &mut walks, weights, backends.len())
+            let mut t = vec![start(u32::EMPTY); m as usize].into_boxed_slice();
+            let e = match walks.len() {
+                1 => one_entry_counts(backends.len(), walks[0].index, m),
+                _ => fill(&mut t, &mut walks, weights, backends.len()),
             };
             (Table::U32(t), e)
         };
