@@ -42,15 +42,40 @@ fn v4(n: usize, weight: u32) -> Vec<Backend> {
         .collect()
 }
 
+/// The generator the pinned inputs were recorded with (xoshiro256**, seeded through
+/// splitmix64, svccore's `Rng` at the time), kept here so that the inputs do not change when
+/// svccore's generator does.
+struct InputRng([u64; 4]);
+
+impl InputRng {
+    fn new(seed: u64) -> Self {
+        let mut st = seed;
+        InputRng([0; 4].map(|_| svccore::select::splitmix64(&mut st)))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+}
+
 /// Pseudo-random, unique IPv6 addresses and ports (fixed by `seed`).
 fn v6(n: usize, seed: u64) -> Vec<Backend> {
-    let mut rng = Rng::new(seed);
+    let mut rng = InputRng::new(seed);
     (0..n)
         .map(|i| {
             let hi = u128::from(rng.next_u64()) << 64;
             // The low bits carry `i`, so the addresses are unique.
             let ip = Ipv6Addr::from(hi | i as u128);
-            let port = (rng.next_u32() >> 16) as u16;
+            let port = (rng.next_u64() >> 48) as u16;
             Backend::new(SocketAddr::new(IpAddr::V6(ip), port), 1)
         })
         .collect()
