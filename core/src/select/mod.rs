@@ -322,8 +322,10 @@ impl Connection {
 ///
 /// Why wyrand: the iptables cascade takes up to eight draws per pick. Each wyrand output depends
 /// on the state only through an addition, so consecutive outputs are computed in parallel; a
-/// xor-shift family generator (xoshiro) serialises them through its state update. wyrand passes
-/// BigCrush and PractRand, and is what the `fastrand` crate uses.
+/// xor-shift family generator (xoshiro) serialises them through its state update. wyrand is the
+/// generator of the widely used `fastrand` crate (same constants), made for simulation-grade
+/// statistics, not cryptography; the cascade and affinity tests check the distributions it
+/// drives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
     s: u64,
