@@ -80,6 +80,9 @@ impl Default for Options {
 }
 
 #[derive(Clone, Debug)]
+// An explicit tag byte: `pick` dispatches on it with one load, where the niche the compiler
+// would pick inside `ipvs::Service` takes a subtract and a conditional move to decode.
+#[repr(u8)]
 enum Engine {
     Cascade(Cascade),
     Ipvs {
