@@ -245,13 +245,14 @@ impl RecentList {
     }
 }
 
-/// One entry of one endpoint's list, in the arena of an [`IptablesAffinity`].
+/// One entry of one endpoint's list, in the arena of an [`IptablesAffinity`]. Its client is in
+/// the parallel `clients` array: without it a node is 32 bytes, two to a cache line, where with
+/// the 17-byte address inline every other node straddled two lines.
 #[derive(Clone, Copy, Debug)]
 struct RecentNode {
-    client: IpAddr,
+    last_set: f64,
     /// The endpoint whose list holds the entry; [`NIL`] while the node is free.
     ep: u32,
-    last_set: f64,
     /// Neighbours in the endpoint's list, least recently set towards the tail; `next` also
     /// chains the free nodes.
     prev: u32,
@@ -267,12 +268,16 @@ struct ListEnds {
     head: u32,
     tail: u32,
     len: u32,
+    /// The head's `last_set` (meaningless while empty), so that the reap check after every
+    /// `--rcheck` reads this small array, not the head node.
+    head_set: f64,
 }
 
 const EMPTY_LIST: ListEnds = ListEnds {
     head: NIL,
     tail: NIL,
     len: 0,
+    head_set: 0.0,
 };
 
 /// iptables-mode affinity of one service port: one `recent` list per endpoint, in endpoint
@@ -288,14 +293,18 @@ const EMPTY_LIST: ListEnds = ListEnds {
 #[derive(Clone, Debug)]
 pub struct IptablesAffinity {
     nodes: Vec<RecentNode>,
+    /// The client of each node (same index).
+    clients: Vec<IpAddr>,
     /// Head of the chain of free nodes (through `next`).
     free: u32,
     lists: Vec<ListEnds>,
     /// Client → its node of lowest endpoint.
     first: HashMap<IpAddr, u32, FixedState>,
-    /// The node of the last hit, so that the `--set` following it needs no lookup. Checked
-    /// before use: (client, endpoint) names at most one live node.
+    /// The node of the last hit and its client, so that the `--set` following it needs no
+    /// lookup. Checked before use ((client, endpoint) names at most one live node) and cleared
+    /// when that node is freed.
     hint: u32,
+    hint_client: IpAddr,
     seconds: f64,
     capacity: usize,
 }
@@ -311,6 +320,7 @@ impl IptablesAffinity {
         IptablesAffinity {
             // Every list may fill up: allocate all of it now so that picks never allocate.
             nodes: Vec::with_capacity(n.saturating_mul(capacity)),
+            clients: Vec::with_capacity(n.saturating_mul(capacity)),
             free: NIL,
             lists: vec![EMPTY_LIST; n],
             first: HashMap::with_capacity_and_hasher(
@@ -318,6 +328,7 @@ impl IptablesAffinity {
                 fixed_state(),
             ),
             hint: NIL,
+            hint_client: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             seconds: f64::from(timeout_seconds),
             capacity,
         }
@@ -331,7 +342,7 @@ impl IptablesAffinity {
                 let mut i = self.lists[e].head;
                 while i != NIL {
                     let n = &self.nodes[i as usize];
-                    l.set(n.client, n.last_set);
+                    l.set(self.clients[i as usize], n.last_set);
                     i = n.next;
                 }
                 l
@@ -344,6 +355,9 @@ impl IptablesAffinity {
         let l = &mut self.lists[ep as usize];
         if prev == NIL {
             l.head = next;
+            if next != NIL {
+                l.head_set = self.nodes[next as usize].last_set;
+            }
         } else {
             self.nodes[prev as usize].next = next;
         }
@@ -362,6 +376,7 @@ impl IptablesAffinity {
         self.nodes[i as usize].next = NIL;
         if tail == NIL {
             self.lists[ep].head = i;
+            self.lists[ep].head_set = self.nodes[i as usize].last_set;
         } else {
             self.nodes[tail as usize].next = i;
         }
@@ -377,18 +392,20 @@ impl IptablesAffinity {
         if self.lists[ep].tail != i {
             self.unlink_list(i);
             self.push_tail(i);
+        } else if self.lists[ep].head == i {
+            // The only entry: it stays the head, with its new time.
+            self.lists[ep].head_set = now;
         }
     }
 
     /// Removes node `i` from its list and its client's chain, and frees it.
     fn remove(&mut self, i: u32) {
         self.unlink_list(i);
-        let RecentNode {
-            client,
-            cprev,
-            cnext,
-            ..
-        } = self.nodes[i as usize];
+        let RecentNode { cprev, cnext, .. } = self.nodes[i as usize];
+        let client = self.clients[i as usize];
+        if self.hint == i {
+            self.hint = NIL;
+        }
         if cnext != NIL {
             self.nodes[cnext as usize].cprev = cprev;
         }
@@ -405,11 +422,12 @@ impl IptablesAffinity {
         self.free = i;
     }
 
-    fn alloc(&mut self, node: RecentNode) -> u32 {
+    fn alloc(&mut self, node: RecentNode, client: IpAddr) -> u32 {
         if self.free != NIL {
             let i = self.free;
             self.free = self.nodes[i as usize].next;
             self.nodes[i as usize] = node;
+            self.clients[i as usize] = client;
             return i;
         }
         let i = u32::try_from(self.nodes.len())
@@ -417,6 +435,7 @@ impl IptablesAffinity {
             .filter(|&i| i != NIL)
             .expect("at most u32::MAX - 1 recent entries");
         self.nodes.push(node);
+        self.clients.push(client);
         i
     }
 
@@ -435,12 +454,13 @@ impl IptablesAffinity {
             // `--rcheck --seconds T --reap` on a list holding the client: the reap follows the
             // check, hit or not, and may take the client's own entry.
             let hit = now - last_set <= self.seconds;
-            let head = self.lists[ep as usize].head;
-            if now - self.nodes[head as usize].last_set > self.seconds {
-                self.remove(head);
+            let l = self.lists[ep as usize];
+            if now - l.head_set > self.seconds {
+                self.remove(l.head);
             }
             if hit {
                 self.hint = i;
+                self.hint_client = client;
                 return Some(ep as usize);
             }
             if cnext == NIL {
@@ -453,10 +473,12 @@ impl IptablesAffinity {
     /// The `--set` in endpoint `e`'s DNAT rule.
     #[inline]
     pub fn record(&mut self, e: usize, client: IpAddr, now: f64) {
-        if let Some(n) = self.nodes.get(self.hint as usize) {
-            if n.ep as usize == e && n.client == client {
-                self.refresh(self.hint, now);
-                return;
+        if self.hint_client == client {
+            if let Some(n) = self.nodes.get(self.hint as usize) {
+                if n.ep as usize == e {
+                    self.refresh(self.hint, now);
+                    return;
+                }
             }
         }
         self.record_slow(e, client, now);
@@ -483,15 +505,17 @@ impl IptablesAffinity {
             // Another client's entry (this one has none in list e): `prev` and `cur` stay valid.
             self.remove(self.lists[e].head);
         }
-        let i = self.alloc(RecentNode {
+        let i = self.alloc(
+            RecentNode {
+                last_set: now,
+                ep,
+                prev: NIL,
+                next: NIL,
+                cprev: prev,
+                cnext: cur,
+            },
             client,
-            ep,
-            last_set: now,
-            prev: NIL,
-            next: NIL,
-            cprev: prev,
-            cnext: cur,
-        });
+        );
         self.push_tail(i);
         if cur != NIL {
             self.nodes[cur as usize].cprev = i;
@@ -536,7 +560,7 @@ impl IptablesAffinity {
         for e in (0..self.lists.len()).rev() {
             let mut i = self.lists[e].head;
             while i != NIL {
-                let client = self.nodes[i as usize].client;
+                let client = self.clients[i as usize];
                 let next = self.first.insert(client, i).unwrap_or(NIL);
                 self.nodes[i as usize].cprev = NIL;
                 self.nodes[i as usize].cnext = next;
@@ -548,6 +572,8 @@ impl IptablesAffinity {
         }
         let want = self.lists.len().saturating_mul(self.capacity);
         self.nodes.reserve(want.saturating_sub(self.nodes.len()));
+        self.clients
+            .reserve(want.saturating_sub(self.clients.len()));
         self.hint = NIL;
     }
 }
@@ -827,6 +853,9 @@ mod tests {
                 (prev, i, len) = (i, n.next, len + 1);
             }
             assert_eq!((l.tail, l.len), (prev, len));
+            if l.head != NIL {
+                assert_eq!(l.head_set, a.nodes[l.head as usize].last_set, "list {e}");
+            }
             assert!(len as usize <= a.capacity);
             live += len;
         }
@@ -837,13 +866,19 @@ mod tests {
             i = a.nodes[i as usize].next;
         }
         assert!(seen.iter().all(|&s| s), "a node is neither listed nor free");
+        assert_eq!(a.clients.len(), a.nodes.len());
+        if a.hint != NIL {
+            let n = &a.nodes[a.hint as usize];
+            assert_ne!(n.ep, NIL, "the hint names a live node");
+            assert_eq!(a.clients[a.hint as usize], a.hint_client);
+        }
         let mut chained = 0;
         for (&c, &f) in &a.first {
             let (mut i, mut prev, mut last_ep) = (f, NIL, None);
             assert_ne!(f, NIL);
             while i != NIL {
                 let n = &a.nodes[i as usize];
-                assert_eq!(n.client, c);
+                assert_eq!(a.clients[i as usize], c);
                 assert_eq!(n.cprev, prev);
                 assert_ne!(n.ep, NIL);
                 assert!(last_ep < Some(n.ep));
