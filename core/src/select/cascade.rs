@@ -114,6 +114,9 @@ impl Cascade {
         let thresholds: Box<[u32]> = (0..n.saturating_sub(1))
             .map(|i| rule_threshold(n, i))
             .collect();
+        // The lane arithmetic of `pick` needs every threshold ≤ 2^30: a rule's probability is at
+        // most 1/2 (the second-to-last rule), and the last rule has no threshold.
+        assert!(thresholds.iter().all(|&t| t <= 1 << 30));
         let high = thresholds
             .chunks(RULES_PER_DRAW)
             .map(|c| {
