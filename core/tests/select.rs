@@ -473,9 +473,36 @@ proptest! {
                 }
             }
             fast.precompute();
+            prop_assert!(fast.is_precomputed(), "short cycles are always precomputed");
             prop_assert!(fast == slow, "states differ after {:?}", fast);
         }
     }
+}
+
+/// A wrr cycle longer than `PLAN_MAX_STEPS` (co-prime weights 65535 and 65534: 131069 picks)
+/// is left to the step-by-step scheduler, which still gives each dest its weight.
+#[test]
+fn wrr_cycle_longer_than_the_plan_limit_is_scheduled_step_by_step() {
+    let a = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 80);
+    let b = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 80);
+    let mut svc =
+        ipvs::Service::with_dests(Scheduler::Wrr, Flags::NONE, 4093, &[(a, 65535), (b, 65534)])
+            .unwrap();
+    svc.precompute();
+    assert!(!svc.is_precomputed());
+    let c = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+    let mut count = [0u32; 2];
+    for _ in 0..131_069 {
+        count[svc.schedule(c, 0, None).unwrap()] += 1;
+    }
+    let weight_of = |p: usize| {
+        if svc.dests()[p].addr == a {
+            65535
+        } else {
+            65534
+        }
+    };
+    assert_eq!([count[0], count[1]], [weight_of(0), weight_of(1)]);
 }
 
 // ---------------------------------------------------------------------------------------------

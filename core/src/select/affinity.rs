@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 
+use super::{fixed_state, FixedState};
 use crate::error::{Error, Result};
 
 /// The Kubernetes default `timeoutSeconds` (3 h).
@@ -30,13 +31,6 @@ pub fn check_timeout(timeout_seconds: u32) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-type FixedState = ahash::RandomState;
-
-fn fixed_state() -> FixedState {
-    // Fixed seeds: no OS randomness in the core; nothing depends on iteration order anyway.
-    ahash::RandomState::with_seeds(0x5356_4343, 0x4f52_4531, 0x6166_6669, 0x6e69_7479)
 }
 
 const NIL: u32 = u32::MAX;

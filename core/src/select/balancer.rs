@@ -11,7 +11,7 @@ use super::cascade::Cascade;
 use super::ipvs::{self, ConnCounters};
 use super::maglev::{Maglev, DEFAULT_TABLE_SIZE};
 use super::ring::{RingHash, DEFAULT_MIN_RING_SIZE};
-use super::{check_unique, Algorithm, Backend, Connection, Flags, Rng};
+use super::{check_unique, fixed_state, Algorithm, Backend, Connection, FixedState, Flags, Rng};
 use crate::error::{Error, Result};
 
 /// Which affinity semantics a [`Balancer`] applies (see [`super::affinity`]).
@@ -117,13 +117,16 @@ pub struct Balancer {
     affinity: Option<Affinity>,
 }
 
+/// Each backend's position in `backends`, by address.
+fn positions(backends: &[Backend]) -> HashMap<SocketAddr, usize, FixedState> {
+    let mut pos = HashMap::with_capacity_and_hasher(backends.len(), fixed_state());
+    pos.extend(backends.iter().enumerate().map(|(i, b)| (b.addr, i)));
+    pos
+}
+
 fn kernel_maps(svc: &ipvs::Service, backends: &[Backend]) -> (Vec<u32>, Vec<u32>) {
-    let pos: HashMap<SocketAddr, u32> = backends
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (b.addr, i as u32))
-        .collect();
-    let to_caller: Vec<u32> = svc.dests().iter().map(|d| pos[&d.addr]).collect();
+    let pos = positions(backends);
+    let to_caller: Vec<u32> = svc.dests().iter().map(|d| pos[&d.addr] as u32).collect();
     let mut to_kernel = vec![0u32; backends.len()];
     for (k, &c) in to_caller.iter().enumerate() {
         to_kernel[c as usize] = k as u32;
@@ -282,17 +285,8 @@ impl Balancer {
     /// On error nothing changes.
     pub fn update(&mut self, backends: &[Backend]) -> Result<()> {
         check_unique(backends)?;
-        let new_pos: HashMap<SocketAddr, usize> = backends
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.addr, i))
-            .collect();
-        let old_pos: HashMap<SocketAddr, usize> = self
-            .backends
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.addr, i))
-            .collect();
+        let new_pos = positions(backends);
+        let old_pos = positions(&self.backends);
         let engine = match &self.engine {
             Engine::Ipvs { svc, .. } => {
                 let mut svc = svc.clone();

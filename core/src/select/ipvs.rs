@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{fold_addr, Connection, FastMod, Flags};
+use super::{fixed_state, fold_addr, Connection, FastMod, FixedState, Flags};
 use crate::error::{Error, Result};
 
 /// An IPVS scheduler modelled by svccore.
@@ -279,6 +279,20 @@ impl Plan {
     }
 }
 
+impl State {
+    /// Sets the rr/wrr cursor (a no-op for the other schedulers).
+    fn set_cursor(&mut self, c: Cursor) {
+        match self {
+            State::Rr { cursor } => *cursor = c.cl(),
+            State::Wrr { cl, cw, .. } => {
+                *cl = c.cl();
+                *cw = i64::from(c.cw);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One IPVS virtual service with its scheduler.
 #[derive(Clone, Debug)]
 pub struct Service {
@@ -447,29 +461,20 @@ impl Service {
         }
     }
 
-    fn set_cursor(&mut self, c: Cursor) {
-        match &mut self.state {
-            State::Rr { cursor } => *cursor = c.cl(),
-            State::Wrr { cl, cw, .. } => {
-                *cl = c.cl();
-                *cw = i64::from(c.cw);
-            }
-            _ => {}
-        }
-    }
-
     /// Writes the plan's current cursor back into the state and drops the plan.
     fn settle(&mut self) {
         if let Some(p) = self.plan.take() {
-            self.set_cursor(p.before[p.next as usize]);
+            self.state.set_cursor(p.before[p.next as usize]);
         }
     }
 
     /// The state with the real cursor, whether or not a plan holds it.
     fn settled_state(&self) -> State {
-        let mut s = self.clone();
-        s.settle();
-        s.state
+        let mut s = self.state.clone();
+        if let Some(p) = &self.plan {
+            s.set_cursor(p.before[p.next as usize]);
+        }
+        s
     }
 
     /// One exact rr/wrr step from `c` over the current list.
@@ -500,7 +505,7 @@ impl Service {
         let Some(start) = self.cursor() else {
             return;
         };
-        let mut seen: HashMap<Cursor, u32> = HashMap::new();
+        let mut seen: HashMap<Cursor, u32, FixedState> = HashMap::with_hasher(fixed_state());
         let (mut picks, mut before) = (Vec::new(), Vec::new());
         let mut c = start;
         let restart = loop {

@@ -431,6 +431,15 @@ impl FastMod {
     }
 }
 
+/// The hasher of the selection state's maps: ahash (fast lookups) with fixed seeds, so that the
+/// core reads no OS randomness. Nothing depends on iteration order.
+pub(crate) type FixedState = ahash::RandomState;
+
+/// A [`FixedState`] (`RandomState::default()` would draw OS randomness).
+pub(crate) fn fixed_state() -> FixedState {
+    ahash::RandomState::with_seeds(0x5356_4343, 0x4f52_4531, 0x6166_6669, 0x6e69_7479)
+}
+
 /// Checks the shared backend-list rules: no address appears twice.
 pub(crate) fn check_unique(backends: &[Backend]) -> Result<()> {
     let mut addrs: Vec<SocketAddr> = backends.iter().map(|b| b.addr).collect();
