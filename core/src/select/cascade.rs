@@ -57,7 +57,8 @@ pub struct EndpointProbability {
     /// The probability that a new connection ends on this endpoint, with the kernel's
     /// quantisation: `q_i · Π_{j<i}(1 − q_j)`.
     pub effective: f64,
-    /// How many random draws selecting this endpoint consumes (`i + 1`, or `n − 1` for the last).
+    /// How many random draws the kernel makes to select this endpoint (`i + 1`, or `n − 1` for the
+    /// last); [`Cascade::pick`] takes its random bits in larger steps.
     pub draws: usize,
 }
 
