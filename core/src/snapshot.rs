@@ -187,7 +187,7 @@ pub fn skip_reason(svc: &Service, family: IpFamily) -> Option<SkipReason> {
     let refused = ips.iter().all(|s| s.is_empty())
         || parsed
             .iter()
-            .take_while(|ip| ip.map_or(true, |ip| IpFamily::of(&ip) != family))
+            .take_while(|ip| ip.is_none_or(|ip| IpFamily::of(&ip) != family))
             .any(Option::is_none);
     if refused {
         return None;

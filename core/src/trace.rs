@@ -882,11 +882,11 @@ impl Tracer {
                         && sport.is_none()
                         && dport
                             .as_ref()
-                            .map_or(true, |o| port_matches(&o.value, st.dst_port) != o.negated)
+                            .is_none_or(|o| port_matches(&o.value, st.dst_port) != o.negated)
                 }
                 Match::Addrtype { src_type, dst_type } => {
                     let t = |o: &Option<crate::render::iptables::rules::Opt>, ip: IpAddr| {
-                        o.as_ref().map_or(true, |o| {
+                        o.as_ref().is_none_or(|o| {
                             let local = self.is_local(ip);
                             let is = o.value.split(',').any(|ty| match ty {
                                 "LOCAL" => local,

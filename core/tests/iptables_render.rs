@@ -43,7 +43,7 @@ fn view(i: usize, eps: usize) -> ServicePortView {
         name: format!("svc{i}"),
         port_name: "http".into(),
         service_port_name: format!("ns{}/svc{i}:http", i % 50),
-        protocol: if i % 7 == 0 {
+        protocol: if i.is_multiple_of(7) {
             Protocol::Udp
         } else {
             Protocol::Tcp
@@ -69,7 +69,11 @@ fn view(i: usize, eps: usize) -> ServicePortView {
             .clone(),
         external_policy_local: kind == 2,
         internal_policy_local: false,
-        affinity_seconds: if i % 5 == 0 { Some(10800) } else { None },
+        affinity_seconds: if i.is_multiple_of(5) {
+            Some(10800)
+        } else {
+            None
+        },
         topology_keys: vec![],
         endpoints,
     }

@@ -909,7 +909,7 @@ mod tests {
         let mut now = 0.0;
         for step in 0..steps {
             now += f64::from(rng.next_u32() % 5) / 2.0;
-            if rng.next_u32() % 32 == 0 {
+            if rng.next_u32().is_multiple_of(32) {
                 now -= 1.5; // both must agree on any clock, not only a monotonic one
             }
             let c = ip(rng.next_u32() % clients);
@@ -927,7 +927,7 @@ mod tests {
                     assert_eq!(fast.lookup(c, now), naive, "step {step}");
                 }
                 // Endpoints reordered, added, removed, with the odd repeated or bad position.
-                3 if rng.next_u32() % 8 == 0 => {
+                3 if rng.next_u32().is_multiple_of(8) => {
                     let m = (n + rng.next_u32() as usize % 5).saturating_sub(2).max(1);
                     let old_of_new: Vec<Option<usize>> = (0..m)
                         .map(|_| match rng.next_u32() % 8 {

@@ -190,8 +190,8 @@ impl Balancer {
                 for b in backends {
                     svc.add_dest(b.addr, b.weight)?;
                 }
-                svc.precompute();
                 let (to_caller, to_kernel) = kernel_maps(&svc, backends);
+                svc.precompute_labelled(&to_caller);
                 Engine::Ipvs {
                     svc,
                     to_caller,
@@ -227,6 +227,12 @@ impl Balancer {
         // Without affinity a pick is the engine's step alone; keep that inlined at the call site
         // and the affinity bookkeeping out of line.
         if self.affinity.is_none() {
+            // rr/wrr with a precomputed cycle: the step's caller index, one load.
+            if let Engine::Ipvs { svc, .. } = &mut self.engine {
+                if let Some(i) = svc.schedule_label() {
+                    return Some(i);
+                }
+            }
             let port = self.options.hash_client_port;
             return engine_pick(&mut self.engine, &mut self.rng, conn, port);
         }
@@ -304,8 +310,8 @@ impl Balancer {
                         svc.remove_dest(b.addr)?;
                     }
                 }
-                svc.precompute();
                 let (to_caller, to_kernel) = kernel_maps(&svc, backends);
+                svc.precompute_labelled(&to_caller);
                 Engine::Ipvs {
                     svc,
                     to_caller,

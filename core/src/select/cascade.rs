@@ -104,9 +104,162 @@ pub struct Cascade {
     /// Thresholds of rules `0..n−1` (the last rule has none).
     thresholds: Box<[u32]>,
     /// The high parts `threshold >> 16` (at most 2^14), one rule per 16-bit lane, four rules
-    /// to a word (rule `4w + k` in lane `k` of word `w`), the last word padded with 0.
-    high: Box<[u64]>,
+    /// to a word (rule `4w + k` in lane `k` of word `w`), the last word padded with 0; in pairs
+    /// of words, as [`Cascade::pick`] draws them, and the odd last word apart. Empty when the
+    /// distribution function samples instead.
+    pairs: Box<[[u64; 2]]>,
+    /// Rules `base..` in the odd last word, if there is one.
+    tail: Option<(usize, u64)>,
+    /// The exact distribution function, for cascades of 2 to [`CDF_MAX_ENDPOINTS`] endpoints.
+    cdf: Option<Cdf>,
     n: usize,
+}
+
+/// Cascades of 2 to this many endpoints are sampled from their exact distribution function
+/// ([`Cascade::pick`]); longer ones walk their rules.
+/// (A power of two: the search halves it.)
+pub const CDF_MAX_ENDPOINTS: usize = 32;
+
+/// The distribution function of a cascade: where endpoint `i` is reached when the uniform draw
+/// `U ∈ [0, 1)` is below `C_i = 1 − Π_{j≤i} (1 − t_j / 2^31)`, the probability that one of
+/// rules `0..=i` matches (kube-proxy's rules with the kernel's thresholds `t_j`). `C_i` is a
+/// dyadic fraction with `31(i + 1)` bits, exactly representable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Cdf {
+    /// `bounds[i]` for `i < n − 1`: the first 64 bits `u` of `U` say `U ≥ C_i` when
+    /// `u > bounds[i]`, `U < C_i` when `u < bounds[i]`, and when `u == bounds[i]` so does
+    /// `U < C_i` unless `fractions[i]` has limbs, which then decide. Strictly increasing; padded
+    /// with `u64::MAX` to [`CDF_MAX_ENDPOINTS`], for a branch-free search of fixed depth.
+    bounds: Box<[u64; CDF_MAX_ENDPOINTS]>,
+    /// Per boundary, the fraction of `C_i · 2^64` past `bounds[i]`, as the `k`-bit integer
+    /// `K = frac · 2^k` (`k = 31(i + 1) − 64`), most significant limb first, the first limb
+    /// holding `top_bits[i]` bits. Empty when `C_i · 2^64` is an integer.
+    fractions: Box<[Box<[u64]>]>,
+    top_bits: Box<[u32]>,
+}
+
+impl Cdf {
+    /// The distribution function of the rules with `thresholds`, by exact integer arithmetic:
+    /// `R_i = Π_{j≤i} (2^31 − t_j)` and `C_i · 2^64 = 2^64 − R_i / 2^(31(i+1) − 64)`.
+    fn new(thresholds: &[u32]) -> Self {
+        let mut r: Vec<u64> = vec![1]; // little-endian limbs of R_i
+        let (mut bounds, mut fractions, mut top_bits) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, &t) in thresholds.iter().enumerate() {
+            let m = u128::from((1u32 << 31) - t);
+            let mut carry = 0u128;
+            for limb in r.iter_mut() {
+                let v = u128::from(*limb) * m + carry;
+                *limb = v as u64;
+                carry = v >> 64;
+            }
+            if carry != 0 {
+                r.push(carry as u64);
+            }
+            let e = 31 * (i + 1);
+            if e <= 64 {
+                // C_i · 2^64 = 2^64 − R_i · 2^(64 − e), an integer X: U < C_i iff u ≤ X − 1.
+                let x = (1u128 << 64) - (u128::from(r[0]) << (64 - e));
+                bounds.push((x - 1) as u64);
+                fractions.push(Box::default());
+                top_bits.push(0);
+                continue;
+            }
+            let k = e - 64;
+            // R_i = Q · 2^k + rem, with Q < 2^64 because R_i < 2^e.
+            let q = bits(&r, k, 64);
+            let rem_zero = (0..k.div_ceil(64)).all(|w| bits(&r, 64 * w, (k - 64 * w).min(64)) == 0);
+            if rem_zero {
+                bounds.push(((1u128 << 64) - u128::from(q) - 1) as u64);
+                fractions.push(Box::default());
+                top_bits.push(0);
+                continue;
+            }
+            // C_i · 2^64 = (2^64 − Q − 1) + (2^k − rem) / 2^k.
+            bounds.push(((1u128 << 64) - u128::from(q) - 1) as u64);
+            let limbs = k.div_ceil(64);
+            let top = k - 64 * (limbs - 1);
+            // K = 2^k − rem, the two's complement of rem in k bits.
+            let mut kk: Vec<u64> = (0..limbs)
+                .map(|w| !bits(&r, 64 * w, (k - 64 * w).min(64)))
+                .collect();
+            for limb in kk.iter_mut() {
+                let (v, overflow) = limb.overflowing_add(1);
+                *limb = v;
+                if !overflow {
+                    break;
+                }
+            }
+            if top < 64 {
+                kk[limbs - 1] &= (1u64 << top) - 1;
+            }
+            kk.reverse();
+            fractions.push(kk.into_boxed_slice());
+            top_bits.push(top as u32);
+        }
+        bounds.resize(CDF_MAX_ENDPOINTS, u64::MAX);
+        Cdf {
+            bounds: bounds
+                .into_boxed_slice()
+                .try_into()
+                .expect("CDF_MAX_ENDPOINTS bounds"),
+            fractions: fractions.into_boxed_slice(),
+            top_bits: top_bits.into_boxed_slice(),
+        }
+    }
+
+    /// The endpoint of the draw whose first 64 bits are `u`: the number of boundaries `U` is
+    /// past, found without a branch on `u`.
+    #[inline(always)]
+    fn pick(&self, rng: &mut Rng, u: u64) -> usize {
+        let b = &*self.bounds;
+        let mut i = 0;
+        for step in [16, 8, 4, 2, 1] {
+            // A select, not a branch: the comparison is a coin flip.
+            i = std::hint::select_unpredictable(b[i + step - 1] < u, i + step, i);
+        }
+        if b[i] == u {
+            return self.settle(i, || rng.next_u64());
+        }
+        i
+    }
+
+    /// `u == bounds[i]`: whether `U < C_i` is decided by the fraction's bits (drawn most
+    /// significant first, as many as it takes). Probability 2^-64 per boundary and pick.
+    #[cold]
+    #[inline(never)]
+    fn settle(&self, i: usize, mut draw: impl FnMut() -> u64) -> usize {
+        let Some(frac) = self.fractions.get(i) else {
+            return i; // the padding past the last boundary
+        };
+        for (w, &limb) in frac.iter().enumerate() {
+            let bits = if w == 0 { self.top_bits[i] } else { 64 };
+            let v = draw() >> (64 - bits);
+            if v != limb {
+                // The remaining bits of U below those of C_i: U < C_i, endpoint i.
+                return if v < limb { i } else { i + 1 };
+            }
+        }
+        // U's bits equal C_i's (or C_i · 2^64 is an integer): U ≥ C_i.
+        if frac.is_empty() {
+            i
+        } else {
+            i + 1
+        }
+    }
+}
+
+/// Bits `from..from + len` (`len ≤ 64`) of the little-endian limbs `r` (0 past the end).
+fn bits(r: &[u64], from: usize, len: usize) -> u64 {
+    let limb = |w: usize| r.get(w).copied().unwrap_or(0);
+    let (w, o) = (from / 64, from % 64);
+    let mut v = limb(w) >> o;
+    if o > 0 {
+        v |= limb(w + 1) << (64 - o);
+    }
+    if len < 64 {
+        v &= (1u64 << len) - 1;
+    }
+    v
 }
 
 impl Cascade {
@@ -118,7 +271,15 @@ impl Cascade {
         // The lane arithmetic of `pick` needs every threshold ≤ 2^30: a rule's probability is at
         // most 1/2 (the second-to-last rule), and the last rule has no threshold.
         assert!(thresholds.iter().all(|&t| t <= 1 << 30));
-        let high = thresholds
+        let cdf = (2..=CDF_MAX_ENDPOINTS)
+            .contains(&n)
+            .then(|| Cdf::new(&thresholds));
+        let walked = if cdf.is_some() {
+            &[][..]
+        } else {
+            &thresholds[..]
+        };
+        let high: Vec<u64> = walked
             .chunks(RULES_PER_DRAW)
             .map(|c| {
                 c.iter()
@@ -126,9 +287,14 @@ impl Cascade {
                     .fold(0u64, |w, (k, &t)| w | u64::from(t >> 16) << (16 * k))
             })
             .collect();
+        let pairs = high.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+        let tail = (high.len() % 2 == 1)
+            .then(|| ((high.len() - 1) * RULES_PER_DRAW, high[high.len() - 1]));
         Cascade {
             thresholds,
-            high,
+            pairs,
+            tail,
+            cdf,
             n,
         }
     }
@@ -150,59 +316,85 @@ impl Cascade {
 
     /// Walks the cascade with draws from `rng`: the endpoint of the first rule whose 31-bit draw
     /// is below its threshold, or the last endpoint. Returns `None` only when there are no
-    /// endpoints.
+    /// endpoints. The outcome has exactly the kernel's distribution (rule `i` matches with
+    /// probability `threshold / 2^31` once reached); how many random bits it takes differs.
     ///
-    /// The kernel draws 31 bits per rule it evaluates. Here rule `i`'s draw is
-    /// `d = h · 2^16 + l`: its top 15 bits `h = 2^15 − 1 − u` come from a 15-bit lane `u` of a
-    /// 64-bit output ([`RULES_PER_DRAW`] rules per output, eight rules per step), and its low
-    /// 16 bits `l` are drawn only when `h` equals the threshold's top bits, the one case they
-    /// decide (probability 2^-15 per rule). `h` and `l` are independent and uniform, so every
-    /// rule matches with exactly the probability `threshold / 2^31`, independently of the
-    /// others, and which rule matches first has the kernel's distribution; only the number of
-    /// random bits consumed differs (draws of rules after the match are discarded).
+    /// Up to [`CDF_MAX_ENDPOINTS`] endpoints, one 64-bit draw `u` is the first 64 bits of a
+    /// uniform `U ∈ [0, 1)`, and the endpoint is the number of the cascade's exact cumulative
+    /// probabilities `C_i` (dyadic fractions of `31(i + 1)` bits, computed once) that `U` is
+    /// past: a branch-free search over 64-bit bounds, and when `u` equals a bound whose `C_i`
+    /// has more bits (probability 2^-64), more bits of `U` drawn until they differ from
+    /// `C_i`'s.
+    ///
+    /// Longer cascades walk their rules. The kernel draws 31 bits per rule it evaluates. Here
+    /// rule `i`'s draw is `d = h · 2^16 + l`: its top 15 bits `h = 2^15 − 1 − u` come from a
+    /// 15-bit lane `u` of a 64-bit output ([`RULES_PER_DRAW`] rules per output, eight rules per
+    /// step), and its low 16 bits `l` are drawn only when `h` equals the threshold's top bits,
+    /// the one case they decide (probability 2^-15 per rule). `h` and `l` are independent and
+    /// uniform, so every rule matches with exactly the probability `threshold / 2^31`,
+    /// independently of the others, and which rule matches first has the kernel's
+    /// distribution (draws of rules after the match are discarded).
     #[inline(always)]
     pub fn pick(&self, rng: &mut Rng) -> Option<usize> {
+        if let Some(cdf) = &self.cdf {
+            let u = rng.next_u64();
+            return Some(cdf.pick(rng, u));
+        }
         // With fewer than two endpoints there is no statistic rule (no words): straight to the
         // end, where `n − 1` is `None` for no endpoints.
         // Per lane, `u + high ≥ 2^15` (the lane's carry bit) is `h < high`, and
         // `u + high = 2^15 − 1` is the tie; lanes never carry into each other (u < 2^15,
         // high ≤ 2^14).
-        let mut pairs = self.high.chunks_exact(2);
-        for (g, p) in (&mut pairs).enumerate() {
-            let x = [rng.next_u64() & LOW15, rng.next_u64() & LOW15];
+        //
+        // The generator's state stays in a register for the whole pick and is stored once on
+        // the way out (and around the rare tie walk): the draws are the same as `next_u64`'s.
+        let mut s = rng.s;
+        for (g, p) in self.pairs.iter().enumerate() {
+            let (s1, s2) = (Rng::advance(s, 1), Rng::advance(s, 2));
+            s = s2;
+            let x = [Rng::output(s1) & LOW15, Rng::output(s2) & LOW15];
             let sum = [x[0] + p[0], x[1] + p[1]];
             if ties(sum[0]) | ties(sum[1]) != 0 {
-                match self.resolve(rng, 2 * RULES_PER_DRAW * g, x, 2) {
+                rng.s = s;
+                let found = self.resolve(rng, 2 * RULES_PER_DRAW * g, x[0], x[1], 2);
+                s = rng.s;
+                match found {
                     Some(i) => return Some(i),
                     None => continue,
                 }
             }
             let hit = u128::from(sum[0] & CARRY) | (u128::from(sum[1] & CARRY) << 64);
             if hit != 0 {
+                rng.s = s;
                 return Some(2 * RULES_PER_DRAW * g + hit.trailing_zeros() as usize / 16);
             }
         }
-        if let [w] = *pairs.remainder() {
-            let base = (self.high.len() - 1) * RULES_PER_DRAW;
-            let x = rng.next_u64() & LOW15;
+        if let Some((base, w)) = self.tail {
+            s = Rng::advance(s, 1);
+            rng.s = s;
+            let x = Rng::output(s) & LOW15;
             let sum = x + w;
             if ties(sum) != 0 {
-                return Some(self.resolve(rng, base, [x, 0], 1).unwrap_or(self.n - 1));
+                return Some(self.resolve(rng, base, x, 0, 1).unwrap_or(self.n - 1));
             }
             let hit = sum & CARRY;
             if hit != 0 {
                 return Some(base + hit.trailing_zeros() as usize / 16);
             }
+            return self.n.checked_sub(1);
         }
+        rng.s = s;
         self.n.checked_sub(1)
     }
 
-    /// The exact walk over the rules from `base` whose lanes are the first `words` of `x`,
+    /// The exact walk over the rules from `base` whose lanes are the first `words` of `x0, x1`,
     /// drawing the low 16 bits of a draw where its top bits tie with the threshold's. `None`: no
-    /// rule there matched. (`x` by value: the fast path keeps it in registers.)
+    /// rule there matched. (The words as scalars: they stay in registers on the fast path, where
+    /// an array would be stored for every pick.)
     #[cold]
     #[inline(never)]
-    fn resolve(&self, rng: &mut Rng, base: usize, x: [u64; 2], words: usize) -> Option<usize> {
+    fn resolve(&self, rng: &mut Rng, base: usize, x0: u64, x1: u64, words: usize) -> Option<usize> {
+        let x = [x0, x1];
         for (w, &lanes) in x[..words].iter().enumerate() {
             for k in 0..RULES_PER_DRAW {
                 let i = base + RULES_PER_DRAW * w + k;
@@ -219,12 +411,12 @@ impl Cascade {
     }
 }
 
-/// The lanes of `sum` equal to `2^15 − 1` (top bit set), or 0 when there is none; exact in
-/// telling whether there is one (a borrow only marks lanes above a lane that is equal).
+/// The lanes of `sum` equal to `2^15 − 1`, as their top bits (0 when there is none): the one
+/// lane value where adding 1 flips the top bit (lanes never carry into each other: a lane sum is
+/// at most `2^15 − 1 + 2^14`).
 #[inline(always)]
 fn ties(sum: u64) -> u64 {
-    let e = sum ^ LOW15;
-    e.wrapping_sub(ONES) & !e & CARRY
+    ((sum + ONES) ^ sum) & CARRY
 }
 
 #[cfg(test)]
@@ -322,7 +514,8 @@ mod tests {
 
     #[test]
     fn pick_follows_the_documented_draw_layout() {
-        for n in [2usize, 4, 5, 6, 9, 10, 13, 17, 40] {
+        // Past CDF_MAX_ENDPOINTS: 32 rules in 4 pairs of words; then odd words, ties.
+        for n in [33usize, 34, 37, 38, 41, 45, 64, 100] {
             let c = Cascade::new(n);
             let mut a = Rng::new(n as u64);
             let mut reached = vec![0u32; n];
@@ -348,26 +541,156 @@ mod tests {
             let mut rng = Rng::new(seed);
             let low = rng.clone().next_u64() as u32 & 0xFFFF;
             let want = (low < (t0 & 0xFFFF)).then_some(0);
-            assert_eq!(c.resolve(&mut rng, 0, [x, 0], 1), want, "low {low:#x}");
+            assert_eq!(c.resolve(&mut rng, 0, x, 0, 1), want, "low {low:#x}");
         }
         // No tie: the top bits decide and nothing more is drawn.
         let mut rng = Rng::new(1);
         let before = rng.clone();
         assert_eq!(
-            c.resolve(&mut rng, 0, [0x7FFF, 0], 1),
+            c.resolve(&mut rng, 0, 0x7FFF, 0, 1),
             Some(0),
             "h = 0 < top bits"
         );
         assert_eq!(rng, before);
         assert_eq!(
-            c.resolve(&mut rng, 0, [0, 0], 1),
+            c.resolve(&mut rng, 0, 0, 0, 1),
             None,
             "h = 2^15 − 1 matches nothing"
         );
         assert_eq!(
-            c.resolve(&mut rng, 0, [0x7FFF_0000, 0], 1),
+            c.resolve(&mut rng, 0, 0x7FFF_0000, 0, 1),
             Some(1),
             "rule 1 at h = 0"
+        );
+    }
+
+    /// `C_i` of the rules `t`, as `(first 64 bits after the point, the k = 31(i+1) − 64 bits
+    /// after those, k)`, from `N_i = 2^e − Π (2^31 − t_j)` in base-2^32 limbs: an independent
+    /// route to the bounds (the sampler works on `R_i` in 64-bit limbs).
+    fn reference_cdf(t: &[u32]) -> Vec<(u64, Vec<u32>, usize)> {
+        let mut r: Vec<u32> = vec![1];
+        let mut out = Vec::new();
+        for (i, &ti) in t.iter().enumerate() {
+            let mut carry = 0u64;
+            for limb in r.iter_mut() {
+                let v = u64::from(*limb) * u64::from((1u32 << 31) - ti) + carry;
+                *limb = v as u32;
+                carry = v >> 32;
+            }
+            if carry != 0 {
+                r.push(carry as u32);
+            }
+            let e = 31 * (i + 1);
+            // N = 2^e − R, e bits (limb by limb with borrow).
+            let mut n_limbs = vec![0u32; e.div_ceil(32) + 1];
+            n_limbs[e / 32] |= 1 << (e % 32);
+            let mut borrow = 0i64;
+            for (w, limb) in n_limbs.iter_mut().enumerate() {
+                let v = i64::from(*limb) - i64::from(r.get(w).copied().unwrap_or(0)) - borrow;
+                borrow = i64::from(v < 0);
+                *limb = v.rem_euclid(1 << 32) as u32;
+            }
+            let bit = |b: usize| n_limbs[b / 32] >> (b % 32) & 1;
+            // Bit j after the point is bit e − j of N (j = 1, 2, ...).
+            let after = |j: usize| if j <= e { bit(e - j) } else { 0 };
+            let top = (1..=64).fold(0u64, |v, j| v << 1 | u64::from(after(j)));
+            let k = e.saturating_sub(64);
+            let rest: Vec<u32> = (65..=64 + k).map(after).collect();
+            out.push((top, rest, k));
+        }
+        out
+    }
+
+    #[test]
+    fn cdf_bounds_are_the_exact_cumulative_probabilities() {
+        for n in 2..=CDF_MAX_ENDPOINTS {
+            let c = Cascade::new(n);
+            let cdf = c.cdf.as_ref().expect("small cascades sample from the CDF");
+            assert!(cdf
+                .bounds
+                .windows(2)
+                .all(|w| w[0] < w[1] || w[1] == u64::MAX));
+            assert!(cdf.bounds[n - 1..].iter().all(|&b| b == u64::MAX));
+            let probs = endpoint_probabilities(n);
+            let mut cumulative = 0.0;
+            for (i, (top, rest, k)) in reference_cdf(c.thresholds()).into_iter().enumerate() {
+                let inexact = rest.contains(&1);
+                // An exact C_i · 2^64 = X: U < C_i iff u ≤ X − 1.
+                let want = if inexact { top } else { top - 1 };
+                assert_eq!(cdf.bounds[i], want, "n {n} boundary {i}");
+                cumulative += probs[i].effective;
+                let approx = cdf.bounds[i] as f64 / 2f64.powi(64);
+                assert!((approx - cumulative).abs() < 1e-12, "n {n} boundary {i}");
+                let frac = &cdf.fractions[i];
+                if !inexact {
+                    assert!(frac.is_empty(), "n {n} boundary {i}");
+                    continue;
+                }
+                // The fraction's limbs, most significant first, hold the k bits after the 64.
+                let top_bits = cdf.top_bits[i] as usize;
+                assert_eq!(top_bits + 64 * (frac.len() - 1), k, "n {n} boundary {i}");
+                let got: Vec<u32> = frac
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(w, &limb)| {
+                        let len = if w == 0 { top_bits } else { 64 };
+                        (0..len).rev().map(move |b| (limb >> b & 1) as u32)
+                    })
+                    .collect();
+                assert_eq!(got, rest, "n {n} boundary {i}");
+            }
+        }
+    }
+
+    /// A draw equal to a bound is settled by the bits after it: more bits of `U` equal to the
+    /// fraction's move on to the next limb; the first that differ decide.
+    #[test]
+    fn a_draw_on_a_bound_is_settled_by_the_fraction() {
+        let c = Cascade::new(CDF_MAX_ENDPOINTS);
+        let cdf = c.cdf.as_ref().unwrap();
+        let i = CDF_MAX_ENDPOINTS - 2; // the longest fraction: 31·31 − 64 bits
+        let frac = &cdf.fractions[i];
+        let top = cdf.top_bits[i];
+        assert!(frac.len() > 10 && top > 0 && top < 64);
+        // Draws as the sampler reads them: the first limb's bits on top of a 64-bit output.
+        let raw = |w: usize, v: u64| if w == 0 { v << (64 - top) } else { v };
+        let mut tried = 0;
+        for at in [0, 5, frac.len() - 1] {
+            let max = if at == 0 { (1u64 << top) - 1 } else { u64::MAX };
+            for (delta, want) in [(-1i64, i), (1, i + 1)] {
+                if (delta < 0 && frac[at] == 0) || (delta > 0 && frac[at] == max) {
+                    continue;
+                }
+                tried += 1;
+                let mut w = 0;
+                let got = cdf.settle(i, || {
+                    let v = if w < at {
+                        frac[w]
+                    } else {
+                        frac[w].wrapping_add_signed(delta)
+                    };
+                    let r = raw(w, v);
+                    w += 1;
+                    r
+                });
+                assert_eq!(got, want, "limb {at} {delta:+}");
+                assert_eq!(w, at + 1, "limb {at}: draws");
+            }
+        }
+        assert!(tried >= 4);
+        // All bits equal to C_i's: U = C_i, not below it.
+        let mut w = 0;
+        let got = cdf.settle(i, || {
+            w += 1;
+            raw(w - 1, frac[w - 1])
+        });
+        assert_eq!((got, w), (i + 1, frac.len()));
+        // An exact boundary (C_0 = t_0 / 2^31) and the padding: no more bits.
+        assert!(cdf.fractions[0].is_empty());
+        assert_eq!(cdf.settle(0, || unreachable!()), 0);
+        assert_eq!(
+            cdf.settle(CDF_MAX_ENDPOINTS - 1, || unreachable!()),
+            CDF_MAX_ENDPOINTS - 1
         );
     }
 

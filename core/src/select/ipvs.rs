@@ -256,26 +256,36 @@ pub const PLAN_MAX_STEPS: usize = 4096;
 
 /// One full rr/wrr cycle from a given cursor: the picks in order, the cursor before each (to
 /// write the exact state back when the list changes) and where the cycle restarts (a cursor at
-/// the list head can be a one-off prefix).
+/// the list head can be a one-off prefix). Only cycles in which every step picks a dest are kept
+/// (a list with nothing available schedules nothing, planned or not).
 #[derive(Clone, Debug)]
 struct Plan {
-    picks: Box<[u32]>,
+    steps: Box<[PlanStep]>,
     before: Box<[Cursor]>,
     restart: u32,
     next: u32,
 }
 
+/// One step of a [`Plan`]: the kernel position it picks and the caller's label for that
+/// position (the position itself unless [`Service::precompute_labelled`] gave labels). Side by
+/// side, so that a labelled pick is one load.
+#[derive(Clone, Copy, Debug)]
+struct PlanStep {
+    pos: u32,
+    label: u32,
+}
+
 impl Plan {
     #[inline(always)]
-    fn step(&mut self) -> Option<usize> {
+    fn step(&mut self) -> PlanStep {
         let k = self.next as usize;
-        let pick = self.picks[k];
-        self.next = if k + 1 == self.picks.len() {
+        let step = self.steps[k];
+        self.next = if k + 1 == self.steps.len() {
             self.restart
         } else {
             k as u32 + 1
         };
-        (pick != EMPTY).then_some(pick as usize)
+        step
     }
 }
 
@@ -498,33 +508,63 @@ impl Service {
     /// keeps the picks, so that [`Service::schedule`] becomes a table step (no scan of the list,
     /// no branch on weights). The result is the same pick for pick; the next list change
     /// (`add_dest`, `edit_dest`, `remove_dest`, `set_overloaded`) drops the table, and the
-    /// caller precomputes again once its changes are done. Other schedulers, and cycles longer
-    /// than [`PLAN_MAX_STEPS`], are left as they are.
+    /// caller precomputes again once its changes are done. Other schedulers, cycles longer than
+    /// [`PLAN_MAX_STEPS`] and lists with no available dest are left as they are.
     pub fn precompute(&mut self) {
+        self.precompute_with(|pos| pos);
+    }
+
+    /// [`Service::precompute`], with `labels[pos]` kept beside each pick of kernel position
+    /// `pos`, for [`Service::schedule_label`]. Nothing is precomputed when `labels` is shorter
+    /// than the list.
+    pub(crate) fn precompute_labelled(&mut self, labels: &[u32]) {
+        if labels.len() >= self.dests.len() {
+            self.precompute_with(|pos| labels[pos as usize]);
+        } else {
+            self.settle();
+        }
+    }
+
+    fn precompute_with(&mut self, label: impl Fn(u32) -> u32) {
         self.settle();
         let Some(start) = self.cursor() else {
             return;
         };
         let mut seen: HashMap<Cursor, u32, FixedState> = HashMap::with_hasher(fixed_state());
-        let (mut picks, mut before) = (Vec::new(), Vec::new());
+        let (mut steps, mut before) = (Vec::new(), Vec::new());
         let mut c = start;
         let restart = loop {
             if let Some(&k) = seen.get(&c) {
                 break k;
             }
-            if picks.len() == PLAN_MAX_STEPS {
+            if steps.len() == PLAN_MAX_STEPS {
                 return;
             }
-            seen.insert(c, picks.len() as u32);
+            seen.insert(c, steps.len() as u32);
             before.push(c);
-            picks.push(self.step_from(&mut c).map_or(EMPTY, |p| p as u32));
+            let Some(pos) = self.step_from(&mut c) else {
+                return;
+            };
+            let pos = pos as u32;
+            steps.push(PlanStep {
+                pos,
+                label: label(pos),
+            });
         };
         self.plan = Some(Plan {
-            picks: picks.into_boxed_slice(),
+            steps: steps.into_boxed_slice(),
             before: before.into_boxed_slice(),
             restart,
             next: 0,
         });
+    }
+
+    /// The label ([`Service::precompute_labelled`]) of the next precomputed pick, taking the
+    /// pick; `None` when there is no precomputed cycle (the caller then schedules, nothing
+    /// has been taken).
+    #[inline(always)]
+    pub(crate) fn schedule_label(&mut self) -> Option<usize> {
+        self.plan.as_mut().map(|p| p.step().label as usize)
     }
 
     /// Whether rr/wrr picks come from a [`Service::precompute`]d cycle.
@@ -705,7 +745,7 @@ impl Service {
         dst: Option<IpAddr>,
     ) -> Option<usize> {
         match &mut self.plan {
-            Some(p) => p.step(),
+            Some(p) => Some(p.step().pos as usize),
             None => self.schedule_exact(client, client_port, dst),
         }
     }
@@ -715,7 +755,7 @@ impl Service {
     #[inline(always)]
     pub fn schedule_connection(&mut self, conn: &Connection) -> Option<usize> {
         match &mut self.plan {
-            Some(p) => p.step(),
+            Some(p) => Some(p.step().pos as usize),
             None => self.schedule_exact(conn.client, conn.client_port, conn.dst.map(|d| d.ip())),
         }
     }
@@ -740,7 +780,7 @@ impl Service {
                             continue;
                         }
                         let doh = d.conns.overhead();
-                        if least.map_or(true, |(_, loh)| doh < loh) {
+                        if least.is_none_or(|(_, loh)| doh < loh) {
                             least = Some((i, doh));
                         }
                     }

@@ -353,8 +353,21 @@ impl Rng {
     /// The next 64 random bits.
     #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
-        self.s = self.s.wrapping_add(0xA076_1D64_78BD_642F);
-        let t = u128::from(self.s) * u128::from(self.s ^ 0xE703_7ED1_A0B4_28DB);
+        self.s = Self::advance(self.s, 1);
+        Self::output(self.s)
+    }
+
+    /// The state `k` draws after `s`. wyrand's state is a counter, so a caller can keep it in a
+    /// register across several draws ([`Rng::output`] of each) and store it once.
+    #[inline(always)]
+    pub(crate) fn advance(s: u64, k: u64) -> u64 {
+        s.wrapping_add(k.wrapping_mul(0xA076_1D64_78BD_642F))
+    }
+
+    /// The draw whose state (after advancing) is `s`.
+    #[inline(always)]
+    pub(crate) fn output(s: u64) -> u64 {
+        let t = u128::from(s) * u128::from(s ^ 0xE703_7ED1_A0B4_28DB);
         (t >> 64) as u64 ^ t as u64
     }
 
