@@ -130,7 +130,7 @@ struct Cdf {
     /// `u > bounds[i]`, `U < C_i` when `u < bounds[i]`, and when `u == bounds[i]` so does
     /// `U < C_i` unless `fractions[i]` has limbs, which then decide. Strictly increasing; padded
     /// with `u64::MAX` to [`CDF_MAX_ENDPOINTS`], for a branch-free search of fixed depth.
-    bounds: Box<[u64; CDF_MAX_ENDPOINTS]>,
+    bounds: [u64; CDF_MAX_ENDPOINTS],
     /// Per boundary, the fraction of `C_i · 2^64` past `bounds[i]`, as the `k`-bit integer
     /// `K = frac · 2^k` (`k = 31(i + 1) − 64`), most significant limb first, the first limb
     /// holding `top_bits[i]` bits. Empty when `C_i · 2^64` is an integer.
@@ -198,10 +198,7 @@ impl Cdf {
         }
         bounds.resize(CDF_MAX_ENDPOINTS, u64::MAX);
         Cdf {
-            bounds: bounds
-                .into_boxed_slice()
-                .try_into()
-                .expect("CDF_MAX_ENDPOINTS bounds"),
+            bounds: bounds.try_into().expect("CDF_MAX_ENDPOINTS bounds"),
             fractions: fractions.into_boxed_slice(),
             top_bits: top_bits.into_boxed_slice(),
         }
@@ -211,7 +208,7 @@ impl Cdf {
     /// past, found without a branch on `u`.
     #[inline(always)]
     fn pick(&self, rng: &mut Rng, u: u64) -> usize {
-        let b = &*self.bounds;
+        let b = &self.bounds;
         let mut i = 0;
         for step in [16, 8, 4, 2, 1] {
             // A select, not a branch: the comparison is a coin flip.
