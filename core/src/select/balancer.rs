@@ -115,6 +115,8 @@ pub struct Balancer {
     rng: Rng,
     engine: Engine,
     affinity: Option<Affinity>,
+    /// No affinity and a precomputed rr/wrr cycle: a pick is the cycle's next step.
+    planned: bool,
 }
 
 /// Each backend's position in `backends`, by address.
@@ -167,6 +169,7 @@ impl Balancer {
                 AffinityKind::Lru => Affinity::Lru(LruAffinity::new(t, options.lru_capacity)),
             }
         });
+        let planned = affinity.is_none() && is_planned(&engine);
         Ok(Balancer {
             algorithm,
             options: options.clone(),
@@ -174,6 +177,7 @@ impl Balancer {
             rng: Rng::new(options.seed),
             engine,
             affinity,
+            planned,
         })
     }
 
@@ -226,12 +230,16 @@ impl Balancer {
     pub fn pick(&mut self, conn: &Connection) -> Option<usize> {
         // Without affinity a pick is the engine's step alone; keep that inlined at the call site
         // and the affinity bookkeeping out of line.
-        if self.affinity.is_none() {
+        if self.planned {
             // rr/wrr with a precomputed cycle: the step's caller index, one load.
             if let Engine::Ipvs { svc, .. } = &mut self.engine {
-                if let Some(i) = svc.schedule_label() {
-                    return Some(i);
-                }
+                return svc.schedule_label();
+            }
+        }
+        if self.affinity.is_none() {
+            // The cascade with a direct test: a jump table costs more than its draw.
+            if let Engine::Cascade(c) = &self.engine {
+                return c.pick(&mut self.rng);
             }
             let port = self.options.hash_client_port;
             return engine_pick(&mut self.engine, &mut self.rng, conn, port);
@@ -337,6 +345,7 @@ impl Balancer {
             Some(Affinity::Templates(t)) => t.remap(|i| new_of_old[i]),
             Some(Affinity::Lru(l)) => l.remap(|i| new_of_old[i]),
         }
+        self.planned = self.affinity.is_none() && is_planned(&engine);
         self.engine = engine;
         self.backends = backends.to_vec();
         Ok(())
@@ -404,6 +413,10 @@ impl Balancer {
     pub fn reseed(&mut self, seed: u64) {
         self.rng = Rng::new(seed);
     }
+}
+
+fn is_planned(engine: &Engine) -> bool {
+    matches!(engine, Engine::Ipvs { svc, .. } if svc.is_precomputed())
 }
 
 #[inline(always)]
