@@ -231,7 +231,8 @@ impl Balancer {
         // Without affinity a pick is the engine's step alone; keep that inlined at the call site
         // and the affinity bookkeeping out of line.
         if self.planned {
-            // rr/wrr with a precomputed cycle: the step's caller index, one load.
+            // rr/wrr with a precomputed cycle: the step's caller index, one load. (`planned` is
+            // set with the engine in `new` and `update`, the only places the cycle changes.)
             if let Engine::Ipvs { svc, .. } = &mut self.engine {
                 return svc.schedule_label();
             }
@@ -478,6 +479,34 @@ mod tests {
         assert_eq!(rr.kernel_order().unwrap(), &[3, 2, 1, 0]);
         // Cursor stayed on 10.0.0.1 (old list end): next is the new head.
         assert_eq!(rr.pick(&conn("1.1.1.1", 0.0)), Some(3));
+    }
+
+    /// The precomputed cycle carries caller indices: after an update that only reorders the
+    /// slice (no kernel change), picks follow the new indices, as the kernel order says.
+    #[test]
+    fn planned_picks_follow_caller_indices_through_updates() {
+        let w = |i: usize| i as u32 + 1;
+        let b: Vec<Backend> = (0..4)
+            .map(|i| Backend::new(format!("10.0.0.{}:80", i + 1).parse().unwrap(), w(i)))
+            .collect();
+        for alg in [Algorithm::Rr, Algorithm::Wrr] {
+            let mut bal = Balancer::new(alg, &b, &Options::default()).unwrap();
+            let mut reordered = b.clone();
+            reordered.reverse();
+            for list in [&b, &reordered, &b[..3].to_vec(), &reordered] {
+                bal.update(list).unwrap();
+                assert!(bal.planned);
+                let mut svc = bal.ipvs().unwrap().clone();
+                let order = bal.kernel_order().unwrap().to_vec();
+                for _ in 0..25 {
+                    let want = svc
+                        .schedule("1.1.1.1".parse().unwrap(), 1, None)
+                        .map(|k| order[k] as usize);
+                    assert_eq!(bal.pick(&conn("1.1.1.1", 0.0)), want, "{alg}");
+                }
+                assert_eq!(bal.backends(), &list[..]);
+            }
+        }
     }
 
     #[test]

@@ -165,23 +165,21 @@ impl Cdf {
                 continue;
             }
             let k = e - 64;
-            // R_i = Q · 2^k + rem, with Q < 2^64 because R_i < 2^e.
+            // R_i = Q · 2^k + rem, with Q < 2^64 because R_i < 2^e. When rem = 0,
+            // C_i · 2^64 = 2^64 − Q is an integer X and the bound is X − 1, as above; otherwise
+            // C_i · 2^64 = (2^64 − Q − 1) + (2^k − rem) / 2^k. The bound is the same number.
             let q = bits(&r, k, 64);
-            let rem_zero = (0..k.div_ceil(64)).all(|w| bits(&r, 64 * w, (k - 64 * w).min(64)) == 0);
-            if rem_zero {
-                bounds.push(((1u128 << 64) - u128::from(q) - 1) as u64);
+            bounds.push(((1u128 << 64) - u128::from(q) - 1) as u64);
+            let limbs = k.div_ceil(64);
+            let low = |w: usize| bits(&r, 64 * w, (k - 64 * w).min(64));
+            if (0..limbs).all(|w| low(w) == 0) {
                 fractions.push(Box::default());
                 top_bits.push(0);
                 continue;
             }
-            // C_i · 2^64 = (2^64 − Q − 1) + (2^k − rem) / 2^k.
-            bounds.push(((1u128 << 64) - u128::from(q) - 1) as u64);
-            let limbs = k.div_ceil(64);
             let top = k - 64 * (limbs - 1);
             // K = 2^k − rem, the two's complement of rem in k bits.
-            let mut kk: Vec<u64> = (0..limbs)
-                .map(|w| !bits(&r, 64 * w, (k - 64 * w).min(64)))
-                .collect();
+            let mut kk: Vec<u64> = (0..limbs).map(|w| !low(w)).collect();
             for limb in kk.iter_mut() {
                 let (v, overflow) = limb.overflowing_add(1);
                 *limb = v;
@@ -208,6 +206,7 @@ impl Cdf {
     /// past, found without a branch on `u`.
     #[inline(always)]
     fn pick(&self, rng: &mut Rng, u: u64) -> usize {
+        const _: () = assert!(CDF_MAX_ENDPOINTS == 32, "the search's steps below");
         let b = &self.bounds;
         let mut i = 0;
         for step in [16, 8, 4, 2, 1] {
@@ -236,10 +235,11 @@ impl Cdf {
                 return if v < limb { i } else { i + 1 };
             }
         }
-        // U's bits equal C_i's (or C_i · 2^64 is an integer): U ≥ C_i.
         if frac.is_empty() {
+            // C_i · 2^64 is an integer and the bound is one below it: U < C_i.
             i
         } else {
+            // U's bits equal all of C_i's: U ≥ C_i.
             i + 1
         }
     }
