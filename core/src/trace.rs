@@ -1054,9 +1054,9 @@ pub fn trace_cluster(
 
 /// Traces the first packet of a connection through kube-proxy's **ipvs** mode on the node of
 /// `settings`: which virtual server takes it ([`IpvsNode::lookup_result`]), which real server the
-/// scheduler picks on a fresh virtual server (no connections yet; [`Balancer`] with the virtual
-/// server's scheduler, flags, weights and kernel list order, seed 0), and whether the source is
-/// masqueraded.
+/// scheduler picks on a fresh virtual server (no connections yet;
+/// [`Balancer`](crate::select::Balancer) with the virtual server's scheduler, flags, weights and
+/// kernel list order, seed 0), and whether the source is masqueraded.
 ///
 /// The result has one outcome (IPVS schedulers are deterministic for a given state): `Dnat` to
 /// the picked real server with probability 1, `Reject` ("no destination available": IPVS answers

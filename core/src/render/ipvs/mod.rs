@@ -1,7 +1,7 @@
 //! kube-proxy's ipvs mode on one node, rendered as the text of the tools an operator runs there.
 //! spec: ipvs.md §2–§5, §7, §8.
 //!
-//! [`IpvsNode::build`] turns a [`ProxySnapshot`](crate::snapshot::ProxySnapshot) and
+//! [`IpvsNode::build`] turns a [`ProxySnapshot`] and
 //! [`IpvsSettings`] into what the ipvs proxier programs: virtual servers and real servers,
 //! ipsets, `kube-ipvs0` addresses and the iptables rules around them. The forms:
 //!
