@@ -34,6 +34,9 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The counter is global: tests that read it run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn backends(n: u32) -> Vec<Backend> {
     (0..n)
         .map(|i| {
@@ -58,6 +61,7 @@ fn conn(i: u32, now: f64) -> Connection {
 
 #[test]
 fn picks_do_not_allocate() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for alg in Algorithm::ALL {
         for affinity in [None, Some(10800)] {
             let opts = Options {
@@ -82,5 +86,39 @@ fn picks_do_not_allocate() {
                 after - before
             );
         }
+    }
+}
+
+/// A clone keeps the affinity stores' preallocated capacity: the clone's picks for clients the
+/// original never saw do not allocate either (IPVS persistence templates are left out: they grow
+/// with the number of clients by design).
+#[test]
+fn picks_on_a_clone_do_not_allocate() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for alg in [Algorithm::Iptables, Algorithm::Maglev, Algorithm::RingHash] {
+        let opts = Options {
+            affinity_timeout: Some(10800),
+            maglev_table_size: 4099,
+            ..Options::default()
+        };
+        let mut b = Balancer::new(alg, &backends(10), &opts).unwrap();
+        for i in 0..64 {
+            b.pick(&conn(i, 0.0));
+        }
+        let mut c = b.clone();
+        let fresh =
+            |i: u32| Connection::new(IpAddr::V4(Ipv4Addr::from(0xC613_0000 + (i % 512))), 1, 1.0);
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let mut sink = 0usize;
+        for i in 0..100_000u32 {
+            sink = sink.wrapping_add(c.pick(&fresh(i)).unwrap_or(0));
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        assert_eq!(
+            after - before,
+            0,
+            "{alg}: the clone allocated {} times (sink {sink})",
+            after - before
+        );
     }
 }

@@ -35,7 +35,7 @@ pub fn check_timeout(timeout_seconds: u32) -> Result<()> {
 
 const NIL: u32 = u32::MAX;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Node<K, V> {
     key: K,
     val: V,
@@ -44,8 +44,9 @@ struct Node<K, V> {
 }
 
 /// A fixed-capacity map with least-recently-*touched* order. Every allocation happens in
-/// `with_capacity`; inserting into a full map evicts the head (the least recently touched).
-#[derive(Clone, Debug)]
+/// `with_capacity` (and in `clone`, which keeps the full capacity); inserting into a full map
+/// evicts the head (the least recently touched).
+#[derive(Debug)]
 struct LruMap<K, V> {
     map: HashMap<K, u32, FixedState>,
     nodes: Vec<Node<K, V>>,
@@ -53,6 +54,29 @@ struct LruMap<K, V> {
     head: u32,
     tail: u32,
     cap: usize,
+}
+
+/// A derived clone would allocate only what is in use, and a later insert would allocate.
+impl<K: Copy + Eq + Hash, V: Copy> Clone for LruMap<K, V> {
+    fn clone(&self) -> Self {
+        let mut map = HashMap::with_capacity_and_hasher(self.map.capacity(), fixed_state());
+        map.extend(self.map.iter().map(|(k, v)| (*k, *v)));
+        LruMap {
+            map,
+            nodes: clone_with_capacity(&self.nodes),
+            free: clone_with_capacity(&self.free),
+            head: self.head,
+            tail: self.tail,
+            cap: self.cap,
+        }
+    }
+}
+
+/// A copy of `v` with `v`'s capacity, not just its length.
+fn clone_with_capacity<T: Copy>(v: &Vec<T>) -> Vec<T> {
+    let mut c = Vec::with_capacity(v.capacity());
+    c.extend_from_slice(v);
+    c
 }
 
 impl<K: Copy + Eq + Hash, V: Copy> LruMap<K, V> {
@@ -284,7 +308,7 @@ const EMPTY_LIST: ListEnds = ListEnds {
 /// in endpoint order. A hit is then one hash lookup plus O(1) list surgery; lists without the
 /// client, which the kernel would check and miss without reaping, are skipped. Only a reap or
 /// an eviction that removes the first node of another client needs another lookup.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct IptablesAffinity {
     nodes: Vec<RecentNode>,
     /// The client of each node (same index).
@@ -301,6 +325,26 @@ pub struct IptablesAffinity {
     hint_client: IpAddr,
     seconds: f64,
     capacity: usize,
+}
+
+/// Keeps the preallocated capacity (a derived clone would allocate only what is in use, and the
+/// clone's picks would then allocate for new clients).
+impl Clone for IptablesAffinity {
+    fn clone(&self) -> Self {
+        let mut first = HashMap::with_capacity_and_hasher(self.first.capacity(), fixed_state());
+        first.extend(self.first.iter().map(|(k, v)| (*k, *v)));
+        IptablesAffinity {
+            nodes: clone_with_capacity(&self.nodes),
+            clients: clone_with_capacity(&self.clients),
+            free: self.free,
+            lists: self.lists.clone(),
+            first,
+            hint: self.hint,
+            hint_client: self.hint_client,
+            seconds: self.seconds,
+            capacity: self.capacity,
+        }
+    }
 }
 
 impl IptablesAffinity {
