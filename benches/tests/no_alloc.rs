@@ -6,36 +6,47 @@
 //! allocator needs it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use svccore::select::{Algorithm, Backend, Balancer, Connection, Options};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the harness's other threads (other tests, its
+    /// reporting) do not count. Const-initialised, so reading it never allocates.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: during thread teardown the slot may be gone; those allocations are not ours.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// The allocations this thread has made so far.
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 #[allow(unsafe_code)]
 // SAFETY: every call is forwarded unchanged to the system allocator; only a counter is added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         System.alloc(layout)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         System.realloc(ptr, layout, new_size)
     }
 }
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// The counter is global: tests that read it run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn backends(n: u32) -> Vec<Backend> {
     (0..n)
@@ -61,7 +72,6 @@ fn conn(i: u32, now: f64) -> Connection {
 
 #[test]
 fn picks_do_not_allocate() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for alg in Algorithm::ALL {
         for affinity in [None, Some(10800)] {
             let opts = Options {
@@ -73,12 +83,12 @@ fn picks_do_not_allocate() {
             for i in 0..2048 {
                 b.pick(&conn(i, 0.0));
             }
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let before = allocations();
             let mut sink = 0usize;
             for i in 0..1_000_000u32 {
                 sink = sink.wrapping_add(b.pick(&conn(i, 1.0)).unwrap_or(0));
             }
-            let after = ALLOCATIONS.load(Ordering::Relaxed);
+            let after = allocations();
             assert_eq!(
                 after - before,
                 0,
@@ -94,7 +104,6 @@ fn picks_do_not_allocate() {
 /// with the number of clients by design).
 #[test]
 fn picks_on_a_clone_do_not_allocate() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for alg in [Algorithm::Iptables, Algorithm::Maglev, Algorithm::RingHash] {
         let opts = Options {
             affinity_timeout: Some(10800),
@@ -108,12 +117,12 @@ fn picks_on_a_clone_do_not_allocate() {
         let mut c = b.clone();
         let fresh =
             |i: u32| Connection::new(IpAddr::V4(Ipv4Addr::from(0xC613_0000 + (i % 512))), 1, 1.0);
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let before = allocations();
         let mut sink = 0usize;
         for i in 0..100_000u32 {
             sink = sink.wrapping_add(c.pick(&fresh(i)).unwrap_or(0));
         }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        let after = allocations();
         assert_eq!(
             after - before,
             0,
