@@ -103,16 +103,27 @@ const ONES: u64 = 0x0001_0001_0001_0001;
 pub struct Cascade {
     /// Thresholds of rules `0..n−1` (the last rule has none).
     thresholds: Box<[u32]>,
-    /// The high parts `threshold >> 16` (at most 2^14), one rule per 16-bit lane, four rules
-    /// to a word (rule `4w + k` in lane `k` of word `w`), the last word padded with 0; in pairs
-    /// of words, as [`Cascade::pick`] draws them, and the odd last word apart. Empty when the
-    /// distribution function samples instead.
-    pairs: Box<[[u64; 2]]>,
-    /// Rules `base..` in the odd last word, if there is one.
-    tail: Option<(usize, u64)>,
-    /// The exact distribution function, for cascades of 2 to [`CDF_MAX_ENDPOINTS`] endpoints.
-    cdf: Option<Cdf>,
+    sampler: Sampler,
     n: usize,
+}
+
+/// How [`Cascade::pick`] draws.
+#[derive(Clone, Debug, PartialEq, Eq)]
+// The distribution function's bounds are inline on purpose: behind a pointer, the search's
+// loads made picks bimodal across processes (benches/README.md, session 3).
+#[allow(clippy::large_enum_variant)]
+enum Sampler {
+    /// The exact distribution function, for cascades of 2 to [`CDF_MAX_ENDPOINTS`] endpoints.
+    Cdf(Cdf),
+    /// The rule walk for the rest (fewer than two endpoints: no words at all).
+    Walk {
+        /// The high parts `threshold >> 16` (at most 2^14), one rule per 16-bit lane, four
+        /// rules to a word (rule `4w + k` in lane `k` of word `w`), the last word padded with 0;
+        /// in pairs of words, as the walk draws them, and the odd last word apart.
+        pairs: Box<[[u64; 2]]>,
+        /// Rules `base..` in the odd last word, if there is one.
+        tail: Option<(usize, u64)>,
+    },
 }
 
 /// Cascades of 2 to this many endpoints are sampled from their exact distribution function
@@ -133,9 +144,15 @@ struct Cdf {
     bounds: [u64; CDF_MAX_ENDPOINTS],
     /// Per boundary, the fraction of `C_i · 2^64` past `bounds[i]`, as the `k`-bit integer
     /// `K = frac · 2^k` (`k = 31(i + 1) − 64`), most significant limb first, the first limb
-    /// holding `top_bits[i]` bits. Empty when `C_i · 2^64` is an integer.
+    /// holding [`fraction_bits`]`(i).1` bits. Empty when `C_i · 2^64` is an integer.
     fractions: Box<[Box<[u64]>]>,
-    top_bits: Box<[u32]>,
+}
+
+/// The bits after the first 64 of boundary `i`'s `C_i` (`31(i + 1)` bits in all), and how many
+/// of them the most significant limb of its fraction holds (1 to 64).
+fn fraction_bits(i: usize) -> (usize, u32) {
+    let k = (31 * (i + 1)).saturating_sub(64);
+    (k, (k.saturating_sub(1) % 64 + 1) as u32)
 }
 
 impl Cdf {
@@ -143,7 +160,7 @@ impl Cdf {
     /// `R_i = Π_{j≤i} (2^31 − t_j)` and `C_i · 2^64 = 2^64 − R_i / 2^(31(i+1) − 64)`.
     fn new(thresholds: &[u32]) -> Self {
         let mut r: Vec<u64> = vec![1]; // little-endian limbs of R_i
-        let (mut bounds, mut fractions, mut top_bits) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut bounds, mut fractions) = (Vec::new(), Vec::new());
         for (i, &t) in thresholds.iter().enumerate() {
             let m = u128::from((1u32 << 31) - t);
             let mut carry = 0u128;
@@ -161,10 +178,9 @@ impl Cdf {
                 let x = (1u128 << 64) - (u128::from(r[0]) << (64 - e));
                 bounds.push((x - 1) as u64);
                 fractions.push(Box::default());
-                top_bits.push(0);
                 continue;
             }
-            let k = e - 64;
+            let (k, top) = fraction_bits(i);
             // R_i = Q · 2^k + rem, with Q < 2^64 because R_i < 2^e. When rem = 0,
             // C_i · 2^64 = 2^64 − Q is an integer X and the bound is X − 1, as above; otherwise
             // C_i · 2^64 = (2^64 − Q − 1) + (2^k − rem) / 2^k. The bound is the same number.
@@ -174,10 +190,8 @@ impl Cdf {
             let low = |w: usize| bits(&r, 64 * w, (k - 64 * w).min(64));
             if (0..limbs).all(|w| low(w) == 0) {
                 fractions.push(Box::default());
-                top_bits.push(0);
                 continue;
             }
-            let top = k - 64 * (limbs - 1);
             // K = 2^k − rem, the two's complement of rem in k bits.
             let mut kk: Vec<u64> = (0..limbs).map(|w| !low(w)).collect();
             for limb in kk.iter_mut() {
@@ -192,13 +206,11 @@ impl Cdf {
             }
             kk.reverse();
             fractions.push(kk.into_boxed_slice());
-            top_bits.push(top as u32);
         }
         bounds.resize(CDF_MAX_ENDPOINTS, u64::MAX);
         Cdf {
             bounds: bounds.try_into().expect("CDF_MAX_ENDPOINTS bounds"),
             fractions: fractions.into_boxed_slice(),
-            top_bits: top_bits.into_boxed_slice(),
         }
     }
 
@@ -228,7 +240,7 @@ impl Cdf {
             return i; // the padding past the last boundary
         };
         for (w, &limb) in frac.iter().enumerate() {
-            let bits = if w == 0 { self.top_bits[i] } else { 64 };
+            let bits = if w == 0 { fraction_bits(i).1 } else { 64 };
             let v = draw() >> (64 - bits);
             if v != limb {
                 // The remaining bits of U below those of C_i: U < C_i, endpoint i.
@@ -268,30 +280,26 @@ impl Cascade {
         // The lane arithmetic of `pick` needs every threshold ≤ 2^30: a rule's probability is at
         // most 1/2 (the second-to-last rule), and the last rule has no threshold.
         assert!(thresholds.iter().all(|&t| t <= 1 << 30));
-        let cdf = (2..=CDF_MAX_ENDPOINTS)
-            .contains(&n)
-            .then(|| Cdf::new(&thresholds));
-        let walked = if cdf.is_some() {
-            &[][..]
+        let sampler = if (2..=CDF_MAX_ENDPOINTS).contains(&n) {
+            Sampler::Cdf(Cdf::new(&thresholds))
         } else {
-            &thresholds[..]
+            let high: Vec<u64> = thresholds
+                .chunks(RULES_PER_DRAW)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u64, |w, (k, &t)| w | u64::from(t >> 16) << (16 * k))
+                })
+                .collect();
+            Sampler::Walk {
+                pairs: high.chunks_exact(2).map(|p| [p[0], p[1]]).collect(),
+                tail: (high.len() % 2 == 1)
+                    .then(|| ((high.len() - 1) * RULES_PER_DRAW, high[high.len() - 1])),
+            }
         };
-        let high: Vec<u64> = walked
-            .chunks(RULES_PER_DRAW)
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .fold(0u64, |w, (k, &t)| w | u64::from(t >> 16) << (16 * k))
-            })
-            .collect();
-        let pairs = high.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
-        let tail = (high.len() % 2 == 1)
-            .then(|| ((high.len() - 1) * RULES_PER_DRAW, high[high.len() - 1]));
         Cascade {
             thresholds,
-            pairs,
-            tail,
-            cdf,
+            sampler,
             n,
         }
     }
@@ -333,10 +341,13 @@ impl Cascade {
     /// distribution (draws of rules after the match are discarded).
     #[inline(always)]
     pub fn pick(&self, rng: &mut Rng) -> Option<usize> {
-        if let Some(cdf) = &self.cdf {
-            let u = rng.next_u64();
-            return Some(cdf.pick(rng, u));
-        }
+        let (pairs, tail) = match &self.sampler {
+            Sampler::Cdf(cdf) => {
+                let u = rng.next_u64();
+                return Some(cdf.pick(rng, u));
+            }
+            Sampler::Walk { pairs, tail } => (pairs, *tail),
+        };
         // With fewer than two endpoints there is no statistic rule (no words): straight to the
         // end, where `n − 1` is `None` for no endpoints.
         // Per lane, `u + high ≥ 2^15` (the lane's carry bit) is `h < high`, and
@@ -346,7 +357,7 @@ impl Cascade {
         // The generator's state stays in a register for the whole pick and is stored once on
         // the way out (and around the rare tie walk): the draws are the same as `next_u64`'s.
         let mut s = rng.s;
-        for (g, p) in self.pairs.iter().enumerate() {
+        for (g, p) in pairs.iter().enumerate() {
             let (s1, s2) = (Rng::advance(s, 1), Rng::advance(s, 2));
             s = s2;
             let x = [Rng::output(s1) & LOW15, Rng::output(s2) & LOW15];
@@ -366,11 +377,11 @@ impl Cascade {
                 return Some(2 * RULES_PER_DRAW * g + hit.trailing_zeros() as usize / 16);
             }
         }
-        if let Some((base, w)) = self.tail {
+        if let Some((base, w)) = tail {
             s = Rng::advance(s, 1);
-            rng.s = s;
             let x = Rng::output(s) & LOW15;
             let sum = x + w;
+            rng.s = s;
             if ties(sum) != 0 {
                 return Some(self.resolve(rng, base, x, 0, 1).unwrap_or(self.n - 1));
             }
@@ -378,7 +389,6 @@ impl Cascade {
             if hit != 0 {
                 return Some(base + hit.trailing_zeros() as usize / 16);
             }
-            return self.n.checked_sub(1);
         }
         rng.s = s;
         self.n.checked_sub(1)
@@ -602,7 +612,9 @@ mod tests {
     fn cdf_bounds_are_the_exact_cumulative_probabilities() {
         for n in 2..=CDF_MAX_ENDPOINTS {
             let c = Cascade::new(n);
-            let cdf = c.cdf.as_ref().expect("small cascades sample from the CDF");
+            let Sampler::Cdf(cdf) = &c.sampler else {
+                panic!("n {n}: small cascades sample from the CDF");
+            };
             assert!(cdf
                 .bounds
                 .windows(2)
@@ -624,7 +636,7 @@ mod tests {
                     continue;
                 }
                 // The fraction's limbs, most significant first, hold the k bits after the 64.
-                let top_bits = cdf.top_bits[i] as usize;
+                let top_bits = fraction_bits(i).1 as usize;
                 assert_eq!(top_bits + 64 * (frac.len() - 1), k, "n {n} boundary {i}");
                 let got: Vec<u32> = frac
                     .iter()
@@ -644,10 +656,12 @@ mod tests {
     #[test]
     fn a_draw_on_a_bound_is_settled_by_the_fraction() {
         let c = Cascade::new(CDF_MAX_ENDPOINTS);
-        let cdf = c.cdf.as_ref().unwrap();
+        let Sampler::Cdf(cdf) = &c.sampler else {
+            unreachable!("32 endpoints sample from the CDF")
+        };
         let i = CDF_MAX_ENDPOINTS - 2; // the longest fraction: 31·31 − 64 bits
         let frac = &cdf.fractions[i];
-        let top = cdf.top_bits[i];
+        let top = fraction_bits(i).1;
         assert!(frac.len() > 10 && top > 0 && top < 64);
         // Draws as the sampler reads them: the first limb's bits on top of a 64-bit output.
         let raw = |w: usize, v: u64| if w == 0 { v << (64 - top) } else { v };

@@ -515,14 +515,9 @@ impl Service {
     }
 
     /// [`Service::precompute`], with `labels[pos]` kept beside each pick of kernel position
-    /// `pos`, for [`Service::schedule_label`]. Nothing is precomputed when `labels` is shorter
-    /// than the list.
+    /// `pos`, for [`Service::schedule_labelled`] (`labels` covers every position).
     pub(crate) fn precompute_labelled(&mut self, labels: &[u32]) {
-        if labels.len() >= self.dests.len() {
-            self.precompute_with(|pos| labels[pos as usize]);
-        } else {
-            self.settle();
-        }
+        self.precompute_with(|pos| labels[pos as usize]);
     }
 
     fn precompute_with(&mut self, label: impl Fn(u32) -> u32) {
@@ -557,14 +552,6 @@ impl Service {
             restart,
             next: 0,
         });
-    }
-
-    /// The label ([`Service::precompute_labelled`]) of the next precomputed pick, taking the
-    /// pick; `None` when there is no precomputed cycle (the caller then schedules, nothing
-    /// has been taken).
-    #[inline(always)]
-    pub(crate) fn schedule_label(&mut self) -> Option<usize> {
-        self.plan.as_mut().map(|p| p.step().label as usize)
     }
 
     /// Whether rr/wrr picks come from a [`Service::precompute`]d cycle.
@@ -750,13 +737,17 @@ impl Service {
         }
     }
 
-    /// [`Service::schedule`] for a [`Connection`]: its fields are read only when the scheduler
-    /// needs them, not for a precomputed rr/wrr step.
+    /// [`Service::schedule`] for a [`Connection`], answering `labels[pos]` for kernel position
+    /// `pos`: `labels` are the ones given to [`Service::precompute_labelled`], which a
+    /// precomputed step holds beside its pick (one load). The connection's fields are read only
+    /// when the scheduler needs them.
     #[inline(always)]
-    pub fn schedule_connection(&mut self, conn: &Connection) -> Option<usize> {
+    pub(crate) fn schedule_labelled(&mut self, conn: &Connection, labels: &[u32]) -> Option<usize> {
         match &mut self.plan {
-            Some(p) => Some(p.step().pos as usize),
-            None => self.schedule_exact(conn.client, conn.client_port, conn.dst.map(|d| d.ip())),
+            Some(p) => Some(p.step().label as usize),
+            None => self
+                .schedule_exact(conn.client, conn.client_port, conn.dst.map(|d| d.ip()))
+                .map(|k| labels[k] as usize),
         }
     }
 

@@ -320,12 +320,12 @@ impl Connection {
 /// The core never reads OS randomness or a clock; every random draw comes from an `Rng` the
 /// caller seeded, so a run is reproducible from its seed.
 ///
-/// Why wyrand: the iptables cascade takes up to eight draws per pick. Each wyrand output depends
-/// on the state only through an addition, so consecutive outputs are computed in parallel; a
-/// xor-shift family generator (xoshiro) serialises them through its state update. wyrand is the
-/// generator of the widely used `fastrand` crate (same constants), made for simulation-grade
-/// statistics, not cryptography; the cascade and affinity tests check the distributions it
-/// drives.
+/// Why wyrand: the iptables rule walk (cascades of more than 32 endpoints) takes several draws
+/// per pick, two at a time. Each wyrand output depends on the state only through an addition,
+/// so consecutive outputs are computed in parallel; a xor-shift family generator (xoshiro)
+/// serialises them through its state update. wyrand is the generator of the widely used
+/// `fastrand` crate (same constants), made for simulation-grade statistics, not cryptography;
+/// the cascade and affinity tests check the distributions it drives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
     s: u64,
