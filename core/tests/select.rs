@@ -513,9 +513,9 @@ fn wrr_cycle_longer_than_the_plan_limit_is_scheduled_step_by_step() {
 /// Each endpoint gets 1/n within a 5-sigma binomial bound. With D draws the standard deviation
 /// of a share is sqrt(p(1−p)/D); |Z| > 5 has probability 5.7e-7 per endpoint, so over the
 /// 2+3+5+10+32+33 = 85 endpoints checked a false failure has probability < 5e-5 (and the seeds
-/// are fixed, so the test is reproducible). D = 10^6 for n = 10, 2·10^5 for the smaller n to
-/// keep the debug run short. n = 32 is the largest cascade sampled from its distribution
-/// function, n = 33 the smallest that walks its rules.
+/// are fixed, so the test is reproducible). D = 10^6 for n = 10, 2·10^5 for the smaller n and
+/// 2·10^4 per endpoint for the larger, to keep the debug run short. n = 32 is the largest
+/// cascade sampled from its distribution function, n = 33 the smallest that walks its rules.
 #[test]
 fn cascade_gives_each_endpoint_one_nth() {
     assert_eq!(cascade::CDF_MAX_ENDPOINTS, 32);
