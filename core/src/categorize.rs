@@ -86,7 +86,9 @@ impl Categorized {
     }
 }
 
-fn is_local(e: &EndpointInfo, node: &NodeContext) -> bool {
+/// Whether an endpoint runs on `node` (its slice `nodeName` is the node's name; an unnamed node
+/// has no local endpoints).
+pub fn is_local(e: &EndpointInfo, node: &NodeContext) -> bool {
     !node.name.is_empty() && e.node_name.as_deref() == Some(node.name.as_str())
 }
 

@@ -10,6 +10,7 @@ use crate::{Error, Result};
 
 use super::restore::{self, Ctx, Plan};
 use super::settings::ProxierSettings;
+use crate::proxier::plan::PortPlan;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -192,7 +193,8 @@ impl IncrementalRenderer {
     }
 
     fn render_entry(&self, view: ServicePortView) -> Entry {
-        let plan = Plan::new(&view, &self.node);
+        let node_ip = self.settings.node_ips.first().copied();
+        let plan = Plan::new(&view, PortPlan::new(&view, &self.node, node_ip));
         let mut filter = String::new();
         let mut nat_chains = String::new();
         let mut nat_rules = String::new();

@@ -40,6 +40,7 @@ pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
+use crate::proxier::plan::{write_order, PortPlan};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Error, Result};
 
@@ -132,24 +133,14 @@ pub fn save_from_restore(
     Ok(save::save_text(&[&jumps, &main], &style))
 }
 
-/// Service ports in svccore's deterministic write order: `ns/name[:port]`, then protocol.
-pub(crate) fn port_order(ports: &[ServicePortView]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..ports.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (a, b) = (&ports[a], &ports[b]);
-        (a.service_port_name.as_str(), a.protocol.lower())
-            .cmp(&(b.service_port_name.as_str(), b.protocol.lower()))
-    });
-    order
-}
-
 fn restore_text(ports: &[ServicePortView], s: &ProxierSettings, node: &NodeContext) -> String {
-    let order = port_order(ports);
+    let order = write_order(ports);
     let total: usize = ports.iter().map(|p| p.endpoints.len()).sum();
     let ctx = restore::Ctx::new(s, total);
+    let node_ip = s.node_ips.first().copied();
     let plans: Vec<restore::Plan> = order
         .iter()
-        .map(|&i| restore::Plan::new(&ports[i], node))
+        .map(|&i| restore::Plan::new(&ports[i], PortPlan::new(&ports[i], node, node_ip)))
         .collect();
     // Roughly: a few hundred bytes per port, ~450 per endpoint; avoids regrowth copies.
     let mut out = String::with_capacity(2048 + ports.len() * 600 + total * 460);

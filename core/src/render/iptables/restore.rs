@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use crate::categorize::{categorize, Categorized, NodeContext};
 use crate::model::IpFamily;
+use crate::proxier::plan::{PortPlan, Route};
 use crate::snapshot::ServicePortView;
 
 use super::names::*;
@@ -20,7 +20,6 @@ pub(crate) struct Ctx {
     /// `-s 10.0.0.0/8` etc., without the `!`.
     pub if_local: Option<String>,
     pub nfacct_localhost: bool,
-    pub node_ip: Option<IpAddr>,
     pub large: bool,
     /// `probability(n)` for small `n`, formatted once.
     probs: Vec<String>,
@@ -33,7 +32,6 @@ impl Ctx {
             masquerade_all: s.masquerade_all,
             if_local: s.local_detector.if_local().map(|[a, b]| format!("{a} {b}")),
             nfacct_localhost: !v6 && s.localhost_nodeports && s.has_nfacct(NFACCT_LOCALHOST_NPS),
-            node_ip: s.node_ips.first().copied(),
             large: total_endpoints > s.large_cluster_endpoints_threshold,
             probs: (0..64).map(probability).collect(),
         }
@@ -52,54 +50,37 @@ pub(crate) fn probability(n: usize) -> String {
     format!("{:.10}", 1.0 / n as f64)
 }
 
-/// One service port, categorised, with its chain names: everything its rules need.
+/// One service port's plan with its iptables chain names: everything its rules need.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub cat: Categorized,
+    pub port: PortPlan,
     pub svc: String,
     pub svl: String,
     pub ext: String,
     pub fw: String,
     /// SEP chain name per endpoint index (only for reachable endpoints).
     pub sep: Vec<Option<String>>,
-    pub has_endpoints: bool,
-    pub has_internal: bool,
-    pub has_external: bool,
-    pub uses_cluster_chain: bool,
-    pub uses_local_chain: bool,
-    pub uses_ext: bool,
-    pub uses_fw: bool,
 }
 
 impl Plan {
-    pub fn new(v: &ServicePortView, node: &NodeContext) -> Plan {
-        let cat = categorize(v, node);
+    pub fn new(v: &ServicePortView, port: PortPlan) -> Plan {
         let proto = v.protocol.lower();
         let suffix = suffix_string(hash16(&[&v.service_port_name, proto]));
         let mut sep = vec![None; v.endpoints.len()];
-        for &i in &cat.all_reachable {
+        for &i in &port.endpoints.all_reachable {
             let h = hash16(&[&v.service_port_name, proto, &v.endpoints[i].endpoint]);
             let mut name = String::with_capacity(25);
             name.push_str(SEP_PREFIX);
             name.extend(h.iter().map(|&b| b as char));
             sep[i] = Some(name);
         }
-        let has_endpoints = cat.has_endpoints;
-        let no_local = cat.local.is_empty();
         Plan {
-            uses_cluster_chain: !cat.cluster.is_empty() && v.uses_cluster_endpoints(),
-            uses_local_chain: !cat.local.is_empty() && v.uses_local_endpoints(),
-            has_internal: has_endpoints && !(v.internal_policy_local && no_local),
-            has_external: has_endpoints && !(v.external_policy_local && no_local),
-            uses_ext: has_endpoints && v.externally_accessible(),
-            uses_fw: has_endpoints && !v.lb_ips.is_empty() && !v.source_ranges.is_empty(),
-            has_endpoints,
             svc: format!("{SVC_PREFIX}{suffix}"),
             svl: format!("{SVL_PREFIX}{suffix}"),
             ext: format!("{EXT_PREFIX}{suffix}"),
             fw: format!("{FW_PREFIX}{suffix}"),
             sep,
-            cat,
+            port,
         }
     }
 
@@ -124,27 +105,16 @@ impl Plan {
             .as_deref()
             .expect("reachable endpoint has a chain")
     }
+}
 
-    /// `(comment, target)` of the filter rules for cluster-IP traffic, if any.
-    fn internal_filter(&self, s: &str) -> Option<(String, &'static str)> {
-        if !self.has_endpoints {
-            Some((format!("\"{s} has no endpoints\""), "REJECT"))
-        } else if !self.has_internal {
-            Some((format!("\"{s} has no local endpoints\""), "DROP"))
-        } else {
-            None
-        }
-    }
-
-    fn external_filter(&self, s: &str) -> Option<(String, &'static str)> {
-        if !self.has_endpoints {
-            Some((format!("\"{s} has no endpoints\""), "REJECT"))
-        } else if !self.has_external {
-            Some((format!("\"{s} has no local endpoints\""), "DROP"))
-        } else {
-            None
-        }
-    }
+/// `(comment, target)` of the filter rules for traffic that a route refuses, if it does.
+fn refusal_rule(route: Route, s: &str) -> Option<(String, &'static str)> {
+    let target = match route {
+        Route::NoEndpoints => "REJECT",
+        Route::NoLocalEndpoints => "DROP",
+        Route::Cluster | Route::Local => return None,
+    };
+    route.refusal(s).map(|c| (format!("\"{c}\""), target))
 }
 
 /// The IP of an endpoint string (`ip:port` or `[ip]:port`), as printed there.
@@ -216,13 +186,11 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
     let s = v.service_port_name.as_str();
     let proto = v.protocol.lower();
     let port = v.port.to_string();
-    let ext_filter = p.external_filter(s);
+    let ext_filter = refusal_rule(p.port.external, s);
     // (1)
-    if !p.has_internal {
-        if let Some((c, t)) = p.internal_filter(s) {
-            let cip = v.cluster_ip.to_string();
-            dport_rule(out, KUBE_SERVICES, &c, proto, &cip, &port, t);
-        }
+    if let Some((c, t)) = refusal_rule(p.port.internal, s) {
+        let cip = v.cluster_ip.to_string();
+        dport_rule(out, KUBE_SERVICES, &c, proto, &cip, &port, t);
     }
     // (2)
     if let Some((c, t)) = &ext_filter {
@@ -232,7 +200,7 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
         }
     }
     // (3)
-    if p.uses_fw {
+    if p.port.firewall {
         let c = format!("\"{s} traffic not accepted by {}\"", p.fw);
         for lb in &v.lb_ips {
             let lb = lb.to_string();
@@ -303,19 +271,19 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
 /// Nat chain lines of one service port: EXT, FW, SVC, SVL, SEPs (each when used).
 pub(crate) fn write_nat_chains(v: &ServicePortView, p: &Plan, out: &mut String) {
     let _ = v;
-    if p.uses_ext {
+    if p.port.external_chain {
         chain_line(out, &p.ext);
     }
-    if p.uses_fw {
+    if p.port.firewall {
         chain_line(out, &p.fw);
     }
-    if p.uses_cluster_chain {
+    if p.port.cluster_chain {
         chain_line(out, &p.svc);
     }
-    if p.uses_local_chain {
+    if p.port.local_chain {
         chain_line(out, &p.svl);
     }
-    for &i in &p.cat.all_reachable {
+    for &i in &p.port.endpoints.all_reachable {
         chain_line(out, p.sep(i));
     }
 }
@@ -326,10 +294,10 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
     let proto = v.protocol.lower();
     let port = v.port.to_string();
     let cip = v.cluster_ip.to_string();
-    let lb_target = if p.uses_fw { &p.fw } else { &p.ext };
+    let lb_target = if p.port.firewall { &p.fw } else { &p.ext };
     let c_cluster = format!("\"{s} cluster IP\"");
     // (1)
-    if p.has_internal {
+    if p.port.internal.is_served() {
         dport_rule(
             out,
             KUBE_SERVICES,
@@ -340,7 +308,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
             p.int_chain(v),
         );
     }
-    if p.has_endpoints {
+    if p.port.has_endpoints() {
         // (2)
         if !v.external_ips.is_empty() {
             let c = format!("\"{s} external IP\"");
@@ -407,7 +375,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
         }
     }
     // (6)
-    if p.has_internal && (ctx.masquerade_all || ctx.if_local.is_some()) {
+    if p.port.internal.is_served() && (ctx.masquerade_all || ctx.if_local.is_some()) {
         let not_local = match (&ctx.if_local, ctx.masquerade_all) {
             (Some(l), false) => format!("! {l}"),
             _ => String::new(),
@@ -436,7 +404,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
         );
     }
     // (7)
-    if p.uses_ext {
+    if p.port.external_chain {
         if !v.external_policy_local {
             let c = format!("\"masquerade traffic for {s} external destinations\"");
             line(
@@ -507,12 +475,12 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
                 ],
             );
         }
-        if p.has_external {
+        if p.port.external.is_served() {
             line(out, &["-A", &p.ext, "-j", p.ext_policy_chain(v)]);
         }
     }
     // (8)
-    if p.uses_fw {
+    if p.port.firewall {
         let c = format!("\"{s} loadbalancer IP\"");
         for src in &v.source_ranges {
             let src = src.to_string();
@@ -532,10 +500,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
                 ],
             );
         }
-        let allow_from_node = ctx
-            .node_ip
-            .is_some_and(|ip| v.source_ranges.iter().any(|n| n.contains(&ip)));
-        if allow_from_node {
+        if p.port.source_ranges_contain_node_ip {
             for lb in &v.lb_ips {
                 let lb = lb.to_string();
                 line(
@@ -559,14 +524,14 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
         line(out, &["-A", &p.fw, "-m", "comment", "--comment", &c]);
     }
     // (9), (10)
-    if p.uses_cluster_chain {
-        write_endpoint_rules(ctx, v, p, &p.svc, &p.cat.cluster, out);
+    if p.port.cluster_chain {
+        write_endpoint_rules(ctx, v, p, &p.svc, &p.port.endpoints.cluster, out);
     }
-    if p.uses_local_chain {
-        write_endpoint_rules(ctx, v, p, &p.svl, &p.cat.local, out);
+    if p.port.local_chain {
+        write_endpoint_rules(ctx, v, p, &p.svl, &p.port.endpoints.local, out);
     }
     // (11)
-    for &i in &p.cat.all_reachable {
+    for &i in &p.port.endpoints.all_reachable {
         let e = &v.endpoints[i];
         let sep = p.sep(i);
         out.push_str("-A ");

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::categorize::categorize;
+use crate::categorize::is_local;
 use crate::ip::join_host_port;
 use crate::model::Protocol;
-use crate::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
+use crate::proxier::plan::{PortPlan, Route};
+use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Error, Issue, Result};
 
 use super::ipset::{IpSet, KubeSet};
@@ -296,26 +297,34 @@ impl Builder<'_> {
 
     fn port(&mut self, pi: usize, port: &ServicePortView, node_ips: &[IpAddr]) {
         let proto = port.protocol.lower().to_owned();
-        let node_name = self.settings.node.name.as_str();
-        let is_local =
-            |e: &EndpointInfo| !node_name.is_empty() && e.node_name.as_deref() == Some(node_name);
+        let plan = PortPlan::new(port, &self.settings.node, self.settings.node_ip);
         // spec: ipvs.md §8.6: every local endpoint, ready or not (kube-proxy walks its whole
         // endpoints map here).
-        for e in port.endpoints.iter().filter(|e| is_local(e)) {
+        for e in port
+            .endpoints
+            .iter()
+            .filter(|e| is_local(e, &self.settings.node))
+        {
             self.add(
                 KubeSet::LoopBack,
                 format!("{},{proto}:{},{}", e.ip, e.port, e.ip),
             );
         }
-        let cat = categorize(port, &self.settings.node);
-        let pick = |local_policy: bool| -> (Vec<usize>, EndpointSource) {
-            if !local_policy {
-                (cat.cluster.clone(), EndpointSource::Cluster)
-            } else if !cat.local.is_empty() {
-                (cat.local.clone(), EndpointSource::Local)
-            } else {
-                // spec: ipvs.md §8.3 (PR #97081): fall back to the cluster list.
-                (cat.cluster.clone(), EndpointSource::LocalFallbackToCluster)
+        let cat = &plan.endpoints;
+        let pick = |route: Route, local_policy: bool| -> (Vec<usize>, EndpointSource) {
+            match route {
+                Route::Local => (cat.local.clone(), EndpointSource::Local),
+                // spec: ipvs.md §8.3 (PR #97081): where iptables drops, fall back to the
+                // cluster list.
+                Route::NoLocalEndpoints => {
+                    (cat.cluster.clone(), EndpointSource::LocalFallbackToCluster)
+                }
+                Route::NoEndpoints if local_policy => {
+                    (cat.cluster.clone(), EndpointSource::LocalFallbackToCluster)
+                }
+                Route::Cluster | Route::NoEndpoints => {
+                    (cat.cluster.clone(), EndpointSource::Cluster)
+                }
             }
         };
 
@@ -323,7 +332,7 @@ impl Builder<'_> {
             KubeSet::ClusterIp,
             format!("{},{proto}:{}", port.cluster_ip, port.port),
         );
-        let internal = pick(port.internal_policy_local);
+        let internal = pick(plan.internal, port.internal_policy_local);
         self.vs(
             pi,
             port,
@@ -334,7 +343,7 @@ impl Builder<'_> {
             &internal,
         );
 
-        let external = pick(port.external_policy_local);
+        let external = pick(plan.external, port.external_policy_local);
         for ip in &port.external_ips {
             let set = if port.external_policy_local {
                 KubeSet::ExternalIpLocal
@@ -362,15 +371,13 @@ impl Builder<'_> {
             }
             if !port.source_ranges.is_empty() {
                 self.add(KubeSet::LoadBalancerFw, entry);
-                let mut allow_from_node = false;
                 for net in &port.source_ranges {
                     self.add(
                         KubeSet::LoadBalancerSourceCidr,
                         format!("{ip},{proto}:{},{net}", port.port),
                     );
-                    allow_from_node |= self.settings.node_ip.is_some_and(|n| net.contains(&n));
                 }
-                if allow_from_node {
+                if plan.source_ranges_contain_node_ip {
                     self.add(
                         KubeSet::LoadBalancerSourceIp,
                         format!("{ip},{proto}:{},{ip}", port.port),
