@@ -490,6 +490,7 @@ impl PyCluster {
                     nfacct_counters,
                     random_fully,
                     conntrack_tcp_liberal: conntrack_tcp_be_liberal,
+                    service_cidrs: None,
                 },
             )?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
@@ -629,6 +630,7 @@ impl PyCluster {
                             nfacct_counters,
                             random_fully,
                             conntrack_tcp_liberal: conntrack_tcp_be_liberal,
+                            service_cidrs: None,
                         },
                     )?;
                     let t =
@@ -721,6 +723,7 @@ impl PyCluster {
                     nfacct_counters,
                     random_fully,
                     conntrack_tcp_liberal: conntrack_tcp_be_liberal,
+                    service_cidrs: None,
                 },
             )?;
             let r = core(py.allow_threads(|| svccore::audit::audit(&self.0, &s, actual)))?;

@@ -11,4 +11,5 @@
 //! policy outcome (Local vs Cluster, drop vs reject, whether a firewall or external chain
 //! exists) from the Service: those are the plan's.
 
+pub mod config;
 pub mod plan;

@@ -9,7 +9,7 @@ use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Error, Result};
 
 use super::restore::{self, Ctx, Plan};
-use super::settings::ProxierSettings;
+use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::PortPlan;
 
 #[derive(Debug, Clone)]

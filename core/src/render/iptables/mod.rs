@@ -29,13 +29,12 @@ pub mod names;
 mod restore;
 pub mod rules;
 mod save;
-pub mod settings;
 mod sort;
 
+pub use crate::proxier::config::{LocalDetector, ProxierSettings, SettingsFlags};
 pub use incremental::IncrementalRenderer;
 pub use rules::{Dump, Rule, SaveStyle};
 pub use save::{builtin_chains, jump_rules};
-pub use settings::{LocalDetector, ProxierSettings, SettingsFlags};
 pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;

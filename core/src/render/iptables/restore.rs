@@ -11,7 +11,7 @@ use crate::proxier::plan::{PortPlan, Route};
 use crate::snapshot::ServicePortView;
 
 use super::names::*;
-use super::settings::{ProxierSettings, NFACCT_INVALID, NFACCT_LOCALHOST_NPS};
+use crate::proxier::config::{ProxierSettings, NFACCT_INVALID, NFACCT_LOCALHOST_NPS};
 
 /// Proxier-wide values every service port's rules depend on.
 #[derive(Debug, Clone)]

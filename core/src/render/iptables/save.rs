@@ -12,7 +12,7 @@ use crate::model::IpFamily;
 
 use super::names::*;
 use super::rules::{Dump, SaveStyle};
-use super::settings::ProxierSettings;
+use crate::proxier::config::ProxierSettings;
 
 /// Built-in chains of a table, in the order `iptables-save` declares them.
 pub fn builtin_chains(table: &str) -> &'static [&'static str] {

@@ -55,7 +55,7 @@ pub const NFACCT_LOCALHOST_NPS: &str = "localhost_nps_accepted_pkts";
 /// The JSON form (`--proxier-settings FILE`, the conformance `proxy.json`) uses the field names
 /// `nodeName, nodeIPs, ipFamily, clusterCIDR, masqueradeAll, masqueradeMark, localhostNodePorts,
 /// nodePortAddresses, nfacctCounters, randomFully, conntrackTCPLiberal,
-/// largeClusterEndpointsThreshold, interfaceAddresses`.
+/// largeClusterEndpointsThreshold, interfaceAddresses, serviceCIDRs, staleChains`.
 ///
 /// # Example
 /// ```
@@ -95,6 +95,12 @@ pub struct ProxierSettings {
     pub large_cluster_endpoints_threshold: usize,
     /// The node's interface addresses (`ip/prefix`), used to expand `nodePortAddresses`.
     pub interface_addresses: Vec<IpNet>,
+    /// nftables: the ServiceCIDRs the proxier knows (both families; the renderer keeps its own
+    /// family's). Traffic to an unallocated cluster IP inside them is dropped.
+    pub service_cidrs: Vec<IpNet>,
+    /// nftables: chains left from an earlier sync that kube-proxy has flushed but not yet
+    /// deleted (they show as empty chains).
+    pub stale_chains: Vec<String>,
 }
 
 impl Default for ProxierSettings {
@@ -115,6 +121,8 @@ impl Default for ProxierSettings {
             conntrack_tcp_liberal: false,
             large_cluster_endpoints_threshold: 1000,
             interface_addresses: Vec::new(),
+            service_cidrs: Vec::new(),
+            stale_chains: Vec::new(),
         }
     }
 }
@@ -142,6 +150,8 @@ const FIELDS: &[&str] = &[
     "conntrackTCPLiberal",
     "largeClusterEndpointsThreshold",
     "interfaceAddresses",
+    "serviceCIDRs",
+    "staleChains",
 ];
 
 impl ProxierSettings {
@@ -256,6 +266,24 @@ impl ProxierSettings {
                 s.parse::<IpNet>()
                     .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| cfg_err(file, p, format!("{s:?} is not an ip/prefix")))
+            })?;
+        }
+        if let Some(v) = get("serviceCIDRs") {
+            self.service_cidrs = list(file, "serviceCIDRs", v, |p, s| {
+                parse_cidr_sloppy(s).ok_or_else(|| cfg_err(file, p, format!("{s:?} is not a CIDR")))
+            })?;
+        }
+        if let Some(v) = get("staleChains") {
+            self.stale_chains = list(file, "staleChains", v, |p, s| {
+                // The name ends up in rule text: only the characters kube-proxy's names use.
+                let ok = !s.is_empty()
+                    && s.len() <= 256
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_./:".contains(&b));
+                if !ok {
+                    return Err(cfg_err(file, p, format!("{s:?} is not a chain name")));
+                }
+                Ok(s.to_owned())
             })?;
         }
         Ok(())
@@ -431,6 +459,8 @@ impl ProxierSettings {
             "conntrackTCPLiberal": self.conntrack_tcp_liberal,
             "largeClusterEndpointsThreshold": self.large_cluster_endpoints_threshold,
             "interfaceAddresses": strs(self.interface_addresses.iter().map(IpNet::to_string).collect()),
+            "serviceCIDRs": strs(self.service_cidrs.iter().map(IpNet::to_string).collect()),
+            "staleChains": self.stale_chains,
         })
     }
 }
@@ -512,6 +542,8 @@ pub struct SettingsFlags {
     pub random_fully: Option<bool>,
     /// `net.netfilter.nf_conntrack_tcp_be_liberal` is set.
     pub conntrack_tcp_liberal: Option<bool>,
+    /// `--service-cidrs` (nftables: the ServiceCIDRs, when the input has no ServiceCIDR objects).
+    pub service_cidrs: Option<Vec<String>>,
 }
 
 impl SettingsFlags {
@@ -572,6 +604,9 @@ impl SettingsFlags {
         }
         if let Some(v) = self.conntrack_tcp_liberal {
             m.insert("conntrackTCPLiberal".into(), json!(v));
+        }
+        if let Some(v) = &self.service_cidrs {
+            m.insert("serviceCIDRs".into(), json!(v));
         }
         s.apply_json(&Value::Object(m), None)
     }
