@@ -110,7 +110,7 @@ pub struct Cascade {
 /// How [`Cascade::pick`] draws.
 #[derive(Clone, Debug, PartialEq, Eq)]
 // The distribution function's bounds are inline on purpose: behind a pointer, the search's
-// loads made picks bimodal across processes (benches/README.md, session 3).
+// loads depend on where the heap put them, and pick times vary between processes with it.
 #[allow(clippy::large_enum_variant)]
 enum Sampler {
     /// The exact distribution function, for cascades of 2 to [`CDF_MAX_ENDPOINTS`] endpoints.
