@@ -18,6 +18,7 @@ WASM_TARGET := wasm32-unknown-unknown
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find core bindings-py/src bindings-py/Cargo.toml -name '*.rs' -o -name Cargo.toml)
 PY_SOURCES := bindings-py/pyproject.toml bindings-py/README.md $(shell find bindings-py/python -type f -not -name '*.so' -not -path '*/__pycache__/*')
 
+STAMP_BUILD_VENV := $(VENV)/.build-deps-installed
 STAMP_VENV := $(VENV)/.deps-installed
 STAMP_WHEEL := dist/.built
 STAMP_INSTALLED := $(VENV)/.svccore-installed
@@ -60,8 +61,15 @@ setup-system: ## Debian packages iptables, iproute2, ipset (kernel tests), binar
 
 setup-venv: $(STAMP_VENV) ## A .venv with the pinned tools (maturin, pytest, mypy, ruff)
 
-$(STAMP_VENV): bindings-py/requirements-dev.txt
+# What building the wheel needs (maturin, at the version requirements-dev.txt pins): all that
+# `make demo` installs into .venv.
+$(STAMP_BUILD_VENV): bindings-py/requirements-dev.txt
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check \
+		"$$(grep -E '^maturin==' bindings-py/requirements-dev.txt)"
+	@touch $@
+
+$(STAMP_VENV): bindings-py/requirements-dev.txt $(STAMP_BUILD_VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r bindings-py/requirements-dev.txt
 	@touch $@
 
@@ -69,7 +77,7 @@ $(STAMP_VENV): bindings-py/requirements-dev.txt
 
 wheel: $(STAMP_WHEEL) ## Build the release wheel (abi3, CPython >= 3.9) into dist/
 
-$(STAMP_WHEEL): $(STAMP_VENV) $(RUST_SOURCES) $(PY_SOURCES)
+$(STAMP_WHEEL): $(STAMP_BUILD_VENV) $(RUST_SOURCES) $(PY_SOURCES)
 	@mkdir -p dist && rm -f dist/svccore-*.whl
 	$(VBIN)/maturin build --release --manifest-path bindings-py/Cargo.toml --out dist
 	@touch $@
@@ -86,7 +94,7 @@ dev: setup-venv ## Editable debug build into .venv (maturin develop), for quick 
 
 # --- demo ------------------------------------------------------------------------------------
 
-demo: setup-venv install ## The main job on examples/: validate, endpoints, iptables and ipvsadm views, trace, simulate
+demo: install ## The main job on examples/ (installs only maturin and the package into .venv)
 	SVCCORE=$(abspath $(VBIN)/svccore) scripts/demo.sh
 
 # --- tests -----------------------------------------------------------------------------------
