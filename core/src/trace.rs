@@ -61,13 +61,19 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// Parses `pod`/`local-pod`, `node`/`other-node`, `external`, `host`.
+    /// The names every binding takes, in [`Origin::parse`]'s order: `pod` (a pod on the node),
+    /// `node` (the node itself, host network: the OUTPUT path, as kube-proxy's "traffic from
+    /// the node"), `other-node` (another node or its pods), `external`.
+    pub const NAMES: [&'static str; 4] = ["pod", "node", "other-node", "external"];
+
+    /// Parses a name of [`Origin::NAMES`], or an alias: `local-pod`, `host`, `outside` and the
+    /// variant names (`LocalPod`, `Host`, `OtherNode`, `External`, as results print them).
     pub fn parse(s: &str) -> Option<Origin> {
         match s {
             "pod" | "local-pod" | "LocalPod" => Some(Origin::LocalPod),
-            "node" | "other-node" | "OtherNode" => Some(Origin::OtherNode),
+            "node" | "host" | "Host" => Some(Origin::Host),
+            "other-node" | "OtherNode" => Some(Origin::OtherNode),
             "external" | "outside" | "External" => Some(Origin::External),
-            "host" | "Host" => Some(Origin::Host),
             _ => None,
         }
     }

@@ -16,6 +16,11 @@ talks to a cluster: text and Python objects go in, values and text come out.
 """
 
 from svccore._svccore import (
+    ALGORITHMS,
+    IPVS_SCHEDULERS,
+    PROTOCOLS,
+    PROXIER_FLAGS,
+    TRAFFIC_SOURCES,
     AuditReport,
     Balancer,
     Cluster,
@@ -41,6 +46,11 @@ from svccore._svccore import (
 )
 
 __all__ = [
+    "ALGORITHMS",
+    "IPVS_SCHEDULERS",
+    "PROTOCOLS",
+    "PROXIER_FLAGS",
+    "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
     "Cluster",

@@ -269,20 +269,7 @@ ENDPOINTS = Command(
 
 # --- svccore simulate ----------------------------------------------------------------------
 
-SCHEDULERS = (
-    "iptables",
-    "rr",
-    "wrr",
-    "lc",
-    "wlc",
-    "sed",
-    "nq",
-    "sh",
-    "dh",
-    "mh",
-    "maglev",
-    "ring-hash",
-)
+SCHEDULERS = svccore.ALGORITHMS
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
@@ -579,6 +566,17 @@ def load_config(args: argparse.Namespace) -> svccore.ProxyConfig | None:
     return svccore.ProxyConfig.from_yaml(_read_text(args.config), file=args.config)
 
 
+def proxier_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The proxier flags the options gave (``svccore.PROXIER_FLAGS``; ``node`` and ``family``
+    are passed apart). Which mode takes which flag is the core's decision."""
+    own = ("node", "family")
+    return {
+        name: getattr(args, name)
+        for name in svccore.PROXIER_FLAGS
+        if name not in own and getattr(args, name, None) is not None
+    }
+
+
 def iptables_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of the iptables proxier settings, from the parsed options."""
     settings = None
@@ -586,19 +584,7 @@ def iptables_settings(args: argparse.Namespace) -> dict[str, Any]:
         settings = svccore.ProxierSettings.from_json(
             _read_text(args.proxier_settings), file=args.proxier_settings
         )
-    return {
-        "config": load_config(args),
-        "proxier_settings": settings,
-        "cluster_cidr": args.cluster_cidr,
-        "masquerade_all": args.masquerade_all,
-        "masquerade_bit": args.masquerade_bit,
-        "masquerade_mark": args.masquerade_mark,
-        "localhost_nodeports": args.localhost_nodeports,
-        "nodeport_addresses": args.nodeport_addresses,
-        "nfacct_counters": args.nfacct_counters,
-        "random_fully": args.random_fully,
-        "conntrack_tcp_be_liberal": args.conntrack_tcp_be_liberal,
-    }
+    return {"config": load_config(args), "proxier_settings": settings, **proxier_flags(args)}
 
 
 def _settings_family(settings: dict[str, Any]) -> str:
@@ -637,7 +623,7 @@ def _colourize(text: str) -> str:
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
-IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
+IPVS_SCHEDULERS = svccore.IPVS_SCHEDULERS
 
 _RENDER_IPTABLES_EXAMPLES = (
     "  svccore render iptables -f cluster.json --node worker-1\n"
@@ -724,12 +710,8 @@ def _run_render_ipvs(args: argparse.Namespace) -> int:
         node=args.node,
         form=args.form,
         config=load_config(args),
-        ipvs_scheduler=args.ipvs_scheduler,
-        nodeport_addresses=args.nodeport_addresses,
-        masquerade_all=args.masquerade_all,
-        masquerade_bit=args.masquerade_bit,
-        cluster_cidr=args.cluster_cidr,
         family=args.family,
+        **proxier_flags(args),
     )
     _warn_proxy(cluster, args.family)
     sys.stdout.write(text)
@@ -798,12 +780,12 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         "--dst", metavar="IP:PORT", required=True, help="the destination ([IP]:PORT for IPv6)"
     )
     p.add_argument(
-        "--proto", choices=("tcp", "udp", "sctp"), default="tcp", help="protocol (default: tcp)"
+        "--proto", choices=svccore.PROTOCOLS, default="tcp", help="protocol (default: tcp)"
     )
     p.add_argument(
         "--from",
         dest="source",
-        choices=("pod", "node", "other-node", "external"),
+        choices=svccore.TRAFFIC_SOURCES,
         default="pod",
         help="pod: a pod on the node (default); node: the node itself (host network); "
         "other-node: another node or its pods; external: outside the cluster",
@@ -823,19 +805,6 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_trace(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
-    kwargs = iptables_settings(args)
-    if args.mode == "ipvs":
-        # Only the flags the ipvs proxier has; the others are refused by Cluster.trace.
-        for k in (
-            "masquerade_mark",
-            "localhost_nodeports",
-            "nfacct_counters",
-            "random_fully",
-            "conntrack_tcp_be_liberal",
-            "proxier_settings",
-        ):
-            if kwargs[k] is None:
-                del kwargs[k]
     result = cluster.trace(
         node=args.node,
         src=args.src,
@@ -843,8 +812,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         proto=args.proto,
         source=args.source,
         mode=args.mode,
-        ipvs_scheduler=args.ipvs_scheduler,
-        **kwargs,
+        **iptables_settings(args),
     )
     _warn_proxy(cluster, "IPv6" if args.dst.startswith("[") else "IPv4")
     if args.output == "json":
