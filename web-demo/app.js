@@ -466,8 +466,8 @@ function syncSelect(select, items) {
 /** A source address for the packet's origin when the form leaves it empty. */
 function autoSource(from, v6) {
   if (from === "external") return v6 ? "2001:db8::10" : "203.0.113.10";
-  if (from === "host") return nodeAddress(state.node, v6) ?? (v6 ? "fd00::1" : "192.168.0.1");
-  if (from === "node") {
+  if (from === "node") return nodeAddress(state.node, v6) ?? (v6 ? "fd00::1" : "192.168.0.1");
+  if (from === "other-node") {
     const other = state.nodes.find((n) => n.name !== state.node && nodeAddress(n.name, v6));
     return other ? nodeAddress(other.name, v6) : v6 ? "fd00::250" : "192.168.0.250";
   }

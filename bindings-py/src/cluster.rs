@@ -11,7 +11,7 @@ use svccore::validate::{validate, ValidateOptions};
 use svccore::{Error, Issue, Loader};
 
 use crate::config::PyProxyConfig;
-use crate::convert::from_py;
+use crate::convert::{from_py, to_py};
 use crate::errors::{core, guard};
 use crate::select::PySimulationReport;
 use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
@@ -479,6 +479,41 @@ impl PyCluster {
                 &f,
             )?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
+        })
+    }
+
+    /// The settings the ``mode`` kube-proxy on ``node`` runs with, layered as for
+    /// :meth:`render_iptables` (same arguments; a flag of another mode raises
+    /// ``InvalidArgumentError``) and filled from the Node object: the ``proxy.json`` fields plus
+    /// ``localDetector``, ``ipvsScheduler``, ``nodeLabels`` and ``podCIDRs``.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: node-a}
+    /// ... status: {addresses: [{type: InternalIP, address: 192.168.0.10}]}
+    /// ... ''')
+    /// >>> s = c.settings(node='node-a', mode='ipvs', ipvs_scheduler='mh', cluster_cidr='10.244.0.0/16')
+    /// >>> s['nodeIPs'], s['ipvsScheduler'], s['localDetector']
+    /// (['192.168.0.10'], 'mh', {'mode': 'Cidr', 'value': '10.244.0.0/16'})
+    #[pyo3(signature = (*, node = None, mode = "iptables", config = None, proxier_settings = None, family = None, **flags))]
+    #[allow(clippy::too_many_arguments)]
+    fn settings<'py>(
+        &self,
+        py: Python<'py>,
+        node: Option<String>,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        family: Option<&str>,
+        flags: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let mode = core(ProxyMode::parse_among(mode, &ProxyMode::ALL))?;
+            let f = settings_flags("settings", flags, node, fam(family)?)?;
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            to_py(py, &s.describe())
         })
     }
 

@@ -298,6 +298,16 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    def settings(
+        self,
+        *,
+        node: str | None = None,
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> dict[str, Any]: ...
     def render_ipvs(
         self,
         *,

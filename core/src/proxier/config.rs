@@ -785,6 +785,22 @@ impl ProxierSettings {
     }
 }
 
+impl ProxierSettings {
+    /// The settings as plain values: the JSON form ([`Self::to_json`]) plus what it does not
+    /// hold: `localDetector` (`{"mode": "Cidr", "value": "10.244.0.0/16"}`), `ipvsScheduler`,
+    /// `nodeLabels` and `podCIDRs`. The bindings' `proxier_settings` results.
+    pub fn describe(&self) -> Value {
+        let mut v = self.to_json();
+        if let Value::Object(m) = &mut v {
+            m.insert("localDetector".into(), json!(self.local_detector));
+            m.insert("ipvsScheduler".into(), json!(self.ipvs.scheduler.name()));
+            m.insert("nodeLabels".into(), json!(self.node.labels));
+            m.insert("podCIDRs".into(), json!(self.node.pod_cidrs));
+        }
+        v
+    }
+}
+
 impl serde::Serialize for ProxierSettings {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.to_json().serialize(s)
