@@ -11,7 +11,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use svccore::proxier::config::SettingsFlags;
+use svccore::proxier::config::{SettingsFlags, SETTINGS_FILE_MODES};
 
 mod cluster;
 mod config;
@@ -39,6 +39,14 @@ fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let schedulers = svccore::select::ipvs::SCHEDULER_NAMES;
     m.add("IPVS_SCHEDULERS", PyTuple::new(m.py(), schedulers)?)?;
     m.add("PROXIER_FLAGS", PyTuple::new(m.py(), SettingsFlags::NAMES)?)?;
+    // Which flag (and the settings file, `proxier_settings`) each mode takes.
+    let modes = pyo3::types::PyDict::new(m.py());
+    let settings_file = ("proxier_settings", SETTINGS_FILE_MODES);
+    for (name, ms) in SettingsFlags::MODES.into_iter().chain([settings_file]) {
+        let ms: Vec<&str> = ms.iter().map(|x| x.as_str()).collect();
+        modes.set_item(name, PyTuple::new(m.py(), ms)?)?;
+    }
+    m.add("PROXIER_FLAG_MODES", modes)?;
     m.add(
         "PROTOCOLS",
         PyTuple::new(m.py(), svccore::packet::PROTOCOL_NAMES)?,

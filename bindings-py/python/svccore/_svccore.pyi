@@ -13,6 +13,7 @@ __all__ = [
     "IPVS_SCHEDULERS",
     "PROTOCOLS",
     "PROXIER_FLAGS",
+    "PROXIER_FLAG_MODES",
     "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
@@ -46,6 +47,7 @@ __version__: str
 ALGORITHMS: tuple[str, ...]
 IPVS_SCHEDULERS: tuple[str, ...]
 PROXIER_FLAGS: tuple[str, ...]
+PROXIER_FLAG_MODES: dict[str, tuple[str, ...]]
 PROTOCOLS: tuple[str, ...]
 TRAFFIC_SOURCES: tuple[str, ...]
 

@@ -501,61 +501,90 @@ def add_config_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the iptables proxier's settings: ``--proxier-settings``, ``--config`` and the
-    kube-proxy flags. Later sources override earlier ones: defaults, configuration, settings
-    file, flags."""
-    add_config_argument(p)
-    g = p.add_argument_group("iptables proxier flags (override --config and --proxier-settings)")
-    g.add_argument(
+# The command-line options of the proxier flags (``svccore.PROXIER_FLAGS`` and the settings
+# file), by flag name. Which subcommand offers which is the core's table,
+# ``svccore.PROXIER_FLAG_MODES``; the core also refuses a flag of another mode.
+_FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "proxier_settings": (
         "--proxier-settings",
-        metavar="FILE",
-        help="proxier settings as JSON (the proxy.json of the conformance cases); only the "
-        "fields given count",
-    )
-    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
-    g.add_argument(
-        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
-    )
-    g.add_argument(
+        {
+            "metavar": "FILE",
+            "help": "proxier settings as JSON (the proxy.json of the conformance cases); only "
+            "the fields given count",
+        },
+    ),
+    "cluster_cidr": (
+        "--cluster-cidr",
+        {"metavar": "CIDR", "help": "--cluster-cidr (local traffic detector)"},
+    ),
+    "masquerade_all": (
+        "--masquerade-all",
+        {"action": "store_const", "const": True, "help": "masquerade all service traffic"},
+    ),
+    "masquerade_bit": (
         "--iptables-masquerade-bit",
-        dest="masquerade_bit",
-        type=int,
-        metavar="N",
-        help="the fwmark bit for masquerading (0-31; default 14)",
-    )
-    g.add_argument("--masquerade-mark", metavar="TEXT", help="the mark text itself (e.g. 0x4000)")
-    g.add_argument(
+        {"type": int, "metavar": "N", "help": "the fwmark bit for masquerading (0-31; default 14)"},
+    ),
+    "masquerade_mark": (
+        "--masquerade-mark",
+        {"metavar": "TEXT", "help": "the mark text itself (e.g. 0x4000)"},
+    ),
+    "localhost_nodeports": (
         "--iptables-localhost-nodeports",
-        dest="localhost_nodeports",
-        type=_bool,
-        metavar="true|false",
-        help="accept node ports on localhost (default true)",
-    )
-    g.add_argument(
+        {
+            "type": _bool,
+            "metavar": "true|false",
+            "help": "accept node ports on localhost (default true)",
+        },
+    ),
+    "nodeport_addresses": (
         "--nodeport-addresses",
-        type=_cidrs,
-        metavar="CIDR,...",
-        help="the addresses node ports listen on",
-    )
-    g.add_argument(
+        {"type": _cidrs, "metavar": "CIDR,...", "help": "the addresses node ports listen on"},
+    ),
+    "nfacct_counters": (
         "--nfacct-counter",
-        dest="nfacct_counters",
-        action="append",
-        metavar="NAME",
-        help="an nfacct counter the node has (repeatable)",
-    )
-    g.add_argument(
+        {
+            "action": "append",
+            "metavar": "NAME",
+            "help": "an nfacct counter the node has (repeatable)",
+        },
+    ),
+    "random_fully": (
         "--random-fully",
-        action="store_const",
-        const=True,
-        help="iptables supports --random-fully",
-    )
-    g.add_argument(
+        {"action": "store_const", "const": True, "help": "iptables supports --random-fully"},
+    ),
+    "conntrack_tcp_be_liberal": (
         "--conntrack-tcp-be-liberal",
-        action="store_const",
-        const=True,
-        help="nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
+        {
+            "action": "store_const",
+            "const": True,
+            "help": "nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
+        },
+    ),
+    "ipvs_scheduler": (
+        "--ipvs-scheduler",
+        {"choices": svccore.IPVS_SCHEDULERS, "help": "the IPVS scheduler (ipvs mode)"},
+    ),
+}
+
+
+def add_proxier_arguments(p: argparse.ArgumentParser, modes: tuple[str, ...], title: str) -> None:
+    """Adds ``--config`` and the command-line options of the proxier flags the core gives
+    ``modes``, in the core's order. Later sources override earlier ones: defaults,
+    configuration, settings file, flags."""
+    add_config_argument(p)
+    g = p.add_argument_group(title)
+    for name in ("proxier_settings", *svccore.PROXIER_FLAGS):
+        if name in _FLAG_OPTIONS and set(modes) & set(svccore.PROXIER_FLAG_MODES[name]):
+            option, kwargs = _FLAG_OPTIONS[name]
+            g.add_argument(option, dest=name, **kwargs)
+
+
+def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Adds the iptables proxier's settings: ``--config``, ``--proxier-settings`` and the
+    kube-proxy flags."""
+    add_proxier_arguments(
+        p, ("iptables",), "iptables proxier flags (override --config and --proxier-settings)"
     )
 
 
@@ -623,7 +652,6 @@ def _colourize(text: str) -> str:
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
-IPVS_SCHEDULERS = svccore.IPVS_SCHEDULERS
 
 _RENDER_IPTABLES_EXAMPLES = (
     "  svccore render iptables -f cluster.json --node worker-1\n"
@@ -682,26 +710,7 @@ def _render_ipvs_arguments(p: argparse.ArgumentParser) -> None:
         default="IPv4",
         help="the proxier's family (default: IPv4)",
     )
-    add_config_argument(p)
-    g = p.add_argument_group("ipvs proxier flags (override --config)")
-    g.add_argument("--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="the IPVS scheduler")
-    g.add_argument(
-        "--nodeport-addresses",
-        type=_cidrs,
-        metavar="CIDR,...",
-        help="the addresses node ports listen on",
-    )
-    g.add_argument(
-        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
-    )
-    g.add_argument(
-        "--iptables-masquerade-bit",
-        dest="masquerade_bit",
-        type=int,
-        metavar="N",
-        help="the fwmark bit for masquerading (0-31; default 14)",
-    )
-    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
+    add_proxier_arguments(p, ("ipvs",), "ipvs proxier flags (override --config)")
 
 
 def _run_render_ipvs(args: argparse.Namespace) -> int:
@@ -796,9 +805,11 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         default="iptables",
         help="kube-proxy's mode (default: iptables)",
     )
-    add_iptables_settings_arguments(p)
-    p.add_argument(
-        "--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="--mode ipvs: the IPVS scheduler"
+    add_proxier_arguments(
+        p,
+        ("iptables", "ipvs"),
+        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        "refused)",
     )
     add_output_argument(p)
 

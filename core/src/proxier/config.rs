@@ -934,11 +934,11 @@ pub fn parse_family(s: &str) -> Result<IpFamily> {
     })
 }
 
-/// The flags, each with the modes it applies to (the settings file, `proxier_settings`, is
-/// checked with them).
-const FLAG_MODES: &[(&str, &[ProxyMode])] = {
+/// The flags in [`SettingsFlags`] field order, each with the modes it applies to: the one
+/// table of which option belongs to which mode ([`SettingsFlags::MODES`]).
+const FLAGS: [(&str, &[ProxyMode]); 13] = {
     use ProxyMode::{Iptables as I, Ipvs as V, Nftables as N};
-    &[
+    [
         ("node", &[I, V, N]),
         ("family", &[I, V, N]),
         ("cluster_cidr", &[I, V, N]),
@@ -952,27 +952,26 @@ const FLAG_MODES: &[(&str, &[ProxyMode])] = {
         ("conntrack_tcp_be_liberal", &[I]),
         ("service_cidrs", &[N]),
         ("ipvs_scheduler", &[V]),
-        ("proxier_settings", &[I, N]),
     ]
 };
 
+/// The modes a `proxy.json` settings object (`proxier_settings`) applies to.
+pub const SETTINGS_FILE_MODES: &[ProxyMode] = &[ProxyMode::Iptables, ProxyMode::Nftables];
+
 impl SettingsFlags {
     /// The flags' names (the bindings' keyword arguments), in field order.
-    pub const NAMES: [&'static str; 13] = [
-        "node",
-        "family",
-        "cluster_cidr",
-        "masquerade_all",
-        "masquerade_bit",
-        "masquerade_mark",
-        "localhost_nodeports",
-        "nodeport_addresses",
-        "nfacct_counters",
-        "random_fully",
-        "conntrack_tcp_be_liberal",
-        "service_cidrs",
-        "ipvs_scheduler",
-    ];
+    pub const NAMES: [&'static str; 13] = {
+        let mut names = [""; 13];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = FLAGS[i].0;
+            i += 1;
+        }
+        names
+    };
+
+    /// Each flag's name with the modes it applies to, in field order.
+    pub const MODES: [(&'static str, &'static [ProxyMode]); 13] = FLAGS;
 
     /// Reads the flags from an object of their names ([`Error::InvalidArgument`] for an unknown
     /// name or a value of the wrong type; `null` is "not given").
@@ -980,45 +979,38 @@ impl SettingsFlags {
         serde_json::from_value(v.clone()).map_err(|e| Error::InvalidArgument(e.to_string()))
     }
 
-    /// Whether each flag was given, by name.
-    fn given(&self) -> [(&'static str, bool); 13] {
-        let n = Self::NAMES;
+    /// Whether each flag was given, in field order.
+    fn given(&self) -> [bool; 13] {
         [
-            (n[0], self.node_name.is_some()),
-            (n[1], self.ip_family.is_some()),
-            (n[2], self.cluster_cidr.is_some()),
-            (n[3], self.masquerade_all.is_some()),
-            (n[4], self.masquerade_bit.is_some()),
-            (n[5], self.masquerade_mark.is_some()),
-            (n[6], self.localhost_nodeports.is_some()),
-            (n[7], self.nodeport_addresses.is_some()),
-            (n[8], self.nfacct_counters.is_some()),
-            (n[9], self.random_fully.is_some()),
-            (n[10], self.conntrack_tcp_liberal.is_some()),
-            (n[11], self.service_cidrs.is_some()),
-            (n[12], self.ipvs_scheduler.is_some()),
+            self.node_name.is_some(),
+            self.ip_family.is_some(),
+            self.cluster_cidr.is_some(),
+            self.masquerade_all.is_some(),
+            self.masquerade_bit.is_some(),
+            self.masquerade_mark.is_some(),
+            self.localhost_nodeports.is_some(),
+            self.nodeport_addresses.is_some(),
+            self.nfacct_counters.is_some(),
+            self.random_fully.is_some(),
+            self.conntrack_tcp_liberal.is_some(),
+            self.service_cidrs.is_some(),
+            self.ipvs_scheduler.is_some(),
         ]
     }
 
     /// Refuses a flag (or a settings file, `settings_file`) that `mode` does not have:
     /// [`Error::InvalidArgument`] `"<name> applies to mode \"iptables\" only"`.
     pub fn check_mode(&self, mode: ProxyMode, settings_file: bool) -> Result<()> {
-        let given = self
-            .given()
-            .into_iter()
-            .chain([("proxier_settings", settings_file)]);
-        for (name, is_given) in given {
-            let modes = FLAG_MODES
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or(&[][..], |(_, m)| *m);
-            if is_given && !modes.contains(&mode) {
-                let names: Vec<&str> = modes.iter().map(|m| m.as_str()).collect();
-                let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let flags = FLAGS.iter().zip(self.given());
+        let file = std::iter::once((&("proxier_settings", SETTINGS_FILE_MODES), settings_file));
+        for (&(name, modes), given) in flags.chain(file) {
+            if given && !modes.contains(&mode) {
+                let quoted: Vec<String> =
+                    modes.iter().map(|m| format!("{:?}", m.as_str())).collect();
+                let quoted: Vec<&str> = quoted.iter().map(String::as_str).collect();
                 return Err(Error::InvalidArgument(format!(
                     "{name} applies to mode {} only",
-                    or_list(&names)
+                    or_list(&quoted)
                 )));
             }
         }
@@ -1358,7 +1350,6 @@ mod tests {
             .map(|n| ((*n).to_owned(), Value::Null))
             .collect();
         assert!(SettingsFlags::from_json(&Value::Object(all)).is_ok());
-        assert_eq!(FLAG_MODES.len(), SettingsFlags::NAMES.len() + 1);
     }
 
     #[test]
