@@ -107,11 +107,9 @@ pub(crate) fn proxier_settings(
 
 // ---------------------------------------------------------------------------------- classes
 
-/// kube-proxy's iptables proxier settings in the ``proxy.json`` form of the conformance cases
-/// (``--proxier-settings FILE``): ``nodeName``, ``nodeIPs``, ``ipFamily``, ``clusterCIDR``,
-/// ``masqueradeAll``, ``masqueradeMark``, ``localhostNodePorts``, ``nodePortAddresses``,
-/// ``nfacctCounters``, ``randomFully``, ``conntrackTCPLiberal``,
-/// ``largeClusterEndpointsThreshold``, ``interfaceAddresses``.
+/// kube-proxy's proxier settings in the ``proxy.json`` form of the conformance cases
+/// (``--proxier-settings FILE``); ``to_dict()`` of ``from_json('{}')`` lists every field with
+/// its default.
 ///
 /// Only the fields given count: passed as ``proxier_settings=`` they override the
 /// KubeProxyConfiguration and are overridden by keyword flags. ``to_dict()`` shows every field
