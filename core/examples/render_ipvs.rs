@@ -79,7 +79,7 @@ fn run() -> Result<String, String> {
         let mut s =
             ProxierSettings::from_cluster(&cluster, &node, fam).map_err(|e| e.to_string())?;
         if let Some(x) = &sched {
-            s.ipvs.scheduler = Scheduler::parse(x).unwrap();
+            s.ipvs.scheduler = Scheduler::parse(x).map_err(|e| e.to_string())?;
         }
         if !addrs.is_empty() {
             s.node.ips = addrs.clone();
