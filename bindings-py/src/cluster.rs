@@ -318,7 +318,7 @@ impl PyCluster {
     /// Simulates ``connections`` new connections from ``clients`` clients over ``duration``
     /// seconds to one service port, through the node's real configuration (traffic policy,
     /// topology, ClientIP affinity) and the ``scheduler``: ``iptables`` (kube-proxy's cascade),
-    /// an IPVS scheduler (``rr wrr lc wlc sed nq sh dh mh``), ``maglev`` or ``ring-hash``.
+    /// an IPVS scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
     /// disruption of that change.
