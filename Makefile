@@ -102,9 +102,9 @@ lint-rust: setup-rust
 	cargo clippy --workspace --exclude svccore-wasm --all-targets -- -D warnings
 
 lint-python: setup-venv
-	cd bindings-py && ../$(VBIN)/ruff check python tests examples ../benches/python
-	cd bindings-py && ../$(VBIN)/ruff format --check python tests examples ../benches/python
-	cd bindings-py && ../$(VBIN)/mypy python tests examples ../benches/python
+	cd bindings-py && ../$(VBIN)/ruff check python tests examples ../benches/python ../tests/cross
+	cd bindings-py && ../$(VBIN)/ruff format --check python tests examples ../benches/python ../tests/cross
+	cd bindings-py && ../$(VBIN)/mypy python tests examples ../benches/python ../tests/cross
 
 test-rust: ## cargo test of the default members (core, benches)
 	cargo test
