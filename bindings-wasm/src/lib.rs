@@ -35,7 +35,7 @@ use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{camel_keys, Args};
-use crate::error::{arg_error, to_js_error, to_js_error_at, JsResult};
+use crate::error::{to_js_error, to_js_error_at, JsResult};
 use crate::records::{NodeDifferences, NodeEndpoints, NodeRecord, ServicesView};
 
 pub use crate::balancer::JsBalancer;
@@ -82,12 +82,7 @@ fn to_js_camel<T: Serialize>(v: &T, extra: &[(&str, &str)]) -> JsResult<JsValue>
 fn parse_family_at(family: Option<String>, path: &str) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
-        Some(f) => IpFamily::parse(f).ok_or_else(|| {
-            arg_error(
-                path,
-                format!("unknown IP family {f:?}: must be IPv4 or IPv6"),
-            )
-        }),
+        Some(f) => svccore::proxier::config::parse_family(f).map_err(|e| to_js_error_at(&e, path)),
     }
 }
 
@@ -102,14 +97,11 @@ fn parse_scheduler(s: Option<String>) -> JsResult<Option<String>> {
     }
 }
 
+/// A family argument (default IPv4), parsed by the core.
 fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
-        Some(f) => IpFamily::parse(f).ok_or_else(|| {
-            to_js_error(&svccore::Error::InvalidArgument(format!(
-                "unknown IP family {f:?}: must be IPv4 or IPv6"
-            )))
-        }),
+        Some(f) => svccore::proxier::config::parse_family(f).map_err(|e| to_js_error(&e)),
     }
 }
 
