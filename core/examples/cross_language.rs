@@ -43,6 +43,7 @@ fn main() -> ExitCode {
 fn run(table: &Path) -> Result<String, Box<dyn std::error::Error>> {
     let spec: Value = serde_json::from_str(&std::fs::read_to_string(table)?)?;
     let root: PathBuf = table
+        .canonicalize()?
         .parent()
         .and_then(Path::parent)
         .and_then(Path::parent)
