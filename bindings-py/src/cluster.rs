@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use svccore::packet::{parse_packet, PacketArgs, TRACE_MODES};
+use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
 use svccore::proxier::config::ProxyMode;
 use svccore::report::{EndpointsReport, Summary};
 use svccore::validate::{validate, ValidateOptions};
@@ -611,7 +611,7 @@ impl PyCluster {
             };
             let p = core(parse_packet(&args))?;
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
-            let f = settings_flags("trace", flags, Some(node), Some(IpFamily::of(&p.dst)))?;
+            let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
             let t = core(py.allow_threads(|| match mode {
                 ProxyMode::Ipvs => svccore::trace::trace_ipvs(&self.0, &s, &p),

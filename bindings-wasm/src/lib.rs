@@ -407,7 +407,6 @@ impl Cluster {
             packet::parse_dst(&args.required_str("dst")?, port).map_err(at("dst"))?;
         let src = packet::parse_src(&args.required_str("src")?).map_err(at("src"))?;
         packet::check_families(src, dst).map_err(at("src"))?;
-        let family = IpFamily::of(&dst);
         let protocol = packet::parse_protocol(args.str("proto")?.as_deref().unwrap_or("tcp"))
             .map_err(at("proto"))?;
         let origin = packet::parse_origin(args.str("from")?.as_deref().unwrap_or("pod"))
@@ -421,6 +420,7 @@ impl Cluster {
             in_interface: None,
             recent: args.strings("recent")?.unwrap_or_default(),
         };
+        let family = packet::proxier_family(&packet);
         let mode = args.str("mode")?.unwrap_or_else(|| "iptables".into());
         let mode = ProxyMode::parse_among(&mode, &packet::TRACE_MODES).map_err(at("mode"))?;
         let scheduler = parse_scheduler(args.str("scheduler")?)?;

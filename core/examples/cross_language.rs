@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 use svccore::model::IpFamily;
-use svccore::packet::{parse_packet, PacketArgs, TRACE_MODES};
+use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
 use svccore::proxier::config::{parse_family, ProxierSettings, ProxyMode, SettingsFlags};
 use svccore::report::NodeEndpoints;
 use svccore::snapshot::ProxySnapshot;
@@ -107,7 +107,7 @@ fn trace(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
         from: str_arg(args, "from").unwrap_or("pod"),
     })?;
     let mode = ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &TRACE_MODES)?;
-    let s = resolved(cluster, mode, &flags(args, Some(IpFamily::of(&packet.dst))))?;
+    let s = resolved(cluster, mode, &flags(args, Some(proxier_family(&packet))))?;
     let t = match mode {
         ProxyMode::Ipvs => svccore::trace::trace_ipvs(cluster, &s, &packet)?,
         _ => svccore::trace::trace_cluster(cluster, &s, &packet)?,

@@ -74,6 +74,12 @@ pub fn parse_dst(s: &str, port: Option<u16>) -> Result<(IpAddr, u16)> {
     Ok((ip, p))
 }
 
+/// The family of the kube-proxy that handles a packet: its destination's (each proxier sees
+/// one family).
+pub fn proxier_family(p: &Packet) -> IpFamily {
+    IpFamily::of(&p.dst)
+}
+
 /// Refuses a source and a destination of different families (one kube-proxy sees one family:
 /// the destination's).
 pub fn check_families(src: IpAddr, dst: IpAddr) -> Result<()> {
