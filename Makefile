@@ -27,7 +27,7 @@ VALID_EXAMPLE := examples/nginx-study.yaml
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
 	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
-	bench bench-rust bench-python fmt clean
+	bench bench-rust bench-python fmt clean test-cross
 
 help: ## Show this help
 	@echo "usage: make TARGET"
@@ -99,7 +99,7 @@ demo: install ## The main job on examples/ (installs only maturin and the packag
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web ## Everything CI runs
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web test-cross ## Everything CI runs
 	@echo "make test: all passed"
 
 lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict
@@ -110,9 +110,9 @@ lint-rust: setup-rust
 	cargo clippy --workspace --exclude svccore-wasm --all-targets -- -D warnings
 
 lint-python: setup-venv
-	cd bindings-py && ../$(VBIN)/ruff check python tests examples ../benches/python
-	cd bindings-py && ../$(VBIN)/ruff format --check python tests examples ../benches/python
-	cd bindings-py && ../$(VBIN)/mypy python tests examples ../benches/python
+	cd bindings-py && ../$(VBIN)/ruff check python tests examples ../benches/python ../tests/cross
+	cd bindings-py && ../$(VBIN)/ruff format --check python tests examples ../benches/python ../tests/cross
+	cd bindings-py && ../$(VBIN)/mypy python tests examples ../benches/python ../tests/cross
 
 test-rust: ## cargo test of the default members (core, benches)
 	cargo test
@@ -169,3 +169,13 @@ clean: ## Remove dist/ and .venv (cargo's target directory is left alone)
 SVCCORE_PYTHON := $(abspath $(VPY))
 test-web: install
 include mk/wasm.mk
+
+# The same table of calls (tests/cross/calls.json: traces, endpoints, settings) through the core
+# (its cross_language example), Python (the installed wheel) and the WebAssembly module for
+# Node.js; the answers must be equal.
+CROSS_CORE := $(abspath $(or $(CARGO_TARGET_DIR),target))/debug/examples/cross_language
+
+test-cross: install wasm-node ## The core, Python and WebAssembly give the same answers (tests/cross)
+	cargo build -p svccore --example cross_language
+	cd tests/cross && SVCCORE_CROSS_CORE=$(CROSS_CORE) SVCCORE_PYTHON=$(SVCCORE_PYTHON) \
+		SVCCORE_WASM_NODE_PKG=$(abspath $(WASM_NODE_PKG)) node --test cross.test.mjs

@@ -3,7 +3,7 @@
 // Every edit (debounced) reloads the cluster in the WebAssembly module and re-renders the
 // active view only; other views render when their tab is picked. Timings of the last update
 // are kept in `window.playground.timings` (the browser test reads them).
-import init, { capabilities, loadCluster, version } from "./pkg/svccore_wasm.js";
+import init, { capabilities, loadCluster, names, version } from "./pkg/svccore_wasm.js";
 import { VIEWS, esc, isAvailable, supported, unavailableView } from "./views.js";
 import { generateCluster } from "./generate.js";
 import { locatePath } from "./locate.js";
@@ -70,9 +70,20 @@ const state = {
 
 // ---- Setup ----------------------------------------------------------------------------------
 
+/** The scheduler pickers offer the core's lists (`names()`), not a copy of them. */
+function fillSchedulers(n) {
+  const opt = (value, label) => `<option value="${esc(value)}">${esc(label)}</option>`;
+  el.scheduler.innerHTML =
+    opt("", "kube-proxy's (configuration, else rr)") + n.ipvsSchedulers.map((s) => opt(s, s)).join("");
+  const label = (a) =>
+    a === "iptables" ? "iptables (random cascade)" : n.ipvsSchedulers.includes(a) ? `ipvs ${a}` : a;
+  el.simScheduler.innerHTML = n.algorithms.map((a) => opt(a, label(a))).join("");
+}
+
 async function main() {
   await init();
   state.caps = capabilities();
+  fillSchedulers(names());
   el.build.textContent = `svccore ${version()} (WebAssembly): ${state.caps.join(", ")}`;
   const hash = new URLSearchParams(location.hash.slice(1));
   state.view = VIEWS.some((v) => v.id === hash.get("view")) ? hash.get("view") : "services";
@@ -466,8 +477,8 @@ function syncSelect(select, items) {
 /** A source address for the packet's origin when the form leaves it empty. */
 function autoSource(from, v6) {
   if (from === "external") return v6 ? "2001:db8::10" : "203.0.113.10";
-  if (from === "host") return nodeAddress(state.node, v6) ?? (v6 ? "fd00::1" : "192.168.0.1");
-  if (from === "node") {
+  if (from === "node") return nodeAddress(state.node, v6) ?? (v6 ? "fd00::1" : "192.168.0.1");
+  if (from === "other-node") {
     const other = state.nodes.find((n) => n.name !== state.node && nodeAddress(n.name, v6));
     return other ? nodeAddress(other.name, v6) : v6 ? "fd00::250" : "192.168.0.250";
   }

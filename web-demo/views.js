@@ -304,12 +304,12 @@ function runTrace({ cluster, node, packet, scheduler }) {
   });
 }
 
-const FROM_TEXT = { pod: "a pod on", node: "another node, to", external: "outside the cluster, to", host: "the host network of" };
+const FROM_TEXT = { pod: "a pod on", "other-node": "another node, to", external: "outside the cluster, to", node: "the host network of" };
 
 function packetLine(t, node) {
   const p = t.packet;
   const dst = p.dst.includes(":") ? `[${p.dst}]:${p.dstPort}` : `${p.dst}:${p.dstPort}`;
-  const from = { LocalPod: "pod", OtherNode: "node", External: "external", Host: "host" }[p.origin];
+  const from = { LocalPod: "pod", OtherNode: "other-node", External: "external", Host: "node" }[p.origin];
   return `<code>${esc(p.protocol)} ${esc(p.src)} → ${esc(dst)}</code> from ${esc(FROM_TEXT[from])} node <strong>${esc(node || "(none)")}</strong>, ${esc(t.mode)} mode`;
 }
 

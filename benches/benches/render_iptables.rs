@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use svccore::categorize::NodeContext;
 use svccore::model::{IpFamily, Protocol, ServiceType};
+use svccore::proxier::config::NodeFacts;
 use svccore::render::iptables::{
     render_snapshot, Form, IncrementalRenderer, LocalDetector, ProxierSettings,
 };
@@ -94,10 +95,12 @@ fn input() -> (ProxySnapshot, ProxierSettings, NodeContext) {
         warnings: vec![],
     };
     let settings = ProxierSettings {
-        node_name: "node-0".into(),
-        node_ips: vec!["192.168.0.10".parse().unwrap()],
+        node: NodeFacts {
+            ips: vec!["192.168.0.10".parse().unwrap()],
+            interface_addresses: vec!["192.168.0.10/24".parse().unwrap()],
+            ..NodeFacts::named("node-0")
+        },
         local_detector: LocalDetector::Cidr("10.0.0.0/8".into()),
-        interface_addresses: vec!["192.168.0.10/24".parse().unwrap()],
         ..Default::default()
     };
     (snap, settings, NodeContext::named("node-0"))

@@ -5,7 +5,8 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::json;
 use svccore::model::IpFamily;
-use svccore::render::ipvs::{render_save, IpvsNode, IpvsSettings};
+use svccore::proxier::config::ProxierSettings;
+use svccore::render::ipvs::{render_save, IpvsNode};
 use svccore::snapshot::ProxySnapshot;
 use svccore::Loader;
 
@@ -46,7 +47,7 @@ fn cluster() -> svccore::Cluster {
 fn bench(c: &mut Criterion) {
     let cl = cluster();
     let snap = ProxySnapshot::build(&cl, IpFamily::IPv4).unwrap();
-    let settings = IpvsSettings::new(IpFamily::IPv4, "node-0");
+    let settings = ProxierSettings::new(IpFamily::IPv4, "node-0");
     let node = IpvsNode::build(&snap, &settings, None).unwrap();
     assert_eq!(node.virtual_servers.len(), SERVICES);
 

@@ -3,22 +3,24 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use svccore::render::iptables::SettingsFlags;
+use pyo3::types::PyDict;
+use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
+use svccore::proxier::config::ProxyMode;
 use svccore::report::{EndpointsReport, Summary};
 use svccore::validate::{validate, ValidateOptions};
 use svccore::{Error, Issue, Loader};
 
 use crate::config::PyProxyConfig;
-use crate::convert::from_py;
+use crate::convert::{from_py, to_py};
 use crate::errors::{core, guard};
 use crate::select::PySimulationReport;
 use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
 use svccore::model::IpFamily;
-use svccore::render::ipvs::IpvsFlags;
 use svccore::simulate::{simulate_with_progress, SimulateOptions};
 
 use crate::proxy::{
-    bad, iptables_settings, ipvs_settings, packet, snapshot_warnings, PyAuditReport, PyTraceResult,
+    bad, family as fam, proxier_settings as proxier_settings_of, settings_flags, snapshot_warnings,
+    PyAuditReport, PyTraceResult,
 };
 
 /// A loader with the caller's node port range (used to allocate missing node ports).
@@ -316,7 +318,7 @@ impl PyCluster {
     /// Simulates ``connections`` new connections from ``clients`` clients over ``duration``
     /// seconds to one service port, through the node's real configuration (traffic policy,
     /// topology, ClientIP affinity) and the ``scheduler``: ``iptables`` (kube-proxy's cascade),
-    /// an IPVS scheduler (``rr wrr lc wlc sed nq sh dh mh``), ``maglev`` or ``ring-hash``.
+    /// an IPVS scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
     /// disruption of that change.
@@ -431,11 +433,13 @@ impl PyCluster {
     /// ``proxier_settings`` (a :class:`ProxierSettings`, a dict of its JSON fields, JSON text as
     /// ``str``, or a file as ``os.PathLike`` such as ``pathlib.Path``), of which only the fields
     /// given count; then the keyword flags, each overriding when not ``None``: ``node``
-    /// (``--hostname-override``), ``cluster_cidr``, ``masquerade_all``, ``masquerade_bit``
-    /// (``--iptables-masquerade-bit``), ``masquerade_mark`` (the mark text itself),
-    /// ``localhost_nodeports``, ``nodeport_addresses`` (CIDRs), ``nfacct_counters``,
-    /// ``random_fully``, ``conntrack_tcp_be_liberal`` and ``family`` (``"IPv4"``/``"IPv6"``;
-    /// default: the settings', else IPv4). Node IPs come from the Node object.
+    /// (``--hostname-override``), ``family`` (``"IPv4"``/``"IPv6"``; default: the settings',
+    /// else IPv4) and the proxier flags: ``cluster_cidr``, ``masquerade_all``,
+    /// ``masquerade_bit`` (``--iptables-masquerade-bit``), ``masquerade_mark`` (the mark text
+    /// itself), ``localhost_nodeports``, ``nodeport_addresses`` (CIDRs or ``"primary"``),
+    /// ``nfacct_counters``, ``random_fully`` and ``conntrack_tcp_be_liberal``. A flag of another
+    /// mode (``ipvs_scheduler``) raises ``InvalidArgumentError``. Node IPs come from the Node
+    /// object.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -447,7 +451,7 @@ impl PyCluster {
     /// >>> rules = c.render_iptables(node='node-a', cluster_cidr='10.244.0.0/16')
     /// >>> [l for l in rules.splitlines() if 'shop/web' in l]
     /// ['-A KUBE-SERVICES -m comment --comment "shop/web has no endpoints" -m tcp -p tcp -d 10.96.0.10 --dport 80 -j REJECT']
-    #[pyo3(signature = (*, node = None, form = "restore", config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, family = None))]
+    #[pyo3(signature = (*, node = None, form = "restore", config = None, proxier_settings = None, family = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn render_iptables(
         &self,
@@ -456,16 +460,8 @@ impl PyCluster {
         form: &str,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
-        cluster_cidr: Option<String>,
-        masquerade_all: Option<bool>,
-        masquerade_bit: Option<i64>,
-        masquerade_mark: Option<String>,
-        localhost_nodeports: Option<bool>,
-        nodeport_addresses: Option<Vec<String>>,
-        nfacct_counters: Option<Vec<String>>,
-        random_fully: Option<bool>,
-        conntrack_tcp_be_liberal: Option<bool>,
         family: Option<&str>,
+        flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
             use svccore::render::iptables::{render, Form};
@@ -474,26 +470,50 @@ impl PyCluster {
                     "unknown iptables form {form:?}: expected restore, save or jumps"
                 ))
             })?;
-            let s = iptables_settings(
+            let f = settings_flags("render_iptables", flags, node, fam(family)?)?;
+            let s = proxier_settings_of(
                 &self.0,
+                ProxyMode::Iptables,
                 config.as_deref(),
                 proxier_settings,
-                SettingsFlags {
-                    node_name: node,
-                    ip_family: crate::proxy::family(family)?,
-                    cluster_cidr,
-                    masquerade_all,
-                    masquerade_bit,
-                    masquerade_mark,
-                    localhost_nodeports,
-                    nodeport_addresses,
-                    nfacct_counters,
-                    random_fully,
-                    conntrack_tcp_liberal: conntrack_tcp_be_liberal,
-                    service_cidrs: None,
-                },
+                &f,
             )?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
+        })
+    }
+
+    /// The settings the ``mode`` kube-proxy on ``node`` runs with, layered as for
+    /// :meth:`render_iptables` (same arguments; a flag of another mode raises
+    /// ``InvalidArgumentError``) and filled from the Node object: the ``proxy.json`` fields plus
+    /// ``localDetector``, ``ipvsScheduler``, ``nodeLabels`` and ``podCIDRs``.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: node-a}
+    /// ... status: {addresses: [{type: InternalIP, address: 192.168.0.10}]}
+    /// ... ''')
+    /// >>> s = c.settings(node='node-a', mode='ipvs', ipvs_scheduler='mh', cluster_cidr='10.244.0.0/16')
+    /// >>> s['nodeIPs'], s['ipvsScheduler'], s['localDetector']
+    /// (['192.168.0.10'], 'mh', {'mode': 'Cidr', 'value': '10.244.0.0/16'})
+    #[pyo3(signature = (*, node = None, mode = "iptables", config = None, proxier_settings = None, family = None, **flags))]
+    #[allow(clippy::too_many_arguments)]
+    fn settings<'py>(
+        &self,
+        py: Python<'py>,
+        node: Option<String>,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        family: Option<&str>,
+        flags: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let mode = core(ProxyMode::parse_among(mode, &ProxyMode::ALL))?;
+            let f = settings_flags("settings", flags, node, fam(family)?)?;
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            to_py(py, &s.describe())
         })
     }
 
@@ -502,9 +522,10 @@ impl PyCluster {
     /// ``--stats``/``--rate`` variants, counters 0), ``"save"`` (``ipvsadm -S -n``),
     /// ``"ipset"`` (``ipset save``), ``"iptables"`` (the ipvs-mode ``iptables-restore``
     /// payload) or ``"addresses"`` (``ip addr show kube-ipvs0``). The KubeProxyConfiguration
-    /// (``config``, else the cluster's) gives the scheduler and flags; ``ipvs_scheduler``,
-    /// ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit`` and ``cluster_cidr``
-    /// override it. ``node=None`` uses its ``hostnameOverride``.
+    /// (``config``, else the cluster's) gives the scheduler and flags; the keyword flags
+    /// ``ipvs_scheduler``, ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit`` and
+    /// ``cluster_cidr`` override it (an iptables-only flag raises ``InvalidArgumentError``).
+    /// ``node=None`` uses its ``hostnameOverride``.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -515,38 +536,21 @@ impl PyCluster {
     /// ... ''')
     /// >>> print(c.render_ipvs(node='node-a', form='save', ipvs_scheduler='wrr'), end='')
     /// -A -t 10.96.0.10:80 -s wrr
-    #[pyo3(signature = (*, node = None, form = "list", config = None, ipvs_scheduler = None, nodeport_addresses = None, masquerade_all = None, masquerade_bit = None, cluster_cidr = None, family = "IPv4"))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, node = None, form = "list", config = None, family = "IPv4", **flags))]
     fn render_ipvs(
         &self,
         py: Python<'_>,
         node: Option<String>,
         form: &str,
         config: Option<PyRef<'_, PyProxyConfig>>,
-        ipvs_scheduler: Option<String>,
-        nodeport_addresses: Option<Vec<String>>,
-        masquerade_all: Option<bool>,
-        masquerade_bit: Option<i64>,
-        cluster_cidr: Option<String>,
         family: &str,
+        flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
             use svccore::render::ipvs::{parse_form, render};
             let form = core(parse_form(form))?;
-            let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
-            let s = ipvs_settings(
-                &self.0,
-                config.as_deref(),
-                node.as_deref(),
-                fam,
-                IpvsFlags {
-                    scheduler: ipvs_scheduler,
-                    nodeport_addresses,
-                    masquerade_all,
-                    masquerade_bit,
-                    cluster_cidr,
-                },
-            )?;
+            let f = settings_flags("render_ipvs", flags, node, fam(Some(family))?)?;
+            let s = proxier_settings_of(&self.0, ProxyMode::Ipvs, config.as_deref(), None, &f)?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
         })
     }
@@ -582,7 +586,7 @@ impl PyCluster {
     /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80', mode='ipvs')
     /// >>> [(o.endpoint, o.decimal) for o in t.outcomes], t.virtual_server['scheduler']
     /// ([('10.1.0.2:8080', 1.0)], 'rr')
-    #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, ipvs_scheduler = None))]
+    #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", config = None, proxier_settings = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn trace(
         &self,
@@ -595,83 +599,25 @@ impl PyCluster {
         mode: &str,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
-        cluster_cidr: Option<String>,
-        masquerade_all: Option<bool>,
-        masquerade_bit: Option<i64>,
-        masquerade_mark: Option<String>,
-        localhost_nodeports: Option<bool>,
-        nodeport_addresses: Option<Vec<String>>,
-        nfacct_counters: Option<Vec<String>>,
-        random_fully: Option<bool>,
-        conntrack_tcp_be_liberal: Option<bool>,
-        ipvs_scheduler: Option<String>,
+        flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyTraceResult> {
         guard(|| {
-            let p = packet(src, dst, proto, source)?;
-            let fam = IpFamily::of(&p.dst);
-            match mode {
-                "iptables" => {
-                    if ipvs_scheduler.is_some() {
-                        return Err(bad("ipvs_scheduler applies to mode \"ipvs\" only"));
-                    }
-                    let s = iptables_settings(
-                        &self.0,
-                        config.as_deref(),
-                        proxier_settings,
-                        SettingsFlags {
-                            node_name: Some(node),
-                            ip_family: Some(fam),
-                            cluster_cidr,
-                            masquerade_all,
-                            masquerade_bit,
-                            masquerade_mark,
-                            localhost_nodeports,
-                            nodeport_addresses,
-                            nfacct_counters,
-                            random_fully,
-                            conntrack_tcp_liberal: conntrack_tcp_be_liberal,
-                            service_cidrs: None,
-                        },
-                    )?;
-                    let t =
-                        core(py.allow_threads(|| svccore::trace::trace_cluster(&self.0, &s, &p)))?;
-                    Ok(PyTraceResult::new(t, "iptables"))
-                }
-                "ipvs" => {
-                    let iptables_only = [
-                        ("proxier_settings", proxier_settings.is_some()),
-                        ("masquerade_mark", masquerade_mark.is_some()),
-                        ("localhost_nodeports", localhost_nodeports.is_some()),
-                        ("nfacct_counters", nfacct_counters.is_some()),
-                        ("random_fully", random_fully.is_some()),
-                        (
-                            "conntrack_tcp_be_liberal",
-                            conntrack_tcp_be_liberal.is_some(),
-                        ),
-                    ];
-                    if let Some((name, _)) = iptables_only.iter().find(|(_, given)| *given) {
-                        return Err(bad(format!("{name} applies to mode \"iptables\" only")));
-                    }
-                    let s = ipvs_settings(
-                        &self.0,
-                        config.as_deref(),
-                        Some(&node),
-                        fam,
-                        IpvsFlags {
-                            scheduler: ipvs_scheduler,
-                            nodeport_addresses,
-                            masquerade_all,
-                            masquerade_bit,
-                            cluster_cidr,
-                        },
-                    )?;
-                    let t = core(py.allow_threads(|| svccore::trace::trace_ipvs(&self.0, &s, &p)))?;
-                    Ok(PyTraceResult::new(t, "ipvs"))
-                }
-                o => Err(bad(format!(
-                    "unknown mode {o:?}: expected iptables or ipvs"
-                ))),
-            }
+            let args = PacketArgs {
+                src,
+                dst,
+                port: None,
+                proto,
+                from: source,
+            };
+            let p = core(parse_packet(&args))?;
+            let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
+            let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            let t = core(py.allow_threads(|| match mode {
+                ProxyMode::Ipvs => svccore::trace::trace_ipvs(&self.0, &s, &p),
+                _ => svccore::trace::trace_cluster(&self.0, &s, &p),
+            }))?;
+            Ok(PyTraceResult::new(t, mode.as_str()))
         })
     }
 
@@ -686,7 +632,7 @@ impl PyCluster {
     /// >>> print(c.audit(c.render_iptables(form='save'), node=''), end='')
     /// audit of node "" (IPv4): ...
     /// no drift
-    #[pyo3(signature = (actual, *, node, config = None, proxier_settings = None, cluster_cidr = None, masquerade_all = None, masquerade_bit = None, masquerade_mark = None, localhost_nodeports = None, nodeport_addresses = None, nfacct_counters = None, random_fully = None, conntrack_tcp_be_liberal = None, family = None))]
+    #[pyo3(signature = (actual, *, node, config = None, proxier_settings = None, family = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn audit(
         &self,
@@ -695,36 +641,17 @@ impl PyCluster {
         node: String,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
-        cluster_cidr: Option<String>,
-        masquerade_all: Option<bool>,
-        masquerade_bit: Option<i64>,
-        masquerade_mark: Option<String>,
-        localhost_nodeports: Option<bool>,
-        nodeport_addresses: Option<Vec<String>>,
-        nfacct_counters: Option<Vec<String>>,
-        random_fully: Option<bool>,
-        conntrack_tcp_be_liberal: Option<bool>,
         family: Option<&str>,
+        flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyAuditReport> {
         guard(|| {
-            let s = iptables_settings(
+            let f = settings_flags("audit", flags, Some(node), fam(family)?)?;
+            let s = proxier_settings_of(
                 &self.0,
+                ProxyMode::Iptables,
                 config.as_deref(),
                 proxier_settings,
-                SettingsFlags {
-                    node_name: Some(node),
-                    ip_family: crate::proxy::family(family)?,
-                    cluster_cidr,
-                    masquerade_all,
-                    masquerade_bit,
-                    masquerade_mark,
-                    localhost_nodeports,
-                    nodeport_addresses,
-                    nfacct_counters,
-                    random_fully,
-                    conntrack_tcp_liberal: conntrack_tcp_be_liberal,
-                    service_cidrs: None,
-                },
+                &f,
             )?;
             let r = core(py.allow_threads(|| svccore::audit::audit(&self.0, &s, actual)))?;
             Ok(PyAuditReport(r))

@@ -10,6 +10,8 @@
 //! `python/svccore/_svccore.pyi` (stubtest checks the two agree).
 
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use svccore::proxier::config::{SettingsFlags, SETTINGS_FILE_MODES};
 
 mod cluster;
 mod config;
@@ -28,6 +30,31 @@ fn _panic_for_tests() -> PyResult<()> {
 #[pymodule]
 fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The core's name lists, for argument choices (the command line) and documentation.
+    let algorithms: Vec<&str> = svccore::select::Algorithm::ALL
+        .iter()
+        .map(|a| a.name())
+        .collect();
+    m.add("ALGORITHMS", PyTuple::new(m.py(), algorithms)?)?;
+    let schedulers = svccore::select::ipvs::SCHEDULER_NAMES;
+    m.add("IPVS_SCHEDULERS", PyTuple::new(m.py(), schedulers)?)?;
+    m.add("PROXIER_FLAGS", PyTuple::new(m.py(), SettingsFlags::NAMES)?)?;
+    // Which flag (and the settings file, `proxier_settings`) each mode takes.
+    let modes = pyo3::types::PyDict::new(m.py());
+    let settings_file = ("proxier_settings", SETTINGS_FILE_MODES);
+    for (name, ms) in SettingsFlags::MODES.into_iter().chain([settings_file]) {
+        let ms: Vec<&str> = ms.iter().map(|x| x.as_str()).collect();
+        modes.set_item(name, PyTuple::new(m.py(), ms)?)?;
+    }
+    m.add("PROXIER_FLAG_MODES", modes)?;
+    m.add(
+        "PROTOCOLS",
+        PyTuple::new(m.py(), svccore::packet::PROTOCOL_NAMES)?,
+    )?;
+    m.add(
+        "TRAFFIC_SOURCES",
+        PyTuple::new(m.py(), svccore::trace::Origin::NAMES)?,
+    )?;
     errors::register(m)?;
     m.add_class::<cluster::PyCluster>()?;
     m.add_class::<config::PyProxyConfig>()?;

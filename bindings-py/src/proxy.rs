@@ -2,16 +2,14 @@
 //! `svccore.TraceResult`, `svccore.TraceOutcome`, `svccore.AuditReport`, and the argument
 //! conversions behind `Cluster.render_iptables`, `render_ipvs`, `trace` and `audit`.
 
-use std::net::{IpAddr, SocketAddr};
-
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict, PyString};
 use serde_json::Value;
 use svccore::audit::{self, AuditReport};
-use svccore::model::{IpFamily, ProxyConfig};
-use svccore::render::iptables::{ProxierSettings, SettingsFlags};
-use svccore::render::ipvs::{IpvsFlags, IpvsSettings};
-use svccore::trace::{self, Origin, Outcome, TraceResult, Verdict};
+use svccore::model::IpFamily;
+use svccore::proxier::config::{parse_family, ProxierSettings, ProxyMode, SettingsFlags};
+use svccore::trace::{self, Outcome, TraceResult, Verdict};
 use svccore::{Cluster, Error, Issue};
 
 use crate::config::PyProxyConfig;
@@ -23,14 +21,7 @@ pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
 }
 
 pub(crate) fn family(s: Option<&str>) -> PyResult<Option<IpFamily>> {
-    s.map(|f| {
-        IpFamily::parse(f).ok_or_else(|| {
-            bad(format!(
-                "unknown IP family {f:?}: expected \"IPv4\" or \"IPv6\""
-            ))
-        })
-    })
-    .transpose()
+    core(s.map(parse_family).transpose())
 }
 
 /// A `proxier_settings` argument: a `ProxierSettings`, a dict of proxy.json fields, JSON text,
@@ -41,7 +32,7 @@ fn settings_fields(obj: &Bound<'_, PyAny>) -> PyResult<(Value, Option<String>)> 
         return Ok((s.fields.clone(), s.file.clone()));
     }
     if let Ok(s) = obj.downcast::<PyString>() {
-        let v = core(parse_json(&s.to_cow()?, None))?;
+        let v = core(ProxierSettings::parse_json_object(&s.to_cow()?, None))?;
         return Ok((v, None));
     }
     if obj.downcast::<PyDict>().is_ok() {
@@ -58,7 +49,7 @@ fn settings_fields(obj: &Bound<'_, PyAny>) -> PyResult<(Value, Option<String>)> 
                 name.clone(),
             ))
         })?;
-        let v = core(parse_json(&text, Some(&name)))?;
+        let v = core(ProxierSettings::parse_json_object(&text, Some(&name)))?;
         return Ok((v, Some(name)));
     }
     Err(bad(format!(
@@ -67,101 +58,58 @@ fn settings_fields(obj: &Bound<'_, PyAny>) -> PyResult<(Value, Option<String>)> 
     )))
 }
 
-fn parse_json(text: &str, file: Option<&str>) -> svccore::Result<Value> {
-    // The same errors as ProxierSettings::from_json_str, then keep only the fields given.
-    ProxierSettings::from_json_str(text, file)?;
-    Ok(serde_json::from_str(text).unwrap_or(Value::Null))
+/// The `**flags` keyword arguments of `render_iptables`, `render_ipvs`, `trace` and `audit`
+/// as the core's one flags type; `node` and `family` are the methods' own arguments. An unknown
+/// keyword is a `TypeError`, as for any Python function.
+pub(crate) fn settings_flags(
+    method: &str,
+    flags: Option<&Bound<'_, PyDict>>,
+    node: Option<String>,
+    family: Option<IpFamily>,
+) -> PyResult<SettingsFlags> {
+    let mut given = serde_json::Map::new();
+    for (k, v) in flags.into_iter().flat_map(|d| d.iter()) {
+        let k: String = k.extract()?;
+        if matches!(k.as_str(), "node" | "family") || !SettingsFlags::NAMES.contains(&k.as_str()) {
+            return Err(PyTypeError::new_err(format!(
+                "{method}() got an unexpected keyword argument '{k}'"
+            )));
+        }
+        given.insert(k, core(from_py(&v, None))?);
+    }
+    let mut f = core(SettingsFlags::from_json(&Value::Object(given)))?;
+    f.node_name = node;
+    f.ip_family = family;
+    Ok(f)
 }
 
-/// The iptables proxier settings: defaults → configuration → settings object → flags.
-pub(crate) fn iptables_settings(
+/// The resolved settings of one proxier in `mode`: the flags checked against the mode, then
+/// defaults → configuration (`config`, else the cluster's) → settings object → flags, filled
+/// from the Node object.
+pub(crate) fn proxier_settings(
     cluster: &Cluster,
+    mode: ProxyMode,
     config: Option<&PyProxyConfig>,
     proxier_settings: Option<&Bound<'_, PyAny>>,
-    flags: SettingsFlags,
+    flags: &SettingsFlags,
 ) -> PyResult<ProxierSettings> {
+    core(flags.check_mode(mode, proxier_settings.is_some()))?;
     let fields = proxier_settings.map(settings_fields).transpose()?;
-    let cfg = config_of(cluster, config);
-    core(ProxierSettings::layered(
-        cfg,
-        fields.as_ref().map(|(v, f)| (v, f.as_deref())),
-        &flags,
-    ))
-}
-
-fn config_of<'a>(
-    cluster: &'a Cluster,
-    config: Option<&'a PyProxyConfig>,
-) -> Option<&'a ProxyConfig> {
-    match config {
+    let cfg = match config {
         Some(c) => Some(c.inner()),
         None => cluster.proxy_config.as_ref(),
-    }
-}
-
-/// The ipvs proxier's settings: the node and configuration, then the flags.
-pub(crate) fn ipvs_settings(
-    cluster: &Cluster,
-    config: Option<&PyProxyConfig>,
-    node: Option<&str>,
-    family: IpFamily,
-    flags: IpvsFlags,
-) -> PyResult<IpvsSettings> {
-    let mut s = core(IpvsSettings::from_config(
-        cluster,
-        config_of(cluster, config),
-        node.unwrap_or(""),
-        family,
-    ))?;
-    core(flags.apply(&mut s))?;
-    Ok(s)
-}
-
-/// `--from`: where the packet comes from, with the names `Cluster.simulate` uses.
-pub(crate) fn origin(source: &str) -> PyResult<Origin> {
-    Ok(match source {
-        "pod" => Origin::LocalPod,
-        "node" => Origin::Host,
-        "other-node" => Origin::OtherNode,
-        "external" => Origin::External,
-        o => {
-            return Err(bad(format!(
-                "unknown traffic source {o:?}: expected pod, node, other-node or external"
-            )))
-        }
-    })
-}
-
-/// Builds the packet of a trace.
-pub(crate) fn packet(src: &str, dst: &str, proto: &str, source: &str) -> PyResult<trace::Packet> {
-    let src: IpAddr = src
-        .parse()
-        .map_err(|_| bad(format!("src {src:?} is not an IP address")))?;
-    let dst: SocketAddr = dst.parse().map_err(|_| {
-        bad(format!(
-            "dst {dst:?} is not ip:port (use [ip]:port for IPv6)"
-        ))
-    })?;
-    let protocol = match proto.to_ascii_lowercase().as_str() {
-        "tcp" | "udp" | "sctp" => svccore::model::Protocol::parse(&proto.to_ascii_uppercase()),
-        _ => {
-            return Err(bad(format!(
-                "unknown protocol {proto:?}: expected tcp, udp or sctp"
-            )))
-        }
     };
-    let mut p = trace::Packet::new(src, dst.ip(), dst.port(), origin(source)?);
-    p.protocol = protocol;
-    Ok(p)
+    core(
+        ProxierSettings::layered(cfg, fields.as_ref().map(|(v, f)| (v, f.as_deref())), flags)
+            .and_then(|s| s.resolve(cluster)),
+    )
 }
 
 // ---------------------------------------------------------------------------------- classes
 
-/// kube-proxy's iptables proxier settings in the ``proxy.json`` form of the conformance cases
-/// (``--proxier-settings FILE``): ``nodeName``, ``nodeIPs``, ``ipFamily``, ``clusterCIDR``,
-/// ``masqueradeAll``, ``masqueradeMark``, ``localhostNodePorts``, ``nodePortAddresses``,
-/// ``nfacctCounters``, ``randomFully``, ``conntrackTCPLiberal``,
-/// ``largeClusterEndpointsThreshold``, ``interfaceAddresses``.
+/// kube-proxy's proxier settings in the ``proxy.json`` form of the conformance cases
+/// (``--proxier-settings FILE``); ``to_dict()`` of ``from_json('{}')`` lists every field with
+/// its default.
 ///
 /// Only the fields given count: passed as ``proxier_settings=`` they override the
 /// KubeProxyConfiguration and are overridden by keyword flags. ``to_dict()`` shows every field
@@ -197,8 +145,9 @@ impl PyProxierSettings {
     #[pyo3(signature = (text, *, file = None))]
     fn from_json(text: &str, file: Option<String>) -> PyResult<Self> {
         guard(|| {
-            let resolved = core(ProxierSettings::from_json_str(text, file.as_deref()))?;
-            let fields = serde_json::from_str(text).unwrap_or(Value::Null);
+            let fields = core(ProxierSettings::parse_json_object(text, file.as_deref()))?;
+            let mut resolved = ProxierSettings::default();
+            core(resolved.apply_json(&fields, file.as_deref()))?;
             Ok(PyProxierSettings {
                 fields,
                 file,

@@ -23,8 +23,8 @@ fn parse_ip(s: &str) -> PyResult<IpAddr> {
 
 /// A backend selection algorithm over a fixed set of backends, exactly as the real engine picks:
 /// ``iptables`` (kube-proxy's random cascade, with the kernel's probability granularity), the
-/// IPVS schedulers ``rr wrr lc wlc sed nq sh dh mh`` (kernel list order: newest first), and
-/// ``maglev`` / ``ring-hash``.
+/// IPVS schedulers (``svccore.IPVS_SCHEDULERS``; kernel list order: newest first), and
+/// ``maglev`` / ``ring-hash`` (every name: ``svccore.ALGORITHMS``).
 ///
 /// ``backends`` are ``"ip:port"`` strings; ``weights`` (IPVS, Maglev, ring hash) default to 1,
 /// and weight 0 drains. ``affinity_timeout`` turns on ClientIP affinity in the engine's own

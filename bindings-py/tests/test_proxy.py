@@ -155,7 +155,7 @@ def test_render_forms(shop: svccore.Cluster) -> None:
         (
             lambda c: c.trace(node="n", src="fd00::1", dst="10.96.0.10:80"),
             svccore.InvalidArgumentError,
-            "packet fd00::1 -> 10.96.0.10 is not IPv4 traffic",
+            "src fd00::1 and dst 10.96.0.10 are of different IP families",
         ),
         (
             lambda c: c.audit("garbage", node="n"),
@@ -286,3 +286,43 @@ def test_proxy_warnings_report_kube_proxy_tolerances() -> None:
     assert '"172.30.0.041" read as 172.30.0.41, as kube-proxy does' in messages
     with pytest.raises(svccore.InvalidArgumentError):
         c.proxy_warnings("v4")
+
+
+def test_node_is_the_host_and_other_node_enters_from_the_network(shop: svccore.Cluster) -> None:
+    kw = {"node": "node-a", "src": "192.168.0.11", "dst": "192.168.0.10:30080"}
+    host = shop.trace(source="node", **kw)  # type: ignore[arg-type]
+    other = shop.trace(source="other-node", **kw)  # type: ignore[arg-type]
+    assert host.to_dict()["packet"]["origin"] == "Host"
+    assert other.to_dict()["packet"]["origin"] == "OtherNode"
+    assert {s["chain"] for o in host.outcomes for s in o.steps} >= {"OUTPUT"}
+    assert "OUTPUT" not in {s["chain"] for o in other.outcomes for s in o.steps}
+    assert svccore.TRAFFIC_SOURCES == ("pod", "node", "other-node", "external")
+
+
+def test_flags_are_one_keyword_set_checked_by_the_core(shop: svccore.Cluster) -> None:
+    with pytest.raises(
+        TypeError, match="render_iptables\\(\\) got an unexpected keyword argument 'colour'"
+    ):
+        shop.render_iptables(colour=True)  # type: ignore[call-arg]
+    with pytest.raises(
+        svccore.InvalidArgumentError, match='random_fully applies to mode "iptables"'
+    ):
+        shop.render_ipvs(node="node-a", random_fully=True)
+    with pytest.raises(svccore.InvalidArgumentError, match='ipvs_scheduler applies to mode "ipvs"'):
+        shop.audit(shop.render_iptables(form="save"), node="node-a", ipvs_scheduler="rr")
+    with pytest.raises(svccore.InvalidArgumentError, match="expected a boolean"):
+        shop.render_iptables(masquerade_all="yes")  # type: ignore[arg-type]
+    # None is "not given", for any mode.
+    assert shop.render_ipvs(node="node-a", random_fully=None) == shop.render_ipvs(node="node-a")
+
+
+def test_name_lists_come_from_the_core_and_the_stubs_declare_every_flag() -> None:
+    import ast
+
+    assert svccore.IPVS_SCHEDULERS == ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
+    assert set(svccore.IPVS_SCHEDULERS) < set(svccore.ALGORITHMS)
+    assert svccore.PROTOCOLS == ("tcp", "udp", "sctp")
+    stub = ast.parse((Path(svccore.__file__).parent / "_svccore.pyi").read_text())
+    flags = next(n for n in stub.body if isinstance(n, ast.ClassDef) and n.name == "_ProxierFlags")
+    declared = {a.target.id for a in flags.body if isinstance(a, ast.AnnAssign)}  # type: ignore[union-attr]
+    assert declared == set(svccore.PROXIER_FLAGS) - {"node", "family"}

@@ -10,8 +10,9 @@ use crate::args::Args;
 use crate::error::{arg_error, to_js_error_at, JsResult};
 
 /// A backend selection algorithm over a fixed set of backends, picking exactly as the real
-/// engine does: `iptables` (kube-proxy's random cascade), the IPVS schedulers `rr wrr lc wlc sed
-/// nq sh dh mh` (kernel list order: newest first), `maglev` and `ring-hash`. Every random draw
+/// engine does: any of `names().algorithms`: `iptables` (kube-proxy's random cascade), the IPVS
+/// schedulers (`names().ipvsSchedulers`; kernel list order: newest first), `maglev` and
+/// `ring-hash`. Every random draw
 /// comes from `seed`: the same seed gives the same picks.
 ///
 /// ```js

@@ -29,11 +29,13 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use svccore::model::IpFamily;
+use svccore::packet;
+use svccore::proxier::config::{ProxyMode, SettingsFlags};
 use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
 use crate::args::{camel_keys, Args};
-use crate::error::{arg_error, to_js_error, to_js_error_at, JsResult};
+use crate::error::{to_js_error, to_js_error_at, JsResult};
 use crate::records::{NodeDifferences, NodeEndpoints, NodeRecord, ServicesView};
 
 pub use crate::balancer::JsBalancer;
@@ -80,64 +82,26 @@ fn to_js_camel<T: Serialize>(v: &T, extra: &[(&str, &str)]) -> JsResult<JsValue>
 fn parse_family_at(family: Option<String>, path: &str) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
-        Some(f) => IpFamily::parse(f).ok_or_else(|| {
-            arg_error(
-                path,
-                format!("unknown IP family {f:?}: must be IPv4 or IPv6"),
-            )
-        }),
+        Some(f) => svccore::proxier::config::parse_family(f).map_err(|e| to_js_error_at(&e, path)),
     }
 }
 
-/// The `scheduler` option of the IPVS views and traces: `None` for the configuration's.
+/// The `scheduler` option of the IPVS views and traces: `None` for the configuration's, else
+/// a scheduler the core models (its error names the option).
 fn parse_scheduler(s: Option<String>) -> JsResult<Option<String>> {
     match s.as_deref() {
         None | Some("") => Ok(None),
-        Some(x) if views::IPVS_SCHEDULERS.contains(&x) => Ok(s),
-        Some(x) => Err(arg_error(
-            "scheduler",
-            format!(
-                "scheduler {x:?} is not an IPVS scheduler svccore models ({})",
-                views::IPVS_SCHEDULERS.join(", ")
-            ),
-        )),
+        Some(x) => svccore::select::ipvs::Scheduler::parse(x)
+            .map(|_| s.clone())
+            .map_err(|e| to_js_error_at(&e, "scheduler")),
     }
 }
 
-/// The `dst` option (`ip:port`, `[ip]:port`, or an IP with the `port` option).
-fn parse_dst(args: &Args) -> JsResult<(std::net::IpAddr, u16)> {
-    let text = args.required_str("dst")?;
-    let t = text.trim();
-    let port = args.int("port", 1, 65535)?.map(|p| p as u16);
-    if let Ok(ip) = t.parse::<std::net::IpAddr>() {
-        return match port {
-            Some(p) => Ok((ip, p)),
-            None => Err(arg_error(
-                "port",
-                format!("dst {t:?} has no port: write ip:port or give port"),
-            )),
-        };
-    }
-    let sa: std::net::SocketAddr = t.parse().map_err(|_| {
-        arg_error(
-            "dst",
-            format!("dst {t:?} is not ip:port ([ip]:port for IPv6)"),
-        )
-    })?;
-    if sa.port() == 0 {
-        return Err(arg_error("dst", format!("dst {t:?}: port 0")));
-    }
-    Ok((sa.ip(), sa.port()))
-}
-
+/// A family argument (default IPv4), parsed by the core.
 fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     match family.as_deref() {
         None | Some("") => Ok(IpFamily::IPv4),
-        Some(f) => IpFamily::parse(f).ok_or_else(|| {
-            to_js_error(&svccore::Error::InvalidArgument(format!(
-                "unknown IP family {f:?}: must be IPv4 or IPv6"
-            )))
-        }),
+        Some(f) => svccore::proxier::config::parse_family(f).map_err(|e| to_js_error(&e)),
     }
 }
 
@@ -154,6 +118,32 @@ pub fn capabilities() -> JsResult<JsValue> {
         .chain(views::TEXT_VIEWS.iter().map(|v| v.name))
         .collect();
     to_js(&names)
+}
+
+/// The core's name lists, as the options take them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Names {
+    ipvs_schedulers: &'static [&'static str],
+    algorithms: Vec<&'static str>,
+    traffic_sources: &'static [&'static str],
+    protocols: &'static [&'static str],
+}
+
+/// The names the options take, from the core: `ipvsSchedulers` (`scheduler` of the IPVS views
+/// and traces), `algorithms` (`simulate`'s `scheduler`), `trafficSources` (`trace`'s `from`;
+/// `node` is the node itself) and `protocols` (`trace`'s `proto`).
+#[wasm_bindgen(js_name = names, unchecked_return_type = "Names")]
+pub fn names() -> JsResult<JsValue> {
+    to_js(&Names {
+        ipvs_schedulers: &svccore::select::ipvs::SCHEDULER_NAMES,
+        algorithms: svccore::select::Algorithm::ALL
+            .iter()
+            .map(|a| a.name())
+            .collect(),
+        traffic_sources: &svccore::trace::Origin::NAMES,
+        protocols: &packet::PROTOCOL_NAMES,
+    })
 }
 
 /// The version of svccore this module was built from.
@@ -218,12 +208,12 @@ impl Cluster {
         }
         let snap = self.snapshot(family)?;
         let settings =
-            views::iptables_settings(&self.inner, node, family).map_err(|e| to_js_error(&e))?;
-        let ctx = svccore::categorize::NodeContext::from_cluster(&self.inner, node);
+            views::proxier_settings(&self.inner, ProxyMode::Iptables, node, family, None)
+                .map_err(|e| to_js_error(&e))?;
         let rules = svccore::render::iptables::render_snapshot(
             snap,
             &settings,
-            &ctx,
+            &settings.node.context(),
             svccore::render::iptables::Form::Restore,
         )
         .map_err(|e| to_js_error(&e))?;
@@ -355,10 +345,33 @@ impl Cluster {
         (v.render)(&input).map_err(|e| to_js_error(&e))
     }
 
+    /// The settings the kube-proxy of `mode` (`iptables`, `ipvs`, `nftables`; default
+    /// `iptables`) on `node` runs with: kube-proxy's defaults, the cluster's
+    /// `KubeProxyConfiguration`, `family` and (ipvs) `scheduler`, filled from the Node object.
+    /// The `proxy.json` fields plus `localDetector`, `ipvsScheduler`, `nodeLabels`, `podCIDRs`:
+    /// the same record as Python's `Cluster.settings`.
+    #[wasm_bindgen(unchecked_return_type = "ProxierSettings")]
+    pub fn settings(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "SettingsOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let args = Args::from_js(&options, &["node", "family", "mode", "scheduler"])?;
+        let node = args.str("node")?.unwrap_or_default();
+        let family = parse_family_at(args.str("family")?, "family")?;
+        let mode = args.str("mode")?.unwrap_or_else(|| "iptables".into());
+        let mode = ProxyMode::parse_among(&mode, &ProxyMode::ALL)
+            .map_err(|e| to_js_error_at(&e, "mode"))?;
+        let scheduler = parse_scheduler(args.str("scheduler")?)?;
+        let s = views::proxier_settings(&self.inner, mode, &node, family, scheduler.as_deref())
+            .map_err(|e| to_js_error_at(&e, "scheduler"))?;
+        to_js(&s.describe())
+    }
+
     /// Traces the first packet of a connection through one node's kube-proxy.
     ///
     /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
-    /// `proto` (`TCP`), `from` (`pod`, `node`, `external`, `host`; default `pod`), `node`,
+    /// `proto` (`TCP`), `from` (`pod`: a pod on the node, the default; `node`: the node itself,
+    /// host network; `other-node`; `external`; see `names().trafficSources`), `node`,
     /// `mode` (`iptables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed by `sh-port`
     /// / `mh-port`), `recent` (iptables: `KUBE-SEP-…` lists in which the client has a live
     /// affinity entry). The family is the destination's.
@@ -387,41 +400,17 @@ impl Cluster {
             ],
         )?;
         let node = args.str("node")?.unwrap_or_default();
-        let (dst, dst_port) = parse_dst(&args)?;
-        let src_text = args.required_str("src")?;
-        let src: std::net::IpAddr = src_text
-            .trim()
-            .parse()
-            .map_err(|_| arg_error("src", format!("src {src_text:?} is not an IP address")))?;
-        let family = IpFamily::of(&dst);
-        if IpFamily::of(&src) != family {
-            return Err(arg_error(
-                "src",
-                format!(
-                    "src {src} and dst {dst} are of different IP families: a {} kube-proxy sees {dst}",
-                    family.as_str()
-                ),
-            ));
-        }
-        let protocol = match args.str("proto")?.as_deref().map(str::to_ascii_uppercase) {
-            None => svccore::model::Protocol::Tcp,
-            Some(p) if ["TCP", "UDP", "SCTP"].contains(&p.as_str()) => {
-                svccore::model::Protocol::parse(&p)
-            }
-            Some(p) => {
-                return Err(arg_error(
-                    "proto",
-                    format!("proto {p:?} must be TCP, UDP or SCTP"),
-                ))
-            }
-        };
-        let from = args.str("from")?.unwrap_or_else(|| "pod".into());
-        let origin = svccore::trace::Origin::parse(&from).ok_or_else(|| {
-            arg_error(
-                "from",
-                format!("from {from:?} must be pod, node, external or host"),
-            )
-        })?;
+        // The core parses each option; its error gets the option's path.
+        let at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let port = args.int("port", 1, 65535)?.map(|p| p as u16);
+        let (dst, dst_port) =
+            packet::parse_dst(&args.required_str("dst")?, port).map_err(at("dst"))?;
+        let src = packet::parse_src(&args.required_str("src")?).map_err(at("src"))?;
+        packet::check_families(src, dst).map_err(at("src"))?;
+        let protocol = packet::parse_protocol(args.str("proto")?.as_deref().unwrap_or("tcp"))
+            .map_err(at("proto"))?;
+        let origin = packet::parse_origin(args.str("from")?.as_deref().unwrap_or("pod"))
+            .map_err(at("from"))?;
         let packet = svccore::trace::Packet {
             src,
             dst,
@@ -431,16 +420,17 @@ impl Cluster {
             in_interface: None,
             recent: args.strings("recent")?.unwrap_or_default(),
         };
-        match args.str("mode")?.as_deref().unwrap_or("iptables") {
-            "iptables" => {
-                let t = self
-                    .tracer(&node, family)?
-                    .trace(&packet)
-                    .map_err(|e| to_js_error(&e))?;
-                to_js_camel(&t, &[("mode", "iptables")])
-            }
-            "ipvs" => {
-                let scheduler = parse_scheduler(args.str("scheduler")?)?;
+        let family = packet::proxier_family(&packet);
+        let mode = args.str("mode")?.unwrap_or_else(|| "iptables".into());
+        let mode = ProxyMode::parse_among(&mode, &packet::TRACE_MODES).map_err(at("mode"))?;
+        let scheduler = parse_scheduler(args.str("scheduler")?)?;
+        let flags = SettingsFlags {
+            ipvs_scheduler: scheduler.clone(),
+            ..SettingsFlags::default()
+        };
+        flags.check_mode(mode, false).map_err(at("scheduler"))?;
+        match mode {
+            ProxyMode::Ipvs => {
                 let src_port = args.int("srcPort", 0, 65535)?.unwrap_or(0) as u16;
                 let snap = self.snapshot(family)?;
                 let ipvs = views::ipvs_node(&self.inner, snap, &node, family, scheduler.as_deref())
@@ -449,10 +439,13 @@ impl Cluster {
                     .map_err(|e| to_js_error_at(&e, "scheduler"))?;
                 to_js_camel(&t, &[("mode", "ipvs")])
             }
-            m => Err(arg_error(
-                "mode",
-                format!("mode {m:?} must be iptables or ipvs"),
-            )),
+            _ => {
+                let t = self
+                    .tracer(&node, family)?
+                    .trace(&packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "iptables")])
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use svccore::categorize::{categorize, NodeContext, TopologyMode};
+use svccore::categorize::{NodeContext, TopologyMode};
 use svccore::model::{node::ZONE_LABEL, IntOrString, Node};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 use svccore::Cluster;
@@ -229,43 +229,46 @@ pub struct NodeEndpoints {
 }
 
 impl NodeEndpoints {
+    /// The core's per-node report ([`svccore::report::NodeEndpoints`]) with the service port's
+    /// own fields and endpoint records added.
     pub fn new(cluster: &Cluster, snap: &ProxySnapshot, node: &str) -> Self {
-        let ctx = NodeContext::from_cluster(cluster, node);
-        let pick = |p: &ServicePortView, l: &[usize]| -> Vec<String> {
-            l.iter().map(|&i| p.endpoints[i].endpoint.clone()).collect()
+        let report = svccore::report::NodeEndpoints::build(cluster, snap, node);
+        let names = |l: &[svccore::report::EndpointEntry]| -> Vec<String> {
+            l.iter().map(|e| e.endpoint.clone()).collect()
         };
         let ports = snap
             .ports
             .iter()
-            .map(|p| {
-                let c = categorize(p, &ctx);
-                NodePortEndpoints {
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    service_port_name: p.service_port_name.clone(),
-                    type_: p.service_type.as_str().to_owned(),
-                    protocol: p.protocol.as_api().to_owned(),
-                    port: p.port,
-                    external_policy_local: p.external_policy_local,
-                    internal_policy_local: p.internal_policy_local,
-                    uses_cluster_endpoints: p.uses_cluster_endpoints(),
-                    uses_local_endpoints: p.uses_local_endpoints(),
-                    has_endpoints: c.has_endpoints,
-                    topology_mode: topology_mode(c.topology_mode),
-                    cluster_fallback: c.cluster_fallback,
-                    local_fallback: c.local_fallback,
-                    topology_keys_unmatched: c.topology_keys_unmatched,
-                    cluster: pick(p, &c.cluster),
-                    local: pick(p, &c.local),
-                    reachable: pick(p, &c.all_reachable),
-                    endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
-                }
+            .zip(&report.ports)
+            .map(|(p, c)| NodePortEndpoints {
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+                service_port_name: c.service_port_name.clone(),
+                type_: p.service_type.as_str().to_owned(),
+                protocol: c.protocol.clone(),
+                port: c.port,
+                external_policy_local: p.external_policy_local,
+                internal_policy_local: p.internal_policy_local,
+                uses_cluster_endpoints: c.uses_cluster_endpoints,
+                uses_local_endpoints: c.uses_local_endpoints,
+                has_endpoints: c.has_endpoints,
+                topology_mode: topology_mode(c.topology_mode),
+                cluster_fallback: c.cluster_fallback,
+                local_fallback: c.local_fallback,
+                topology_keys_unmatched: c.topology_keys_unmatched,
+                cluster: names(&c.cluster),
+                local: names(&c.local),
+                reachable: names(&c.reachable),
+                endpoints: p.endpoints.iter().map(EndpointRecord::from).collect(),
             })
             .collect();
         NodeEndpoints {
-            node: node.to_owned(),
-            zone: ctx.labels.get(ZONE_LABEL).cloned(),
-            known_node: cluster.nodes.iter().any(|n| n.meta.name == node),
+            node: report.node,
+            zone: NodeContext::from_cluster(cluster, node)
+                .labels
+                .get(ZONE_LABEL)
+                .cloned(),
+            known_node: report.has_node_object,
             family: snap.family.as_str(),
             ports,
         }
@@ -296,17 +299,20 @@ pub struct NodeDifferences {
 }
 
 impl NodeDifferences {
+    /// Compares the core's per-node reports of every Node object.
     pub fn new(cluster: &Cluster, snap: &ProxySnapshot) -> Self {
-        let ctxs: Vec<NodeContext> = cluster
+        let per_node: Vec<svccore::report::NodeEndpoints> = cluster
             .nodes
             .iter()
-            .map(|n| NodeContext::from_cluster(cluster, &n.meta.name))
+            .map(|n| svccore::report::NodeEndpoints::build(cluster, snap, &n.meta.name))
             .collect();
         let ports = snap
             .ports
             .iter()
-            .filter_map(|p| {
-                let per: Vec<_> = ctxs.iter().map(|n| categorize(p, n)).collect();
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let per: Vec<&svccore::report::PortEndpoints> =
+                    per_node.iter().map(|n| &n.ports[i]).collect();
                 let same = per
                     .windows(2)
                     .all(|w| w[0].cluster == w[1].cluster && w[0].local == w[1].local);
@@ -321,7 +327,7 @@ impl NodeDifferences {
             .collect();
         NodeDifferences {
             family: snap.family.as_str(),
-            nodes: ctxs.into_iter().map(|n| n.name).collect(),
+            nodes: per_node.into_iter().map(|n| n.node).collect(),
             ports,
         }
     }

@@ -13,6 +13,49 @@ export type TextView =
 /** The IPVS schedulers the `scheduler` options take. */
 export type IpvsScheduler = "rr" | "wrr" | "lc" | "wlc" | "sed" | "nq" | "sh" | "dh" | "mh";
 
+/** Where a traced packet comes from (`names().trafficSources`; the alias `host` is `node`). */
+export type TrafficSource = "pod" | "node" | "other-node" | "external" | "host";
+
+/** `Cluster.settings` options. */
+export interface SettingsOptions {
+  node?: string;
+  family?: IpFamily;
+  mode?: "iptables" | "ipvs" | "nftables";
+  /** ipvs mode: the scheduler (default: the configuration's, else rr). */
+  scheduler?: IpvsScheduler;
+}
+
+/** What a kube-proxy runs with (`Cluster.settings`; Python's `Cluster.settings` gives the same). */
+export interface ProxierSettings {
+  nodeName: string;
+  nodeIPs: string[];
+  ipFamily: IpFamily;
+  clusterCIDR: string | null;
+  masqueradeAll: boolean;
+  masqueradeMark: string;
+  localhostNodePorts: boolean;
+  nodePortAddresses: string[] | null;
+  nfacctCounters: string[];
+  randomFully: boolean;
+  conntrackTCPLiberal: boolean;
+  largeClusterEndpointsThreshold: number;
+  interfaceAddresses: string[];
+  serviceCIDRs: string[];
+  staleChains: string[];
+  localDetector: { mode: "None" | "NodeCidr" } | { mode: "Cidr" | "BridgeInterface" | "InterfaceNamePrefix"; value: string };
+  ipvsScheduler: IpvsScheduler;
+  nodeLabels: Record<string, string>;
+  podCIDRs: string[];
+}
+
+/** The core's name lists (`names()`). */
+export interface Names {
+  ipvsSchedulers: IpvsScheduler[];
+  algorithms: Algorithm[];
+  trafficSources: TrafficSource[];
+  protocols: ("tcp" | "udp" | "sctp")[];
+}
+
 /** Every selection algorithm (`simulate`'s `scheduler`, `new Balancer(algorithm, ...)`). */
 export type Algorithm = "iptables" | IpvsScheduler | "maglev" | "ring-hash";
 
@@ -175,8 +218,9 @@ export interface TraceOptions {
   port?: number;
   /** Default TCP (any case). */
   proto?: "TCP" | "UDP" | "SCTP" | "tcp" | "udp" | "sctp";
-  /** Where the packet comes from (default `pod`: a pod on this node). */
-  from?: "pod" | "node" | "external" | "host";
+  /** Where the packet comes from (default `pod`: a pod on this node; `node`: the node itself,
+   *  host network; `other-node`: another node or its pods; `external`; `host` is `node`). */
+  from?: TrafficSource;
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */

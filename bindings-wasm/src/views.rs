@@ -5,15 +5,16 @@
 //! [`TEXT_VIEWS`]; `capabilities()` then lists it, `Cluster.render(name, {node, family,
 //! scheduler})` runs it, and the playground turns on the tab that names it.
 //!
-//! The settings of each proxier come from the cluster, as on a node: the iptables proxier from
-//! kube-proxy's defaults, the cluster's `KubeProxyConfiguration` if any, the node's name and the
-//! family, then the Node object ([`ProxierSettings::resolve`]); the ipvs proxier from
-//! [`IpvsSettings::from_cluster`] with the `scheduler` option over `ipvs.scheduler`.
+//! The settings of each proxier come from the cluster, as on a node, through the core's one
+//! layering ([`proxier_settings`]): kube-proxy's defaults, the cluster's
+//! `KubeProxyConfiguration` if any, the node's name, the family and (ipvs) the `scheduler`
+//! option over `ipvs.scheduler`, then the Node object.
 
 use svccore::categorize::NodeContext;
 use svccore::model::IpFamily;
-use svccore::render::iptables::{self, Form, ProxierSettings};
-use svccore::render::ipvs::{IpvsNode, IpvsSettings};
+use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
+use svccore::render::iptables::{self, Form};
+use svccore::render::ipvs::IpvsNode;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Cluster;
 
@@ -30,10 +31,6 @@ pub const BASE: &[&str] = &[
 /// Operations returning records of their own: `Cluster.trace`, `Cluster.simulate`, and the
 /// `Balancer` class.
 pub const RECORDS: &[&str] = &["trace", "simulate", "balancer"];
-
-/// The IPVS schedulers the `scheduler` option takes (kube-proxy's `--ipvs-scheduler` values that
-/// svccore models).
-pub const IPVS_SCHEDULERS: &[&str] = &["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
 
 /// What a text view gets: the cluster, its proxy snapshot for the family, and the node.
 #[derive(Debug)]
@@ -59,24 +56,23 @@ pub struct TextView {
     pub render: fn(&ViewInput<'_>) -> svccore::Result<String>,
 }
 
-/// The iptables proxier's settings on `node` for `family`: defaults, then the cluster's
-/// `KubeProxyConfiguration`, then the node name, filled from the Node object.
-pub fn iptables_settings(
+/// The resolved settings of the `mode` proxier on `node` for `family` (`scheduler`: ipvs only,
+/// `None` for the configuration's): the cluster's configuration layered with these flags.
+pub fn proxier_settings(
     cluster: &Cluster,
+    mode: ProxyMode,
     node: &str,
     family: IpFamily,
+    scheduler: Option<&str>,
 ) -> svccore::Result<ProxierSettings> {
-    let mut s = ProxierSettings {
-        ip_family: family,
-        ..ProxierSettings::default()
+    let flags = SettingsFlags {
+        node_name: (!node.is_empty()).then(|| node.to_owned()),
+        ip_family: Some(family),
+        ipvs_scheduler: scheduler.map(str::to_owned),
+        ..SettingsFlags::default()
     };
-    if let Some(cfg) = &cluster.proxy_config {
-        s.apply_proxy_config(cfg)?;
-    }
-    if !node.is_empty() {
-        s.node_name = node.to_owned();
-    }
-    s.resolve(cluster)
+    flags.check_mode(mode, false)?;
+    ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?.resolve(cluster)
 }
 
 /// The ipvs proxier on `node` for `family`, built from the snapshot.
@@ -87,15 +83,12 @@ pub fn ipvs_node(
     family: IpFamily,
     scheduler: Option<&str>,
 ) -> svccore::Result<IpvsNode> {
-    let mut s = IpvsSettings::from_cluster(cluster, node, family)?;
-    if let Some(sch) = scheduler {
-        s.scheduler = sch.to_owned();
-    }
+    let s = proxier_settings(cluster, ProxyMode::Ipvs, node, family, scheduler)?;
     IpvsNode::build(snapshot, &s, None)
 }
 
 fn iptables_text(v: &ViewInput<'_>, form: Form) -> svccore::Result<String> {
-    let s = iptables_settings(v.cluster, &v.node.name, v.family)?;
+    let s = proxier_settings(v.cluster, ProxyMode::Iptables, &v.node.name, v.family, None)?;
     iptables::render_snapshot(v.snapshot, &s, &v.node, form)
 }
 

@@ -3,7 +3,7 @@
 //! ```text
 //! render_iptables [--proxier-settings FILE] [--node NAME] [--family IPv4|IPv6]
 //!                 [--form restore|save|jumps] CLUSTER_FILE...
-//! render_iptables ... --trace SRC DST PORT PROTO [pod|node|external]   (JSON result)
+//! render_iptables ... --trace SRC DST PORT PROTO [pod|node|other-node|external]   (JSON result)
 //! render_iptables ... --audit SAVE_FILE                                 (text report, exit 1 on drift)
 //! ```
 
@@ -64,7 +64,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         settings.apply_json_str(&std::fs::read_to_string(f)?, Some(f))?;
     }
     if let Some(n) = node {
-        settings.node_name = n;
+        settings.node.name = n;
     }
     if let Some(f) = family {
         settings.ip_family = f;
@@ -77,16 +77,14 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         svccore::load::load_strs(texts.iter().map(|(f, t)| (Some(f.as_str()), t.as_str())))?;
     if let Some(t) = trace_args {
         let restore = render(&cluster, &settings, Form::Restore)?;
-        let packet = svccore::trace::Packet {
-            src: t[0].parse()?,
-            dst: t[1].parse()?,
-            dst_port: t[2].parse()?,
-            protocol: svccore::model::Protocol::parse(&t[3].to_uppercase()),
-            origin: svccore::trace::Origin::parse(&t[4])
-                .ok_or("FROM must be pod, node, external or host")?,
-            in_interface: None,
-            recent: recent.clone(),
-        };
+        let mut packet = svccore::packet::parse_packet(&svccore::packet::PacketArgs {
+            src: &t[0],
+            dst: &t[1],
+            port: Some(t[2].parse()?),
+            proto: &t[3],
+            from: &t[4],
+        })?;
+        packet.recent = recent.clone();
         let resolved = settings.resolve(&cluster)?;
         let result = svccore::trace::trace(&restore, &resolved, &packet)?;
         println!("{}", serde_json::to_string_pretty(&result)?);

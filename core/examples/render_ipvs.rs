@@ -10,11 +10,15 @@
 
 use std::process::ExitCode;
 
+use ipnet::IpNet;
+
 use svccore::model::{IpFamily, Protocol};
+use svccore::proxier::config::ProxierSettings;
 use svccore::render::ipvs::{
-    render_addresses, render_iptables, render_list, IptablesOptions, IpvsNode, IpvsSettings,
-    ListFormat, ListOptions,
+    render_addresses, render_iptables, render_list, IptablesOptions, IpvsNode, ListFormat,
+    ListOptions,
 };
+use svccore::select::ipvs::Scheduler;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Loader;
 
@@ -72,19 +76,21 @@ fn run() -> Result<String, String> {
     let cluster = l.finish().map_err(|e| e.to_string())?;
     let build = |fam: IpFamily| -> Result<IpvsNode, String> {
         let snap = ProxySnapshot::build(&cluster, fam).map_err(|e| e.to_string())?;
-        let mut s = IpvsSettings::from_cluster(&cluster, &node, fam).map_err(|e| e.to_string())?;
+        let mut s =
+            ProxierSettings::from_cluster(&cluster, &node, fam).map_err(|e| e.to_string())?;
         if let Some(x) = &sched {
-            s.scheduler = x.clone();
+            s.ipvs.scheduler = Scheduler::parse(x).map_err(|e| e.to_string())?;
         }
         if !addrs.is_empty() {
-            s.node_addresses = addrs.clone();
-            s.node_ip = addrs.iter().copied().find(|a| IpFamily::of(a) == fam);
+            s.node.ips = addrs.clone();
+            s.node.ips.sort_by_key(|a| IpFamily::of(a) != fam);
+            s.node.interface_addresses = addrs.iter().map(|a| IpNet::from(*a)).collect();
         }
         if let Some(i) = ifindex {
-            s.dummy_ifindex = i;
+            s.ipvs.dummy_ifindex = i;
         }
         if let Some(m) = &mac {
-            s.dummy_mac = m.clone();
+            s.ipvs.dummy_mac = m.clone();
         }
         IpvsNode::build(&snap, &s, None).map_err(|e| e.to_string())
     };
@@ -93,7 +99,7 @@ fn run() -> Result<String, String> {
         let v6 = build(IpFamily::IPv6)?;
         let nodes: Vec<&IpvsNode> = [&v4, &v6]
             .into_iter()
-            .filter(|n| n.settings.family == family || !n.bound_addresses.is_empty())
+            .filter(|n| n.settings.ip_family == family || !n.bound_addresses.is_empty())
             .collect();
         return Ok(render_addresses(&nodes));
     }

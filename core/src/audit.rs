@@ -127,7 +127,7 @@ impl AuditReport {
 pub fn audit(cluster: &Cluster, settings: &ProxierSettings, actual: &str) -> Result<AuditReport> {
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
-    let node = NodeContext::from_cluster(cluster, &resolved.node_name);
+    let node = resolved.node.context();
     audit_snapshot(&snap, &resolved, &node, actual)
 }
 
@@ -332,7 +332,7 @@ pub fn audit_snapshot(
         .filter(|n| !drifted.contains(n.as_str()))
         .count();
     Ok(AuditReport {
-        node: settings.node_name.clone(),
+        node: settings.node.name.clone(),
         family: settings.ip_family,
         clean_service_ports: clean,
         expected_rules: exp.count,

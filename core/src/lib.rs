@@ -15,7 +15,13 @@
 //!    family sees, with kube-proxy's tolerances (sloppy IPs, trimmed ranges) reported as warnings.
 //! 4. **per node** ([`categorize`]): the cluster, local and reachable endpoints of each service
 //!    port for one node (ready/serving/terminating, traffic policies, topology).
-//! 5. **selection** ([`select`]) and **rendering** ([`render`]), **trace** and **audit**.
+//! 5. **proxier** ([`proxier`]): one configuration for every mode ([`proxier::config`]: the
+//!    node's facts, the flags and `KubeProxyConfiguration` layered once) and the per-node plan
+//!    ([`proxier::plan`]: every decision kube-proxy makes before it writes a rule).
+//! 6. **rendering** ([`render`]) from the plan, **trace** ([`trace`], its arguments parsed by
+//!    [`packet`]), **simulate** and **selection** ([`select`]), **audit** and the reports
+//!    ([`report`]).
+//! 7. **bindings** (Python, WebAssembly) convert arguments and results and decide nothing.
 //!
 //! # Example
 //!
@@ -42,6 +48,7 @@ pub mod error;
 pub mod ip;
 pub mod load;
 pub mod model;
+pub mod packet;
 pub mod proxier;
 pub mod render;
 pub mod report;

@@ -251,6 +251,8 @@ pub struct PortEndpoints {
     pub cluster: Vec<EndpointEntry>,
     /// Endpoints for local-policy traffic.
     pub local: Vec<EndpointEntry>,
+    /// Every endpoint some rule may reach (both lists, in endpoint order).
+    pub reachable: Vec<EndpointEntry>,
     /// Whether the port has usable endpoints at all (else kube-proxy rejects).
     pub has_endpoints: bool,
     /// The cluster list fell back to serving+terminating endpoints.
@@ -275,6 +277,50 @@ pub struct NodeEndpoints {
     pub family: IpFamily,
     /// Service ports in snapshot order (namespace, name, port index).
     pub ports: Vec<PortEndpoints>,
+}
+
+impl NodeEndpoints {
+    /// Categorizes every service port of `snap` for the node called `name` (its labels from
+    /// its Node object, if any).
+    pub fn build(cluster: &Cluster, snap: &ProxySnapshot, name: &str) -> NodeEndpoints {
+        let ctx = NodeContext::from_cluster(cluster, name);
+        let ports = snap
+            .ports
+            .iter()
+            .map(|p| {
+                let c = categorize(p, &ctx);
+                let entries = |list: &[usize]| {
+                    c.pick(p, list)
+                        .into_iter()
+                        .map(EndpointEntry::of)
+                        .collect::<Vec<_>>()
+                };
+                PortEndpoints {
+                    service_port_name: p.service_port_name.clone(),
+                    protocol: p.protocol.as_api().to_owned(),
+                    cluster_ip: p.cluster_ip.to_string(),
+                    port: p.port,
+                    node_port: p.node_port,
+                    uses_cluster_endpoints: p.uses_cluster_endpoints(),
+                    uses_local_endpoints: p.uses_local_endpoints(),
+                    cluster: entries(&c.cluster),
+                    local: entries(&c.local),
+                    reachable: entries(&c.all_reachable),
+                    has_endpoints: c.has_endpoints,
+                    cluster_fallback: c.cluster_fallback,
+                    local_fallback: c.local_fallback,
+                    topology_mode: c.topology_mode,
+                    topology_keys_unmatched: c.topology_keys_unmatched,
+                }
+            })
+            .collect();
+        NodeEndpoints {
+            node: name.to_owned(),
+            has_node_object: cluster.nodes.iter().any(|n| n.meta.name == name),
+            family: snap.family,
+            ports,
+        }
+    }
 }
 
 /// The categorized endpoints of every service port, for every node of the cluster.
@@ -323,43 +369,8 @@ impl EndpointsReport {
         }
         let mut nodes = Vec::new();
         for name in names {
-            let ctx = NodeContext::from_cluster(cluster, name);
             for snap in &snapshots {
-                let ports = snap
-                    .ports
-                    .iter()
-                    .map(|p| {
-                        let c = categorize(p, &ctx);
-                        let entries = |list: &[usize]| {
-                            c.pick(p, list)
-                                .into_iter()
-                                .map(EndpointEntry::of)
-                                .collect::<Vec<_>>()
-                        };
-                        PortEndpoints {
-                            service_port_name: p.service_port_name.clone(),
-                            protocol: p.protocol.as_api().to_owned(),
-                            cluster_ip: p.cluster_ip.to_string(),
-                            port: p.port,
-                            node_port: p.node_port,
-                            uses_cluster_endpoints: p.uses_cluster_endpoints(),
-                            uses_local_endpoints: p.uses_local_endpoints(),
-                            cluster: entries(&c.cluster),
-                            local: entries(&c.local),
-                            has_endpoints: c.has_endpoints,
-                            cluster_fallback: c.cluster_fallback,
-                            local_fallback: c.local_fallback,
-                            topology_mode: c.topology_mode,
-                            topology_keys_unmatched: c.topology_keys_unmatched,
-                        }
-                    })
-                    .collect();
-                nodes.push(NodeEndpoints {
-                    node: name.to_owned(),
-                    has_node_object: cluster.nodes.iter().any(|n| n.meta.name == name),
-                    family: snap.family,
-                    ports,
-                });
+                nodes.push(NodeEndpoints::build(cluster, snap, name));
             }
         }
         Ok(EndpointsReport { nodes })

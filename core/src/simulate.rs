@@ -625,15 +625,17 @@ fn ipvs_listing(
     opts: &SimulateOptions,
     stats: &[EndpointStat],
 ) -> Result<Option<String>> {
-    use crate::render::ipvs::{render_list, IpvsNode, IpvsSettings, IpvsState, ListOptions, VsId};
-    let mut settings = IpvsSettings::from_cluster(cluster, node, snap.family)?;
-    settings.scheduler = opts.algorithm.name().to_owned();
+    use crate::proxier::config::ProxierSettings;
+    use crate::render::ipvs::{nodeport_ips, render_list, IpvsNode, IpvsState, ListOptions, VsId};
+    let mut settings = ProxierSettings::from_cluster(cluster, node, snap.family)?;
+    if let Some(s) = opts.algorithm.ipvs_scheduler() {
+        settings.ipvs.scheduler = s;
+    }
     let vip = match opts.source {
         Source::Pod | Source::Node => Some((port.cluster_ip, port.port)),
         Source::External => {
             let np = if port.node_port != 0 {
-                settings
-                    .nodeport_ips()?
+                nodeport_ips(&settings)
                     .first()
                     .map(|ip| (*ip, port.node_port))
             } else {

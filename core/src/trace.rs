@@ -40,7 +40,7 @@ use std::net::IpAddr;
 use crate::model::{IpFamily, Protocol};
 use crate::render::iptables::rules::{Dump, Match, RecentAction, Rule, SaveStyle, Target};
 use crate::render::iptables::{jump_rules, LocalDetector, ProxierSettings};
-use crate::render::ipvs::{self, IpvsNode, IpvsSettings, VsKind, VsLookup};
+use crate::render::ipvs::{self, IpvsNode, VsKind, VsLookup};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
 
@@ -61,13 +61,19 @@ pub enum Origin {
 }
 
 impl Origin {
-    /// Parses `pod`/`local-pod`, `node`/`other-node`, `external`, `host`.
+    /// The names every binding takes, in [`Origin::parse`]'s order: `pod` (a pod on the node),
+    /// `node` (the node itself, host network: the OUTPUT path, as kube-proxy's "traffic from
+    /// the node"), `other-node` (another node or its pods), `external`.
+    pub const NAMES: [&'static str; 4] = ["pod", "node", "other-node", "external"];
+
+    /// Parses a name of [`Origin::NAMES`], or an alias: `local-pod`, `host`, `outside` and the
+    /// variant names (`LocalPod`, `Host`, `OtherNode`, `External`, as results print them).
     pub fn parse(s: &str) -> Option<Origin> {
         match s {
             "pod" | "local-pod" | "LocalPod" => Some(Origin::LocalPod),
-            "node" | "other-node" | "OtherNode" => Some(Origin::OtherNode),
+            "node" | "host" | "Host" => Some(Origin::Host),
+            "other-node" | "OtherNode" => Some(Origin::OtherNode),
             "external" | "outside" | "External" => Some(Origin::External),
-            "host" | "Host" => Some(Origin::Host),
             _ => None,
         }
     }
@@ -506,10 +512,11 @@ impl Tracer {
             }
         }
         let mut local: Vec<ipnet::IpNet> = settings
+            .node
             .interface_addresses
             .iter()
             .map(|n| ipnet::IpNet::from(n.addr()))
-            .chain(settings.node_ips.iter().map(|ip| ipnet::IpNet::from(*ip)))
+            .chain(settings.node.ips.iter().map(|ip| ipnet::IpNet::from(*ip)))
             .collect();
         local.push("127.0.0.0/8".parse().expect("constant"));
         local.push("::1/128".parse().expect("constant"));
@@ -613,7 +620,7 @@ impl Tracer {
         warnings.dedup();
         Ok(TraceResult {
             packet: packet.clone(),
-            node: self.settings.node_name.clone(),
+            node: self.settings.node.name.clone(),
             outcomes,
             warnings,
             ipvs: None,
@@ -1075,7 +1082,7 @@ pub fn trace_cluster(
 /// # Example
 /// ```
 /// use svccore::model::IpFamily;
-/// use svccore::render::ipvs::IpvsSettings;
+/// use svccore::proxier::config::ProxierSettings;
 /// use svccore::trace::{trace_ipvs, Origin, Packet, Verdict};
 /// let cluster = svccore::load::load_strs([(None, r#"{"apiVersion":"v1","kind":"List","items":[
 ///  {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},
@@ -1084,7 +1091,7 @@ pub fn trace_cluster(
 ///   "namespace":"default","labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",
 ///   "ports":[{"name":"","port":8080}],
 ///   "endpoints":[{"addresses":["10.1.0.1"]},{"addresses":["10.1.0.2"]}]}]}"#)]).unwrap();
-/// let s = IpvsSettings::from_cluster(&cluster, "node-a", IpFamily::IPv4).unwrap();
+/// let s = ProxierSettings::from_cluster(&cluster, "node-a", IpFamily::IPv4).unwrap();
 /// let p = Packet::new("10.1.0.9".parse().unwrap(), "10.96.0.10".parse().unwrap(), 80, Origin::LocalPod);
 /// let t = trace_ipvs(&cluster, &s, &p).unwrap();
 /// // rr on a fresh virtual server: the kernel's first real server, the last one added.
@@ -1093,20 +1100,20 @@ pub fn trace_cluster(
 /// ```
 pub fn trace_ipvs(
     cluster: &crate::Cluster,
-    settings: &IpvsSettings,
+    settings: &ProxierSettings,
     packet: &Packet,
 ) -> Result<TraceResult> {
-    if IpFamily::of(&packet.dst) != settings.family
+    if IpFamily::of(&packet.dst) != settings.ip_family
         || IpFamily::of(&packet.src) != IpFamily::of(&packet.dst)
     {
         return Err(Error::InvalidArgument(format!(
             "packet {} -> {} is not {} traffic",
             packet.src,
             packet.dst,
-            settings.family.as_str()
+            settings.ip_family.as_str()
         )));
     }
-    let snap = ProxySnapshot::build(cluster, settings.family)?;
+    let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
     let node = IpvsNode::build(&snap, settings, None)?;
     let lookup = node.lookup_result(&packet.protocol, packet.dst, packet.dst_port);
     let vs = node.lookup(&packet.protocol, packet.dst, packet.dst_port);
@@ -1232,7 +1239,7 @@ pub fn trace_ipvs(
 
 /// Why the ipvs-mode nat rules masquerade this packet, if they do (see [`trace_ipvs`]).
 fn ipvs_masquerade(
-    s: &IpvsSettings,
+    s: &ProxierSettings,
     look: &VsLookup,
     p: &Packet,
     picked: Option<IpAddr>,
@@ -1250,12 +1257,13 @@ fn ipvs_masquerade(
                 return Some("cluster IP with --masquerade-all (KUBE-CLUSTER-IP)".into());
             }
             let local = match &s.local_detector {
-                ipvs::LocalDetector::None => return None,
-                ipvs::LocalDetector::ClusterCidr(c) | ipvs::LocalDetector::NodeCidr(c) => {
+                LocalDetector::None | LocalDetector::NodeCidr => return None,
+                LocalDetector::Cidr(c) => {
                     crate::ip::parse_cidr_sloppy(c).is_some_and(|n| n.contains(&p.src))
                 }
-                ipvs::LocalDetector::BridgeInterface(_)
-                | ipvs::LocalDetector::InterfaceNamePrefix(_) => p.origin == Origin::LocalPod,
+                LocalDetector::BridgeInterface(_) | LocalDetector::InterfaceNamePrefix(_) => {
+                    p.origin == Origin::LocalPod
+                }
             };
             (!local).then(|| "cluster IP from outside the pod network (KUBE-CLUSTER-IP)".into())
         }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use svccore::categorize::NodeContext;
 use svccore::model::{IpFamily, Protocol, ServiceType};
+use svccore::proxier::config::NodeFacts;
 use svccore::render::iptables::{
     render_snapshot, Form, IncrementalRenderer, LocalDetector, ProxierSettings,
 };
@@ -89,8 +90,10 @@ fn snapshot(n: usize, eps: usize) -> ProxySnapshot {
 
 fn settings() -> ProxierSettings {
     ProxierSettings {
-        node_name: "node-a".into(),
-        node_ips: vec!["192.168.0.10".parse().unwrap()],
+        node: NodeFacts {
+            ips: vec!["192.168.0.10".parse().unwrap()],
+            ..NodeFacts::named("node-a")
+        },
         local_detector: LocalDetector::Cidr("10.0.0.0/8".into()),
         ..Default::default()
     }
@@ -171,10 +174,8 @@ fn incremental_renderer_equals_full_render_through_changes() {
 
 #[test]
 fn large_cluster_mode_drops_only_endpoint_comments() {
-    let s = ProxierSettings {
-        large_cluster_endpoints_threshold: 10,
-        ..settings()
-    };
+    let mut s = settings();
+    s.iptables.large_cluster_endpoints_threshold = 10;
     let snap = snapshot(4, 3); // 12 endpoints > 10
     let text = render_snapshot(&snap, &s, &NodeContext::named("node-a"), Form::Restore).unwrap();
     for l in text.lines() {
@@ -204,7 +205,7 @@ fn masquerade_all_and_bridge_detector() {
         ..Default::default()
     };
     let mut s = ProxierSettings::from_proxy_config(&cfg).unwrap();
-    s.node_name = "node-a".into();
+    s.node.name = "node-a".into();
     let text = render_snapshot(&snap, &s, &node, Form::Restore).unwrap();
     assert!(
         text.contains("--dport 80 ! -i cbr0 -j KUBE-MARK-MASQ"),

@@ -6,7 +6,9 @@ mod ipvs_common;
 
 use ipvs_common::*;
 use svccore::model::{IpFamily, Protocol};
+use svccore::proxier::config::{LocalDetector, ProxierSettings};
 use svccore::render::ipvs::*;
+use svccore::select::ipvs::Scheduler;
 
 fn rich(node: &str, fam: IpFamily) -> IpvsNode {
     node_with(&cluster(&["rich.yaml"], None), node, fam, |_| {}, None)
@@ -114,7 +116,7 @@ fn mh_gets_mh_port_and_other_schedulers_print_their_own_flag_names() {
         &c,
         "master",
         IpFamily::IPv4,
-        |s| s.scheduler = "mh".into(),
+        |s| s.ipvs.scheduler = Scheduler::Mh,
         None,
     );
     assert!(n.list(None).contains("TCP  10.97.97.97:80 mh (mh-port)\n"));
@@ -122,7 +124,7 @@ fn mh_gets_mh_port_and_other_schedulers_print_their_own_flag_names() {
         &c,
         "master",
         IpFamily::IPv4,
-        |s| s.scheduler = "sh".into(),
+        |s| s.ipvs.scheduler = Scheduler::Sh,
         None,
     );
     assert!(sh.list(None).contains("TCP  10.97.97.97:80 sh\n"));
@@ -198,7 +200,7 @@ fn local_policy_without_local_endpoints_falls_back_to_cluster_endpoints() {
         "node-c",
         IpFamily::IPv4,
         |s| {
-            s.node_addresses = vec!["192.168.0.12".parse().unwrap()];
+            s.node.interface_addresses = vec!["192.168.0.12/32".parse().unwrap()];
         },
         None,
     );
@@ -243,7 +245,7 @@ fn dropped_tcp_endpoints_stay_at_weight_zero_only_while_they_have_connections() 
         &c,
         "node-a",
         IpFamily::IPv4,
-        |s| s.assume_draining = true,
+        |s| s.ipvs.assume_draining = true,
         None,
     );
     let vs = assumed.lookup(&Protocol::Tcp, vs_id.addr, 80).unwrap();
@@ -356,7 +358,7 @@ fn node_addresses_are_not_bound_and_ipvs_ips_lists_the_bound_ones() {
 #[test]
 fn cluster_ip_masquerade_rule_follows_masquerade_all_and_the_local_detector() {
     let c = cluster(&["rich.yaml"], None);
-    let rule = |tweak: &dyn Fn(&mut IpvsSettings)| {
+    let rule = |tweak: &dyn Fn(&mut ProxierSettings)| {
         let n = node_with(&c, "node-a", IpFamily::IPv4, |s| tweak(s), None);
         n.iptables()
             .lines()
@@ -367,7 +369,7 @@ fn cluster_ip_masquerade_rule_follows_masquerade_all_and_the_local_detector() {
     let head = "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP";
     assert_eq!(rule(&|_| {}), format!("{head} src,dst -j KUBE-MARK-MASQ"));
     assert_eq!(
-        rule(&|s| s.local_detector = LocalDetector::ClusterCidr("10.244.0.0/16".into())),
+        rule(&|s| s.local_detector = LocalDetector::Cidr("10.244.0.0/16".into())),
         format!("{head} dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ")
     );
     assert_eq!(
@@ -387,21 +389,22 @@ fn settings_come_from_the_kube_proxy_configuration_and_the_node() {
            clusterCIDR: 10.244.0.0/16,fd00:244::/56\nipvs: {scheduler: wrr}\n\
            iptables: {masqueradeBit: 15}\nnodePortAddresses: [192.168.0.0/24]\n";
     let c = cluster_str(&yaml);
-    let s = IpvsSettings::from_cluster(&c, "node-a", IpFamily::IPv6).unwrap();
-    assert_eq!(s.scheduler, "wrr");
-    assert_eq!(s.mark(), "0x00008000");
+    let s = ProxierSettings::from_cluster(&c, "node-a", IpFamily::IPv6).unwrap();
+    assert_eq!(s.ipvs.scheduler, Scheduler::Wrr);
+    assert_eq!(s.masquerade_mark, "0x00008000");
     assert_eq!(
         s.local_detector,
-        LocalDetector::ClusterCidr("fd00:244::/56".into())
+        LocalDetector::Cidr("fd00:244::/56".into())
     );
-    assert_eq!(s.node_ip, Some("fd00:192::10".parse().unwrap()));
+    assert_eq!(s.node.node_ip(), Some("fd00:192::10".parse().unwrap()));
     // No IPv6 CIDR in nodePortAddresses: every IPv6 node address.
     assert_eq!(
-        s.nodeport_ips().unwrap(),
+        nodeport_ips(&s),
         vec!["fd00:192::10".parse::<std::net::IpAddr>().unwrap()]
     );
     let bad = yaml.replace("masqueradeBit: 15", "masqueradeBit: 40");
-    let err = IpvsSettings::from_cluster(&cluster_str(&bad), "node-a", IpFamily::IPv4).unwrap_err();
+    let err =
+        ProxierSettings::from_cluster(&cluster_str(&bad), "node-a", IpFamily::IPv4).unwrap_err();
     assert_eq!(err.kind(), "config");
 }
 
@@ -428,12 +431,12 @@ fn kube_ipvs0_lists_ipv4_in_bind_order_then_ipv6_newest_first() {
 }
 
 #[test]
-fn family_mismatch_is_a_config_error() {
+fn family_mismatch_is_an_invalid_argument() {
     let c = cluster(&["rich.yaml"], None);
     let snap = svccore::snapshot::ProxySnapshot::build(&c, IpFamily::IPv4).unwrap();
-    let s = IpvsSettings::new(IpFamily::IPv6, "node-a");
+    let s = ProxierSettings::new(IpFamily::IPv6, "node-a");
     assert_eq!(
         IpvsNode::build(&snap, &s, None).unwrap_err().kind(),
-        "config"
+        "invalid-argument"
     );
 }

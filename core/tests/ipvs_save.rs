@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use ipvs_common::*;
 use svccore::model::IpFamily;
 use svccore::render::ipvs::IpvsNode;
+use svccore::select::ipvs::Scheduler;
 
 #[derive(Debug, Default, PartialEq, Eq, Clone)]
 struct Svc {
@@ -135,9 +136,9 @@ fn save_parses_back_to_the_same_servers_for_every_fixture() {
             fam,
             |s| {
                 if let Some(x) = sched {
-                    s.scheduler = x.to_owned();
+                    s.ipvs.scheduler = Scheduler::parse(x).unwrap();
                 }
-                s.assume_draining = true;
+                s.ipvs.assume_draining = true;
             },
             None,
         );
@@ -157,7 +158,7 @@ fn save_lists_mh_port_and_persistence_in_ipvsadm_option_order() {
         &c,
         "master",
         IpFamily::IPv4,
-        |s| s.scheduler = "mh".into(),
+        |s| s.ipvs.scheduler = Scheduler::Mh,
         None,
     );
     let save = n.save();

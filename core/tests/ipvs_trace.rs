@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use svccore::model::{IpFamily, Protocol};
-use svccore::render::ipvs::{IpvsNode, IpvsSettings};
+use svccore::proxier::config::ProxierSettings;
+use svccore::render::ipvs::IpvsNode;
+use svccore::select::ipvs::Scheduler;
 use svccore::select::{AffinityKind, Backend, Balancer, Connection, Options};
 use svccore::snapshot::ProxySnapshot;
 use svccore::trace::{trace_ipvs_node, Origin, Packet};
@@ -21,9 +23,9 @@ fn example(name: &str) -> Cluster {
 }
 
 fn node(c: &Cluster, name: &str, scheduler: Option<&str>) -> IpvsNode {
-    let mut s = IpvsSettings::from_cluster(c, name, IpFamily::IPv4).unwrap();
+    let mut s = ProxierSettings::from_cluster(c, name, IpFamily::IPv4).unwrap();
     if let Some(sch) = scheduler {
-        s.scheduler = sch.to_owned();
+        s.ipvs.scheduler = Scheduler::parse(sch).unwrap();
     }
     let snap = ProxySnapshot::build(c, IpFamily::IPv4).unwrap();
     IpvsNode::build(&snap, &s, None).unwrap()

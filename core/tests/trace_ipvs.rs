@@ -2,7 +2,8 @@
 //! kube-proxy's ipvs mode.
 
 use svccore::model::{IpFamily, ProxyConfig};
-use svccore::render::ipvs::{IpvsFlags, IpvsSettings};
+use svccore::proxier::config::{ProxierSettings, SettingsFlags};
+use svccore::select::ipvs::Scheduler;
 use svccore::trace::{render_text, trace_ipvs, Origin, Packet, Verdict};
 use svccore::Cluster;
 
@@ -63,8 +64,8 @@ fn cluster() -> Cluster {
     svccore::load::load_strs([(Some("c.yaml"), CLUSTER)]).unwrap()
 }
 
-fn settings(c: &Cluster) -> IpvsSettings {
-    IpvsSettings::from_cluster(c, "node-a", IpFamily::IPv4).unwrap()
+fn settings(c: &Cluster) -> ProxierSettings {
+    ProxierSettings::from_cluster(c, "node-a", IpFamily::IPv4).unwrap()
 }
 
 fn packet(src: &str, dst: &str, port: u16, origin: Origin) -> Packet {
@@ -174,8 +175,8 @@ fn no_endpoints_rejects_and_no_service_accepts() {
 fn scheduler_and_masquerade_all_flags_apply() {
     let c = cluster();
     let mut s = settings(&c);
-    IpvsFlags {
-        scheduler: Some("sh".into()),
+    SettingsFlags {
+        ipvs_scheduler: Some("sh".into()),
         masquerade_all: Some(true),
         ..Default::default()
     }
@@ -196,8 +197,8 @@ fn a_separate_configuration_replaces_the_clusters() {
         ipvs_scheduler: Some("lc".into()),
         ..Default::default()
     };
-    let s = IpvsSettings::from_config(&c, Some(&cfg), "node-a", IpFamily::IPv4).unwrap();
-    assert_eq!(s.scheduler, "lc");
+    let s = ProxierSettings::from_config(&c, Some(&cfg), "node-a", IpFamily::IPv4).unwrap();
+    assert_eq!(s.ipvs.scheduler, Scheduler::Lc);
     // No clusterCIDR in that configuration: no detector, a node's cluster IP traffic is not
     // masqueraded.
     let t = trace_ipvs(

@@ -430,7 +430,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
         { node: "node2", target: "study/service-loadbalancer|TCP|cluster", from: "pod", src: "10.244.2.9" },
         { node: "node1", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
         { node: "master", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
-        { node: "node1", target: "study/service-nodeport|TCP|cluster", from: "node", src: "192.168.100.52" },
+        { node: "node1", target: "study/service-nodeport|TCP|cluster", from: "other-node", src: "192.168.100.52" },
       ];
       for (const c of cases) {
         await choose("#node", c.node);

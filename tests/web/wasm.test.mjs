@@ -399,14 +399,14 @@ test("trace: bad options throw invalid-argument with the option's path", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const cases = [
     [{ src: "10.0.0.1" }, "dst", /dst is required/],
-    [{ ...LB, dst: "10.108.12.40" }, "port", /has no port/],
+    [{ ...LB, dst: "10.108.12.40" }, "dst", /not ip:port/],
     [{ ...LB, dst: "nginx:80" }, "dst", /not ip:port/],
     [{ ...LB, src: "a.b.c.d" }, "src", /not an IP address/],
     [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
-    [{ ...LB, proto: "icmp" }, "proto", /TCP, UDP or SCTP/],
-    [{ ...LB, from: "mars" }, "from", /pod, node, external or host/],
+    [{ ...LB, proto: "icmp" }, "proto", /tcp, udp or sctp/],
+    [{ ...LB, from: "mars" }, "from", /pod, node, other-node or external/],
     [{ ...LB, mode: "nftables" }, "mode", /iptables or ipvs/],
-    [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /not an IPVS scheduler/],
+    [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /unknown IPVS scheduler "fo"/],
     [{ ...LB, mode: "ipvs", srcPort: 70000 }, "srcPort", /between 0 and 65535/],
     [{ ...LB, color: "red" }, "color", /unknown option/],
     [{ ...LB, recent: [1] }, "recent[0]", /must be a string/],
@@ -582,4 +582,30 @@ test(`the shipped .wasm is at most ${GZIP_BUDGET / 1024} KB gzipped`, () => {
   const gz = gzipSync(raw, { level: 9 }).length;
   console.log(`# svccore_wasm_bg.wasm: ${raw.length} bytes, ${gz} gzipped (budget ${GZIP_BUDGET})`);
   assert.ok(gz <= GZIP_BUDGET, `${gz} bytes gzipped > ${GZIP_BUDGET}`);
+});
+
+test("names: the core's lists, and the TypeScript types list the same schedulers and sources", () => {
+  const n = wasm.names();
+  assert.deepEqual(n.ipvsSchedulers, ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"]);
+  assert.deepEqual(n.trafficSources, ["pod", "node", "other-node", "external"]);
+  assert.deepEqual(n.protocols, ["tcp", "udp", "sctp"]);
+  assert.ok(n.ipvsSchedulers.every((s) => n.algorithms.includes(s)));
+  const types = readFileSync(join(root, "bindings-wasm/src/types.d.ts"), "utf8");
+  const union = (name) =>
+    [...types.match(new RegExp(`export type ${name} = ([^;]+);`))[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(union("IpvsScheduler"), n.ipvsSchedulers);
+  assert.deepEqual(union("TrafficSource"), [...n.trafficSources, "host"]);
+});
+
+test("trace: from node is the node itself (OUTPUT), other-node enters from the network", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const base = { node: "node1", src: "192.168.100.52", dst: "10.108.12.40:80" };
+  const host = c.trace({ ...base, from: "node" });
+  const other = c.trace({ ...base, from: "other-node" });
+  assert.equal(host.packet.origin, "Host");
+  assert.equal(c.trace({ ...base, from: "host" }).packet.origin, "Host");
+  assert.equal(other.packet.origin, "OtherNode");
+  const chains = (t) => new Set(t.outcomes.flatMap((o) => o.steps.map((s) => s.chain)));
+  assert.ok(chains(host).has("OUTPUT"));
+  assert.ok(!chains(other).has("OUTPUT"));
 });

@@ -16,6 +16,12 @@ talks to a cluster: text and Python objects go in, values and text come out.
 """
 
 from svccore._svccore import (
+    ALGORITHMS,
+    IPVS_SCHEDULERS,
+    PROTOCOLS,
+    PROXIER_FLAG_MODES,
+    PROXIER_FLAGS,
+    TRAFFIC_SOURCES,
     AuditReport,
     Balancer,
     Cluster,
@@ -41,6 +47,12 @@ from svccore._svccore import (
 )
 
 __all__ = [
+    "ALGORITHMS",
+    "IPVS_SCHEDULERS",
+    "PROTOCOLS",
+    "PROXIER_FLAGS",
+    "PROXIER_FLAG_MODES",
+    "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
     "Cluster",

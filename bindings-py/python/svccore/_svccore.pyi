@@ -4,9 +4,17 @@
 import os
 from collections.abc import Callable, Sequence
 from fractions import Fraction
-from typing import Any, final
+from typing import Any, TypedDict, final
+
+from typing_extensions import Unpack
 
 __all__ = [
+    "ALGORITHMS",
+    "IPVS_SCHEDULERS",
+    "PROTOCOLS",
+    "PROXIER_FLAGS",
+    "PROXIER_FLAG_MODES",
+    "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
     "Cluster",
@@ -33,6 +41,32 @@ __all__ = [
 ]
 
 __version__: str
+
+# The core's name lists: selection algorithms, IPVS schedulers, the proxier flags (keyword
+# arguments of render_iptables, render_ipvs, trace and audit), trace protocols and sources.
+ALGORITHMS: tuple[str, ...]
+IPVS_SCHEDULERS: tuple[str, ...]
+PROXIER_FLAGS: tuple[str, ...]
+PROXIER_FLAG_MODES: dict[str, tuple[str, ...]]
+PROTOCOLS: tuple[str, ...]
+TRAFFIC_SOURCES: tuple[str, ...]
+
+class _ProxierFlags(TypedDict, total=False):
+    """The proxier flags (PROXIER_FLAGS but node and family, which the methods take apart).
+    Each overrides the configuration when not None; one of another mode raises
+    InvalidArgumentError."""
+
+    cluster_cidr: str | None
+    masquerade_all: bool | None
+    masquerade_bit: int | None
+    masquerade_mark: str | None
+    localhost_nodeports: bool | None
+    nodeport_addresses: Sequence[str] | None
+    nfacct_counters: Sequence[str] | None
+    random_fully: bool | None
+    conntrack_tcp_be_liberal: bool | None
+    service_cidrs: Sequence[str] | None
+    ipvs_scheduler: str | None
 
 class SvcCoreError(ValueError):
     """Base class of every svccore error."""
@@ -263,29 +297,27 @@ class Cluster:
         form: str = "restore",
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
-        cluster_cidr: str | None = None,
-        masquerade_all: bool | None = None,
-        masquerade_bit: int | None = None,
-        masquerade_mark: str | None = None,
-        localhost_nodeports: bool | None = None,
-        nodeport_addresses: Sequence[str] | None = None,
-        nfacct_counters: Sequence[str] | None = None,
-        random_fully: bool | None = None,
-        conntrack_tcp_be_liberal: bool | None = None,
         family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    def settings(
+        self,
+        *,
+        node: str | None = None,
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> dict[str, Any]: ...
     def render_ipvs(
         self,
         *,
         node: str | None = None,
         form: str = "list",
         config: ProxyConfig | None = None,
-        ipvs_scheduler: str | None = None,
-        nodeport_addresses: Sequence[str] | None = None,
-        masquerade_all: bool | None = None,
-        masquerade_bit: int | None = None,
-        cluster_cidr: str | None = None,
         family: str = "IPv4",
+        **flags: Unpack[_ProxierFlags],
     ) -> str: ...
     def trace(
         self,
@@ -298,16 +330,7 @@ class Cluster:
         mode: str = "iptables",
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
-        cluster_cidr: str | None = None,
-        masquerade_all: bool | None = None,
-        masquerade_bit: int | None = None,
-        masquerade_mark: str | None = None,
-        localhost_nodeports: bool | None = None,
-        nodeport_addresses: Sequence[str] | None = None,
-        nfacct_counters: Sequence[str] | None = None,
-        random_fully: bool | None = None,
-        conntrack_tcp_be_liberal: bool | None = None,
-        ipvs_scheduler: str | None = None,
+        **flags: Unpack[_ProxierFlags],
     ) -> TraceResult: ...
     def audit(
         self,
@@ -316,16 +339,8 @@ class Cluster:
         node: str,
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
-        cluster_cidr: str | None = None,
-        masquerade_all: bool | None = None,
-        masquerade_bit: int | None = None,
-        masquerade_mark: str | None = None,
-        localhost_nodeports: bool | None = None,
-        nodeport_addresses: Sequence[str] | None = None,
-        nfacct_counters: Sequence[str] | None = None,
-        random_fully: bool | None = None,
-        conntrack_tcp_be_liberal: bool | None = None,
         family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
     ) -> AuditReport: ...
 
 @final

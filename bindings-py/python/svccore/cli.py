@@ -269,20 +269,7 @@ ENDPOINTS = Command(
 
 # --- svccore simulate ----------------------------------------------------------------------
 
-SCHEDULERS = (
-    "iptables",
-    "rr",
-    "wrr",
-    "lc",
-    "wlc",
-    "sed",
-    "nq",
-    "sh",
-    "dh",
-    "mh",
-    "maglev",
-    "ring-hash",
-)
+SCHEDULERS = svccore.ALGORITHMS
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
@@ -514,61 +501,90 @@ def add_config_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the iptables proxier's settings: ``--proxier-settings``, ``--config`` and the
-    kube-proxy flags. Later sources override earlier ones: defaults, configuration, settings
-    file, flags."""
-    add_config_argument(p)
-    g = p.add_argument_group("iptables proxier flags (override --config and --proxier-settings)")
-    g.add_argument(
+# The command-line options of the proxier flags (``svccore.PROXIER_FLAGS`` and the settings
+# file), by flag name. Which subcommand offers which is the core's table,
+# ``svccore.PROXIER_FLAG_MODES``; the core also refuses a flag of another mode.
+_FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "proxier_settings": (
         "--proxier-settings",
-        metavar="FILE",
-        help="proxier settings as JSON (the proxy.json of the conformance cases); only the "
-        "fields given count",
-    )
-    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
-    g.add_argument(
-        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
-    )
-    g.add_argument(
+        {
+            "metavar": "FILE",
+            "help": "proxier settings as JSON (the proxy.json of the conformance cases); only "
+            "the fields given count",
+        },
+    ),
+    "cluster_cidr": (
+        "--cluster-cidr",
+        {"metavar": "CIDR", "help": "--cluster-cidr (local traffic detector)"},
+    ),
+    "masquerade_all": (
+        "--masquerade-all",
+        {"action": "store_const", "const": True, "help": "masquerade all service traffic"},
+    ),
+    "masquerade_bit": (
         "--iptables-masquerade-bit",
-        dest="masquerade_bit",
-        type=int,
-        metavar="N",
-        help="the fwmark bit for masquerading (0-31; default 14)",
-    )
-    g.add_argument("--masquerade-mark", metavar="TEXT", help="the mark text itself (e.g. 0x4000)")
-    g.add_argument(
+        {"type": int, "metavar": "N", "help": "the fwmark bit for masquerading (0-31; default 14)"},
+    ),
+    "masquerade_mark": (
+        "--masquerade-mark",
+        {"metavar": "TEXT", "help": "the mark text itself (e.g. 0x4000)"},
+    ),
+    "localhost_nodeports": (
         "--iptables-localhost-nodeports",
-        dest="localhost_nodeports",
-        type=_bool,
-        metavar="true|false",
-        help="accept node ports on localhost (default true)",
-    )
-    g.add_argument(
+        {
+            "type": _bool,
+            "metavar": "true|false",
+            "help": "accept node ports on localhost (default true)",
+        },
+    ),
+    "nodeport_addresses": (
         "--nodeport-addresses",
-        type=_cidrs,
-        metavar="CIDR,...",
-        help="the addresses node ports listen on",
-    )
-    g.add_argument(
+        {"type": _cidrs, "metavar": "CIDR,...", "help": "the addresses node ports listen on"},
+    ),
+    "nfacct_counters": (
         "--nfacct-counter",
-        dest="nfacct_counters",
-        action="append",
-        metavar="NAME",
-        help="an nfacct counter the node has (repeatable)",
-    )
-    g.add_argument(
+        {
+            "action": "append",
+            "metavar": "NAME",
+            "help": "an nfacct counter the node has (repeatable)",
+        },
+    ),
+    "random_fully": (
         "--random-fully",
-        action="store_const",
-        const=True,
-        help="iptables supports --random-fully",
-    )
-    g.add_argument(
+        {"action": "store_const", "const": True, "help": "iptables supports --random-fully"},
+    ),
+    "conntrack_tcp_be_liberal": (
         "--conntrack-tcp-be-liberal",
-        action="store_const",
-        const=True,
-        help="nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
+        {
+            "action": "store_const",
+            "const": True,
+            "help": "nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
+        },
+    ),
+    "ipvs_scheduler": (
+        "--ipvs-scheduler",
+        {"choices": svccore.IPVS_SCHEDULERS, "help": "the IPVS scheduler (ipvs mode)"},
+    ),
+}
+
+
+def add_proxier_arguments(p: argparse.ArgumentParser, modes: tuple[str, ...], title: str) -> None:
+    """Adds ``--config`` and the command-line options of the proxier flags the core gives
+    ``modes``, in the core's order. Later sources override earlier ones: defaults,
+    configuration, settings file, flags."""
+    add_config_argument(p)
+    g = p.add_argument_group(title)
+    for name in ("proxier_settings", *svccore.PROXIER_FLAGS):
+        if name in _FLAG_OPTIONS and set(modes) & set(svccore.PROXIER_FLAG_MODES[name]):
+            option, kwargs = _FLAG_OPTIONS[name]
+            g.add_argument(option, dest=name, **kwargs)
+
+
+def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Adds the iptables proxier's settings: ``--config``, ``--proxier-settings`` and the
+    kube-proxy flags."""
+    add_proxier_arguments(
+        p, ("iptables",), "iptables proxier flags (override --config and --proxier-settings)"
     )
 
 
@@ -579,6 +595,17 @@ def load_config(args: argparse.Namespace) -> svccore.ProxyConfig | None:
     return svccore.ProxyConfig.from_yaml(_read_text(args.config), file=args.config)
 
 
+def proxier_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The proxier flags the options gave (``svccore.PROXIER_FLAGS``; ``node`` and ``family``
+    are passed apart). Which mode takes which flag is the core's decision."""
+    own = ("node", "family")
+    return {
+        name: getattr(args, name)
+        for name in svccore.PROXIER_FLAGS
+        if name not in own and getattr(args, name, None) is not None
+    }
+
+
 def iptables_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments of the iptables proxier settings, from the parsed options."""
     settings = None
@@ -586,19 +613,7 @@ def iptables_settings(args: argparse.Namespace) -> dict[str, Any]:
         settings = svccore.ProxierSettings.from_json(
             _read_text(args.proxier_settings), file=args.proxier_settings
         )
-    return {
-        "config": load_config(args),
-        "proxier_settings": settings,
-        "cluster_cidr": args.cluster_cidr,
-        "masquerade_all": args.masquerade_all,
-        "masquerade_bit": args.masquerade_bit,
-        "masquerade_mark": args.masquerade_mark,
-        "localhost_nodeports": args.localhost_nodeports,
-        "nodeport_addresses": args.nodeport_addresses,
-        "nfacct_counters": args.nfacct_counters,
-        "random_fully": args.random_fully,
-        "conntrack_tcp_be_liberal": args.conntrack_tcp_be_liberal,
-    }
+    return {"config": load_config(args), "proxier_settings": settings, **proxier_flags(args)}
 
 
 def _settings_family(settings: dict[str, Any]) -> str:
@@ -637,7 +652,6 @@ def _colourize(text: str) -> str:
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
-IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
 
 _RENDER_IPTABLES_EXAMPLES = (
     "  svccore render iptables -f cluster.json --node worker-1\n"
@@ -696,26 +710,7 @@ def _render_ipvs_arguments(p: argparse.ArgumentParser) -> None:
         default="IPv4",
         help="the proxier's family (default: IPv4)",
     )
-    add_config_argument(p)
-    g = p.add_argument_group("ipvs proxier flags (override --config)")
-    g.add_argument("--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="the IPVS scheduler")
-    g.add_argument(
-        "--nodeport-addresses",
-        type=_cidrs,
-        metavar="CIDR,...",
-        help="the addresses node ports listen on",
-    )
-    g.add_argument(
-        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
-    )
-    g.add_argument(
-        "--iptables-masquerade-bit",
-        dest="masquerade_bit",
-        type=int,
-        metavar="N",
-        help="the fwmark bit for masquerading (0-31; default 14)",
-    )
-    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
+    add_proxier_arguments(p, ("ipvs",), "ipvs proxier flags (override --config)")
 
 
 def _run_render_ipvs(args: argparse.Namespace) -> int:
@@ -724,12 +719,8 @@ def _run_render_ipvs(args: argparse.Namespace) -> int:
         node=args.node,
         form=args.form,
         config=load_config(args),
-        ipvs_scheduler=args.ipvs_scheduler,
-        nodeport_addresses=args.nodeport_addresses,
-        masquerade_all=args.masquerade_all,
-        masquerade_bit=args.masquerade_bit,
-        cluster_cidr=args.cluster_cidr,
         family=args.family,
+        **proxier_flags(args),
     )
     _warn_proxy(cluster, args.family)
     sys.stdout.write(text)
@@ -798,12 +789,12 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         "--dst", metavar="IP:PORT", required=True, help="the destination ([IP]:PORT for IPv6)"
     )
     p.add_argument(
-        "--proto", choices=("tcp", "udp", "sctp"), default="tcp", help="protocol (default: tcp)"
+        "--proto", choices=svccore.PROTOCOLS, default="tcp", help="protocol (default: tcp)"
     )
     p.add_argument(
         "--from",
         dest="source",
-        choices=("pod", "node", "other-node", "external"),
+        choices=svccore.TRAFFIC_SOURCES,
         default="pod",
         help="pod: a pod on the node (default); node: the node itself (host network); "
         "other-node: another node or its pods; external: outside the cluster",
@@ -814,28 +805,17 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         default="iptables",
         help="kube-proxy's mode (default: iptables)",
     )
-    add_iptables_settings_arguments(p)
-    p.add_argument(
-        "--ipvs-scheduler", choices=IPVS_SCHEDULERS, help="--mode ipvs: the IPVS scheduler"
+    add_proxier_arguments(
+        p,
+        ("iptables", "ipvs"),
+        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        "refused)",
     )
     add_output_argument(p)
 
 
 def _run_trace(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
-    kwargs = iptables_settings(args)
-    if args.mode == "ipvs":
-        # Only the flags the ipvs proxier has; the others are refused by Cluster.trace.
-        for k in (
-            "masquerade_mark",
-            "localhost_nodeports",
-            "nfacct_counters",
-            "random_fully",
-            "conntrack_tcp_be_liberal",
-            "proxier_settings",
-        ):
-            if kwargs[k] is None:
-                del kwargs[k]
     result = cluster.trace(
         node=args.node,
         src=args.src,
@@ -843,8 +823,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         proto=args.proto,
         source=args.source,
         mode=args.mode,
-        ipvs_scheduler=args.ipvs_scheduler,
-        **kwargs,
+        **iptables_settings(args),
     )
     _warn_proxy(cluster, "IPv6" if args.dst.startswith("[") else "IPv4")
     if args.output == "json":

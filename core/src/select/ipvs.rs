@@ -47,6 +47,50 @@ pub enum Scheduler {
     Mh,
 }
 
+impl Scheduler {
+    /// Every scheduler, in the order of [`SCHEDULER_NAMES`].
+    pub const ALL: [Scheduler; 9] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Sh,
+        Scheduler::Dh,
+        Scheduler::Mh,
+    ];
+
+    /// The kernel's name (`rr`, `wrr`, ...), as `ipvsadm -s` takes and lists it.
+    pub fn name(self) -> &'static str {
+        SCHEDULER_NAMES[self as usize]
+    }
+
+    /// Parses a kernel name ([`Error::InvalidArgument`] naming the schedulers otherwise).
+    pub fn parse(s: &str) -> Result<Scheduler> {
+        Scheduler::ALL
+            .iter()
+            .copied()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "unknown IPVS scheduler {s:?}: expected one of {}",
+                    SCHEDULER_NAMES.join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The IPVS schedulers svccore models (and kube-proxy accepts), by kernel name: the one list
+/// the bindings, the command line and the playground offer.
+pub const SCHEDULER_NAMES: [&str; 9] = ["rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh"];
+
 /// The largest weight IPVS accepts.
 pub const MAX_WEIGHT: u32 = 65535;
 

@@ -110,7 +110,7 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every algorithm, in the order of [`Algorithm::VALID_NAMES`].
+    /// Every algorithm, in the order of [`Algorithm::valid_names`].
     pub const ALL: [Algorithm; 12] = [
         Algorithm::Iptables,
         Algorithm::Rr,
@@ -127,23 +127,19 @@ impl Algorithm {
     ];
 
     /// The accepted names, as `|`-separated text for error messages and help.
-    pub const VALID_NAMES: &'static str = "iptables|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash";
+    pub fn valid_names() -> String {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+        names.join("|")
+    }
 
-    /// The canonical name (`"ring-hash"`, `"wrr"`, ...); parsing it gives back `self`.
+    /// The canonical name (`"ring-hash"`, `"wrr"`, ...); parsing it gives back `self`. An
+    /// IPVS scheduler's is the kernel's ([`ipvs::Scheduler::name`]).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Iptables => "iptables",
-            Algorithm::Rr => "rr",
-            Algorithm::Wrr => "wrr",
-            Algorithm::Lc => "lc",
-            Algorithm::Wlc => "wlc",
-            Algorithm::Sed => "sed",
-            Algorithm::Nq => "nq",
-            Algorithm::Sh => "sh",
-            Algorithm::Dh => "dh",
-            Algorithm::Mh => "mh",
             Algorithm::Maglev => "maglev",
             Algorithm::RingHash => "ring-hash",
+            ipvs => ipvs.ipvs_scheduler().map_or("", ipvs::Scheduler::name),
         }
     }
 
@@ -185,7 +181,7 @@ impl FromStr for Algorithm {
             .ok_or_else(|| {
                 Error::InvalidArgument(format!(
                     "unknown selection algorithm {s:?}; valid names are {}",
-                    Algorithm::VALID_NAMES
+                    Algorithm::valid_names()
                 ))
             })
     }
@@ -478,12 +474,12 @@ mod tests {
         let e = "lblc".parse::<Algorithm>().unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.contains("\"lblc\"") && msg.contains(Algorithm::VALID_NAMES),
+            msg.contains("\"lblc\"") && msg.contains(&Algorithm::valid_names()),
             "{msg}"
         );
         assert_eq!(
-            Algorithm::VALID_NAMES.split('|').count(),
-            Algorithm::ALL.len()
+            Algorithm::valid_names(),
+            "iptables|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash"
         );
     }
 

@@ -59,7 +59,8 @@ fn flags_of(lookup: &VsLookup) -> Flags {
 /// # Example
 /// ```
 /// use svccore::{load::Loader, snapshot::ProxySnapshot, model::IpFamily};
-/// use svccore::render::ipvs::{IpvsNode, IpvsSettings};
+/// use svccore::proxier::config::ProxierSettings;
+/// use svccore::render::ipvs::IpvsNode;
 /// use svccore::trace::{trace_ipvs_node, Origin, Packet};
 /// let mut l = Loader::new();
 /// l.add_str(None, r#"{"apiVersion":"v1","kind":"List","items":[
@@ -70,7 +71,7 @@ fn flags_of(lookup: &VsLookup) -> Flags {
 ///   "addressType":"IPv4","ports":[{"name":"","port":8080}],
 ///   "endpoints":[{"addresses":["10.1.0.2"]},{"addresses":["10.1.0.3"]}]}]}"#).unwrap();
 /// let snap = ProxySnapshot::build(&l.finish().unwrap(), IpFamily::IPv4).unwrap();
-/// let node = IpvsNode::build(&snap, &IpvsSettings::new(IpFamily::IPv4, "n1"), None).unwrap();
+/// let node = IpvsNode::build(&snap, &ProxierSettings::new(IpFamily::IPv4, "n1"), None).unwrap();
 /// let p = Packet::new("10.244.1.5".parse().unwrap(), "10.96.0.10".parse().unwrap(), 80, Origin::LocalPod);
 /// let t = trace_ipvs_node(&node, &p, 40000).unwrap();
 /// // rr starts with the kernel's first real server: the newest, added last.
@@ -78,7 +79,7 @@ fn flags_of(lookup: &VsLookup) -> Flags {
 /// assert_eq!(t.shares, [0.5, 0.5]);
 /// ```
 pub fn trace_ipvs_node(node: &IpvsNode, packet: &Packet, src_port: u16) -> Result<IpvsTrace> {
-    let family = node.settings.family;
+    let family = node.settings.ip_family;
     if IpFamily::of(&packet.dst) != family || IpFamily::of(&packet.src) != family {
         return Err(Error::InvalidArgument(format!(
             "the packet {} -> {} is not {} like the ipvs proxier",

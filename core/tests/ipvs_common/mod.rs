@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use svccore::model::IpFamily;
-use svccore::render::ipvs::{IpvsNode, IpvsSettings, IpvsState};
+use svccore::proxier::config::ProxierSettings;
+use svccore::render::ipvs::{IpvsNode, IpvsState};
 use svccore::snapshot::ProxySnapshot;
 use svccore::{Cluster, Loader};
 
@@ -40,11 +41,11 @@ pub fn node_with(
     c: &Cluster,
     node: &str,
     family: IpFamily,
-    tweak: impl FnOnce(&mut IpvsSettings),
+    tweak: impl FnOnce(&mut ProxierSettings),
     state: Option<&IpvsState>,
 ) -> IpvsNode {
     let snap = ProxySnapshot::build(c, family).unwrap();
-    let mut s = IpvsSettings::from_cluster(c, node, family).unwrap();
+    let mut s = ProxierSettings::from_cluster(c, node, family).unwrap();
     tweak(&mut s);
     IpvsNode::build(&snap, &s, state).unwrap()
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::categorize::NodeContext;
 use crate::model::Protocol;
 use crate::snapshot::{ProxySnapshot, ServicePortView};
-use crate::{Error, Result};
+use crate::Result;
 
 use super::restore::{self, Ctx, Plan};
 use crate::proxier::config::ProxierSettings;
@@ -57,7 +57,7 @@ impl IncrementalRenderer {
     /// An empty renderer for one node (the node name is taken from `settings`).
     pub fn new(settings: ProxierSettings, node: NodeContext) -> Self {
         let node = NodeContext {
-            name: settings.node_name.clone(),
+            name: settings.node.name.clone(),
             ..node
         };
         IncrementalRenderer {
@@ -71,13 +71,7 @@ impl IncrementalRenderer {
 
     /// Makes the cache hold exactly the snapshot's ports; returns how many were (re)rendered.
     pub fn sync(&mut self, snap: &ProxySnapshot) -> Result<usize> {
-        if snap.family != self.settings.ip_family {
-            return Err(Error::InvalidArgument(format!(
-                "the snapshot is {} but the proxier settings say {}",
-                snap.family.as_str(),
-                self.settings.ip_family.as_str()
-            )));
-        }
+        self.settings.check_snapshot(snap)?;
         let keep: std::collections::BTreeSet<(String, String)> = snap
             .ports
             .iter()
@@ -193,7 +187,7 @@ impl IncrementalRenderer {
     }
 
     fn render_entry(&self, view: ServicePortView) -> Entry {
-        let node_ip = self.settings.node_ips.first().copied();
+        let node_ip = self.settings.node.node_ip();
         let plan = Plan::new(&view, PortPlan::new(&view, &self.node, node_ip));
         let mut filter = String::new();
         let mut nat_chains = String::new();

@@ -41,7 +41,7 @@ use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::proxier::plan::{write_order, PortPlan};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
-use crate::{Cluster, Error, Result};
+use crate::{Cluster, Result};
 
 /// Which text to render.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -73,8 +73,7 @@ impl Form {
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
-    let node = NodeContext::from_cluster(cluster, &resolved.node_name);
-    render_snapshot(&snap, &resolved, &node, form)
+    render_snapshot(&snap, &resolved, &resolved.node.context(), form)
 }
 
 /// Renders a snapshot with settings used as given (no defaults taken from a Node object).
@@ -96,15 +95,9 @@ pub fn render_snapshot_with(
     form: Form,
     style: &SaveStyle,
 ) -> Result<String> {
-    if snap.family != settings.ip_family {
-        return Err(Error::InvalidArgument(format!(
-            "the snapshot is {} but the proxier settings say {}",
-            snap.family.as_str(),
-            settings.ip_family.as_str()
-        )));
-    }
+    settings.check_snapshot(snap)?;
     let node = NodeContext {
-        name: settings.node_name.clone(),
+        name: settings.node.name.clone(),
         ..node.clone()
     };
     Ok(match form {
@@ -136,7 +129,7 @@ fn restore_text(ports: &[ServicePortView], s: &ProxierSettings, node: &NodeConte
     let order = write_order(ports);
     let total: usize = ports.iter().map(|p| p.endpoints.len()).sum();
     let ctx = restore::Ctx::new(s, total);
-    let node_ip = s.node_ips.first().copied();
+    let node_ip = s.node.node_ip();
     let plans: Vec<restore::Plan> = order
         .iter()
         .map(|&i| restore::Plan::new(&ports[i], PortPlan::new(&ports[i], node, node_ip)))

@@ -31,8 +31,10 @@ impl Ctx {
         Ctx {
             masquerade_all: s.masquerade_all,
             if_local: s.local_detector.if_local().map(|[a, b]| format!("{a} {b}")),
-            nfacct_localhost: !v6 && s.localhost_nodeports && s.has_nfacct(NFACCT_LOCALHOST_NPS),
-            large: total_endpoints > s.large_cluster_endpoints_threshold,
+            nfacct_localhost: !v6
+                && s.iptables.localhost_nodeports
+                && s.has_nfacct(NFACCT_LOCALHOST_NPS),
+            large: total_endpoints > s.iptables.large_cluster_endpoints_threshold,
             probs: (0..64).map(probability).collect(),
         }
     }
@@ -624,7 +626,7 @@ pub(crate) fn filter_head(s: &ProxierSettings, out: &mut String) {
     ] {
         chain_line(out, c);
     }
-    let fw = s.ip_family == IpFamily::IPv4 && s.localhost_nodeports;
+    let fw = s.ip_family == IpFamily::IPv4 && s.iptables.localhost_nodeports;
     if fw {
         chain_line(out, KUBE_FIREWALL);
         out.push_str("-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n");
@@ -634,7 +636,7 @@ pub(crate) fn filter_head(s: &ProxierSettings, out: &mut String) {
 /// The KUBE-FORWARD rules and the end of the filter table.
 pub(crate) fn filter_tail(s: &ProxierSettings, out: &mut String) {
     let m = &s.masquerade_mark;
-    if !s.conntrack_tcp_liberal {
+    if !s.iptables.conntrack_tcp_liberal {
         out.push_str("-A KUBE-FORWARD -m conntrack --ctstate INVALID");
         if s.ip_family == IpFamily::IPv4 && s.has_nfacct(NFACCT_INVALID) {
             out.push_str(" -m nfacct --nfacct-name ");
@@ -671,7 +673,7 @@ pub(crate) fn nat_rules_head(s: &ProxierSettings, out: &mut String) {
         "-A KUBE-POSTROUTING -m mark ! --mark {m}/{m} -j RETURN\n-A KUBE-POSTROUTING -j MARK --xor-mark {m}"
     );
     out.push_str("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE");
-    if s.random_fully {
+    if s.iptables.random_fully {
         out.push_str(" --random-fully");
     }
     out.push('\n');
@@ -688,14 +690,14 @@ pub(crate) fn nat_tail(s: &ProxierSettings, out: &mut String) {
             out.push_str(" -m addrtype --dst-type LOCAL");
             if v6 {
                 out.push_str(" ! -d ::1/128");
-            } else if !s.localhost_nodeports {
+            } else if !s.iptables.localhost_nodeports {
                 out.push_str(" ! -d 127.0.0.0/8");
             }
             out.push_str(" -j KUBE-NODEPORTS\n");
         }
         Some(ips) => {
             for ip in ips {
-                if ip.is_loopback() && (v6 || !s.localhost_nodeports) {
+                if ip.is_loopback() && (v6 || !s.iptables.localhost_nodeports) {
                     continue;
                 }
                 let _ = writeln!(out, "{C} -d {ip} -j KUBE-NODEPORTS");
@@ -709,20 +711,10 @@ pub(crate) fn nat_tail(s: &ProxierSettings, out: &mut String) {
 /// interface IPs inside one of the CIDRs of this family (order: CIDR order, then interface
 /// order; upstream's order is a Go map's and unspecified).
 pub(crate) fn node_port_ips(s: &ProxierSettings) -> Option<Vec<IpAddr>> {
-    let v4 = s.ip_family == IpFamily::IPv4;
-    let cidrs: Vec<_> = s
-        .node_port_addresses
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .filter(|n| n.addr().is_ipv4() == v4)
-        .collect();
-    if cidrs.is_empty() || cidrs.iter().any(|n| n.prefix_len() == 0) {
-        return None;
-    }
+    let cidrs = s.node_port_cidrs()?;
     let mut ips: Vec<IpAddr> = Vec::new();
     for c in cidrs {
-        for a in &s.interface_addresses {
+        for a in &s.node.interface_addresses {
             let ip = a.addr();
             if c.contains(&ip) && !ips.contains(&ip) {
                 ips.push(ip);

@@ -30,7 +30,7 @@ pub fn builtin_chains(table: &str) -> &'static [&'static str] {
 pub fn jump_rules(s: &ProxierSettings) -> String {
     // (table, chain, extra args, comment, target), in kube-proxy's table order (spec §2.5).
     const NEW: &str = "-m conntrack --ctstate NEW";
-    let fw = s.ip_family == IpFamily::IPv4 && s.localhost_nodeports;
+    let fw = s.ip_family == IpFamily::IPv4 && s.iptables.localhost_nodeports;
     let mut rows: Vec<(&str, &str, &str, &str, &str)> = vec![
         (
             "filter",

@@ -23,9 +23,13 @@ pub fn render_addresses(nodes: &[&IpvsNode]) -> String {
     let _ = writeln!(
         out,
         "{}: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default qlen 1000",
-        s.dummy_ifindex
+        s.ipvs.dummy_ifindex
     );
-    let _ = writeln!(out, "    link/ether {} brd ff:ff:ff:ff:ff:ff", s.dummy_mac);
+    let _ = writeln!(
+        out,
+        "    link/ether {} brd ff:ff:ff:ff:ff:ff",
+        s.ipvs.dummy_mac
+    );
     let all: Vec<IpAddr> = nodes
         .iter()
         .flat_map(|n| n.bound_addresses.iter().copied())

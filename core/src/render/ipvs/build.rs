@@ -4,15 +4,17 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::categorize::is_local;
+use crate::categorize::{is_local, NodeContext};
 use crate::ip::join_host_port;
 use crate::model::Protocol;
+use crate::proxier::config::{InsertionOrder, ProxierSettings};
 use crate::proxier::plan::{PortPlan, Route};
+use crate::select::ipvs::Scheduler;
 use crate::snapshot::{ProxySnapshot, ServicePortView};
-use crate::{Error, Issue, Result};
+use crate::Result;
 
 use super::ipset::{IpSet, KubeSet};
-use super::settings::{InsertionOrder, IpvsSettings};
+use super::settings::{nodeport_ips, valid_node_addresses};
 use super::state::{IpvsState, VsId};
 
 /// Service flag: persistence on. spec: ipvs.md §1.
@@ -184,7 +186,7 @@ impl VirtualServer {
 #[derive(Clone, Debug)]
 pub struct IpvsNode {
     /// The settings it was built with.
-    pub settings: IpvsSettings,
+    pub settings: ProxierSettings,
     /// Virtual servers in creation order (snapshot order; per port: cluster IP, external IPs,
     /// LB IPs, node ports per node IP). This is the input order of ipvsadm's sort.
     pub virtual_servers: Vec<VirtualServer>,
@@ -205,37 +207,29 @@ impl IpvsNode {
     /// connections, §8.4); pass `None` for a fresh sync.
     ///
     /// # Errors
-    /// [`Error::Config`] when the snapshot's family differs from the settings' or
-    /// `--nodeport-addresses` is invalid.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the snapshot's family
+    /// differs from the settings'.
     ///
     /// # Example
     /// ```
     /// use svccore::{load::Loader, snapshot::ProxySnapshot, model::IpFamily};
-    /// use svccore::render::ipvs::{IpvsNode, IpvsSettings};
+    /// use svccore::proxier::config::ProxierSettings;
+    /// use svccore::render::ipvs::IpvsNode;
     /// let mut l = Loader::new();
     /// l.add_str(None, r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},
     ///   "spec":{"clusterIP":"10.96.0.10","ports":[{"port":80}]}}"#).unwrap();
     /// let snap = ProxySnapshot::build(&l.finish().unwrap(), IpFamily::IPv4).unwrap();
-    /// let node = IpvsNode::build(&snap, &IpvsSettings::new(IpFamily::IPv4, "node-a"), None).unwrap();
+    /// let node = IpvsNode::build(&snap, &ProxierSettings::new(IpFamily::IPv4, "node-a"), None).unwrap();
     /// assert!(node.list(None).contains("TCP  10.96.0.10:80 rr\n"));
     /// ```
     pub fn build(
         snap: &ProxySnapshot,
-        settings: &IpvsSettings,
+        settings: &ProxierSettings,
         state: Option<&IpvsState>,
     ) -> Result<IpvsNode> {
-        if snap.family != settings.family {
-            return Err(Error::Config(Issue::new(
-                None,
-                "family",
-                format!(
-                    "snapshot is {} but the ipvs settings are for {}",
-                    snap.family.as_str(),
-                    settings.family.as_str()
-                ),
-            )));
-        }
-        let family = settings.family;
+        settings.check_snapshot(snap)?;
+        let family = settings.ip_family;
+        let node_ctx = settings.node.context();
         let mut b = Builder {
             settings,
             state,
@@ -250,10 +244,11 @@ impl IpvsNode {
                 lb_no_node_access: Vec::new(),
                 index: HashMap::new(),
             },
-            node_addrs: settings.valid_node_addresses(),
+            node_addrs: valid_node_addresses(settings),
+            node_ctx: &node_ctx,
         };
         let node_ips = if snap.ports.iter().any(|p| p.node_port != 0) {
-            settings.nodeport_ips()?
+            nodeport_ips(settings)
         } else {
             Vec::new()
         };
@@ -284,10 +279,11 @@ impl IpvsNode {
 }
 
 struct Builder<'a> {
-    settings: &'a IpvsSettings,
+    settings: &'a ProxierSettings,
     state: Option<&'a IpvsState>,
     node: IpvsNode,
     node_addrs: Vec<IpAddr>,
+    node_ctx: &'a NodeContext,
 }
 
 impl Builder<'_> {
@@ -297,14 +293,10 @@ impl Builder<'_> {
 
     fn port(&mut self, pi: usize, port: &ServicePortView, node_ips: &[IpAddr]) {
         let proto = port.protocol.lower().to_owned();
-        let plan = PortPlan::new(port, &self.settings.node, self.settings.node_ip);
+        let plan = PortPlan::new(port, self.node_ctx, self.settings.node.node_ip());
         // spec: ipvs.md §8.6: every local endpoint, ready or not (kube-proxy walks its whole
         // endpoints map here).
-        for e in port
-            .endpoints
-            .iter()
-            .filter(|e| is_local(e, &self.settings.node))
-        {
+        for e in port.endpoints.iter().filter(|e| is_local(e, self.node_ctx)) {
             self.add(
                 KubeSet::LoopBack,
                 format!("{},{proto}:{},{}", e.ip, e.port, e.ip),
@@ -458,7 +450,7 @@ impl Builder<'_> {
             timeout = t;
         }
         // spec: ipvs.md §8.1: mh gets mh-port (SCHED2); mh-fallback is never set.
-        if self.settings.scheduler == "mh" {
+        if self.settings.ipvs.scheduler == Scheduler::Mh {
             flags |= FLAG_SCHED2;
         }
         let eps = &port.endpoints;
@@ -488,13 +480,13 @@ impl Builder<'_> {
                 let c = s.rs(&id, &rs);
                 c.active_conns + c.inact_conns > 0
             });
-            if has_conns || (self.settings.assume_draining && e.terminating) {
+            if has_conns || (self.settings.ipvs.assume_draining && e.terminating) {
                 order.push((i, true));
             }
         }
         // `order` is ascending endpoint-string order (the snapshot's order); the kernel list is
         // the reverse of the insertion order.
-        if self.settings.insertion_order == InsertionOrder::EndpointAscending {
+        if self.settings.ipvs.insertion_order == InsertionOrder::EndpointAscending {
             order.reverse();
         }
         let real_servers = order
@@ -509,7 +501,7 @@ impl Builder<'_> {
         let vs = VirtualServer {
             id: id.clone(),
             kind,
-            scheduler: self.settings.scheduler.clone(),
+            scheduler: self.settings.ipvs.scheduler.name().to_owned(),
             flags,
             timeout,
             netmask: match port.cluster_ip {

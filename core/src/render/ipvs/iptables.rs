@@ -108,7 +108,7 @@ impl Default for IptablesOptions {
 /// Renders the ipvs-mode `iptables-restore` payload (load with `--noflush`).
 pub fn render_iptables(node: &IpvsNode, opts: &IptablesOptions) -> String {
     let s = &node.settings;
-    let mark = s.mark();
+    let mark = &s.masquerade_mark;
     let name = |set: KubeSet| node.ipset(set).name.clone();
     let empty = |set: KubeSet| node.ipset(set).entries.is_empty();
     let comment = |set: KubeSet| format!("\"{}\"", set.comment());
@@ -152,7 +152,7 @@ pub fn render_iptables(node: &IpvsNode, opts: &IptablesOptions) -> String {
         }
     }
 
-    let lo = match s.family {
+    let lo = match s.ip_family {
         IpFamily::IPv4 => "127.0.0.0/8",
         IpFamily::IPv6 => "::1/128",
     };
@@ -369,7 +369,7 @@ pub fn render_iptables(node: &IpvsNode, opts: &IptablesOptions) -> String {
     let _ = writeln!(
         nat,
         "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE{}",
-        if s.random_fully { " --random-fully" } else { "" }
+        if s.iptables.random_fully { " --random-fully" } else { "" }
     );
     let _ = writeln!(nat, "-A KUBE-MARK-MASQ -j MARK --or-mark {mark}");
     filter.push_str("COMMIT\n");

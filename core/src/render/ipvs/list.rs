@@ -299,7 +299,7 @@ pub fn render_list(
     let _ = writeln!(
         out,
         "IP Virtual Server version 1.2.1 (size={})",
-        node.settings.conn_tab_size
+        node.settings.ipvs.conn_tab_size
     );
     title(&mut out, opts.format);
     for vs in service_order(node, opts.nosort) {

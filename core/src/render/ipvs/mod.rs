@@ -1,8 +1,8 @@
 //! kube-proxy's ipvs mode on one node, rendered as the text of the tools an operator runs there.
 //! spec: ipvs.md §2–§5, §7, §8.
 //!
-//! [`IpvsNode::build`] turns a [`ProxySnapshot`] and
-//! [`IpvsSettings`] into what the ipvs proxier programs: virtual servers and real servers,
+//! [`IpvsNode::build`] turns a [`ProxySnapshot`] and the proxier configuration
+//! ([`ProxierSettings`]) into what the ipvs proxier programs: virtual servers and real servers,
 //! ipsets, `kube-ipvs0` addresses and the iptables rules around them. The forms:
 //!
 //! | form | function | tool |
@@ -20,7 +20,7 @@
 //! Modelling rules (documented choices where kube-proxy or the kernel is not deterministic):
 //! - **Creation order** of virtual servers: snapshot order (namespace, name, port index); per port
 //!   the cluster IP, external IPs, LB IPs, then one NodePort VS per node IP in
-//!   [`IpvsSettings::node_addresses`] order. ipvsadm sorts this order with glibc's merge sort and
+//!   interface order ([`valid_node_addresses`]). ipvsadm sorts this order with glibc's merge sort and
 //!   libipvs's wrapping comparator (§5), see [`sort`].
 //! - **Real servers**: weight 1, Masq, endpoint IP and target port. Insertion order is
 //!   [`InsertionOrder`] (default ascending endpoint string), the kernel list is its reverse.
@@ -29,7 +29,7 @@
 //! - **Weight 0** (§8.4): an endpoint of the port that the virtual server no longer uses (not
 //!   ready, terminating, filtered by topology), in the same locality pool, on a **TCP** virtual
 //!   server, stays listed with weight 0 when [`IpvsState`] reports connections for it
-//!   (ActiveConn + InActConn > 0), or when [`IpvsSettings::assume_draining`] is on and the
+//!   (ActiveConn + InActConn > 0), or when [`IpvsConfig::assume_draining`] is on and the
 //!   endpoint is terminating. UDP and SCTP real servers are deleted at once.
 
 mod addresses;
@@ -53,12 +53,13 @@ pub use ipset::{render_ipset_save, IpSet, KubeSet, SetType};
 pub use iptables::{render_iptables, IptablesOptions};
 pub use list::{largenum, render_list, service_name, ListFormat, ListOptions};
 pub use save::{render_save, save_service_name};
-pub use settings::{
-    InsertionOrder, IpvsFlags, IpvsSettings, LocalDetector, DEFAULT_SCHEDULER, SCHEDULERS,
-};
+pub use settings::{nodeport_ips, valid_node_addresses};
 pub use state::{Counters5, IpvsState, RsState, VsId};
 
 use crate::model::Protocol;
+use crate::proxier::config::ProxierSettings;
+#[cfg(doc)]
+use crate::proxier::config::{InsertionOrder, IpvsConfig};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Error, Result};
 
@@ -115,16 +116,17 @@ impl Form {
 /// # Example
 /// ```
 /// use svccore::model::IpFamily;
-/// use svccore::render::ipvs::{render, Form, IpvsSettings};
+/// use svccore::proxier::config::ProxierSettings;
+/// use svccore::render::ipvs::{render, Form};
 /// let cluster = svccore::load::load_strs([(None, r#"{"apiVersion":"v1","kind":"Service",
 ///   "metadata":{"name":"web","namespace":"default"},
 ///   "spec":{"clusterIP":"10.96.0.10","ports":[{"port":80}]}}"#)]).unwrap();
-/// let s = IpvsSettings::from_cluster(&cluster, "node-a", IpFamily::IPv4).unwrap();
+/// let s = ProxierSettings::from_cluster(&cluster, "node-a", IpFamily::IPv4).unwrap();
 /// assert!(render(&cluster, &s, Form::List).unwrap().contains("TCP  10.96.0.10:80 rr\n"));
 /// assert_eq!(render(&cluster, &s, Form::Save).unwrap(), "-A -t 10.96.0.10:80 -s rr\n");
 /// ```
-pub fn render(cluster: &Cluster, settings: &IpvsSettings, form: Form) -> Result<String> {
-    let snap = ProxySnapshot::build(cluster, settings.family)?;
+pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
+    let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
     let node = IpvsNode::build(&snap, settings, None)?;
     let list = |format| {
         render_list(

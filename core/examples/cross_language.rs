@@ -1,0 +1,138 @@
+//! The core's side of the cross-language test (`tests/cross/`): runs a table of calls (trace,
+//! endpoints, settings) and prints each result as JSON, or `{"error": {kind, message}}`.
+//!
+//! ```text
+//! cross_language tests/cross/calls.json
+//! ```
+//!
+//! The table names its inputs relative to the repository root (the table's grandparent
+//! folder); every call runs on the concatenation of its cluster's files, as the Python and
+//! JavaScript runners load them. The calls take the JavaScript option names (`from`,
+//! `scheduler`); what each returns is the core value the bindings convert: the trace result
+//! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]) and the
+//! resolved settings ([`ProxierSettings::describe`]).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+use svccore::model::IpFamily;
+use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
+use svccore::proxier::config::{parse_family, ProxierSettings, ProxyMode, SettingsFlags};
+use svccore::report::NodeEndpoints;
+use svccore::snapshot::ProxySnapshot;
+use svccore::{Cluster, Error};
+
+fn main() -> ExitCode {
+    let Some(table) = std::env::args().nth(1) else {
+        eprintln!("usage: cross_language CALLS.json");
+        return ExitCode::from(2);
+    };
+    match run(Path::new(&table)) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cross_language: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(table: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(table)?)?;
+    let root: PathBuf = table
+        .canonicalize()?
+        .parent()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .ok_or("the table must be in tests/<folder>/")?
+        .to_owned();
+    let mut results = Vec::new();
+    for call in spec["calls"].as_array().ok_or("calls must be a list")? {
+        let files = spec["clusters"][call["cluster"].as_str().unwrap_or_default()]
+            .as_array()
+            .ok_or("each call names a cluster of the table")?;
+        let mut text = String::new();
+        for f in files {
+            text += &std::fs::read_to_string(root.join(f.as_str().unwrap_or_default()))?;
+            text += "\n---\n";
+        }
+        let cluster = svccore::load::load_strs([(None, text.as_str())])?;
+        let args = &call["args"];
+        let result = match call["op"].as_str().unwrap_or_default() {
+            "trace" => trace(&cluster, args),
+            "endpoints" => endpoints(&cluster, args),
+            "settings" => settings(&cluster, args),
+            op => return Err(format!("unknown op {op:?}").into()),
+        };
+        results
+            .push(result.unwrap_or_else(
+                |e| json!({"error": {"kind": e.kind(), "message": e.to_string()}}),
+            ));
+    }
+    Ok(serde_json::to_string_pretty(&results)?)
+}
+
+fn str_arg<'a>(args: &'a Value, name: &str) -> Option<&'a str> {
+    args[name].as_str()
+}
+
+/// The flags of a call: the node, the family, and (ipvs) the scheduler.
+fn flags(args: &Value, family: Option<IpFamily>) -> SettingsFlags {
+    SettingsFlags {
+        node_name: str_arg(args, "node").map(str::to_owned),
+        ip_family: family,
+        ipvs_scheduler: str_arg(args, "scheduler").map(str::to_owned),
+        ..SettingsFlags::default()
+    }
+}
+
+fn resolved(
+    cluster: &Cluster,
+    mode: ProxyMode,
+    flags: &SettingsFlags,
+) -> svccore::Result<ProxierSettings> {
+    flags.check_mode(mode, false)?;
+    ProxierSettings::layered(cluster.proxy_config.as_ref(), None, flags)?.resolve(cluster)
+}
+
+fn trace(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    let packet = parse_packet(&PacketArgs {
+        src: str_arg(args, "src").unwrap_or_default(),
+        dst: str_arg(args, "dst").unwrap_or_default(),
+        port: None,
+        proto: str_arg(args, "proto").unwrap_or("tcp"),
+        from: str_arg(args, "from").unwrap_or("pod"),
+    })?;
+    let mode = ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &TRACE_MODES)?;
+    let s = resolved(cluster, mode, &flags(args, Some(proxier_family(&packet))))?;
+    let t = match mode {
+        ProxyMode::Ipvs => svccore::trace::trace_ipvs(cluster, &s, &packet)?,
+        _ => svccore::trace::trace_cluster(cluster, &s, &packet)?,
+    };
+    let mut v = serde_json::to_value(&t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    v["mode"] = json!(mode.as_str());
+    Ok(v)
+}
+
+fn family_arg(args: &Value) -> svccore::Result<IpFamily> {
+    Ok(str_arg(args, "family")
+        .map(parse_family)
+        .transpose()?
+        .unwrap_or(IpFamily::IPv4))
+}
+
+fn endpoints(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    let snap = ProxySnapshot::build(cluster, family_arg(args)?)?;
+    let report = NodeEndpoints::build(cluster, &snap, str_arg(args, "node").unwrap_or_default());
+    serde_json::to_value(&report).map_err(|e| Error::InvalidArgument(e.to_string()))
+}
+
+fn settings(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    let mode =
+        ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &ProxyMode::ALL)?;
+    let s = resolved(cluster, mode, &flags(args, Some(family_arg(args)?)))?;
+    Ok(s.describe())
+}
