@@ -91,7 +91,15 @@ impl Table {
     pub fn text(&self, form: Form) -> String {
         match form {
             Form::Dump => dump::write(self),
-            Form::Load => load::write(self),
+            Form::Load => load::text(self).to_owned(),
+        }
+    }
+
+    /// The table's text in `form`, consuming the table (the `load` form is then not copied).
+    pub fn into_text(self, form: Form) -> String {
+        match form {
+            Form::Dump => dump::write(&self),
+            Form::Load => self.text,
         }
     }
 }
@@ -100,7 +108,7 @@ impl Table {
 /// addresses from the cluster's Node object ([`ProxierSettings::resolve`]), builds the snapshot
 /// and the node's plan, and writes `form`.
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
-    Ok(table(cluster, settings)?.text(form))
+    Ok(table(cluster, settings)?.into_text(form))
 }
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).
