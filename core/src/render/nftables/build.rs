@@ -20,7 +20,8 @@ use crate::snapshot::ServicePortView;
 use crate::{Error, Issue, Result};
 
 use super::model::{
-    BaseChain, Builder, ChainId, ChainType, Container, Family, Hook, MapId, SetId, Sizes, Table,
+    BaseChain, Builder, ChainId, ChainType, Container, Family, Hook, MapId, SetId, SetName, Sizes,
+    Table,
 };
 use super::names::*;
 
@@ -256,9 +257,9 @@ pub fn build(plan: &NodePlan<'_>, settings: &ProxierSettings) -> Result<Table> {
         .map(|(v, p)| declare_port(&mut b, v, p, &mut sc))
         .collect();
     if !settings.stale_chains.is_empty() {
-        let mut known: HashSet<Vec<u8>> = b.chain_names().map(<[u8]>::to_vec).collect();
+        let mut known: HashSet<String> = b.chain_names().map(str::to_owned).collect();
         for c in &settings.stale_chains {
-            if known.insert(c.as_bytes().to_vec()) {
+            if known.insert(c.clone()) {
                 b.add_chain("", c, None, None);
             }
         }
@@ -337,7 +338,7 @@ fn declare_skeleton(b: &mut Builder, s: &ProxierSettings) -> Fixed {
     let addr = fam.addr_type();
     let cluster_ips = b.add_set(
         "",
-        CLUSTER_IPS.as_bytes(),
+        SetName::Text(CLUSTER_IPS),
         addr,
         &[],
         None,
@@ -346,7 +347,7 @@ fn declare_skeleton(b: &mut Builder, s: &ProxierSettings) -> Fixed {
     let nodeport_ips = nodeport_ips(s).map(|ips| {
         let set = b.add_set(
             "",
-            NODEPORT_IPS.as_bytes(),
+            SetName::Text(NODEPORT_IPS),
             addr,
             &[],
             None,
@@ -571,11 +572,10 @@ fn declare_port(
         if let Some(first) = endpoints {
             for k in 0..p.endpoints.all_reachable.len() {
                 // The affinity set shares the endpoint chain's base.
-                let name =
-                    b.chain_name(ChainId(first + k as u32))[ENDPOINT_PREFIX.len()..].to_vec();
+                let name = SetName::FromChain(ChainId(first + k as u32), ENDPOINT_PREFIX.len());
                 let set = b.add_set(
                     AFFINITY_PREFIX,
-                    &name,
+                    name,
                     addr,
                     AFFINITY_FLAGS,
                     Some(secs),
@@ -843,7 +843,7 @@ fn endpoint_choice(b: &mut Builder, chain: ChainId, list: &[usize], sc: &Scratch
         }
     }
     let mut r = b.rule(chain);
-    r.s("numgen random mod ").d(list.len()).s(" vmap { ");
+    r.s("numgen random mod ").n(list.len()).s(" vmap { ");
     let mut first = true;
     for (k, &i) in list.iter().enumerate() {
         let Some(ec) = sc.ep_chain[i] else { continue };
@@ -851,7 +851,7 @@ fn endpoint_choice(b: &mut Builder, chain: ChainId, list: &[usize], sc: &Scratch
             r.s(" , ");
         }
         first = false;
-        r.d(k).s(" : goto ").chain(ec);
+        r.n(k).s(" : goto ").chain(ec);
     }
     r.s(" }").end(None);
 }

@@ -11,7 +11,7 @@
 //! (chains into the text; sets, maps and elements into side buffers), then the rules (into the
 //! text, after the sets and maps are appended); the elements are appended last.
 
-use std::io::Write as _;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use crate::model::IpFamily;
@@ -323,29 +323,65 @@ pub(crate) struct Sizes {
 
 /// Appends Go's `%q` of an ASCII comment (kube-proxy's comments are constants and validated
 /// object names; `"` and `\` are escaped all the same so no input can end the string).
-fn quote(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
+fn quote(out: &mut String, s: &str) {
+    out.push('"');
     for c in s.chars() {
         match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            c if c.is_ascii_graphic() || c == ' ' => out.push(c as u8),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
             c => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
         }
     }
-    out.push(b'"');
+    out.push('"');
 }
 
-fn head(out: &mut Vec<u8>, kind: &str, family: Family) {
-    out.extend_from_slice(b"add ");
-    out.extend_from_slice(kind.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(family.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(TABLE.as_bytes());
-    out.push(b' ');
+/// Appends a decimal number (the rule text's ports and indices) without the formatting
+/// machinery: it runs for every element and vmap entry.
+pub(crate) fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(d as char);
+    }
+}
+
+/// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
+/// `Display` also produces).
+pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u32(out, u32::from(*o));
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
+fn head(out: &mut String, kind: &str, family: Family) {
+    out.push_str("add ");
+    out.push_str(kind);
+    out.push(' ');
+    out.push_str(family.as_str());
+    out.push(' ');
+    out.push_str(TABLE);
+    out.push(' ');
 }
 
 impl Table {
@@ -443,15 +479,25 @@ impl Table {
     }
 }
 
+/// Where a set's name (after its prefix) comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SetName<'a> {
+    /// This text.
+    Text(&'a str),
+    /// A declared chain's name without its first `usize` bytes (an affinity set shares its
+    /// endpoint chain's base).
+    FromChain(ChainId, usize),
+}
+
 /// Fills a [`Table`]: declarations first, then [`Builder::declarations_done`], then rules;
 /// elements at any time; [`Builder::finish`] at the end.
 #[derive(Debug)]
 pub(crate) struct Builder {
     family: Family,
-    text: Vec<u8>,
-    set_side: Vec<u8>,
-    map_side: Vec<u8>,
-    elem_side: Vec<u8>,
+    text: String,
+    set_side: String,
+    map_side: String,
+    elem_side: String,
     /// Whether the sets and maps have been appended to `text` (their spans are then in it).
     declared: bool,
     table_line_end: usize,
@@ -465,23 +511,23 @@ pub(crate) struct Builder {
 impl Builder {
     /// A builder of a table of `family`, its table line written.
     pub(crate) fn new(family: Family, sizes: Sizes) -> Builder {
-        let mut text = Vec::with_capacity(
+        let mut text = String::with_capacity(
             16384 + sizes.chain_bytes + sizes.set_bytes + sizes.rule_bytes + sizes.elem_bytes,
         );
-        text.extend_from_slice(b"add table ");
-        text.extend_from_slice(family.as_str().as_bytes());
-        text.push(b' ');
-        text.extend_from_slice(TABLE.as_bytes());
-        text.extend_from_slice(b" { comment ");
+        text.push_str("add table ");
+        text.push_str(family.as_str());
+        text.push(' ');
+        text.push_str(TABLE);
+        text.push_str(" { comment ");
         quote(&mut text, TABLE_COMMENT);
-        text.extend_from_slice(b" ; }\n");
+        text.push_str(" ; }\n");
         Builder {
             family,
             table_line_end: text.len(),
             text,
-            set_side: Vec::with_capacity(1024 + sizes.set_bytes),
-            map_side: Vec::with_capacity(2048),
-            elem_side: Vec::with_capacity(1024 + sizes.elem_bytes),
+            set_side: String::with_capacity(1024 + sizes.set_bytes),
+            map_side: String::with_capacity(2048),
+            elem_side: String::with_capacity(1024 + sizes.elem_bytes),
             declared: false,
             chains: Vec::with_capacity(32 + sizes.chains),
             sets: Vec::with_capacity(8 + sizes.sets),
@@ -509,8 +555,8 @@ impl Builder {
         let line = out.len();
         head(out, "chain", self.family);
         let n = out.len();
-        out.extend_from_slice(prefix.as_bytes());
-        out.extend_from_slice(name.as_bytes());
+        out.push_str(prefix);
+        out.push_str(name);
         let name_end = out.len();
         if let Some(b) = base {
             let _ = write!(
@@ -521,11 +567,11 @@ impl Builder {
                 b.priority
             );
         } else if let Some(c) = comment {
-            out.extend_from_slice(b" { comment ");
+            out.push_str(" { comment ");
             quote(out, c);
-            out.extend_from_slice(b" ; }");
+            out.push_str(" ; }");
         }
-        out.push(b'\n');
+        out.push('\n');
         self.chains.push(ChainRec {
             line: Span::new(line, out.len()),
             name: Span::new(n, name_end),
@@ -535,13 +581,8 @@ impl Builder {
         ChainId((self.chains.len() - 1) as u32)
     }
 
-    /// The name of a chain already added.
-    pub(crate) fn chain_name(&self, id: ChainId) -> &[u8] {
-        &self.text[self.chains[id.0 as usize].name.range()]
-    }
-
     /// Every chain name so far.
-    pub(crate) fn chain_names(&self) -> impl Iterator<Item = &[u8]> + '_ {
+    pub(crate) fn chain_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.chains.iter().map(|c| &self.text[c.name.range()])
     }
 
@@ -549,7 +590,7 @@ impl Builder {
     pub(crate) fn add_set(
         &mut self,
         prefix: &str,
-        name: &[u8],
+        name: SetName<'_>,
         key_type: &'static str,
         flags: &'static [&'static str],
         timeout: Option<u32>,
@@ -560,31 +601,37 @@ impl Builder {
         let line = out.len();
         head(out, "set", self.family);
         let n = out.len();
-        out.extend_from_slice(prefix.as_bytes());
-        out.extend_from_slice(name);
+        out.push_str(prefix);
+        match name {
+            SetName::Text(n) => out.push_str(n),
+            SetName::FromChain(c, skip) => {
+                let r = self.chains[c.0 as usize].name.range();
+                out.push_str(&self.text[r.start + skip..r.end]);
+            }
+        }
         let name_end = out.len();
-        out.extend_from_slice(b" { type ");
-        out.extend_from_slice(key_type.as_bytes());
-        out.extend_from_slice(b" ;");
+        out.push_str(" { type ");
+        out.push_str(key_type);
+        out.push_str(" ;");
         if !flags.is_empty() {
-            out.extend_from_slice(b" flags ");
+            out.push_str(" flags ");
             for (i, f) in flags.iter().enumerate() {
                 if i > 0 {
-                    out.push(b',');
+                    out.push(',');
                 }
-                out.extend_from_slice(f.as_bytes());
+                out.push_str(f);
             }
-            out.extend_from_slice(b" ;");
+            out.push_str(" ;");
         }
         if let Some(t) = timeout {
             let _ = write!(out, " timeout {t}s ;");
         }
         if let Some(c) = comment {
-            out.extend_from_slice(b" comment ");
+            out.push_str(" comment ");
             quote(out, c);
-            out.extend_from_slice(b" ;");
+            out.push_str(" ;");
         }
-        out.extend_from_slice(b" }\n");
+        out.push_str(" }\n");
         self.sets.push(SetRec {
             line: Span::new(line, out.len()),
             name: Span::new(n, name_end),
@@ -607,16 +654,16 @@ impl Builder {
         let out = &mut self.map_side;
         let line = out.len();
         head(out, "map", self.family);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b" { type ");
-        out.extend_from_slice(key_type.as_bytes());
-        out.extend_from_slice(b" : verdict ;");
+        out.push_str(name);
+        out.push_str(" { type ");
+        out.push_str(key_type);
+        out.push_str(" : verdict ;");
         if let Some(c) = comment {
-            out.extend_from_slice(b" comment ");
+            out.push_str(" comment ");
             quote(out, c);
-            out.extend_from_slice(b" ;");
+            out.push_str(" ;");
         }
-        out.extend_from_slice(b" }\n");
+        out.push_str(" }\n");
         self.maps.push(MapRec {
             line: Span::new(line, out.len()),
             name,
@@ -632,18 +679,18 @@ impl Builder {
             return;
         }
         let at = self.text.len();
-        self.text.extend_from_slice(&self.set_side);
+        self.text.push_str(&self.set_side);
         for s in &mut self.sets {
             s.line = s.line.shift(at);
             s.name = s.name.shift(at);
         }
         let at = self.text.len();
-        self.text.extend_from_slice(&self.map_side);
+        self.text.push_str(&self.map_side);
         for m in &mut self.maps {
             m.line = m.line.shift(at);
         }
-        self.set_side = Vec::new();
-        self.map_side = Vec::new();
+        self.set_side = String::new();
+        self.map_side = String::new();
         self.declared = true;
     }
 
@@ -654,7 +701,7 @@ impl Builder {
         head(&mut self.text, "rule", self.family);
         let name = self.chains[chain.0 as usize].name;
         self.text.extend_from_within(name.range());
-        self.text.push(b' ');
+        self.text.push(' ');
         let text = self.text.len();
         RuleWriter {
             b: self,
@@ -677,13 +724,11 @@ impl Builder {
                 } else {
                     &self.set_side
                 };
-                out.extend_from_slice(&src[n]);
+                out.push_str(&src[n]);
             }
-            Container::Map(MapId(i)) => {
-                out.extend_from_slice(self.maps[i as usize].name.as_bytes())
-            }
+            Container::Map(MapId(i)) => out.push_str(self.maps[i as usize].name),
         }
-        out.extend_from_slice(b" { ");
+        out.push_str(" { ");
         let key = out.len();
         ElemWriter {
             b: self,
@@ -702,7 +747,7 @@ impl Builder {
     pub(crate) fn finish(mut self) -> crate::Result<Table> {
         self.declarations_done();
         let at = self.text.len();
-        self.text.extend_from_slice(&self.elem_side);
+        self.text.push_str(&self.elem_side);
         if self.text.len() > u32::MAX as usize {
             return Err(crate::Error::InvalidArgument(format!(
                 "the nftables table would be {} bytes; at most 4 GiB is supported",
@@ -715,9 +760,7 @@ impl Builder {
             e.comment = e.comment.map(|c| c.shift(at));
             e.value = e.value.map(|v| v.shift(at));
         }
-        // Every byte came from a `&str` or an ASCII literal.
-        let text = String::from_utf8(self.text)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let text = self.text;
         Ok(Table {
             family: self.family,
             text,
@@ -743,7 +786,7 @@ pub(crate) struct RuleWriter<'b> {
 impl RuleWriter<'_> {
     /// Appends words; the caller supplies the spaces between them.
     pub fn s(&mut self, s: &str) -> &mut Self {
-        self.b.text.extend_from_slice(s.as_bytes());
+        self.b.text.push_str(s);
         self
     }
 
@@ -763,11 +806,17 @@ impl RuleWriter<'_> {
 
     /// Appends an address.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
-        let _ = write!(self.b.text, "{ip}");
+        push_ip(&mut self.b.text, ip);
         self
     }
 
-    /// Appends anything displayable (a number, a CIDR).
+    /// Appends a number.
+    pub fn n(&mut self, v: usize) -> &mut Self {
+        push_u32(&mut self.b.text, u32::try_from(v).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// Appends anything displayable (a CIDR).
     pub fn d(&mut self, v: impl std::fmt::Display) -> &mut Self {
         let _ = write!(self.b.text, "{v}");
         self
@@ -778,12 +827,12 @@ impl RuleWriter<'_> {
         let b = &mut *self.b;
         let text_end = b.text.len();
         let comment = comment.map(|c| {
-            b.text.extend_from_slice(b" comment ");
+            b.text.push_str(" comment ");
             let start = b.text.len() + 1;
             quote(&mut b.text, c);
             Span::new(start, b.text.len() - 1)
         });
-        b.text.push(b'\n');
+        b.text.push('\n');
         b.rules.push(RuleRec {
             line: Span::new(self.line, b.text.len()),
             text: Span::new(self.text, text_end),
@@ -808,7 +857,7 @@ pub(crate) struct ElemWriter<'b> {
 impl ElemWriter<'_> {
     fn sep(&mut self) {
         if self.key_parts > 0 {
-            self.b.elem_side.extend_from_slice(b" . ");
+            self.b.elem_side.push_str(" . ");
         }
         self.key_parts += 1;
     }
@@ -816,28 +865,28 @@ impl ElemWriter<'_> {
     /// Appends an address key part.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
         self.sep();
-        let _ = write!(self.b.elem_side, "{ip}");
+        push_ip(&mut self.b.elem_side, ip);
         self
     }
 
     /// Appends a text key part.
     pub fn part(&mut self, s: &str) -> &mut Self {
         self.sep();
-        self.b.elem_side.extend_from_slice(s.as_bytes());
+        self.b.elem_side.push_str(s);
         self
     }
 
     /// Appends a port key part.
     pub fn port(&mut self, p: u16) -> &mut Self {
         self.sep();
-        let _ = write!(self.b.elem_side, "{p}");
+        push_u32(&mut self.b.elem_side, u32::from(p));
         self
     }
 
     /// Ends the key and writes the comment.
     pub fn comment(&mut self, c: &str) -> &mut Self {
         let out = &mut self.b.elem_side;
-        out.extend_from_slice(b" comment ");
+        out.push_str(" comment ");
         let start = out.len() + 1;
         quote(out, c);
         self.comment = Some(Span::new(start, out.len() - 1));
@@ -862,11 +911,11 @@ impl ElemWriter<'_> {
     pub fn goto(&mut self, c: ChainId) {
         let key_end = self.key_end();
         let b = &mut *self.b;
-        b.elem_side.extend_from_slice(b" : ");
+        b.elem_side.push_str(" : ");
         let start = b.elem_side.len();
-        b.elem_side.extend_from_slice(b"goto ");
+        b.elem_side.push_str("goto ");
         let n = b.chains[c.0 as usize].name;
-        b.elem_side.extend_from_slice(&b.text[n.range()]);
+        b.elem_side.push_str(&b.text[n.range()]);
         let end = b.elem_side.len();
         self.finish(key_end, Some(Span::new(start, end)));
     }
@@ -875,16 +924,16 @@ impl ElemWriter<'_> {
     pub fn verdict(&mut self, v: &str) {
         let key_end = self.key_end();
         let out = &mut self.b.elem_side;
-        out.extend_from_slice(b" : ");
+        out.push_str(" : ");
         let start = out.len();
-        out.extend_from_slice(v.as_bytes());
+        out.push_str(v);
         let end = out.len();
         self.finish(key_end, Some(Span::new(start, end)));
     }
 
     fn finish(&mut self, key_end: usize, value: Option<Span>) {
         let b = &mut *self.b;
-        b.elem_side.extend_from_slice(b" }\n");
+        b.elem_side.push_str(" }\n");
         b.elements.push(ElemRec {
             line: Span::new(self.line, b.elem_side.len()),
             key: Span::new(self.key, key_end),
@@ -900,6 +949,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbers_and_addresses_print_as_display_does() {
+        for n in [0u32, 7, 10, 99, 100, 65535, u32::MAX] {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.180.0.1",
+            "255.255.255.255",
+            "fd00::1",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut s = String::new();
+            push_ip(&mut s, &ip);
+            assert_eq!(s, ip.to_string());
+        }
+    }
+
+    #[test]
     fn lines_and_views_agree() {
         let mut b = Builder::new(Family::Ip6, Sizes::default());
         let base = BaseChain {
@@ -912,7 +982,7 @@ mod tests {
         let m = b.add_map("service-ips", Family::Ip6.addr_proto_port_type(), Some("c"));
         let set = b.add_set(
             "affinity-",
-            b"X-ns/a",
+            SetName::Text("X-ns/a"),
             "ipv6_addr",
             &["dynamic"],
             Some(5),
