@@ -800,12 +800,15 @@ fn write_port(
     }
 
     // Endpoint chains: hairpin masquerade, affinity update, DNAT.
+    let saddr = match b.family() {
+        Family::Ip => "ip saddr ",
+        Family::Ip6 => "ip6 saddr ",
+    };
     for &i in &p.endpoints.all_reachable {
         let Some(ec) = sc.ep_chain[i] else { continue };
         let e = &v.endpoints[i];
         b.rule(ec)
-            .s(ipx)
-            .s(" saddr ")
+            .s(saddr)
             .ip(&e.ip)
             .s(" jump ")
             .chain(f.mark_masq)

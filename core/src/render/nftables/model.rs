@@ -184,6 +184,13 @@ impl Span {
 pub(crate) struct ChainRec {
     pub line: Span,
     pub name: Span,
+    /// Index into the table's `chain_extras` (0: a regular chain without a comment).
+    extra: u16,
+}
+
+/// What few chains have besides a name: base-chain properties or a comment.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ChainExtra {
     base: Option<BaseChain>,
     comment: Option<&'static str>,
 }
@@ -302,6 +309,7 @@ pub struct Table {
     /// Every object's line, in load order.
     pub(crate) text: String,
     pub(crate) chains: Vec<ChainRec>,
+    chain_extras: Vec<ChainExtra>,
     pub(crate) sets: Vec<SetRec>,
     pub(crate) maps: Vec<MapRec>,
     /// Where the table's own line ends.
@@ -354,22 +362,26 @@ fn quote(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends a decimal number (the rule text's ports and indices) without the formatting
-/// machinery: it runs for every element and vmap entry.
-pub(crate) fn push_u32(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// Writes `n` in decimal at the end of `buf`, returning where its digits start.
+fn digits(buf: &mut [u8], mut n: u32) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return i;
         }
     }
-    for &d in &buf[i..] {
-        out.push(d as char);
-    }
+}
+
+/// Appends a decimal number (the rule text's ports and indices) without the formatting
+/// machinery: it runs for every element and vmap entry.
+pub(crate) fn push_u32(out: &mut String, n: u32) {
+    let mut buf = [0u8; 10];
+    let i = digits(&mut buf, n);
+    // ASCII digits.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
@@ -377,12 +389,20 @@ pub(crate) fn push_u32(out: &mut String, mut n: u32) {
 pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
+            let mut buf = [0u8; 15];
+            let mut at = 0;
+            for (k, o) in v4.octets().iter().enumerate() {
+                if k > 0 {
+                    buf[at] = b'.';
+                    at += 1;
                 }
-                push_u32(out, u32::from(*o));
+                let mut d = [0u8; 3];
+                let i = digits(&mut d, u32::from(*o));
+                let n = 3 - i;
+                buf[at..at + n].copy_from_slice(&d[i..]);
+                at += n;
             }
+            out.push_str(std::str::from_utf8(&buf[..at]).unwrap_or_default());
         }
         IpAddr::V6(_) => {
             let _ = write!(out, "{ip}");
@@ -390,14 +410,30 @@ pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
     }
 }
 
-fn head(out: &mut String, kind: &str, family: Family) {
-    out.push_str("add ");
-    out.push_str(kind);
-    out.push(' ');
-    out.push_str(family.as_str());
-    out.push(' ');
-    out.push_str(TABLE);
-    out.push(' ');
+/// The start of every line of one kind: `add KIND FAMILY kube-proxy `.
+fn head(out: &mut String, kind: Kind, family: Family) {
+    out.push_str(match (family, kind) {
+        (Family::Ip, Kind::Chain) => "add chain ip kube-proxy ",
+        (Family::Ip, Kind::Set) => "add set ip kube-proxy ",
+        (Family::Ip, Kind::Map) => "add map ip kube-proxy ",
+        (Family::Ip, Kind::Rule) => "add rule ip kube-proxy ",
+        (Family::Ip, Kind::Element) => "add element ip kube-proxy ",
+        (Family::Ip6, Kind::Chain) => "add chain ip6 kube-proxy ",
+        (Family::Ip6, Kind::Set) => "add set ip6 kube-proxy ",
+        (Family::Ip6, Kind::Map) => "add map ip6 kube-proxy ",
+        (Family::Ip6, Kind::Rule) => "add rule ip6 kube-proxy ",
+        (Family::Ip6, Kind::Element) => "add element ip6 kube-proxy ",
+    });
+}
+
+/// The kinds of object lines after the table's.
+#[derive(Clone, Copy)]
+enum Kind {
+    Chain,
+    Set,
+    Map,
+    Rule,
+    Element,
 }
 
 impl Table {
@@ -418,10 +454,13 @@ impl Table {
 
     /// Chains in creation order.
     pub fn chains(&self) -> impl ExactSizeIterator<Item = Chain<'_>> + '_ {
-        self.chains.iter().map(|c| Chain {
-            name: c.name.of(&self.text),
-            base: c.base,
-            comment: c.comment,
+        self.chains.iter().map(|c| {
+            let x = self.chain_extras[usize::from(c.extra)];
+            Chain {
+                name: c.name.of(&self.text),
+                base: x.base,
+                comment: x.comment,
+            }
         })
     }
 
@@ -616,6 +655,7 @@ pub(crate) struct Builder {
     declared: bool,
     table_line_end: usize,
     chains: Vec<ChainRec>,
+    chain_extras: Vec<ChainExtra>,
     sets: Vec<SetRec>,
     maps: Vec<MapRec>,
     /// Where the rule lines start, once the declarations are done.
@@ -644,6 +684,7 @@ impl Builder {
             elem_side: String::with_capacity(1024 + sizes.elem_bytes),
             declared: false,
             chains: Vec::with_capacity(32 + sizes.chains),
+            chain_extras: vec![ChainExtra::default()],
             sets: Vec::with_capacity(8 + sizes.sets),
             maps: Vec::with_capacity(8),
             rules_start: 0,
@@ -666,7 +707,7 @@ impl Builder {
         debug_assert!(!self.declared, "chains are declared before rules");
         let out = &mut self.text;
         let line = out.len();
-        head(out, "chain", self.family);
+        head(out, Kind::Chain, self.family);
         let n = out.len();
         out.push_str(prefix);
         out.push_str(name);
@@ -685,11 +726,19 @@ impl Builder {
             out.push_str(" ; }");
         }
         out.push('\n');
+        let extra = if base.is_some() || comment.is_some() {
+            self.chain_extras.push(ChainExtra {
+                base,
+                comment: if base.is_some() { None } else { comment },
+            });
+            u16::try_from(self.chain_extras.len() - 1).unwrap_or(0)
+        } else {
+            0
+        };
         self.chains.push(ChainRec {
             line: Span::new(line, out.len()),
             name: Span::new(n, name_end),
-            base,
-            comment: if base.is_some() { None } else { comment },
+            extra,
         });
         ChainId((self.chains.len() - 1) as u32)
     }
@@ -712,7 +761,7 @@ impl Builder {
         debug_assert!(!self.declared, "sets are declared before rules");
         let out = &mut self.set_side;
         let line = out.len();
-        head(out, "set", self.family);
+        head(out, Kind::Set, self.family);
         let n = out.len();
         out.push_str(prefix);
         match name {
@@ -766,7 +815,7 @@ impl Builder {
         debug_assert!(!self.declared, "maps are declared before rules");
         let out = &mut self.map_side;
         let line = out.len();
-        head(out, "map", self.family);
+        head(out, Kind::Map, self.family);
         out.push_str(name);
         out.push_str(" { type ");
         out.push_str(key_type);
@@ -811,7 +860,7 @@ impl Builder {
     /// Starts a rule in `chain` (rules phase); the text is written through the returned writer.
     pub(crate) fn rule(&mut self, chain: ChainId) -> RuleWriter<'_> {
         debug_assert!(self.declared, "rules follow the declarations");
-        head(&mut self.text, "rule", self.family);
+        head(&mut self.text, Kind::Rule, self.family);
         let name = self.chains[chain.0 as usize].name;
         self.text.extend_from_within(name.range());
         self.text.push(' ');
@@ -821,7 +870,7 @@ impl Builder {
     /// Starts an element of `c`; the key, comment and value are written through the writer.
     pub(crate) fn element(&mut self, c: Container) -> ElemWriter<'_> {
         let out = &mut self.elem_side;
-        head(out, "element", self.family);
+        head(out, Kind::Element, self.family);
         match c {
             Container::Set(SetId(i)) => {
                 let n = self.sets[i as usize].name.range();
@@ -859,6 +908,7 @@ impl Builder {
             family: self.family,
             text: self.text,
             chains: self.chains,
+            chain_extras: self.chain_extras,
             sets: self.sets,
             maps: self.maps,
             table_line_end: self.table_line_end,
