@@ -15,10 +15,9 @@
 //! text itself never pays for them.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use crate::model::IpFamily;
 
@@ -276,7 +275,8 @@ pub struct Rule<'a> {
     pub chain: &'a str,
     /// The rule text (without the comment).
     pub rule: &'a str,
-    /// The rule's comment.
+    /// The rule's comment, as written between its quotes (Go `%q` escapes kept; kube-proxy's
+    /// comments have none).
     pub comment: Option<&'a str>,
 }
 
@@ -289,7 +289,7 @@ pub struct Element<'a> {
     pub in_map: bool,
     /// The key, its parts joined by ` . ` (`172.30.0.41 . tcp . 80`).
     pub key: &'a str,
-    /// The element's comment.
+    /// The element's comment, as written between its quotes (`ns/name:port`).
     pub comment: Option<&'a str>,
     /// A map element's value (`goto service-…`, `drop`).
     pub value: Option<&'a str>,
@@ -331,14 +331,12 @@ pub(crate) struct Index {
 /// The table's comment.
 const TABLE_COMMENT: &str = "rules for kube-proxy";
 
-/// Expected object counts and text sizes, to size the buffers once (an underestimate costs a
+/// Expected chain and set counts and text sizes, to size the buffers once (an underestimate costs a
 /// reallocation that copies the buffer; an overestimate only reserves address space).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sizes {
     pub chains: usize,
     pub sets: usize,
-    pub rules: usize,
-    pub elements: usize,
     pub chain_bytes: usize,
     pub set_bytes: usize,
     pub rule_bytes: usize,
