@@ -310,6 +310,16 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> dict[str, Any]: ...
+    def render_nftables(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "dump",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> str: ...
     def render_ipvs(
         self,
         *,
