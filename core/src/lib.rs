@@ -42,6 +42,7 @@ pub mod error;
 pub mod ip;
 pub mod load;
 pub mod model;
+pub mod netfilter;
 pub mod proxier;
 pub mod render;
 pub mod report;
