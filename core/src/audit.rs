@@ -32,9 +32,9 @@ use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{builtin_chains, Dump, DumpBuilder, Rule, SaveStyle};
+use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
-use crate::render::iptables::{restore_dump, write_jump_rules, ProxierSettings};
+use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -140,9 +140,7 @@ pub fn audit_snapshot(
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
     let expected_main = restore_dump(snap, settings, node)?;
-    let mut expected_jumps = DumpBuilder::new(v6);
-    write_jump_rules(settings, &mut expected_jumps);
-    let expected_jumps = expected_jumps.finish()?;
+    let expected_jumps = jump_dump(settings)?;
     let actual = Dump::parse(actual, Some("iptables-save"), v6)?;
     // Chain → service port, for every chain the snapshot's ports may own.
     let mut owner: HashMap<String, String> = HashMap::new();

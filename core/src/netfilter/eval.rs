@@ -674,10 +674,6 @@ fn port_matches(spec: &str, port: u16) -> bool {
 }
 
 fn split_host_port(s: &str) -> Option<(IpAddr, u16)> {
-    if let Some(rest) = s.strip_prefix('[') {
-        let (h, p) = rest.split_once("]:")?;
-        return Some((h.parse().ok()?, p.parse().ok()?));
-    }
-    let (h, p) = s.rsplit_once(':')?;
+    let (h, p) = crate::ip::split_host_port(s)?;
     Some((h.parse().ok()?, p.parse().ok()?))
 }

@@ -3,8 +3,8 @@
 use super::fraction::Prob;
 use super::{Origin, Outcome, Packet, Step, TraceResult, Verdict};
 use crate::model::IpFamily;
-use crate::netfilter::{self, Dump, DumpBuilder, Fate, RuleSet, SaveStyle};
-use crate::render::iptables::{write_jump_rules, LocalDetector, ProxierSettings};
+use crate::netfilter::{self, Dump, Fate, RuleSet, SaveStyle};
+use crate::render::iptables::{jump_dump, LocalDetector, ProxierSettings};
 use crate::{Error, Result};
 
 /// Parsed rules of one node, ready to trace many packets.
@@ -24,9 +24,7 @@ impl Tracer {
         let main = Dump::parse(rules, None, v6)?;
         let mut dumps = Vec::with_capacity(2);
         if !RuleSet::has_builtin_rules(&main) {
-            let mut jumps = DumpBuilder::new(v6);
-            write_jump_rules(settings, &mut jumps);
-            dumps.push(jumps.finish()?);
+            dumps.push(jump_dump(settings)?);
         }
         dumps.push(main);
         let local: Vec<ipnet::IpNet> = settings

@@ -5,7 +5,8 @@
 //! whose `-I` lines leave the same order behind.
 
 use crate::model::IpFamily;
-use crate::netfilter::RestoreSink;
+use crate::netfilter::{Dump, DumpBuilder, RestoreSink};
+use crate::Result;
 
 use super::names::*;
 use crate::proxier::config::ProxierSettings;
@@ -18,7 +19,15 @@ pub fn jump_rules(s: &ProxierSettings) -> String {
     out
 }
 
-/// [`jump_rules`] written to any sink (the save form reads them straight into its dump).
+/// [`jump_rules`] as a rule model (for the save form, the audit's expected side and traces of a
+/// restore payload).
+pub fn jump_dump(s: &ProxierSettings) -> Result<Dump> {
+    let mut b = DumpBuilder::new(s.ip_family == IpFamily::IPv6);
+    write_jump_rules(s, &mut b);
+    b.finish()
+}
+
+/// [`jump_rules`] written to any sink.
 pub fn write_jump_rules<S: RestoreSink>(s: &ProxierSettings, out: &mut S) {
     // (table, chain, extra args, comment, target), in kube-proxy's table order (spec §2.5).
     const NEW: [&str; 4] = ["-m", "conntrack", "--ctstate", "NEW"];

@@ -7,7 +7,9 @@
 //!   Go map's; svccore writes service ports sorted by `ns/name[:port]`, then protocol, and each
 //!   port's endpoints in kube-proxy's endpoint-string order.
 //! - [`Form::Save`]: what `iptables-save` prints on a node holding those rules plus kube-proxy's
-//!   jump rules and canary chains (spec §2.5, §4.3), without the `#` comment lines.
+//!   jump rules and canary chains (spec §2.5, §4.3), without the `#` comment lines. The rules
+//!   are read into the [`crate::netfilter`] model as they are written ([`restore_dump`],
+//!   [`jump_dump`]) and printed by [`crate::netfilter::save_text`].
 //! - [`Form::Jumps`]: the jump rules and canary chains alone, as an `iptables-restore --noflush`
 //!   payload (kube-proxy installs them outside the restore payload).
 //!
@@ -32,7 +34,7 @@ mod sort;
 
 pub use crate::proxier::config::{LocalDetector, ProxierSettings, SettingsFlags};
 pub use incremental::IncrementalRenderer;
-pub use jumps::{jump_rules, write_jump_rules};
+pub use jumps::{jump_dump, jump_rules, write_jump_rules};
 pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;
@@ -111,10 +113,8 @@ pub fn render_snapshot_with(
                 ipv6: v6,
                 ..style.clone()
             };
-            let mut jumps = DumpBuilder::new(v6);
-            write_jump_rules(settings, &mut jumps);
             let main = restore_dump(snap, settings, &node)?;
-            save_text(&[&jumps.finish()?, &main], &style)
+            save_text(&[&jump_dump(settings)?, &main], &style)
         }
     })
 }

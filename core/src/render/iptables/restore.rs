@@ -122,10 +122,7 @@ fn refusal_rule(route: Route, s: &str) -> Option<(String, &'static str)> {
 
 /// The IP of an endpoint string (`ip:port` or `[ip]:port`), as printed there.
 fn endpoint_host(e: &str) -> &str {
-    match e.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => e.rsplit_once(':').map_or(e, |(h, _)| h),
-    }
+    crate::ip::split_host_port(e).map_or(e, |(h, _)| h)
 }
 
 /// `-A CHAIN -m comment --comment C -m P -p P -d DST --dport PORT -j TARGET`: the shape of
