@@ -7,6 +7,10 @@
 //! order; `-m recent` prints `--mask 255.255.255.255`.
 
 use std::collections::{HashMap, HashSet};
+
+/// Chain names of large dumps (100k+ chains): ahash instead of SipHash.
+type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
+type FastMap<K, V> = HashMap<K, V, Fast>;
 use std::fmt::Write as _;
 
 use super::rule::{Rule, SaveStyle};
@@ -80,7 +84,7 @@ impl Dump {
 pub(super) struct Filler {
     dump: Dump,
     cur: Option<Table>,
-    declared: HashSet<String>,
+    declared: HashSet<String, Fast>,
 }
 
 impl Filler {
@@ -165,39 +169,45 @@ pub fn save_text(dumps: &[&Dump], style: &SaveStyle) -> String {
         _ => 4,
     };
     names.sort_by_key(|t| (rank(t), *t));
-    let mut out = String::new();
+    // About 110 bytes per rule and 30 per chain line; avoids regrowth copies of a large text.
+    let rules: usize = dumps
+        .iter()
+        .flat_map(|d| &d.tables)
+        .map(|t| t.rules.len() * 110 + t.chains.len() * 30)
+        .sum();
+    let mut out = String::with_capacity(rules + 1024);
     for name in names {
         let tables: Vec<_> = dumps.iter().filter_map(|d| d.table(name)).collect();
         let builtins = builtin_chains(name);
-        let mut user: Vec<&str> = tables
-            .iter()
-            .flat_map(|t| t.chains.iter().map(|c| c.name.as_str()))
-            .chain(
-                tables
-                    .iter()
-                    .flat_map(|t| t.rules.iter().map(|r| r.chain.as_str())),
-            )
+        // Rules grouped per chain once (a per-chain scan would be quadratic); every declared
+        // chain is listed, with or without rules.
+        let mut by_chain: FastMap<&str, Vec<&Rule>> = FastMap::default();
+        for t in &tables {
+            for c in &t.chains {
+                by_chain.entry(c.name.as_str()).or_default();
+            }
+            for r in &t.rules {
+                by_chain.entry(r.chain.as_str()).or_default().push(r);
+            }
+        }
+        let mut user: Vec<&str> = by_chain
+            .keys()
+            .copied()
             .filter(|c| !builtins.contains(c))
             .collect();
         user.sort_unstable();
-        user.dedup();
         let _ = writeln!(out, "*{name}");
         for b in builtins {
             let _ = writeln!(out, ":{b} ACCEPT [0:0]");
         }
         for u in &user {
-            let _ = writeln!(out, ":{u} - [0:0]");
-        }
-        // Rules grouped per chain once (a per-chain scan would be quadratic).
-        let mut by_chain: HashMap<&str, Vec<&Rule>> = HashMap::new();
-        for t in &tables {
-            for r in &t.rules {
-                by_chain.entry(r.chain.as_str()).or_default().push(r);
-            }
+            out.push(':');
+            out.push_str(u);
+            out.push_str(" - [0:0]\n");
         }
         for chain in builtins.iter().copied().chain(user.iter().copied()) {
             for r in by_chain.get(chain).map(Vec::as_slice).unwrap_or(&[]) {
-                out.push_str(&r.to_save(style));
+                r.write_save(&mut out, style);
                 out.push('\n');
             }
         }

@@ -108,9 +108,9 @@ const CT_ORDER: [&str; 7] = [
 
 /// Reads the words of a rule after `-A CHAIN` the way `iptables-restore` does (a quoted word
 /// given without its quotes). `ipv6` selects the REJECT default.
-pub(crate) fn parse_rule(
+pub(crate) fn parse_rule<W: AsRef<str>>(
     chain: &str,
-    words: &[&str],
+    words: &[W],
     ipv6: bool,
 ) -> std::result::Result<Rule, String> {
     let mut r = Rule {
@@ -132,11 +132,11 @@ pub(crate) fn parse_rule(
     let need = |i: usize, w: &str| -> std::result::Result<String, String> {
         words
             .get(i + 1)
-            .map(|v| (*v).to_owned())
+            .map(|v| v.as_ref().to_owned())
             .ok_or_else(|| format!("{w} needs a value"))
     };
     while i < words.len() {
-        let w = words[i];
+        let w = words[i].as_ref();
         if in_target {
             target_args.push(w.to_owned());
             i += 1;
@@ -238,17 +238,17 @@ pub(crate) fn parse_rule(
     Ok(r)
 }
 
-fn parse_match_opt(
+fn parse_match_opt<W: AsRef<str>>(
     m: &mut Match,
-    words: &[&str],
+    words: &[W],
     i: usize,
     neg: bool,
 ) -> std::result::Result<usize, String> {
-    let w = words[i];
+    let w = words[i].as_ref();
     let val = || {
         words
             .get(i + 1)
-            .map(|v| (*v).to_owned())
+            .map(|v| v.as_ref().to_owned())
             .ok_or_else(|| format!("{w} needs a value"))
     };
     let opt = |v: String| {
@@ -378,8 +378,9 @@ fn parse_match_opt(
             args.push(w.to_owned());
             // Option values: every following word up to the next option or `!`/`-m`/`-j`.
             let mut j = i + 1;
-            while j < words.len() && !words[j].starts_with('-') && words[j] != "!" {
-                args.push(words[j].to_owned());
+            while j < words.len() && !words[j].as_ref().starts_with('-') && words[j].as_ref() != "!"
+            {
+                args.push(words[j].as_ref().to_owned());
                 j += 1;
             }
             Ok(j)
@@ -487,9 +488,8 @@ impl Dump {
                 }
             }
             let words = split_words(line).map_err(|m| err(n, m))?;
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let (op, chain) = match (words.first(), words.get(1)) {
-                (Some(op), Some(c)) => (*op, *c),
+                (Some(op), Some(c)) => (op.as_str(), c.as_str()),
                 _ => return Err(err(n, format!("cannot parse {line:?}"))),
             };
             let t = fill.table().expect("checked above");
@@ -523,8 +523,7 @@ mod tests {
 
     fn save(line: &str) -> String {
         let w = split_words(line).unwrap();
-        let w: Vec<&str> = w.iter().map(String::as_str).collect();
-        parse_rule(w[1], &w[2..], false)
+        parse_rule(&w[1], &w[2..], false)
             .unwrap()
             .to_save(&SaveStyle::default())
     }

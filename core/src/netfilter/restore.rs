@@ -13,22 +13,25 @@ use crate::{Error, Issue, Result};
 
 /// Where a renderer writes an `iptables-restore` payload.
 ///
-/// Words are those of the payload as `iptables-restore` splits them: a word kube-proxy writes in
-/// double quotes (a comment with spaces) is given with its quotes; no other word contains
-/// whitespace. Empty words are skipped, so optional parts can be passed as `""`.
+/// A rule is given as pieces of its text after `-A CHAIN`, joined by single spaces: a piece is
+/// one word or several words separated by single spaces (`"-j DNAT --to-destination"`), or one
+/// word kube-proxy writes in double quotes (a comment with spaces), with its quotes. Empty
+/// pieces are skipped, so optional parts can be passed as `""`. Fixed runs of words go in one
+/// piece so that the text sink copies them at once.
 pub trait RestoreSink {
     /// `*name`: opens a table.
     fn table(&mut self, name: &str);
     /// `:name - [0:0]`: declares a user chain.
     fn chain(&mut self, name: &str);
-    /// `-A chain words…`: appends a rule.
-    fn append(&mut self, chain: &str, words: &[&str]);
-    /// `-I chain words…`: inserts a rule at the top of its chain.
-    fn insert(&mut self, chain: &str, words: &[&str]);
+    /// `-A chain pieces…`: appends a rule.
+    fn append(&mut self, chain: &str, pieces: &[&str]);
+    /// `-I chain pieces…`: inserts a rule at the top of its chain.
+    fn insert(&mut self, chain: &str, pieces: &[&str]);
     /// `COMMIT`: closes the table.
     fn commit(&mut self);
 }
 
+#[inline]
 fn write_rule(out: &mut String, op: &str, chain: &str, words: &[&str]) {
     out.push_str(op);
     out.push(' ');
@@ -112,13 +115,15 @@ impl DumpBuilder {
         }
     }
 
-    fn rule(&mut self, chain: &str, words: &[&str], insert: bool) {
-        let words: Vec<Cow<'_, str>> = words
-            .iter()
-            .filter(|w| !w.is_empty())
-            .map(|w| unquote(w))
-            .collect();
-        let words: Vec<&str> = words.iter().map(|w| w.as_ref()).collect();
+    fn rule(&mut self, chain: &str, pieces: &[&str], insert: bool) {
+        let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(pieces.len() + 8);
+        for p in pieces {
+            if p.starts_with('"') {
+                words.push(unquote(p));
+            } else {
+                words.extend(p.split(' ').filter(|w| !w.is_empty()).map(Cow::Borrowed));
+            }
+        }
         let rule = match parse_rule(chain, &words, self.ipv6) {
             Ok(r) => r,
             Err(m) => return self.fail(chain, m),

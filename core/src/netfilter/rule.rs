@@ -206,6 +206,12 @@ impl Rule {
     /// The rule as `iptables-save` prints it (without the leading `-A chain`'s counters).
     pub fn to_save(&self, opts: &SaveStyle) -> String {
         let mut o = String::with_capacity(160);
+        self.write_save(&mut o, opts);
+        o
+    }
+
+    /// Appends [`Rule::to_save`] to `o` (without a newline).
+    pub fn write_save(&self, o: &mut String, opts: &SaveStyle) {
         o.push_str("-A ");
         o.push_str(&self.chain);
         let addr = |o: &mut String, flag: &str, a: &Option<AddrMatch>| {
@@ -224,18 +230,18 @@ impl Rule {
                 let _ = write!(o, " {flag} {}", a.value);
             }
         };
-        addr(&mut o, "-s", &self.src);
-        addr(&mut o, "-d", &self.dst);
-        opt(&mut o, "-i", &self.in_iface);
-        opt(&mut o, "-o", &self.out_iface);
-        opt(&mut o, "-p", &self.proto);
+        addr(o, "-s", &self.src);
+        addr(o, "-d", &self.dst);
+        opt(o, "-i", &self.in_iface);
+        opt(o, "-o", &self.out_iface);
+        opt(o, "-p", &self.proto);
         let v6 = matches!(self.src.as_ref().or(self.dst.as_ref()), Some(a) if a.net.addr().is_ipv6())
             || opts.ipv6;
         for m in &self.matches {
             match m {
                 Match::Comment { text } => {
                     o.push_str(" -m comment --comment ");
-                    save_string(&mut o, text);
+                    save_string(o, text);
                 }
                 Match::Port {
                     proto,
@@ -243,13 +249,13 @@ impl Rule {
                     dport,
                 } => {
                     let _ = write!(o, " -m {proto}");
-                    opt(&mut o, "--sport", sport);
-                    opt(&mut o, "--dport", dport);
+                    opt(o, "--sport", sport);
+                    opt(o, "--dport", dport);
                 }
                 Match::Addrtype { src_type, dst_type } => {
                     o.push_str(" -m addrtype");
-                    opt(&mut o, "--src-type", src_type);
-                    opt(&mut o, "--dst-type", dst_type);
+                    opt(o, "--src-type", src_type);
+                    opt(o, "--dst-type", dst_type);
                 }
                 Match::Conntrack { negated, states } => {
                     o.push_str(" -m conntrack");
@@ -354,7 +360,6 @@ impl Rule {
                 }
             }
         }
-        o
     }
 }
 

@@ -6,9 +6,10 @@
 //! spec: kube-proxy-iptables.md §2.3–§2.4 (frame and fixed rules), §3.2–§3.3 (per service port,
 //! in exact write order), §3.5 (large-cluster mode), §3.6 (IPv6), §3.7 (quoting).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::model::IpFamily;
+use crate::model::{IpFamily, Protocol};
 use crate::netfilter::RestoreSink;
 use crate::proxier::plan::{PortPlan, Route};
 use crate::snapshot::ServicePortView;
@@ -40,10 +41,10 @@ impl Ctx {
         }
     }
 
-    fn prob(&self, n: usize) -> std::borrow::Cow<'_, str> {
+    fn prob(&self, n: usize) -> Cow<'_, str> {
         match self.probs.get(n) {
-            Some(p) => std::borrow::Cow::Borrowed(p),
-            None => std::borrow::Cow::Owned(probability(n)),
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(probability(n)),
         }
     }
 }
@@ -125,9 +126,19 @@ fn endpoint_host(e: &str) -> &str {
     crate::ip::split_host_port(e).map_or(e, |(h, _)| h)
 }
 
+/// `-m P -p P`: the protocol match as kube-proxy writes it, one piece per service port.
+fn proto_match(p: &Protocol) -> Cow<'static, str> {
+    match p {
+        Protocol::Tcp => Cow::Borrowed("-m tcp -p tcp"),
+        Protocol::Udp => Cow::Borrowed("-m udp -p udp"),
+        Protocol::Sctp => Cow::Borrowed("-m sctp -p sctp"),
+        Protocol::Other(o) => Cow::Owned(format!("-m {o} -p {o}")),
+    }
+}
+
 /// `-A CHAIN -m comment --comment C -m P -p P -d DST --dport PORT -j TARGET`: the shape of
 /// every per-address rule kube-proxy writes (spec: kube-proxy-iptables.md §3.3 (1)-(3)).
-#[allow(clippy::too_many_arguments)]
+/// `proto` is [`proto_match`]'s piece.
 fn dport_rule<S: RestoreSink>(
     out: &mut S,
     chain: &str,
@@ -140,13 +151,8 @@ fn dport_rule<S: RestoreSink>(
     out.append(
         chain,
         &[
-            "-m",
-            "comment",
-            "--comment",
+            "-m comment --comment",
             comment,
-            "-m",
-            proto,
-            "-p",
             proto,
             "-d",
             dst,
@@ -161,7 +167,8 @@ fn dport_rule<S: RestoreSink>(
 /// Filter rules of one service port (spec §3.3 steps (1)–(5), filter parts, in write order).
 pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &mut S) {
     let s = v.service_port_name.as_str();
-    let proto = v.protocol.lower();
+    let pm = proto_match(&v.protocol);
+    let proto = pm.as_ref();
     let port = v.port.to_string();
     let ext_filter = refusal_rule(p.port.external, s);
     // (1)
@@ -205,9 +212,6 @@ pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &
                     "addrtype",
                     "--dst-type",
                     "LOCAL",
-                    "-m",
-                    proto,
-                    "-p",
                     proto,
                     "--dport",
                     &np,
@@ -268,7 +272,8 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
     out: &mut S,
 ) {
     let s = v.service_port_name.as_str();
-    let proto = v.protocol.lower();
+    let pm = proto_match(&v.protocol);
+    let proto = pm.as_ref();
     let port = v.port.to_string();
     let cip = v.cluster_ip.to_string();
     let lb_target = if p.port.firewall { &p.fw } else { &p.ext };
@@ -311,9 +316,6 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
                         "comment",
                         "--comment",
                         s,
-                        "-m",
-                        proto,
-                        "-p",
                         proto,
                         "-d",
                         "127.0.0.0/8",
@@ -335,9 +337,6 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
                     "comment",
                     "--comment",
                     s,
-                    "-m",
-                    proto,
-                    "-p",
                     proto,
                     "--dport",
                     &np,
@@ -366,9 +365,6 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
                 "comment",
                 "--comment",
                 &c_cluster,
-                "-m",
-                proto,
-                "-p",
                 proto,
                 "-d",
                 &cip,
@@ -474,21 +470,18 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
         write_endpoint_rules(ctx, v, p, &p.svl, &p.port.endpoints.local, out);
     }
     // (11): large-cluster mode drops the comments (spec §3.5).
-    let comment: [&str; 3] = if ctx.large {
-        ["", "", ""]
+    let (comment, comment_text) = if ctx.large {
+        ("", "")
     } else {
-        ["-m", "comment", "--comment"]
+        ("-m comment --comment", s)
     };
-    let comment_text = if ctx.large { "" } else { s };
     for &i in &p.port.endpoints.all_reachable {
         let e = &v.endpoints[i];
         let sep = p.sep(i);
         out.append(
             sep,
             &[
-                comment[0],
-                comment[1],
-                comment[2],
+                comment,
                 comment_text,
                 "-s",
                 endpoint_host(&e.endpoint),
@@ -496,30 +489,21 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
                 KUBE_MARK_MASQ,
             ],
         );
-        let recent: [&str; 5] = if v.affinity_seconds.is_some() {
-            ["-m", "recent", "--name", sep, "--set"]
+        let (recent, recent_name, set) = if v.affinity_seconds.is_some() {
+            ("-m recent --name", sep, "--set")
         } else {
-            ["", "", "", "", ""]
+            ("", "", "")
         };
         out.append(
             sep,
             &[
-                comment[0],
-                comment[1],
-                comment[2],
+                comment,
                 comment_text,
-                recent[0],
-                recent[1],
-                recent[2],
-                recent[3],
-                recent[4],
-                "-m",
+                recent,
+                recent_name,
+                set,
                 proto,
-                "-p",
-                proto,
-                "-j",
-                "DNAT",
-                "--to-destination",
+                "-j DNAT --to-destination",
                 &e.endpoint,
             ],
         );
@@ -535,10 +519,10 @@ fn write_endpoint_rules<S: RestoreSink>(
     out: &mut S,
 ) {
     let s = v.service_port_name.as_str();
-    let comment: [&str; 3] = if ctx.large {
-        ["", "", ""]
+    let comment = if ctx.large {
+        ""
     } else {
-        ["-m", "comment", "--comment"]
+        "-m comment --comment"
     };
     // `"ns/name:port -> endpoint"`, one buffer for every endpoint of the port.
     let mut text = String::new();
@@ -560,19 +544,13 @@ fn write_endpoint_rules<S: RestoreSink>(
             out.append(
                 chain,
                 &[
-                    comment[0],
-                    comment[1],
-                    comment[2],
+                    comment,
                     &text,
-                    "-m",
-                    "recent",
-                    "--name",
+                    "-m recent --name",
                     sep,
-                    "--rcheck",
-                    "--seconds",
+                    "--rcheck --seconds",
                     &secs,
-                    "--reap",
-                    "-j",
+                    "--reap -j",
                     sep,
                 ],
             );
@@ -580,41 +558,13 @@ fn write_endpoint_rules<S: RestoreSink>(
     }
     let n = list.len();
     for (k, &i) in list.iter().enumerate() {
-        let prob = if k + 1 < n {
-            ctx.prob(n - k)
+        let (stat, prob) = if k + 1 < n {
+            ("-m statistic --mode random --probability", ctx.prob(n - k))
         } else {
-            std::borrow::Cow::Borrowed("")
-        };
-        let stat: [&str; 6] = if k + 1 < n {
-            [
-                "-m",
-                "statistic",
-                "--mode",
-                "random",
-                "--probability",
-                &prob,
-            ]
-        } else {
-            ["", "", "", "", "", ""]
+            ("", Cow::Borrowed(""))
         };
         fill(&mut text, i);
-        out.append(
-            chain,
-            &[
-                comment[0],
-                comment[1],
-                comment[2],
-                &text,
-                stat[0],
-                stat[1],
-                stat[2],
-                stat[3],
-                stat[4],
-                stat[5],
-                "-j",
-                p.sep(i),
-            ],
-        );
+        out.append(chain, &[comment, &text, stat, &prob, "-j", p.sep(i)]);
     }
 }
 
