@@ -44,19 +44,27 @@ pub struct Packet<'a> {
     pub recent: &'a [String],
 }
 
-/// One rule that acted on the packet.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hit {
-    /// `nat` or `filter`.
+/// One rule that acted on the packet (in an IPVS trace: the virtual server, table `ipvs`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// `nat` or `filter` (`ipvs` in an IPVS trace).
+    #[serde(serialize_with = "ser_arc")]
     pub table: Arc<str>,
     /// The chain.
+    #[serde(serialize_with = "ser_arc")]
     pub chain: Arc<str>,
     /// 1-based position of the rule in its chain.
     pub rule: usize,
     /// The rule, as `iptables-save` prints it (shared by every path through it).
+    #[serde(serialize_with = "ser_arc")]
     pub text: Arc<str>,
     /// What happened (`jump KUBE-SVC-…`, `probability 0.5000000000 taken: …`, `DNAT …`, ...).
+    #[serde(serialize_with = "ser_arc")]
     pub effect: Arc<str>,
+}
+
+fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v)
 }
 
 /// One `-m statistic` decision on a path.
@@ -99,7 +107,7 @@ pub struct Path {
     /// A MASQUERADE rule applied.
     pub masquerade: bool,
     /// The rules that acted, in order.
-    pub steps: Vec<Hit>,
+    pub steps: Vec<Step>,
     /// The statistic decisions that lead here, in order.
     pub branches: Vec<Branch>,
 }
@@ -291,7 +299,7 @@ impl RuleSet {
             fate,
             dnat: st.dnat,
             masquerade: st.masquerade,
-            steps: st.steps.iter().map(|s| self.hit(s)).collect(),
+            steps: st.steps.iter().map(|s| self.step(s)).collect(),
             branches: st.branches,
         }
     }
@@ -300,14 +308,14 @@ impl RuleSet {
     /// packet was dropped or rejected, `None` when it goes on.
     fn run_hook(
         &self,
-        ctx: &Packet,
+        packet: &Packet,
         table: &str,
         chain: &str,
         st: State,
         warnings: &mut Vec<String>,
     ) -> Vec<(State, Option<Fate>)> {
         let mut out = Vec::new();
-        self.run_chain(ctx, table, chain, 0, st, 0, warnings, &mut |st, flow| {
+        self.run_chain(packet, table, chain, 0, st, 0, warnings, &mut |st, flow| {
             let v = match flow {
                 Flow::Drop(reason) => Some(Fate::Drop { reason }),
                 Flow::Reject(with, reason) => Some(Fate::Reject { with, reason }),
@@ -322,7 +330,7 @@ impl RuleSet {
     #[allow(clippy::too_many_arguments)]
     fn run_chain(
         &self,
-        ctx: &Packet,
+        packet: &Packet,
         table: &str,
         chain: &str,
         from: usize,
@@ -349,7 +357,7 @@ impl RuleSet {
         for &i in cands.iter().filter(|&&i| i >= from) {
             let r = &c.rules[i];
             let mut stat: Option<(u32, &str)> = None;
-            if !self.matches(ctx, r, &st, &mut stat, warnings) {
+            if !self.matches(packet, r, &st, &mut stat, warnings) {
                 continue;
             }
             let mut taken: Option<&str> = None;
@@ -377,7 +385,7 @@ impl RuleSet {
                 skip.steps.push(step(i, Effect::NotTaken, 0));
                 // A branch of probability 0 is not a path.
                 if t < STATISTIC_ONE {
-                    self.run_chain(ctx, table, chain, i + 1, skip, depth, warnings, done);
+                    self.run_chain(packet, table, chain, i + 1, skip, depth, warnings, done);
                 }
                 if t == 0 {
                     return;
@@ -437,7 +445,7 @@ impl RuleSet {
                         let target = j.clone();
                         let mut cont: Vec<State> = Vec::new();
                         self.run_chain(
-                            ctx,
+                            packet,
                             table,
                             &target,
                             0,
@@ -450,7 +458,7 @@ impl RuleSet {
                             },
                         );
                         for s in cont {
-                            self.run_chain(ctx, table, chain, i + 1, s, depth, warnings, done);
+                            self.run_chain(packet, table, chain, i + 1, s, depth, warnings, done);
                         }
                         return;
                     }
@@ -465,7 +473,7 @@ impl RuleSet {
     }
 
     /// Turns a recorded step into its public form (texts cached per rule).
-    fn hit(&self, s: &RawStep) -> Hit {
+    fn step(&self, s: &RawStep) -> Step {
         let c = &self.chains[s.chain as usize];
         let i = s.rule as usize;
         let r = &c.rules[i];
@@ -479,7 +487,7 @@ impl RuleSet {
             Effect::Mark => format!("mark 0x{:x}", s.mark).into(),
             Effect::Ignored => format!("{:?} (ignored)", r.target).into(),
         };
-        Hit {
+        Step {
             table: c.table.clone(),
             chain: c.name.clone(),
             rule: i + 1,

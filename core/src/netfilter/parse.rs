@@ -332,41 +332,38 @@ fn parse_match_opt<W: AsRef<str>>(
             seconds,
             reap,
             rdest,
-        } => match w {
-            "--set" | "--rcheck" | "--update" | "--remove" => {
-                *action = match w {
-                    "--set" => RecentAction::Set,
-                    "--rcheck" => RecentAction::Rcheck,
-                    "--update" => RecentAction::Update,
-                    _ => RecentAction::Remove,
-                };
-                Ok(i + 1)
+        } => {
+            if let Some(a) = RecentAction::ALL.into_iter().find(|a| a.flag() == w) {
+                *action = a;
+                return Ok(i + 1);
             }
-            "--name" => {
-                *name = val()?;
-                Ok(i + 2)
+            match w {
+                "--name" => {
+                    *name = val()?;
+                    Ok(i + 2)
+                }
+                "--seconds" => {
+                    let v = val()?;
+                    *seconds = Some(v.parse().map_err(|_| format!("{v:?} is not seconds"))?);
+                    Ok(i + 2)
+                }
+                "--reap" => {
+                    *reap = true;
+                    Ok(i + 1)
+                }
+                "--rsource" => {
+                    *rdest = false;
+                    Ok(i + 1)
+                }
+                "--rdest" => {
+                    *rdest = true;
+                    Ok(i + 1)
+                }
+                // The mask is all ones in everything kube-proxy writes; printing is a SaveStyle.
+                "--mask" => Ok(i + 2),
+                _ => Err(format!("recent option {w} is not modelled")),
             }
-            "--seconds" => {
-                let v = val()?;
-                *seconds = Some(v.parse().map_err(|_| format!("{v:?} is not seconds"))?);
-                Ok(i + 2)
-            }
-            "--reap" => {
-                *reap = true;
-                Ok(i + 1)
-            }
-            "--rsource" => {
-                *rdest = false;
-                Ok(i + 1)
-            }
-            "--rdest" => {
-                *rdest = true;
-                Ok(i + 1)
-            }
-            // The mask is all ones in everything kube-proxy writes; printing is a SaveStyle.
-            "--mask" => Ok(i + 2),
-            _ => Err(format!("recent option {w} is not modelled")),
-        },
+        }
         Match::Nfacct { name } if w == "--nfacct-name" => {
             *name = val()?;
             Ok(i + 2)

@@ -45,6 +45,26 @@ pub enum RecentAction {
     Remove,
 }
 
+impl RecentAction {
+    /// Every action.
+    pub const ALL: [RecentAction; 4] = [
+        RecentAction::Set,
+        RecentAction::Rcheck,
+        RecentAction::Update,
+        RecentAction::Remove,
+    ];
+
+    /// The option that selects it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            RecentAction::Set => "--set",
+            RecentAction::Rcheck => "--rcheck",
+            RecentAction::Update => "--update",
+            RecentAction::Remove => "--remove",
+        }
+    }
+}
+
 /// A match module with its options.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(tag = "module", rename_all = "lowercase")]
@@ -294,12 +314,7 @@ impl Rule {
                     rdest,
                 } => {
                     o.push_str(" -m recent ");
-                    o.push_str(match action {
-                        RecentAction::Set => "--set",
-                        RecentAction::Rcheck => "--rcheck",
-                        RecentAction::Update => "--update",
-                        RecentAction::Remove => "--remove",
-                    });
+                    o.push_str(action.flag());
                     if let Some(s) = seconds {
                         let _ = write!(o, " --seconds {s}");
                     }

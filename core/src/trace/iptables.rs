@@ -1,7 +1,7 @@
 //! The trace of kube-proxy's iptables mode: a packet through rule text ([`Tracer`]).
 
 use super::fraction::Prob;
-use super::{Origin, Outcome, Packet, Step, TraceResult, Verdict};
+use super::{Origin, Outcome, Packet, TraceResult, Verdict};
 use crate::model::IpFamily;
 use crate::netfilter::{self, Dump, Fate, RuleSet, SaveStyle};
 use crate::render::iptables::{jump_dump, LocalDetector, ProxierSettings};
@@ -116,17 +116,7 @@ fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
         probability: Prob::of(&path.branches).public(),
         verdict,
         masquerade: path.masquerade,
-        steps: path
-            .steps
-            .into_iter()
-            .map(|h| Step {
-                table: h.table,
-                chain: h.chain,
-                rule: h.rule,
-                text: h.text,
-                effect: h.effect,
-            })
-            .collect(),
+        steps: path.steps,
     };
     (outcome, key)
 }

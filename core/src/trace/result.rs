@@ -2,9 +2,9 @@
 //! acted on it.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use crate::model::Protocol;
+use crate::netfilter::Step;
 use crate::render::ipvs::VsLookup;
 
 /// Where a packet comes from, as seen by the node it arrives on.
@@ -31,10 +31,6 @@ impl Origin {
             _ => None,
         }
     }
-}
-
-fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(v)
 }
 
 fn ser_proto<S: serde::Serializer>(p: &Protocol, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -75,25 +71,6 @@ impl Packet {
             recent: Vec::new(),
         }
     }
-}
-
-/// One rule that acted on the packet.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Step {
-    /// `nat` or `filter`.
-    #[serde(serialize_with = "ser_arc")]
-    pub table: Arc<str>,
-    /// The chain.
-    #[serde(serialize_with = "ser_arc")]
-    pub chain: Arc<str>,
-    /// 1-based position of the rule in its chain.
-    pub rule: usize,
-    /// The rule, as `iptables-save` prints it (shared with the tracer's cache).
-    #[serde(serialize_with = "ser_arc")]
-    pub text: Arc<str>,
-    /// What happened (`jump KUBE-SVC-…`, `probability 1/2 taken`, `DNAT 10.0.0.1:80`, ...).
-    #[serde(serialize_with = "ser_arc")]
-    pub effect: Arc<str>,
 }
 
 /// A probability: exact under the kernel's quantisation, and as kube-proxy meant it.
@@ -159,7 +136,7 @@ pub struct TraceResult {
     pub outcomes: Vec<Outcome>,
     /// Rules the tracer could not evaluate (unknown matches: treated as not matching).
     pub warnings: Vec<String>,
-    /// ipvs mode ([`trace_ipvs`]): the virtual server that takes the packet, if any.
+    /// ipvs mode ([`trace_ipvs`](super::trace_ipvs)): the virtual server that takes the packet, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipvs: Option<VsLookup>,
 }
