@@ -2,9 +2,11 @@
 
 use super::fraction::Prob;
 use super::{Origin, Outcome, Packet, TraceResult, Verdict};
+use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::netfilter::{self, Dump, Fate, RuleSet, SaveStyle};
-use crate::render::iptables::{jump_dump, LocalDetector, ProxierSettings};
+use crate::render::iptables::{jump_dump, restore_dump, LocalDetector, ProxierSettings};
+use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
 
 /// Parsed rules of one node, ready to trace many packets.
@@ -21,7 +23,13 @@ impl Tracer {
     /// rules are added (spec: kube-proxy-iptables.md §2.5).
     pub fn new(rules: &str, settings: &ProxierSettings) -> Result<Tracer> {
         let v6 = settings.ip_family == IpFamily::IPv6;
-        let main = Dump::parse(rules, None, v6)?;
+        Tracer::from_dump(Dump::parse(rules, None, v6)?, settings)
+    }
+
+    /// [`Tracer::new`] on rules already read into the model (e.g.
+    /// [`restore_dump`](crate::render::iptables::restore_dump)).
+    pub fn from_dump(main: Dump, settings: &ProxierSettings) -> Result<Tracer> {
+        let v6 = settings.ip_family == IpFamily::IPv6;
         let mut dumps = Vec::with_capacity(2);
         if !RuleSet::has_builtin_rules(&main) {
             dumps.push(jump_dump(settings)?);
@@ -126,17 +134,16 @@ pub fn trace(rules: &str, settings: &ProxierSettings, packet: &Packet) -> Result
     Tracer::new(rules, settings)?.trace(packet)
 }
 
-/// Renders a cluster for the settings' node (restore form) and traces one packet through it.
+/// Renders a cluster for the settings' node (the restore payload, as a rule model) and traces
+/// one packet through it.
 pub fn trace_cluster(
     cluster: &crate::Cluster,
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Result<TraceResult> {
     let resolved = settings.resolve(cluster)?;
-    let rules = crate::render::iptables::render(
-        cluster,
-        &resolved,
-        crate::render::iptables::Form::Restore,
-    )?;
-    trace(&rules, &resolved, packet)
+    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let node = NodeContext::from_cluster(cluster, &resolved.node_name);
+    let rules = restore_dump(&snap, &resolved, &node)?;
+    Tracer::from_dump(rules, &resolved)?.trace(packet)
 }
