@@ -78,21 +78,30 @@ pub struct Branch {
     pub nominal: u128,
 }
 
-/// How a path ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fate {
-    /// Accepted (DNATed or not: see [`Path::dnat`]).
+/// What finally happens to the packet.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind")]
+pub enum Verdict {
+    /// DNATed to an endpoint and let through.
+    Dnat {
+        /// `ip:port` / `[ip]:port`.
+        endpoint: String,
+        /// The chain of the DNAT rule (`KUBE-SEP-…`; the virtual server in an IPVS trace).
+        chain: String,
+    },
+    /// Not DNATed, accepted: delivered to the original destination (not a service, or a
+    /// node-local address).
     Accept,
-    /// Dropped.
+    /// Dropped (timeout for the client).
     Drop {
-        /// The rule's comment, or its chain.
+        /// The rule's comment or chain, saying why.
         reason: String,
     },
-    /// Rejected.
+    /// Rejected (ICMP error: "connection refused").
     Reject {
-        /// The ICMP type.
+        /// `icmp-port-unreachable` etc.
         with: String,
-        /// The rule's comment, or its chain.
+        /// The rule's comment, saying why.
         reason: String,
     },
 }
@@ -101,9 +110,7 @@ pub enum Fate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Path {
     /// How it ends.
-    pub fate: Fate,
-    /// The DNAT that applied: (`--to-destination`, the chain of the DNAT rule).
-    pub dnat: Option<(String, String)>,
+    pub verdict: Verdict,
     /// A MASQUERADE rule applied.
     pub masquerade: bool,
     /// The rules that acted, in order.
@@ -265,7 +272,7 @@ impl RuleSet {
         let mut paths = Vec::new();
         for (st, v) in self.run_hook(packet, "nat", first_hook, start, warnings) {
             // nat has no verdicts kube-proxy uses other than ACCEPT; a DROP there is honoured.
-            if let Some(v) = v {
+            if v.is_some() {
                 paths.push(self.finish(st, v));
                 continue;
             }
@@ -278,33 +285,37 @@ impl RuleSet {
             };
             let forwarded = filter_hook != "INPUT";
             for (st, v) in self.run_hook(packet, "filter", filter_hook, st, warnings) {
-                if let Some(v) = v {
+                if v.is_some() || !forwarded {
                     paths.push(self.finish(st, v));
                     continue;
                 }
-                if !forwarded {
-                    paths.push(self.finish(st, Fate::Accept));
-                    continue;
-                }
                 for (st, v) in self.run_hook(packet, "nat", "POSTROUTING", st, warnings) {
-                    paths.push(self.finish(st, v.unwrap_or(Fate::Accept)));
+                    paths.push(self.finish(st, v));
                 }
             }
         }
         paths
     }
 
-    fn finish(&self, st: State, fate: Fate) -> Path {
+    /// A finished path: `verdict` when a rule dropped or rejected the packet, else accepted
+    /// (DNATed when a DNAT rule applied).
+    fn finish(&self, st: State, verdict: Option<Verdict>) -> Path {
+        let verdict = verdict.unwrap_or_else(|| match &st.dnat {
+            Some((endpoint, chain)) => Verdict::Dnat {
+                endpoint: endpoint.clone(),
+                chain: chain.clone(),
+            },
+            None => Verdict::Accept,
+        });
         Path {
-            fate,
-            dnat: st.dnat,
+            verdict,
             masquerade: st.masquerade,
             steps: st.steps.iter().map(|s| self.step(s)).collect(),
             branches: st.branches,
         }
     }
 
-    /// Runs a built-in chain; returns every resulting state with `Some(fate)` when the
+    /// Runs a built-in chain; returns every resulting state with `Some(verdict)` when the
     /// packet was dropped or rejected, `None` when it goes on.
     fn run_hook(
         &self,
@@ -313,12 +324,12 @@ impl RuleSet {
         chain: &str,
         st: State,
         warnings: &mut Vec<String>,
-    ) -> Vec<(State, Option<Fate>)> {
+    ) -> Vec<(State, Option<Verdict>)> {
         let mut out = Vec::new();
         self.run_chain(packet, table, chain, 0, st, 0, warnings, &mut |st, flow| {
             let v = match flow {
-                Flow::Drop(reason) => Some(Fate::Drop { reason }),
-                Flow::Reject(with, reason) => Some(Fate::Reject { with, reason }),
+                Flow::Drop(reason) => Some(Verdict::Drop { reason }),
+                Flow::Reject(with, reason) => Some(Verdict::Reject { with, reason }),
                 _ => None, // ACCEPT, fall-through (policy ACCEPT), RETURN from a built-in chain
             };
             out.push((st, v));

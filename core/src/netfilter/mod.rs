@@ -37,7 +37,7 @@ mod restore;
 mod rule;
 
 pub use dump::{builtin_chains, save_text, ChainDecl, Dump, Table};
-pub use eval::{Branch, Fate, Packet, Path, RuleSet, Step};
+pub use eval::{Branch, Packet, Path, RuleSet, Step, Verdict};
 pub use parse::split_words;
 pub use restore::{DumpBuilder, RestoreSink};
 pub use rule::{

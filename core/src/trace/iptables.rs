@@ -1,10 +1,10 @@
 //! The trace of kube-proxy's iptables mode: a packet through rule text ([`Tracer`]).
 
 use super::fraction::Prob;
-use super::{Origin, Outcome, Packet, TraceResult, Verdict};
+use super::{Origin, Outcome, Packet, TraceResult};
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{self, Dump, Fate, RuleSet, SaveStyle};
+use crate::netfilter::{self, Dump, RuleSet, SaveStyle};
 use crate::render::iptables::{jump_dump, restore_dump, LocalDetector, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
@@ -111,18 +111,10 @@ impl Tracer {
 
 /// A path as an outcome, with its statistic decisions as a sort key (0 taken, 1 not taken).
 fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
-    let verdict = match path.fate {
-        Fate::Accept => match path.dnat {
-            Some((endpoint, chain)) => Verdict::Dnat { endpoint, chain },
-            None => Verdict::Accept,
-        },
-        Fate::Drop { reason } => Verdict::Drop { reason },
-        Fate::Reject { with, reason } => Verdict::Reject { with, reason },
-    };
     let key = path.branches.iter().map(|b| u8::from(!b.taken)).collect();
     let outcome = Outcome {
         probability: Prob::of(&path.branches).public(),
-        verdict,
+        verdict: path.verdict,
         masquerade: path.masquerade,
         steps: path.steps,
     };

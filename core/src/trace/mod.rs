@@ -40,9 +40,9 @@ mod ipvs_node;
 mod result;
 mod text;
 
-pub use crate::netfilter::Step;
+pub use crate::netfilter::{Step, Verdict};
 pub use iptables::{trace, trace_cluster, Tracer};
 pub use ipvs::trace_ipvs;
 pub use ipvs_node::{trace_ipvs_node, IpvsTrace};
-pub use result::{Origin, Outcome, Packet, Probability, TraceResult, Verdict};
+pub use result::{Origin, Outcome, Packet, Probability, TraceResult};
 pub use text::render_text;

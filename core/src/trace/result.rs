@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::model::Protocol;
-use crate::netfilter::Step;
+use crate::netfilter::{Step, Verdict};
 use crate::render::ipvs::VsLookup;
 
 /// Where a packet comes from, as seen by the node it arrives on.
@@ -82,34 +82,6 @@ pub struct Probability {
     pub decimal: f64,
     /// What the printed probabilities mean (`1/3`): kube-proxy's intent.
     pub nominal: String,
-}
-
-/// What finally happens to the packet.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "kind")]
-pub enum Verdict {
-    /// DNATed to an endpoint and let through.
-    Dnat {
-        /// `ip:port` / `[ip]:port`.
-        endpoint: String,
-        /// The `KUBE-SEP-…` chain that DNATed.
-        chain: String,
-    },
-    /// Not DNATed, accepted: delivered to the original destination (not a service, or a
-    /// node-local address).
-    Accept,
-    /// Dropped (timeout for the client).
-    Drop {
-        /// The rule's comment or chain, saying why.
-        reason: String,
-    },
-    /// Rejected (ICMP error: "connection refused").
-    Reject {
-        /// `icmp-port-unreachable` etc.
-        with: String,
-        /// The rule's comment, saying why.
-        reason: String,
-    },
 }
 
 /// One possible path of the packet, with its probability.
