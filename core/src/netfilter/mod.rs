@@ -13,7 +13,8 @@
 //! - [`Rule::to_save`] and [`save_text`]: print rules and dumps as `iptables-save` does, in the
 //!   [`SaveStyle`] of an iptables version.
 //! - [`RuleSet`]: evaluates the first packet of a connection through the hooks, every
-//!   `-m statistic` branch included.
+//!   `-m statistic` branch included: each [`Path`] has its [`Verdict`], the [`Step`]s (rules)
+//!   that acted and the statistic [`Branch`]es taken or not.
 //!
 //! # Example
 //! ```

@@ -163,3 +163,61 @@ impl RestoreSink for DumpBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_reads_pieces_as_the_text_parser_reads_the_payload() {
+        let mut text = String::new();
+        let mut b = DumpBuilder::new(false);
+        for sink in [&mut text as &mut dyn RestoreSink, &mut b] {
+            sink.table("nat");
+            sink.chain("KUBE-SEP-X");
+            sink.append(
+                "KUBE-SEP-X",
+                &[
+                    "-m comment --comment",
+                    "\"ns/web:http -> 10.0.0.1:80\"",
+                    "",
+                    "-m tcp -p tcp",
+                    "-j DNAT --to-destination",
+                    "10.0.0.1:80",
+                ],
+            );
+            sink.insert("KUBE-SEP-X", &["-s", "10.0.0.1", "-j", "KUBE-MARK-MASQ"]);
+            sink.commit();
+        }
+        assert_eq!(
+            text,
+            "*nat\n:KUBE-SEP-X - [0:0]\n\
+             -A KUBE-SEP-X -m comment --comment \"ns/web:http -> 10.0.0.1:80\" -m tcp -p tcp -j DNAT --to-destination 10.0.0.1:80\n\
+             -I KUBE-SEP-X -s 10.0.0.1 -j KUBE-MARK-MASQ\nCOMMIT\n"
+        );
+        let built = b.finish().unwrap();
+        assert_eq!(built, Dump::parse(&text, None, false).unwrap());
+        let rules = &built.tables[0].rules;
+        assert_eq!(rules[0].jump(), Some("KUBE-MARK-MASQ"));
+        assert_eq!(rules[1].comment(), Some("ns/web:http -> 10.0.0.1:80"));
+    }
+
+    #[test]
+    fn builder_reports_the_first_bad_rule_with_its_chain() {
+        let mut b = DumpBuilder::new(false);
+        b.table("filter");
+        b.append("KUBE-FORWARD", &["-m mark --mark"]);
+        b.append("KUBE-FORWARD", &["-j", "ACCEPT"]);
+        b.commit();
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains("filter KUBE-FORWARD"), "{e}");
+        assert!(e.contains("--mark needs a value"), "{e}");
+        let mut open = DumpBuilder::new(false);
+        open.table("nat");
+        assert!(open
+            .finish()
+            .unwrap_err()
+            .to_string()
+            .contains("missing COMMIT"));
+    }
+}
