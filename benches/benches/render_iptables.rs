@@ -1,4 +1,5 @@
-//! iptables renderer: full render, incremental re-render, trace, peak memory.
+//! iptables renderer: full render (restore and save forms), incremental re-render, trace, peak
+//! memory.
 //!
 //! `cargo bench -p svccore-benches --bench render_iptables`
 //! Input: 10,000 service ports × 10 endpoints (mixed ClusterIP/NodePort/LoadBalancer, ETP
@@ -116,6 +117,14 @@ fn bench(c: &mut Criterion) {
     g.bench_function("render_restore_10k_services_x10", |b| {
         b.iter(|| render_snapshot(&snap, &settings, &node, Form::Restore).unwrap())
     });
+    // The iptables-save text of the same node: the rules read into the netfilter model as they
+    // are written, then printed as iptables-save does.
+    let save = render_snapshot(&snap, &settings, &node, Form::Save).unwrap();
+    g.throughput(Throughput::Bytes(save.len() as u64));
+    g.bench_function("render_save_10k_services_x10", |b| {
+        b.iter(|| render_snapshot(&snap, &settings, &node, Form::Save).unwrap())
+    });
+    g.throughput(Throughput::Bytes(text.len() as u64));
 
     let mut inc = IncrementalRenderer::new(settings.clone(), node.clone());
     inc.sync(&snap).unwrap();

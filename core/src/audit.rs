@@ -1,6 +1,6 @@
 //! Audit a node's real `iptables-save` against what kube-proxy should have written.
 //!
-//! Both sides are parsed into [`crate::render::iptables::rules`] and compared in `iptables-save`'s
+//! Both sides are read into the [`crate::netfilter`] rule model and compared in `iptables-save`'s
 //! canonical form, so counters, quoting, `/32`, `--set-xmark`, 11-decimal probabilities and the
 //! `recent` mask do not count as drift. Only kube-proxy's rules are compared: rules in `KUBE-*`
 //! chains of the filter and nat tables and rules in built-in chains that jump to a `KUBE-*`
@@ -32,9 +32,9 @@ use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
+use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
-use crate::render::iptables::rules::{Dump, Rule, SaveStyle};
-use crate::render::iptables::{builtin_chains, jump_rules, render_snapshot, Form, ProxierSettings};
+use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -139,9 +139,8 @@ pub fn audit_snapshot(
     actual: &str,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
-    let restore = render_snapshot(snap, settings, node, Form::Restore)?;
-    let expected_main = Dump::parse(&restore, Some("expected"), v6)?;
-    let expected_jumps = Dump::parse(&jump_rules(settings), Some("expected"), v6)?;
+    let expected_main = restore_dump(snap, settings, node)?;
+    let expected_jumps = jump_dump(settings)?;
     let actual = Dump::parse(actual, Some("iptables-save"), v6)?;
     // Chain → service port, for every chain the snapshot's ports may own.
     let mut owner: HashMap<String, String> = HashMap::new();

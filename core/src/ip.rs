@@ -69,6 +69,15 @@ pub fn join_host_port(ip: &IpAddr, port: u16) -> String {
     }
 }
 
+/// Go's `net.SplitHostPort` for the forms [`join_host_port`] writes: `ip:port` or
+/// `[ip]:port`, as the host and port text.
+pub fn split_host_port(s: &str) -> Option<(&str, &str)> {
+    match s.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:"),
+        None => s.rsplit_once(':'),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +134,17 @@ mod tests {
             join_host_port(&"fd00::1".parse().unwrap(), 80),
             "[fd00::1]:80"
         );
+    }
+
+    #[test]
+    fn split_host_port_reads_what_join_host_port_writes() {
+        for (ip, port) in [("10.0.0.1", 80u16), ("fd00::1", 8443)] {
+            let joined = join_host_port(&ip.parse().unwrap(), port);
+            assert_eq!(
+                split_host_port(&joined),
+                Some((ip, port.to_string().as_str()))
+            );
+        }
+        assert_eq!(split_host_port("10.0.0.1"), None);
     }
 }

@@ -5,23 +5,34 @@
 //! backends the way the real engines do and renders what kube-proxy programs on a node. It does no
 //! I/O: text goes in, text and values come out; time and randomness are parameters.
 //!
-//! Data flows one way:
+//! Data flows one way, each layer reading only the ones above it:
 //!
-//! 1. **manifests → [`Cluster`]** ([`load`]): JSON or YAML text, single objects, `kind: List` or
+//! ```text
+//! model → load → validate → snapshot → categorize → proxier plan
+//!       → renderers (iptables, ipvs) / netfilter / trace / simulate / audit → bindings
+//! ```
+//!
+//! 1. **[`model`]**: the Kubernetes objects svccore reads, as typed records.
+//! 2. **manifests → [`Cluster`]** ([`load`]): JSON or YAML text, single objects, `kind: List` or
 //!    multi-document streams, merged into one cluster. Endpoints are converted to slices, Pods
 //!    behind selectors become endpoints, missing cluster IPs and node ports are allocated.
-//! 2. **[`Cluster`] → checks** ([`validate`]): the API server's rules, every error with its path.
-//! 3. **[`Cluster`] → [`snapshot::ProxySnapshot`]** ([`snapshot`]): what a kube-proxy of one IP
+//! 3. **[`Cluster`] → checks** ([`validate`]): the API server's rules, every error with its path.
+//! 4. **[`Cluster`] → [`snapshot::ProxySnapshot`]** ([`snapshot`]): what a kube-proxy of one IP
 //!    family sees, with kube-proxy's tolerances (sloppy IPs, trimmed ranges) reported as warnings.
-//! 4. **per node** ([`categorize`]): the cluster, local and reachable endpoints of each service
+//! 5. **per node** ([`categorize`]): the cluster, local and reachable endpoints of each service
 //!    port for one node (ready/serving/terminating, traffic policies, topology).
-//! 5. **proxier** ([`proxier`]): one configuration for every mode ([`proxier::config`]: the
-//!    node's facts, the flags and `KubeProxyConfiguration` layered once) and the per-node plan
-//!    ([`proxier::plan`]: every decision kube-proxy makes before it writes a rule).
-//! 6. **rendering** ([`render`]) from the plan, **trace** ([`trace`], its arguments parsed by
-//!    [`packet`]), **simulate** and **selection** ([`select`]), **audit** and the reports
-//!    ([`report`]).
-//! 7. **bindings** (Python, WebAssembly) convert arguments and results and decide nothing.
+//! 6. **proxier plan** ([`proxier`]): one configuration for every mode ([`proxier::config`]:
+//!    the node's facts, the flags and `KubeProxyConfiguration` layered once) and, per service
+//!    port in write order, every decision kube-proxy makes before it writes a line
+//!    ([`proxier::plan`]). Every mode reads the same plan.
+//! 7. **outputs**: the renderers ([`render`]: iptables, ipvs, nftables) write a node's text from
+//!    the plan; [`netfilter`] is the iptables rule model they write into and that [`trace`]
+//!    evaluates and [`audit`] compares; [`trace`] follows a packet through a node's rules
+//!    (iptables) or virtual servers (ipvs), its arguments parsed by [`packet`]; [`simulate`]
+//!    drives connections through the engines of [`select`]; [`report`] summarises a cluster and
+//!    the endpoints each node uses.
+//! 8. **bindings** (`bindings-py`, `bindings-wasm`): convert arguments and results, and hold no
+//!    Kubernetes rule.
 //!
 //! # Example
 //!
@@ -48,6 +59,7 @@ pub mod error;
 pub mod ip;
 pub mod load;
 pub mod model;
+pub mod netfilter;
 pub mod packet;
 pub mod proxier;
 pub mod render;

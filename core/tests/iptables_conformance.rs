@@ -151,3 +151,43 @@ fn spec_worked_hash_table() {
         assert_eq!(endpoint_chain(spn, "tcp", ep), want);
     }
 }
+
+/// The save form is read from the rules as they are written (no text in between): for every
+/// case, that model equals what the independent text parser reads from the restore payload, and
+/// the save text equals the one printed from the parsed payload and jump rules.
+#[test]
+fn save_form_model_equals_the_parsed_restore_payload() {
+    use svccore::netfilter::{save_text, Dump, SaveStyle};
+    use svccore::render::iptables::{jump_rules, restore_dump};
+    use svccore::snapshot::ProxySnapshot;
+    for dir in cases() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
+        let proxy_text = std::fs::read_to_string(dir.join("proxy.json")).unwrap();
+        let cluster =
+            svccore::load::load_strs([(Some("cluster.json"), cluster_text.as_str())]).unwrap();
+        let settings = ProxierSettings::from_json_str(&proxy_text, Some("proxy.json"))
+            .unwrap()
+            .resolve(&cluster)
+            .unwrap();
+        let v6 = settings.ip_family == svccore::model::IpFamily::IPv6;
+        let snap = ProxySnapshot::build(&cluster, settings.ip_family).unwrap();
+        let node = settings.node.context();
+        let built = restore_dump(&snap, &settings, &node).unwrap();
+        let parsed = Dump::parse(&render_case(&dir, Form::Restore), None, v6).unwrap();
+        assert_eq!(
+            built, parsed,
+            "{name}: model differs from the parsed payload"
+        );
+        let jumps = Dump::parse(&jump_rules(&settings), None, v6).unwrap();
+        let style = SaveStyle {
+            ipv6: v6,
+            ..SaveStyle::default()
+        };
+        assert_eq!(
+            render_case(&dir, Form::Save),
+            save_text(&[&jumps, &parsed], &style),
+            "{name}: save text differs from the one printed from the parsed payload"
+        );
+    }
+}

@@ -193,7 +193,7 @@ impl IncrementalRenderer {
         let mut nat_chains = String::new();
         let mut nat_rules = String::new();
         restore::write_filter(&view, &plan, &mut filter);
-        restore::write_nat_chains(&view, &plan, &mut nat_chains);
+        restore::write_nat_chains(&plan, &mut nat_chains);
         restore::write_nat_rules(&self.ctx, &view, &plan, &mut nat_rules);
         Entry {
             view,

@@ -7,7 +7,9 @@
 //!   Go map's; svccore writes service ports sorted by `ns/name[:port]`, then protocol, and each
 //!   port's endpoints in kube-proxy's endpoint-string order.
 //! - [`Form::Save`]: what `iptables-save` prints on a node holding those rules plus kube-proxy's
-//!   jump rules and canary chains (spec §2.5, §4.3), without the `#` comment lines.
+//!   jump rules and canary chains (spec §2.5, §4.3), without the `#` comment lines. The rules
+//!   are read into the [`crate::netfilter`] model as they are written ([`restore_dump`],
+//!   [`jump_dump`]) and printed by [`crate::netfilter::save_text`].
 //! - [`Form::Jumps`]: the jump rules and canary chains alone, as an `iptables-restore --noflush`
 //!   payload (kube-proxy installs them outside the restore payload).
 //!
@@ -25,20 +27,19 @@
 //! ```
 
 mod incremental;
+mod jumps;
 pub mod names;
 mod restore;
-pub mod rules;
-mod save;
 mod sort;
 
 pub use crate::proxier::config::{LocalDetector, ProxierSettings, SettingsFlags};
 pub use incremental::IncrementalRenderer;
-pub use rules::{Dump, Rule, SaveStyle};
-pub use save::{builtin_chains, jump_rules};
+pub use jumps::{jump_dump, jump_rules, write_jump_rules};
 pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
+use crate::netfilter::{save_text, Dump, DumpBuilder, RestoreSink, SaveStyle};
 use crate::proxier::plan::{write_order, PortPlan};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
@@ -95,37 +96,63 @@ pub fn render_snapshot_with(
     form: Form,
     style: &SaveStyle,
 ) -> Result<String> {
-    settings.check_snapshot(snap)?;
-    let node = NodeContext {
-        name: settings.node.name.clone(),
-        ..node.clone()
-    };
+    let node = settings_node(snap, settings, node)?;
     Ok(match form {
-        Form::Restore => restore_text(&snap.ports, settings, &node),
+        Form::Restore => {
+            let total: usize = snap.ports.iter().map(|p| p.endpoints.len()).sum();
+            // Roughly: a few hundred bytes per port, ~450 per endpoint; avoids regrowth copies.
+            let mut out = String::with_capacity(2048 + snap.ports.len() * 600 + total * 460);
+            write_restore(&snap.ports, settings, &node, &mut out);
+            out
+        }
         Form::Jumps => jump_rules(settings),
         Form::Save => {
-            save_from_restore(&restore_text(&snap.ports, settings, &node), settings, style)?
+            let v6 = settings.ip_family == IpFamily::IPv6;
+            let style = SaveStyle {
+                ipv6: v6,
+                ..style.clone()
+            };
+            let main = restore_dump(snap, settings, &node)?;
+            save_text(&[&jump_dump(settings)?, &main], &style)
         }
     })
 }
 
-/// The `iptables-save` text for a restore payload (plus kube-proxy's jump rules and canaries).
-pub fn save_from_restore(
-    restore: &str,
+/// The restore payload of a full sync as a rule model, read from the rules as they are written
+/// (no text in between): what [`Form::Save`] prints and what an audit expects. `node` supplies
+/// the labels topology hints are matched against; the settings are used as given.
+pub fn restore_dump(
+    snap: &ProxySnapshot,
     settings: &ProxierSettings,
-    style: &SaveStyle,
-) -> Result<String> {
-    let v6 = settings.ip_family == IpFamily::IPv6;
-    let style = SaveStyle {
-        ipv6: v6,
-        ..style.clone()
-    };
-    let main = Dump::parse(restore, None, v6)?;
-    let jumps = Dump::parse(&jump_rules(settings), None, v6)?;
-    Ok(save::save_text(&[&jumps, &main], &style))
+    node: &NodeContext,
+) -> Result<Dump> {
+    let node = settings_node(snap, settings, node)?;
+    let mut b = DumpBuilder::new(settings.ip_family == IpFamily::IPv6);
+    write_restore(&snap.ports, settings, &node, &mut b);
+    b.finish()
 }
 
-fn restore_text(ports: &[ServicePortView], s: &ProxierSettings, node: &NodeContext) -> String {
+/// The node the rules are for: `node`'s labels under the settings' node name, once the
+/// snapshot is checked to be of the settings' family.
+fn settings_node(
+    snap: &ProxySnapshot,
+    settings: &ProxierSettings,
+    node: &NodeContext,
+) -> Result<NodeContext> {
+    settings.check_snapshot(snap)?;
+    Ok(NodeContext {
+        name: settings.node.name.clone(),
+        ..node.clone()
+    })
+}
+
+/// Writes the restore payload of a full sync: filter then nat, service ports in write order.
+fn write_restore<S: RestoreSink>(
+    ports: &[ServicePortView],
+    s: &ProxierSettings,
+    node: &NodeContext,
+    out: &mut S,
+) {
     let order = write_order(ports);
     let total: usize = ports.iter().map(|p| p.endpoints.len()).sum();
     let ctx = restore::Ctx::new(s, total);
@@ -134,21 +161,18 @@ fn restore_text(ports: &[ServicePortView], s: &ProxierSettings, node: &NodeConte
         .iter()
         .map(|&i| restore::Plan::new(&ports[i], PortPlan::new(&ports[i], node, node_ip)))
         .collect();
-    // Roughly: a few hundred bytes per port, ~450 per endpoint; avoids regrowth copies.
-    let mut out = String::with_capacity(2048 + ports.len() * 600 + total * 460);
-    restore::filter_head(s, &mut out);
+    restore::filter_head(s, out);
     for (k, &i) in order.iter().enumerate() {
-        restore::write_filter(&ports[i], &plans[k], &mut out);
+        restore::write_filter(&ports[i], &plans[k], out);
     }
-    restore::filter_tail(s, &mut out);
-    restore::nat_chains_head(&mut out);
+    restore::filter_tail(s, out);
+    restore::nat_chains_head(out);
+    for plan in &plans {
+        restore::write_nat_chains(plan, out);
+    }
+    restore::nat_rules_head(s, out);
     for (k, &i) in order.iter().enumerate() {
-        restore::write_nat_chains(&ports[i], &plans[k], &mut out);
+        restore::write_nat_rules(&ctx, &ports[i], &plans[k], out);
     }
-    restore::nat_rules_head(s, &mut out);
-    for (k, &i) in order.iter().enumerate() {
-        restore::write_nat_rules(&ctx, &ports[i], &plans[k], &mut out);
-    }
-    restore::nat_tail(s, &mut out);
-    out
+    restore::nat_tail(s, out);
 }

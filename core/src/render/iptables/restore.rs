@@ -1,12 +1,16 @@
 //! The `iptables-restore --noflush` payload, rule by rule as kube-proxy writes it.
 //!
+//! Each rule is stated once, as the words kube-proxy writes, to a [`RestoreSink`]: the restore
+//! form writes them as text, the save form reads them straight into the rule model.
+//!
 //! spec: kube-proxy-iptables.md §2.3–§2.4 (frame and fixed rules), §3.2–§3.3 (per service port,
 //! in exact write order), §3.5 (large-cluster mode), §3.6 (IPv6), §3.7 (quoting).
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::model::IpFamily;
+use crate::model::{IpFamily, Protocol};
+use crate::netfilter::RestoreSink;
 use crate::proxier::plan::{PortPlan, Route};
 use crate::snapshot::ServicePortView;
 
@@ -17,8 +21,8 @@ use crate::proxier::config::{ProxierSettings, NFACCT_INVALID, NFACCT_LOCALHOST_N
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub masquerade_all: bool,
-    /// `-s 10.0.0.0/8` etc., without the `!`.
-    pub if_local: Option<String>,
+    /// `-s 10.0.0.0/8` etc. as two words, without the `!`.
+    pub if_local: Option<[String; 2]>,
     pub nfacct_localhost: bool,
     pub large: bool,
     /// `probability(n)` for small `n`, formatted once.
@@ -30,7 +34,7 @@ impl Ctx {
         let v6 = s.ip_family == IpFamily::IPv6;
         Ctx {
             masquerade_all: s.masquerade_all,
-            if_local: s.local_detector.if_local().map(|[a, b]| format!("{a} {b}")),
+            if_local: s.local_detector.if_local(),
             nfacct_localhost: !v6
                 && s.iptables.localhost_nodeports
                 && s.has_nfacct(NFACCT_LOCALHOST_NPS),
@@ -39,10 +43,10 @@ impl Ctx {
         }
     }
 
-    fn prob(&self, n: usize) -> std::borrow::Cow<'_, str> {
+    fn prob(&self, n: usize) -> Cow<'_, str> {
         match self.probs.get(n) {
-            Some(p) => std::borrow::Cow::Borrowed(p),
-            None => std::borrow::Cow::Owned(probability(n)),
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(probability(n)),
         }
     }
 }
@@ -121,16 +125,24 @@ fn refusal_rule(route: Route, s: &str) -> Option<(String, &'static str)> {
 
 /// The IP of an endpoint string (`ip:port` or `[ip]:port`), as printed there.
 fn endpoint_host(e: &str) -> &str {
-    match e.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => e.rsplit_once(':').map_or(e, |(h, _)| h),
+    crate::ip::split_host_port(e).map_or(e, |(h, _)| h)
+}
+
+/// `-m P -p P`: the protocol match as kube-proxy writes it, one piece per service port.
+fn proto_match(p: &Protocol) -> Cow<'static, str> {
+    match p {
+        Protocol::Tcp => Cow::Borrowed("-m tcp -p tcp"),
+        Protocol::Udp => Cow::Borrowed("-m udp -p udp"),
+        Protocol::Sctp => Cow::Borrowed("-m sctp -p sctp"),
+        Protocol::Other(o) => Cow::Owned(format!("-m {o} -p {o}")),
     }
 }
 
 /// `-A CHAIN -m comment --comment C -m P -p P -d DST --dport PORT -j TARGET`: the shape of
 /// every per-address rule kube-proxy writes (spec: kube-proxy-iptables.md §3.3 (1)-(3)).
-fn dport_rule(
-    out: &mut String,
+/// `proto` is [`proto_match`]'s piece.
+fn dport_rule<S: RestoreSink>(
+    out: &mut S,
     chain: &str,
     comment: &str,
     proto: &str,
@@ -138,18 +150,11 @@ fn dport_rule(
     port: &str,
     target: &str,
 ) {
-    line(
-        out,
+    out.append(
+        chain,
         &[
-            "-A",
-            chain,
-            "-m",
-            "comment",
-            "--comment",
+            "-m comment --comment",
             comment,
-            "-m",
-            proto,
-            "-p",
             proto,
             "-d",
             dst,
@@ -161,32 +166,11 @@ fn dport_rule(
     );
 }
 
-/// Appends one rule line: the words joined by single spaces, then `\n`.
-fn line(out: &mut String, words: &[&str]) {
-    let mut first = true;
-    for w in words {
-        if w.is_empty() {
-            continue;
-        }
-        if !first {
-            out.push(' ');
-        }
-        first = false;
-        out.push_str(w);
-    }
-    out.push('\n');
-}
-
-fn chain_line(out: &mut String, chain: &str) {
-    out.push(':');
-    out.push_str(chain);
-    out.push_str(" - [0:0]\n");
-}
-
 /// Filter rules of one service port (spec §3.3 steps (1)–(5), filter parts, in write order).
-pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
+pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &mut S) {
     let s = v.service_port_name.as_str();
-    let proto = v.protocol.lower();
+    let pm = proto_match(&v.protocol);
+    let proto = pm.as_ref();
     let port = v.port.to_string();
     let ext_filter = refusal_rule(p.port.external, s);
     // (1)
@@ -219,11 +203,9 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
     if v.node_port != 0 {
         if let Some((c, t)) = &ext_filter {
             let np = v.node_port.to_string();
-            line(
-                out,
+            out.append(
+                KUBE_EXTERNAL_SERVICES,
                 &[
-                    "-A",
-                    KUBE_EXTERNAL_SERVICES,
                     "-m",
                     "comment",
                     "--comment",
@@ -232,9 +214,6 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
                     "addrtype",
                     "--dst-type",
                     "LOCAL",
-                    "-m",
-                    proto,
-                    "-p",
                     proto,
                     "--dport",
                     &np,
@@ -248,11 +227,9 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
     if v.health_check_node_port != 0 {
         let c = format!("\"{s} health check node port\"");
         let hc = v.health_check_node_port.to_string();
-        line(
-            out,
+        out.append(
+            KUBE_NODEPORTS,
             &[
-                "-A",
-                KUBE_NODEPORTS,
                 "-m",
                 "comment",
                 "--comment",
@@ -271,29 +248,34 @@ pub(crate) fn write_filter(v: &ServicePortView, p: &Plan, out: &mut String) {
 }
 
 /// Nat chain lines of one service port: EXT, FW, SVC, SVL, SEPs (each when used).
-pub(crate) fn write_nat_chains(v: &ServicePortView, p: &Plan, out: &mut String) {
-    let _ = v;
+pub(crate) fn write_nat_chains<S: RestoreSink>(p: &Plan, out: &mut S) {
     if p.port.external_chain {
-        chain_line(out, &p.ext);
+        out.chain(&p.ext);
     }
     if p.port.firewall {
-        chain_line(out, &p.fw);
+        out.chain(&p.fw);
     }
     if p.port.cluster_chain {
-        chain_line(out, &p.svc);
+        out.chain(&p.svc);
     }
     if p.port.local_chain {
-        chain_line(out, &p.svl);
+        out.chain(&p.svl);
     }
     for &i in &p.port.endpoints.all_reachable {
-        chain_line(out, p.sep(i));
+        out.chain(p.sep(i));
     }
 }
 
 /// Nat rules of one service port (spec §3.3, nat parts of (1)–(4), then (6)–(11)).
-pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mut String) {
+pub(crate) fn write_nat_rules<S: RestoreSink>(
+    ctx: &Ctx,
+    v: &ServicePortView,
+    p: &Plan,
+    out: &mut S,
+) {
     let s = v.service_port_name.as_str();
-    let proto = v.protocol.lower();
+    let pm = proto_match(&v.protocol);
+    let proto = pm.as_ref();
     let port = v.port.to_string();
     let cip = v.cluster_ip.to_string();
     let lb_target = if p.port.firewall { &p.fw } else { &p.ext };
@@ -329,18 +311,13 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
         if v.node_port != 0 {
             let np = v.node_port.to_string();
             if ctx.nfacct_localhost {
-                line(
-                    out,
+                out.append(
+                    KUBE_NODEPORTS,
                     &[
-                        "-A",
-                        KUBE_NODEPORTS,
                         "-m",
                         "comment",
                         "--comment",
                         s,
-                        "-m",
-                        proto,
-                        "-p",
                         proto,
                         "-d",
                         "127.0.0.0/8",
@@ -355,18 +332,13 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
                     ],
                 );
             }
-            line(
-                out,
+            out.append(
+                KUBE_NODEPORTS,
                 &[
-                    "-A",
-                    KUBE_NODEPORTS,
                     "-m",
                     "comment",
                     "--comment",
                     s,
-                    "-m",
-                    proto,
-                    "-p",
                     proto,
                     "--dport",
                     &np,
@@ -376,30 +348,33 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
             );
         }
     }
+    let [local_flag, local_value] = match &ctx.if_local {
+        Some([a, b]) => [a.as_str(), b.as_str()],
+        None => ["", ""],
+    };
     // (6)
     if p.port.internal.is_served() && (ctx.masquerade_all || ctx.if_local.is_some()) {
-        let not_local = match (&ctx.if_local, ctx.masquerade_all) {
-            (Some(l), false) => format!("! {l}"),
-            _ => String::new(),
+        // With --masquerade-all every packet is marked; else only those not from a local pod.
+        let not_local = if ctx.masquerade_all {
+            ["", "", ""]
+        } else {
+            ["!", local_flag, local_value]
         };
-        line(
-            out,
+        out.append(
+            p.int_chain(v),
             &[
-                "-A",
-                p.int_chain(v),
                 "-m",
                 "comment",
                 "--comment",
                 &c_cluster,
-                "-m",
-                proto,
-                "-p",
                 proto,
                 "-d",
                 &cip,
                 "--dport",
                 &port,
-                &not_local,
+                not_local[0],
+                not_local[1],
+                not_local[2],
                 "-j",
                 KUBE_MARK_MASQ,
             ],
@@ -409,43 +384,31 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
     if p.port.external_chain {
         if !v.external_policy_local {
             let c = format!("\"masquerade traffic for {s} external destinations\"");
-            line(
-                out,
-                &[
-                    "-A",
-                    &p.ext,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-j",
-                    KUBE_MARK_MASQ,
-                ],
+            out.append(
+                &p.ext,
+                &["-m", "comment", "--comment", &c, "-j", KUBE_MARK_MASQ],
             );
         } else {
-            if let Some(l) = &ctx.if_local {
+            if ctx.if_local.is_some() {
                 let c = format!("\"pod traffic for {s} external destinations\"");
-                line(
-                    out,
+                out.append(
+                    &p.ext,
                     &[
-                        "-A",
-                        &p.ext,
                         "-m",
                         "comment",
                         "--comment",
                         &c,
-                        l,
+                        local_flag,
+                        local_value,
                         "-j",
                         &p.svc,
                     ],
                 );
             }
             let c = format!("\"masquerade LOCAL traffic for {s} external destinations\"");
-            line(
-                out,
+            out.append(
+                &p.ext,
                 &[
-                    "-A",
-                    &p.ext,
                     "-m",
                     "comment",
                     "--comment",
@@ -459,11 +422,9 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
                 ],
             );
             let c = format!("\"route LOCAL traffic for {s} external destinations\"");
-            line(
-                out,
+            out.append(
+                &p.ext,
                 &[
-                    "-A",
-                    &p.ext,
                     "-m",
                     "comment",
                     "--comment",
@@ -478,7 +439,7 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
             );
         }
         if p.port.external.is_served() {
-            line(out, &["-A", &p.ext, "-j", p.ext_policy_chain(v)]);
+            out.append(&p.ext, &["-j", p.ext_policy_chain(v)]);
         }
     }
     // (8)
@@ -486,44 +447,22 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
         let c = format!("\"{s} loadbalancer IP\"");
         for src in &v.source_ranges {
             let src = src.to_string();
-            line(
-                out,
-                &[
-                    "-A",
-                    &p.fw,
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-s",
-                    &src,
-                    "-j",
-                    &p.ext,
-                ],
+            out.append(
+                &p.fw,
+                &["-m", "comment", "--comment", &c, "-s", &src, "-j", &p.ext],
             );
         }
         if p.port.source_ranges_contain_node_ip {
             for lb in &v.lb_ips {
                 let lb = lb.to_string();
-                line(
-                    out,
-                    &[
-                        "-A",
-                        &p.fw,
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
-                        "-s",
-                        &lb,
-                        "-j",
-                        &p.ext,
-                    ],
+                out.append(
+                    &p.fw,
+                    &["-m", "comment", "--comment", &c, "-s", &lb, "-j", &p.ext],
                 );
             }
         }
         let c = format!("\"other traffic to {s} will be dropped by KUBE-PROXY-FIREWALL\"");
-        line(out, &["-A", &p.fw, "-m", "comment", "--comment", &c]);
+        out.append(&p.fw, &["-m", "comment", "--comment", &c]);
     }
     // (9), (10)
     if p.port.cluster_chain {
@@ -532,91 +471,108 @@ pub(crate) fn write_nat_rules(ctx: &Ctx, v: &ServicePortView, p: &Plan, out: &mu
     if p.port.local_chain {
         write_endpoint_rules(ctx, v, p, &p.svl, &p.port.endpoints.local, out);
     }
-    // (11)
+    // (11): large-cluster mode drops the comments (spec §3.5).
+    let (comment, comment_text) = if ctx.large {
+        ("", "")
+    } else {
+        ("-m comment --comment", s)
+    };
     for &i in &p.port.endpoints.all_reachable {
         let e = &v.endpoints[i];
         let sep = p.sep(i);
-        out.push_str("-A ");
-        out.push_str(sep);
-        if !ctx.large {
-            out.push_str(" -m comment --comment ");
-            out.push_str(s);
-        }
-        out.push_str(" -s ");
-        out.push_str(endpoint_host(&e.endpoint));
-        out.push_str(" -j ");
-        out.push_str(KUBE_MARK_MASQ);
-        out.push('\n');
-        out.push_str("-A ");
-        out.push_str(sep);
-        if !ctx.large {
-            out.push_str(" -m comment --comment ");
-            out.push_str(s);
-        }
-        if v.affinity_seconds.is_some() {
-            out.push_str(" -m recent --name ");
-            out.push_str(sep);
-            out.push_str(" --set");
-        }
-        out.push_str(" -m ");
-        out.push_str(proto);
-        out.push_str(" -p ");
-        out.push_str(proto);
-        out.push_str(" -j DNAT --to-destination ");
-        out.push_str(&e.endpoint);
-        out.push('\n');
+        out.append(
+            sep,
+            &[
+                comment,
+                comment_text,
+                "-s",
+                endpoint_host(&e.endpoint),
+                "-j",
+                KUBE_MARK_MASQ,
+            ],
+        );
+        let (recent, recent_name, set) = if v.affinity_seconds.is_some() {
+            ("-m recent --name", sep, "--set")
+        } else {
+            ("", "", "")
+        };
+        out.append(
+            sep,
+            &[
+                comment,
+                comment_text,
+                recent,
+                recent_name,
+                set,
+                proto,
+                "-j DNAT --to-destination",
+                &e.endpoint,
+            ],
+        );
     }
 }
 
-fn write_endpoint_rules(
+fn write_endpoint_rules<S: RestoreSink>(
     ctx: &Ctx,
     v: &ServicePortView,
     p: &Plan,
     chain: &str,
     list: &[usize],
-    out: &mut String,
+    out: &mut S,
 ) {
     let s = v.service_port_name.as_str();
-    let comment = |out: &mut String, i: usize| {
+    let comment = if ctx.large {
+        ""
+    } else {
+        "-m comment --comment"
+    };
+    // `"ns/name:port -> endpoint"`, one buffer for every endpoint of the port.
+    let mut text = String::new();
+    let fill = |text: &mut String, i: usize| {
+        text.clear();
         if !ctx.large {
-            out.push_str(" -m comment --comment \"");
-            out.push_str(s);
-            out.push_str(" -> ");
-            out.push_str(&v.endpoints[i].endpoint);
-            out.push('"');
+            text.push('"');
+            text.push_str(s);
+            text.push_str(" -> ");
+            text.push_str(&v.endpoints[i].endpoint);
+            text.push('"');
         }
     };
     if let Some(secs) = v.affinity_seconds {
+        let secs = secs.to_string();
         for &i in list {
             let sep = p.sep(i);
-            out.push_str("-A ");
-            out.push_str(chain);
-            comment(out, i);
-            out.push_str(" -m recent --name ");
-            out.push_str(sep);
-            let _ = write!(out, " --rcheck --seconds {secs} --reap -j ");
-            out.push_str(sep);
-            out.push('\n');
+            fill(&mut text, i);
+            out.append(
+                chain,
+                &[
+                    comment,
+                    &text,
+                    "-m recent --name",
+                    sep,
+                    "--rcheck --seconds",
+                    &secs,
+                    "--reap -j",
+                    sep,
+                ],
+            );
         }
     }
     let n = list.len();
     for (k, &i) in list.iter().enumerate() {
-        out.push_str("-A ");
-        out.push_str(chain);
-        comment(out, i);
-        if k + 1 < n {
-            out.push_str(" -m statistic --mode random --probability ");
-            out.push_str(&ctx.prob(n - k));
-        }
-        out.push_str(" -j ");
-        out.push_str(p.sep(i));
-        out.push('\n');
+        let (stat, prob) = if k + 1 < n {
+            ("-m statistic --mode random --probability", ctx.prob(n - k))
+        } else {
+            ("", Cow::Borrowed(""))
+        };
+        fill(&mut text, i);
+        out.append(chain, &[comment, &text, stat, &prob, "-j", p.sep(i)]);
     }
 }
 
 /// Filter chain lines (spec §2.4).
-pub(crate) fn filter_head(s: &ProxierSettings, out: &mut String) {
-    out.push_str("*filter\n");
+pub(crate) fn filter_head<S: RestoreSink>(s: &ProxierSettings, out: &mut S) {
+    out.table("filter");
     for c in [
         KUBE_SERVICES,
         KUBE_EXTERNAL_SERVICES,
@@ -624,87 +580,191 @@ pub(crate) fn filter_head(s: &ProxierSettings, out: &mut String) {
         KUBE_NODEPORTS,
         KUBE_PROXY_FIREWALL,
     ] {
-        chain_line(out, c);
+        out.chain(c);
     }
     let fw = s.ip_family == IpFamily::IPv4 && s.iptables.localhost_nodeports;
     if fw {
-        chain_line(out, KUBE_FIREWALL);
-        out.push_str("-A KUBE-FIREWALL -m comment --comment \"block incoming localnet connections\" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n");
+        out.chain(KUBE_FIREWALL);
+        out.append(
+            KUBE_FIREWALL,
+            &[
+                "-m",
+                "comment",
+                "--comment",
+                "\"block incoming localnet connections\"",
+                "-d",
+                "127.0.0.0/8",
+                "!",
+                "-s",
+                "127.0.0.0/8",
+                "-m",
+                "conntrack",
+                "!",
+                "--ctstate",
+                "RELATED,ESTABLISHED,DNAT",
+                "-j",
+                "DROP",
+            ],
+        );
     }
 }
 
 /// The KUBE-FORWARD rules and the end of the filter table.
-pub(crate) fn filter_tail(s: &ProxierSettings, out: &mut String) {
+pub(crate) fn filter_tail<S: RestoreSink>(s: &ProxierSettings, out: &mut S) {
     let m = &s.masquerade_mark;
     if !s.iptables.conntrack_tcp_liberal {
-        out.push_str("-A KUBE-FORWARD -m conntrack --ctstate INVALID");
-        if s.ip_family == IpFamily::IPv4 && s.has_nfacct(NFACCT_INVALID) {
-            out.push_str(" -m nfacct --nfacct-name ");
-            out.push_str(NFACCT_INVALID);
-        }
-        out.push_str(" -j DROP\n");
+        let nfacct: [&str; 3] = if s.ip_family == IpFamily::IPv4 && s.has_nfacct(NFACCT_INVALID) {
+            ["-m", "nfacct", "--nfacct-name"]
+        } else {
+            ["", "", ""]
+        };
+        let counter = if nfacct[0].is_empty() {
+            ""
+        } else {
+            NFACCT_INVALID
+        };
+        out.append(
+            KUBE_FORWARD,
+            &[
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "INVALID",
+                nfacct[0],
+                nfacct[1],
+                nfacct[2],
+                counter,
+                "-j",
+                "DROP",
+            ],
+        );
     }
-    let _ = writeln!(
-        out,
-        "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark {m}/{m} -j ACCEPT"
+    let mark = format!("{m}/{m}");
+    out.append(
+        KUBE_FORWARD,
+        &[
+            "-m",
+            "comment",
+            "--comment",
+            "\"kubernetes forwarding rules\"",
+            "-m",
+            "mark",
+            "--mark",
+            &mark,
+            "-j",
+            "ACCEPT",
+        ],
     );
-    out.push_str("-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
-    out.push_str("COMMIT\n");
+    out.append(
+        KUBE_FORWARD,
+        &[
+            "-m",
+            "comment",
+            "--comment",
+            "\"kubernetes forwarding conntrack rule\"",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED,ESTABLISHED",
+            "-j",
+            "ACCEPT",
+        ],
+    );
+    out.commit();
 }
 
 /// The fixed nat chain lines.
-pub(crate) fn nat_chains_head(out: &mut String) {
-    out.push_str("*nat\n");
+pub(crate) fn nat_chains_head<S: RestoreSink>(out: &mut S) {
+    out.table("nat");
     for c in [
         KUBE_SERVICES,
         KUBE_NODEPORTS,
         KUBE_POSTROUTING,
         KUBE_MARK_MASQ,
     ] {
-        chain_line(out, c);
+        out.chain(c);
     }
 }
 
 /// The fixed nat rules that open the rule section.
-pub(crate) fn nat_rules_head(s: &ProxierSettings, out: &mut String) {
-    let m = &s.masquerade_mark;
-    let _ = writeln!(
-        out,
-        "-A KUBE-POSTROUTING -m mark ! --mark {m}/{m} -j RETURN\n-A KUBE-POSTROUTING -j MARK --xor-mark {m}"
+pub(crate) fn nat_rules_head<S: RestoreSink>(s: &ProxierSettings, out: &mut S) {
+    let m = s.masquerade_mark.as_str();
+    let mark = format!("{m}/{m}");
+    out.append(
+        KUBE_POSTROUTING,
+        &["-m", "mark", "!", "--mark", &mark, "-j", "RETURN"],
     );
-    out.push_str("-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE");
-    if s.iptables.random_fully {
-        out.push_str(" --random-fully");
-    }
-    out.push('\n');
-    let _ = writeln!(out, "-A KUBE-MARK-MASQ -j MARK --or-mark {m}");
+    out.append(KUBE_POSTROUTING, &["-j", "MARK", "--xor-mark", m]);
+    out.append(
+        KUBE_POSTROUTING,
+        &[
+            "-m",
+            "comment",
+            "--comment",
+            "\"kubernetes service traffic requiring SNAT\"",
+            "-j",
+            "MASQUERADE",
+            if s.iptables.random_fully {
+                "--random-fully"
+            } else {
+                ""
+            },
+        ],
+    );
+    out.append(KUBE_MARK_MASQ, &["-j", "MARK", "--or-mark", m]);
 }
 
 /// The nodeports tail rule(s) and the end of the nat table (spec §2.4).
-pub(crate) fn nat_tail(s: &ProxierSettings, out: &mut String) {
-    const C: &str = "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"";
+pub(crate) fn nat_tail<S: RestoreSink>(s: &ProxierSettings, out: &mut S) {
+    const C: [&str; 4] = [
+        "-m",
+        "comment",
+        "--comment",
+        "\"kubernetes service nodeports; NOTE: this must be the last rule in this chain\"",
+    ];
     let v6 = s.ip_family == IpFamily::IPv6;
     match node_port_ips(s) {
         None => {
-            out.push_str(C);
-            out.push_str(" -m addrtype --dst-type LOCAL");
-            if v6 {
-                out.push_str(" ! -d ::1/128");
+            let not_loopback: [&str; 3] = if v6 {
+                ["!", "-d", "::1/128"]
             } else if !s.iptables.localhost_nodeports {
-                out.push_str(" ! -d 127.0.0.0/8");
-            }
-            out.push_str(" -j KUBE-NODEPORTS\n");
+                ["!", "-d", "127.0.0.0/8"]
+            } else {
+                ["", "", ""]
+            };
+            out.append(
+                KUBE_SERVICES,
+                &[
+                    C[0],
+                    C[1],
+                    C[2],
+                    C[3],
+                    "-m",
+                    "addrtype",
+                    "--dst-type",
+                    "LOCAL",
+                    not_loopback[0],
+                    not_loopback[1],
+                    not_loopback[2],
+                    "-j",
+                    KUBE_NODEPORTS,
+                ],
+            );
         }
         Some(ips) => {
             for ip in ips {
                 if ip.is_loopback() && (v6 || !s.iptables.localhost_nodeports) {
                     continue;
                 }
-                let _ = writeln!(out, "{C} -d {ip} -j KUBE-NODEPORTS");
+                let ip = ip.to_string();
+                out.append(
+                    KUBE_SERVICES,
+                    &[C[0], C[1], C[2], C[3], "-d", &ip, "-j", KUBE_NODEPORTS],
+                );
             }
         }
     }
-    out.push_str("COMMIT\n");
+    out.commit();
 }
 
 /// kube-proxy's `NodePortAddresses`: `None` when all local addresses match, else the node's

@@ -20,7 +20,7 @@ struct Table {
 
 fn comment_of(rule: &str) -> Option<String> {
     // kube-proxy's restore text quotes with plain double quotes and never escapes.
-    let words = super::rules::split_words(rule).ok()?;
+    let words = crate::netfilter::split_words(rule).ok()?;
     let p = words.iter().position(|w| w == "--comment")?;
     words.get(p + 1).cloned()
 }

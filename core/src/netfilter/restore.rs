@@ -1,0 +1,223 @@
+//! Writing an `iptables-restore` payload, either as text or straight into the rule model.
+//!
+//! A renderer states each rule once, as the words `iptables-restore` reads, in the order
+//! kube-proxy writes them, and gives them to a [`RestoreSink`]. A [`String`] sink writes the
+//! payload text; a [`DumpBuilder`] reads the same words into a [`Dump`] without writing or
+//! re-reading any text (how the `iptables-save` form and the audit's expected side are made).
+
+use std::borrow::Cow;
+
+use super::dump::{Dump, Filler};
+use super::parse::{parse_rule, unquote};
+use crate::{Error, Issue, Result};
+
+/// Where a renderer writes an `iptables-restore` payload.
+///
+/// A rule is given as pieces of its text after `-A CHAIN`, joined by single spaces: a piece is
+/// one word or several words separated by single spaces (`"-j DNAT --to-destination"`), or one
+/// word kube-proxy writes in double quotes (a comment with spaces), with its quotes. Empty
+/// pieces are skipped, so optional parts can be passed as `""`. Fixed runs of words go in one
+/// piece so that the text sink copies them at once.
+pub trait RestoreSink {
+    /// `*name`: opens a table.
+    fn table(&mut self, name: &str);
+    /// `:name - [0:0]`: declares a user chain.
+    fn chain(&mut self, name: &str);
+    /// `-A chain pieces…`: appends a rule.
+    fn append(&mut self, chain: &str, pieces: &[&str]);
+    /// `-I chain pieces…`: inserts a rule at the top of its chain.
+    fn insert(&mut self, chain: &str, pieces: &[&str]);
+    /// `COMMIT`: closes the table.
+    fn commit(&mut self);
+}
+
+#[inline]
+fn write_rule(out: &mut String, op: &str, chain: &str, words: &[&str]) {
+    out.push_str(op);
+    out.push(' ');
+    out.push_str(chain);
+    for w in words {
+        if !w.is_empty() {
+            out.push(' ');
+            out.push_str(w);
+        }
+    }
+    out.push('\n');
+}
+
+/// The payload as text.
+impl RestoreSink for String {
+    fn table(&mut self, name: &str) {
+        self.push('*');
+        self.push_str(name);
+        self.push('\n');
+    }
+
+    fn chain(&mut self, name: &str) {
+        self.push(':');
+        self.push_str(name);
+        self.push_str(" - [0:0]\n");
+    }
+
+    fn append(&mut self, chain: &str, words: &[&str]) {
+        write_rule(self, "-A", chain, words);
+    }
+
+    fn insert(&mut self, chain: &str, words: &[&str]) {
+        write_rule(self, "-I", chain, words);
+    }
+
+    fn commit(&mut self) {
+        self.push_str("COMMIT\n");
+    }
+}
+
+/// Reads a payload's words into a [`Dump`], as [`Dump::parse`] would read its text.
+#[derive(Debug, Default)]
+pub struct DumpBuilder {
+    fill: Filler,
+    ipv6: bool,
+    /// The first rule that could not be read: (table, chain, message).
+    error: Option<(String, String, String)>,
+}
+
+impl DumpBuilder {
+    /// An empty dump; `ipv6` selects the REJECT default as for [`Dump::parse`].
+    pub fn new(ipv6: bool) -> DumpBuilder {
+        DumpBuilder {
+            ipv6,
+            ..DumpBuilder::default()
+        }
+    }
+
+    /// The dump, or [`Error::Dump`] naming the first rule (or table) the words did not describe.
+    pub fn finish(self) -> Result<Dump> {
+        if let Some((table, chain, message)) = self.error {
+            return Err(Error::Dump(Issue::new(
+                Some("rendered rules"),
+                format!("{table} {chain}"),
+                message,
+            )));
+        }
+        self.fill
+            .finish()
+            .ok_or_else(|| Error::Dump(Issue::new(Some("rendered rules"), "end", "missing COMMIT")))
+    }
+
+    fn fail(&mut self, chain: &str, message: String) {
+        if self.error.is_none() {
+            let table = self
+                .fill
+                .table()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            self.error = Some((table, chain.to_owned(), message));
+        }
+    }
+
+    fn rule(&mut self, chain: &str, pieces: &[&str], insert: bool) {
+        let mut words: Vec<Cow<'_, str>> = Vec::with_capacity(pieces.len() + 8);
+        for p in pieces {
+            if p.starts_with('"') {
+                words.push(unquote(p));
+            } else {
+                words.extend(p.split(' ').filter(|w| !w.is_empty()).map(Cow::Borrowed));
+            }
+        }
+        let rule = match parse_rule(chain, &words, self.ipv6) {
+            Ok(r) => r,
+            Err(m) => return self.fail(chain, m),
+        };
+        match self.fill.table() {
+            Some(t) if insert => t.insert_rule(1, rule),
+            Some(t) => t.rules.push(rule),
+            None => self.fail(chain, "rule outside a table".into()),
+        }
+    }
+}
+
+impl RestoreSink for DumpBuilder {
+    fn table(&mut self, name: &str) {
+        if !self.fill.begin(name) {
+            self.fail("", format!("table {name} started before COMMIT"));
+        }
+    }
+
+    fn chain(&mut self, name: &str) {
+        if !self.fill.declare(name, "-") {
+            self.fail(name, "chain declared outside a table".into());
+        }
+    }
+
+    fn append(&mut self, chain: &str, words: &[&str]) {
+        self.rule(chain, words, false);
+    }
+
+    fn insert(&mut self, chain: &str, words: &[&str]) {
+        self.rule(chain, words, true);
+    }
+
+    fn commit(&mut self) {
+        if !self.fill.commit() {
+            self.fail("", "COMMIT outside a table".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_reads_pieces_as_the_text_parser_reads_the_payload() {
+        let mut text = String::new();
+        let mut b = DumpBuilder::new(false);
+        for sink in [&mut text as &mut dyn RestoreSink, &mut b] {
+            sink.table("nat");
+            sink.chain("KUBE-SEP-X");
+            sink.append(
+                "KUBE-SEP-X",
+                &[
+                    "-m comment --comment",
+                    "\"ns/web:http -> 10.0.0.1:80\"",
+                    "",
+                    "-m tcp -p tcp",
+                    "-j DNAT --to-destination",
+                    "10.0.0.1:80",
+                ],
+            );
+            sink.insert("KUBE-SEP-X", &["-s", "10.0.0.1", "-j", "KUBE-MARK-MASQ"]);
+            sink.commit();
+        }
+        assert_eq!(
+            text,
+            "*nat\n:KUBE-SEP-X - [0:0]\n\
+             -A KUBE-SEP-X -m comment --comment \"ns/web:http -> 10.0.0.1:80\" -m tcp -p tcp -j DNAT --to-destination 10.0.0.1:80\n\
+             -I KUBE-SEP-X -s 10.0.0.1 -j KUBE-MARK-MASQ\nCOMMIT\n"
+        );
+        let built = b.finish().unwrap();
+        assert_eq!(built, Dump::parse(&text, None, false).unwrap());
+        let rules = &built.tables[0].rules;
+        assert_eq!(rules[0].jump(), Some("KUBE-MARK-MASQ"));
+        assert_eq!(rules[1].comment(), Some("ns/web:http -> 10.0.0.1:80"));
+    }
+
+    #[test]
+    fn builder_reports_the_first_bad_rule_with_its_chain() {
+        let mut b = DumpBuilder::new(false);
+        b.table("filter");
+        b.append("KUBE-FORWARD", &["-m mark --mark"]);
+        b.append("KUBE-FORWARD", &["-j", "ACCEPT"]);
+        b.commit();
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains("filter KUBE-FORWARD"), "{e}");
+        assert!(e.contains("--mark needs a value"), "{e}");
+        let mut open = DumpBuilder::new(false);
+        open.table("nat");
+        assert!(open
+            .finish()
+            .unwrap_err()
+            .to_string()
+            .contains("missing COMMIT"));
+    }
+}
