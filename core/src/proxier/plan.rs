@@ -64,6 +64,11 @@ pub struct PortPlan {
     pub external_chain: bool,
     /// The port has endpoints, load-balancer IPs and source ranges: `KUBE-FW-…`, `firewall-…`.
     pub firewall: bool,
+    /// The port has load-balancer IPs and source ranges, with or without endpoints: nftables'
+    /// `usesFWChain` (its firewall check runs before the endpoint check, so the source ranges
+    /// apply even when there is nothing to reach). [`PortPlan::firewall`] is this and
+    /// [`PortPlan::has_endpoints`].
+    pub lb_source_filter: bool,
     /// A source range contains the proxier's node IP: load-balancer traffic the node sends to
     /// its own LB IPs is allowed through the firewall too (whether or not there is one).
     pub source_ranges_contain_node_ip: bool,
@@ -82,7 +87,8 @@ impl PortPlan {
             (true, true) if no_local => Route::NoLocalEndpoints,
             (true, true) => Route::Local,
         };
-        let firewall = has && !view.lb_ips.is_empty() && !view.source_ranges.is_empty();
+        let lb_source_filter = !view.lb_ips.is_empty() && !view.source_ranges.is_empty();
+        let firewall = has && lb_source_filter;
         PortPlan {
             internal: route(view.internal_policy_local),
             external: route(view.external_policy_local),
@@ -90,6 +96,7 @@ impl PortPlan {
             local_chain: !no_local && view.uses_local_endpoints(),
             external_chain: has && view.externally_accessible(),
             firewall,
+            lb_source_filter,
             source_ranges_contain_node_ip: node_ip
                 .is_some_and(|ip| view.source_ranges.iter().any(|n| n.contains(&ip))),
             endpoints,
