@@ -39,6 +39,7 @@
 
 mod build;
 mod dump;
+pub mod list;
 mod load;
 pub mod model;
 pub mod names;
@@ -65,14 +66,18 @@ pub enum Form {
     /// The same `add` lines in an order `nft -f` accepts (table, chains, sets, maps, rules,
     /// elements), each kind in kube-proxy's creation order.
     Load,
+    /// What `nft list table ip kube-proxy` prints after the `load` form was loaded (nft
+    /// 1.0.6; see [`list`]).
+    List,
 }
 
 impl Form {
-    /// Parses `dump` or `load`.
+    /// Parses `dump`, `load` or `list`.
     pub fn parse(s: &str) -> Option<Form> {
         match s {
             "dump" => Some(Form::Dump),
             "load" => Some(Form::Load),
+            "list" => Some(Form::List),
             _ => None,
         }
     }
@@ -82,6 +87,7 @@ impl Form {
         match self {
             Form::Dump => "dump",
             Form::Load => "load",
+            Form::List => "list",
         }
     }
 }
@@ -92,6 +98,7 @@ impl Table {
         match form {
             Form::Dump => dump::write(self),
             Form::Load => load::write(self),
+            Form::List => list::write(self),
         }
     }
 }
