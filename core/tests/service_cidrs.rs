@@ -156,3 +156,21 @@ fn a_cidrs_field_of_the_wrong_type_is_a_manifest_error_with_path() {
     assert_eq!(err.kind(), "manifest");
     assert_eq!(err.issues()[0].path, "spec.cidrs");
 }
+
+#[test]
+fn nftables_drop_rule_uses_the_objects_of_its_family() {
+    use svccore::render::nftables::{render, Form};
+    let c = load("cidrs.yaml", TWO_OBJECTS);
+    let dump = render(&c, &settings_with(&["192.168.0.0/16"]), Form::Dump).unwrap();
+    assert!(
+        dump.contains(
+            "add rule ip kube-proxy cluster-ips-check ip daddr { 10.96.0.0/12,172.30.0.0/16 } drop comment \"Drop traffic to unallocated ClusterIPs\"\n"
+        ),
+        "{dump}"
+    );
+    assert!(!dump.contains("192.168.0.0/16"));
+    // Without objects, the settings stand in.
+    let none = load("svc.yaml", "apiVersion: v1\nkind: List\nitems: []\n");
+    let dump = render(&none, &settings_with(&["192.168.0.0/16"]), Form::Dump).unwrap();
+    assert!(dump.contains("ip daddr { 192.168.0.0/16 } drop"), "{dump}");
+}

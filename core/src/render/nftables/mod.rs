@@ -53,6 +53,7 @@ use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::NodePlan;
+use crate::proxier::service_cidrs::choose_service_cidrs;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -104,15 +105,18 @@ impl Table {
 }
 
 /// Renders a cluster for the node and family named in `settings`: fills node IPs and interface
-/// addresses from the cluster's Node object ([`ProxierSettings::resolve`]), builds the snapshot
-/// and the node's plan, and writes `form`.
+/// addresses from the cluster's Node object ([`ProxierSettings::resolve`]), takes the service
+/// CIDRs from the cluster's ServiceCIDR objects when it has any ([`choose_service_cidrs`]),
+/// builds the snapshot and the node's plan, and writes `form`.
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
     Ok(table(cluster, settings)?.text(form))
 }
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).
 pub fn table(cluster: &Cluster, settings: &ProxierSettings) -> Result<Table> {
-    let resolved = settings.resolve(cluster)?;
+    let mut resolved = settings.resolve(cluster)?;
+    // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
+    resolved.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let node = NodeContext::from_cluster(cluster, &resolved.node_name);
     table_for_snapshot(&snap, &resolved, &node)
