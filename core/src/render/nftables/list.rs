@@ -16,6 +16,7 @@
 //! - Base chains: `type T hook H priority P; policy accept;`. The priority is printed as the
 //!   nearest standard name when it is at most 10 away (`filter`, `dstnat - 10`, `srcnat`),
 //!   else as a number (`-110`, `-100` on the output hook, where `dstnat` is not allowed).
+//! - Elements: one per key (a repeated `add element` of a key changes nothing).
 //! - Sets: `type`, `size 65535` (when a rule adds to the set from the packet path with
 //!   `update @set`; the kernel gives such a set that default size), `flags`, `timeout` as
 //!   days/hours/minutes/seconds (`10800s` → `3h`), `comment`, then the elements folded into
@@ -312,8 +313,12 @@ fn write_elements(
     }
     let concat = key_type.contains(" . ");
     debug_assert!(key_type.split(" . ").all(|t| field_width(t).is_some()));
+    // Adding an element whose key is already in the set changes nothing: the set holds the
+    // first one (kube-proxy adds a cluster IP once per service port).
+    let mut seen = HashSet::with_capacity(members.len());
     let mut keyed: Vec<(Option<Vec<u8>>, usize)> = members
         .iter()
+        .filter(|&&i| seen.insert(elements[i].key))
         .map(|&i| (key_bytes(key_type, elements[i].key), i))
         .collect();
     keyed.sort_by(|a, b| compare_keys(concat, &a.0, &b.0));
