@@ -274,6 +274,21 @@ class Cluster:
         conntrack_tcp_be_liberal: bool | None = None,
         family: str | None = None,
     ) -> str: ...
+    def render_nftables(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "dump",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        cluster_cidr: str | None = None,
+        masquerade_all: bool | None = None,
+        masquerade_bit: int | None = None,
+        masquerade_mark: str | None = None,
+        nodeport_addresses: Sequence[str] | None = None,
+        service_cidrs: Sequence[str] | None = None,
+        family: str | None = None,
+    ) -> str: ...
     def render_ipvs(
         self,
         *,

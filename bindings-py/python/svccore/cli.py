@@ -572,6 +572,63 @@ def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_nftables_settings_arguments(p: argparse.ArgumentParser) -> None:
+    """Adds the nftables proxier's settings: ``--proxier-settings``, ``--config`` and the
+    kube-proxy flags that apply to nftables mode (no localhost NodePorts, nfacct counters,
+    --random-fully choice, conntrack liberal or large-cluster mode there)."""
+    add_config_argument(p)
+    g = p.add_argument_group("nftables proxier flags (override --config and --proxier-settings)")
+    g.add_argument(
+        "--proxier-settings",
+        metavar="FILE",
+        help="proxier settings as JSON (the proxy.json of the conformance cases); only the "
+        "fields given count",
+    )
+    g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
+    g.add_argument(
+        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
+    )
+    g.add_argument(
+        "--iptables-masquerade-bit",
+        dest="masquerade_bit",
+        type=int,
+        metavar="N",
+        help="the fwmark bit for masquerading (0-31; default 14)",
+    )
+    g.add_argument("--masquerade-mark", metavar="TEXT", help="the mark text itself (e.g. 0x4000)")
+    g.add_argument(
+        "--nodeport-addresses",
+        type=_cidrs,
+        metavar="CIDR,...",
+        help="the addresses node ports listen on",
+    )
+    g.add_argument(
+        "--service-cidrs",
+        type=_cidrs,
+        metavar="CIDR,...",
+        help="the ServiceCIDRs: traffic to their unallocated addresses is dropped",
+    )
+
+
+def nftables_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the nftables proxier settings, from the parsed options."""
+    settings = None
+    if args.proxier_settings:
+        settings = svccore.ProxierSettings.from_json(
+            _read_text(args.proxier_settings), file=args.proxier_settings
+        )
+    return {
+        "config": load_config(args),
+        "proxier_settings": settings,
+        "cluster_cidr": args.cluster_cidr,
+        "masquerade_all": args.masquerade_all,
+        "masquerade_bit": args.masquerade_bit,
+        "masquerade_mark": args.masquerade_mark,
+        "nodeport_addresses": args.nodeport_addresses,
+        "service_cidrs": args.service_cidrs,
+    }
+
+
 def load_config(args: argparse.Namespace) -> svccore.ProxyConfig | None:
     """The ``--config`` file, if given."""
     if not getattr(args, "config", None):
@@ -636,6 +693,7 @@ def _colourize(text: str) -> str:
 # --- svccore render ------------------------------------------------------------------------
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
+NFTABLES_FORMS = ("dump", "load")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
 IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
 
@@ -644,6 +702,13 @@ _RENDER_IPTABLES_EXAMPLES = (
     "  svccore render iptables -f cluster.json --proxier-settings proxy.json --form save\n"
     "  kubectl get svc,endpointslices,nodes -A -o json | svccore render iptables -f - "
     "--node worker-1 --config kube-proxy.yaml --masquerade-all"
+)
+_RENDER_NFTABLES_EXAMPLES = (
+    "  svccore render nftables -f cluster.json --node worker-1\n"
+    "  svccore render nftables -f CASE/cluster.json --proxier-settings CASE/proxy.json "
+    "--form dump\n"
+    "  svccore render nftables -f cluster.json --node worker-1 --service-cidrs 10.96.0.0/16 "
+    "--form load > kube-proxy.nft"
 )
 _RENDER_IPVS_EXAMPLES = (
     "  svccore render ipvs -f cluster.json --node worker-1\n"
@@ -674,6 +739,33 @@ def _run_render_iptables(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     settings = iptables_settings(args)
     text = cluster.render_iptables(node=args.node, form=args.form, family=args.family, **settings)
+    _warn_proxy(cluster, args.family or _settings_family(settings))
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _render_nftables_arguments(p: argparse.ArgumentParser) -> None:
+    add_input_arguments(p)
+    add_node_argument(p)
+    p.add_argument(
+        "--form",
+        choices=NFTABLES_FORMS,
+        default="dump",
+        help="dump: the table as kube-proxy's tests dump it, objects sorted by name "
+        "(default); load: the same add lines in an order nft -f accepts",
+    )
+    p.add_argument(
+        "--family",
+        choices=("IPv4", "IPv6"),
+        help="the proxier's family: table ip or ip6 (default: the settings', else IPv4)",
+    )
+    add_nftables_settings_arguments(p)
+
+
+def _run_render_nftables(args: argparse.Namespace) -> int:
+    cluster = load_cluster(args)
+    settings = nftables_settings(args)
+    text = cluster.render_nftables(node=args.node, form=args.form, family=args.family, **settings)
     _warn_proxy(cluster, args.family or _settings_family(settings))
     sys.stdout.write(text)
     return EXIT_OK
@@ -750,6 +842,17 @@ def _render_arguments(p: argparse.ArgumentParser) -> None:
             _run_render_iptables,
         ),
         (
+            "nftables",
+            "kube-proxy's nftables mode: the kube-proxy table as nft add lines",
+            "Renders the table kube-proxy's nftables mode programs on a node, byte for byte as "
+            "kube-proxy's own tests dump it. Settings are layered as for iptables: defaults, the "
+            "KubeProxyConfiguration (--config, else one given with -f), --proxier-settings, "
+            "then the flags.",
+            _RENDER_NFTABLES_EXAMPLES,
+            _render_nftables_arguments,
+            _run_render_nftables,
+        ),
+        (
             "ipvs",
             "kube-proxy's ipvs mode: ipvsadm, ipset, iptables and kube-ipvs0 text",
             "Renders what kube-proxy's ipvs mode programs on a node as the text of the tools an "
@@ -778,10 +881,11 @@ def _run_render(args: argparse.Namespace) -> int:
 
 RENDER = Command(
     name="render",
-    help="render what kube-proxy writes on a node (iptables or ipvs mode)",
+    help="render what kube-proxy writes on a node (iptables, nftables or ipvs mode)",
     description="Renders what kube-proxy programs on one node: 'render iptables' (iptables "
-    "mode) or 'render ipvs' (ipvs mode). See 'svccore render MODE --help'.",
-    examples=f"{_RENDER_IPTABLES_EXAMPLES}\n{_RENDER_IPVS_EXAMPLES}",
+    "mode), 'render nftables' (nftables mode) or 'render ipvs' (ipvs mode). See "
+    "'svccore render MODE --help'.",
+    examples=f"{_RENDER_IPTABLES_EXAMPLES}\n{_RENDER_NFTABLES_EXAMPLES}\n{_RENDER_IPVS_EXAMPLES}",
     add_arguments=_render_arguments,
     run=_run_render,
 )

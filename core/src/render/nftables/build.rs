@@ -197,6 +197,9 @@ struct Scratch {
     ep_base: String,
     ep_chain: Vec<Option<ChainId>>,
     ep_set: Vec<Option<SetId>>,
+    /// Cluster IPs already in `cluster-ips`: kube-proxy adds an element once per key
+    /// (`nftElementStorage.ensureElem`), so a multi-port service has one.
+    cluster_ips: HashSet<IpAddr>,
 }
 
 /// Builds the table kube-proxy's nftables proxier leaves after a full sync for `plan` and
@@ -499,7 +502,12 @@ fn write_port(
         Some(*slot.get_or_insert_with(|| t.add_chain(prefix, &sc.base, None, None)))
     };
     let internal_chain = policy_chain(t, p.internal);
-    let external_policy_chain = policy_chain(t, p.external);
+    // Only an external chain sends anywhere by the external route.
+    let external_policy_chain = if p.external_chain {
+        policy_chain(t, p.external)
+    } else {
+        None
+    };
     // The short-circuit rules of an ETP Local external chain go to the cluster-policy chain.
     let short_circuit = if p.external_chain && p.external != Route::Cluster {
         policy_chain(t, Route::Cluster)
@@ -510,9 +518,11 @@ fn write_port(
     let has = p.has_endpoints();
 
     // Elements. spec: README "Per service port".
-    t.element(Container::Set(f.cluster_ips))
-        .ip(&v.cluster_ip)
-        .end();
+    if sc.cluster_ips.insert(v.cluster_ip) {
+        t.element(Container::Set(f.cluster_ips))
+            .ip(&v.cluster_ip)
+            .end();
+    }
     match internal_chain {
         Some(c) => t
             .element(Container::Map(f.service_ips))
