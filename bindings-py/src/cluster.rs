@@ -501,7 +501,8 @@ impl PyCluster {
     /// ``ip6 kube-proxy`` for ``family="IPv6"``), as ``add`` lines: ``form="dump"`` (knftables'
     /// ``Fake.Dump()``, the text kube-proxy's unit tests compare: objects sorted by name) or
     /// ``"load"`` (the same objects in an order ``nft -f`` accepts: table, chains, sets, maps,
-    /// rules, elements).
+    /// rules, elements) or ``"list"`` (what ``nft list table ip kube-proxy`` prints once the
+    /// load form is loaded, as nftables 1.0.6 prints it).
     ///
     /// Settings are layered as in :meth:`render_iptables` (defaults, ``config``,
     /// ``proxier_settings``, then the keyword flags): ``node``, ``cluster_cidr``,
@@ -542,7 +543,7 @@ impl PyCluster {
             use svccore::render::nftables::{render, Form};
             let form = Form::parse(form).ok_or_else(|| {
                 bad(format!(
-                    "unknown nftables form {form:?}: expected dump or load"
+                    "unknown nftables form {form:?}: expected dump, load or list"
                 ))
             })?;
             let s = iptables_settings(

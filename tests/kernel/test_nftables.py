@@ -8,7 +8,8 @@ CMD renders rules; it is called as `CMD [--proxier-settings F] [--node N] --form
 `cargo run -q -p svccore --example render_nftables --` (CARGO_TARGET_DIR is honoured), as
 tests/kernel/test_iptables.py does; `--renderer "svccore render nftables"` uses the CLI.
 
-(a) load: every conformance case (tests/conformance/nftables) and every project example
+(a) load: every conformance case (tests/conformance/nftables), two synthetic clusters (IPv4 and
+    IPv6: what the cases leave out, see synthetic_cluster) and every project example
     (examples/, rendered for the node that hosts most of its endpoints) is rendered in the load
     form and loaded with `nft -f` into a fresh network namespace; `nft list table ip kube-proxy`
     (ip6 for IPv6) must equal svccore's list form byte for byte, and so must `nft list ruleset`
@@ -202,7 +203,83 @@ def example_inputs():
     return out
 
 
-def test_load(render):
+def synthetic_cluster(family):
+    """A cluster that exercises what the conformance cases do not: IPv6, UDP and SCTP,
+    multi-port services, many endpoints (a numgen map of 12), several NodePorts and external
+    IPs (element order and line folding), ClientIP affinity, overlapping and adjacent source
+    ranges (merged by nft), one containing the node IP, two ServiceCIDRs of the family, ETP and
+    ITP Local, terminating endpoints."""
+    v6 = family == "IPv6"
+
+    def ip(kind, n):
+        if v6:
+            return {"svc": "fd00:10:96::%x", "ep": "fd00:244:%x::2", "ext": "2001:db8:60::%x",
+                    "lb": "2001:db8:70::%x"}[kind] % n
+        return {"svc": "10.96.%d.%d", "ep": "10.244.%d.%d", "ext": "192.168.%d.%d",
+                "lb": "203.0.%d.%d"}[kind] % ((n * 37) % 251, (n * 101) % 254 + 1)
+
+    items = []
+    for i in range(12):
+        name = "s%02d" % i
+        ports = [{"name": "tcp", "protocol": "TCP", "port": 80 + i, "targetPort": 8080}]
+        if i % 3 == 1:
+            ports.append({"name": "dns", "protocol": "UDP", "port": 53, "targetPort": 5353})
+        if i % 4 == 2:
+            ports.append({"name": "sctp", "protocol": "SCTP", "port": 9000, "targetPort": 9000})
+        typ = ["ClusterIP", "NodePort", "LoadBalancer"][i % 3]
+        if typ != "ClusterIP":
+            for k, p in enumerate(ports):
+                p["nodePort"] = 30000 + (i * 257 + k * 31) % 2700
+        cip = ip("svc", i + 1)
+        spec = {"type": typ, "clusterIP": cip, "clusterIPs": [cip], "ipFamilies": [family], "ports": ports}
+        if i % 2 == 0:
+            spec["externalIPs"] = [ip("ext", i + 1), ip("ext", i + 40)]
+        if typ != "ClusterIP":
+            spec["externalTrafficPolicy"] = "Local" if i % 4 == 1 else "Cluster"
+        if i % 5 == 3:
+            spec["internalTrafficPolicy"] = "Local"
+        if i in (2, 5):
+            spec["sessionAffinity"] = "ClientIP"
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 600 + i * 3661}}
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "syn"}, "spec": spec}
+        if typ == "LoadBalancer":
+            svc["status"] = {"loadBalancer": {"ingress": [{"ip": ip("lb", i + 1)}, {"ip": ip("lb", i + 77)}]}}
+            if i == 2:
+                spec["loadBalancerSourceRanges"] = (
+                    ["2001:db8:1::/48", "2001:db8:1:2::/64", "2001:db8:2::/48", "fd00:50::/64"] if v6 else
+                    ["10.0.0.0/8", "10.1.0.0/16", "11.0.0.0/8", "192.168.50.0/24", "198.51.100.7/32"])
+        items.append(svc)
+        n_eps = 12 if i == 0 else (0 if i == 7 else 1 + i % 3)
+        eps = []
+        for k in range(n_eps):
+            e = {"addresses": [ip("ep", i * 16 + k + 1)], "conditions": {"ready": True},
+                 "nodeName": "node-a" if k % 2 == 0 else "node-b"}
+            if i == 4 and k == 0:
+                e["conditions"] = {"ready": False, "serving": True, "terminating": True}
+            eps.append(e)
+        items.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {"name": name + "-1", "namespace": "syn",
+                                   "labels": {"kubernetes.io/service-name": name}},
+                      "addressType": family,
+                      "ports": [{"name": p["name"], "port": p["targetPort"], "protocol": p["protocol"]} for p in ports],
+                      "endpoints": eps})
+    items.append({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "kubernetes"},
+                  "spec": {"cidrs": ["10.96.0.0/16", "fd00:10:96::/112"]}})
+    items.append({"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "extra"},
+                  "spec": {"cidrs": ["fd00:10:97::/112" if v6 else "172.30.0.0/16"]}})
+    items.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a", "labels": {}},
+                  "status": {"addresses": [{"type": "InternalIP", "address": "192.168.50.1"},
+                                           {"type": "InternalIP", "address": "fd00:50::1"}]}})
+    settings = {"nodeName": "node-a", "nodeIPs": ["fd00:50::1", "192.168.50.1"] if v6 else ["192.168.50.1", "fd00:50::1"],
+                "ipFamily": family, "clusterCIDR": "fd00:244::/56" if v6 else "10.244.0.0/16",
+                "masqueradeAll": False, "masqueradeMark": "0x4000",
+                "nodePortAddresses": ["192.168.50.0/24", "fd00:50::/64"],
+                "interfaceAddresses": ["127.0.0.1/8", "::1/128", "192.168.50.1/24", "192.168.51.1/24", "fd00:50::1/64"],
+                "serviceCIDRs": [], "staleChains": []}
+    return {"apiVersion": "v1", "kind": "List", "items": items}, settings
+
+
+def test_load(render, tmp):
     cases = sorted(c for c in os.listdir(CASES) if os.path.isfile(os.path.join(CASES, c, "expected.txt")))
     check(len(cases) > 0, "load: conformance cases found in %s (%d)" % (CASES, len(cases)))
     for case in cases:
@@ -210,6 +287,15 @@ def test_load(render):
         with open(os.path.join(d, "proxy.json")) as f:
             proxy = json.load(f)
         load_one(render, case, [os.path.join(d, "cluster.json")], os.path.join(d, "proxy.json"), proxy["ipFamily"])
+    for family in ("IPv4", "IPv6"):
+        cluster, settings = synthetic_cluster(family)
+        cfile = os.path.join(tmp, "synthetic-%s.json" % family)
+        sfile = os.path.join(tmp, "synthetic-%s-proxy.json" % family)
+        with open(cfile, "w") as f:
+            json.dump(cluster, f)
+        with open(sfile, "w") as f:
+            json.dump(settings, f)
+        load_one(render, "synthetic %s" % family, [cfile], sfile, family)
     for name, files, settings in example_inputs():
         family = "IPv4"
         if settings:
@@ -454,7 +540,7 @@ def main():
     start = time.time()
     try:
         if a.only in (None, "load"):
-            test_load(render)
+            test_load(render, tmp)
         if a.only in (None, "node"):
             try:
                 test_node(render, tmp)

@@ -693,7 +693,7 @@ def _colourize(text: str) -> str:
 # --- svccore render ------------------------------------------------------------------------
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
-NFTABLES_FORMS = ("dump", "load")
+NFTABLES_FORMS = ("dump", "load", "list")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
 IPVS_SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
 
@@ -752,7 +752,8 @@ def _render_nftables_arguments(p: argparse.ArgumentParser) -> None:
         choices=NFTABLES_FORMS,
         default="dump",
         help="dump: the table as kube-proxy's tests dump it, objects sorted by name "
-        "(default); load: the same add lines in an order nft -f accepts",
+        "(default); load: the same add lines in an order nft -f accepts; list: what "
+        "'nft list table ip kube-proxy' prints once the load form is loaded (nft 1.0.6)",
     )
     p.add_argument(
         "--family",
