@@ -566,6 +566,51 @@ impl PyCluster {
         })
     }
 
+    /// The ServiceCIDRs :meth:`render_nftables` drops unallocated addresses in, and where they
+    /// come from: the cluster's ``ServiceCIDR`` objects when it has any, else ``service_cidrs``
+    /// or the ``serviceCIDRs`` of ``proxier_settings``. Returns ``(source, cidrs, message)``:
+    /// ``source`` is ``"objects"``, ``"settings"`` or ``"none"``; ``message`` says it in one line.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: networking.k8s.io/v1
+    /// ... kind: ServiceCIDR
+    /// ... metadata: {name: kubernetes}
+    /// ... spec: {cidrs: [10.96.0.0/12]}
+    /// ... ''')
+    /// >>> c.nftables_service_cidrs(service_cidrs=['172.30.0.0/16'])[:2]
+    /// ('objects', ['10.96.0.0/12'])
+    #[pyo3(signature = (*, proxier_settings = None, service_cidrs = None))]
+    fn nftables_service_cidrs(
+        &self,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        service_cidrs: Option<Vec<String>>,
+    ) -> PyResult<(String, Vec<String>, String)> {
+        guard(|| {
+            use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+            let s = iptables_settings(
+                &self.0,
+                None,
+                proxier_settings,
+                SettingsFlags {
+                    service_cidrs,
+                    ..SettingsFlags::default()
+                },
+            )?;
+            let choice = core(choose_service_cidrs(&self.0, &s))?;
+            let source = match choice.source {
+                ServiceCidrSource::Objects(_) => "objects",
+                ServiceCidrSource::Settings => "settings",
+                ServiceCidrSource::None => "none",
+            };
+            Ok((
+                source.to_owned(),
+                choice.cidrs.iter().map(|c| c.to_string()).collect(),
+                choice.source.describe(&choice.cidrs),
+            ))
+        })
+    }
+
     /// What kube-proxy's ipvs mode programs on ``node``, as the text of the tool an operator
     /// runs there: ``form="list"`` (``ipvsadm -Ln``), ``"stats"``, ``"rate"`` (its
     /// ``--stats``/``--rate`` variants, counters 0), ``"save"`` (``ipvsadm -S -n``),

@@ -84,7 +84,7 @@ fn settings_stand_in_when_the_input_has_no_object() {
     assert!(choice
         .source
         .describe(&choice.cidrs)
-        .contains("from the proxier settings"));
+        .contains("from --service-cidrs / the serviceCIDRs setting"));
 
     let none = choose_service_cidrs(&c, &ProxierSettings::default()).unwrap();
     assert_eq!(none.source, ServiceCidrSource::None);

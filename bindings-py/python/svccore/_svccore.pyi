@@ -289,6 +289,12 @@ class Cluster:
         service_cidrs: Sequence[str] | None = None,
         family: str | None = None,
     ) -> str: ...
+    def nftables_service_cidrs(
+        self,
+        *,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        service_cidrs: Sequence[str] | None = None,
+    ) -> tuple[str, list[str], str]: ...
     def render_ipvs(
         self,
         *,

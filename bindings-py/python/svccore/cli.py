@@ -768,6 +768,10 @@ def _run_render_nftables(args: argparse.Namespace) -> int:
     settings = nftables_settings(args)
     text = cluster.render_nftables(node=args.node, form=args.form, family=args.family, **settings)
     _warn_proxy(cluster, args.family or _settings_family(settings))
+    _source, _cidrs, message = cluster.nftables_service_cidrs(
+        proxier_settings=settings["proxier_settings"], service_cidrs=settings["service_cidrs"]
+    )
+    print(f"{PROG}: {message}", file=sys.stderr)
     sys.stdout.write(text)
     return EXIT_OK
 

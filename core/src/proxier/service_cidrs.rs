@@ -40,7 +40,7 @@ impl ServiceCidrSource {
                 names.join(", ")
             ),
             ServiceCidrSource::Settings => {
-                format!("service CIDRs {list}: from the proxier settings (no ServiceCIDR object in the input)")
+                format!("service CIDRs {list}: from --service-cidrs / the serviceCIDRs setting (no ServiceCIDR object in the input)")
             }
             ServiceCidrSource::None => {
                 "no service CIDRs (no ServiceCIDR object, none in the proxier settings): no drop rule for unallocated cluster IPs".to_owned()
