@@ -54,7 +54,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::model::{BaseChain, Container, Family, Hook, Table};
+use super::model::{BaseChain, Container, Hook, Table};
 
 /// The order of a table's sets, maps and chains in the listing: the kernel lists each kind in
 /// the order the objects were created.
@@ -156,7 +156,7 @@ pub fn write_ordered(t: &Table, order: ObjectOrder) -> String {
                 "\t\ttype {} hook {} priority {}; policy accept;",
                 b.chain_type.as_str(),
                 b.hook.as_str(),
-                priority(fam, b)
+                priority(b)
             );
         }
         if let Some(com) = c.comment {
@@ -214,8 +214,8 @@ pub(crate) fn duration(secs: u32) -> String {
 /// A base chain's priority as nft prints it: the nearest standard priority allowed on the hook
 /// (`raw` -300, `mangle` -150, `dstnat` -100 on prerouting only, `filter` 0, `security` 50,
 /// `srcnat` 100 on postrouting only) plus or minus the offset when that is at most 10, else the
-/// number.
-pub(crate) fn priority(_family: Family, b: BaseChain) -> String {
+/// number (the names of the `ip` and `ip6` families).
+pub(crate) fn priority(b: BaseChain) -> String {
     let std: [(&str, i32, Option<Hook>); 6] = [
         ("raw", -300, None),
         ("mangle", -150, None),
@@ -599,7 +599,7 @@ mod tests {
     }
 
     fn priority_of(b: BaseChain) -> String {
-        priority(Family::Ip, b)
+        priority(b)
     }
 
     #[test]
