@@ -83,26 +83,3 @@ fn list_form_is_the_load_order_listing() {
         assert_eq!(created, listed, "{}", dir.display());
     }
 }
-
-#[test]
-fn a_key_added_twice_is_listed_once() {
-    // kube-dns has three ports on one cluster IP: kube-proxy adds the IP to cluster-ips three
-    // times; the kernel's set holds it once (checked in the kernel by test_nftables.py).
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kube-system.json"),
-    )
-    .unwrap();
-    let cluster = svccore::load::load_strs([(Some("kube-system.json"), text.as_str())]).unwrap();
-    let settings = ProxierSettings {
-        node_name: "master".into(),
-        ..Default::default()
-    };
-    let t = table(&cluster, &settings).unwrap();
-    let adds = t
-        .text(Form::Load)
-        .matches("add element ip kube-proxy cluster-ips { 10.96.0.10 }")
-        .count();
-    assert!(adds > 1, "the example no longer repeats the key ({adds})");
-    let list = t.text(Form::List);
-    assert_eq!(list.matches(" 10.96.0.10,").count(), 1, "{list}");
-}

@@ -509,7 +509,27 @@ fn range_text(v4: bool, lo: u128, hi: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::nftables::model::ChainType;
+    use crate::render::nftables::model::{ChainType, Family, Sizes};
+
+    #[test]
+    fn a_key_added_twice_is_one_element() {
+        let mut t = Table::new(Family::Ip, Sizes::default());
+        let s = t.add_set("", "cluster-ips", "ipv4_addr", &[], None, None);
+        for ip in [
+            "10.96.0.10",
+            "10.96.0.1",
+            "10.96.0.10",
+            "10.96.0.2",
+            "10.96.0.10",
+        ] {
+            t.element(Container::Set(s)).ip(&ip.parse().unwrap()).end();
+        }
+        let list = write(&t);
+        assert!(
+            list.contains("\t\telements = { 10.96.0.1, 10.96.0.2,\n\t\t\t     10.96.0.10 }\n"),
+            "{list}"
+        );
+    }
 
     fn rt(s: &str) -> String {
         let mut out = String::new();
