@@ -9,7 +9,8 @@ CMD renders rules; it is called as `CMD [--proxier-settings F] [--node N] --form
 tests/kernel/test_iptables.py does; `--renderer "svccore render nftables"` uses the CLI.
 
 (a) load: every conformance case (tests/conformance/nftables), two synthetic clusters (IPv4 and
-    IPv6: what the cases leave out, see synthetic_cluster) and every project example
+    IPv6: what the cases leave out, see synthetic_cluster; each also with masqueradeAll, no
+    detector, NodePorts on every address and mark 0x1) and every project example
     (examples/, rendered for the node that hosts most of its endpoints) is rendered in the load
     form and loaded with `nft -f` into a fresh network namespace; `nft list table ip kube-proxy`
     (ip6 for IPv6) must equal svccore's list form byte for byte, and so must `nft list ruleset`
@@ -287,15 +288,22 @@ def test_load(render, tmp):
         with open(os.path.join(d, "proxy.json")) as f:
             proxy = json.load(f)
         load_one(render, case, [os.path.join(d, "cluster.json")], os.path.join(d, "proxy.json"), proxy["ipFamily"])
+    # The same clusters with the other settings shapes: masquerade-all without a local-traffic
+    # detector, NodePorts on every local address ("match all"), another mark bit.
+    variants = [("", {}), (" masqueradeAll, no detector, all node addresses, mark 0x1",
+                           {"masqueradeAll": True, "clusterCIDR": None, "nodePortAddresses": None,
+                            "masqueradeMark": "0x1"})]
     for family in ("IPv4", "IPv6"):
-        cluster, settings = synthetic_cluster(family)
-        cfile = os.path.join(tmp, "synthetic-%s.json" % family)
-        sfile = os.path.join(tmp, "synthetic-%s-proxy.json" % family)
-        with open(cfile, "w") as f:
-            json.dump(cluster, f)
-        with open(sfile, "w") as f:
-            json.dump(settings, f)
-        load_one(render, "synthetic %s" % family, [cfile], sfile, family)
+        for k, (label, change) in enumerate(variants):
+            cluster, settings = synthetic_cluster(family)
+            settings.update(change)
+            cfile = os.path.join(tmp, "synthetic-%s.json" % family)
+            sfile = os.path.join(tmp, "synthetic-%s-%d-proxy.json" % (family, k))
+            with open(cfile, "w") as f:
+                json.dump(cluster, f)
+            with open(sfile, "w") as f:
+                json.dump(settings, f)
+            load_one(render, "synthetic %s%s" % (family, label), [cfile], sfile, family)
     for name, files, settings in example_inputs():
         family = "IPv4"
         if settings:
