@@ -2,6 +2,10 @@
 //! each service port's chains, rules and elements in kube-proxy's write order
 //! (`syncProxyRules`), then the stale chains.
 //!
+//! The text is written in load order, so the ports are walked twice: once to declare their
+//! chains and affinity sets (the names, hashed once, live in the text from then on), once to
+//! write their rules and elements. Within each chain, rules keep kube-proxy's order.
+//!
 //! Every routing decision (which chains exist, where internal and external traffic goes, drop
 //! or reject, the firewall, the node-IP allowance) is read from the
 //! [`PortPlan`](crate::proxier::plan::PortPlan); this file only spells it in nftables.
@@ -16,7 +20,8 @@ use crate::snapshot::ServicePortView;
 use crate::{Error, Issue, Result};
 
 use super::model::{
-    BaseChain, ChainId, ChainType, Container, Family, Hook, MapId, SetId, Sizes, Table,
+    BaseChain, Builder, ChainId, ChainType, Container, Family, Hook, MapId, SetId, SetName, Sizes,
+    Table,
 };
 use super::names::*;
 
@@ -178,16 +183,37 @@ fn nodeport_ips(s: &ProxierSettings) -> Option<Vec<IpAddr>> {
     Some(ips)
 }
 
-/// The fixed objects service ports refer to.
+/// The fixed objects service ports refer to, and the skeleton's chains its rules go in.
 struct Fixed {
     masquerade_all: bool,
+    base: Vec<ChainId>,
+    nodeport_endpoints_check: ChainId,
+    service_endpoints_check: ChainId,
+    firewall_check: ChainId,
+    services: ChainId,
+    masquerading: ChainId,
+    cluster_ips_check: ChainId,
     mark_masq: ChainId,
+    reject: ChainId,
     cluster_ips: SetId,
+    nodeport_ips: Option<SetId>,
     service_ips: MapId,
     service_nodeports: MapId,
     no_endpoint_services: MapId,
     no_endpoint_nodeports: MapId,
     firewall_ips: MapId,
+}
+
+/// The chains and sets one service port declared (its endpoints' chains and affinity sets are
+/// consecutive, in `all_reachable` order).
+#[derive(Clone, Copy, Debug)]
+struct PortChains {
+    endpoints: u32,
+    affinity: Option<u32>,
+    cluster: Option<ChainId>,
+    local: Option<ChainId>,
+    external: Option<ChainId>,
+    firewall: Option<ChainId>,
 }
 
 /// Per-port scratch space, reused so that a port costs no allocation of its own.
@@ -223,93 +249,209 @@ pub fn build(plan: &NodePlan<'_>, settings: &ProxierSettings) -> Result<Table> {
     }
     let det = detector(&settings.local_detector)?;
     let fam = Family::of(settings.ip_family);
-    let ports = &plan.snapshot.ports;
-    let sizes = Sizes {
-        chains: 32 + settings.stale_chains.len() + ports.len() * 3 + plan.total_endpoints,
-        rules: 48 + ports.len() * 4 + plan.total_endpoints * 2,
-        elements: 8 + ports.len() * 4,
-        sets: plan
-            .ports
-            .iter()
-            .zip(ports)
-            .filter(|(_, v)| v.affinity_seconds.is_some())
-            .map(|(p, _)| p.endpoints.all_reachable.len())
-            .sum(),
-    };
-    let mut t = Table::new(fam, sizes);
-    let fixed = skeleton(&mut t, settings);
-    let mut scratch = Scratch::default();
-    for (v, p) in plan.in_order() {
-        write_port(&mut t, &fixed, det.as_ref(), v, p, &mut scratch);
-    }
+    let mut b = Builder::new(fam, estimate(plan, settings));
+    let fixed = declare_skeleton(&mut b, settings);
+    let mut sc = Scratch::default();
+    let declared: Vec<PortChains> = plan
+        .in_order()
+        .map(|(v, p)| declare_port(&mut b, v, p, &mut sc))
+        .collect();
     if !settings.stale_chains.is_empty() {
-        let mut known: HashSet<String> = t.chains().map(|c| c.name.to_owned()).collect();
+        let mut known: HashSet<String> = b.chain_names().map(str::to_owned).collect();
         for c in &settings.stale_chains {
             if known.insert(c.clone()) {
-                t.add_chain("", c, None, None);
+                b.add_chain("", c, None, None);
             }
         }
     }
-    Ok(t)
+    b.declarations_done();
+    skeleton_rules(&mut b, &fixed, settings);
+    for ((v, p), pc) in plan.in_order().zip(&declared) {
+        write_port(&mut b, &fixed, det.as_ref(), v, p, pc, &mut sc);
+    }
+    b.finish()
 }
 
-/// `setupNFTables`: the table, base chains, jump chains, masquerading, the `cluster-ips`,
-/// `nodeport-ips` sets and the verdict maps with the rules that use them.
-fn skeleton(t: &mut Table, s: &ProxierSettings) -> Fixed {
-    let fam = t.family();
-    let ipx = fam.as_str();
+/// An upper estimate of the table's objects and text, from the plan's decisions and the name
+/// lengths (every line is `add KIND ip6 kube-proxy ` plus names and a few words).
+fn estimate(plan: &NodePlan<'_>, s: &ProxierSettings) -> Sizes {
+    const HEAD: usize = 32;
+    let mut z = Sizes {
+        chains: s.stale_chains.len(),
+        chain_bytes: s.stale_chains.iter().map(|c| HEAD + c.len()).sum(),
+        ..Sizes::default()
+    };
+    for (v, p) in plan.in_order() {
+        // `HASH-ns/name/proto/port` and the endpoint form with `__IP/port` (at most 240).
+        let base = 16 + v.namespace.len() + v.name.len() + v.port_name.len();
+        let ep = (base + 48).min(240);
+        let chain = 10 + base;
+        let ep_chain = 10 + ep;
+        let reach = p.endpoints.all_reachable.len();
+        let aff = usize::from(v.affinity_seconds.is_some());
+        let port_chains = 4;
+        z.chains += reach + port_chains;
+        z.chain_bytes += reach * (HEAD + ep_chain) + port_chains * (HEAD + chain);
+        z.sets += reach * aff;
+        z.set_bytes += reach * aff * (HEAD + ep_chain + 60);
+        // Endpoint chains: hairpin, DNAT, affinity update.
+        z.rules += reach * (2 + aff);
+        z.rule_bytes += reach * (HEAD + ep_chain + 60) * (2 + aff);
+        // Policy chains: masquerade, affinity matches, the numgen vmap.
+        for list in [&p.endpoints.cluster, &p.endpoints.local] {
+            z.rules += 2 + aff * list.len();
+            z.rule_bytes += (2 + aff * list.len()) * (HEAD + chain + ep_chain + 60)
+                + list.len() * (ep_chain + 16);
+        }
+        // External and firewall chains.
+        z.rules += 5;
+        z.rule_bytes += 5 * (HEAD + 2 * chain + 60) + v.source_ranges.len() * 48;
+        let addrs = 1 + v.external_ips.len() + 2 * v.lb_ips.len() + 2;
+        z.elements += 1 + 2 * addrs;
+        z.elem_bytes += (1 + 2 * addrs) * (HEAD + 24 + 64 + chain + v.service_port_name.len());
+    }
+    z
+}
+
+/// `setupNFTables`, declarations: the base chains, the jump chains, masquerading, the
+/// `cluster-ips` and `nodeport-ips` sets (with the latter's elements) and the verdict maps.
+fn declare_skeleton(b: &mut Builder, s: &ProxierSettings) -> Fixed {
+    let fam = b.family();
     let base: Vec<ChainId> = BASE_CHAINS
         .iter()
         .map(|&(name, chain_type, hook, priority)| {
-            let b = BaseChain {
+            let bc = BaseChain {
                 chain_type,
                 hook,
                 priority,
             };
-            t.add_chain("", name, Some(b), None)
+            b.add_chain("", name, Some(bc), None)
         })
         .collect();
-    let nodeport_endpoints_check = t.add_chain("", NODEPORT_ENDPOINTS_CHECK, None, None);
-    let service_endpoints_check = t.add_chain("", SERVICE_ENDPOINTS_CHECK, None, None);
-    let firewall_check = t.add_chain("", FIREWALL_CHECK, None, None);
-    let services = t.add_chain("", SERVICES, None, None);
-    let masquerading = t.add_chain("", MASQUERADING, None, None);
-    let cluster_ips_check = t.add_chain("", CLUSTER_IPS_CHECK, None, None);
+    let nodeport_endpoints_check = b.add_chain("", NODEPORT_ENDPOINTS_CHECK, None, None);
+    let service_endpoints_check = b.add_chain("", SERVICE_ENDPOINTS_CHECK, None, None);
+    let firewall_check = b.add_chain("", FIREWALL_CHECK, None, None);
+    let services = b.add_chain("", SERVICES, None, None);
+    let masquerading = b.add_chain("", MASQUERADING, None, None);
+    let cluster_ips_check = b.add_chain("", CLUSTER_IPS_CHECK, None, None);
+    let mark_masq = b.add_chain("", MARK_FOR_MASQUERADE, None, None);
+    let addr = fam.addr_type();
+    let cluster_ips = b.add_set(
+        "",
+        SetName::Text(CLUSTER_IPS),
+        addr,
+        &[],
+        None,
+        Some("Active ClusterIPs"),
+    );
+    let nodeport_ips = nodeport_ips(s).map(|ips| {
+        let set = b.add_set(
+            "",
+            SetName::Text(NODEPORT_IPS),
+            addr,
+            &[],
+            None,
+            Some("IPs that accept NodePort traffic"),
+        );
+        for ip in &ips {
+            b.element(Container::Set(set)).ip(ip).end();
+        }
+        set
+    });
+    let no_endpoint_services = b.add_map(
+        NO_ENDPOINT_SERVICES,
+        fam.addr_proto_port_type(),
+        Some("vmap to drop or reject packets to services with no endpoints"),
+    );
+    let no_endpoint_nodeports = b.add_map(
+        NO_ENDPOINT_NODEPORTS,
+        "inet_proto . inet_service",
+        Some("vmap to drop or reject packets to service nodeports with no endpoints"),
+    );
+    let reject = b.add_chain(
+        "",
+        REJECT_CHAIN,
+        None,
+        Some("helper for @no-endpoint-services / @no-endpoint-nodeports"),
+    );
+    let firewall_ips = b.add_map(
+        FIREWALL_IPS,
+        fam.addr_proto_port_type(),
+        Some("destinations that are subject to LoadBalancerSourceRanges"),
+    );
+    let service_ips = b.add_map(
+        SERVICE_IPS,
+        fam.addr_proto_port_type(),
+        Some("ClusterIP, ExternalIP and LoadBalancer IP traffic"),
+    );
+    let service_nodeports = b.add_map(
+        SERVICE_NODEPORTS,
+        "inet_proto . inet_service",
+        Some("NodePort traffic"),
+    );
+    Fixed {
+        masquerade_all: s.masquerade_all,
+        base,
+        nodeport_endpoints_check,
+        service_endpoints_check,
+        firewall_check,
+        services,
+        masquerading,
+        cluster_ips_check,
+        mark_masq,
+        reject,
+        cluster_ips,
+        nodeport_ips,
+        service_ips,
+        service_nodeports,
+        no_endpoint_services,
+        no_endpoint_nodeports,
+        firewall_ips,
+    }
+}
+
+/// `setupNFTables`, rules: the jump rules, masquerading, the ClusterIP checks, the reject
+/// helper and the dispatch through the verdict maps.
+fn skeleton_rules(b: &mut Builder, f: &Fixed, s: &ProxierSettings) {
+    let fam = b.family();
+    let ipx = fam.as_str();
     // The jump rules (`nftablesJumpChains`), in kube-proxy's order.
     let ct_new = "ct state new jump ";
     let jumps = [
-        (nodeport_endpoints_check, FILTER_INPUT, ct_new),
-        (service_endpoints_check, FILTER_INPUT, ct_new),
-        (service_endpoints_check, FILTER_FORWARD, ct_new),
-        (service_endpoints_check, FILTER_OUTPUT, ct_new),
-        (firewall_check, FILTER_PREROUTING_PRE_DNAT, ct_new),
-        (firewall_check, FILTER_OUTPUT_PRE_DNAT, ct_new),
-        (services, NAT_OUTPUT, "jump "),
-        (services, NAT_PREROUTING, "jump "),
-        (masquerading, NAT_POSTROUTING, "jump "),
-        (cluster_ips_check, FILTER_FORWARD, ct_new),
-        (cluster_ips_check, FILTER_OUTPUT, ct_new),
+        (f.nodeport_endpoints_check, FILTER_INPUT, ct_new),
+        (f.service_endpoints_check, FILTER_INPUT, ct_new),
+        (f.service_endpoints_check, FILTER_FORWARD, ct_new),
+        (f.service_endpoints_check, FILTER_OUTPUT, ct_new),
+        (f.firewall_check, FILTER_PREROUTING_PRE_DNAT, ct_new),
+        (f.firewall_check, FILTER_OUTPUT_PRE_DNAT, ct_new),
+        (f.services, NAT_OUTPUT, "jump "),
+        (f.services, NAT_PREROUTING, "jump "),
+        (f.masquerading, NAT_POSTROUTING, "jump "),
+        (f.cluster_ips_check, FILTER_FORWARD, ct_new),
+        (f.cluster_ips_check, FILTER_OUTPUT, ct_new),
     ];
     for (dst, src, how) in jumps {
-        t.rule(base[src]).s(how).chain(dst).end(None);
+        b.rule(f.base[src]).s(how).chain(dst).end(None);
     }
-    let mark_masq = t.add_chain("", MARK_FOR_MASQUERADE, None, None);
     let m = s.masquerade_mark.as_str();
-    t.rule(mark_masq).s("mark set mark or ").s(m).end(None);
-    t.rule(masquerading)
+    b.rule(f.mark_masq).s("mark set mark or ").s(m).end(None);
+    b.rule(f.masquerading)
         .s("mark and ")
         .s(m)
         .s(" == 0 return")
         .end(None);
-    t.rule(masquerading).s("mark set mark xor ").s(m).end(None);
-    t.rule(masquerading).s("masquerade fully-random").end(None);
+    b.rule(f.masquerading)
+        .s("mark set mark xor ")
+        .s(m)
+        .end(None);
+    b.rule(f.masquerading)
+        .s("masquerade fully-random")
+        .end(None);
 
-    let addr = fam.addr_type();
-    let cluster_ips = t.add_set("", CLUSTER_IPS, addr, &[], None, Some("Active ClusterIPs"));
-    t.rule(cluster_ips_check)
+    b.rule(f.cluster_ips_check)
         .s(ipx)
         .s(" daddr @")
-        .set(cluster_ips)
+        .set(f.cluster_ips)
         .s(" reject")
         .end(Some("Reject traffic to invalid ports of ClusterIPs"));
     let v4 = s.ip_family == IpFamily::IPv4;
@@ -319,7 +461,7 @@ fn skeleton(t: &mut Table, s: &ProxierSettings) -> Fixed {
         .filter(|n| n.addr().is_ipv4() == v4)
         .peekable();
     if cidrs.peek().is_some() {
-        let mut r = t.rule(cluster_ips_check);
+        let mut r = b.rule(f.cluster_ips_check);
         r.s(ipx).s(" daddr { ");
         for (i, c) in cidrs.enumerate() {
             if i > 0 {
@@ -331,50 +473,19 @@ fn skeleton(t: &mut Table, s: &ProxierSettings) -> Fixed {
             .end(Some("Drop traffic to unallocated ClusterIPs"));
     }
 
-    let np_ips = nodeport_ips(s);
-    let nodeport_set = np_ips.as_ref().map(|ips| {
-        let set = t.add_set(
-            "",
-            NODEPORT_IPS,
-            addr,
-            &[],
-            None,
-            Some("IPs that accept NodePort traffic"),
-        );
-        for ip in ips {
-            t.element(Container::Set(set)).ip(ip).end();
-        }
-        set
-    });
     let no_localhost = match fam {
         Family::Ip => "ip daddr != 127.0.0.0/8 ",
         Family::Ip6 => "ip6 daddr != ::1 ",
     };
-    let no_endpoint_services = t.add_map(
-        NO_ENDPOINT_SERVICES,
-        fam.addr_proto_port_type(),
-        Some("vmap to drop or reject packets to services with no endpoints"),
-    );
-    let no_endpoint_nodeports = t.add_map(
-        NO_ENDPOINT_NODEPORTS,
-        "inet_proto . inet_service",
-        Some("vmap to drop or reject packets to service nodeports with no endpoints"),
-    );
-    let reject = t.add_chain(
-        "",
-        REJECT_CHAIN,
-        None,
-        Some("helper for @no-endpoint-services / @no-endpoint-nodeports"),
-    );
-    t.rule(reject).s("reject").end(None);
-    t.rule(service_endpoints_check)
+    b.rule(f.reject).s("reject").end(None);
+    b.rule(f.service_endpoints_check)
         .s(ipx)
         .s(" daddr . meta l4proto . th dport vmap @")
         .s(NO_ENDPOINT_SERVICES)
         .end(None);
     {
-        let mut r = t.rule(nodeport_endpoints_check);
-        match nodeport_set {
+        let mut r = b.rule(f.nodeport_endpoints_check);
+        match f.nodeport_ips {
             Some(set) => r.s(ipx).s(" daddr @").set(set).s(" "),
             None => r.s(no_localhost),
         };
@@ -382,50 +493,25 @@ fn skeleton(t: &mut Table, s: &ProxierSettings) -> Fixed {
             .s(NO_ENDPOINT_NODEPORTS)
             .end(None);
     }
-    let firewall_ips = t.add_map(
-        FIREWALL_IPS,
-        fam.addr_proto_port_type(),
-        Some("destinations that are subject to LoadBalancerSourceRanges"),
-    );
-    t.rule(firewall_check)
+    b.rule(f.firewall_check)
         .s(ipx)
         .s(" daddr . meta l4proto . th dport vmap @")
         .s(FIREWALL_IPS)
         .end(None);
-    let service_ips = t.add_map(
-        SERVICE_IPS,
-        fam.addr_proto_port_type(),
-        Some("ClusterIP, ExternalIP and LoadBalancer IP traffic"),
-    );
-    let service_nodeports = t.add_map(
-        SERVICE_NODEPORTS,
-        "inet_proto . inet_service",
-        Some("NodePort traffic"),
-    );
-    t.rule(services)
+    b.rule(f.services)
         .s(ipx)
         .s(" daddr . meta l4proto . th dport vmap @")
         .s(SERVICE_IPS)
         .end(None);
     {
-        let mut r = t.rule(services);
-        match nodeport_set {
+        let mut r = b.rule(f.services);
+        match f.nodeport_ips {
             Some(set) => r.s(ipx).s(" daddr @").set(set).s(" "),
             None => r.s("fib daddr type local ").s(no_localhost),
         };
         r.s("meta l4proto . th dport vmap @")
             .s(SERVICE_NODEPORTS)
             .end(None);
-    }
-    Fixed {
-        masquerade_all: s.masquerade_all,
-        mark_masq,
-        cluster_ips,
-        service_ips,
-        service_nodeports,
-        no_endpoint_services,
-        no_endpoint_nodeports,
-        firewall_ips,
     }
 }
 
@@ -438,27 +524,35 @@ fn refusal(route: Route) -> &'static str {
     }
 }
 
-/// One service port, in `syncProxyRules` order.
-fn write_port(
-    t: &mut Table,
-    f: &Fixed,
-    det: Option<&Detector>,
+/// The policy chains a port's rules and elements use: the plan's chains, plus the chain of a
+/// served route or an external chain's short-circuit should the plan not have made it (it
+/// always does; this keeps every `goto` pointing at a declared chain).
+fn needs_cluster_chain(p: &PortPlan) -> bool {
+    p.cluster_chain
+        || p.internal == Route::Cluster
+        || (p.external_chain
+            && matches!(
+                p.external,
+                Route::Cluster | Route::Local | Route::NoLocalEndpoints
+            ))
+}
+
+fn needs_local_chain(p: &PortPlan) -> bool {
+    p.local_chain || p.internal == Route::Local || (p.external_chain && p.external == Route::Local)
+}
+
+/// Declares one service port's chains (endpoints, cluster, local, external, firewall) and
+/// affinity sets, hashing its names once.
+fn declare_port(
+    b: &mut Builder,
     v: &ServicePortView,
     p: &PortPlan,
     sc: &mut Scratch,
-) {
-    let ipx = t.family().as_str();
+) -> PortChains {
     let proto = v.protocol.lower();
-    let spn = v.service_port_name.as_str();
-    let affinity = v.affinity_seconds;
     sc.base.clear();
     write_port_base(&mut sc.base, &v.namespace, &v.name, proto, &v.port_name);
-    sc.ep_chain.clear();
-    sc.ep_chain.resize(v.endpoints.len(), None);
-    sc.ep_set.clear();
-    sc.ep_set.resize(v.endpoints.len(), None);
-
-    // Endpoint chains and, with ClientIP affinity, their affinity sets.
+    let mut endpoints = None;
     for &i in &p.endpoints.all_reachable {
         sc.ep_base.clear();
         write_endpoint_base(
@@ -469,68 +563,97 @@ fn write_port(
             &v.port_name,
             &v.endpoints[i].endpoint,
         );
-        sc.ep_chain[i] = Some(t.add_chain(ENDPOINT_PREFIX, &sc.ep_base, None, None));
-        if let Some(secs) = affinity {
-            let addr = t.family().addr_type();
-            sc.ep_set[i] = Some(t.add_set(
-                AFFINITY_PREFIX,
-                &sc.ep_base,
-                addr,
-                AFFINITY_FLAGS,
-                Some(secs),
-                None,
-            ));
+        let c = b.add_chain(ENDPOINT_PREFIX, &sc.ep_base, None, None);
+        endpoints.get_or_insert(c.0);
+    }
+    let mut affinity = None;
+    if let Some(secs) = v.affinity_seconds {
+        let addr = b.family().addr_type();
+        if let Some(first) = endpoints {
+            for k in 0..p.endpoints.all_reachable.len() {
+                // The affinity set shares the endpoint chain's base.
+                let name = SetName::FromChain(ChainId(first + k as u32), ENDPOINT_PREFIX.len());
+                let set = b.add_set(
+                    AFFINITY_PREFIX,
+                    name,
+                    addr,
+                    AFFINITY_FLAGS,
+                    Some(secs),
+                    None,
+                );
+                affinity.get_or_insert(set.0);
+            }
         }
     }
-    let mut cluster_chain = p
-        .cluster_chain
-        .then(|| t.add_chain(SERVICE_PREFIX, &sc.base, None, None));
-    let mut local_chain = p
-        .local_chain
-        .then(|| t.add_chain(LOCAL_PREFIX, &sc.base, None, None));
-    let ext_chain = p
+    let cluster = needs_cluster_chain(p).then(|| b.add_chain(SERVICE_PREFIX, &sc.base, None, None));
+    let local = needs_local_chain(p).then(|| b.add_chain(LOCAL_PREFIX, &sc.base, None, None));
+    let external = p
         .external_chain
-        .then(|| t.add_chain(EXTERNAL_PREFIX, &sc.base, None, None));
-    // The chain a served route's traffic goes to. The plan creates it whenever the route is
-    // served; it is added here otherwise so that no element points at a missing chain.
-    let mut policy_chain = |t: &mut Table, route: Route| -> Option<ChainId> {
-        let (slot, prefix) = match route {
-            Route::Cluster => (&mut cluster_chain, SERVICE_PREFIX),
-            Route::Local => (&mut local_chain, LOCAL_PREFIX),
-            Route::NoLocalEndpoints | Route::NoEndpoints => return None,
-        };
-        Some(*slot.get_or_insert_with(|| t.add_chain(prefix, &sc.base, None, None)))
+        .then(|| b.add_chain(EXTERNAL_PREFIX, &sc.base, None, None));
+    let firewall = p
+        .lb_source_filter
+        .then(|| b.add_chain(FIREWALL_PREFIX, &sc.base, None, None));
+    PortChains {
+        endpoints: endpoints.unwrap_or(0),
+        affinity,
+        cluster,
+        local,
+        external,
+        firewall,
+    }
+}
+
+/// One service port's elements and rules, in `syncProxyRules` order.
+fn write_port(
+    b: &mut Builder,
+    f: &Fixed,
+    det: Option<&Detector>,
+    v: &ServicePortView,
+    p: &PortPlan,
+    pc: &PortChains,
+    sc: &mut Scratch,
+) {
+    let ipx = b.family().as_str();
+    let proto = v.protocol.lower();
+    let spn = v.service_port_name.as_str();
+    sc.ep_chain.clear();
+    sc.ep_chain.resize(v.endpoints.len(), None);
+    sc.ep_set.clear();
+    sc.ep_set.resize(v.endpoints.len(), None);
+    for (k, &i) in p.endpoints.all_reachable.iter().enumerate() {
+        sc.ep_chain[i] = Some(ChainId(pc.endpoints + k as u32));
+        sc.ep_set[i] = pc.affinity.map(|a| SetId(a + k as u32));
+    }
+    let chain_of = |route: Route| match route {
+        Route::Cluster => pc.cluster,
+        Route::Local => pc.local,
+        Route::NoLocalEndpoints | Route::NoEndpoints => None,
     };
-    let internal_chain = policy_chain(t, p.internal);
+    let internal_chain = chain_of(p.internal);
     // Only an external chain sends anywhere by the external route.
-    let external_policy_chain = if p.external_chain {
-        policy_chain(t, p.external)
-    } else {
-        None
-    };
+    let external_policy_chain = pc.external.and_then(|_| chain_of(p.external));
     // The short-circuit rules of an ETP Local external chain go to the cluster-policy chain.
-    let short_circuit = if p.external_chain && p.external != Route::Cluster {
-        policy_chain(t, Route::Cluster)
-    } else {
-        None
+    let short_circuit = match (pc.external, p.external) {
+        (Some(_), Route::Local | Route::NoLocalEndpoints) => pc.cluster,
+        _ => None,
     };
     let ext_served = p.external.is_served();
     let has = p.has_endpoints();
 
     // Elements. spec: README "Per service port".
     if sc.cluster_ips.insert(v.cluster_ip) {
-        t.element(Container::Set(f.cluster_ips))
+        b.element(Container::Set(f.cluster_ips))
             .ip(&v.cluster_ip)
             .end();
     }
     match internal_chain {
-        Some(c) => t
+        Some(c) => b
             .element(Container::Map(f.service_ips))
             .ip(&v.cluster_ip)
             .part(proto)
             .port(v.port)
             .goto(c),
-        None => t
+        None => b
             .element(Container::Map(f.no_endpoint_services))
             .ip(&v.cluster_ip)
             .part(proto)
@@ -539,15 +662,15 @@ fn write_port(
             .verdict(refusal(p.internal)),
     }
     for ip in &v.external_ips {
-        if let (true, Some(ext)) = (has, ext_chain) {
-            t.element(Container::Map(f.service_ips))
+        if let (true, Some(ext)) = (has, pc.external) {
+            b.element(Container::Map(f.service_ips))
                 .ip(ip)
                 .part(proto)
                 .port(v.port)
                 .goto(ext);
         }
         if !ext_served {
-            t.element(Container::Map(f.no_endpoint_services))
+            b.element(Container::Map(f.no_endpoint_services))
                 .ip(ip)
                 .part(proto)
                 .port(v.port)
@@ -555,19 +678,16 @@ fn write_port(
                 .verdict(refusal(p.external));
         }
     }
-    let fw_chain = p
-        .lb_source_filter
-        .then(|| t.add_chain(FIREWALL_PREFIX, &sc.base, None, None));
     for ip in &v.lb_ips {
-        if let (true, Some(ext)) = (has, ext_chain) {
-            t.element(Container::Map(f.service_ips))
+        if let (true, Some(ext)) = (has, pc.external) {
+            b.element(Container::Map(f.service_ips))
                 .ip(ip)
                 .part(proto)
                 .port(v.port)
                 .goto(ext);
         }
-        if let Some(fw) = fw_chain {
-            t.element(Container::Map(f.firewall_ips))
+        if let Some(fw) = pc.firewall {
+            b.element(Container::Map(f.firewall_ips))
                 .ip(ip)
                 .part(proto)
                 .port(v.port)
@@ -576,7 +696,7 @@ fn write_port(
     }
     if !ext_served {
         for ip in &v.lb_ips {
-            t.element(Container::Map(f.no_endpoint_services))
+            b.element(Container::Map(f.no_endpoint_services))
                 .ip(ip)
                 .part(proto)
                 .port(v.port)
@@ -585,14 +705,14 @@ fn write_port(
         }
     }
     if v.node_port != 0 {
-        if let (true, Some(ext)) = (has, ext_chain) {
-            t.element(Container::Map(f.service_nodeports))
+        if let (true, Some(ext)) = (has, pc.external) {
+            b.element(Container::Map(f.service_nodeports))
                 .part(proto)
                 .port(v.node_port)
                 .goto(ext);
         }
         if !ext_served {
-            t.element(Container::Map(f.no_endpoint_nodeports))
+            b.element(Container::Map(f.no_endpoint_nodeports))
                 .part(proto)
                 .port(v.node_port)
                 .comment(spn)
@@ -603,7 +723,7 @@ fn write_port(
     // Internal traffic: masquerade what the detector says is not from a pod (or everything).
     if let Some(ic) = internal_chain {
         if f.masquerade_all {
-            t.rule(ic)
+            b.rule(ic)
                 .s(ipx)
                 .s(" daddr ")
                 .ip(&v.cluster_ip)
@@ -611,7 +731,7 @@ fn write_port(
                 .chain(f.mark_masq)
                 .end(None);
         } else if let Some(d) = det {
-            t.rule(ic)
+            b.rule(ic)
                 .s(ipx)
                 .s(" daddr ")
                 .ip(&v.cluster_ip)
@@ -624,37 +744,37 @@ fn write_port(
     }
 
     // External traffic.
-    if let Some(ext) = ext_chain {
+    if let Some(ext) = pc.external {
         match short_circuit {
             None => {
-                t.rule(ext).s("jump ").chain(f.mark_masq).end(None);
+                b.rule(ext).s("jump ").chain(f.mark_masq).end(None);
             }
             Some(svc) => {
                 if let Some(d) = det {
-                    t.rule(ext)
+                    b.rule(ext)
                         .s(&d.if_local)
                         .s(" goto ")
                         .chain(svc)
                         .end(Some("short-circuit pod traffic"));
                 }
-                t.rule(ext)
+                b.rule(ext)
                     .s("fib saddr type local jump ")
                     .chain(f.mark_masq)
                     .end(Some("masquerade local traffic"));
-                t.rule(ext)
+                b.rule(ext)
                     .s("fib saddr type local goto ")
                     .chain(svc)
                     .end(Some("short-circuit local traffic"));
             }
         }
-        if let Some(pc) = external_policy_chain {
-            t.rule(ext).s("goto ").chain(pc).end(None);
+        if let Some(pchain) = external_policy_chain {
+            b.rule(ext).s("goto ").chain(pchain).end(None);
         }
     }
 
     // Load-balancer source ranges.
-    if let Some(fw) = fw_chain {
-        let mut r = t.rule(fw);
+    if let Some(fw) = pc.firewall {
+        let mut r = b.rule(fw);
         r.s(ipx).s(" saddr != { ");
         for (i, n) in v.source_ranges.iter().enumerate() {
             if i > 0 {
@@ -672,22 +792,18 @@ fn write_port(
     }
 
     // Policy chains: affinity, then the random choice.
-    if p.cluster_chain {
-        if let Some(c) = cluster_chain {
-            endpoint_choice(t, c, &p.endpoints.cluster, sc);
-        }
+    if let (true, Some(c)) = (p.cluster_chain, pc.cluster) {
+        endpoint_choice(b, c, &p.endpoints.cluster, sc);
     }
-    if p.local_chain {
-        if let Some(c) = local_chain {
-            endpoint_choice(t, c, &p.endpoints.local, sc);
-        }
+    if let (true, Some(c)) = (p.local_chain, pc.local) {
+        endpoint_choice(b, c, &p.endpoints.local, sc);
     }
 
     // Endpoint chains: hairpin masquerade, affinity update, DNAT.
     for &i in &p.endpoints.all_reachable {
         let Some(ec) = sc.ep_chain[i] else { continue };
         let e = &v.endpoints[i];
-        t.rule(ec)
+        b.rule(ec)
             .s(ipx)
             .s(" saddr ")
             .ip(&e.ip)
@@ -695,7 +811,7 @@ fn write_port(
             .chain(f.mark_masq)
             .end(None);
         if let Some(set) = sc.ep_set[i] {
-            t.rule(ec)
+            b.rule(ec)
                 .s("update @")
                 .set(set)
                 .s(" { ")
@@ -703,7 +819,7 @@ fn write_port(
                 .s(" saddr }")
                 .end(None);
         }
-        t.rule(ec)
+        b.rule(ec)
             .s("meta l4proto ")
             .s(proto)
             .s(" dnat to ")
@@ -713,11 +829,11 @@ fn write_port(
 }
 
 /// `writeServiceToEndpointRules`: affinity matches, then `numgen random mod N vmap { … }`.
-fn endpoint_choice(t: &mut Table, chain: ChainId, list: &[usize], sc: &Scratch) {
-    let ipx = t.family().as_str();
+fn endpoint_choice(b: &mut Builder, chain: ChainId, list: &[usize], sc: &Scratch) {
+    let ipx = b.family().as_str();
     for &i in list {
         if let (Some(set), Some(ec)) = (sc.ep_set[i], sc.ep_chain[i]) {
-            t.rule(chain)
+            b.rule(chain)
                 .s(ipx)
                 .s(" saddr @")
                 .set(set)
@@ -726,8 +842,8 @@ fn endpoint_choice(t: &mut Table, chain: ChainId, list: &[usize], sc: &Scratch) 
                 .end(None);
         }
     }
-    let mut r = t.rule(chain);
-    r.s("numgen random mod ").d(list.len()).s(" vmap { ");
+    let mut r = b.rule(chain);
+    r.s("numgen random mod ").n(list.len()).s(" vmap { ");
     let mut first = true;
     for (k, &i) in list.iter().enumerate() {
         let Some(ec) = sc.ep_chain[i] else { continue };
@@ -735,7 +851,7 @@ fn endpoint_choice(t: &mut Table, chain: ChainId, list: &[usize], sc: &Scratch) 
             r.s(" , ");
         }
         first = false;
-        r.d(k).s(" : goto ").chain(ec);
+        r.n(k).s(" : goto ").chain(ec);
     }
     r.s(" }").end(None);
 }

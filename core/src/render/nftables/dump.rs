@@ -3,7 +3,7 @@
 //! chain order, each chain's rules in order), then the elements of each set and map (in that
 //! sorted order, each container's elements in insertion order).
 
-use super::model::{Container, Table};
+use super::model::{Container, Span, Table};
 
 /// Object indices sorted by name (names are unique within a kind).
 fn sorted_by<'a>(n: usize, name: impl Fn(usize) -> &'a str) -> Vec<usize> {
@@ -40,35 +40,27 @@ fn rank(order: &[usize]) -> Vec<usize> {
 
 /// Writes the `dump` form of `t`.
 pub(crate) fn write(t: &Table) -> String {
-    let mut out = String::with_capacity(
-        128 + t.chain_text.len()
-            + t.set_text.len()
-            + t.map_text.len()
-            + t.rule_text.len()
-            + t.elem_text.len(),
-    );
-    t.write_table_line(&mut out);
+    let text = t.text.as_str();
+    let mut out = String::with_capacity(text.len());
+    let line = |out: &mut String, sp: Span| out.push_str(sp.of(text));
+    out.push_str(&text[..t.table_line_end]);
     let chains = sorted_by(t.chains.len(), |i| t.chain_name(i as u32));
     let sets = sorted_by(t.sets.len(), |i| t.set_name(i as u32));
     let maps = sorted_by(t.maps.len(), |i| t.map_name(i as u32));
     for &i in &chains {
-        let sp = t.chains[i].line;
-        out.push_str(&t.chain_text[sp.start..sp.end]);
+        line(&mut out, t.chains[i].line);
     }
     for &i in &sets {
-        let sp = t.sets[i].line;
-        out.push_str(&t.set_text[sp.start..sp.end]);
+        line(&mut out, t.sets[i].line);
     }
     for &i in &maps {
-        let sp = t.maps[i].line;
-        out.push_str(&t.map_text[sp.start..sp.end]);
+        line(&mut out, t.maps[i].line);
     }
     let chain_rank = rank(&chains);
     for i in grouped(t.rules.len(), chains.len(), |r| {
         chain_rank[t.rules[r].chain as usize]
     }) {
-        let sp = t.rules[i].line;
-        out.push_str(&t.rule_text[sp.start..sp.end]);
+        line(&mut out, t.rules[i].line);
     }
     // Set elements first, then map elements.
     let set_rank = rank(&sets);
@@ -80,8 +72,7 @@ pub(crate) fn write(t: &Table) -> String {
             Container::Map(m) => n_sets + map_rank[m.0 as usize],
         }
     }) {
-        let sp = t.elements[i].line;
-        out.push_str(&t.elem_text[sp.start..sp.end]);
+        line(&mut out, t.elements[i].line);
     }
     out
 }

@@ -75,9 +75,7 @@ pub(crate) fn write(t: &Table) -> String {
 
 /// Writes what nft lists for `t` when its objects were created in `order`.
 pub fn write_ordered(t: &Table, order: ObjectOrder) -> String {
-    let mut out = String::with_capacity(
-        256 + t.chain_text.len() + t.set_text.len() + t.rule_text.len() + t.elem_text.len(),
-    );
+    let mut out = String::with_capacity(256 + t.text.len());
     let fam = t.family();
     let _ = writeln!(out, "table {} {} {{", fam.as_str(), t.name());
     let _ = writeln!(out, "\tcomment \"{}\"", t.comment());
@@ -509,12 +507,20 @@ fn range_text(v4: bool, lo: u128, hi: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::nftables::model::{ChainType, Family, Sizes};
+    use crate::render::nftables::model::{Builder, ChainType, Family, SetName, Sizes};
 
     #[test]
     fn a_key_added_twice_is_one_element() {
-        let mut t = Table::new(Family::Ip, Sizes::default());
-        let s = t.add_set("", "cluster-ips", "ipv4_addr", &[], None, None);
+        let mut b = Builder::new(Family::Ip, Sizes::default());
+        let s = b.add_set(
+            "",
+            SetName::Text("cluster-ips"),
+            "ipv4_addr",
+            &[],
+            None,
+            None,
+        );
+        b.declarations_done();
         for ip in [
             "10.96.0.10",
             "10.96.0.1",
@@ -522,8 +528,9 @@ mod tests {
             "10.96.0.2",
             "10.96.0.10",
         ] {
-            t.element(Container::Set(s)).ip(&ip.parse().unwrap()).end();
+            b.element(Container::Set(s)).ip(&ip.parse().unwrap()).end();
         }
+        let t = b.finish().unwrap();
         let list = write(&t);
         assert!(
             list.contains("\t\telements = { 10.96.0.1, 10.96.0.2,\n\t\t\t     10.96.0.10 }\n"),

@@ -98,8 +98,17 @@ impl Table {
     pub fn text(&self, form: Form) -> String {
         match form {
             Form::Dump => dump::write(self),
-            Form::Load => load::write(self),
+            Form::Load => load::text(self).to_owned(),
             Form::List => list::write(self),
+        }
+    }
+
+    /// The table's text in `form`, consuming the table (the `load` form is then not copied).
+    pub fn into_text(self, form: Form) -> String {
+        match form {
+            Form::Dump => dump::write(&self),
+            Form::Load => self.text,
+            Form::List => list::write(&self),
         }
     }
 }
@@ -109,7 +118,7 @@ impl Table {
 /// CIDRs from the cluster's ServiceCIDR objects when it has any ([`choose_service_cidrs`]),
 /// builds the snapshot and the node's plan, and writes `form`.
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
-    Ok(table(cluster, settings)?.text(form))
+    Ok(table(cluster, settings)?.into_text(form))
 }
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).

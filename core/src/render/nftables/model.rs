@@ -1,11 +1,15 @@
 //! The object model of kube-proxy's `kube-proxy` table: the table, its chains (base chains with
 //! type, hook and priority), sets, maps, rules and elements.
 //!
-//! The model keeps each object's complete `add …` line (knftables `Fake.Dump()` syntax) in one
-//! text buffer per object kind and records where the object's fields sit inside it. Building it
-//! allocates per buffer, not per object, and a form that lists objects in creation order is a
-//! copy of those buffers. The accessors ([`Table::chains`], [`Table::rules`], …) give borrowed
-//! views of the fields.
+//! The table keeps every object's complete `add …` line (knftables `Fake.Dump()` syntax) in one
+//! text, in the order `nft -f` accepts (table, chains, sets, maps, rules, elements), and records
+//! where each object's fields sit inside it. Building it writes each byte once into buffers
+//! sized up front (no allocation per object), and the `load` form is that text as it is. The
+//! accessors ([`Table::chains`], [`Table::rules`], …) give borrowed views of the fields.
+//!
+//! [`Builder`] fills a table in two phases, as the text demands: first the declarations
+//! (chains into the text; sets, maps and elements into side buffers), then the rules (into the
+//! text, after the sets and maps are appended); the elements are appended last.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -140,16 +144,33 @@ pub enum Container {
     Map(MapId),
 }
 
-/// A byte range of one of the table's text buffers.
+/// A byte range of a text buffer. 32-bit offsets keep the per-object records small;
+/// [`Builder::finish`] refuses a table whose text would not fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
-    pub start: usize,
-    pub end: usize,
+    pub start: u32,
+    pub end: u32,
 }
 
 impl Span {
-    fn of(s: &str, sp: Span) -> &str {
-        &s[sp.start..sp.end]
+    fn new(start: usize, end: usize) -> Span {
+        // Offsets past 4 GiB are caught by `Builder::finish`, which checks the total length.
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    fn shift(self, by: usize) -> Span {
+        Span::new(self.start as usize + by, self.end as usize + by)
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub(crate) fn of(self, s: &str) -> &str {
+        &s[self.range()]
     }
 }
 
@@ -174,7 +195,7 @@ pub(crate) struct SetRec {
 #[derive(Clone, Debug)]
 pub(crate) struct MapRec {
     pub line: Span,
-    name: &'static str,
+    pub name: &'static str,
     key_type: &'static str,
     comment: Option<&'static str>,
 }
@@ -182,18 +203,18 @@ pub(crate) struct MapRec {
 #[derive(Clone, Debug)]
 pub(crate) struct RuleRec {
     pub line: Span,
-    pub chain: u32,
     text: Span,
-    comment: Option<&'static str>,
+    comment: Option<Span>,
+    pub chain: u32,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct ElemRec {
     pub line: Span,
-    pub container: Container,
     key: Span,
     comment: Option<Span>,
     value: Option<Span>,
+    pub container: Container,
 }
 
 /// A chain, borrowed from its [`Table`].
@@ -272,26 +293,32 @@ impl<'a> Element<'a> {
 #[derive(Clone, Debug)]
 pub struct Table {
     family: Family,
-    comment: &'static str,
-    pub(crate) chain_text: String,
-    pub(crate) set_text: String,
-    pub(crate) map_text: String,
-    pub(crate) rule_text: String,
-    pub(crate) elem_text: String,
+    /// Every object's line, in load order.
+    pub(crate) text: String,
     pub(crate) chains: Vec<ChainRec>,
     pub(crate) sets: Vec<SetRec>,
     pub(crate) maps: Vec<MapRec>,
     pub(crate) rules: Vec<RuleRec>,
     pub(crate) elements: Vec<ElemRec>,
+    /// Where the table's own line ends.
+    pub(crate) table_line_end: usize,
 }
 
-/// Expected object counts, to size the buffers once.
+/// The table's comment.
+const TABLE_COMMENT: &str = "rules for kube-proxy";
+
+/// Expected object counts and text sizes, to size the buffers once (an underestimate costs a
+/// reallocation that copies the buffer; an overestimate only reserves address space).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sizes {
     pub chains: usize,
+    pub sets: usize,
     pub rules: usize,
     pub elements: usize,
-    pub sets: usize,
+    pub chain_bytes: usize,
+    pub set_bytes: usize,
+    pub rule_bytes: usize,
+    pub elem_bytes: usize,
 }
 
 /// Appends Go's `%q` of an ASCII comment (kube-proxy's comments are constants and validated
@@ -311,25 +338,53 @@ fn quote(out: &mut String, s: &str) {
     out.push('"');
 }
 
-impl Table {
-    /// An empty table of `family` with kube-proxy's table comment.
-    pub(crate) fn new(family: Family, sizes: Sizes) -> Table {
-        Table {
-            family,
-            comment: "rules for kube-proxy",
-            chain_text: String::with_capacity(sizes.chains * 96),
-            set_text: String::with_capacity(1024 + sizes.sets * 140),
-            map_text: String::with_capacity(1024),
-            rule_text: String::with_capacity(sizes.rules * 150),
-            elem_text: String::with_capacity(sizes.elements * 120),
-            chains: Vec::with_capacity(sizes.chains),
-            sets: Vec::with_capacity(8 + sizes.sets),
-            maps: Vec::with_capacity(8),
-            rules: Vec::with_capacity(sizes.rules),
-            elements: Vec::with_capacity(sizes.elements),
+/// Appends a decimal number (the rule text's ports and indices) without the formatting
+/// machinery: it runs for every element and vmap entry.
+pub(crate) fn push_u32(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    for &d in &buf[i..] {
+        out.push(d as char);
+    }
+}
 
+/// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
+/// `Display` also produces).
+pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u32(out, u32::from(*o));
+            }
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
+fn head(out: &mut String, kind: &str, family: Family) {
+    out.push_str("add ");
+    out.push_str(kind);
+    out.push(' ');
+    out.push_str(family.as_str());
+    out.push(' ');
+    out.push_str(TABLE);
+    out.push(' ');
+}
+
+impl Table {
     /// The table's family.
     pub fn family(&self) -> Family {
         self.family
@@ -342,17 +397,27 @@ impl Table {
 
     /// The table's comment.
     pub fn comment(&self) -> &'static str {
-        self.comment
+        TABLE_COMMENT
     }
 
     /// Chains in creation order.
     pub fn chains(&self) -> impl ExactSizeIterator<Item = Chain<'_>> + '_ {
-        self.chains.iter().map(|c| self.chain_view(c))
+        self.chains.iter().map(|c| Chain {
+            name: c.name.of(&self.text),
+            base: c.base,
+            comment: c.comment,
+        })
     }
 
     /// Sets in creation order.
     pub fn sets(&self) -> impl ExactSizeIterator<Item = Set<'_>> + '_ {
-        self.sets.iter().map(|s| self.set_view(s))
+        self.sets.iter().map(|s| Set {
+            name: s.name.of(&self.text),
+            key_type: s.key_type,
+            flags: s.flags,
+            timeout_seconds: s.timeout,
+            comment: s.comment,
+        })
     }
 
     /// Maps in creation order.
@@ -367,12 +432,28 @@ impl Table {
 
     /// Rules in creation order (rules of one chain are in their order in the chain).
     pub fn rules(&self) -> impl ExactSizeIterator<Item = Rule<'_>> + '_ {
-        self.rules.iter().map(|r| self.rule_view(r))
+        self.rules.iter().map(|r| Rule {
+            chain: self.chain_name(r.chain),
+            rule: r.text.of(&self.text),
+            comment: r.comment.map(|c| c.of(&self.text)),
+        })
     }
 
     /// Elements in creation order.
     pub fn elements(&self) -> impl ExactSizeIterator<Item = Element<'_>> + '_ {
-        self.elements.iter().map(|e| self.element_view(e))
+        self.elements.iter().map(|e| {
+            let (container, in_map) = match e.container {
+                Container::Set(SetId(i)) => (self.set_name(i), false),
+                Container::Map(MapId(i)) => (self.map_name(i), true),
+            };
+            Element {
+                container,
+                in_map,
+                key: e.key.of(&self.text),
+                comment: e.comment.map(|c| c.of(&self.text)),
+                value: e.value.map(|v| v.of(&self.text)),
+            }
+        })
     }
 
     /// The rules of the chain named `chain`, in order.
@@ -386,79 +467,82 @@ impl Table {
     }
 
     pub(crate) fn chain_name(&self, id: u32) -> &str {
-        Span::of(&self.chain_text, self.chains[id as usize].name)
-    }
-
-    fn chain_view<'a>(&'a self, c: &ChainRec) -> Chain<'a> {
-        Chain {
-            name: Span::of(&self.chain_text, c.name),
-            base: c.base,
-            comment: c.comment,
-        }
-    }
-
-    fn set_view<'a>(&'a self, s: &SetRec) -> Set<'a> {
-        Set {
-            name: Span::of(&self.set_text, s.name),
-            key_type: s.key_type,
-            flags: s.flags,
-            timeout_seconds: s.timeout,
-            comment: s.comment,
-        }
-    }
-
-    fn rule_view<'a>(&'a self, r: &RuleRec) -> Rule<'a> {
-        Rule {
-            chain: self.chain_name(r.chain),
-            rule: Span::of(&self.rule_text, r.text),
-            comment: r.comment,
-        }
-    }
-
-    fn element_view<'a>(&'a self, e: &ElemRec) -> Element<'a> {
-        let (container, in_map) = match e.container {
-            Container::Set(SetId(i)) => (self.set_name(i), false),
-            Container::Map(MapId(i)) => (self.maps[i as usize].name, true),
-        };
-        Element {
-            container,
-            in_map,
-            key: Span::of(&self.elem_text, e.key),
-            comment: e.comment.map(|c| Span::of(&self.elem_text, c)),
-            value: e.value.map(|v| Span::of(&self.elem_text, v)),
-        }
+        self.chains[id as usize].name.of(&self.text)
     }
 
     pub(crate) fn set_name(&self, id: u32) -> &str {
-        Span::of(&self.set_text, self.sets[id as usize].name)
+        self.sets[id as usize].name.of(&self.text)
     }
 
     pub(crate) fn map_name(&self, id: u32) -> &'static str {
         self.maps[id as usize].name
     }
+}
 
-    /// The `add table …` line.
-    pub(crate) fn write_table_line(&self, out: &mut String) {
-        out.push_str("add table ");
-        out.push_str(self.family.as_str());
-        out.push(' ');
-        out.push_str(TABLE);
-        out.push_str(" { comment ");
-        quote(out, self.comment);
-        out.push_str(" ; }\n");
+/// Where a set's name (after its prefix) comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SetName<'a> {
+    /// This text.
+    Text(&'a str),
+    /// A declared chain's name without its first `usize` bytes (an affinity set shares its
+    /// endpoint chain's base).
+    FromChain(ChainId, usize),
+}
+
+/// Fills a [`Table`]: declarations first, then [`Builder::declarations_done`], then rules;
+/// elements at any time; [`Builder::finish`] at the end.
+#[derive(Debug)]
+pub(crate) struct Builder {
+    family: Family,
+    text: String,
+    set_side: String,
+    map_side: String,
+    elem_side: String,
+    /// Whether the sets and maps have been appended to `text` (their spans are then in it).
+    declared: bool,
+    table_line_end: usize,
+    chains: Vec<ChainRec>,
+    sets: Vec<SetRec>,
+    maps: Vec<MapRec>,
+    rules: Vec<RuleRec>,
+    elements: Vec<ElemRec>,
+}
+
+impl Builder {
+    /// A builder of a table of `family`, its table line written.
+    pub(crate) fn new(family: Family, sizes: Sizes) -> Builder {
+        let mut text = String::with_capacity(
+            16384 + sizes.chain_bytes + sizes.set_bytes + sizes.rule_bytes + sizes.elem_bytes,
+        );
+        text.push_str("add table ");
+        text.push_str(family.as_str());
+        text.push(' ');
+        text.push_str(TABLE);
+        text.push_str(" { comment ");
+        quote(&mut text, TABLE_COMMENT);
+        text.push_str(" ; }\n");
+        Builder {
+            family,
+            table_line_end: text.len(),
+            text,
+            set_side: String::with_capacity(1024 + sizes.set_bytes),
+            map_side: String::with_capacity(2048),
+            elem_side: String::with_capacity(1024 + sizes.elem_bytes),
+            declared: false,
+            chains: Vec::with_capacity(32 + sizes.chains),
+            sets: Vec::with_capacity(8 + sizes.sets),
+            maps: Vec::with_capacity(8),
+            rules: Vec::with_capacity(64 + sizes.rules),
+            elements: Vec::with_capacity(8 + sizes.elements),
+        }
     }
 
-    fn head(out: &mut String, kind: &str, family: Family) {
-        out.push_str("add ");
-        out.push_str(kind);
-        out.push(' ');
-        out.push_str(family.as_str());
-        out.push(' ');
-        out.push_str(TABLE);
-        out.push(' ');
+    /// The table's family.
+    pub(crate) fn family(&self) -> Family {
+        self.family
     }
 
-    /// Adds a chain named `prefix` + `name`.
+    /// Adds a chain named `prefix` + `name` (declarations phase).
     pub(crate) fn add_chain(
         &mut self,
         prefix: &str,
@@ -466,9 +550,10 @@ impl Table {
         base: Option<BaseChain>,
         comment: Option<&'static str>,
     ) -> ChainId {
-        let out = &mut self.chain_text;
+        debug_assert!(!self.declared, "chains are declared before rules");
+        let out = &mut self.text;
         let line = out.len();
-        Self::head(out, "chain", self.family);
+        head(out, "chain", self.family);
         let n = out.len();
         out.push_str(prefix);
         out.push_str(name);
@@ -488,36 +573,42 @@ impl Table {
         }
         out.push('\n');
         self.chains.push(ChainRec {
-            line: Span {
-                start: line,
-                end: out.len(),
-            },
-            name: Span {
-                start: n,
-                end: name_end,
-            },
+            line: Span::new(line, out.len()),
+            name: Span::new(n, name_end),
             base,
             comment: if base.is_some() { None } else { comment },
         });
         ChainId((self.chains.len() - 1) as u32)
     }
 
-    /// Adds a set named `prefix` + `name`.
+    /// Every chain name so far.
+    pub(crate) fn chain_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.chains.iter().map(|c| &self.text[c.name.range()])
+    }
+
+    /// Adds a set named `prefix` + `name` (declarations phase).
     pub(crate) fn add_set(
         &mut self,
         prefix: &str,
-        name: &str,
+        name: SetName<'_>,
         key_type: &'static str,
         flags: &'static [&'static str],
         timeout: Option<u32>,
         comment: Option<&'static str>,
     ) -> SetId {
-        let out = &mut self.set_text;
+        debug_assert!(!self.declared, "sets are declared before rules");
+        let out = &mut self.set_side;
         let line = out.len();
-        Self::head(out, "set", self.family);
+        head(out, "set", self.family);
         let n = out.len();
         out.push_str(prefix);
-        out.push_str(name);
+        match name {
+            SetName::Text(n) => out.push_str(n),
+            SetName::FromChain(c, skip) => {
+                let r = self.chains[c.0 as usize].name.range();
+                out.push_str(&self.text[r.start + skip..r.end]);
+            }
+        }
         let name_end = out.len();
         out.push_str(" { type ");
         out.push_str(key_type);
@@ -542,14 +633,8 @@ impl Table {
         }
         out.push_str(" }\n");
         self.sets.push(SetRec {
-            line: Span {
-                start: line,
-                end: out.len(),
-            },
-            name: Span {
-                start: n,
-                end: name_end,
-            },
+            line: Span::new(line, out.len()),
+            name: Span::new(n, name_end),
             key_type,
             flags,
             timeout,
@@ -558,16 +643,17 @@ impl Table {
         SetId((self.sets.len() - 1) as u32)
     }
 
-    /// Adds a verdict map.
+    /// Adds a verdict map (declarations phase).
     pub(crate) fn add_map(
         &mut self,
         name: &'static str,
         key_type: &'static str,
         comment: Option<&'static str>,
     ) -> MapId {
-        let out = &mut self.map_text;
+        debug_assert!(!self.declared, "maps are declared before rules");
+        let out = &mut self.map_side;
         let line = out.len();
-        Self::head(out, "map", self.family);
+        head(out, "map", self.family);
         out.push_str(name);
         out.push_str(" { type ");
         out.push_str(key_type);
@@ -579,10 +665,7 @@ impl Table {
         }
         out.push_str(" }\n");
         self.maps.push(MapRec {
-            line: Span {
-                start: line,
-                end: out.len(),
-            },
+            line: Span::new(line, out.len()),
             name,
             key_type,
             comment,
@@ -590,17 +673,38 @@ impl Table {
         MapId((self.maps.len() - 1) as u32)
     }
 
-    /// Starts a rule in `chain`; the text is written through the returned writer.
+    /// Appends the sets and maps after the chains: rules may follow.
+    pub(crate) fn declarations_done(&mut self) {
+        if self.declared {
+            return;
+        }
+        let at = self.text.len();
+        self.text.push_str(&self.set_side);
+        for s in &mut self.sets {
+            s.line = s.line.shift(at);
+            s.name = s.name.shift(at);
+        }
+        let at = self.text.len();
+        self.text.push_str(&self.map_side);
+        for m in &mut self.maps {
+            m.line = m.line.shift(at);
+        }
+        self.set_side = String::new();
+        self.map_side = String::new();
+        self.declared = true;
+    }
+
+    /// Starts a rule in `chain` (rules phase); the text is written through the returned writer.
     pub(crate) fn rule(&mut self, chain: ChainId) -> RuleWriter<'_> {
-        let line = self.rule_text.len();
-        Self::head(&mut self.rule_text, "rule", self.family);
+        debug_assert!(self.declared, "rules follow the declarations");
+        let line = self.text.len();
+        head(&mut self.text, "rule", self.family);
         let name = self.chains[chain.0 as usize].name;
-        self.rule_text
-            .push_str(&self.chain_text[name.start..name.end]);
-        self.rule_text.push(' ');
-        let text = self.rule_text.len();
+        self.text.extend_from_within(name.range());
+        self.text.push(' ');
+        let text = self.text.len();
         RuleWriter {
-            t: self,
+            b: self,
             chain,
             line,
             text,
@@ -609,19 +713,25 @@ impl Table {
 
     /// Starts an element of `c`; the key, comment and value are written through the writer.
     pub(crate) fn element(&mut self, c: Container) -> ElemWriter<'_> {
-        let line = self.elem_text.len();
-        Self::head(&mut self.elem_text, "element", self.family);
+        let out = &mut self.elem_side;
+        let line = out.len();
+        head(out, "element", self.family);
         match c {
             Container::Set(SetId(i)) => {
-                let n = self.sets[i as usize].name;
-                self.elem_text.push_str(&self.set_text[n.start..n.end]);
+                let n = self.sets[i as usize].name.range();
+                let src = if self.declared {
+                    &self.text
+                } else {
+                    &self.set_side
+                };
+                out.push_str(&src[n]);
             }
-            Container::Map(MapId(i)) => self.elem_text.push_str(self.maps[i as usize].name),
+            Container::Map(MapId(i)) => out.push_str(self.maps[i as usize].name),
         }
-        self.elem_text.push_str(" { ");
-        let key = self.elem_text.len();
+        out.push_str(" { ");
+        let key = out.len();
         ElemWriter {
-            t: self,
+            b: self,
             container: c,
             line,
             key,
@@ -629,11 +739,45 @@ impl Table {
             comment: None,
         }
     }
+
+    /// Appends the elements and hands over the table.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the text passes 4 GiB.
+    pub(crate) fn finish(mut self) -> crate::Result<Table> {
+        self.declarations_done();
+        let at = self.text.len();
+        self.text.push_str(&self.elem_side);
+        if self.text.len() > u32::MAX as usize {
+            return Err(crate::Error::InvalidArgument(format!(
+                "the nftables table would be {} bytes; at most 4 GiB is supported",
+                self.text.len()
+            )));
+        }
+        for e in &mut self.elements {
+            e.line = e.line.shift(at);
+            e.key = e.key.shift(at);
+            e.comment = e.comment.map(|c| c.shift(at));
+            e.value = e.value.map(|v| v.shift(at));
+        }
+        let text = self.text;
+        Ok(Table {
+            family: self.family,
+            text,
+            chains: self.chains,
+            sets: self.sets,
+            maps: self.maps,
+            rules: self.rules,
+            elements: self.elements,
+            table_line_end: self.table_line_end,
+        })
+    }
 }
 
-/// Writes one rule's text into its table (see [`Table::rule`]).
-pub(crate) struct RuleWriter<'t> {
-    t: &'t mut Table,
+/// Writes one rule's text into its table (see [`Builder::rule`]).
+#[derive(Debug)]
+pub(crate) struct RuleWriter<'b> {
+    b: &'b mut Builder,
     chain: ChainId,
     line: usize,
     text: usize,
@@ -642,66 +786,67 @@ pub(crate) struct RuleWriter<'t> {
 impl RuleWriter<'_> {
     /// Appends words; the caller supplies the spaces between them.
     pub fn s(&mut self, s: &str) -> &mut Self {
-        self.t.rule_text.push_str(s);
+        self.b.text.push_str(s);
         self
     }
 
     /// Appends a chain's name.
     pub fn chain(&mut self, c: ChainId) -> &mut Self {
-        let t = &mut *self.t;
-        let n = t.chains[c.0 as usize].name;
-        t.rule_text.push_str(&t.chain_text[n.start..n.end]);
+        let n = self.b.chains[c.0 as usize].name;
+        self.b.text.extend_from_within(n.range());
         self
     }
 
     /// Appends a set's name.
     pub fn set(&mut self, s: SetId) -> &mut Self {
-        let t = &mut *self.t;
-        let n = t.sets[s.0 as usize].name;
-        t.rule_text.push_str(&t.set_text[n.start..n.end]);
+        let n = self.b.sets[s.0 as usize].name;
+        self.b.text.extend_from_within(n.range());
         self
     }
 
     /// Appends an address.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
-        let _ = write!(self.t.rule_text, "{ip}");
+        push_ip(&mut self.b.text, ip);
         self
     }
 
-    /// Appends anything displayable (a number, a CIDR).
+    /// Appends a number.
+    pub fn n(&mut self, v: usize) -> &mut Self {
+        push_u32(&mut self.b.text, u32::try_from(v).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// Appends anything displayable (a CIDR).
     pub fn d(&mut self, v: impl std::fmt::Display) -> &mut Self {
-        let _ = write!(self.t.rule_text, "{v}");
+        let _ = write!(self.b.text, "{v}");
         self
     }
 
     /// Ends the rule, with an optional comment.
     pub fn end(&mut self, comment: Option<&'static str>) {
-        let t = &mut *self.t;
-        let text_end = t.rule_text.len();
-        if let Some(c) = comment {
-            t.rule_text.push_str(" comment ");
-            quote(&mut t.rule_text, c);
-        }
-        t.rule_text.push('\n');
-        t.rules.push(RuleRec {
-            line: Span {
-                start: self.line,
-                end: t.rule_text.len(),
-            },
-            chain: self.chain.0,
-            text: Span {
-                start: self.text,
-                end: text_end,
-            },
+        let b = &mut *self.b;
+        let text_end = b.text.len();
+        let comment = comment.map(|c| {
+            b.text.push_str(" comment ");
+            let start = b.text.len() + 1;
+            quote(&mut b.text, c);
+            Span::new(start, b.text.len() - 1)
+        });
+        b.text.push('\n');
+        b.rules.push(RuleRec {
+            line: Span::new(self.line, b.text.len()),
+            text: Span::new(self.text, text_end),
             comment,
+            chain: self.chain.0,
         });
     }
 }
 
-/// Writes one element into its table (see [`Table::element`]): key parts, then an optional
+/// Writes one element into its table (see [`Builder::element`]): key parts, then an optional
 /// comment, then the value of a map element.
-pub(crate) struct ElemWriter<'t> {
-    t: &'t mut Table,
+#[derive(Debug)]
+pub(crate) struct ElemWriter<'b> {
+    b: &'b mut Builder,
     container: Container,
     line: usize,
     key: usize,
@@ -712,7 +857,7 @@ pub(crate) struct ElemWriter<'t> {
 impl ElemWriter<'_> {
     fn sep(&mut self) {
         if self.key_parts > 0 {
-            self.t.elem_text.push_str(" . ");
+            self.b.elem_side.push_str(" . ");
         }
         self.key_parts += 1;
     }
@@ -720,42 +865,39 @@ impl ElemWriter<'_> {
     /// Appends an address key part.
     pub fn ip(&mut self, ip: &IpAddr) -> &mut Self {
         self.sep();
-        let _ = write!(self.t.elem_text, "{ip}");
+        push_ip(&mut self.b.elem_side, ip);
         self
     }
 
     /// Appends a text key part.
     pub fn part(&mut self, s: &str) -> &mut Self {
         self.sep();
-        self.t.elem_text.push_str(s);
+        self.b.elem_side.push_str(s);
         self
     }
 
     /// Appends a port key part.
     pub fn port(&mut self, p: u16) -> &mut Self {
         self.sep();
-        let _ = write!(self.t.elem_text, "{p}");
+        push_u32(&mut self.b.elem_side, u32::from(p));
         self
     }
 
     /// Ends the key and writes the comment.
     pub fn comment(&mut self, c: &str) -> &mut Self {
-        let t = &mut *self.t;
-        t.elem_text.push_str(" comment ");
-        let start = t.elem_text.len() + 1;
-        quote(&mut t.elem_text, c);
-        self.comment = Some(Span {
-            start,
-            end: t.elem_text.len() - 1,
-        });
+        let out = &mut self.b.elem_side;
+        out.push_str(" comment ");
+        let start = out.len() + 1;
+        quote(out, c);
+        self.comment = Some(Span::new(start, out.len() - 1));
         self
     }
 
     fn key_end(&self) -> usize {
         match self.comment {
             // ` comment "`: 10 bytes before the comment text.
-            Some(c) => c.start - 10,
-            None => self.t.elem_text.len(),
+            Some(c) => c.start as usize - 10,
+            None => self.b.elem_side.len(),
         }
     }
 
@@ -768,42 +910,36 @@ impl ElemWriter<'_> {
     /// Ends a map element with `: goto CHAIN`.
     pub fn goto(&mut self, c: ChainId) {
         let key_end = self.key_end();
-        let t = &mut *self.t;
-        t.elem_text.push_str(" : ");
-        let start = t.elem_text.len();
-        t.elem_text.push_str("goto ");
-        let n = t.chains[c.0 as usize].name;
-        t.elem_text.push_str(&t.chain_text[n.start..n.end]);
-        let end = t.elem_text.len();
-        self.finish(key_end, Some(Span { start, end }));
+        let b = &mut *self.b;
+        b.elem_side.push_str(" : ");
+        let start = b.elem_side.len();
+        b.elem_side.push_str("goto ");
+        let n = b.chains[c.0 as usize].name;
+        b.elem_side.push_str(&b.text[n.range()]);
+        let end = b.elem_side.len();
+        self.finish(key_end, Some(Span::new(start, end)));
     }
 
     /// Ends a map element with `: VERDICT`.
     pub fn verdict(&mut self, v: &str) {
         let key_end = self.key_end();
-        let t = &mut *self.t;
-        t.elem_text.push_str(" : ");
-        let start = t.elem_text.len();
-        t.elem_text.push_str(v);
-        let end = t.elem_text.len();
-        self.finish(key_end, Some(Span { start, end }));
+        let out = &mut self.b.elem_side;
+        out.push_str(" : ");
+        let start = out.len();
+        out.push_str(v);
+        let end = out.len();
+        self.finish(key_end, Some(Span::new(start, end)));
     }
 
     fn finish(&mut self, key_end: usize, value: Option<Span>) {
-        let t = &mut *self.t;
-        t.elem_text.push_str(" }\n");
-        t.elements.push(ElemRec {
-            line: Span {
-                start: self.line,
-                end: t.elem_text.len(),
-            },
-            container: self.container,
-            key: Span {
-                start: self.key,
-                end: key_end,
-            },
+        let b = &mut *self.b;
+        b.elem_side.push_str(" }\n");
+        b.elements.push(ElemRec {
+            line: Span::new(self.line, b.elem_side.len()),
+            key: Span::new(self.key, key_end),
             comment: self.comment,
             value,
+            container: self.container,
         });
     }
 }
@@ -813,47 +949,89 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbers_and_addresses_print_as_display_does() {
+        for n in [0u32, 7, 10, 99, 100, 65535, u32::MAX] {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.180.0.1",
+            "255.255.255.255",
+            "fd00::1",
+            "::ffff:1.2.3.4",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut s = String::new();
+            push_ip(&mut s, &ip);
+            assert_eq!(s, ip.to_string());
+        }
+    }
+
+    #[test]
     fn lines_and_views_agree() {
-        let mut t = Table::new(Family::Ip6, Sizes::default());
+        let mut b = Builder::new(Family::Ip6, Sizes::default());
         let base = BaseChain {
             chain_type: ChainType::Nat,
             hook: Hook::Output,
             priority: -100,
         };
-        let nat = t.add_chain("", "nat-output", Some(base), None);
-        let svc = t.add_chain("service-", "X-ns/a/tcp/p", None, None);
-        let m = t.add_map("service-ips", Family::Ip6.addr_proto_port_type(), Some("c"));
-        t.rule(nat).s("jump ").chain(svc).end(Some("a \"q\""));
-        t.element(Container::Map(m))
+        let nat = b.add_chain("", "nat-output", Some(base), None);
+        let svc = b.add_chain("service-", "X-ns/a/tcp/p", None, None);
+        let m = b.add_map("service-ips", Family::Ip6.addr_proto_port_type(), Some("c"));
+        let set = b.add_set(
+            "affinity-",
+            SetName::Text("X-ns/a"),
+            "ipv6_addr",
+            &["dynamic"],
+            Some(5),
+            None,
+        );
+        b.element(Container::Map(m))
             .ip(&"fd00::1".parse().unwrap())
             .part("tcp")
             .port(80)
             .comment("ns/a:p")
             .goto(svc);
+        b.declarations_done();
+        b.rule(nat).s("jump ").chain(svc).end(Some("a \"q\""));
+        b.rule(svc)
+            .s("ip6 saddr @")
+            .set(set)
+            .s(" goto ")
+            .chain(svc)
+            .end(None);
+        let t = b.finish().unwrap();
         assert_eq!(
-            t.chain_text,
-            "add chain ip6 kube-proxy nat-output { type nat hook output priority -100 ; }\n\
-             add chain ip6 kube-proxy service-X-ns/a/tcp/p\n"
-        );
-        assert_eq!(
-            t.rule_text,
-            "add rule ip6 kube-proxy nat-output jump service-X-ns/a/tcp/p comment \"a \\\"q\\\"\"\n"
-        );
-        assert_eq!(
-            t.elem_text,
-            "add element ip6 kube-proxy service-ips { fd00::1 . tcp . 80 comment \"ns/a:p\" : goto service-X-ns/a/tcp/p }\n"
+            t.text,
+            "add table ip6 kube-proxy { comment \"rules for kube-proxy\" ; }\n\
+             add chain ip6 kube-proxy nat-output { type nat hook output priority -100 ; }\n\
+             add chain ip6 kube-proxy service-X-ns/a/tcp/p\n\
+             add set ip6 kube-proxy affinity-X-ns/a { type ipv6_addr ; flags dynamic ; timeout 5s ; }\n\
+             add map ip6 kube-proxy service-ips { type ipv6_addr . inet_proto . inet_service : verdict ; comment \"c\" ; }\n\
+             add rule ip6 kube-proxy nat-output jump service-X-ns/a/tcp/p comment \"a \\\"q\\\"\"\n\
+             add rule ip6 kube-proxy service-X-ns/a/tcp/p ip6 saddr @affinity-X-ns/a goto service-X-ns/a/tcp/p\n\
+             add element ip6 kube-proxy service-ips { fd00::1 . tcp . 80 comment \"ns/a:p\" : goto service-X-ns/a/tcp/p }\n"
         );
         let r = t.rules().next().unwrap();
         assert_eq!(
-            (r.chain, r.rule),
-            ("nat-output", "jump service-X-ns/a/tcp/p")
+            (r.chain, r.rule, r.comment),
+            (
+                "nat-output",
+                "jump service-X-ns/a/tcp/p",
+                Some("a \\\"q\\\"")
+            )
         );
         let e = t.elements().next().unwrap();
         assert_eq!(e.key, "fd00::1 . tcp . 80");
         assert_eq!(e.key_parts().collect::<Vec<_>>(), ["fd00::1", "tcp", "80"]);
         assert_eq!(e.comment, Some("ns/a:p"));
         assert_eq!(e.value, Some("goto service-X-ns/a/tcp/p"));
-        assert_eq!(e.container, "service-ips");
+        assert_eq!((e.container, e.in_map), ("service-ips", true));
         assert_eq!(t.chain("nat-output").unwrap().base, Some(base));
+        let s = t.sets().next().unwrap();
+        assert_eq!((s.name, s.timeout_seconds), ("affinity-X-ns/a", Some(5)));
+        assert_eq!(t.maps().next().unwrap().name, "service-ips");
     }
 }
