@@ -118,3 +118,81 @@ fn normalization_reproduces_upstream_sort_test() {
     let want = std::fs::read_to_string(sel.join("sort-expected.txt")).unwrap();
     assert_eq!(sort_nftables_transaction(&input), want.trim_end());
 }
+
+#[test]
+fn the_object_model_spells_out_every_line_of_the_text() {
+    use svccore::render::nftables::table;
+    for dir in cases() {
+        let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
+        let proxy_text = std::fs::read_to_string(dir.join("proxy.json")).unwrap();
+        let cluster = svccore::load::load_strs([(None, cluster_text.as_str())]).unwrap();
+        let settings = ProxierSettings::from_json_str(&proxy_text, None).unwrap();
+        let t = table(&cluster, &settings).unwrap();
+        let fam = t.family().as_str();
+        let q = |c: Option<&str>, pre: &str| c.map_or(String::new(), |c| format!("{pre}\"{c}\""));
+        let mut rebuilt = vec![format!(
+            "add table {fam} kube-proxy {{ comment \"{}\" ; }}",
+            t.comment()
+        )];
+        for c in t.chains() {
+            let extra = match (c.base, c.comment) {
+                (Some(b), _) => format!(
+                    " {{ type {} hook {} priority {} ; }}",
+                    b.chain_type.as_str(),
+                    b.hook.as_str(),
+                    b.priority
+                ),
+                (None, Some(c)) => format!(" {{ comment \"{c}\" ; }}"),
+                (None, None) => String::new(),
+            };
+            rebuilt.push(format!("add chain {fam} kube-proxy {}{extra}", c.name));
+        }
+        for s in t.sets() {
+            let flags = if s.flags.is_empty() {
+                String::new()
+            } else {
+                format!(" flags {} ;", s.flags.join(","))
+            };
+            let timeout = s
+                .timeout_seconds
+                .map_or(String::new(), |t| format!(" timeout {t}s ;"));
+            let comment = s
+                .comment
+                .map_or(String::new(), |c| format!(" comment \"{c}\" ;"));
+            rebuilt.push(format!(
+                "add set {fam} kube-proxy {} {{ type {} ;{flags}{timeout}{comment} }}",
+                s.name, s.key_type
+            ));
+        }
+        for m in t.maps() {
+            rebuilt.push(format!(
+                "add map {fam} kube-proxy {} {{ type {} : {} ;{} }}",
+                m.name,
+                m.key_type,
+                m.value_type,
+                m.comment
+                    .map_or(String::new(), |c| format!(" comment \"{c}\" ;"))
+            ));
+        }
+        for r in t.rules() {
+            rebuilt.push(format!(
+                "add rule {fam} kube-proxy {} {}{}",
+                r.chain,
+                r.rule,
+                q(r.comment, " comment ")
+            ));
+        }
+        for e in t.elements() {
+            let value = e.value.map_or(String::new(), |v| format!(" : {v}"));
+            assert_eq!(e.in_map, e.value.is_some(), "{}", e.key);
+            rebuilt.push(format!(
+                "add element {fam} kube-proxy {} {{ {}{}{value} }}",
+                e.container,
+                e.key_parts().collect::<Vec<_>>().join(" . "),
+                q(e.comment, " comment ")
+            ));
+        }
+        let text = t.text(Form::Load);
+        assert_eq!(rebuilt.join("\n") + "\n", text, "{}", dir.display());
+    }
+}

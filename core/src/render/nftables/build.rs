@@ -295,19 +295,15 @@ fn estimate(plan: &NodePlan<'_>, s: &ProxierSettings) -> Sizes {
         z.sets += reach * aff;
         z.set_bytes += reach * aff * (HEAD + ep_chain + 60);
         // Endpoint chains: hairpin, DNAT, affinity update.
-        z.rules += reach * (2 + aff);
         z.rule_bytes += reach * (HEAD + ep_chain + 60) * (2 + aff);
         // Policy chains: masquerade, affinity matches, the numgen vmap.
         for list in [&p.endpoints.cluster, &p.endpoints.local] {
-            z.rules += 2 + aff * list.len();
             z.rule_bytes += (2 + aff * list.len()) * (HEAD + chain + ep_chain + 60)
                 + list.len() * (ep_chain + 16);
         }
         // External and firewall chains.
-        z.rules += 5;
         z.rule_bytes += 5 * (HEAD + 2 * chain + 60) + v.source_ranges.len() * 48;
         let addrs = 1 + v.external_ips.len() + 2 * v.lb_ips.len() + 2;
-        z.elements += 1 + 2 * addrs;
         z.elem_bytes += (1 + 2 * addrs) * (HEAD + 24 + 64 + chain + v.service_port_name.len());
     }
     z
@@ -800,12 +796,15 @@ fn write_port(
     }
 
     // Endpoint chains: hairpin masquerade, affinity update, DNAT.
+    let saddr = match b.family() {
+        Family::Ip => "ip saddr ",
+        Family::Ip6 => "ip6 saddr ",
+    };
     for &i in &p.endpoints.all_reachable {
         let Some(ec) = sc.ep_chain[i] else { continue };
         let e = &v.endpoints[i];
         b.rule(ec)
-            .s(ipx)
-            .s(" saddr ")
+            .s(saddr)
             .ip(&e.ip)
             .s(" jump ")
             .chain(f.mark_masq)

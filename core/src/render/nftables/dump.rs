@@ -56,23 +56,24 @@ pub(crate) fn write(t: &Table) -> String {
     for &i in &maps {
         line(&mut out, t.maps[i].line);
     }
+    let index = t.index();
     let chain_rank = rank(&chains);
-    for i in grouped(t.rules.len(), chains.len(), |r| {
-        chain_rank[t.rules[r].chain as usize]
+    for i in grouped(index.rules.len(), chains.len(), |r| {
+        chain_rank[index.rules[r].chain as usize]
     }) {
-        line(&mut out, t.rules[i].line);
+        line(&mut out, index.rules[i].line);
     }
     // Set elements first, then map elements.
     let set_rank = rank(&sets);
     let map_rank = rank(&maps);
     let n_sets = sets.len();
-    for i in grouped(t.elements.len(), n_sets + maps.len(), |e| {
-        match t.elements[e].container {
+    for i in grouped(index.elements.len(), n_sets + maps.len(), |e| {
+        match index.elements[e].container {
             Container::Set(s) => set_rank[s.0 as usize],
             Container::Map(m) => n_sets + map_rank[m.0 as usize],
         }
     }) {
-        line(&mut out, t.elements[i].line);
+        line(&mut out, index.elements[i].line);
     }
     out
 }

@@ -9,10 +9,15 @@
 //!
 //! [`Builder`] fills a table in two phases, as the text demands: first the declarations
 //! (chains into the text; sets, maps and elements into side buffers), then the rules (into the
-//! text, after the sets and maps are appended); the elements are appended last.
+//! text, after the sets and maps are appended); the elements are appended last. Chains, sets
+//! and maps are recorded as they are written; rules and elements, the bulk of a large table,
+//! are indexed from the text the first time they are asked for, so rendering a form that is the
+//! text itself never pays for them.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use crate::model::IpFamily;
 
@@ -178,6 +183,13 @@ impl Span {
 pub(crate) struct ChainRec {
     pub line: Span,
     pub name: Span,
+    /// Index into the table's `chain_extras` (0: a regular chain without a comment).
+    extra: u16,
+}
+
+/// What few chains have besides a name: base-chain properties or a comment.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ChainExtra {
     base: Option<BaseChain>,
     comment: Option<&'static str>,
 }
@@ -263,7 +275,8 @@ pub struct Rule<'a> {
     pub chain: &'a str,
     /// The rule text (without the comment).
     pub rule: &'a str,
-    /// The rule's comment.
+    /// The rule's comment, as written between its quotes (Go `%q` escapes kept; kube-proxy's
+    /// comments have none).
     pub comment: Option<&'a str>,
 }
 
@@ -276,7 +289,7 @@ pub struct Element<'a> {
     pub in_map: bool,
     /// The key, its parts joined by ` . ` (`172.30.0.41 . tcp . 80`).
     pub key: &'a str,
-    /// The element's comment.
+    /// The element's comment, as written between its quotes (`ns/name:port`).
     pub comment: Option<&'a str>,
     /// A map element's value (`goto service-…`, `drop`).
     pub value: Option<&'a str>,
@@ -296,25 +309,34 @@ pub struct Table {
     /// Every object's line, in load order.
     pub(crate) text: String,
     pub(crate) chains: Vec<ChainRec>,
+    chain_extras: Vec<ChainExtra>,
     pub(crate) sets: Vec<SetRec>,
     pub(crate) maps: Vec<MapRec>,
-    pub(crate) rules: Vec<RuleRec>,
-    pub(crate) elements: Vec<ElemRec>,
     /// Where the table's own line ends.
     pub(crate) table_line_end: usize,
+    /// Where the rule lines start (after the map lines).
+    rules_start: usize,
+    /// Where the element lines start (after the rule lines).
+    elements_start: usize,
+    index: OnceLock<Index>,
+}
+
+/// The rules and elements, indexed from the text.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    pub rules: Vec<RuleRec>,
+    pub elements: Vec<ElemRec>,
 }
 
 /// The table's comment.
 const TABLE_COMMENT: &str = "rules for kube-proxy";
 
-/// Expected object counts and text sizes, to size the buffers once (an underestimate costs a
+/// Expected chain and set counts and text sizes, to size the buffers once (an underestimate costs a
 /// reallocation that copies the buffer; an overestimate only reserves address space).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Sizes {
     pub chains: usize,
     pub sets: usize,
-    pub rules: usize,
-    pub elements: usize,
     pub chain_bytes: usize,
     pub set_bytes: usize,
     pub rule_bytes: usize,
@@ -338,22 +360,26 @@ fn quote(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Appends a decimal number (the rule text's ports and indices) without the formatting
-/// machinery: it runs for every element and vmap entry.
-pub(crate) fn push_u32(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
+/// Writes `n` in decimal at the end of `buf`, returning where its digits start.
+fn digits(buf: &mut [u8], mut n: u32) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
         buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return i;
         }
     }
-    for &d in &buf[i..] {
-        out.push(d as char);
-    }
+}
+
+/// Appends a decimal number (the rule text's ports and indices) without the formatting
+/// machinery: it runs for every element and vmap entry.
+pub(crate) fn push_u32(out: &mut String, n: u32) {
+    let mut buf = [0u8; 10];
+    let i = digits(&mut buf, n);
+    // ASCII digits.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
@@ -361,12 +387,20 @@ pub(crate) fn push_u32(out: &mut String, mut n: u32) {
 pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
+            let mut buf = [0u8; 15];
+            let mut at = 0;
+            for (k, o) in v4.octets().iter().enumerate() {
+                if k > 0 {
+                    buf[at] = b'.';
+                    at += 1;
                 }
-                push_u32(out, u32::from(*o));
+                let mut d = [0u8; 3];
+                let i = digits(&mut d, u32::from(*o));
+                let n = 3 - i;
+                buf[at..at + n].copy_from_slice(&d[i..]);
+                at += n;
             }
+            out.push_str(std::str::from_utf8(&buf[..at]).unwrap_or_default());
         }
         IpAddr::V6(_) => {
             let _ = write!(out, "{ip}");
@@ -374,14 +408,30 @@ pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
     }
 }
 
-fn head(out: &mut String, kind: &str, family: Family) {
-    out.push_str("add ");
-    out.push_str(kind);
-    out.push(' ');
-    out.push_str(family.as_str());
-    out.push(' ');
-    out.push_str(TABLE);
-    out.push(' ');
+/// The start of every line of one kind: `add KIND FAMILY kube-proxy `.
+fn head(out: &mut String, kind: Kind, family: Family) {
+    out.push_str(match (family, kind) {
+        (Family::Ip, Kind::Chain) => "add chain ip kube-proxy ",
+        (Family::Ip, Kind::Set) => "add set ip kube-proxy ",
+        (Family::Ip, Kind::Map) => "add map ip kube-proxy ",
+        (Family::Ip, Kind::Rule) => "add rule ip kube-proxy ",
+        (Family::Ip, Kind::Element) => "add element ip kube-proxy ",
+        (Family::Ip6, Kind::Chain) => "add chain ip6 kube-proxy ",
+        (Family::Ip6, Kind::Set) => "add set ip6 kube-proxy ",
+        (Family::Ip6, Kind::Map) => "add map ip6 kube-proxy ",
+        (Family::Ip6, Kind::Rule) => "add rule ip6 kube-proxy ",
+        (Family::Ip6, Kind::Element) => "add element ip6 kube-proxy ",
+    });
+}
+
+/// The kinds of object lines after the table's.
+#[derive(Clone, Copy)]
+enum Kind {
+    Chain,
+    Set,
+    Map,
+    Rule,
+    Element,
 }
 
 impl Table {
@@ -402,10 +452,13 @@ impl Table {
 
     /// Chains in creation order.
     pub fn chains(&self) -> impl ExactSizeIterator<Item = Chain<'_>> + '_ {
-        self.chains.iter().map(|c| Chain {
-            name: c.name.of(&self.text),
-            base: c.base,
-            comment: c.comment,
+        self.chains.iter().map(|c| {
+            let x = self.chain_extras[usize::from(c.extra)];
+            Chain {
+                name: c.name.of(&self.text),
+                base: x.base,
+                comment: x.comment,
+            }
         })
     }
 
@@ -432,7 +485,7 @@ impl Table {
 
     /// Rules in creation order (rules of one chain are in their order in the chain).
     pub fn rules(&self) -> impl ExactSizeIterator<Item = Rule<'_>> + '_ {
-        self.rules.iter().map(|r| Rule {
+        self.index().rules.iter().map(|r| Rule {
             chain: self.chain_name(r.chain),
             rule: r.text.of(&self.text),
             comment: r.comment.map(|c| c.of(&self.text)),
@@ -441,7 +494,7 @@ impl Table {
 
     /// Elements in creation order.
     pub fn elements(&self) -> impl ExactSizeIterator<Item = Element<'_>> + '_ {
-        self.elements.iter().map(|e| {
+        self.index().elements.iter().map(|e| {
             let (container, in_map) = match e.container {
                 Container::Set(SetId(i)) => (self.set_name(i), false),
                 Container::Map(MapId(i)) => (self.map_name(i), true),
@@ -468,6 +521,104 @@ impl Table {
 
     pub(crate) fn chain_name(&self, id: u32) -> &str {
         self.chains[id as usize].name.of(&self.text)
+    }
+
+    /// The rules and elements, indexed on first use.
+    pub(crate) fn index(&self) -> &Index {
+        self.index.get_or_init(|| self.build_index())
+    }
+
+    /// Reads the rule and element lines back into records. Every line was written by
+    /// [`Builder`], so its shape is known: `add rule F kube-proxy CHAIN TEXT[ comment "C"]` and
+    /// `add element F kube-proxy NAME { KEY[ comment "C"][ : VALUE] }` (no key, comment or
+    /// value contains ` : `; no rule text contains ` comment "`).
+    fn build_index(&self) -> Index {
+        let text = self.text.as_str();
+        let chain_ids: HashMap<&str, u32> = self
+            .chains
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.of(text), i as u32))
+            .collect();
+        let mut containers: HashMap<&str, Container> = HashMap::new();
+        for (i, sr) in self.sets.iter().enumerate() {
+            containers.insert(sr.name.of(text), Container::Set(SetId(i as u32)));
+        }
+        for (i, m) in self.maps.iter().enumerate() {
+            containers.insert(m.name, Container::Map(MapId(i as u32)));
+        }
+        let lines = |from: usize, to: usize| {
+            let mut at = from;
+            std::iter::from_fn(move || {
+                if at >= to {
+                    return None;
+                }
+                let end = text[at..to].find('\n').map_or(to, |k| at + k + 1);
+                let line = (at, end);
+                at = end;
+                Some(line)
+            })
+        };
+        let fam = self.family.as_str().len();
+        let mut index = Index::default();
+        let rule_head = "add rule ".len() + fam + 1 + TABLE.len() + 1;
+        for (start, end) in lines(self.rules_start, self.elements_start) {
+            let body_end = end - 1;
+            let Some(name_len) = text[start + rule_head..body_end].find(' ') else {
+                continue;
+            };
+            let name_end = start + rule_head + name_len;
+            let Some(&chain) = chain_ids.get(&text[start + rule_head..name_end]) else {
+                continue;
+            };
+            let mut text_end = body_end;
+            let mut comment = None;
+            if text[..body_end].ends_with('"') {
+                if let Some(k) = text[name_end..body_end].rfind(" comment \"") {
+                    text_end = name_end + k;
+                    comment = Some(Span::new(text_end + 10, body_end - 1));
+                }
+            }
+            index.rules.push(RuleRec {
+                line: Span::new(start, end),
+                text: Span::new(name_end + 1, text_end),
+                comment,
+                chain,
+            });
+        }
+        let elem_head = "add element ".len() + fam + 1 + TABLE.len() + 1;
+        for (start, end) in lines(self.elements_start, text.len()) {
+            // `NAME { BODY }\n`
+            let Some(brace) = text[start + elem_head..end].find(" { ") else {
+                continue;
+            };
+            let name_end = start + elem_head + brace;
+            let Some(&container) = containers.get(&text[start + elem_head..name_end]) else {
+                continue;
+            };
+            let body_start = name_end + 3;
+            let body_end = end.saturating_sub(3).max(body_start);
+            let body = &text[body_start..body_end];
+            let (rest, value) = match body.rfind(" : ") {
+                Some(k) => (k, Some(Span::new(body_start + k + 3, body_end))),
+                None => (body.len(), None),
+            };
+            let (key_end, comment) = match body[..rest].find(" comment \"") {
+                Some(k) => (
+                    k,
+                    Some(Span::new(body_start + k + 10, body_start + rest - 1)),
+                ),
+                None => (rest, None),
+            };
+            index.elements.push(ElemRec {
+                line: Span::new(start, end),
+                key: Span::new(body_start, body_start + key_end),
+                comment,
+                value,
+                container,
+            });
+        }
+        index
     }
 
     pub(crate) fn set_name(&self, id: u32) -> &str {
@@ -502,10 +653,11 @@ pub(crate) struct Builder {
     declared: bool,
     table_line_end: usize,
     chains: Vec<ChainRec>,
+    chain_extras: Vec<ChainExtra>,
     sets: Vec<SetRec>,
     maps: Vec<MapRec>,
-    rules: Vec<RuleRec>,
-    elements: Vec<ElemRec>,
+    /// Where the rule lines start, once the declarations are done.
+    rules_start: usize,
 }
 
 impl Builder {
@@ -530,10 +682,10 @@ impl Builder {
             elem_side: String::with_capacity(1024 + sizes.elem_bytes),
             declared: false,
             chains: Vec::with_capacity(32 + sizes.chains),
+            chain_extras: vec![ChainExtra::default()],
             sets: Vec::with_capacity(8 + sizes.sets),
             maps: Vec::with_capacity(8),
-            rules: Vec::with_capacity(64 + sizes.rules),
-            elements: Vec::with_capacity(8 + sizes.elements),
+            rules_start: 0,
         }
     }
 
@@ -553,7 +705,7 @@ impl Builder {
         debug_assert!(!self.declared, "chains are declared before rules");
         let out = &mut self.text;
         let line = out.len();
-        head(out, "chain", self.family);
+        head(out, Kind::Chain, self.family);
         let n = out.len();
         out.push_str(prefix);
         out.push_str(name);
@@ -572,11 +724,19 @@ impl Builder {
             out.push_str(" ; }");
         }
         out.push('\n');
+        let extra = if base.is_some() || comment.is_some() {
+            self.chain_extras.push(ChainExtra {
+                base,
+                comment: if base.is_some() { None } else { comment },
+            });
+            u16::try_from(self.chain_extras.len() - 1).unwrap_or(0)
+        } else {
+            0
+        };
         self.chains.push(ChainRec {
             line: Span::new(line, out.len()),
             name: Span::new(n, name_end),
-            base,
-            comment: if base.is_some() { None } else { comment },
+            extra,
         });
         ChainId((self.chains.len() - 1) as u32)
     }
@@ -599,7 +759,7 @@ impl Builder {
         debug_assert!(!self.declared, "sets are declared before rules");
         let out = &mut self.set_side;
         let line = out.len();
-        head(out, "set", self.family);
+        head(out, Kind::Set, self.family);
         let n = out.len();
         out.push_str(prefix);
         match name {
@@ -653,7 +813,7 @@ impl Builder {
         debug_assert!(!self.declared, "maps are declared before rules");
         let out = &mut self.map_side;
         let line = out.len();
-        head(out, "map", self.family);
+        head(out, Kind::Map, self.family);
         out.push_str(name);
         out.push_str(" { type ");
         out.push_str(key_type);
@@ -692,30 +852,23 @@ impl Builder {
         self.set_side = String::new();
         self.map_side = String::new();
         self.declared = true;
+        self.rules_start = self.text.len();
     }
 
     /// Starts a rule in `chain` (rules phase); the text is written through the returned writer.
     pub(crate) fn rule(&mut self, chain: ChainId) -> RuleWriter<'_> {
         debug_assert!(self.declared, "rules follow the declarations");
-        let line = self.text.len();
-        head(&mut self.text, "rule", self.family);
+        head(&mut self.text, Kind::Rule, self.family);
         let name = self.chains[chain.0 as usize].name;
         self.text.extend_from_within(name.range());
         self.text.push(' ');
-        let text = self.text.len();
-        RuleWriter {
-            b: self,
-            chain,
-            line,
-            text,
-        }
+        RuleWriter { b: self }
     }
 
     /// Starts an element of `c`; the key, comment and value are written through the writer.
     pub(crate) fn element(&mut self, c: Container) -> ElemWriter<'_> {
         let out = &mut self.elem_side;
-        let line = out.len();
-        head(out, "element", self.family);
+        head(out, Kind::Element, self.family);
         match c {
             Container::Set(SetId(i)) => {
                 let n = self.sets[i as usize].name.range();
@@ -729,14 +882,9 @@ impl Builder {
             Container::Map(MapId(i)) => out.push_str(self.maps[i as usize].name),
         }
         out.push_str(" { ");
-        let key = out.len();
         ElemWriter {
             b: self,
-            container: c,
-            line,
-            key,
             key_parts: 0,
-            comment: None,
         }
     }
 
@@ -746,7 +894,7 @@ impl Builder {
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the text passes 4 GiB.
     pub(crate) fn finish(mut self) -> crate::Result<Table> {
         self.declarations_done();
-        let at = self.text.len();
+        let elements_start = self.text.len();
         self.text.push_str(&self.elem_side);
         if self.text.len() > u32::MAX as usize {
             return Err(crate::Error::InvalidArgument(format!(
@@ -754,22 +902,17 @@ impl Builder {
                 self.text.len()
             )));
         }
-        for e in &mut self.elements {
-            e.line = e.line.shift(at);
-            e.key = e.key.shift(at);
-            e.comment = e.comment.map(|c| c.shift(at));
-            e.value = e.value.map(|v| v.shift(at));
-        }
-        let text = self.text;
         Ok(Table {
             family: self.family,
-            text,
+            text: self.text,
             chains: self.chains,
+            chain_extras: self.chain_extras,
             sets: self.sets,
             maps: self.maps,
-            rules: self.rules,
-            elements: self.elements,
             table_line_end: self.table_line_end,
+            rules_start: self.rules_start,
+            elements_start,
+            index: OnceLock::new(),
         })
     }
 }
@@ -778,9 +921,6 @@ impl Builder {
 #[derive(Debug)]
 pub(crate) struct RuleWriter<'b> {
     b: &'b mut Builder,
-    chain: ChainId,
-    line: usize,
-    text: usize,
 }
 
 impl RuleWriter<'_> {
@@ -825,20 +965,11 @@ impl RuleWriter<'_> {
     /// Ends the rule, with an optional comment.
     pub fn end(&mut self, comment: Option<&'static str>) {
         let b = &mut *self.b;
-        let text_end = b.text.len();
-        let comment = comment.map(|c| {
+        if let Some(c) = comment {
             b.text.push_str(" comment ");
-            let start = b.text.len() + 1;
             quote(&mut b.text, c);
-            Span::new(start, b.text.len() - 1)
-        });
+        }
         b.text.push('\n');
-        b.rules.push(RuleRec {
-            line: Span::new(self.line, b.text.len()),
-            text: Span::new(self.text, text_end),
-            comment,
-            chain: self.chain.0,
-        });
     }
 }
 
@@ -847,11 +978,7 @@ impl RuleWriter<'_> {
 #[derive(Debug)]
 pub(crate) struct ElemWriter<'b> {
     b: &'b mut Builder,
-    container: Container,
-    line: usize,
-    key: usize,
     key_parts: u8,
-    comment: Option<Span>,
 }
 
 impl ElemWriter<'_> {
@@ -887,60 +1014,30 @@ impl ElemWriter<'_> {
     pub fn comment(&mut self, c: &str) -> &mut Self {
         let out = &mut self.b.elem_side;
         out.push_str(" comment ");
-        let start = out.len() + 1;
         quote(out, c);
-        self.comment = Some(Span::new(start, out.len() - 1));
         self
-    }
-
-    fn key_end(&self) -> usize {
-        match self.comment {
-            // ` comment "`: 10 bytes before the comment text.
-            Some(c) => c.start as usize - 10,
-            None => self.b.elem_side.len(),
-        }
     }
 
     /// Ends a set element.
     pub fn end(&mut self) {
-        let key_end = self.key_end();
-        self.finish(key_end, None);
+        self.b.elem_side.push_str(" }\n");
     }
 
     /// Ends a map element with `: goto CHAIN`.
     pub fn goto(&mut self, c: ChainId) {
-        let key_end = self.key_end();
         let b = &mut *self.b;
-        b.elem_side.push_str(" : ");
-        let start = b.elem_side.len();
-        b.elem_side.push_str("goto ");
+        b.elem_side.push_str(" : goto ");
         let n = b.chains[c.0 as usize].name;
         b.elem_side.push_str(&b.text[n.range()]);
-        let end = b.elem_side.len();
-        self.finish(key_end, Some(Span::new(start, end)));
+        b.elem_side.push_str(" }\n");
     }
 
     /// Ends a map element with `: VERDICT`.
     pub fn verdict(&mut self, v: &str) {
-        let key_end = self.key_end();
         let out = &mut self.b.elem_side;
         out.push_str(" : ");
-        let start = out.len();
         out.push_str(v);
-        let end = out.len();
-        self.finish(key_end, Some(Span::new(start, end)));
-    }
-
-    fn finish(&mut self, key_end: usize, value: Option<Span>) {
-        let b = &mut *self.b;
-        b.elem_side.push_str(" }\n");
-        b.elements.push(ElemRec {
-            line: Span::new(self.line, b.elem_side.len()),
-            key: Span::new(self.key, key_end),
-            comment: self.comment,
-            value,
-            container: self.container,
-        });
+        out.push_str(" }\n");
     }
 }
 
