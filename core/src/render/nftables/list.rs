@@ -82,12 +82,13 @@ pub fn write_ordered(t: &Table, order: ObjectOrder) -> String {
 
     // Rules and elements grouped by their chain or container, keeping their order.
     let mut rules_of: Vec<Vec<usize>> = vec![Vec::new(); t.chains.len()];
-    for (i, r) in t.rules.iter().enumerate() {
+    let index = t.index();
+    for (i, r) in index.rules.iter().enumerate() {
         rules_of[r.chain as usize].push(i);
     }
     let mut set_elems: Vec<Vec<usize>> = vec![Vec::new(); t.sets.len()];
     let mut map_elems: Vec<Vec<usize>> = vec![Vec::new(); t.maps.len()];
-    for (i, e) in t.elements.iter().enumerate() {
+    for (i, e) in index.elements.iter().enumerate() {
         match e.container {
             Container::Set(s) => set_elems[s.0 as usize].push(i),
             Container::Map(m) => map_elems[m.0 as usize].push(i),
