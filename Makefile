@@ -44,16 +44,16 @@ setup-rust: ## rustup: the wasm32 target, rustfmt and clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-setup-system: ## Debian packages iptables, iproute2, ipset (kernel tests), binaryen (wasm-opt), when missing
+setup-system: ## Debian packages iptables, nftables, iproute2, ipset (kernel tests), binaryen (wasm-opt), when missing
 	@missing=""; \
-	for bin in iptables ip ipset wasm-opt; do \
+	for bin in iptables nft ip ipset wasm-opt; do \
 		PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null || missing="$$missing $$bin"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing iptables iproute2 ipset binaryen (missing:$$missing)"; \
+			echo "installing iptables nftables iproute2 ipset binaryen (missing:$$missing)"; \
 			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update -qq && apt-get install -y -qq iptables iproute2 ipset binaryen; \
+			apt-get update -qq && apt-get install -y -qq iptables nftables iproute2 ipset binaryen; \
 		else \
 			echo "warning: missing$$missing; run 'sudo make setup-system' for the kernel tests"; \
 		fi; \
@@ -131,10 +131,13 @@ test-python: setup-venv install ## pytest (strict) against the installed wheel
 stubtest: setup-venv install ## mypy stubtest: the .pyi stubs match the built module
 	cd bindings-py && ../$(VPY) -m mypy.stubtest svccore
 
-test-kernel: setup-system ## iptables/ipset rules loaded and exercised in network namespaces (root)
+test-kernel: setup-system ## iptables, nftables and ipset rules loaded and exercised in network namespaces (root)
 	@# Real kernel: every conformance case and example loaded with iptables-restore and compared
 	@# with iptables-save; a small node with TCP servers behind ClusterIP, NodePort, external IP.
 	$(PYTHON) tests/kernel/test_iptables.py
+	@# nftables mode: every case and example loaded with nft -f and compared with nft list table;
+	@# the same small node with the nftables rules instead.
+	$(PYTHON) tests/kernel/test_nftables.py
 	@# ipvs mode: ipset restore and the ipvs-mode iptables payload (the ip_vs module is missing).
 	$(PYTHON) tests/ipvs/test_netns.py
 

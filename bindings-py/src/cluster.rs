@@ -521,7 +521,8 @@ impl PyCluster {
     /// ``ip6 kube-proxy`` for ``family="IPv6"``), as ``add`` lines: ``form="dump"`` (knftables'
     /// ``Fake.Dump()``, the text kube-proxy's unit tests compare: objects sorted by name) or
     /// ``"load"`` (the same objects in an order ``nft -f`` accepts: table, chains, sets, maps,
-    /// rules, elements).
+    /// rules, elements) or ``"list"`` (what ``nft list table ip kube-proxy`` prints once the
+    /// load form is loaded, as nftables 1.0.6 prints it).
     ///
     /// Settings are layered as in :meth:`render_iptables` (defaults, ``config``,
     /// ``proxier_settings``, then the keyword flags): ``node``, ``cluster_cidr``,
@@ -557,7 +558,7 @@ impl PyCluster {
             use svccore::render::nftables::{render, Form};
             let form = Form::parse(form).ok_or_else(|| {
                 bad(format!(
-                    "unknown nftables form {form:?}: expected dump or load"
+                    "unknown nftables form {form:?}: expected dump, load or list"
                 ))
             })?;
             let f = settings_flags("render_nftables", flags, node, fam(family)?)?;
@@ -569,6 +570,51 @@ impl PyCluster {
                 &f,
             )?;
             core(py.allow_threads(|| render(&self.0, &s, form)))
+        })
+    }
+
+    /// The ServiceCIDRs :meth:`render_nftables` drops unallocated addresses in, and where they
+    /// come from: the cluster's ``ServiceCIDR`` objects when it has any, else ``service_cidrs``
+    /// or the ``serviceCIDRs`` of ``proxier_settings``. Returns ``(source, cidrs, message)``:
+    /// ``source`` is ``"objects"``, ``"settings"`` or ``"none"``; ``message`` says it in one line.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: networking.k8s.io/v1
+    /// ... kind: ServiceCIDR
+    /// ... metadata: {name: kubernetes}
+    /// ... spec: {cidrs: [10.96.0.0/12]}
+    /// ... ''')
+    /// >>> c.nftables_service_cidrs(service_cidrs=['172.30.0.0/16'])[:2]
+    /// ('objects', ['10.96.0.0/12'])
+    #[pyo3(signature = (*, proxier_settings = None, service_cidrs = None))]
+    fn nftables_service_cidrs(
+        &self,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        service_cidrs: Option<Vec<String>>,
+    ) -> PyResult<(String, Vec<String>, String)> {
+        guard(|| {
+            use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+            let s = iptables_settings(
+                &self.0,
+                None,
+                proxier_settings,
+                SettingsFlags {
+                    service_cidrs,
+                    ..SettingsFlags::default()
+                },
+            )?;
+            let choice = core(choose_service_cidrs(&self.0, &s))?;
+            let source = match choice.source {
+                ServiceCidrSource::Objects(_) => "objects",
+                ServiceCidrSource::Settings => "settings",
+                ServiceCidrSource::None => "none",
+            };
+            Ok((
+                source.to_owned(),
+                choice.cidrs.iter().map(|c| c.to_string()).collect(),
+                choice.source.describe(&choice.cidrs),
+            ))
         })
     }
 

@@ -110,8 +110,8 @@ spec: {clusterIP: fd00::10, clusterIPs: [fd00::10], ipFamilies: [IPv6], ports: [
 
 def test_bad_arguments_raise_the_right_errors() -> None:
     c = svccore.Cluster.from_yaml("")
-    with pytest.raises(svccore.InvalidArgumentError, match='unknown nftables form "list"'):
-        c.render_nftables(form="list")
+    with pytest.raises(svccore.InvalidArgumentError, match='unknown nftables form "save"'):
+        c.render_nftables(form="save")
     with pytest.raises(svccore.ConfigError, match=r"serviceCIDRs\[0\]"):
         c.render_nftables(service_cidrs=["nope"])
     with pytest.raises(svccore.InvalidArgumentError, match="unknown IP family"):
@@ -160,5 +160,5 @@ def test_render_nftables_command_flags_and_usage_errors() -> None:
     assert "ip daddr { 10.96.0.0/16 } drop" in p.stdout
     p = run("render", "nftables", "-f", SHOP, "--random-fully")
     assert p.returncode == 2
-    p = run("render", "nftables", "-f", SHOP, "--form", "list")
+    p = run("render", "nftables", "-f", SHOP, "--form", "save")
     assert p.returncode == 2

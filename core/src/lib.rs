@@ -1,9 +1,10 @@
 //! # svccore: kube-proxy's view of Kubernetes Services, offline
 //!
-//! svccore reads Kubernetes objects (Services, EndpointSlices, legacy Endpoints, Pods, Nodes and a
-//! `KubeProxyConfiguration`), validates them, works out which endpoints each node uses, picks
-//! backends the way the real engines do and renders what kube-proxy programs on a node. It does no
-//! I/O: text goes in, text and values come out; time and randomness are parameters.
+//! svccore reads Kubernetes objects (Services, EndpointSlices, legacy Endpoints, Pods, Nodes,
+//! ServiceCIDRs and a `KubeProxyConfiguration`), validates them, works out which endpoints each
+//! node uses, picks backends the way the real engines do and renders what kube-proxy programs on
+//! a node. It does no I/O: text goes in, text and values come out; time and randomness are
+//! parameters.
 //!
 //! Data flows one way, each layer reading only the ones above it:
 //!

@@ -221,6 +221,9 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
             );
         }
     }
+    for c in &cluster.service_cidrs {
+        service_cidr(c, &mut out);
+    }
     if let Some(c) = &cluster.proxy_config {
         proxy_config(c, &mut out);
     }
@@ -643,6 +646,60 @@ fn endpoints(e: &Endpoints, out: &mut Vec<Issue>) {
             v.port(&format!("{b}.port"), *port);
             v.protocol(&format!("{b}.protocol"), proto);
         }
+    }
+}
+
+/// One `ServiceCIDR.spec.cidrs` entry as the API server accepts it: strict address syntax and the
+/// network address itself (`10.96.0.0/12`, not `10.96.0.1/12`). Returns the parsed network or
+/// why the text is refused. kube-proxy writes the text into its drop rule, so the renderers
+/// read ServiceCIDRs only through this check.
+pub fn parse_service_cidr(text: &str) -> Result<ipnet::IpNet, String> {
+    let addr = text.split('/').next().unwrap_or(text);
+    // `parse_cidr_strict` (ipnet's parser) reads `10.096.0.0/12`; the API server does not.
+    if has_leading_zero(addr) {
+        return Err(format!(
+            "{} is not a valid CIDR: leading zeros are not allowed",
+            q(text)
+        ));
+    }
+    let Some(net) = parse_cidr_strict(text) else {
+        return Err(format!(
+            "{} is not a valid CIDR (e.g. 10.96.0.0/12 or 2001:db8::/108)",
+            q(text)
+        ));
+    };
+    if net.trunc() != net {
+        return Err(format!(
+            "{} is not a valid CIDR: must be the network address {}",
+            q(text),
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+// spec: the API server's ServiceCIDR validation (networking validateServiceCIDRSpec): 1 or 2
+// CIDRs, two only when one of each family.
+fn service_cidr(c: &ServiceCidr, out: &mut Vec<Issue>) {
+    let mut v = V { loc: &c.loc, out };
+    v.meta(&c.meta, false, false);
+    match c.cidrs.len() {
+        0 => v.err("spec.cidrs", "at least one CIDR is required"),
+        1 | 2 => {}
+        n => v.err("spec.cidrs", format!("may hold at most 2 CIDRs, got {n}")),
+    }
+    let mut families = Vec::new();
+    for (i, text) in c.cidrs.iter().enumerate() {
+        match parse_service_cidr(text) {
+            Ok(net) => families.push(net.addr().is_ipv4()),
+            Err(msg) => v.err(&format!("spec.cidrs[{i}]"), msg),
+        }
+    }
+    if c.cidrs.len() == 2 && families.len() == 2 && families[0] == families[1] {
+        v.err(
+            "spec.cidrs",
+            "may hold one CIDR of each IP family only (e.g. 10.96.0.0/12 and 2001:db8::/108)",
+        );
     }
 }
 

@@ -320,6 +320,12 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    def nftables_service_cidrs(
+        self,
+        *,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        service_cidrs: Sequence[str] | None = None,
+    ) -> tuple[str, list[str], str]: ...
     def render_ipvs(
         self,
         *,

@@ -708,7 +708,7 @@ def _colourize(text: str) -> str:
 # --- svccore render ------------------------------------------------------------------------
 
 IPTABLES_FORMS = ("restore", "save", "jumps")
-NFTABLES_FORMS = ("dump", "load")
+NFTABLES_FORMS = ("dump", "load", "list")
 IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
 
 _RENDER_IPTABLES_EXAMPLES = (
@@ -766,7 +766,8 @@ def _render_nftables_arguments(p: argparse.ArgumentParser) -> None:
         choices=NFTABLES_FORMS,
         default="dump",
         help="dump: the table as kube-proxy's tests dump it, objects sorted by name "
-        "(default); load: the same add lines in an order nft -f accepts",
+        "(default); load: the same add lines in an order nft -f accepts; list: what "
+        "'nft list table ip kube-proxy' prints once the load form is loaded (nft 1.0.6)",
     )
     p.add_argument(
         "--family",
@@ -781,6 +782,10 @@ def _run_render_nftables(args: argparse.Namespace) -> int:
     settings = nftables_settings(args)
     text = cluster.render_nftables(node=args.node, form=args.form, family=args.family, **settings)
     _warn_proxy(cluster, args.family or _settings_family(settings))
+    _source, _cidrs, message = cluster.nftables_service_cidrs(
+        proxier_settings=settings["proxier_settings"], service_cidrs=settings["service_cidrs"]
+    )
+    print(f"{PROG}: {message}", file=sys.stderr)
     sys.stdout.write(text)
     return EXIT_OK
 

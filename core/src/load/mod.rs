@@ -29,6 +29,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Pods.
     pub pods: Vec<Pod>,
+    /// ServiceCIDRs, in input order.
+    pub service_cidrs: Vec<ServiceCidr>,
     /// The last KubeProxyConfiguration given, if any.
     pub proxy_config: Option<ProxyConfig>,
     /// Non-fatal findings: skipped kinds, derived or allocated values.
@@ -163,7 +165,7 @@ impl Loader {
         };
         match kind {
             "List" | "ServiceList" | "EndpointSliceList" | "EndpointsList" | "NodeList"
-            | "PodList" => {
+            | "PodList" | "ServiceCIDRList" => {
                 if let Some(items) = r.list(map, "items") {
                     for (i, item) in items.iter().enumerate() {
                         self.add_value_at(file, &loc.field(&format!("items[{i}]")), item);
@@ -189,6 +191,12 @@ impl Loader {
             "Pod" if api == "v1" => {
                 let p = r.pod(map);
                 self.cluster.pods.push(p);
+            }
+            "ServiceCIDR"
+                if matches!(api, "networking.k8s.io/v1" | "networking.k8s.io/v1beta1") =>
+            {
+                let s = r.service_cidr(map);
+                self.cluster.service_cidrs.push(s);
             }
             "KubeProxyConfiguration" if api.starts_with("kubeproxy.config.k8s.io/") => {
                 let c = r.proxy_config(map);
@@ -704,6 +712,20 @@ impl Reader<'_> {
             }
         }
         pod
+    }
+
+    fn service_cidr(&mut self, o: &Obj) -> ServiceCidr {
+        let mut s = ServiceCidr {
+            loc: self.loc.clone(),
+            meta: self.meta(o),
+            ..Default::default()
+        };
+        // Cluster-scoped: `meta` defaults the namespace for namespaced kinds.
+        s.meta.namespace.clear();
+        if let Some(spec) = self.obj(o, "", "spec") {
+            s.cidrs = self.strs(spec, "spec", "cidrs");
+        }
+        s
     }
 
     fn proxy_config(&mut self, o: &Obj) -> ProxyConfig {

@@ -10,6 +10,7 @@ pub mod endpointslice;
 pub mod node;
 pub mod pod;
 pub mod service;
+pub mod servicecidr;
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,7 @@ pub use service::{
     IntOrString, LoadBalancerIngress, Service, ServicePort, ServiceType, SessionAffinity,
     TrafficPolicy,
 };
+pub use servicecidr::ServiceCidr;
 
 /// Where an object came from: its file and its path inside that file's document(s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -20,3 +20,4 @@
 
 pub mod config;
 pub mod plan;
+pub mod service_cidrs;

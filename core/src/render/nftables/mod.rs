@@ -39,6 +39,7 @@
 
 mod build;
 mod dump;
+pub mod list;
 mod load;
 pub mod model;
 pub mod names;
@@ -52,6 +53,7 @@ use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::NodePlan;
+use crate::proxier::service_cidrs::choose_service_cidrs;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -65,14 +67,18 @@ pub enum Form {
     /// The same `add` lines in an order `nft -f` accepts (table, chains, sets, maps, rules,
     /// elements), each kind in kube-proxy's creation order.
     Load,
+    /// What `nft list table ip kube-proxy` prints after the `load` form was loaded (nft
+    /// 1.0.6; see [`list`]).
+    List,
 }
 
 impl Form {
-    /// Parses `dump` or `load`.
+    /// Parses `dump`, `load` or `list`.
     pub fn parse(s: &str) -> Option<Form> {
         match s {
             "dump" => Some(Form::Dump),
             "load" => Some(Form::Load),
+            "list" => Some(Form::List),
             _ => None,
         }
     }
@@ -82,6 +88,7 @@ impl Form {
         match self {
             Form::Dump => "dump",
             Form::Load => "load",
+            Form::List => "list",
         }
     }
 }
@@ -92,6 +99,7 @@ impl Table {
         match form {
             Form::Dump => dump::write(self),
             Form::Load => load::text(self).to_owned(),
+            Form::List => list::write(self),
         }
     }
 
@@ -100,20 +108,24 @@ impl Table {
         match form {
             Form::Dump => dump::write(&self),
             Form::Load => self.text,
+            Form::List => list::write(&self),
         }
     }
 }
 
 /// Renders a cluster for the node and family named in `settings`: fills node IPs and interface
-/// addresses from the cluster's Node object ([`ProxierSettings::resolve`]), builds the snapshot
-/// and the node's plan, and writes `form`.
+/// addresses from the cluster's Node object ([`ProxierSettings::resolve`]), takes the service
+/// CIDRs from the cluster's ServiceCIDR objects when it has any ([`choose_service_cidrs`]),
+/// builds the snapshot and the node's plan, and writes `form`.
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
     Ok(table(cluster, settings)?.into_text(form))
 }
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).
 pub fn table(cluster: &Cluster, settings: &ProxierSettings) -> Result<Table> {
-    let resolved = settings.resolve(cluster)?;
+    let mut resolved = settings.resolve(cluster)?;
+    // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
+    resolved.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     table_for_snapshot(&snap, &resolved, &resolved.node.context())
 }
