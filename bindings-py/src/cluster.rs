@@ -595,15 +595,12 @@ impl PyCluster {
     ) -> PyResult<(String, Vec<String>, String)> {
         guard(|| {
             use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
-            let s = iptables_settings(
-                &self.0,
-                None,
-                proxier_settings,
-                SettingsFlags {
-                    service_cidrs,
-                    ..SettingsFlags::default()
-                },
-            )?;
+            let flags = svccore::proxier::config::SettingsFlags {
+                service_cidrs,
+                ..Default::default()
+            };
+            let s =
+                proxier_settings_of(&self.0, ProxyMode::Nftables, None, proxier_settings, &flags)?;
             let choice = core(choose_service_cidrs(&self.0, &s))?;
             let source = match choice.source {
                 ServiceCidrSource::Objects(_) => "objects",

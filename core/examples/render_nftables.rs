@@ -56,7 +56,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         settings.apply_json_str(&std::fs::read_to_string(f)?, Some(f))?;
     }
     if let Some(n) = node {
-        settings.node_name = n;
+        settings.node.name = n;
     }
     if let Some(f) = family {
         settings.ip_family = f;

@@ -59,7 +59,7 @@ pub struct ServiceCidrChoice {
 }
 
 /// The ServiceCIDRs for `cluster`: those of its `ServiceCIDR` objects if it has any, else
-/// `settings.service_cidrs`. Every object CIDR is checked as the API server does; a bad one is
+/// `settings.nftables.service_cidrs`. Every object CIDR is checked as the API server does; a bad one is
 /// an [`Error::Validation`] naming its file and path (`items[2].spec.cidrs[0]`).
 ///
 /// # Example
@@ -70,7 +70,7 @@ pub struct ServiceCidrChoice {
 ///     "kind": "ServiceCIDR", "metadata": {"name": "kubernetes"},
 ///     "spec": {"cidrs": ["10.96.0.0/12", "fd00:10:96::/112"]}}"#)]).unwrap();
 /// let mut settings = ProxierSettings::default();
-/// settings.service_cidrs = vec!["172.30.0.0/16".parse().unwrap()];
+/// settings.nftables.service_cidrs = vec!["172.30.0.0/16".parse().unwrap()];
 /// let choice = choose_service_cidrs(&cluster, &settings).unwrap();
 /// assert_eq!(choice.source, ServiceCidrSource::Objects(vec!["kubernetes".into()]));
 /// assert_eq!(choice.cidrs[0].to_string(), "10.96.0.0/12");
@@ -81,7 +81,7 @@ pub fn choose_service_cidrs(
 ) -> Result<ServiceCidrChoice> {
     if cluster.service_cidrs.is_empty() {
         let mut cidrs = Vec::new();
-        for c in &settings.service_cidrs {
+        for c in &settings.nftables.service_cidrs {
             if !cidrs.contains(c) {
                 cidrs.push(*c);
             }

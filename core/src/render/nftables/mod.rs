@@ -125,7 +125,7 @@ pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Resu
 pub fn table(cluster: &Cluster, settings: &ProxierSettings) -> Result<Table> {
     let mut resolved = settings.resolve(cluster)?;
     // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
-    resolved.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
+    resolved.nftables.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     table_for_snapshot(&snap, &resolved, &resolved.node.context())
 }
