@@ -1,8 +1,8 @@
 //! Simulation: drive connections from many clients over time through one Service port's real
 //! configuration on one node (traffic policy, topology, affinity) and the chosen engine.
 //!
-//! The endpoint list comes from [`categorize`](crate::categorize) for the node and the kind of
-//! traffic, exactly as kube-proxy would program it; the picks come from
+//! The endpoint list comes from the node's [plan](crate::proxier::plan) for the kind of
+//! traffic (its internal or external route), exactly as kube-proxy would program it; the picks come from
 //! [`select::Balancer`](crate::select::Balancer). Connections arrive evenly over `duration`
 //! seconds from `clients` clients drawn with a seeded RNG; each stays established for `hold`
 //! seconds and then sits in TIME_WAIT for [`TIME_WAIT_SECONDS`], so the IPVS least-connection
@@ -12,8 +12,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::categorize::{categorize, Categorized, NodeContext};
+use crate::categorize::NodeContext;
 use crate::model::IpFamily;
+use crate::proxier::plan::{PortPlan, Route};
 use crate::select::measure::disruption;
 use crate::select::{cascade, Algorithm, Backend, Balancer, Connection, Flags, Options, Rng};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
@@ -230,43 +231,39 @@ fn find_port<'a>(snap: &'a ProxySnapshot, service: &str) -> Result<&'a ServicePo
 
 /// Which list of a categorization serves the traffic, and what happens when it is empty.
 fn endpoint_list(
-    port: &ServicePortView,
-    cat: &Categorized,
+    plan: &PortPlan,
     source: Source,
     ipvs: bool,
 ) -> (Vec<usize>, &'static str, Option<String>, bool) {
-    let local = match source {
-        Source::Pod | Source::Node => port.internal_policy_local,
-        Source::External => port.external_policy_local,
+    let cat = &plan.endpoints;
+    let route = match source {
+        Source::Pod | Source::Node => plan.internal,
+        Source::External => plan.external,
     };
-    if !cat.has_endpoints {
-        let why = if cat.topology_keys_unmatched {
-            "no endpoint matches the Service's topologyKeys for this node"
-        } else {
-            "the Service has no usable endpoints"
-        };
-        return (
-            Vec::new(),
-            "cluster",
-            Some(format!("{why}: connections are refused")),
-            false,
-        );
-    }
-    if local {
-        if !cat.local.is_empty() {
-            return (cat.local.clone(), "local", None, false);
+    match route {
+        Route::NoEndpoints => {
+            let why = if cat.topology_keys_unmatched {
+                "no endpoint matches the Service's topologyKeys for this node"
+            } else {
+                "the Service has no usable endpoints"
+            };
+            (
+                Vec::new(),
+                "cluster",
+                Some(format!("{why}: connections are refused")),
+                false,
+            )
         }
-        if ipvs {
-            // spec: ipvs.md §8.3: ipvs mode falls back to the cluster list.
+        Route::Cluster => (cat.cluster.clone(), "cluster", None, false),
+        Route::Local => (cat.local.clone(), "local", None, false),
+        // spec: ipvs.md §8.3: ipvs mode falls back to the cluster list.
+        Route::NoLocalEndpoints if ipvs => {
             let note = "no local endpoint: ipvs mode falls back to all endpoints (iptables mode would drop)";
-            return (cat.cluster.clone(), "cluster", Some(note.into()), false);
+            (cat.cluster.clone(), "cluster", Some(note.into()), false)
         }
-        if source == Source::External {
-            return (Vec::new(), "local", Some("externalTrafficPolicy: Local and no local endpoint on this node: external connections are dropped".into()), true);
-        }
-        return (Vec::new(), "local", Some("internalTrafficPolicy: Local and no local endpoint on this node: connections are dropped".into()), true);
+        Route::NoLocalEndpoints if source == Source::External => (Vec::new(), "local", Some("externalTrafficPolicy: Local and no local endpoint on this node: external connections are dropped".into()), true),
+        Route::NoLocalEndpoints => (Vec::new(), "local", Some("internalTrafficPolicy: Local and no local endpoint on this node: connections are dropped".into()), true),
     }
-    (cat.cluster.clone(), "cluster", None, false)
 }
 
 fn parse_endpoint(s: &str) -> Result<SocketAddr> {
@@ -349,9 +346,9 @@ pub fn simulate_with_progress(
             .unwrap_or_default(),
     };
     let node = NodeContext::from_cluster(cluster, &node_name);
-    let cat = categorize(port, &node);
+    let plan = PortPlan::new(port, &node, None);
     let ipvs = opts.algorithm.ipvs_scheduler().is_some();
-    let (list, list_name, note, drops) = endpoint_list(port, &cat, opts.source, ipvs);
+    let (list, list_name, note, drops) = endpoint_list(&plan, opts.source, ipvs);
 
     let affinity_timeout = match opts.affinity_timeout {
         Some(0) => None,
