@@ -123,7 +123,7 @@ def test_render_forms(shop: svccore.Cluster) -> None:
         (
             lambda c: c.trace(node="n", src="10.0.0.1", dst="10.96.0.10"),
             svccore.InvalidArgumentError,
-            'dst "10.96.0.10" is not ip:port (use [ip]:port for IPv6)',
+            'dst "10.96.0.10" has no port: write ip:port ([ip]:port for IPv6)',
         ),
         (
             lambda c: c.trace(node="n", src="10.0.0.1", dst="10.96.0.10:80", proto="icmp"),

@@ -61,7 +61,12 @@ pub fn parse_dst(s: &str, port: Option<u16>) -> Result<(IpAddr, u16)> {
     let bad = |msg: String| Error::InvalidArgument(msg);
     let (ip, p) = match (t.parse::<IpAddr>(), port) {
         (Ok(ip), Some(p)) => (ip, p),
-        _ => {
+        (Ok(_), None) => {
+            return Err(bad(format!(
+                "dst {t:?} has no port: write ip:port ([ip]:port for IPv6)"
+            )))
+        }
+        (Err(_), _) => {
             let sa: SocketAddr = t
                 .parse()
                 .map_err(|_| bad(format!("dst {t:?} is not ip:port (use [ip]:port for IPv6)")))?;
@@ -163,8 +168,9 @@ mod tests {
         assert_eq!(parse_dst("[fd00::1]:80", None).unwrap(), (v6, 80));
         assert_eq!(parse_dst(" fd00::1 ", Some(443)).unwrap(), (v6, 443));
         let msg = |s, p| parse_dst(s, p).unwrap_err().to_string();
-        assert!(msg("10.0.0.1", None).contains("is not ip:port"));
-        assert!(msg("fd00::1:80", None).contains("is not ip:port"));
+        assert!(msg("10.0.0.1", None).contains("has no port"));
+        // An IPv6 address that ends like a port is an address: the hint says how to add one.
+        assert!(msg("fd00::1:80", None).contains("has no port: write ip:port ([ip]:port"));
         assert!(msg("x:80", None).contains("is not ip:port"));
         assert!(msg("10.0.0.1:0", None).contains("port 0"));
         assert!(parse_src("10.0.0.300").is_err());
