@@ -399,7 +399,7 @@ test("trace: bad options throw invalid-argument with the option's path", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const cases = [
     [{ src: "10.0.0.1" }, "dst", /dst is required/],
-    [{ ...LB, dst: "10.108.12.40" }, "dst", /not ip:port/],
+    [{ ...LB, dst: "10.108.12.40" }, "dst", /has no port: write ip:port/],
     [{ ...LB, dst: "nginx:80" }, "dst", /not ip:port/],
     [{ ...LB, src: "a.b.c.d" }, "src", /not an IP address/],
     [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
