@@ -34,31 +34,18 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (  # noqa: E402  (the harness lives beside this script)
+    CLIENT, EXT_CLIENT, NODE_IP, POD_CLIENT, PODS, RESULTS, SERVER, Netns, check, example_inputs,
+    log, run, within)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CASES = os.path.join(ROOT, "tests", "conformance", "iptables")
 EXAMPLES = os.path.join(ROOT, "examples")
 TAG = "svck%d" % os.getpid()
 
-RESULTS = {"passed": 0, "failed": 0}
 VERBOSE = False
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(ok, name, detail=""):
-    RESULTS["passed" if ok else "failed"] += 1
-    log("%s %s%s" % ("PASS" if ok else "FAIL", name, ("" if ok or not detail else "\n    " + detail.replace("\n", "\n    "))))
-    return ok
-
-
-def run(cmd, inp=None, check_rc=True, timeout=120):
-    p = subprocess.run(cmd, input=inp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError("%s failed (rc=%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode(errors="replace").strip()))
-    return p
 
 
 def prerequisites():
@@ -92,41 +79,6 @@ class Renderer:
         return json.loads(run(args).stdout.decode())
 
 
-class Netns:
-    """Namespaces created here, all deleted by close()."""
-
-    def __init__(self):
-        self.names = []
-        self.procs = []
-
-    def add(self, short):
-        name = "%s-%s" % (TAG, short)
-        run(["ip", "netns", "add", name])
-        self.names.append(name)
-        self.ex(name, ["ip", "link", "set", "lo", "up"])
-        return name
-
-    def ex(self, ns, cmd, **kw):
-        return run(["ip", "netns", "exec", ns] + cmd, **kw)
-
-    def spawn(self, ns, cmd):
-        p = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.procs.append(p)
-        return p
-
-    def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        for n in reversed(self.names):
-            subprocess.run(["ip", "netns", "del", n], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def strip_comments(text):
     return "".join(l + "\n" for l in text.splitlines() if not l.startswith("#"))
 
@@ -140,7 +92,7 @@ def load_one(render, name, files, settings, family, nfacct):
         predicted = render(files, settings, "save")
     except RuntimeError as e:
         return check(False, "load %s: render" % name, str(e))
-    ns = Netns()
+    ns = Netns(TAG)
     try:
         n = ns.add("load")
         if nfacct:
@@ -163,25 +115,6 @@ def load_one(render, name, files, settings, family, nfacct):
         ns.close()
 
 
-def example_inputs():
-    """(name, files, settings) for each project example; tolerate the folder missing."""
-    if not os.path.isdir(EXAMPLES):
-        return []
-    out = []
-    for entry in sorted(os.listdir(EXAMPLES)):
-        path = os.path.join(EXAMPLES, entry)
-        exts = (".json", ".yaml", ".yml")
-        if os.path.isdir(path):
-            files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                           if f.endswith(exts) and f != "proxy.json")
-            settings = os.path.join(path, "proxy.json")
-            if files:
-                out.append((entry, files, settings if os.path.isfile(settings) else None))
-        elif entry.endswith(exts):
-            out.append((entry, [path], None))
-    return out
-
-
 def test_load(render):
     for case in sorted(os.listdir(CASES)):
         d = os.path.join(CASES, case)
@@ -191,7 +124,7 @@ def test_load(render):
             proxy = json.load(f)
         load_one(render, case, [os.path.join(d, "cluster.json")], os.path.join(d, "proxy.json"),
                  proxy["ipFamily"], bool(proxy.get("nfacctCounters")))
-    for name, files, settings in example_inputs():
+    for name, files, settings in example_inputs(EXAMPLES):
         family, nfacct = "IPv4", False
         if settings:
             with open(settings) as f:
@@ -206,43 +139,6 @@ def test_load(render):
 
 
 # ----------------------------------------------------------------------------------- (b) node
-SERVER = r"""
-import socket, sys, threading
-ip = sys.argv[1]
-def serve(port):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port)); s.listen(128)
-    while True:
-        c, peer = s.accept()
-        try: c.sendall(("%s %s\n" % (ip, peer[0])).encode())
-        finally: c.close()
-for p in sys.argv[2:]:
-    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
-print("ready", flush=True)
-threading.Event().wait(600)   # bounded: the test terminates it long before
-"""
-
-CLIENT = r"""
-import json, socket, sys, time
-dst, port, n, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-out = []
-for _ in range(n):
-    s = socket.socket(); s.settimeout(timeout)
-    try:
-        s.connect((dst, port)); out.append(s.recv(200).decode().strip())
-    except ConnectionRefusedError: out.append("refused")
-    except socket.timeout: out.append("timeout")
-    except OSError as e: out.append("error %s" % e.errno)
-    finally: s.close()
-print(json.dumps(out))
-"""
-
-NODE_IP = "192.168.50.1"
-EXT_CLIENT = "192.168.50.2"
-POD_CLIENT = "10.244.9.2"
-PODS = ["10.244.1.2", "10.244.2.2", "10.244.3.2"]
-
-
 def node_cluster():
     def svc(name, ip, port, target, typ="ClusterIP", node_port=None, extra=None):
         p = {"name": "http", "protocol": "TCP", "port": port, "targetPort": target}
@@ -279,12 +175,6 @@ def node_cluster():
     return {"apiVersion": "v1", "kind": "List", "items": items}, settings
 
 
-def within(count, n, p, sigmas=5.0):
-    mean = n * p
-    sd = (n * p * (1 - p)) ** 0.5
-    return abs(count - mean) <= sigmas * sd + 1
-
-
 def test_node(render, tmp):
     cluster, settings = node_cluster()
     cfile, sfile = os.path.join(tmp, "node-cluster.json"), os.path.join(tmp, "node-proxy.json")
@@ -292,7 +182,7 @@ def test_node(render, tmp):
         json.dump(cluster, f)
     with open(sfile, "w") as f:
         json.dump(settings, f)
-    ns = Netns()
+    ns = Netns(TAG)
     try:
         node = ns.add("node")
         ns.ex(node, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
