@@ -43,6 +43,7 @@ pub mod list;
 mod load;
 pub mod model;
 pub mod names;
+pub mod parse;
 mod sort;
 
 pub use build::build;
