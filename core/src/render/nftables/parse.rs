@@ -722,7 +722,7 @@ fn chain_line(c: &mut ListedChain, line: &str, file: Option<&str>, n: usize) -> 
             }
         }
     }
-    if brace_delta(line) != 0 || line.split('"').count() % 2 == 0 {
+    if brace_delta(line) != 0 || line.matches('"').count() & 1 == 1 {
         return Err(err(
             file,
             n,
