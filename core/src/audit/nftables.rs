@@ -35,7 +35,7 @@
 //! assert_eq!(report.service_ports[0].changed[0].chain, "no-endpoint-services");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::{AuditReport, AuditRule, ChangedRule, ServiceAudit, NODE_GROUP};
@@ -114,13 +114,12 @@ pub fn audit_snapshot(
     }
     drift.sort_by_key(|g| (g.service_port != NODE_GROUP, g.service_port.clone()));
     // A service-level group (`ns/name`: an element shared by its ports) counts for every port.
+    let groups: HashSet<&str> = drift.iter().map(|g| g.service_port.as_str()).collect();
     let drifted = |port: &str| {
-        drift.iter().any(|g| {
-            port == g.service_port
-                || port
-                    .strip_prefix(g.service_port.as_str())
-                    .is_some_and(|r| r.starts_with(':'))
-        })
+        groups.contains(port)
+            || port
+                .split_once(':')
+                .is_some_and(|(svc, _)| groups.contains(svc))
     };
     let clean = owners.ports.iter().filter(|p| !drifted(p)).count();
     let count = |t: &ListedTable| {

@@ -33,6 +33,7 @@
 //!     unexpected `bogus` in table ip kube-proxy: expected a set, map or chain block, a comment or `}`");
 //! ```
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -546,7 +547,18 @@ pub fn parse_listing(text: &str, file: Option<&str>, family: Family) -> Result<L
         };
     }
     match state {
-        State::Top | State::Skip(_) => Ok(t),
+        State::Top | State::Skip(_) => {
+            // Names are unique per kind: the second use is the error.
+            let mut seen = HashSet::with_capacity(t.chains.len());
+            if let Some(c) = t.chains.iter().find(|c| !seen.insert(c.name.as_str())) {
+                return Err(err(file, c.line, format!("a second chain {}", c.name)));
+            }
+            let mut seen = HashSet::with_capacity(t.sets.len());
+            if let Some(s) = t.sets.iter().find(|s| !seen.insert(s.name.as_str())) {
+                return Err(err(file, s.line, format!("a second set or map {}", s.name)));
+            }
+            Ok(t)
+        }
         State::Table => Err(err(
             file,
             last,
@@ -601,9 +613,6 @@ fn table_line(
         }
         [kind @ ("set" | "map" | "chain"), name, "{"] if name_ok(name) => {
             if *kind == "chain" {
-                if t.chains.iter().any(|c| c.name == *name) {
-                    return Err(err(file, n, format!("a second chain {name}")));
-                }
                 Ok(State::Chain(ListedChain {
                     name: (*name).to_owned(),
                     line: n,
@@ -612,9 +621,6 @@ fn table_line(
                     rules: Vec::new(),
                 }))
             } else {
-                if t.sets.iter().any(|s| s.name == *name) {
-                    return Err(err(file, n, format!("a second set or map {name}")));
-                }
                 Ok(State::Set(ListedSet {
                     name: (*name).to_owned(),
                     line: n,
@@ -799,6 +805,7 @@ fn finish_elements(s: &mut ListedSet, acc: &str, file: Option<&str>, n: usize) -
                 format!("{what} {}: expected `elements = {{ … }}`", s.name),
             )
         })?;
+    let mut seen: HashSet<String> = s.elements.iter().map(|e| e.key.clone()).collect();
     for e in split_elements(body) {
         let el = element_of(e).map_err(|m| err(file, n, format!("{what} {}: {m}", s.name)))?;
         if s.is_map != el.value.is_some() {
@@ -817,7 +824,7 @@ fn finish_elements(s: &mut ListedSet, acc: &str, file: Option<&str>, n: usize) -
                 ),
             ));
         }
-        if s.elements.iter().any(|x| x.key == el.key) {
+        if !seen.insert(el.key.clone()) {
             return Err(err(
                 file,
                 n,
