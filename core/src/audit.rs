@@ -12,6 +12,9 @@
 //! independent per-service rules of `KUBE-SERVICES`, `KUBE-NODEPORTS`,
 //! `KUBE-EXTERNAL-SERVICES`, `KUBE-PROXY-FIREWALL` and the built-in chains is ignored.
 //!
+//! nftables mode (a node's `nft list` output against kube-proxy's `kube-proxy` table) is
+//! [`nftables`]; both modes report in the types of this module.
+//!
 //! # Example
 //! ```
 //! use svccore::render::iptables::{render, Form, ProxierSettings};

@@ -363,13 +363,14 @@ fn ipv6_tables_audit_against_their_own_list_form() {
 #[test]
 fn garbage_is_an_error_with_file_and_line() {
     let (c, s, real) = overall();
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 7] = [
         ("hello world\n", "node.nft: line 1: expected `table FAMILY NAME {`"),
         ("add table ip kube-proxy\n", "node.nft: line 1: `add …` is nft input"),
         ("table ip kube-proxy {\n\tchain a {\n\t\tdrop\n", "node.nft: line 2: chain a is not closed"),
         ("table ip kube-proxy {\n\tset s {\n\t\ttype ipv4_addr\n\t\tbogus 1\n\t}\n}\n", "node.nft: line 4: set s: unexpected `bogus 1`"),
         ("table ip kube-proxy {\n\tmap m {\n\t\ttype ipv4_addr : verdict\n\t\telements = { 1.2.3.4 }\n\t}\n}\n", "node.nft: line 4: map m: element `1.2.3.4` has no `: VALUE`"),
         ("table ip kube-proxy {\n\tchain a {\n\t\ttype filter hook input priority sideways; policy accept;\n\t}\n}\n", "node.nft: line 3: chain a: bad priority `sideways`"),
+        ("table ip kube-proxy {\n\tchain a {\n\t}\n\n\tchain a {\n\t}\n}\n", "node.nft: line 5: a second chain a"),
     ];
     for (text, want) in cases {
         let e = audit(&c, &s, text, Some("node.nft")).unwrap_err();

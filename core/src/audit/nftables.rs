@@ -769,6 +769,22 @@ mod tests {
     }
 
     #[test]
+    fn long_chains_past_the_alignment_bound_still_pair_and_see_moves() {
+        // 2100 x 2100 rules with no common prefix or suffix: no alignment table is built.
+        let e: Vec<String> = (0..2100)
+            .map(|i| format!("add rule ip kube-proxy c r{i} x"))
+            .collect();
+        let mut a: Vec<String> = e.iter().rev().cloned().collect();
+        a[700] = "add rule ip kube-proxy c other y".to_owned();
+        let d = diff_rules(&e, &a);
+        assert!(d.reordered);
+        assert_eq!(
+            (d.missing, d.extra, d.changed),
+            (vec![], vec![], vec![(1399, 700)])
+        );
+    }
+
+    #[test]
     fn names_spell_their_service_port() {
         assert_eq!(
             group_from_name("endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80").as_deref(),
