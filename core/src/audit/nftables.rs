@@ -41,7 +41,6 @@ use std::fmt::Write as _;
 use super::{AuditReport, AuditRule, ChangedRule, ServiceAudit, NODE_GROUP};
 use crate::categorize::NodeContext;
 use crate::proxier::config::ProxierSettings;
-use crate::proxier::service_cidrs::choose_service_cidrs;
 use crate::render::nftables::list;
 use crate::render::nftables::names::{
     endpoint_base, port_base, AFFINITY_PREFIX, ENDPOINT_PREFIX, EXTERNAL_PREFIX, FIREWALL_PREFIX,
@@ -64,7 +63,7 @@ const ALIGN_CELLS: usize = 4_000_000;
 /// Audits a node's `nft list` output (`actual`, named `file` in parse errors) against the table
 /// kube-proxy's nftables proxier should have programmed for `cluster` with `settings` (node
 /// defaults from the Node object; the service CIDRs from the cluster's ServiceCIDR objects when
-/// it has any, as [`crate::render::nftables::table`] takes them).
+/// it has any: [`crate::render::nftables::resolve`]).
 ///
 /// # Errors
 /// [`crate::Error::Dump`] with the file and line when `actual` is not nft 1.0.6 listing syntax;
@@ -75,9 +74,7 @@ pub fn audit(
     actual: &str,
     file: Option<&str>,
 ) -> Result<AuditReport> {
-    let mut resolved = settings.resolve(cluster)?;
-    resolved.nftables.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = crate::render::nftables::resolve(cluster, settings)?;
     let node = resolved.node.context();
     audit_snapshot(&snap, &resolved, &node, actual, file)
 }
