@@ -347,6 +347,22 @@ fn a_node_without_the_table_misses_everything() {
     assert_eq!(r.clean_service_ports, 0);
     let r = run(&c, &s, "");
     assert!(r.has_drift());
+    // A table taken over (`flags owner`) is a changed table.
+    let (_, _, real) = overall();
+    let text = edit(
+        &real,
+        "\tcomment \"rules for kube-proxy\"\n",
+        "\tflags owner\n\tcomment \"rules for kube-proxy\"\n",
+    );
+    let r = run(&c, &s, &text);
+    let g = only(&r, NODE_GROUP);
+    assert_eq!(
+        (g.changed[0].expected.as_str(), g.changed[0].actual.as_str()),
+        (
+            "add table ip kube-proxy { comment \"rules for kube-proxy\" ; }",
+            "add table ip kube-proxy { flags owner ; comment \"rules for kube-proxy\" ; }"
+        )
+    );
 }
 
 #[test]

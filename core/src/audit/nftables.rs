@@ -9,7 +9,7 @@
 //! priorities) is on both sides and never counts as drift, and neither do counter values,
 //! `# handle` annotations or the learned entries of the affinity sets (dynamic sets).
 //!
-//! Compared: the table's comment; each chain's declaration (base-chain type, hook, priority,
+//! Compared: the table's comment and flags; each chain's declaration (base-chain type, hook, priority,
 //! policy, comment) and its rules in order; each set's and map's declaration (types, size,
 //! flags, timeout, comment) and its elements by key (comment and verdict). Findings are grouped
 //! by the service port that owns them: a chain or set by its hashed name, an element by its key
@@ -304,9 +304,16 @@ impl Auditor<'_> {
 
     fn table(&mut self, exp: &ListedTable, act: &ListedTable) {
         let decl = |t: &ListedTable| {
-            let mut s = format!("add table {}", self.tbl);
+            let mut body = String::new();
+            if !t.flags.is_empty() {
+                let _ = write!(body, " flags {} ;", t.flags.join(","));
+            }
             if let Some(c) = &t.comment {
-                let _ = write!(s, " {{ comment \"{c}\" ; }}");
+                let _ = write!(body, " comment \"{c}\" ;");
+            }
+            let mut s = format!("add table {}", self.tbl);
+            if !body.is_empty() {
+                let _ = write!(s, " {{{body} }}");
             }
             s
         };
@@ -314,7 +321,7 @@ impl Auditor<'_> {
         if !act.found {
             let r = self.rule("", want);
             self.group(None).missing.push(r);
-        } else if exp.comment != act.comment {
+        } else if want != decl(act) {
             let c = self.changed("", want, decl(act));
             self.group(None).changed.push(c);
         }

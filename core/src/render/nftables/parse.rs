@@ -30,7 +30,7 @@
 //! assert_eq!(c.rules[0].text, "jump services");
 //! let err = parse_listing("table ip kube-proxy {\n\tbogus\n}\n", Some("node.txt"), Family::Ip);
 //! assert_eq!(err.unwrap_err().to_string(), "cannot parse dump: node.txt: line 2: \
-//!     unexpected `bogus` in table ip kube-proxy: expected a set, map or chain block, a comment or `}`");
+//!     unexpected `bogus` in table ip kube-proxy: expected a set, map or chain block, a comment, flags or `}`");
 //! ```
 
 use std::collections::HashSet;
@@ -49,6 +49,8 @@ pub struct ListedTable {
     pub found: bool,
     /// The table's comment.
     pub comment: Option<String>,
+    /// The table's flags (`dormant`, `owner`), sorted.
+    pub flags: Vec<String>,
     /// Chains in listing order.
     pub chains: Vec<ListedChain>,
     /// Sets and maps in listing order.
@@ -611,6 +613,15 @@ fn table_line(
             t.comment = Some(c.to_owned());
             Ok(State::Table)
         }
+        ["flags", f] => {
+            let mut v: Vec<String> = f.split(',').map(str::to_owned).collect();
+            if v.iter().any(String::is_empty) {
+                return Err(err(file, n, format!("bad table flags `{f}`")));
+            }
+            v.sort();
+            t.flags = v;
+            Ok(State::Table)
+        }
         [kind @ ("set" | "map" | "chain"), name, "{"] if name_ok(name) => {
             if *kind == "chain" {
                 Ok(State::Chain(ListedChain {
@@ -640,7 +651,7 @@ fn table_line(
             file,
             n,
             format!(
-                "unexpected `{}` in table {want} {TABLE}: expected a set, map or chain block, a comment or `}}`",
+                "unexpected `{}` in table {want} {TABLE}: expected a set, map or chain block, a comment, flags or `}}`",
                 clip(if matches!(*first, "set" | "map" | "chain") { line } else { first })
             ),
         )),
