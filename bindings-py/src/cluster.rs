@@ -723,35 +723,59 @@ impl PyCluster {
     /// should have written on ``node`` (settings as in :meth:`render_iptables`, same keyword
     /// arguments). Only kube-proxy's rules are compared, in ``iptables-save``'s canonical form;
     /// order counts only where it changes behaviour. Raises ``DumpError`` when ``actual``
-    /// cannot be parsed.
+    /// cannot be parsed, naming ``file`` (the text's name) and the line.
+    ///
+    /// ``mode="nftables"`` audits the node's ``nft list table ip kube-proxy`` (``ip6``), or
+    /// ``nft list ruleset`` with other tables ignored, in nftables 1.0.6's listing syntax,
+    /// against the table of :meth:`render_nftables` (same keyword arguments): the chains with
+    /// their rules in order, the sets and maps with their elements, the base chains' hooks and
+    /// priorities. nft's re-serialization, element order, counter values and the learned
+    /// entries of affinity sets do not count. Findings are the ``add …`` commands that create
+    /// the objects, grouped by service port.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('')
     /// >>> print(c.audit(c.render_iptables(form='save'), node=''), end='')
     /// audit of node "" (IPv4): ...
     /// no drift
-    #[pyo3(signature = (actual, *, node, config = None, proxier_settings = None, family = None, **flags))]
+    /// >>> listed = c.render_nftables(node='n', form='list')
+    /// >>> c.audit(listed.replace('fully-random', ''), node='n', mode='nftables').changed
+    /// {'(node)': [('add rule ip kube-proxy masquerading masquerade fully-random', 'add rule ip kube-proxy masquerading masquerade')]}
+    #[pyo3(signature = (actual, *, node, mode = "iptables", file = None, config = None, proxier_settings = None, family = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn audit(
         &self,
         py: Python<'_>,
         actual: &str,
         node: String,
+        mode: &str,
+        file: Option<&str>,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         family: Option<&str>,
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyAuditReport> {
         guard(|| {
+            let mode = core(ProxyMode::parse_among(
+                mode,
+                &[ProxyMode::Iptables, ProxyMode::Nftables],
+            ))?;
             let f = settings_flags("audit", flags, Some(node), fam(family)?)?;
-            let s = proxier_settings_of(
-                &self.0,
-                ProxyMode::Iptables,
-                config.as_deref(),
-                proxier_settings,
-                &f,
-            )?;
-            let r = core(py.allow_threads(|| svccore::audit::audit(&self.0, &s, actual)))?;
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            let r = core(py.allow_threads(|| match mode {
+                ProxyMode::Nftables => svccore::audit::nftables::audit(
+                    &self.0,
+                    &s,
+                    actual,
+                    Some(file.unwrap_or("nft list")),
+                ),
+                _ => svccore::audit::audit_named(
+                    &self.0,
+                    &s,
+                    actual,
+                    Some(file.unwrap_or("iptables-save")),
+                ),
+            }))?;
             Ok(PyAuditReport(r))
         })
     }

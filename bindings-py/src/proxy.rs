@@ -445,8 +445,11 @@ impl PyTraceResult {
     }
 }
 
-/// The outcome of :meth:`Cluster.audit`: how a node's ``iptables-save`` differs from what
-/// kube-proxy should have written, per service port (``"(node)"`` for node-level rules).
+/// The outcome of :meth:`Cluster.audit`: how a node's ``iptables-save`` (or, in nftables mode,
+/// ``nft list``) differs from what kube-proxy should have written, per service port
+/// (``"(node)"`` for node-level rules). In nftables mode ``missing``, ``extra`` and ``changed``
+/// hold rules, set and map elements and declarations, each as the ``add …`` command that
+/// creates it.
 /// ``str(report)`` is the text ``svccore audit`` prints; ``to_dict()`` its JSON form.
 ///
 /// >>> import svccore
@@ -484,6 +487,11 @@ impl PyAuditReport {
     #[getter]
     fn family(&self) -> &'static str {
         self.0.family.as_str()
+    }
+    /// The mode audited (``"iptables"`` / ``"nftables"``).
+    #[getter]
+    fn mode(&self) -> &'static str {
+        self.0.mode
     }
     /// The service ports (and ``"(node)"``) with drift.
     #[getter]

@@ -4,6 +4,7 @@
 //! ```text
 //! render_nftables [--proxier-settings FILE] [--node NAME] [--family IPv4|IPv6]
 //!                 [--form dump|load|list] [-f] CLUSTER_FILE...
+//! render_nftables ... --audit LISTING_FILE     (`nft list` output: text report, exit 1 on drift)
 //! ```
 //!
 //! Says on stderr where the service CIDRs came from (ServiceCIDR objects or the settings).
@@ -17,7 +18,7 @@ use svccore::render::nftables::{table, Form};
 
 fn main() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("render_nftables: {e}");
             ExitCode::from(2)
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
+fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut settings = ProxierSettings::default();
     let mut settings_file = None;
@@ -33,6 +34,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut family = None;
     let mut form = Form::Load;
     let mut files = Vec::new();
+    let mut audit_file = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--proxier-settings" => settings_file = Some(args.next().ok_or("missing FILE")?),
@@ -48,6 +50,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     .ok_or("form must be dump, load or list")?
             }
             "-f" => files.push(args.next().ok_or("missing FILE")?),
+            "--audit" => audit_file = Some(args.next().ok_or("missing LISTING_FILE")?),
             _ if a.starts_with('-') => return Err(format!("unknown option {a}").into()),
             _ => files.push(a),
         }
@@ -69,6 +72,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         svccore::load::load_strs(texts.iter().map(|(f, t)| (Some(f.as_str()), t.as_str())))?;
     let choice = choose_service_cidrs(&cluster, &settings)?;
     eprintln!("{}", choice.source.describe(&choice.cidrs));
+    if let Some(f) = audit_file {
+        let listing = std::fs::read_to_string(&f)?;
+        let report = svccore::audit::nftables::audit(&cluster, &settings, &listing, Some(&f))?;
+        print!("{}", svccore::audit::render_text(&report));
+        return Ok(if report.has_drift() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     print!("{}", table(&cluster, &settings)?.text(form));
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,9 @@
 //! independent per-service rules of `KUBE-SERVICES`, `KUBE-NODEPORTS`,
 //! `KUBE-EXTERNAL-SERVICES`, `KUBE-PROXY-FIREWALL` and the built-in chains is ignored.
 //!
+//! nftables mode (a node's `nft list` output against kube-proxy's `kube-proxy` table) is
+//! [`nftables`]; both modes report in the types of this module.
+//!
 //! # Example
 //! ```
 //! use svccore::render::iptables::{render, Form, ProxierSettings};
@@ -38,29 +41,35 @@ use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
+pub mod nftables;
+
 /// Chains owned by the kubelet or empty by design: never audited.
 const IGNORED_CHAINS: &[&str] = &["KUBE-KUBELET-CANARY", "KUBE-PROXY-CANARY", "KUBE-MARK-DROP"];
 
 /// The group name of rules that belong to no service port (fixed chains, jump rules).
 pub const NODE_GROUP: &str = "(node)";
 
-/// A rule on one side only.
+/// A rule on one side only (nftables: a rule, a set or map element, or the table itself).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRule {
-    /// `filter` or `nat`.
+    /// `filter` or `nat` (nftables: `ip kube-proxy` / `ip6 kube-proxy`).
     pub table: String,
-    /// Its chain.
+    /// Its chain (nftables: the chain of a rule, the set or map of an element; empty for the
+    /// table).
     pub chain: String,
-    /// The rule, as `iptables-save` prints it.
+    /// The rule, as `iptables-save` prints it (nftables: the `add rule` / `add element` /
+    /// `add table` command that creates it, in `nft list` syntax).
     pub rule: String,
 }
 
-/// A rule that exists on both sides with the same purpose but different text.
+/// A rule that exists on both sides with the same purpose but different text (nftables: also
+/// an element whose comment or verdict differs, or a chain, set, map or table declared with
+/// other properties).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ChangedRule {
-    /// `filter` or `nat`.
+    /// `filter` or `nat` (nftables: `ip kube-proxy` / `ip6 kube-proxy`).
     pub table: String,
-    /// Its chain.
+    /// Its chain (nftables: or the set, map or chain declared; empty for the table).
     pub chain: String,
     /// What kube-proxy should have written.
     pub expected: String,
@@ -83,8 +92,13 @@ pub struct ServiceAudit {
     pub reordered: Vec<String>,
     /// Expected chains the node lacks.
     pub missing_chains: Vec<String>,
-    /// `KUBE-*` chains the node has and kube-proxy would not (e.g. stale ones).
+    /// `KUBE-*` chains the node has and kube-proxy would not (e.g. stale ones); nftables:
+    /// chains of the `kube-proxy` table.
     pub extra_chains: Vec<String>,
+    /// nftables: expected sets and maps the node lacks (`ip kube-proxy NAME`).
+    pub missing_sets: Vec<String>,
+    /// nftables: sets and maps the node has and kube-proxy would not.
+    pub extra_sets: Vec<String>,
 }
 
 impl ServiceAudit {
@@ -95,6 +109,8 @@ impl ServiceAudit {
             && self.reordered.is_empty()
             && self.missing_chains.is_empty()
             && self.extra_chains.is_empty()
+            && self.missing_sets.is_empty()
+            && self.extra_sets.is_empty()
     }
 }
 
@@ -105,6 +121,8 @@ pub struct AuditReport {
     pub node: String,
     /// The family audited.
     pub family: IpFamily,
+    /// The mode audited: `iptables` or `nftables`.
+    pub mode: &'static str,
     /// Service ports (and the node group) with drift, node group first, then by name.
     pub service_ports: Vec<ServiceAudit>,
     /// How many service ports were checked and found clean.
@@ -113,6 +131,11 @@ pub struct AuditReport {
     pub expected_rules: usize,
     /// kube-proxy rules found on the node.
     pub actual_rules: usize,
+    /// nftables: set and map elements compared on the expected side (the elements of dynamic
+    /// sets, learned from traffic, are not compared).
+    pub expected_elements: usize,
+    /// nftables: set and map elements found on the node.
+    pub actual_elements: usize,
 }
 
 impl AuditReport {
@@ -125,10 +148,20 @@ impl AuditReport {
 /// Audits a node's `iptables-save` (or `ip6tables-save`) output against the rules kube-proxy
 /// should have written for `cluster` with `settings` (node defaults from the Node object).
 pub fn audit(cluster: &Cluster, settings: &ProxierSettings, actual: &str) -> Result<AuditReport> {
+    audit_named(cluster, settings, actual, Some("iptables-save"))
+}
+
+/// [`audit`] with the name of `actual` (a file name) for its parse errors.
+pub fn audit_named(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    actual: &str,
+    file: Option<&str>,
+) -> Result<AuditReport> {
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let node = resolved.node.context();
-    audit_snapshot(&snap, &resolved, &node, actual)
+    audit_snapshot_named(&snap, &resolved, &node, actual, file)
 }
 
 /// [`audit`] on a snapshot with settings used as given.
@@ -138,10 +171,20 @@ pub fn audit_snapshot(
     node: &NodeContext,
     actual: &str,
 ) -> Result<AuditReport> {
+    audit_snapshot_named(snap, settings, node, actual, Some("iptables-save"))
+}
+
+fn audit_snapshot_named(
+    snap: &ProxySnapshot,
+    settings: &ProxierSettings,
+    node: &NodeContext,
+    actual: &str,
+    file: Option<&str>,
+) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
     let expected_main = restore_dump(snap, settings, node)?;
     let expected_jumps = jump_dump(settings)?;
-    let actual = Dump::parse(actual, Some("iptables-save"), v6)?;
+    let actual = Dump::parse(actual, file, v6)?;
     // Chain → service port, for every chain the snapshot's ports may own.
     let mut owner: HashMap<String, String> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
@@ -333,9 +376,12 @@ pub fn audit_snapshot(
     Ok(AuditReport {
         node: settings.node.name.clone(),
         family: settings.ip_family,
+        mode: "iptables",
         clean_service_ports: clean,
         expected_rules: exp.count,
         actual_rules: act.count,
+        expected_elements: 0,
+        actual_elements: 0,
         service_ports: drift,
     })
 }
@@ -428,17 +474,41 @@ fn service_from_comment(c: &str) -> Option<String> {
 
 /// A human-readable report.
 pub fn render_text(r: &AuditReport) -> String {
+    let nft = r.mode == "nftables";
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "audit of node {:?} ({}): {} expected kube-proxy rules, {} found; {} service port(s) clean, {} group(s) with drift",
-        r.node,
-        r.family.as_str(),
-        r.expected_rules,
-        r.actual_rules,
-        r.clean_service_ports,
-        r.service_ports.len()
-    );
+    if nft {
+        let _ = writeln!(
+            o,
+            "audit of node {:?} ({}, nftables): {} rules and {} elements expected, {} and {} found; {} service port(s) clean, {} group(s) with drift",
+            r.node,
+            r.family.as_str(),
+            r.expected_rules,
+            r.expected_elements,
+            r.actual_rules,
+            r.actual_elements,
+            r.clean_service_ports,
+            r.service_ports.len()
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "audit of node {:?} ({}): {} expected kube-proxy rules, {} found; {} service port(s) clean, {} group(s) with drift",
+            r.node,
+            r.family.as_str(),
+            r.expected_rules,
+            r.actual_rules,
+            r.clean_service_ports,
+            r.service_ports.len()
+        );
+    }
+    // iptables rules name their table in brackets; nftables commands name it themselves.
+    let table = |t: &str| {
+        if nft {
+            String::new()
+        } else {
+            format!("[{t}] ")
+        }
+    };
     for g in &r.service_ports {
         let _ = writeln!(o, "\n{}:", g.service_port);
         for c in &g.missing_chains {
@@ -447,17 +517,28 @@ pub fn render_text(r: &AuditReport) -> String {
         for c in &g.extra_chains {
             let _ = writeln!(o, "  extra chain    {c}");
         }
+        for c in &g.missing_sets {
+            let _ = writeln!(o, "  missing set    {c}");
+        }
+        for c in &g.extra_sets {
+            let _ = writeln!(o, "  extra set      {c}");
+        }
         for x in &g.missing {
-            let _ = writeln!(o, "  missing  [{}] {}", x.table, x.rule);
+            let _ = writeln!(o, "  missing  {}{}", table(&x.table), x.rule);
         }
         for x in &g.extra {
-            let _ = writeln!(o, "  extra    [{}] {}", x.table, x.rule);
+            let _ = writeln!(o, "  extra    {}{}", table(&x.table), x.rule);
         }
         for x in &g.changed {
+            let place = if nft {
+                x.chain.clone()
+            } else {
+                format!("[{}] {}", x.table, x.chain)
+            };
             let _ = writeln!(
                 o,
-                "  changed  [{}] {}\n       want {}\n       have {}",
-                x.table, x.chain, x.expected, x.actual
+                "  changed  {place}\n       want {}\n       have {}",
+                x.expected, x.actual
             );
         }
         for c in &g.reordered {

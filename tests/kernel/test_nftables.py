@@ -27,6 +27,10 @@ tests/kernel/test_iptables.py does; `--renderer "svccore render nftables"` uses 
     only local endpoints, and drops external traffic when there is no local endpoint. The
     node's `nft list table` after all that traffic still equals the list form (affinity
     entries are listed only with `nft list set`).
+(c) audit: in (a), every table's `nft -a list ruleset` beside an `inet filter` table has no
+    drift for svccore's nftables audit; in (b), the node's `nft -a list ruleset` after the
+    traffic (learned affinity entries, handles) has none either, and once rules and elements
+    are deleted, replaced and added with `nft`, the audit reports each in its service port.
 
 Only the namespaces' own addresses are used; every namespace and process created is removed
 in `finally` blocks. Prints "N passed, M failed" last; exit status 0 only if all passed.
@@ -88,6 +92,35 @@ class Renderer:
             args += ["-f", f]
         return run(args).stdout.decode()
 
+    def audit(self, files, settings, node, listing):
+        """Audits `listing` (a file of `nft list` output): (exit status, report text). The
+        example driver takes `--audit FILE`; the command is `svccore audit --mode nftables`."""
+        args = list(self.cmd)
+        k = next((i for i in range(len(args) - 1) if args[i:i + 2] == ["render", "nftables"]), None)
+        if k is not None:
+            if not node and settings:
+                with open(settings) as f:
+                    node = json.load(f).get("nodeName") or ""
+            args[k:k + 2] = ["audit", "--mode", "nftables"]
+            args += ["--actual", listing, "--node", node or ""]
+        else:
+            args += ["--audit", listing]
+            if node:
+                args += ["--node", node]
+        if settings:
+            args += ["--proxier-settings", settings]
+        for f in files:
+            args += ["-f", f]
+        p = run(args, check_rc=False)
+        return p.returncode, p.stdout.decode(), p.stderr.decode(errors="replace")
+
+
+# A table of another owner beside kube-proxy's: `nft list ruleset` prints both.
+OTHER_TABLE = """table inet filter {
+  chain input { type filter hook input priority 0; policy accept; tcp dport 22 counter accept comment "ssh"; }
+}
+"""
+
 
 def diff(want, got, a, b):
     return "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True), a, b))
@@ -118,6 +151,16 @@ def load_one(render, name, files, settings, family, node=None):
         ruleset = ns.ex(n, ["nft", "list", "ruleset"]).stdout.decode()
         check(ruleset == real, "load %s: nft list ruleset is the same text (no other table)" % name,
               diff(real, ruleset, "nft list table", "nft list ruleset"))
+        ns.ex(n, ["nft", "-f", "-"], inp=OTHER_TABLE.encode())
+        fd, listing = tempfile.mkstemp(suffix=".nft")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(ns.ex(n, ["nft", "-a", "list", "ruleset"]).stdout.decode())
+            rc, out, err = render.audit(files, settings, node, listing)
+            check(rc == 0 and out.endswith("\nno drift\n"),
+                  "load %s: audit of nft -a list ruleset (with an inet filter table) has no drift" % name, out + err)
+        finally:
+            os.unlink(listing)
         return ok
     finally:
         ns.close()
@@ -412,8 +455,62 @@ def test_node(render, tmp):
         check(len(learned) == 1 and POD_CLIENT in learned[0] and rest == predicted,
               "node: after the traffic, nft list table is the list form plus the learned affinity entry",
               "learned %s\n%s" % (learned, diff(predicted, rest, "svccore list form", "nft list table")))
+        audit_node(render, cfile, sfile, node, ns, tmp)
     finally:
         ns.close()
+
+
+def audit_node(render, cfile, sfile, node, ns, tmp):
+    """(c) the audit on the node's real `nft -a list ruleset`: clean after the traffic, then a
+    deleted, a replaced and an added rule and a deleted and an added element, each found in
+    its service port."""
+    path = os.path.join(tmp, "node-ruleset.nft")
+
+    def audit():
+        with open(path, "w") as f:
+            f.write(ns.ex(node, ["nft", "-a", "list", "ruleset"]).stdout.decode())
+        rc, out, err = render.audit([cfile], sfile, None, path)
+        groups = {}
+        for block in out.split("\n\n")[1:]:
+            head, _, body = block.partition(":\n")
+            groups[head] = body if body.endswith("\n") else body + "\n"
+        return rc, out + err, groups
+
+    rc, out, _ = audit()
+    check(rc == 0 and "\nno drift\n" in out,
+          "audit: the node's nft -a list ruleset after the traffic (learned affinity entries) has no drift", out)
+    listing = ns.ex(node, ["nft", "list", "table", "ip", "kube-proxy"]).stdout.decode()
+    ep = re.findall(r"\tchain (endpoint-\S+-demo/web/tcp/http__10\.244\.1\.2/8080) \{", listing)
+    svc = re.findall(r"\tchain (service-\S+-demo/sticky/tcp/http) \{", listing)
+    if not check(len(ep) == 1 and len(svc) == 1, "audit: the chains to edit are listed", listing):
+        return
+    ep, svc = ep[0], svc[0]
+
+    def handle(chain, needle):
+        text = ns.ex(node, ["nft", "-a", "list", "chain", "ip", "kube-proxy", chain]).stdout.decode()
+        return next(l.rsplit("# handle ", 1)[1].strip() for l in text.splitlines() if needle in l and "# handle " in l)
+
+    kp = ["ip", "kube-proxy"]
+    ns.ex(node, ["nft", "delete", "rule"] + kp + [ep, "handle", handle(ep, "jump mark-for-masquerade")])
+    ns.ex(node, ["nft", "replace", "rule"] + kp + [ep, "handle", handle(ep, "dnat to"),
+                                                   "meta", "l4proto", "tcp", "dnat", "to", "10.244.1.2:9999"])
+    ns.ex(node, ["nft", "insert", "rule"] + kp + [svc, "ip", "saddr", "203.0.113.9", "counter", "drop"])
+    ns.ex(node, ["nft", "delete", "element"] + kp + ["service-ips", "{ 192.168.60.10 . tcp . 80 }"])
+    ns.ex(node, ["nft", "add", "element"] + kp + ["no-endpoint-nodeports", '{ tcp . 30999 comment "demo/gone:http" : drop }'])
+    rc, out, groups = audit()
+    web, sticky, gone = groups.get("demo/web:http", ""), groups.get("demo/sticky:http", ""), groups.get("demo/gone:http", "")
+    check(rc == 1 and sorted(groups) == ["demo/gone:http", "demo/sticky:http", "demo/web:http"],
+          "audit: drift after the edits, in the edited service ports only", out)
+    check("  missing  add rule ip kube-proxy %s ip saddr 10.244.1.2 jump mark-for-masquerade\n" % ep in web,
+          "audit: a rule deleted with nft is missing in its service port", out)
+    check("  changed  %s\n" % ep in web and "have add rule ip kube-proxy %s meta l4proto tcp dnat to 10.244.1.2:9999" % ep in web,
+          "audit: a rule replaced with nft (another endpoint port) is changed", out)
+    check("  extra    add rule ip kube-proxy %s ip saddr 203.0.113.9 counter drop\n" % svc in sticky,
+          "audit: a rule inserted with nft is extra in its service port", out)
+    check(re.search(r"  missing  add element ip kube-proxy service-ips \{ 192\.168\.60\.10 \. tcp \. 80 : goto external-\S+-demo/web/tcp/http \}\n", web),
+          "audit: an element deleted with nft is missing in its service port", out)
+    check('  extra    add element ip kube-proxy no-endpoint-nodeports { tcp . 30999 comment "demo/gone:http" : drop }\n' in gone,
+          "audit: an element added with nft is extra, in the service port its comment names", out)
 
 
 def main():

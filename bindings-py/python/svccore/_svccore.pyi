@@ -353,6 +353,8 @@ class Cluster:
         actual: str,
         *,
         node: str,
+        mode: str = "iptables",
+        file: str | None = None,
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         family: str | None = None,
@@ -424,6 +426,8 @@ class AuditReport:
     def node(self) -> str: ...
     @property
     def family(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
     @property
     def service_ports(self) -> list[str]: ...
     @property

@@ -561,6 +561,15 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "help": "nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
         },
     ),
+    "service_cidrs": (
+        "--service-cidrs",
+        {
+            "type": _cidrs,
+            "metavar": "CIDR,...",
+            "help": "the ServiceCIDRs (nftables): traffic to their unallocated addresses is "
+            "dropped",
+        },
+    ),
     "ipvs_scheduler": (
         "--ipvs-scheduler",
         {"choices": svccore.IPVS_SCHEDULERS, "help": "the IPVS scheduler (ipvs mode)"},
@@ -971,14 +980,27 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
         "--actual",
         metavar="FILE",
         required=True,
-        help="the node's iptables-save (or ip6tables-save) output; '-' reads stdin",
+        help="the node's iptables-save (or ip6tables-save) output; with --mode nftables its "
+        "'nft list table ip kube-proxy' (ip6) or 'nft list ruleset'; '-' reads stdin",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("iptables", "nftables"),
+        default="iptables",
+        help="kube-proxy's mode (default: iptables); nftables reads the listing syntax of "
+        "nftables 1.0.6",
     )
     p.add_argument(
         "--family",
         choices=("IPv4", "IPv6"),
         help="the proxier's family (default: the settings', else IPv4)",
     )
-    add_iptables_settings_arguments(p)
+    add_proxier_arguments(
+        p,
+        ("iptables", "nftables"),
+        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        "refused)",
+    )
     add_output_argument(p)
 
 
@@ -988,8 +1010,16 @@ def _run_audit(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     actual = _read_text(args.actual)
     settings = iptables_settings(args)
-    report = cluster.audit(actual, node=args.node, family=args.family, **settings)
+    report = cluster.audit(
+        actual, node=args.node, family=args.family, mode=args.mode, file=args.actual, **settings
+    )
     _warn_proxy(cluster, report.family)
+    if args.mode == "nftables":
+        _source, _cidrs, message = cluster.nftables_service_cidrs(
+            proxier_settings=settings["proxier_settings"],
+            service_cidrs=settings.get("service_cidrs"),
+        )
+        print(f"{PROG}: {message}", file=sys.stderr)
     if args.output == "json":
         _print_json(report.to_dict())
     else:
@@ -1000,15 +1030,24 @@ def _run_audit(args: argparse.Namespace) -> int:
 
 AUDIT = Command(
     name="audit",
-    help="compare a node's iptables-save with what kube-proxy should have written",
+    help="compare a node's iptables-save or nft list with what kube-proxy should have written",
     description="Audits a node's iptables-save output against the rules kube-proxy's iptables "
     "mode should have written there: per service port, the rules missing, extra or changed, "
     "chains reordered, missing or stale. Counters, quoting and other iptables-save details do "
-    "not count. Exits 0 when there is no drift, 1 when there is (or the input is invalid).",
+    "not count. --mode nftables audits the node's 'nft list table ip kube-proxy' (or 'nft list "
+    "ruleset', other tables ignored) against kube-proxy's nftables table: chains and their "
+    "rules in order, sets and maps and their elements, base-chain hooks and priorities; nft's "
+    "re-serialization, element order, counter values and learned affinity entries do not "
+    "count. The listing syntax understood is that of nftables 1.0.6 (the version the list form "
+    "was checked with). Exits 0 when there is no drift, 1 when there is (or the input is "
+    "invalid).",
     examples="  ssh worker-1 iptables-save > worker-1.save\n"
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save\n"
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save "
-    "--config kube-proxy.yaml -o json",
+    "--config kube-proxy.yaml -o json\n"
+    "  ssh worker-1 nft list table ip kube-proxy > worker-1.nft\n"
+    "  svccore audit --mode nftables -f cluster.json --node worker-1 --actual worker-1.nft "
+    "--service-cidrs 10.96.0.0/16",
     add_arguments=_audit_arguments,
     run=_run_audit,
 )

@@ -43,6 +43,7 @@ pub mod list;
 mod load;
 pub mod model;
 pub mod names;
+pub mod parse;
 mod sort;
 
 pub use build::build;
@@ -123,11 +124,21 @@ pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Resu
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).
 pub fn table(cluster: &Cluster, settings: &ProxierSettings) -> Result<Table> {
+    let (resolved, snap) = resolve(cluster, settings)?;
+    table_for_snapshot(&snap, &resolved, &resolved.node.context())
+}
+
+/// The settings [`table`] renders with (node facts from the Node object, the service CIDRs
+/// from the cluster's ServiceCIDR objects when it has any) and the snapshot of their family.
+pub fn resolve(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+) -> Result<(ProxierSettings, ProxySnapshot)> {
     let mut resolved = settings.resolve(cluster)?;
     // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
     resolved.nftables.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
-    table_for_snapshot(&snap, &resolved, &resolved.node.context())
+    Ok((resolved, snap))
 }
 
 /// The [`Table`] of a snapshot with settings used as given (no defaults taken from a Node
