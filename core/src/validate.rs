@@ -231,14 +231,6 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
     out
 }
 
-/// Where a field of an object is, for a message about another object: `a.yaml: items[0].spec`.
-fn where_(loc: &Loc, rel: &str) -> String {
-    crate::Issue::new(loc.file.as_deref(), loc.field(rel), "")
-        .to_string()
-        .trim_end_matches(": ")
-        .to_owned()
-}
-
 /// The conflicts between objects the API server refuses when the second object is created: a
 /// second object of one namespace/name, a cluster IP or a node port already allocated. Each is
 /// reported on the later object, naming the earlier one's file and path.
@@ -257,7 +249,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                 format!(
                     "Service {} already exists: the first is at {}",
                     s.key(),
-                    where_(&first.loc, "metadata.name")
+                    first.loc.describe("metadata.name")
                 ),
             ));
             // A second copy conflicts with the first on everything; the name says it once.
@@ -287,7 +279,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                         format!(
                             "cluster IP {ip} is already allocated to Service {} at {}",
                             first.key(),
-                            where_(&first.loc, fpath)
+                            first.loc.describe(fpath)
                         ),
                     )),
                     None => {
@@ -319,7 +311,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                     format!(
                         "{what} {np} is already allocated to Service {} at {}",
                         first.key(),
-                        where_(&first.loc, fpath)
+                        first.loc.describe(fpath)
                     ),
                 )),
                 Some(_) => {}
@@ -347,7 +339,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                     "EndpointSlice {}/{} already exists: the first is at {}",
                     s.meta.namespace,
                     s.meta.name,
-                    where_(&first.loc, "metadata.name")
+                    first.loc.describe("metadata.name")
                 ),
             )),
             None => {

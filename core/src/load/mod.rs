@@ -33,6 +33,9 @@ pub struct Cluster {
     pub service_cidrs: Vec<ServiceCidr>,
     /// The last KubeProxyConfiguration given, if any.
     pub proxy_config: Option<ProxyConfig>,
+    /// The API server's `--service-node-port-range` the objects were loaded with (`None`: the
+    /// default 30000-32767): node ports outside it are reported when rendering.
+    pub node_port_range: Option<(u16, u16)>,
     /// Non-fatal findings: skipped kinds, derived or allocated values.
     pub warnings: Vec<Issue>,
 }
@@ -259,6 +262,7 @@ impl Loader {
             return Err(Error::Manifest(self.errors));
         }
         let mut c = self.cluster;
+        c.node_port_range = self.node_port_range;
         crate::load::derive::complete(
             &mut c,
             self.service_cidr
