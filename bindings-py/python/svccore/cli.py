@@ -219,9 +219,12 @@ def _run_validate(args: argparse.Namespace) -> int:
 VALIDATE = Command(
     name="validate",
     help="check manifests against the API server's rules",
-    description="Loads the manifests and checks every object as the API server would. "
-    "Prints a one-line summary and exits 0 when valid; prints every error with its file "
-    "and path on stderr and exits 1 when not (also when a file cannot be read or parsed).",
+    description="Loads the manifests and checks every object as the API server would, and the "
+    "objects against each other (one name twice, a cluster IP or node port already "
+    "allocated: both objects' files and paths). Prints a one-line summary and exits 0 when "
+    "valid; prints every error with its file and path on stderr and exits 1 when not (also "
+    "when a file cannot be read or parsed). Warnings (a file without objects, an "
+    "EndpointSlice whose Service is not in the input) do not fail validation.",
     examples="  svccore validate -f service.yaml -f endpointslice.yaml\n"
     "  kubectl get svc,endpointslices -A -o json | svccore validate -f -\n"
     "  svccore validate -f manifests/ --service-node-port-range 20000-22767 -o json",
