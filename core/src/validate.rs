@@ -301,19 +301,24 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             )
         });
         for (path, np, what) in ports.chain(hcnp) {
-            if !own.insert(np) && what == "node port" {
+            let node_port = what == "node port";
+            if node_port && !own.insert(np) {
                 // The same number twice in one Service (TCP and UDP) is one allocation.
                 continue;
             }
             match node_ports.get(&np) {
-                Some((first, fpath)) if !std::ptr::eq(*first, s) => out.push(s.loc.issue(
-                    &path,
-                    format!(
-                        "{what} {np} is already allocated to Service {} at {}",
-                        first.key(),
-                        first.loc.describe(fpath)
-                    ),
-                )),
+                // The health-check node port comes from the same allocator, after the Service's
+                // node ports: it may not reuse one of them either.
+                Some((first, fpath)) if !node_port || !std::ptr::eq(*first, s) => {
+                    out.push(s.loc.issue(
+                        &path,
+                        format!(
+                            "{what} {np} is already allocated to Service {} at {}",
+                            first.key(),
+                            first.loc.describe(fpath)
+                        ),
+                    ))
+                }
                 Some(_) => {}
                 None => {
                     node_ports.insert(np, (s, path));

@@ -412,3 +412,26 @@ fn without_node_objects_each_mode_says_what_it_lacks() {
         ]
     );
 }
+
+#[test]
+fn a_health_check_node_port_may_not_reuse_the_services_own_node_port() {
+    let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.10
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 30080
+  ports: [{name: tcp, port: 80, protocol: TCP, nodePort: 30080}, {name: udp, port: 80, protocol: UDP, nodePort: 30080}]
+"#;
+    let errors: Vec<String> = svccore::validate::validate(&cluster(text), &Default::default())
+        .iter()
+        .map(Issue::to_string)
+        .collect();
+    assert_eq!(
+        errors,
+        ["c.yaml: spec.healthCheckNodePort: health check node port 30080 is already allocated to Service shop/web at c.yaml: spec.ports[0].nodePort"]
+    );
+}
