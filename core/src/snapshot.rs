@@ -263,6 +263,8 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         }
     }
     let mut ports = Vec::new();
+    // Addresses two Services claim (the API server refuses the second; see `validate`).
+    let mut taken: std::collections::HashMap<String, (&Service, String)> = Default::default();
     for svc in order {
         if svc.type_ == ServiceType::ExternalName || svc.is_headless() {
             continue;
@@ -461,6 +463,38 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             ));
         }
         if errors.len() == before {
+            for (pi, v) in &views {
+                let base = format!("spec.ports[{pi}]");
+                let mut claims = vec![(
+                    format!("{base}.port"),
+                    format!(
+                        "{}/{}",
+                        join_host_port(&v.cluster_ip, v.port),
+                        v.protocol.as_api()
+                    ),
+                )];
+                if v.node_port != 0 {
+                    claims.push((
+                        format!("{base}.nodePort"),
+                        format!("node port {}/{}", v.node_port, v.protocol.as_api()),
+                    ));
+                }
+                for (path, what) in claims {
+                    match taken.get(&what) {
+                        Some((other, other_path)) => warnings.push(svc.loc.issue(
+                            &path,
+                            format!(
+                                "{what} is also Service {}'s at {}: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined",
+                                other.key(),
+                                other.loc.describe(other_path)
+                            ),
+                        )),
+                        None => {
+                            taken.insert(what, (svc, path));
+                        }
+                    }
+                }
+            }
             ports.extend(views.into_iter().map(|(_, v)| v));
         }
     }

@@ -435,3 +435,50 @@ spec:
         ["c.yaml: spec.healthCheckNodePort: health check node port 30080 is already allocated to Service shop/web at c.yaml: spec.ports[0].nodePort"]
     );
 }
+
+#[test]
+fn two_services_on_one_address_render_with_a_warning_naming_both() {
+    let dir = root().join("tests/bad-manifests");
+    let warnings = |file: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let mut l = Loader::new();
+        l.add_str(Some(file), &text).unwrap();
+        let c = l.finish().unwrap();
+        ProxySnapshot::build(&c, IpFamily::IPv4)
+            .unwrap()
+            .warnings
+            .iter()
+            .map(Issue::to_string)
+            .collect()
+    };
+    // Services are visited in namespace/name order: ops/admin before shop/web.
+    assert_eq!(
+        warnings("conflict-node-port.yaml"),
+        ["conflict-node-port.yaml: items[0].spec.ports[0].nodePort: node port 30080/TCP is also Service ops/admin's at conflict-node-port.yaml: items[1].spec.ports[0].nodePort: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined"]
+    );
+}
+
+#[test]
+fn two_services_on_one_cluster_ip_and_port_render_with_a_warning() {
+    let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {clusterIP: "fd00::a", ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec: {clusterIP: "fd00::a", ports: [{port: 80}, {name: x, port: 81}]}
+"#;
+    let w: Vec<String> = ProxySnapshot::build(&cluster(text), IpFamily::IPv6)
+        .unwrap()
+        .warnings
+        .iter()
+        .map(Issue::to_string)
+        .collect();
+    assert_eq!(
+        w,
+        ["c.yaml: [0].spec.ports[0].port: [fd00::a]:80/TCP is also Service shop/api's at c.yaml: [1].spec.ports[0].port: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined"]
+    );
+}
