@@ -322,7 +322,9 @@ impl PyCluster {
     /// an IPVS scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
-    /// disruption of that change.
+    /// disruption of that change. ``node=None`` is the first Node object; a ``node`` no Node
+    /// object has raises ``UnknownNodeError`` when the cluster has Node objects, unless
+    /// ``allow_unknown_node=True``.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
