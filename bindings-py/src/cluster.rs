@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
 use svccore::proxier::config::ProxyMode;
+use svccore::proxier::node::require_known_node;
 use svccore::report::{EndpointsReport, Summary};
 use svccore::validate::{validate, ValidateOptions};
 use svccore::{Error, Issue, Loader};
@@ -288,8 +289,8 @@ impl PyCluster {
     /// Counts of services (by type, headless, ExternalName), ports, endpoints per node.
     ///
     /// >>> import svccore
-    /// >>> print(svccore.Cluster.from_yaml('').summary())
-    /// 0 services, 0 service ports, 0 endpoints, 0 nodes
+    /// >>> print(svccore.Cluster.from_yaml('').summary())  # the warning: no objects in the input
+    /// 0 services, 0 service ports, 0 endpoints, 0 nodes, 1 warning
     fn summary(&self) -> PyResult<PySummary> {
         guard(|| Ok(PySummary(Summary::of(&self.0))))
     }
@@ -321,7 +322,9 @@ impl PyCluster {
     /// an IPVS scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
-    /// disruption of that change.
+    /// disruption of that change. ``node=None`` is the first Node object; a ``node`` no Node
+    /// object has raises ``UnknownNodeError`` when the cluster has Node objects, unless
+    /// ``allow_unknown_node=True``.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -340,7 +343,7 @@ impl PyCluster {
     /// >>> r = c.simulate("shop/web", scheduler="rr", connections=10)
     /// >>> r.picks
     /// {'10.1.0.1:8080': 5, '10.1.0.2:8080': 5}
-    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = Vec::new(), table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0, progress = None))]
+    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = Vec::new(), table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0, progress = None, allow_unknown_node = false))]
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -361,8 +364,12 @@ impl PyCluster {
         add_endpoint: Option<String>,
         samples: usize,
         progress: Option<PyObject>,
+        allow_unknown_node: bool,
     ) -> PyResult<PySimulationReport> {
         guard(|| {
+            if let Some(n) = &node {
+                core(require_known_node(&self.0, n, allow_unknown_node))?;
+            }
             let opts = SimulateOptions {
                 service: service.to_owned(),
                 node,
@@ -439,7 +446,11 @@ impl PyCluster {
     /// itself), ``localhost_nodeports``, ``nodeport_addresses`` (CIDRs or ``"primary"``),
     /// ``nfacct_counters``, ``random_fully`` and ``conntrack_tcp_be_liberal``. A flag of another
     /// mode (``ipvs_scheduler``) raises ``InvalidArgumentError``. Node IPs come from the Node
-    /// object.
+    /// object: without ``node`` (and no ``hostnameOverride``), the first Node object's; a
+    /// ``node`` no Node object has raises ``UnknownNodeError`` when the cluster has Node objects,
+    /// unless ``allow_unknown_node=True`` (see :meth:`node_notes`). ``strict=True`` refuses what
+    /// kube-proxy tolerates and :meth:`proxy_warnings` lists (``ValidationError``, every path);
+    /// both keywords work the same in every render method, :meth:`trace` and :meth:`audit`.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -514,6 +525,42 @@ impl PyCluster {
             let f = settings_flags("settings", flags, node, fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
             to_py(py, &s.describe())
+        })
+    }
+
+    /// What to know about the node the ``mode`` kube-proxy runs as, with the arguments of
+    /// :meth:`settings` (the ``svccore`` commands print these on stderr): which node is used and
+    /// why when ``node`` is not given (the KubeProxyConfiguration's ``hostnameOverride``, the
+    /// first Node object, ...), an unknown node allowed with ``allow_unknown_node=True``, and,
+    /// when the cluster has no Node objects, which facts are then unknown and what the mode
+    /// lacks. Raises ``UnknownNodeError`` as the render methods do.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: node1}
+    /// ... ''')
+    /// >>> c.node_notes()
+    /// ['node node1 (the first Node object; --node chooses another)']
+    /// >>> svccore.Cluster.from_yaml('kind: List\napiVersion: v1\nitems: []').node_notes(node='n1', mode='ipvs')
+    /// ['no Node objects: the IPs and labels of node n1 are unknown, so no NodePort addresses, no node IP for load-balancer source ranges, no zone for topology hints']
+    #[pyo3(signature = (*, node = None, mode = "iptables", config = None, proxier_settings = None, family = None, **flags))]
+    #[allow(clippy::too_many_arguments)]
+    fn node_notes(
+        &self,
+        node: Option<String>,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        family: Option<&str>,
+        flags: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<String>> {
+        guard(|| {
+            let mode = core(ProxyMode::parse_among(mode, &ProxyMode::ALL))?;
+            let f = settings_flags("node_notes", flags, node, fam(family)?)?;
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            Ok(s.node_notes(&self.0, mode))
         })
     }
 

@@ -78,6 +78,20 @@ create_exception!(
 );
 create_exception!(
     svccore,
+    UnknownNodeError,
+    SvcCoreError,
+    "The node named by the caller has no Node object, and the cluster has Node objects\n\
+     (``allow_unknown_node=True`` accepts it). The message names the closest Node.\n\n\
+     >>> import svccore\n\
+     >>> c = svccore.Cluster.from_yaml('kind: Node\\napiVersion: v1\\nmetadata: {name: node2}')\n\
+     >>> try:\n\
+     ...     c.render_iptables(node='nodee2')\n\
+     ... except svccore.UnknownNodeError as e:\n\
+     ...     print(e)\n\
+     no Node named nodee2 (did you mean node2?)"
+);
+create_exception!(
+    svccore,
     ConfigError,
     SvcCoreError,
     "A kube-proxy configuration value (or proxier setting) is invalid or missing.\n\n\
@@ -124,6 +138,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ManifestError", py.get_type::<ManifestError>())?;
     m.add("ValidationError", py.get_type::<ValidationError>())?;
     m.add("UnknownServiceError", py.get_type::<UnknownServiceError>())?;
+    m.add("UnknownNodeError", py.get_type::<UnknownNodeError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add(
         "InvalidArgumentError",
@@ -141,6 +156,7 @@ pub(crate) fn to_py_err(e: Error) -> PyErr {
         Error::Manifest(_) => ManifestError::new_err(msg),
         Error::Validation(_) => ValidationError::new_err(msg),
         Error::UnknownService(_) => UnknownServiceError::new_err(msg),
+        Error::UnknownNode(_) => UnknownNodeError::new_err(msg),
         Error::Config(_) => ConfigError::new_err(msg),
         Error::InvalidArgument(_) => InvalidArgumentError::new_err(msg),
         Error::Dump(_) => DumpError::new_err(msg),

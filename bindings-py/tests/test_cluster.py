@@ -193,5 +193,5 @@ def test_endpoints_raises_validation_error_for_unproxyable_service() -> None:
 def test_repr_of_cluster_shows_the_summary() -> None:
     assert (
         repr(svccore.Cluster.from_yaml(""))
-        == "<Cluster: 0 services, 0 service ports, 0 endpoints, 0 nodes>"
+        == "<Cluster: 0 services, 0 service ports, 0 endpoints, 0 nodes, 1 warning>"
     )

@@ -158,7 +158,7 @@ def test_render_forms(shop: svccore.Cluster) -> None:
             "src fd00::1 and dst 10.96.0.10 are of different IP families",
         ),
         (
-            lambda c: c.audit("garbage", node="n"),
+            lambda c: c.audit("garbage", node="node-a"),
             svccore.DumpError,
             'cannot parse dump: iptables-save: line 1: "garbage" outside a table',
         ),

@@ -73,7 +73,7 @@ export interface Issue {
 /** What every export throws: an `Error` whose message is the core's text. */
 export interface SvcCoreError extends Error {
   name: "SvcCoreError";
-  kind: "parse" | "manifest" | "validation" | "unknown-service" | "config" | "invalid-argument" | "dump";
+  kind: "parse" | "manifest" | "validation" | "unknown-service" | "unknown-node" | "config" | "invalid-argument" | "dump";
   /** Path of the first issue ("" when the error has no location). */
   path: string;
   /** File of the first issue, or null. */

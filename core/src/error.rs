@@ -54,6 +54,9 @@ pub enum Error {
     Validation(Vec<Issue>),
     /// A service (or service port) named by the caller does not exist in the snapshot.
     UnknownService(String),
+    /// The node named by the caller has no Node object while the input has Node objects
+    /// (`no Node named nodee2 (did you mean node2?)`).
+    UnknownNode(String),
     /// A proxier setting or kube-proxy configuration value is invalid.
     Config(Issue),
     /// An argument to a selection algorithm or simulation is invalid (unknown algorithm, empty
@@ -69,7 +72,9 @@ impl Error {
         match self {
             Error::Parse(i) | Error::Config(i) | Error::Dump(i) => vec![i.clone()],
             Error::Manifest(v) | Error::Validation(v) => v.clone(),
-            Error::UnknownService(_) | Error::InvalidArgument(_) => Vec::new(),
+            Error::UnknownService(_) | Error::UnknownNode(_) | Error::InvalidArgument(_) => {
+                Vec::new()
+            }
         }
     }
 
@@ -81,6 +86,7 @@ impl Error {
             Error::Manifest(_) => "manifest",
             Error::Validation(_) => "validation",
             Error::UnknownService(_) => "unknown-service",
+            Error::UnknownNode(_) => "unknown-node",
             Error::Config(_) => "config",
             Error::InvalidArgument(_) => "invalid-argument",
             Error::Dump(_) => "dump",
@@ -105,6 +111,7 @@ impl fmt::Display for Error {
             Error::Manifest(v) => list(f, "invalid manifest", v),
             Error::Validation(v) => list(f, "invalid object", v),
             Error::UnknownService(s) => write!(f, "unknown service {s}"),
+            Error::UnknownNode(s) => f.write_str(s),
             Error::Config(i) => write!(f, "invalid configuration: {i}"),
             Error::InvalidArgument(s) => f.write_str(s),
             Error::Dump(i) => write!(f, "cannot parse dump: {i}"),

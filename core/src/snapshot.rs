@@ -235,14 +235,26 @@ pub fn skipped_services(cluster: &Cluster, family: IpFamily) -> Vec<SkippedServi
 fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let mut order: Vec<&Service> = cluster.services.iter().collect();
+    let mut order = latest_of_each_name(
+        &cluster.services,
+        |s| (&s.meta, &s.loc),
+        "Service",
+        &mut warnings,
+    );
     order.sort_by(|a, b| {
         (a.meta.namespace.as_str(), a.meta.name.as_str())
             .cmp(&(b.meta.namespace.as_str(), b.meta.name.as_str()))
     });
+    let (np_lo, np_hi) = cluster.node_port_range.unwrap_or((30000, 32767));
     // Slices by (namespace, service name), in input order.
     let mut slices: BTreeMap<(&str, &str), Vec<&crate::model::EndpointSlice>> = BTreeMap::new();
-    for s in &cluster.slices {
+    let latest_slices = latest_of_each_name(
+        &cluster.slices,
+        |s| (&s.meta, &s.loc),
+        "EndpointSlice",
+        &mut warnings,
+    );
+    for s in latest_slices {
         if let Some(name) = s.service_name() {
             slices
                 .entry((s.meta.namespace.as_str(), name))
@@ -251,6 +263,8 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         }
     }
     let mut ports = Vec::new();
+    // Addresses two Services claim (the API server refuses the second; see `validate`).
+    let mut taken: std::collections::HashMap<String, (&Service, String)> = Default::default();
     for svc in order {
         if svc.type_ == ServiceType::ExternalName || svc.is_headless() {
             continue;
@@ -349,7 +363,16 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         };
         let key = (svc.meta.namespace.as_str(), svc.meta.name.as_str());
         let svc_slices = slices.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-        let mut views = Vec::new();
+        if svc.ports.is_empty() {
+            warnings.push(svc.loc.issue(
+                "spec.ports",
+                format!(
+                    "Service {} has no ports: kube-proxy programs nothing for it",
+                    svc.key()
+                ),
+            ));
+        }
+        let mut views: Vec<(usize, ServicePortView)> = Vec::new();
         for (pi, sp) in svc.ports.iter().enumerate() {
             let base = format!("spec.ports[{pi}]");
             if matches!(sp.protocol, Protocol::Other(_)) {
@@ -380,6 +403,14 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             if port == 0 {
                 continue;
             }
+            if node_port != 0 && !(np_lo..=np_hi).contains(&node_port) {
+                warnings.push(svc.loc.issue(
+                    &format!("{base}.nodePort"),
+                    format!(
+                        "{node_port} is outside the node port range {np_lo}-{np_hi}: kube-proxy programs it as given"
+                    ),
+                ));
+            }
             let spn = if sp.name.is_empty() {
                 format!("{}/{}", svc.meta.namespace, svc.meta.name)
             } else {
@@ -390,40 +421,130 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             if !svc.topology_keys.is_empty() {
                 fill_legacy_topology(&mut endpoints, cluster);
             }
-            views.push(ServicePortView {
-                namespace: svc.meta.namespace.clone(),
-                name: svc.meta.name.clone(),
-                port_name: sp.name.clone(),
-                service_port_name: spn,
-                protocol: sp.protocol.clone(),
-                port,
-                target_port: sp.target_port.clone(),
-                cluster_ip,
-                node_port,
-                external_ips: external_ips.clone(),
-                lb_ips: lb_ips.clone(),
-                source_ranges: source_ranges.clone(),
-                health_check_node_port: hcnp,
-                service_type: svc.type_.clone(),
-                external_policy_local: svc.external_policy_local(),
-                internal_policy_local: svc.internal_policy_local(),
-                affinity_seconds,
-                topology_keys: svc.topology_keys.clone(),
-                endpoints,
-            });
+            // kube-proxy keys a Service's ports by (port name, protocol): of two ports with
+            // one name, the later replaces the earlier in its map of service ports.
+            if let Some(i) = views
+                .iter()
+                .position(|(_, v)| v.port_name == sp.name && v.protocol == sp.protocol)
+            {
+                let (earlier, _) = views.remove(i);
+                warnings.push(svc.loc.issue(
+                    &format!("spec.ports[{earlier}]"),
+                    format!(
+                        "port name {:?} ({}) is used again by {base}: kube-proxy keeps the last port of a name and protocol, so this one is not programmed",
+                        sp.name,
+                        sp.protocol.as_api()
+                    ),
+                ));
+            }
+            views.push((
+                pi,
+                ServicePortView {
+                    namespace: svc.meta.namespace.clone(),
+                    name: svc.meta.name.clone(),
+                    port_name: sp.name.clone(),
+                    service_port_name: spn,
+                    protocol: sp.protocol.clone(),
+                    port,
+                    target_port: sp.target_port.clone(),
+                    cluster_ip,
+                    node_port,
+                    external_ips: external_ips.clone(),
+                    lb_ips: lb_ips.clone(),
+                    source_ranges: source_ranges.clone(),
+                    health_check_node_port: hcnp,
+                    service_type: svc.type_.clone(),
+                    external_policy_local: svc.external_policy_local(),
+                    internal_policy_local: svc.internal_policy_local(),
+                    affinity_seconds,
+                    topology_keys: svc.topology_keys.clone(),
+                    endpoints,
+                },
+            ));
         }
         if errors.len() == before {
-            ports.extend(views);
+            for (pi, v) in &views {
+                let base = format!("spec.ports[{pi}]");
+                let mut claims = vec![(
+                    format!("{base}.port"),
+                    format!(
+                        "{}/{}",
+                        join_host_port(&v.cluster_ip, v.port),
+                        v.protocol.as_api()
+                    ),
+                )];
+                if v.node_port != 0 {
+                    claims.push((
+                        format!("{base}.nodePort"),
+                        format!("node port {}/{}", v.node_port, v.protocol.as_api()),
+                    ));
+                }
+                for (path, what) in claims {
+                    match taken.get(&what) {
+                        Some((other, other_path)) => warnings.push(svc.loc.issue(
+                            &path,
+                            format!(
+                                "{what} is also Service {}'s at {}: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined",
+                                other.key(),
+                                other.loc.describe(other_path)
+                            ),
+                        )),
+                        None => {
+                            taken.insert(what, (svc, path));
+                        }
+                    }
+                }
+            }
+            ports.extend(views.into_iter().map(|(_, v)| v));
         }
     }
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
+    // A slice's problem is met once per service port that reads it: say it once.
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|w| seen.insert(w.to_string()));
     Ok(ProxySnapshot {
         family,
         ports,
         warnings,
     })
+}
+
+/// kube-proxy reads Services and EndpointSlices through informers, whose stores hold one
+/// object per namespace/name: of two objects with one name, the later replaces the earlier.
+/// Returns the objects kept, in input order, and warns about each one replaced.
+fn latest_of_each_name<'a, T>(
+    objects: &'a [T],
+    id: impl Fn(&T) -> (&crate::model::ObjectMeta, &crate::model::Loc),
+    kind: &str,
+    warnings: &mut Vec<Issue>,
+) -> Vec<&'a T> {
+    let mut last: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    for (i, o) in objects.iter().enumerate() {
+        let (meta, _) = id(o);
+        last.insert((meta.namespace.as_str(), meta.name.as_str()), i);
+    }
+    let mut kept = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let (meta, loc) = id(o);
+        let later = last[&(meta.namespace.as_str(), meta.name.as_str())];
+        if later == i {
+            kept.push(o);
+            continue;
+        }
+        let (_, later_loc) = id(&objects[later]);
+        warnings.push(loc.issue(
+            "metadata.name",
+            format!(
+                "{kind} {}/{} is given again at {}: kube-proxy's informer keeps the last object of a name, so this one is ignored",
+                meta.namespace,
+                meta.name,
+                later_loc.describe("metadata.name")
+            ),
+        ));
+    }
+    kept
 }
 
 fn checked_port(svc: &Service, path: &str, v: i64, zero_ok: bool, errors: &mut Vec<Issue>) -> u16 {
@@ -556,6 +677,14 @@ fn endpoints_for(
                     continue;
                 };
                 if IpFamily::of(&ip) != family {
+                    warnings.push(s.loc.issue(
+                        &format!("endpoints[{ei}].addresses[0]"),
+                        format!(
+                            "{addr:?} is not an {} address (addressType {}): ignored, as kube-proxy does",
+                            family.as_str(),
+                            s.address_type
+                        ),
+                    ));
                     continue;
                 }
                 let endpoint = join_host_port(&ip, port as u16);

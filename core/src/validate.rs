@@ -227,7 +227,131 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
     if let Some(c) = &cluster.proxy_config {
         proxy_config(c, &mut out);
     }
+    conflicts(cluster, &mut out);
     out
+}
+
+/// The conflicts between objects the API server refuses when the second object is created: a
+/// second object of one namespace/name, a cluster IP or a node port already allocated. Each is
+/// reported on the later object, naming the earlier one's file and path.
+fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
+    use std::collections::HashMap;
+    let mut names: HashMap<(&str, &str), &Service> = HashMap::new();
+    // The allocators are keyed by address and by port number: a node port is one number for
+    // every protocol, and health-check node ports come from the same range.
+    let mut ips: HashMap<std::net::IpAddr, (&Service, String)> = HashMap::new();
+    let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::new();
+    for s in &cluster.services {
+        let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
+        if let Some(first) = names.get(&key) {
+            out.push(s.loc.issue(
+                "metadata.name",
+                format!(
+                    "Service {} already exists: the first is at {}",
+                    s.key(),
+                    first.loc.describe("metadata.name")
+                ),
+            ));
+            // A second copy conflicts with the first on everything; the name says it once.
+            continue;
+        }
+        names.insert(key, s);
+        if s.type_ != ServiceType::ExternalName {
+            let listed: Vec<(String, &String)> = if s.cluster_ips.is_empty() {
+                s.cluster_ip
+                    .iter()
+                    .map(|ip| ("spec.clusterIP".to_owned(), ip))
+                    .collect()
+            } else {
+                s.cluster_ips
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ip)| (format!("spec.clusterIPs[{i}]"), ip))
+                    .collect()
+            };
+            for (path, text) in listed {
+                let Some(ip) = parse_ip_strict(text) else {
+                    continue;
+                };
+                match ips.get(&ip) {
+                    Some((first, fpath)) => out.push(s.loc.issue(
+                        &path,
+                        format!(
+                            "cluster IP {ip} is already allocated to Service {} at {}",
+                            first.key(),
+                            first.loc.describe(fpath)
+                        ),
+                    )),
+                    None => {
+                        ips.insert(ip, (s, path));
+                    }
+                }
+            }
+        }
+        let mut own = HashSet::new();
+        let ports = s.ports.iter().enumerate().filter_map(|(i, p)| {
+            let np = p.node_port.filter(|&n| n != 0)?;
+            Some((format!("spec.ports[{i}].nodePort"), np, "node port"))
+        });
+        let hcnp = s.health_check_node_port.filter(|&n| n != 0).map(|n| {
+            (
+                "spec.healthCheckNodePort".to_owned(),
+                n,
+                "health check node port",
+            )
+        });
+        for (path, np, what) in ports.chain(hcnp) {
+            let node_port = what == "node port";
+            if node_port && !own.insert(np) {
+                // The same number twice in one Service (TCP and UDP) is one allocation.
+                continue;
+            }
+            match node_ports.get(&np) {
+                // The health-check node port comes from the same allocator, after the Service's
+                // node ports: it may not reuse one of them either.
+                Some((first, fpath)) if !node_port || !std::ptr::eq(*first, s) => {
+                    out.push(s.loc.issue(
+                        &path,
+                        format!(
+                            "{what} {np} is already allocated to Service {} at {}",
+                            first.key(),
+                            first.loc.describe(fpath)
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    node_ports.insert(np, (s, path));
+                }
+            }
+        }
+    }
+    let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::new();
+    for s in &cluster.slices {
+        if s.meta
+            .labels
+            .get(crate::load::DERIVED_BY_LABEL)
+            .map(String::as_str)
+            == Some(crate::load::DERIVED_BY)
+        {
+            continue;
+        }
+        let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
+        match slices.get(&key) {
+            Some(first) => out.push(s.loc.issue(
+                "metadata.name",
+                format!(
+                    "EndpointSlice {}/{} already exists: the first is at {}",
+                    s.meta.namespace,
+                    s.meta.name,
+                    first.loc.describe("metadata.name")
+                ),
+            )),
+            None => {
+                slices.insert(key, s);
+            }
+        }
+    }
 }
 
 fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {

@@ -34,6 +34,7 @@ __all__ = [
     "SvcCoreError",
     "TraceOutcome",
     "TraceResult",
+    "UnknownNodeError",
     "UnknownServiceError",
     "ValidationError",
     "__version__",
@@ -67,6 +68,8 @@ class _ProxierFlags(TypedDict, total=False):
     conntrack_tcp_be_liberal: bool | None
     service_cidrs: Sequence[str] | None
     ipvs_scheduler: str | None
+    strict: bool | None
+    allow_unknown_node: bool | None
 
 class SvcCoreError(ValueError):
     """Base class of every svccore error."""
@@ -87,6 +90,9 @@ class ValidationError(SvcCoreError):
 
 class UnknownServiceError(SvcCoreError):
     """A service named by the caller does not exist."""
+
+class UnknownNodeError(SvcCoreError):
+    """The node named by the caller has no Node object among the cluster's Node objects."""
 
 class ConfigError(SvcCoreError):
     """A kube-proxy configuration value is invalid or missing."""
@@ -288,6 +294,7 @@ class Cluster:
         add_endpoint: str | None = None,
         samples: int = 0,
         progress: Callable[[int, int], object] | None = None,
+        allow_unknown_node: bool = False,
     ) -> SimulationReport: ...
     def proxy_warnings(self, family: str = "IPv4") -> list[Issue]: ...
     def render_iptables(
@@ -310,6 +317,16 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> dict[str, Any]: ...
+    def node_notes(
+        self,
+        *,
+        node: str | None = None,
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> list[str]: ...
     def render_nftables(
         self,
         *,

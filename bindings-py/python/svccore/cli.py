@@ -219,9 +219,12 @@ def _run_validate(args: argparse.Namespace) -> int:
 VALIDATE = Command(
     name="validate",
     help="check manifests against the API server's rules",
-    description="Loads the manifests and checks every object as the API server would. "
-    "Prints a one-line summary and exits 0 when valid; prints every error with its file "
-    "and path on stderr and exits 1 when not (also when a file cannot be read or parsed).",
+    description="Loads the manifests and checks every object as the API server would, and the "
+    "objects against each other (one name twice, a cluster IP or node port already "
+    "allocated: both objects' files and paths). Prints a one-line summary and exits 0 when "
+    "valid; prints every error with its file and path on stderr and exits 1 when not (also "
+    "when a file cannot be read or parsed). Warnings (a file without objects, an "
+    "EndpointSlice whose Service is not in the input) do not fail validation.",
     examples="  svccore validate -f service.yaml -f endpointslice.yaml\n"
     "  kubectl get svc,endpointslices -A -o json | svccore validate -f -\n"
     "  svccore validate -f manifests/ --service-node-port-range 20000-22767 -o json",
@@ -246,6 +249,9 @@ def _endpoints_arguments(p: argparse.ArgumentParser) -> None:
 def _run_endpoints(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     report = cluster.endpoints(node=args.node)
+    if args.node is not None and cluster.nodes:
+        # An extra node is the option's purpose: a name no Node object has is only noted.
+        note_node(cluster, "iptables", args.node, allow_unknown_node=True)
     if args.output == "json":
         _print_json(report.to_dict())
     else:
@@ -285,6 +291,7 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the node the connections arrive on (default: the first Node)",
     )
+    add_allow_unknown_node_argument(p)
     p.add_argument(
         "--scheduler",
         choices=SCHEDULERS,
@@ -405,6 +412,13 @@ def _run_simulate(args: argparse.Namespace) -> int:
         report = _simulate(cluster, args, bar)
     finally:
         bar.close()
+    node = report.node
+    if args.node is None and node:
+        print(
+            f"{PROG}: node {node} (the first Node object; --node chooses another)", file=sys.stderr
+        )
+    mode = "ipvs" if _scheduler(args) in svccore.IPVS_SCHEDULERS else "iptables"
+    note_node(cluster, mode, node or None, allow_unknown_node=True)
     if args.output == "json":
         _print_json(report.to_dict())
     else:
@@ -431,6 +445,7 @@ def _simulate(
         remove_endpoint=args.remove_endpoint,
         add_endpoint=args.add_endpoint,
         progress=bar if bar.enabled else None,
+        allow_unknown_node=bool(args.allow_unknown_node),
     )
 
 
@@ -479,7 +494,7 @@ def _read_text(path: str) -> str:
 
 
 def add_node_argument(p: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """Adds ``--node NAME`` (alias ``--hostname-override``)."""
+    """Adds ``--node NAME`` (alias ``--hostname-override``) and ``--allow-unknown-node``."""
     p.add_argument(
         "--node",
         "--hostname-override",
@@ -487,8 +502,28 @@ def add_node_argument(p: argparse.ArgumentParser, *, required: bool = False) -> 
         metavar="NAME",
         required=required,
         help="the node (kube-proxy's --hostname-override): its endpoints are local, its Node "
-        "object gives the node IPs",
+        "object gives the node IPs"
+        + ("" if required else " (default: hostnameOverride, else the first Node object)"),
     )
+    add_allow_unknown_node_argument(p)
+
+
+def add_allow_unknown_node_argument(p: argparse.ArgumentParser) -> None:
+    """Adds ``--allow-unknown-node``: without it, a ``--node`` that no Node object has is an
+    error when the input has Node objects."""
+    p.add_argument(
+        "--allow-unknown-node",
+        action="store_const",
+        const=True,
+        help="accept a --node no Node object has (it then has no IPs or labels)",
+    )
+
+
+def note_node(cluster: svccore.Cluster, mode: str, node: str | None, **settings: Any) -> None:
+    """Prints on stderr which node is used and why when ``--node`` was left out, and what is
+    unknown about it (``Cluster.node_notes``)."""
+    for note in cluster.node_notes(node=node, mode=mode, **settings):
+        print(f"{PROG}: {note}", file=sys.stderr)
 
 
 def add_config_argument(p: argparse.ArgumentParser) -> None:
@@ -574,6 +609,15 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "--ipvs-scheduler",
         {"choices": svccore.IPVS_SCHEDULERS, "help": "the IPVS scheduler (ipvs mode)"},
     ),
+    "strict": (
+        "--strict",
+        {
+            "action": "store_const",
+            "const": True,
+            "help": "refuse what kube-proxy tolerates (the warnings, each with its path) "
+            "instead of going on",
+        },
+    ),
 }
 
 
@@ -633,6 +677,8 @@ def add_nftables_settings_arguments(p: argparse.ArgumentParser) -> None:
         metavar="CIDR,...",
         help="the ServiceCIDRs: traffic to their unallocated addresses is dropped",
     )
+    option, kwargs = _FLAG_OPTIONS["strict"]
+    g.add_argument(option, dest="strict", **kwargs)
 
 
 def nftables_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -651,6 +697,8 @@ def nftables_settings(args: argparse.Namespace) -> dict[str, Any]:
         "masquerade_mark": args.masquerade_mark,
         "nodeport_addresses": args.nodeport_addresses,
         "service_cidrs": args.service_cidrs,
+        "strict": args.strict,
+        "allow_unknown_node": args.allow_unknown_node,
     }
 
 
@@ -763,6 +811,7 @@ def _run_render_iptables(args: argparse.Namespace) -> int:
     settings = iptables_settings(args)
     text = cluster.render_iptables(node=args.node, form=args.form, family=args.family, **settings)
     _warn_proxy(cluster, args.family or _settings_family(settings))
+    note_node(cluster, "iptables", args.node, family=args.family, **settings)
     sys.stdout.write(text)
     return EXIT_OK
 
@@ -791,6 +840,7 @@ def _run_render_nftables(args: argparse.Namespace) -> int:
     settings = nftables_settings(args)
     text = cluster.render_nftables(node=args.node, form=args.form, family=args.family, **settings)
     _warn_proxy(cluster, args.family or _settings_family(settings))
+    note_node(cluster, "nftables", args.node, family=args.family, **settings)
     _source, _cidrs, message = cluster.nftables_service_cidrs(
         proxier_settings=settings["proxier_settings"], service_cidrs=settings["service_cidrs"]
     )
@@ -829,6 +879,14 @@ def _run_render_ipvs(args: argparse.Namespace) -> int:
         **proxier_flags(args),
     )
     _warn_proxy(cluster, args.family)
+    note_node(
+        cluster,
+        "ipvs",
+        args.node,
+        config=load_config(args),
+        family=args.family,
+        **proxier_flags(args),
+    )
     sys.stdout.write(text)
     return EXIT_OK
 
@@ -934,6 +992,7 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_trace(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
+    settings = iptables_settings(args)
     result = cluster.trace(
         node=args.node,
         src=args.src,
@@ -941,9 +1000,11 @@ def _run_trace(args: argparse.Namespace) -> int:
         proto=args.proto,
         source=args.source,
         mode=args.mode,
-        **iptables_settings(args),
+        **settings,
     )
-    _warn_proxy(cluster, "IPv6" if args.dst.startswith("[") else "IPv4")
+    family = "IPv6" if args.dst.startswith("[") else "IPv4"
+    _warn_proxy(cluster, family)
+    note_node(cluster, args.mode, args.node, family=family, **settings)
     if args.output == "json":
         _print_json(result.to_dict())
     else:
@@ -1020,6 +1081,7 @@ def _run_audit(args: argparse.Namespace) -> int:
             service_cidrs=settings.get("service_cidrs"),
         )
         print(f"{PROG}: {message}", file=sys.stderr)
+    note_node(cluster, args.mode, args.node, family=args.family, **settings)
     if args.output == "json":
         _print_json(report.to_dict())
     else:

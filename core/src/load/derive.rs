@@ -54,6 +54,46 @@ pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u
         derived.extend(slices);
     }
     c.slices.extend(derived);
+    warn_orphans(c);
+}
+
+/// An EndpointSlice or Endpoints whose Service is not in the input: kube-proxy keys endpoints by
+/// Service, so nothing is programmed for them. Usually a Service left out of the dump.
+fn warn_orphans(c: &mut Cluster) {
+    let services: HashSet<(&str, &str)> = c
+        .services
+        .iter()
+        .map(|s| (s.meta.namespace.as_str(), s.meta.name.as_str()))
+        .collect();
+    let mut warnings = Vec::new();
+    for s in &c.slices {
+        let Some(name) = s.service_name() else {
+            continue;
+        };
+        let derived = s.meta.labels.get(DERIVED_BY_LABEL).map(String::as_str) == Some(DERIVED_BY);
+        if derived || services.contains(&(s.meta.namespace.as_str(), name)) {
+            continue;
+        }
+        warnings.push(s.loc.issue(
+            &format!("metadata.labels.{SERVICE_NAME_LABEL}"),
+            format!(
+                "no Service {}/{name} in the input: kube-proxy uses this EndpointSlice for nothing",
+                s.meta.namespace
+            ),
+        ));
+    }
+    for e in &c.endpoints {
+        if !services.contains(&(e.meta.namespace.as_str(), e.meta.name.as_str())) {
+            warnings.push(e.loc.issue(
+                "metadata.name",
+                format!(
+                    "no Service {}/{} in the input: kube-proxy uses these Endpoints for nothing",
+                    e.meta.namespace, e.meta.name
+                ),
+            ));
+        }
+    }
+    c.warnings.extend(warnings);
 }
 
 fn derived_meta(namespace: &str, service: &str, name: String) -> ObjectMeta {

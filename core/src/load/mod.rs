@@ -33,6 +33,9 @@ pub struct Cluster {
     pub service_cidrs: Vec<ServiceCidr>,
     /// The last KubeProxyConfiguration given, if any.
     pub proxy_config: Option<ProxyConfig>,
+    /// The API server's `--service-node-port-range` the objects were loaded with (`None`: the
+    /// default 30000-32767): node ports outside it are reported when rendering.
+    pub node_port_range: Option<(u16, u16)>,
     /// Non-fatal findings: skipped kinds, derived or allocated values.
     pub warnings: Vec<Issue>,
 }
@@ -58,6 +61,8 @@ pub struct Loader {
     service_cidr: Option<ipnet::IpNet>,
     node_port_range: Option<(u16, u16)>,
     client_keys: bool,
+    /// Objects seen so far (every kind, skipped ones too; not the lists around them).
+    objects: usize,
 }
 
 impl Loader {
@@ -95,6 +100,7 @@ impl Loader {
     /// reported by [`Loader::finish`] together with those of other inputs.
     pub fn add_str(&mut self, file: Option<&str>, text: &str) -> Result<()> {
         let docs = parse_documents(file, text)?;
+        let before = self.objects;
         let single = docs.len() == 1;
         for (i, doc) in docs.into_iter().enumerate() {
             let path = if single {
@@ -104,12 +110,27 @@ impl Loader {
             };
             self.add_value_at(file, &path, &doc);
         }
+        self.warn_if_empty(file, before);
         Ok(())
     }
 
     /// Adds already-parsed objects (a JSON value: one object, a `List`, or an array of them).
     pub fn add_value(&mut self, file: Option<&str>, value: &Value) {
+        let before = self.objects;
         self.add_value_at(file, "", value);
+        self.warn_if_empty(file, before);
+    }
+
+    /// An input without a single object (an empty file, only comments, an empty `List`) is
+    /// most likely the wrong file or a `kubectl get` that matched nothing: say so.
+    fn warn_if_empty(&mut self, file: Option<&str>, before: usize) {
+        if self.objects == before {
+            let message = match file {
+                Some(_) => "holds no Kubernetes objects",
+                None => "the input holds no Kubernetes objects",
+            };
+            self.cluster.warnings.push(Issue::new(file, "", message));
+        }
     }
 
     fn add_value_at(&mut self, file: Option<&str>, path: &str, v: &Value) {
@@ -163,12 +184,37 @@ impl Loader {
             loc: &loc,
             errors: &mut self.errors,
         };
+        if !is_list_kind(kind) {
+            self.objects += 1;
+        }
         match kind {
-            "List" | "ServiceList" | "EndpointSliceList" | "EndpointsList" | "NodeList"
-            | "PodList" | "ServiceCIDRList" => {
+            "List" => {
                 if let Some(items) = r.list(map, "items") {
                     for (i, item) in items.iter().enumerate() {
                         self.add_value_at(file, &loc.field(&format!("items[{i}]")), item);
+                    }
+                }
+            }
+            "ServiceList" | "EndpointSliceList" | "EndpointsList" | "NodeList" | "PodList"
+            | "ServiceCIDRList" => {
+                // The API server (`kubectl get --raw`, client libraries, curl) writes the items
+                // of a typed list without `kind` and `apiVersion`: the list's type says them, and
+                // Kubernetes' list decoding takes them from there. Do the same.
+                let item_kind = &kind[..kind.len() - "List".len()];
+                if let Some(items) = r.list(map, "items") {
+                    for (i, item) in items.iter().enumerate() {
+                        let path = loc.field(&format!("items[{i}]"));
+                        match item {
+                            Value::Object(m) if m.get("kind").is_none_or(Value::is_null) => {
+                                let mut m = m.clone();
+                                m.insert("kind".into(), Value::String(item_kind.to_owned()));
+                                if m.get("apiVersion").is_none_or(Value::is_null) {
+                                    m.insert("apiVersion".into(), Value::String(api.to_owned()));
+                                }
+                                self.add_value_at(file, &path, &Value::Object(m));
+                            }
+                            _ => self.add_value_at(file, &path, item),
+                        }
                     }
                 }
             }
@@ -216,6 +262,7 @@ impl Loader {
             return Err(Error::Manifest(self.errors));
         }
         let mut c = self.cluster;
+        c.node_port_range = self.node_port_range;
         crate::load::derive::complete(
             &mut c,
             self.service_cidr
@@ -284,6 +331,20 @@ fn json_error_message(e: &serde_json::Error) -> String {
     } else {
         format!("invalid JSON: {msg}")
     }
+}
+
+/// The list kinds the loader opens: `List` and the typed lists of the kinds it reads.
+fn is_list_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "List"
+            | "ServiceList"
+            | "EndpointSliceList"
+            | "EndpointsList"
+            | "NodeList"
+            | "PodList"
+            | "ServiceCIDRList"
+    )
 }
 
 fn type_name(v: &Value) -> &'static str {

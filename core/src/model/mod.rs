@@ -51,6 +51,15 @@ impl Loc {
     pub fn issue(&self, rel: &str, message: impl Into<String>) -> crate::Issue {
         crate::Issue::new(self.file.as_deref(), self.field(rel), message)
     }
+
+    /// Where a field of the object is, for a message about another object:
+    /// `a.yaml: items[0].metadata.name` (`items[0].metadata.name` when the input has no name).
+    pub fn describe(&self, rel: &str) -> String {
+        match &self.file {
+            Some(f) => format!("{f}: {}", self.field(rel)),
+            None => self.field(rel),
+        }
+    }
 }
 
 /// The part of `metadata` svccore uses.

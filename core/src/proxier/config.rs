@@ -24,6 +24,8 @@ use serde_json::{json, Map, Value};
 use crate::categorize::NodeContext;
 use crate::ip::{parse_cidr_sloppy, parse_ip_sloppy};
 use crate::model::{DetectLocalMode, IpFamily, ProxyConfig};
+use crate::proxier::node::require_known_node;
+pub use crate::proxier::node::NodeSource;
 use crate::select::ipvs::Scheduler;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Error, Issue, Result};
@@ -308,6 +310,22 @@ pub struct ProxierSettings {
     pub ipvs: IpvsConfig,
     /// The nftables part.
     pub nftables: NftablesConfig,
+    /// Which layer named the node ([`ProxierSettings::node_notes`] says it).
+    pub node_source: NodeSource,
+    /// svccore's own checks of the input (not kube-proxy settings).
+    pub checks: InputChecks,
+}
+
+/// svccore's own checks of the input when a proxier's settings are resolved against a cluster
+/// ([`ProxierSettings::resolve`]); kube-proxy has no such switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputChecks {
+    /// Refuse what kube-proxy tolerates: every warning of the proxy snapshot (a Service without
+    /// ports, duplicate port names, a node port outside the range, an address of the wrong
+    /// family, a sloppy IP, ...) becomes an [`Error::Validation`].
+    pub strict: bool,
+    /// Accept a node name no Node object has although the input has Node objects.
+    pub allow_unknown_node: bool,
 }
 
 impl Default for ProxierSettings {
@@ -325,6 +343,8 @@ impl Default for ProxierSettings {
             iptables: IptablesConfig::default(),
             ipvs: IpvsConfig::default(),
             nftables: NftablesConfig::default(),
+            node_source: NodeSource::Default,
+            checks: InputChecks::default(),
         }
     }
 }
@@ -499,6 +519,7 @@ impl ProxierSettings {
         let strs = |k: &str, v: &Value| strings(file, k, v);
         if let Some(v) = get("nodeName") {
             self.node.name = string(file, "nodeName", v)?;
+            self.node_source = NodeSource::SettingsFile;
         }
         if let Some(v) = get("nodeIPs") {
             self.node.ips = each(file, "nodeIPs", &strs("nodeIPs", v)?, |f, p, s| {
@@ -595,6 +616,7 @@ impl ProxierSettings {
         let at = |rel: &str| cfg.loc.field(rel);
         if let Some(h) = cfg.hostname_override.as_deref().filter(|h| !h.is_empty()) {
             self.node.name = h.to_owned();
+            self.node_source = NodeSource::HostnameOverride;
         }
         if let Some(m) = cfg.masquerade_all {
             self.masquerade_all = m;
@@ -674,8 +696,26 @@ impl ProxierSettings {
     /// ([`NodeFacts::from_cluster`]): node IPs, interface addresses (loopback plus the node
     /// IPs), labels and pod CIDRs; then resolves a NodeCIDR detector to the Node's pod CIDR of
     /// this family.
+    ///
+    /// Before that, the node: when no layer named one, the first Node object of the cluster;
+    /// a name no Node object has is [`Error::UnknownNode`] when the cluster has Node objects
+    /// (unless [`InputChecks::allow_unknown_node`]). With [`InputChecks::strict`], the proxy
+    /// snapshot's warnings are an [`Error::Validation`].
     pub fn resolve(&self, cluster: &Cluster) -> Result<ProxierSettings> {
         let mut s = self.clone();
+        if s.node_source == NodeSource::Default && s.node.name.is_empty() {
+            if let Some(first) = cluster.nodes.first() {
+                s.node.name = first.meta.name.clone();
+                s.node_source = NodeSource::FirstNode;
+            }
+        }
+        require_known_node(cluster, &s.node.name, s.checks.allow_unknown_node)?;
+        if s.checks.strict {
+            let warnings = ProxySnapshot::build(cluster, s.ip_family)?.warnings;
+            if !warnings.is_empty() {
+                return Err(Error::Validation(warnings));
+            }
+        }
         let facts = NodeFacts::from_cluster(cluster, &s.node.name, s.ip_family);
         if s.node.ips.is_empty() {
             s.node.ips = facts.ips;
@@ -915,6 +955,10 @@ pub struct SettingsFlags {
     pub service_cidrs: Option<Vec<String>>,
     /// `--ipvs-scheduler`.
     pub ipvs_scheduler: Option<String>,
+    /// svccore's `--strict`: refuse what kube-proxy tolerates ([`InputChecks::strict`]).
+    pub strict: Option<bool>,
+    /// svccore's `--allow-unknown-node` ([`InputChecks::allow_unknown_node`]).
+    pub allow_unknown_node: Option<bool>,
 }
 
 fn de_family<'de, D: serde::Deserializer<'de>>(
@@ -936,7 +980,7 @@ pub fn parse_family(s: &str) -> Result<IpFamily> {
 
 /// The flags in [`SettingsFlags`] field order, each with the modes it applies to: the one
 /// table of which option belongs to which mode ([`SettingsFlags::MODES`]).
-const FLAGS: [(&str, &[ProxyMode]); 13] = {
+const FLAGS: [(&str, &[ProxyMode]); 15] = {
     use ProxyMode::{Iptables as I, Ipvs as V, Nftables as N};
     [
         ("node", &[I, V, N]),
@@ -952,6 +996,8 @@ const FLAGS: [(&str, &[ProxyMode]); 13] = {
         ("conntrack_tcp_be_liberal", &[I]),
         ("service_cidrs", &[N]),
         ("ipvs_scheduler", &[V]),
+        ("strict", &[I, V, N]),
+        ("allow_unknown_node", &[I, V, N]),
     ]
 };
 
@@ -960,8 +1006,8 @@ pub const SETTINGS_FILE_MODES: &[ProxyMode] = &[ProxyMode::Iptables, ProxyMode::
 
 impl SettingsFlags {
     /// The flags' names (the bindings' keyword arguments), in field order.
-    pub const NAMES: [&'static str; 13] = {
-        let mut names = [""; 13];
+    pub const NAMES: [&'static str; 15] = {
+        let mut names = [""; 15];
         let mut i = 0;
         while i < names.len() {
             names[i] = FLAGS[i].0;
@@ -971,7 +1017,7 @@ impl SettingsFlags {
     };
 
     /// Each flag's name with the modes it applies to, in field order.
-    pub const MODES: [(&'static str, &'static [ProxyMode]); 13] = FLAGS;
+    pub const MODES: [(&'static str, &'static [ProxyMode]); 15] = FLAGS;
 
     /// Reads the flags from an object of their names ([`Error::InvalidArgument`] for an unknown
     /// name or a value of the wrong type; `null` is "not given").
@@ -980,7 +1026,7 @@ impl SettingsFlags {
     }
 
     /// Whether each flag was given, in field order.
-    fn given(&self) -> [bool; 13] {
+    fn given(&self) -> [bool; 15] {
         [
             self.node_name.is_some(),
             self.ip_family.is_some(),
@@ -995,6 +1041,8 @@ impl SettingsFlags {
             self.conntrack_tcp_liberal.is_some(),
             self.service_cidrs.is_some(),
             self.ipvs_scheduler.is_some(),
+            self.strict.is_some(),
+            self.allow_unknown_node.is_some(),
         ]
     }
 
@@ -1028,6 +1076,13 @@ impl SettingsFlags {
         }
         if let Some(n) = &self.node_name {
             s.node.name = n.clone();
+            s.node_source = NodeSource::Flag;
+        }
+        if let Some(v) = self.strict {
+            s.checks.strict = v;
+        }
+        if let Some(v) = self.allow_unknown_node {
+            s.checks.allow_unknown_node = v;
         }
         if let Some(f) = self.ip_family {
             s.ip_family = f;
@@ -1138,9 +1193,12 @@ impl ProxierSettings {
         node: &str,
         family: IpFamily,
     ) -> Result<Self> {
+        // The caller has chosen the node (simulate: the first Node when none is given); a name
+        // without a Node object is a node known by name only here.
         let flags = SettingsFlags {
             node_name: (!node.is_empty()).then(|| node.to_owned()),
             ip_family: Some(family),
+            allow_unknown_node: Some(true),
             ..SettingsFlags::default()
         };
         ProxierSettings::layered(config, None, &flags)?.resolve(cluster)
@@ -1197,6 +1255,10 @@ mod tests {
             ..Default::default()
         };
         let back = ProxierSettings::from_json_str(&s.to_json().to_string(), None).unwrap();
+        let s = ProxierSettings {
+            node_source: NodeSource::SettingsFile,
+            ..s
+        };
         assert_eq!(back, s);
     }
 
@@ -1380,6 +1442,10 @@ mod tests {
         assert_eq!(r.node.labels["z"], "a");
         let s = ProxierSettings {
             node: NodeFacts::named("other"),
+            checks: InputChecks {
+                allow_unknown_node: true,
+                ..InputChecks::default()
+            },
             ..s
         };
         let e = s.resolve(&c).unwrap_err();

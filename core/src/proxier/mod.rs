@@ -19,5 +19,6 @@
 //! chain exists) from the Service: those are the configuration's and the plan's.
 
 pub mod config;
+pub mod node;
 pub mod plan;
 pub mod service_cidrs;
