@@ -711,10 +711,7 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
             let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let t = core(py.allow_threads(|| match mode {
-                ProxyMode::Ipvs => svccore::trace::trace_ipvs(&self.0, &s, &p),
-                _ => svccore::trace::trace_cluster(&self.0, &s, &p),
-            }))?;
+            let t = core(py.allow_threads(|| svccore::trace::trace_mode(mode, &self.0, &s, &p)))?;
             Ok(PyTraceResult::new(t, mode.as_str()))
         })
     }
