@@ -892,3 +892,161 @@ pub fn trace_nftables(
     let table = crate::render::nftables::table(cluster, settings)?;
     NftTracer::new(&table, &resolved)?.trace(packet)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::nftables::model::{BaseChain, Builder, Sizes};
+
+    const AFFINITY: &str = r#"{"apiVersion":"v1","kind":"List","items":[
+      {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"ns"},
+       "spec":{"clusterIP":"10.96.0.10","ports":[{"name":"http","port":80}],
+               "sessionAffinity":"ClientIP",
+               "sessionAffinityConfig":{"clientIP":{"timeoutSeconds":60}}}},
+      {"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
+       "metadata":{"name":"web-1","namespace":"ns","labels":{"kubernetes.io/service-name":"web"}},
+       "addressType":"IPv4","ports":[{"name":"http","port":8080}],
+       "endpoints":[{"addresses":["10.1.0.1"]},{"addresses":["10.1.0.2"]},{"addresses":["10.1.0.3"]}]}]}"#;
+
+    fn tracer(json: &str) -> (NftTracer, Table) {
+        let cluster = crate::load::load_strs([(None, json)]).unwrap();
+        let s = ProxierSettings::default().resolve(&cluster).unwrap();
+        let t = crate::render::nftables::table(&cluster, &s).unwrap();
+        (NftTracer::new(&t, &s).unwrap(), t)
+    }
+
+    fn pod_packet() -> Packet {
+        Packet::new(
+            "10.244.0.5".parse().unwrap(),
+            "10.96.0.10".parse().unwrap(),
+            80,
+            Origin::LocalPod,
+        )
+    }
+
+    #[test]
+    fn numgen_paths_carry_the_kernels_exact_shares() {
+        let (tr, _) = tracer(AFFINITY);
+        let t = tr.trace(&pod_packet()).unwrap();
+        let got: Vec<(&str, &str)> = t
+            .outcomes
+            .iter()
+            .map(|o| match &o.verdict {
+                Verdict::Dnat { endpoint, .. } => {
+                    (endpoint.as_str(), o.probability.fraction.as_str())
+                }
+                v => panic!("{v:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("10.1.0.1:8080", "715827883/2147483648"),
+                ("10.1.0.2:8080", "1431655765/4294967296"),
+                ("10.1.0.3:8080", "1431655765/4294967296"),
+            ]
+        );
+        assert!(t.outcomes.iter().all(|o| o.probability.nominal == "1/3"));
+        let sum: f64 = t.outcomes.iter().map(|o| o.probability.decimal).sum();
+        assert!((sum - 1.0).abs() < 1e-15);
+        // Every path refreshes the client's entry in the set of the endpoint it reached.
+        for o in &t.outcomes {
+            assert!(o
+                .steps
+                .iter()
+                .any(|s| s.effect.starts_with("update @affinity-")));
+        }
+    }
+
+    #[test]
+    fn a_client_in_an_affinity_set_goes_to_its_endpoint() {
+        let (tr, table) = tracer(AFFINITY);
+        let set = table
+            .sets()
+            .map(|s| s.name)
+            .find(|n| n.starts_with("affinity-") && n.ends_with("__10.1.0.2/8080"))
+            .unwrap()
+            .to_owned();
+        let mut p = pod_packet();
+        p.recent = vec![set.clone()];
+        let t = tr.trace(&p).unwrap();
+        assert_eq!(t.outcomes.len(), 1);
+        let o = &t.outcomes[0];
+        assert!(
+            matches!(&o.verdict, Verdict::Dnat { endpoint, .. } if endpoint == "10.1.0.2:8080")
+        );
+        assert_eq!(o.probability.fraction, "1");
+        assert!(o
+            .steps
+            .iter()
+            .any(|s| *s.effect == *format!("client in @{set}: goto endpoint-{}", &set[9..])));
+    }
+
+    #[test]
+    fn a_packet_of_the_other_family_is_refused() {
+        let (tr, _) = tracer(AFFINITY);
+        let p = Packet::new(
+            "fd00::5".parse().unwrap(),
+            "fd00::10".parse().unwrap(),
+            80,
+            Origin::LocalPod,
+        );
+        let e = tr.trace(&p).unwrap_err().to_string();
+        assert!(e.contains("is not IPv4 traffic"), "{e}");
+    }
+
+    fn table_with_rule(text: &str) -> Table {
+        let mut b = Builder::new(Family::Ip, Sizes::default());
+        let base = BaseChain {
+            chain_type: ChainType::Filter,
+            hook: Hook::Input,
+            priority: 0,
+        };
+        let c = b.add_chain("", "filter-input", Some(base), None);
+        b.declarations_done();
+        b.rule(c).s(text).end(Some("why it happens"));
+        b.rule(c).s("ct state new accept").end(None);
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn a_rule_of_an_unknown_shape_is_refused_with_its_chain_and_position() {
+        let s = ProxierSettings::default();
+        let e = NftTracer::new(&table_with_rule("ip daddr 10.0.0.1 counter drop"), &s).unwrap_err();
+        assert!(matches!(e, Error::Dump(_)));
+        assert_eq!(
+            e.to_string(),
+            "cannot parse dump: chain filter-input rule 1: unknown nftables rule shape at \"counter\" in \"ip daddr 10.0.0.1 counter drop\""
+        );
+        let e = NftTracer::new(&table_with_rule("jump nowhere"), &s).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot parse dump: chain filter-input rule 1: no chain named \"nowhere\""
+        );
+        let e = NftTracer::new(&table_with_rule("ip saddr @nope drop"), &s).unwrap_err();
+        assert!(e.to_string().ends_with("no set named \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn a_rule_comment_is_the_reason_and_accept_ends_only_its_chain() {
+        let s = ProxierSettings::default();
+        let tr = NftTracer::new(&table_with_rule("ip saddr 10.0.0.0/8 reject"), &s).unwrap();
+        let mut p = pod_packet();
+        p.dst = "127.0.0.1".parse().unwrap();
+        p.src = "10.1.2.3".parse().unwrap();
+        let t = tr.trace(&p).unwrap();
+        assert_eq!(
+            t.outcomes[0].verdict,
+            Verdict::Reject {
+                with: "icmp port-unreachable".into(),
+                reason: "why it happens".into()
+            }
+        );
+        // Not from 10/8: the next rule accepts, and the packet is delivered untouched.
+        p.src = "192.0.2.1".parse().unwrap();
+        let t = tr.trace(&p).unwrap();
+        assert_eq!(t.outcomes.len(), 1);
+        assert_eq!(t.outcomes[0].verdict, Verdict::Accept);
+        assert_eq!(&*t.outcomes[0].steps[0].effect, "accept");
+    }
+}
