@@ -60,14 +60,6 @@ struct MapHit {
     comment: Option<Arc<str>>,
 }
 
-/// Which key a verdict-map lookup builds.
-enum VmapKind {
-    /// `daddr . l4proto . dport`.
-    Addr,
-    /// `l4proto . dport`.
-    Ports,
-}
-
 /// A protocol as the maps key it.
 fn proto_code(p: &str) -> Option<u8> {
     match p {
@@ -342,6 +334,16 @@ impl NftTracer {
             }
         }
 
+        // A verdict map by name, with the key the lookup builds (`l4proto . dport` or
+        // `daddr . l4proto . dport`).
+        let map_of = |m: &str, ports: bool, chain: &str, n: usize| -> Result<u32> {
+            match map_ix.get(m) {
+                Some(&(ports_only, ix)) if ports_only == ports => Ok(ix),
+                Some(_) => Err(refuse(chain, n, format!("map {m:?} has another key type"))),
+                None => Err(refuse(chain, n, format!("no map named {m:?}"))),
+            }
+        };
+
         // Rules, in chain order.
         for r in table.rules() {
             let Some(&c) = chain_ix.get(r.chain) else {
@@ -352,10 +354,6 @@ impl NftTracer {
             let mut ops = Vec::with_capacity(exprs.len());
             let mut effect = String::new();
             for e in exprs {
-                let e_kind = match &e {
-                    Expr::PortVmap(_) => VmapKind::Ports,
-                    _ => VmapKind::Addr,
-                };
                 let op = match e {
                     Expr::CtState { new } => Op::CtNew(new),
                     Expr::Addr {
@@ -406,21 +404,8 @@ impl NftTracer {
                         );
                         Op::MarkSet { or, value }
                     }
-                    Expr::DstPortVmap(m) | Expr::PortVmap(m) => {
-                        let want_ports = matches!(e_kind, VmapKind::Ports);
-                        match map_ix.get(m.as_str()) {
-                            Some(&(true, ix)) if want_ports => Op::PortVmap(ix),
-                            Some(&(false, ix)) if !want_ports => Op::DstVmap(ix),
-                            Some(_) => {
-                                return Err(refuse(
-                                    r.chain,
-                                    n,
-                                    format!("map {m:?} has another key type"),
-                                ))
-                            }
-                            None => return Err(refuse(r.chain, n, format!("no map named {m:?}"))),
-                        }
-                    }
+                    Expr::DstPortVmap(m) => Op::DstVmap(map_of(&m, false, r.chain, n)?),
+                    Expr::PortVmap(m) => Op::PortVmap(map_of(&m, true, r.chain, n)?),
                     Expr::Numgen { modulus, map } => {
                         let mut out = Vec::with_capacity(map.len());
                         for (k, j) in &map {
