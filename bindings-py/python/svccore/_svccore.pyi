@@ -14,6 +14,7 @@ __all__ = [
     "PROTOCOLS",
     "PROXIER_FLAGS",
     "PROXIER_FLAG_MODES",
+    "TRACE_MODES",
     "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
@@ -50,6 +51,7 @@ IPVS_SCHEDULERS: tuple[str, ...]
 PROXIER_FLAGS: tuple[str, ...]
 PROXIER_FLAG_MODES: dict[str, tuple[str, ...]]
 PROTOCOLS: tuple[str, ...]
+TRACE_MODES: tuple[str, ...]
 TRAFFIC_SOURCES: tuple[str, ...]
 
 class _ProxierFlags(TypedDict, total=False):
@@ -361,6 +363,7 @@ class Cluster:
         proto: str = "tcp",
         source: str = "pod",
         mode: str = "iptables",
+        recent: Sequence[str] | None = None,
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         **flags: Unpack[_ProxierFlags],
