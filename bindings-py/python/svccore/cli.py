@@ -1,9 +1,15 @@
 """The ``svccore`` command (also ``python -m svccore``).
 
 Exit codes: 0 success; 1 the input cannot be read, parsed or is invalid (every error is printed
-on stderr with its file and path), or ``svccore audit`` found drift; 2 the command line is
-wrong. No traceback is ever printed: anything unexpected is reported as
-``svccore: error: internal error: ...`` with exit code 1.
+on stderr with its file and path), a service or node named is not in it, or ``svccore audit``
+found drift; 2 the command line is wrong: an unknown option, options that contradict each other,
+or an option's value the core refuses (``--src notanip``, ``--flags sh-bogus``: an
+``svccore.InvalidArgumentError``; ``--cluster-cidr bogus``: a ``svccore.ConfigError`` without a
+file). No traceback is ever printed: anything
+unexpected is reported as ``svccore: error: internal error: ...`` with exit code 1.
+
+Warnings go to stderr once per run each (``-q/--quiet`` hides them; ``-o json`` output that
+carries warnings still does).
 
 Subcommands live in the registry ``COMMANDS`` at the end of this file; each is a ``Command``
 (name, help, examples, a function adding its arguments, a function running it). The helpers
@@ -19,7 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import svccore
 
@@ -36,6 +42,26 @@ _INPUT_SUFFIXES = (".yaml", ".yml", ".json")
 
 class UsageError(Exception):
     """Options that contradict each other: exit code 2, like argparse's own usage errors."""
+
+
+class _Stderr:
+    """What the run has said on stderr: each distinct line once; warnings not at all with
+    ``-q``."""
+
+    quiet = False
+    said: ClassVar[set[str]] = set()
+
+    @classmethod
+    def reset(cls, quiet: bool) -> None:
+        cls.quiet = quiet
+        cls.said = set()
+
+    @classmethod
+    def say(cls, line: str, *, warning: bool = False) -> None:
+        if (warning and cls.quiet) or line in cls.said:
+            return
+        cls.said.add(line)
+        print(line, file=sys.stderr)
 
 
 class InputError(Exception):
@@ -107,6 +133,12 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
         default=(30000, 32767),
         help="the API server's node port range (default: 30000-32767)",
     )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="do not print warnings on stderr (-o json output still carries those it has)",
+    )
 
 
 def add_output_argument(p: argparse.ArgumentParser) -> None:
@@ -165,7 +197,7 @@ def _print_json(value: Any) -> None:
 
 def _warn(issues: Sequence[svccore.Issue]) -> None:
     for issue in issues:
-        print(f"{PROG}: warning: {issue}", file=sys.stderr)
+        _Stderr.say(f"{PROG}: warning: {issue}", warning=True)
 
 
 # --- svccore validate ----------------------------------------------------------------------
@@ -420,9 +452,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
         bar.close()
     node = report.node
     if args.node is None and node:
-        print(
-            f"{PROG}: node {node} (the first Node object; --node chooses another)", file=sys.stderr
-        )
+        _Stderr.say(f"{PROG}: node {node} (the first Node object; --node chooses another)")
     mode = "ipvs" if _scheduler(args) in svccore.IPVS_SCHEDULERS else "iptables"
     note_node(cluster, mode, node or None, allow_unknown_node=True)
     if args.output == "json":
@@ -487,6 +517,24 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
 
 
+def _bool_option(help_: str) -> dict[str, Any]:
+    """The options of a boolean kube-proxy setting: ``--NAME`` or ``--NAME=true`` sets it,
+    ``--NAME=false`` clears it, leaving it out keeps the configuration's value (or the default).
+
+    >>> p = argparse.ArgumentParser()
+    >>> _ = p.add_argument("--random-fully", **_bool_option("x"))
+    >>> [p.parse_args(a).random_fully for a in ([], ["--random-fully"], ["--random-fully=false"])]
+    [None, True, False]
+    """
+    return {
+        "nargs": "?",
+        "const": True,
+        "type": _bool,
+        "metavar": "true|false",
+        "help": f"{help_} (alone: true; =false turns it off; default: the configuration's)",
+    }
+
+
 def _cidrs(text: str) -> list[str]:
     return [c.strip() for c in text.split(",") if c.strip()]
 
@@ -531,7 +579,7 @@ def note_node(cluster: svccore.Cluster, mode: str, node: str | None, **settings:
     """Prints on stderr which node is used and why when ``--node`` was left out, and what is
     unknown about it (``Cluster.node_notes``)."""
     for note in cluster.node_notes(node=node, mode=mode, **settings):
-        print(f"{PROG}: {note}", file=sys.stderr)
+        _Stderr.say(f"{PROG}: {note}")
 
 
 def add_config_argument(p: argparse.ArgumentParser) -> None:
@@ -562,7 +610,7 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "masquerade_all": (
         "--masquerade-all",
-        {"action": "store_const", "const": True, "help": "masquerade all service traffic"},
+        _bool_option("masquerade all service traffic"),
     ),
     "masquerade_bit": (
         "--iptables-masquerade-bit",
@@ -574,11 +622,7 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "localhost_nodeports": (
         "--iptables-localhost-nodeports",
-        {
-            "type": _bool,
-            "metavar": "true|false",
-            "help": "accept node ports on localhost (default true)",
-        },
+        _bool_option("accept node ports on localhost"),
     ),
     "nodeport_addresses": (
         "--nodeport-addresses",
@@ -594,15 +638,11 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "random_fully": (
         "--random-fully",
-        {"action": "store_const", "const": True, "help": "iptables supports --random-fully"},
+        _bool_option("iptables supports --random-fully"),
     ),
     "conntrack_tcp_be_liberal": (
         "--conntrack-tcp-be-liberal",
-        {
-            "action": "store_const",
-            "const": True,
-            "help": "nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)",
-        },
+        _bool_option("nf_conntrack_tcp_be_liberal is set (no INVALID drop rule)"),
     ),
     "service_cidrs": (
         "--service-cidrs",
@@ -662,9 +702,7 @@ def add_nftables_settings_arguments(p: argparse.ArgumentParser) -> None:
         "fields given count",
     )
     g.add_argument("--cluster-cidr", metavar="CIDR", help="--cluster-cidr (local traffic detector)")
-    g.add_argument(
-        "--masquerade-all", action="store_const", const=True, help="masquerade all service traffic"
-    )
+    g.add_argument("--masquerade-all", **_bool_option("masquerade all service traffic"))
     g.add_argument(
         "--iptables-masquerade-bit",
         dest="masquerade_bit",
@@ -852,7 +890,7 @@ def _run_render_nftables(args: argparse.Namespace) -> int:
     _source, _cidrs, message = cluster.nftables_service_cidrs(
         proxier_settings=settings["proxier_settings"], service_cidrs=settings["service_cidrs"]
     )
-    print(f"{PROG}: {message}", file=sys.stderr)
+    _Stderr.say(f"{PROG}: {message}")
     sys.stdout.write(text)
     return EXIT_OK
 
@@ -1086,7 +1124,7 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_audit(args: argparse.Namespace) -> int:
     if args.actual == "-" and "-" in args.filename:
-        raise InputError("--actual - and -f - cannot both read standard input")
+        raise UsageError("--actual - and -f - cannot both read standard input")
     cluster = load_cluster(args)
     actual = _read_text(args.actual)
     settings = iptables_settings(args)
@@ -1099,7 +1137,7 @@ def _run_audit(args: argparse.Namespace) -> int:
             proxier_settings=settings["proxier_settings"],
             service_cidrs=settings.get("service_cidrs"),
         )
-        print(f"{PROG}: {message}", file=sys.stderr)
+        _Stderr.say(f"{PROG}: {message}")
     note_node(cluster, args.mode, args.node, family=args.family, **settings)
     if args.output == "json":
         _print_json(report.to_dict())
@@ -1188,15 +1226,24 @@ def _report(e: svccore.SvcCoreError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line and returns the exit code (usage errors exit with 2 through
-    argparse).
+    """Runs the command line and returns the exit code (usage errors exit with 2: argparse's,
+    ``UsageError``, the core's ``InvalidArgumentError`` and a ``ConfigError`` of a flag).
 
     >>> main(["validate", "-f", "/nonexistent.yaml"])
     1
     """
     args = build_parser().parse_args(argv)
+    _Stderr.reset(bool(getattr(args, "quiet", False)))
     try:
         return int(args.run(args))
+    except svccore.InvalidArgumentError as e:
+        # An option's value the core refuses is the command line's fault, like argparse's.
+        _report(e)
+        return EXIT_USAGE
+    except svccore.ConfigError as e:
+        # A setting without a file came from a flag (every file the command reads is named).
+        _report(e)
+        return EXIT_USAGE if e.file is None else EXIT_INVALID
     except svccore.SvcCoreError as e:
         _report(e)
         return EXIT_INVALID

@@ -1,0 +1,235 @@
+"""The command as an operator meets it: exit codes, warnings, boolean settings both ways."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+STUDY = str(REPO / "examples" / "nginx-study.yaml")
+AFFINITY = str(REPO / "examples" / "nginx-affinity.yaml")
+ORPHAN = str(REPO / "tests" / "bad-manifests" / "endpoints-bad-ip.yaml")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run(
+        [sys.executable, "-m", "svccore", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "Traceback" not in p.stderr, p.stderr
+    return p
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [
+                "trace",
+                "-f",
+                STUDY,
+                "--node",
+                "master",
+                "--src",
+                "notanip",
+                "--dst",
+                "10.97.97.97:80",
+            ],
+            'svccore: error: src "notanip" is not an IP address\n',
+        ),
+        (
+            [
+                "simulate",
+                "-f",
+                STUDY,
+                "--service",
+                "study/service-clusterip",
+                "--flags",
+                "sh-bogus",
+            ],
+            'svccore: error: unknown scheduler flag "sh-bogus"; valid flags are sh-fallback, '
+            "sh-port, mh-fallback, mh-port\n",
+        ),
+        (
+            ["simulate", "-f", STUDY, "--service", "study/service-clusterip", "--scheduler", "foo"],
+            None,  # argparse's own choice check
+        ),
+        (
+            ["audit", "-f", "-", "--node", "master", "--actual", "-"],
+            "svccore: error: --actual - and -f - cannot both read standard input\n",
+        ),
+        (
+            [
+                "trace",
+                "-f",
+                STUDY,
+                "--node",
+                "master",
+                "--src",
+                "10.0.0.1",
+                "--dst",
+                "10.97.97.97:80",
+                "--masquerade-all=maybe",
+            ],
+            None,
+        ),
+        (
+            ["render", "iptables", "-f", STUDY, "-q", "--iptables-masquerade-bit", "40"],
+            "svccore: error: invalid configuration: masqueradeBit: must be between 0 and 31, "
+            "got 40\n",
+        ),
+        (
+            ["render", "iptables", "-f", STUDY, "-q", "--cluster-cidr", "bogus"],
+            'svccore: error: invalid configuration: clusterCIDR: "bogus" is not a CIDR\n',
+        ),
+        (
+            [
+                "trace",
+                "-f",
+                STUDY,
+                "--node",
+                "master",
+                "--src",
+                "10.0.0.1",
+                "--dst",
+                "10.97.97.97:80",
+                "--mode",
+                "ipvs",
+                "--random-fully",
+            ],
+            'svccore: error: random_fully applies to mode "iptables" only\n',
+        ),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str | None) -> None:
+    p = run(*args)
+    assert p.returncode == 2, p.stderr
+    assert p.stdout == ""
+    if message is not None:
+        assert p.stderr.endswith(message), p.stderr
+
+
+def test_input_errors_still_exit_1(tmp_path: Path) -> None:
+    p = run(
+        "trace", "-f", STUDY, "--node", "nodee2", "--src", "10.0.0.1", "--dst", "10.97.97.97:80"
+    )
+    assert p.returncode == 1
+    assert "no Node named nodee2" in p.stderr
+    p = run("simulate", "-f", STUDY, "--service", "study/nothing")
+    assert p.returncode == 1
+    assert p.stderr.endswith("svccore: error: unknown service study/nothing\n")
+    # The same setting from a file is the input's fault: exit 1 with the file's name.
+    conf = tmp_path / "kube-proxy.yaml"
+    conf.write_text(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+        "iptables:\n  masqueradeBit: 40\n"
+    )
+    p = run("render", "iptables", "-f", STUDY, "-q", "--config", str(conf))
+    assert p.returncode == 1
+    assert p.stderr == (
+        f"svccore: error: invalid configuration: {conf}: iptables.masqueradeBit: must be "
+        "between 0 and 31, got 40\n"
+    )
+
+
+WARNING = (
+    f"svccore: warning: {ORPHAN}: metadata.name: no Service default/web in the input: "
+    "kube-proxy uses these Endpoints for nothing"
+)
+
+
+def test_each_warning_once_per_run() -> None:
+    # The same file twice: the loader and the proxy snapshot both see the orphan Endpoints twice.
+    p = run("render", "iptables", "-f", ORPHAN, "-f", ORPHAN, "--allow-unknown-node")
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.splitlines()
+    assert lines.count(WARNING) == 1, p.stderr
+    assert len(lines) == len(set(lines)), p.stderr
+
+
+def test_quiet_hides_warnings_and_json_keeps_them() -> None:
+    p = run("render", "iptables", "-f", ORPHAN, "--allow-unknown-node", "-q")
+    assert p.returncode == 0
+    assert "warning" not in p.stderr
+    # The file is invalid for the API server too (a bad address): exit 1, warnings in the JSON.
+    p = run("validate", "-f", ORPHAN, "--quiet", "-o", "json")
+    assert p.returncode == 1
+    assert "warning" not in p.stderr
+    warnings = json.loads(p.stdout)["warnings"]
+    assert [w["message"] for w in warnings] == [
+        "no Service default/web in the input: kube-proxy uses these Endpoints for nothing"
+    ]
+    p = run("validate", "-f", ORPHAN)
+    assert WARNING in p.stderr.splitlines()
+
+
+def _masquerade_rules(*flags: str) -> list[str]:
+    p = run("render", "iptables", "-f", STUDY, "--node", "master", "-q", *flags)
+    assert p.returncode == 0, p.stderr
+    return [line for line in p.stdout.splitlines() if "-j MASQUERADE" in line]
+
+
+def test_random_fully_settable_both_ways() -> None:
+    default = _masquerade_rules()
+    off = _masquerade_rules("--random-fully=false")
+    on = _masquerade_rules("--random-fully")
+    assert (
+        default
+        == on
+        == [
+            '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" '
+            "-j MASQUERADE --random-fully"
+        ]
+    )
+    assert off == [
+        '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" '
+        "-j MASQUERADE"
+    ]
+    assert _masquerade_rules("--random-fully", "false") == off
+
+
+def test_false_overrides_the_configuration(tmp_path: Path) -> None:
+    # masqueradeAll true in a KubeProxyConfiguration, turned off again by the flag.
+    conf = tmp_path / "kube-proxy.yaml"
+    conf.write_text(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+        "iptables:\n  masqueradeAll: true\n"
+    )
+    base = ["render", "iptables", "-f", STUDY, "--node", "master", "-q", "--config", str(conf)]
+
+    def marks(*extra: str) -> int:
+        p = run(*base, *extra)
+        assert p.returncode == 0, p.stderr
+        # --masquerade-all: the cluster IP's rule that marks every packet (no -s, no detector).
+        return p.stdout.count(
+            '-A KUBE-SVC-FGOSKYZ2SUD3AIAL -m comment --comment "study/service-clusterip cluster '
+            'IP" -m tcp -p tcp -d 10.97.97.97 --dport 80 -j KUBE-MARK-MASQ\n'
+        )
+
+    assert marks() == 1
+    assert marks("--masquerade-all=false") == 0
+    assert marks("--masquerade-all") == 1
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--masquerade-all",
+        "--random-fully",
+        "--conntrack-tcp-be-liberal",
+        "--iptables-localhost-nodeports",
+    ],
+)
+def test_every_boolean_setting_takes_true_and_false(option: str) -> None:
+    for value in ("true", "false"):
+        p = run("render", "iptables", "-f", STUDY, "--node", "master", "-q", f"{option}={value}")
+        assert p.returncode == 0, p.stderr
+    p = run("render", "iptables", "--help")
+    assert f"{option} [true|false]" in p.stdout
