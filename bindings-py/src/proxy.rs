@@ -289,6 +289,14 @@ impl PyTraceOutcome {
             _ => None,
         }
     }
+    /// For a drop or reject of traffic to a service port, why, from the node's plan:
+    /// kube-proxy's reason and the policy behind it (``"ns/svc has no local endpoints:
+    /// externalTrafficPolicy is Local and node n has no local endpoint"``), or a source outside
+    /// ``loadBalancerSourceRanges``; ``reason`` is then the rule that acted. Else ``None``.
+    #[getter]
+    fn cause(&self) -> Option<&str> {
+        self.0.cause.as_deref()
+    }
     /// The exact probability of this path under the kernel's quantisation, a ``Fraction``.
     #[getter]
     fn probability<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -276,6 +276,10 @@ export interface TraceOutcome {
   /** The source is masqueraded (SNAT to the node) on the way out. */
   masquerade: boolean;
   steps: TraceStep[];
+  /** For a drop or reject of traffic to a service port: why, from the node's plan
+   * (kube-proxy's reason and the policy behind it); `verdict.reason` is then the rule that
+   * acted. Absent otherwise. */
+  cause?: string;
 }
 
 /** `Cluster.trace` in iptables mode: every path, most likely first. */
@@ -383,7 +387,14 @@ export interface SimulationReport {
   /** max/min share over the endpoints that should get traffic (1 = perfect; null when undefined). */
   balance: number | null;
   affinity: { timeoutSeconds: number; hits: number; broken: number; clientsPinned: number; clients: number } | null;
-  disruption: { change: string; keys: number; moved: number; unnecessary: number } | null;
+  /** Measured on `sampled_connections` connections apart from the run's, each picked before
+   * and after the change. */
+  disruption: {
+    change: string;
+    sampled_connections: number;
+    moved: number;
+    moved_needlessly: number;
+  } | null;
   /** The first picks: `endpoint` indexes `endpoints` (null: refused or dropped). */
   samples: { time: number; client: number; endpoint: number | null }[];
   /** IPVS: `ipvsadm -Ln -t VIP:port` with the counts at the end of the run. */

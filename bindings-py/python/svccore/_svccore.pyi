@@ -260,7 +260,8 @@ class Cluster:
     ) -> Cluster: ...
     @staticmethod
     def from_files(
-        *paths: str | os.PathLike[str], node_port_range: tuple[int, int] | None = None
+        *paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        node_port_range: tuple[int, int] | None = None,
     ) -> Cluster: ...
     @staticmethod
     def from_manifests(
@@ -290,7 +291,7 @@ class Cluster:
         hold: float = 1.0,
         seed: int = 0,
         affinity_timeout: int | None = None,
-        flags: Sequence[str] = ...,
+        flags: Sequence[str] | None = None,
         table_size: int | None = None,
         remove_endpoint: str | None = None,
         add_endpoint: str | None = None,
@@ -408,6 +409,8 @@ class TraceOutcome:
     @property
     def reason(self) -> str | None: ...
     @property
+    def cause(self) -> str | None: ...
+    @property
     def probability(self) -> Fraction: ...
     @property
     def decimal(self) -> float: ...
@@ -499,7 +502,7 @@ class Balancer:
         *,
         weights: Sequence[int] | None = None,
         table_size: int | None = None,
-        flags: Sequence[str] = ...,
+        flags: Sequence[str] | None = None,
         seed: int = 0,
         affinity_timeout: int | None = None,
         affinity: str | None = None,

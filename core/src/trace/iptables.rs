@@ -117,6 +117,7 @@ fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
         verdict: path.verdict,
         masquerade: path.masquerade,
         steps: path.steps,
+        cause: None,
     };
     (outcome, key)
 }
@@ -136,5 +137,7 @@ pub fn trace_cluster(
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
-    Tracer::from_dump(rules, &resolved)?.trace(packet)
+    let mut t = Tracer::from_dump(rules, &resolved)?.trace(packet)?;
+    super::cause::explain(&snap, &resolved, packet, &mut t.outcomes);
+    Ok(t)
 }

@@ -90,6 +90,7 @@ pub fn trace_ipvs(
                 verdict: Verdict::Accept,
                 masquerade: false,
                 steps: Vec::new(),
+                cause: None,
             }],
             warnings,
             ipvs: None,
@@ -174,15 +175,18 @@ pub fn trace_ipvs(
             effect: format!("masquerade: {why}").into(),
         });
     }
+    let mut outcomes = vec![Outcome {
+        probability: certain,
+        verdict,
+        masquerade: masq.is_some(),
+        steps,
+        cause: None,
+    }];
+    super::cause::explain(&snap, settings, packet, &mut outcomes);
     Ok(TraceResult {
         packet: packet.clone(),
         node: settings.node.name.clone(),
-        outcomes: vec![Outcome {
-            probability: certain,
-            verdict,
-            masquerade: masq.is_some(),
-            steps,
-        }],
+        outcomes,
         warnings,
         ipvs: Some(look),
     })

@@ -37,6 +37,7 @@
 //! assert!(matches!(t.outcomes[0].verdict, svccore::trace::Verdict::Reject { .. }));
 //! ```
 
+mod cause;
 mod fraction;
 mod iptables;
 mod ipvs;

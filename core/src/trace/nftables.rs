@@ -856,6 +856,7 @@ fn finish(st: State, verdict: Option<Verdict>) -> Outcome {
         verdict,
         masquerade: st.masquerade,
         steps: st.steps,
+        cause: None,
     }
 }
 
@@ -881,7 +882,10 @@ pub fn trace_nftables(
 ) -> Result<TraceResult> {
     let resolved = settings.resolve(cluster)?;
     let table = crate::render::nftables::table(cluster, settings)?;
-    NftTracer::new(&table, &resolved)?.trace(packet)
+    let mut t = NftTracer::new(&table, &resolved)?.trace(packet)?;
+    let snap = crate::snapshot::ProxySnapshot::build(cluster, resolved.ip_family)?;
+    super::cause::explain(&snap, &resolved, packet, &mut t.outcomes);
+    Ok(t)
 }
 
 #[cfg(test)]

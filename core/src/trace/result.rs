@@ -102,6 +102,13 @@ pub struct Outcome {
     pub masquerade: bool,
     /// The rules that acted, in order.
     pub steps: Vec<Step>,
+    /// For a drop or reject of traffic to a service port: why, from the node's plan
+    /// (kube-proxy's reason, `ns/name:port has no local endpoints`, and the policy behind it;
+    /// or a source outside `loadBalancerSourceRanges`). The verdict's `reason` is the rule
+    /// that acted. `None` otherwise, and when tracing rule text without a cluster (serialized
+    /// only when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// The result of a trace.

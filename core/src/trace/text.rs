@@ -44,8 +44,15 @@ pub fn render_text(t: &TraceResult) -> String {
         let what = match &out.verdict {
             Verdict::Dnat { endpoint, chain } => format!("DNAT to {endpoint} ({chain})"),
             Verdict::Accept => "accepted, not DNATed".to_owned(),
-            Verdict::Drop { reason } => format!("DROPPED: {reason}"),
-            Verdict::Reject { with, reason } => format!("REJECTED ({with}): {reason}"),
+            Verdict::Drop { reason } => {
+                format!("DROPPED: {}", out.cause.as_deref().unwrap_or(reason))
+            }
+            Verdict::Reject { with, reason } => {
+                format!(
+                    "REJECTED ({with}): {}",
+                    out.cause.as_deref().unwrap_or(reason)
+                )
+            }
         };
         let _ = writeln!(
             o,
@@ -57,6 +64,14 @@ pub fn render_text(t: &TraceResult) -> String {
             out.probability.nominal,
             if out.masquerade { ", masqueraded" } else { "" }
         );
+        // The cause leads; the rule that acted follows when it says something else.
+        if let (Some(cause), Verdict::Drop { reason } | Verdict::Reject { reason, .. }) =
+            (&out.cause, &out.verdict)
+        {
+            if !cause.starts_with(reason.as_str()) {
+                let _ = writeln!(o, "    by the rule \"{reason}\"");
+            }
+        }
         for s in &out.steps {
             let _ = writeln!(
                 o,
