@@ -158,26 +158,45 @@ impl PyCluster {
         })
     }
 
-    /// Reads JSON or YAML files (``str`` or ``os.PathLike``) into one cluster. Raises
-    /// ``OSError`` when a file cannot be read.
+    /// Reads JSON or YAML files into one cluster: each argument is a path (``str`` or
+    /// ``os.PathLike``) or a list (or tuple) of paths, read in order. Raises ``OSError`` when a
+    /// file cannot be read.
     ///
     /// >>> import svccore, tempfile, os
     /// >>> with tempfile.TemporaryDirectory() as d:
-    /// ...     path = os.path.join(d, 'node.yaml')
-    /// ...     with open(path, 'w') as f:
-    /// ...         _ = f.write('apiVersion: v1\nkind: Node\nmetadata: {name: a}\n')
-    /// ...     svccore.Cluster.from_files(path).nodes
-    /// ['a']
+    /// ...     paths = [os.path.join(d, n) for n in ('a.yaml', 'b.yaml')]
+    /// ...     for p in paths:
+    /// ...         with open(p, 'w') as f:
+    /// ...             _ = f.write(f'apiVersion: v1\nkind: Node\nmetadata: {{name: {p[-6]}}}\n')
+    /// ...     print(svccore.Cluster.from_files(paths[0]).nodes,
+    /// ...           svccore.Cluster.from_files(paths).nodes,
+    /// ...           svccore.Cluster.from_files(*paths).nodes)
+    /// ['a'] ['a', 'b'] ['a', 'b']
     #[staticmethod]
     #[pyo3(signature = (*paths, node_port_range = None))]
     fn from_files(
         py: Python<'_>,
-        paths: Vec<PathBuf>,
+        paths: Vec<Bound<'_, PyAny>>,
         node_port_range: Option<(i64, i64)>,
     ) -> PyResult<Self> {
         guard(|| {
+            let mut flat: Vec<PathBuf> = Vec::new();
+            for arg in &paths {
+                match arg.extract::<PathBuf>() {
+                    Ok(p) => flat.push(p),
+                    Err(_) => flat.extend(arg.extract::<Vec<PathBuf>>().map_err(|_| {
+                        pyo3::exceptions::PyTypeError::new_err(format!(
+                            "from_files takes paths or lists of paths, not {}",
+                            arg.get_type()
+                                .name()
+                                .map(|n| n.to_string())
+                                .unwrap_or_default()
+                        ))
+                    })?),
+                }
+            }
             let mut inputs = Vec::new();
-            for p in paths {
+            for p in flat {
                 let name = p.display().to_string();
                 let bytes = std::fs::read(&p).map_err(|e| {
                     pyo3::exceptions::PyOSError::new_err((
@@ -344,7 +363,7 @@ impl PyCluster {
     /// >>> r = c.simulate("shop/web", scheduler="rr", connections=10)
     /// >>> r.picks
     /// {'10.1.0.1:8080': 5, '10.1.0.2:8080': 5}
-    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = Vec::new(), table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0, progress = None, allow_unknown_node = false))]
+    #[pyo3(signature = (service, *, node = None, scheduler = "iptables", source = "pod", clients = 100, connections = 10000, duration = 3600.0, hold = 1.0, seed = 0, affinity_timeout = None, flags = None, table_size = None, remove_endpoint = None, add_endpoint = None, samples = 0, progress = None, allow_unknown_node = false))]
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -359,7 +378,7 @@ impl PyCluster {
         hold: f64,
         seed: u64,
         affinity_timeout: Option<u32>,
-        flags: Vec<String>,
+        flags: Option<Vec<String>>,
         table_size: Option<u32>,
         remove_endpoint: Option<String>,
         add_endpoint: Option<String>,
@@ -382,7 +401,7 @@ impl PyCluster {
                 hold,
                 seed,
                 affinity_timeout,
-                flags: core(flags.join(",").parse())?,
+                flags: core(flags.unwrap_or_default().join(",").parse())?,
                 table_size,
                 remove_endpoint,
                 add_endpoint,

@@ -79,7 +79,7 @@ impl PyBalancer {
 #[pymethods]
 impl PyBalancer {
     #[new]
-    #[pyo3(signature = (algorithm, backends, *, weights = None, table_size = None, flags = Vec::new(), seed = 0, affinity_timeout = None, affinity = None, hash_client_port = false))]
+    #[pyo3(signature = (algorithm, backends, *, weights = None, table_size = None, flags = None, seed = 0, affinity_timeout = None, affinity = None, hash_client_port = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -87,7 +87,7 @@ impl PyBalancer {
         backends: Vec<String>,
         weights: Option<Vec<u32>>,
         table_size: Option<u32>,
-        flags: Vec<String>,
+        flags: Option<Vec<String>>,
         seed: u64,
         affinity_timeout: Option<u32>,
         affinity: Option<&str>,
@@ -116,7 +116,7 @@ impl PyBalancer {
                 })?;
                 list.push(Backend::new(addr, weights.as_ref().map_or(1, |w| w[i])));
             }
-            let flags: Flags = core(flags.join(",").parse())?;
+            let flags: Flags = core(flags.unwrap_or_default().join(",").parse())?;
             let affinity_kind = match affinity {
                 None => None,
                 Some("recent") => Some(AffinityKind::Recent),

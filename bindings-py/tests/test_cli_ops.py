@@ -233,3 +233,53 @@ def test_every_boolean_setting_takes_true_and_false(option: str) -> None:
         assert p.returncode == 0, p.stderr
     p = run("render", "iptables", "--help")
     assert f"{option} [true|false]" in p.stdout
+
+
+def test_trace_drop_names_the_cause_and_the_rule() -> None:
+    # The issue's LoadBalancer: externalTrafficPolicy Local, no nginx pod on master, the client
+    # inside loadBalancerSourceRanges.
+    args = ["-f", STUDY, "--node", "master", "--src", "192.168.100.9", "--dst", "10.101.135.10:80"]
+    p = run("trace", *args, "--from", "external", "-q")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[2] == (
+        "[1] DROPPED: study/service-loadbalancer has no local endpoints: externalTrafficPolicy "
+        "is Local and node master has no local endpoint with probability 1 = 1.000000000000 "
+        "(nominal 1)"
+    )
+    assert lines[3] == (
+        '    by the rule "study/service-loadbalancer traffic not accepted by '
+        'KUBE-FW-VCL2J7QMJCOSZ3LO"'
+    )
+    p = run("trace", *args, "--from", "external", "-q", "-o", "json")
+    outcome = json.loads(p.stdout)["outcomes"][0]
+    assert outcome["cause"] == (
+        "study/service-loadbalancer has no local endpoints: externalTrafficPolicy is Local and "
+        "node master has no local endpoint"
+    )
+    assert outcome["verdict"] == {
+        "kind": "Drop",
+        "reason": "study/service-loadbalancer traffic not accepted by KUBE-FW-VCL2J7QMJCOSZ3LO",
+    }
+
+
+def test_simulate_disruption_says_what_was_sampled_in_text_and_json() -> None:
+    args = [
+        "simulate", "-f", STUDY, "--service", "study/service-clusterip", "--scheduler", "maglev",
+        "--remove-endpoint", "10.244.166.129:80", "--connections", "2000",
+    ]  # fmt: skip
+    p = run(*args, "-q")
+    assert p.returncode == 0, p.stderr
+    line = p.stdout.splitlines()[-1]
+    assert line.startswith(
+        "disruption (remove 10.244.166.129:80): of 2000 sampled connections (apart from the "
+        "run's, each picked before and after the change), "
+    ), line
+    assert line.endswith("moved needlessly (their endpoint stayed and no new one took them)")
+    d = json.loads(run(*args, "-q", "-o", "json").stdout)["disruption"]
+    assert set(d) == {"change", "sampled_connections", "moved", "moved_needlessly"}
+    assert d["sampled_connections"] == 2000
+    assert (
+        f"{d['moved'] * 100:.2f}% moved, {d['moved_needlessly'] * 100:.2f}% moved needlessly"
+        in line
+    )

@@ -150,16 +150,22 @@ pub struct AffinityStats {
     pub clients: u32,
 }
 
-/// Disruption when one endpoint is added or removed.
+/// Disruption when one endpoint is added or removed, measured on a sample of connections apart
+/// from the run's: each sampled connection (a synthetic client address and port) is picked
+/// before and after the change. The JSON names are the words of the text report
+/// (`sampled_connections`, `moved`, `moved_needlessly`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DisruptionStats {
     /// What changed, e.g. `remove 10.0.0.1:80`.
     pub change: String,
-    /// Connections compared.
+    /// Connections sampled (`sampled_connections`): the run's connection count, at least 1000.
+    #[serde(rename = "sampled_connections")]
     pub keys: usize,
-    /// Share that landed on another endpoint.
+    /// Share of the sample that landed on another endpoint.
     pub moved: f64,
-    /// Share that moved although neither their endpoint left nor a new one took them.
+    /// Share of the sample that moved although neither their endpoint left nor a new one took
+    /// them (`moved_needlessly`).
+    #[serde(rename = "moved_needlessly")]
     pub unnecessary: f64,
 }
 
@@ -746,10 +752,12 @@ pub fn render_text(r: &SimulationReport) -> String {
     if let Some(d) = &r.disruption {
         let _ = writeln!(
             out,
-            "disruption ({}): {:.2}% of {} connections moved, {:.2}% needlessly",
+            "disruption ({}): of {} sampled connections (apart from the run's, each picked \
+             before and after the change), {:.2}% moved, {:.2}% moved needlessly (their \
+             endpoint stayed and no new one took them)",
             d.change,
-            d.moved * 100.0,
             d.keys,
+            d.moved * 100.0,
             d.unnecessary * 100.0
         );
     }
