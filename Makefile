@@ -141,14 +141,8 @@ test-kernel: setup-system ## iptables, nftables and ipset rules loaded and exerc
 	@# ipvs mode: ipset restore and the ipvs-mode iptables payload (the ip_vs module is missing).
 	$(PYTHON) tests/ipvs/test_netns.py
 
-test-wheel: wheel ## Install the wheel into a fresh venv and run the command
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(PYTHON) -m venv "$$tmp/venv"; \
-	"$$tmp/venv/bin/pip" install --quiet --disable-pip-version-check dist/svccore-*.whl; \
-	"$$tmp/venv/bin/svccore" --version; \
-	"$$tmp/venv/bin/svccore" validate -f $(VALID_EXAMPLE); \
-	"$$tmp/venv/bin/python" -m svccore endpoints -f $(VALID_EXAMPLE) >/dev/null; \
-	echo "wheel: installs and runs in a fresh venv"
+test-wheel: wheel ## Install the wheel into fresh venvs (python3, pyenv's oldest declared and newest CPython) and run it
+	PYTHON=$(PYTHON) EXAMPLE=$(VALID_EXAMPLE) scripts/test-wheel.sh
 
 # --- other -----------------------------------------------------------------------------------
 

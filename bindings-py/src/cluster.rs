@@ -548,6 +548,41 @@ impl PyCluster {
         })
     }
 
+    /// The settings of ``mode`` that change its rules and that neither the configuration,
+    /// ``proxier_settings`` nor the flags gave (arguments as for :meth:`settings`): what a render
+    /// or audit took from kube-proxy's defaults. Dicts with ``flag`` (the command-line flag that
+    /// sets it), ``value`` (the one assumed) and ``meaning``. On a node where one does not hold
+    /// (an iptables without ``--random-fully``), an audit shows drift.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('')
+    /// >>> [a['flag'] for a in c.assumed_defaults(mode='nftables', cluster_cidr='10.0.0.0/8')]
+    /// ['--masquerade-all', '--iptables-masquerade-bit', '--nodeport-addresses']
+    /// >>> '--random-fully' in [a['flag'] for a in c.assumed_defaults(random_fully=False)]
+    /// False
+    #[pyo3(signature = (*, mode = "iptables", config = None, proxier_settings = None, **flags))]
+    fn assumed_defaults<'py>(
+        &self,
+        py: Python<'py>,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        flags: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        guard(|| {
+            let mode = core(ProxyMode::parse_among(mode, &ProxyMode::ALL))?;
+            let f = settings_flags("assumed_defaults", flags, None, None)?;
+            let a = crate::proxy::assumed_defaults(
+                &self.0,
+                mode,
+                config.as_deref(),
+                proxier_settings,
+                &f,
+            )?;
+            crate::convert::record_to_py(py, &a)
+        })
+    }
+
     /// What to know about the node the ``mode`` kube-proxy runs as, with the arguments of
     /// :meth:`settings` (the ``svccore`` commands print these on stderr): which node is used and
     /// why when ``node`` is not given (the KubeProxyConfiguration's ``hostnameOverride``, the

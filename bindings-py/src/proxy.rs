@@ -105,6 +105,29 @@ pub(crate) fn proxier_settings(
     )
 }
 
+/// The settings of `mode` no layer (configuration, settings object, flags) gave, with the
+/// defaults used ([`svccore::proxier::assumed::assumed_defaults`]).
+pub(crate) fn assumed_defaults(
+    cluster: &Cluster,
+    mode: ProxyMode,
+    config: Option<&PyProxyConfig>,
+    proxier_settings: Option<&Bound<'_, PyAny>>,
+    flags: &SettingsFlags,
+) -> PyResult<Vec<svccore::proxier::assumed::Assumed>> {
+    core(flags.check_mode(mode, proxier_settings.is_some()))?;
+    let fields = proxier_settings.map(settings_fields).transpose()?;
+    let cfg = match config {
+        Some(c) => Some(c.inner()),
+        None => cluster.proxy_config.as_ref(),
+    };
+    Ok(svccore::proxier::assumed::assumed_defaults(
+        mode,
+        cfg,
+        fields.as_ref().map(|(v, _)| v),
+        flags,
+    ))
+}
+
 // ---------------------------------------------------------------------------------- classes
 
 /// kube-proxy's proxier settings in the ``proxy.json`` form of the conformance cases

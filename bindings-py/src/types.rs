@@ -384,6 +384,27 @@ impl PyEndpointsReport {
         out
     }
 
+    /// The same report for ``node`` alone (each of its families); ``svccore endpoints --node``
+    /// prints it.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Node
+    /// ... metadata: {name: a}
+    /// ... ---
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web}
+    /// ... spec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}
+    /// ... ''')
+    /// >>> r = c.endpoints(node='b')
+    /// >>> r.nodes, r.only('b').nodes
+    /// (['a', 'b'], ['b'])
+    fn only(&self, node: &str) -> PyEndpointsReport {
+        PyEndpointsReport(self.0.only(node))
+    }
+
     /// The report as data: ``{"nodes": [{"node", "family", "ports": [...]}, ...]}``.
     ///
     /// >>> import svccore

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -283,3 +285,105 @@ def test_simulate_disruption_says_what_was_sampled_in_text_and_json() -> None:
         f"{d['moved'] * 100:.2f}% moved, {d['moved_needlessly'] * 100:.2f}% moved needlessly"
         in line
     )
+
+
+def test_kubectl_plugin_is_found_and_runs() -> None:
+    bindir = os.path.normpath(os.path.dirname(sys.executable))
+    plugin = shutil.which("kubectl-svccore", path=bindir)
+    assert plugin is not None, "the package installs the kubectl-svccore entry point"
+    p = subprocess.run([plugin, "--help"], capture_output=True, text=True, check=False)
+    assert p.returncode == 0
+    assert p.stdout.startswith("usage: kubectl svccore [-h] [--version] COMMAND ...\n")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("no kubectl on PATH (the Debian package kubectl provides it)")
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    found = subprocess.run(
+        [kubectl, "plugin", "list"], capture_output=True, text=True, env=env, check=False
+    )
+    assert f"{bindir}/kubectl-svccore" in found.stdout.splitlines(), found.stdout
+    # kubectl runs it as `kubectl svccore ...`, without a cluster to talk to.
+    args = ["--node", "master", "--src", "192.168.100.9", "--dst", "10.101.135.10:80"]
+    with open(STUDY, "rb") as f:
+        p = subprocess.run(
+            [kubectl, "svccore", "trace", "-f", "-", *args, "--from", "external", "-q"],
+            stdin=f,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=60,
+        )
+    assert p.returncode == 0, p.stderr
+    assert "DROPPED: study/service-loadbalancer has no local endpoints" in p.stdout
+    p = subprocess.run(
+        [kubectl, "svccore", "trace", "-f", STUDY, *args[:4]],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert p.returncode == 2
+    assert "usage: kubectl svccore trace" in p.stderr
+
+
+def test_endpoints_node_shows_that_node_only() -> None:
+    every = run("endpoints", "-f", STUDY, "-q")
+    heads = [ln for ln in every.stdout.splitlines() if ln.startswith("node ")]
+    assert heads == ["node master (IPv4)", "node node1 (IPv4)", "node node2 (IPv4)"]
+    one = run("endpoints", "-f", STUDY, "-q", "--node", "node1")
+    assert one.returncode == 0, one.stderr
+    assert [ln for ln in one.stdout.splitlines() if ln.startswith("node ")] == ["node node1 (IPv4)"]
+    # The block is the same as in the full report.
+    block = every.stdout.split("\n\n")[1]
+    assert one.stdout.strip("\n") == block.strip("\n")
+    data = json.loads(run("endpoints", "-f", STUDY, "-q", "--node", "node1", "-o", "json").stdout)
+    assert [n["node"] for n in data["nodes"]] == ["node1"]
+    # A node known by no object is still shown (with --allow-unknown-node semantics: a note).
+    extra = run("endpoints", "-f", STUDY, "-q", "--node", "node9")
+    assert [ln for ln in extra.stdout.splitlines() if ln.startswith("node ")] == [
+        "node node9 (IPv4) [no Node object]"
+    ]
+
+
+def test_audit_says_which_defaults_it_assumed(tmp_path: Path) -> None:
+    # A node whose iptables (1.4.21) has no --random-fully: its iptables-save.
+    save = run("render", "iptables", "-f", STUDY, "--node", "node1", "-q", "--form", "save",
+               "--random-fully=false")  # fmt: skip
+    node = tmp_path / "node1.save"
+    node.write_text(save.stdout)
+    audit = ["audit", "-f", STUDY, "--node", "node1", "-q", "--actual", str(node)]
+    p = run(*audit)
+    assert p.returncode == 1  # the default, --random-fully=true, shows as drift
+    lines = p.stdout.splitlines()
+    assert lines[0] == (
+        "defaults assumed (no flag, configuration or settings file gave them; a wrong one is "
+        "drift):"
+    )
+    assert (
+        "  --random-fully=true: the node's iptables has --random-fully (1.6.2 or later); "
+        "--random-fully=false for an older one"
+    ) in lines
+    p = run(*audit, "--random-fully=false", "--cluster-cidr", "10.244.0.0/16")
+    assert p.returncode == 1  # the detector is now given and differs from the node's
+    p = run(*audit, "--random-fully=false")
+    assert p.returncode == 0, p.stdout
+    assert lines[-1] != "no drift" and p.stdout.splitlines()[-1] == "no drift"
+    assert "--random-fully=" not in p.stdout
+    assert "  --cluster-cidr=none: no local-traffic detector" in p.stdout
+    data = json.loads(run(*audit, "--random-fully=false", "-o", "json").stdout)
+    flags = [a["flag"] for a in data["assumed_defaults"]]
+    assert flags == [
+        "--cluster-cidr",
+        "--masquerade-all",
+        "--iptables-masquerade-bit",
+        "--iptables-localhost-nodeports",
+        "--nodeport-addresses",
+        "--nfacct-counter",
+        "--conntrack-tcp-be-liberal",
+    ]
+    assert data["assumed_defaults"][1] == {
+        "flag": "--masquerade-all",
+        "value": "false",
+        "meaning": "only traffic that needs it is masqueraded",
+    }

@@ -332,6 +332,18 @@ pub struct EndpointsReport {
 }
 
 impl EndpointsReport {
+    /// The entries of one node (each of its families), for showing that node alone.
+    pub fn only(&self, node: &str) -> EndpointsReport {
+        EndpointsReport {
+            nodes: self
+                .nodes
+                .iter()
+                .filter(|n| n.node == node)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Categorizes every service port for every node: the Node objects, the nodes endpoints
     /// name, and `extra_node` (if given and not among them). With no node at all, one nameless
     /// node is used (no endpoint is local to it).

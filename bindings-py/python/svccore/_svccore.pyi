@@ -205,6 +205,7 @@ class EndpointsReport:
 
     @property
     def nodes(self) -> list[str]: ...
+    def only(self, node: str) -> EndpointsReport: ...
     def to_dict(self) -> dict[str, Any]: ...
 
 @final
@@ -310,6 +311,14 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    def assumed_defaults(
+        self,
+        *,
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> list[dict[str, str]]: ...
     def settings(
         self,
         *,

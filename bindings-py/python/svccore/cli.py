@@ -273,7 +273,8 @@ def _endpoints_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--node",
         metavar="NAME",
-        help="also show this node (e.g. one without a Node object or endpoints)",
+        help="show this node only (also one without a Node object or endpoints); default: "
+        "every node",
     )
     add_output_argument(p)
 
@@ -281,6 +282,8 @@ def _endpoints_arguments(p: argparse.ArgumentParser) -> None:
 def _run_endpoints(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     report = cluster.endpoints(node=args.node)
+    if args.node is not None:
+        report = report.only(args.node)
     if args.node is not None and cluster.nodes:
         # An extra node is the option's purpose: a name no Node object has is only noted.
         note_node(cluster, "iptables", args.node, allow_unknown_node=True)
@@ -294,8 +297,8 @@ def _run_endpoints(args: argparse.Namespace) -> int:
 ENDPOINTS = Command(
     name="endpoints",
     help="show which endpoints each node uses for each service port",
-    description="For every node (Node objects, nodes named by endpoints, and --node) and "
-    "every service port: the endpoints used for cluster-policy and local-policy traffic, "
+    description="For every node (Node objects and nodes named by endpoints), or --node alone, "
+    "and every service port: the endpoints used for cluster-policy and local-policy traffic, "
     "whether the port has endpoints at all, and fallbacks to terminating endpoints, as "
     "kube-proxy categorizes them.",
     examples="  svccore endpoints -f cluster.yaml\n"
@@ -1139,12 +1142,30 @@ def _run_audit(args: argparse.Namespace) -> int:
         )
         _Stderr.say(f"{PROG}: {message}")
     note_node(cluster, args.mode, args.node, family=args.family, **settings)
+    # A default that does not hold on the node shows as drift: the report says which it used.
+    assumed = cluster.assumed_defaults(mode=args.mode, **settings)
     if args.output == "json":
-        _print_json(report.to_dict())
+        _print_json({**report.to_dict(), "assumed_defaults": assumed})
     else:
-        text = str(report)
+        text = _assumed_text(assumed) + str(report)
         sys.stdout.write(_colourize(text) if _use_colour() else text)
     return EXIT_DRIFT if report.has_drift else EXIT_OK
+
+
+def _assumed_text(assumed: Sequence[dict[str, Any]]) -> str:
+    """The defaults an audit assumed, as the lines before its report.
+
+    >>> print(_assumed_text([{"flag": "--x", "value": "true", "meaning": "y"}]), end="")
+    defaults assumed (no flag, configuration or settings file gave them; a wrong one is drift):
+      --x=true: y
+    <BLANKLINE>
+    """
+    if not assumed:
+        return ""
+    head = "defaults assumed (no flag, configuration or settings file gave them; a wrong one "
+    lines = [head + "is drift):"]
+    lines += [f"  {a['flag']}={a['value']}: {a['meaning']}" for a in assumed]
+    return "\n".join(lines) + "\n\n"
 
 
 AUDIT = Command(
@@ -1192,15 +1213,16 @@ COMMANDS: tuple[Command, ...] = (
 # --- main ----------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of the whole command, one subparser per registered command.
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The parser of the whole command, one subparser per registered command; ``prog`` is the
+    name usage lines show (``kubectl svccore`` for the plugin).
 
     >>> build_parser().prog
     'svccore'
     """
     examples = "\n".join(c.examples for c in COMMANDS)
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=prog,
         description="kube-proxy's view of Kubernetes Services, offline.",
         epilog=f"examples:\n{examples}\n\nexit codes: 0 ok, 1 invalid or unreadable input, "
         "2 usage error",
@@ -1225,14 +1247,25 @@ def _report(e: svccore.SvcCoreError) -> None:
     print(f"{PROG}: error: {e}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def kubectl_plugin() -> int:
+    """The ``kubectl-svccore`` entry point: ``kubectl svccore ...`` runs the command, with
+    ``kubectl svccore`` in its usage lines. Reads what ``kubectl get -o json`` prints, like
+    ``svccore`` itself; it does not talk to the API server.
+
+    >>> build_parser("kubectl svccore").format_usage()
+    'usage: kubectl svccore [-h] [--version] COMMAND ...\\n'
+    """
+    return main(prog="kubectl svccore")
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """Runs the command line and returns the exit code (usage errors exit with 2: argparse's,
     ``UsageError``, the core's ``InvalidArgumentError`` and a ``ConfigError`` of a flag).
 
     >>> main(["validate", "-f", "/nonexistent.yaml"])
     1
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     _Stderr.reset(bool(getattr(args, "quiet", False)))
     try:
         return int(args.run(args))

@@ -18,6 +18,7 @@
 //! re-derive a policy outcome (Local vs Cluster, drop vs reject, whether a firewall or external
 //! chain exists) from the Service: those are the configuration's and the plan's.
 
+pub mod assumed;
 pub mod config;
 pub mod node;
 pub mod plan;
