@@ -440,10 +440,9 @@ impl Cluster {
                 to_js_camel(&t, &[("mode", "ipvs")])
             }
             _ => {
-                let t = self
-                    .tracer(&node, family)?
-                    .trace(&packet)
-                    .map_err(|e| to_js_error(&e))?;
+                let tracer = self.tracer(&node, family)?;
+                let mut t = tracer.trace(&packet).map_err(|e| to_js_error(&e))?;
+                tracer.explain(self.snapshot(family)?, &mut t);
                 to_js_camel(&t, &[("mode", "iptables")])
             }
         }

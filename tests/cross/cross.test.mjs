@@ -68,6 +68,7 @@ function view(op, r) {
         verdict: o.verdict.kind,
         endpoint: o.verdict.endpoint ?? null,
         reason: o.verdict.reason ?? null,
+        cause: o.cause ?? null,
         fraction: o.probability.fraction,
         masquerade: o.masquerade,
         chains: o.steps.map((s) => `${s.table}:${s.chain}`),

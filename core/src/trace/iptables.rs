@@ -109,6 +109,20 @@ impl Tracer {
     }
 }
 
+impl Tracer {
+    /// Sets [`Outcome::cause`](super::Outcome::cause) on `result`'s drops and rejects from the
+    /// plan of this tracer's node over `snapshot` (the snapshot the rules were rendered from):
+    /// for a caller that keeps a tracer of svccore's own rules and traces many packets.
+    pub fn explain(&self, snapshot: &ProxySnapshot, result: &mut TraceResult) {
+        super::cause::explain(
+            snapshot,
+            &self.settings,
+            &result.packet,
+            &mut result.outcomes,
+        );
+    }
+}
+
 /// A path as an outcome, with its statistic decisions as a sort key (0 taken, 1 not taken).
 fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
     let key = path.branches.iter().map(|b| u8::from(!b.taken)).collect();
@@ -137,7 +151,8 @@ pub fn trace_cluster(
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
-    let mut t = Tracer::from_dump(rules, &resolved)?.trace(packet)?;
-    super::cause::explain(&snap, &resolved, packet, &mut t.outcomes);
+    let tracer = Tracer::from_dump(rules, &resolved)?;
+    let mut t = tracer.trace(packet)?;
+    tracer.explain(&snap, &mut t);
     Ok(t)
 }
