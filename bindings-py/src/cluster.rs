@@ -47,7 +47,7 @@ fn load_texts(
     inputs: &[(Option<String>, String)],
     node_port_range: Option<(i64, i64)>,
 ) -> PyResult<PyCluster> {
-    let cluster = core(py.allow_threads(|| {
+    let cluster = core(py.detach(|| {
         let mut l = loader(node_port_range)?;
         for (file, text) in inputs {
             l.add_str(file.as_deref(), text)?;
@@ -240,7 +240,7 @@ impl PyCluster {
     ) -> PyResult<Self> {
         guard(|| {
             let value = core(from_py(objects, file.as_deref()))?;
-            let cluster = core(py.allow_threads(|| {
+            let cluster = core(py.detach(|| {
                 let mut l = loader(node_port_range)?;
                 l.client_keys(true).add_value(file.as_deref(), &value);
                 l.finish()
@@ -300,7 +300,7 @@ impl PyCluster {
                 ))));
             }
             let opts = ValidateOptions { node_port_range };
-            let issues = py.allow_threads(|| validate(&self.0, &opts));
+            let issues = py.detach(|| validate(&self.0, &opts));
             Ok(issues.iter().map(PyIssue::from).collect())
         })
     }
@@ -330,7 +330,7 @@ impl PyCluster {
     #[pyo3(signature = (node = None))]
     fn endpoints(&self, py: Python<'_>, node: Option<&str>) -> PyResult<PyEndpointsReport> {
         guard(|| {
-            let report = core(py.allow_threads(|| EndpointsReport::build(&self.0, node)))?;
+            let report = core(py.detach(|| EndpointsReport::build(&self.0, node)))?;
             Ok(PyEndpointsReport(report))
         })
     }
@@ -383,7 +383,7 @@ impl PyCluster {
         remove_endpoint: Option<String>,
         add_endpoint: Option<String>,
         samples: usize,
-        progress: Option<PyObject>,
+        progress: Option<Py<PyAny>>,
         allow_unknown_node: bool,
     ) -> PyResult<PySimulationReport> {
         guard(|| {
@@ -410,10 +410,10 @@ impl PyCluster {
             // `progress(done, total)` is called about a hundred times; its exceptions stop
             // nothing (they are reported once the run is over).
             let mut failed: Option<PyErr> = None;
-            let r = core(py.allow_threads(|| {
+            let r = core(py.detach(|| {
                 let mut report = |done: u32, total: u32| {
                     if let (Some(cb), None) = (&progress, &failed) {
-                        Python::with_gil(|py| {
+                        Python::attach(|py| {
                             if let Err(e) = cb.call1(py, (done, total)) {
                                 failed = Some(e);
                             }
@@ -446,7 +446,7 @@ impl PyCluster {
     fn proxy_warnings(&self, py: Python<'_>, family: &str) -> PyResult<Vec<PyIssue>> {
         guard(|| {
             let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
-            let w = core(py.allow_threads(|| snapshot_warnings(&self.0, fam)))?;
+            let w = core(py.detach(|| snapshot_warnings(&self.0, fam)))?;
             Ok(w.iter().map(PyIssue::from).collect())
         })
     }
@@ -509,7 +509,7 @@ impl PyCluster {
                 proxier_settings,
                 &f,
             )?;
-            core(py.allow_threads(|| render(&self.0, &s, form)))
+            core(py.detach(|| render(&self.0, &s, form)))
         })
     }
 
@@ -671,7 +671,7 @@ impl PyCluster {
                 proxier_settings,
                 &f,
             )?;
-            core(py.allow_threads(|| render(&self.0, &s, form)))
+            core(py.detach(|| render(&self.0, &s, form)))
         })
     }
 
@@ -751,7 +751,7 @@ impl PyCluster {
             let form = core(parse_form(form))?;
             let f = settings_flags("render_ipvs", flags, node, fam(Some(family))?)?;
             let s = proxier_settings_of(&self.0, ProxyMode::Ipvs, config.as_deref(), None, &f)?;
-            core(py.allow_threads(|| render(&self.0, &s, form)))
+            core(py.detach(|| render(&self.0, &s, form)))
         })
     }
 
@@ -822,7 +822,7 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
             let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let t = core(py.allow_threads(|| svccore::trace::trace_mode(mode, &self.0, &s, &p)))?;
+            let t = core(py.detach(|| svccore::trace::trace_mode(mode, &self.0, &s, &p)))?;
             Ok(PyTraceResult::new(t, mode.as_str()))
         })
     }
@@ -870,7 +870,7 @@ impl PyCluster {
             ))?;
             let f = settings_flags("audit", flags, Some(node), fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let r = core(py.allow_threads(|| match mode {
+            let r = core(py.detach(|| match mode {
                 ProxyMode::Nftables => svccore::audit::nftables::audit(
                     &self.0,
                     &s,

@@ -122,7 +122,7 @@ impl PyProxyConfig {
     #[pyo3(signature = (text, *, file = None))]
     fn from_yaml(py: Python<'_>, text: &str, file: Option<&str>) -> PyResult<Self> {
         guard(|| {
-            let cluster = core(py.allow_threads(|| {
+            let cluster = core(py.detach(|| {
                 let mut l = Loader::new();
                 l.add_str(file, text)?;
                 l.finish()

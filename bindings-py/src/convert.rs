@@ -60,16 +60,16 @@ impl<'py> Walker<'_, 'py> {
             return Err(self.bad(path, "nested too deeply (a cycle?)".into()));
         }
         // The common types first: strings, dicts, lists.
-        if let Ok(s) = obj.downcast::<PyString>() {
+        if let Ok(s) = obj.cast::<PyString>() {
             return s
                 .to_cow()
                 .map(|s| Value::String(s.into_owned()))
                 .map_err(|_| self.bad(path, "string is not valid Unicode".into()));
         }
-        if let Ok(d) = obj.downcast::<PyDict>() {
+        if let Ok(d) = obj.cast::<PyDict>() {
             let mut map = Map::with_capacity(d.len());
             for (k, v) in d.iter() {
-                let Ok(key) = k.downcast::<PyString>() else {
+                let Ok(key) = k.cast::<PyString>() else {
                     return Err(
                         self.bad(path, format!("keys must be strings, got {}", type_name(&k)))
                     );
@@ -104,7 +104,7 @@ impl<'py> Walker<'_, 'py> {
         if obj.is_none() {
             return Ok(Value::Null);
         }
-        if let Ok(b) = obj.downcast::<PyBool>() {
+        if let Ok(b) = obj.cast::<PyBool>() {
             return Ok(Value::Bool(b.is_true()));
         }
         if obj.is_instance_of::<PyInt>() {
@@ -116,7 +116,7 @@ impl<'py> Walker<'_, 'py> {
             }
             return Err(self.bad(path, format!("integer {obj} is out of range")));
         }
-        if let Ok(f) = obj.downcast::<PyFloat>() {
+        if let Ok(f) = obj.cast::<PyFloat>() {
             return Number::from_f64(f.value())
                 .map(Value::Number)
                 .ok_or_else(|| self.bad(path, format!("{obj} is not a finite number")));

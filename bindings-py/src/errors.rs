@@ -164,7 +164,7 @@ pub(crate) fn to_py_err(e: Error) -> PyErr {
         // until it gets its own class here.
         _ => SvcCoreError::new_err(msg),
     };
-    Python::with_gil(|py| {
+    Python::attach(|py| {
         let value = err.value(py);
         let issues = e.issues();
         let first = issues.first();

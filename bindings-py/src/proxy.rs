@@ -27,15 +27,15 @@ pub(crate) fn family(s: Option<&str>) -> PyResult<Option<IpFamily>> {
 /// A `proxier_settings` argument: a `ProxierSettings`, a dict of proxy.json fields, JSON text,
 /// or an `os.PathLike` naming a JSON file. Returns the fields given and the file name.
 fn settings_fields(obj: &Bound<'_, PyAny>) -> PyResult<(Value, Option<String>)> {
-    if let Ok(s) = obj.downcast::<PyProxierSettings>() {
+    if let Ok(s) = obj.cast::<PyProxierSettings>() {
         let s = s.get();
         return Ok((s.fields.clone(), s.file.clone()));
     }
-    if let Ok(s) = obj.downcast::<PyString>() {
+    if let Ok(s) = obj.cast::<PyString>() {
         let v = core(ProxierSettings::parse_json_object(&s.to_cow()?, None))?;
         return Ok((v, None));
     }
-    if obj.downcast::<PyDict>().is_ok() {
+    if obj.cast::<PyDict>().is_ok() {
         let v = core(from_py(obj, Some("proxier_settings")))?;
         return Ok((v, None));
     }

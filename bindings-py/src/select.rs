@@ -55,7 +55,7 @@ const IP_CACHE_SLOTS: usize = 1024;
 
 impl PyBalancer {
     fn client_ip(&mut self, obj: &Bound<'_, PyAny>) -> PyResult<IpAddr> {
-        let s = obj.downcast::<PyString>().map_err(|_| {
+        let s = obj.cast::<PyString>().map_err(|_| {
             bad(format!(
                 "client_ip must be a str, got {}",
                 obj.get_type()
@@ -229,7 +229,7 @@ impl PyBalancer {
         now: f64,
         as_addresses: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ips: Vec<IpAddr> = if let Ok(list) = clients.downcast::<PyList>() {
+        let ips: Vec<IpAddr> = if let Ok(list) = clients.cast::<PyList>() {
             list.iter()
                 .map(|o| parse_ip(&o.extract::<String>()?))
                 .collect::<PyResult<_>>()?
@@ -250,7 +250,7 @@ impl PyBalancer {
                 )));
             }
             let raw = view.call_method1("cast", ("B",))?.call_method0("tobytes")?;
-            let bytes = raw.downcast::<PyBytes>()?.as_bytes();
+            let bytes = raw.cast::<PyBytes>()?.as_bytes();
             bytes
                 .chunks_exact(4)
                 .map(|c| IpAddr::V4(Ipv4Addr::from(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))))
@@ -262,7 +262,7 @@ impl PyBalancer {
             }
         }
         let inner = &mut self.inner;
-        let picks: Vec<i32> = py.allow_threads(|| {
+        let picks: Vec<i32> = py.detach(|| {
             ips.iter()
                 .enumerate()
                 .map(|(k, ip)| {
