@@ -313,7 +313,8 @@ impl Cluster {
     }
 
     /// Renders a text view (a name listed by `capabilities()` after the record operations)
-    /// for one node: `iptables-restore`, `iptables-save`, `ipvsadm-ln`, `ipvsadm-save`,
+    /// for one node: `iptables-restore`, `iptables-save`, `nftables-dump`, `nftables-load`,
+    /// `nftables-list` (the forms of `renderNftables`), `ipvsadm-ln`, `ipvsadm-save`,
     /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
     /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
     /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
@@ -343,6 +344,88 @@ impl Cluster {
             scheduler,
         };
         (v.render)(&input).map_err(|e| to_js_error(&e))
+    }
+
+    /// Renders the `kube-proxy` table the nftables proxier on one node programs, in `form`:
+    /// `dump` (kube-proxy's unit-test dump, the default), `load` (the same `add` lines in the
+    /// order `nft -f` accepts) or `list` (what `nft list table ip kube-proxy` prints).
+    ///
+    /// Settings are layered by the core as for every mode: kube-proxy's defaults, the
+    /// cluster's `KubeProxyConfiguration`, `proxierSettings` (a `proxy.json` object or its JSON
+    /// text), then the flags that apply to nftables mode: `node`, `family`, `clusterCIDR`,
+    /// `masqueradeAll`, `masqueradeBit`, `masqueradeMark`, `nodePortAddresses`,
+    /// `serviceCIDRs`; the Node object fills the rest. The cluster's ServiceCIDR objects, when
+    /// it has any, replace `serviceCIDRs`. Errors name the option (`form`, `serviceCIDRs[0]`,
+    /// `proxierSettings` fields by their own path).
+    #[wasm_bindgen(js_name = renderNftables)]
+    pub fn render_nftables(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NftablesOptions")] options: JsValue,
+    ) -> JsResult<String> {
+        use svccore::proxier::config::ProxierSettings;
+        use svccore::render::nftables::{render, Form};
+        let args = Args::from_js(
+            &options,
+            &[
+                "node",
+                "family",
+                "form",
+                "proxierSettings",
+                "clusterCIDR",
+                "masqueradeAll",
+                "masqueradeBit",
+                "masqueradeMark",
+                "nodePortAddresses",
+                "serviceCIDRs",
+            ],
+        )?;
+        let form = match args.str("form")?.as_deref() {
+            None | Some("") => Form::Dump,
+            Some(f) => Form::parse(f).ok_or_else(|| {
+                error::arg_error(
+                    "form",
+                    format!("unknown nftables form {f:?}: expected dump, load or list"),
+                )
+            })?,
+        };
+        let at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let family = match args.str("family")? {
+            Some(f) if !f.is_empty() => {
+                Some(svccore::proxier::config::parse_family(&f).map_err(at("family"))?)
+            }
+            _ => None,
+        };
+        let flags = SettingsFlags {
+            node_name: args.str("node")?.filter(|n| !n.is_empty()),
+            ip_family: family,
+            cluster_cidr: args.str("clusterCIDR")?,
+            masquerade_all: args.bool("masqueradeAll")?,
+            masquerade_bit: args.int("masqueradeBit", 0, 31)?.map(|b| b as i64),
+            masquerade_mark: args.str("masqueradeMark")?,
+            nodeport_addresses: args.strings("nodePortAddresses")?,
+            service_cidrs: args.strings("serviceCIDRs")?,
+            ..SettingsFlags::default()
+        };
+        const FILE: &str = "proxierSettings";
+        let fields = match args.value("proxierSettings") {
+            None => None,
+            Some(serde_json::Value::String(text)) => {
+                Some(ProxierSettings::parse_json_object(text, Some(FILE)).map_err(at(FILE))?)
+            }
+            Some(v) => Some(v.clone()),
+        };
+        flags
+            .check_mode(ProxyMode::Nftables, fields.is_some())
+            .map_err(at(""))?;
+        // Errors of the settings object and the flags carry their field's path; the one that
+        // has none is the bit and the mark given together.
+        let settings = ProxierSettings::layered(
+            self.inner.proxy_config.as_ref(),
+            fields.as_ref().map(|v| (v, Some(FILE))),
+            &flags,
+        )
+        .map_err(at("masqueradeMark"))?;
+        render(&self.inner, &settings, form).map_err(|e| to_js_error(&e))
     }
 
     /// The settings the kube-proxy of `mode` (`iptables`, `ipvs`, `nftables`; default

@@ -8,6 +8,7 @@ export type Capability =
 /** The text views `Cluster.render` takes. */
 export type TextView =
   | "iptables-restore" | "iptables-save"
+  | "nftables-dump" | "nftables-load" | "nftables-list"
   | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses";
 
 /** The IPVS schedulers the `scheduler` options take. */
@@ -206,6 +207,31 @@ export interface RenderOptions {
   family?: IpFamily;
   /** IPVS views: the scheduler (default: the KubeProxyConfiguration's `ipvs.scheduler`, else rr). */
   scheduler?: IpvsScheduler;
+}
+
+/** `Cluster.renderNftables` options: the node, the family, the form, and the settings layered
+ *  over the defaults and the cluster's KubeProxyConfiguration (the flags of nftables mode). */
+export interface NftablesOptions {
+  /** The node whose kube-proxy renders (default: the configuration's `hostnameOverride`). */
+  node?: string;
+  /** Default: `proxierSettings.ipFamily`, else IPv4. */
+  family?: IpFamily;
+  /** `dump` (kube-proxy's test dump; default), `load` (`nft -f` input), `list` (`nft list table`). */
+  form?: "dump" | "load" | "list";
+  /** A `proxy.json` settings object (the fields of `ProxierSettings` in its JSON spelling:
+   *  `nodeName`, `nodeIPs`, `interfaceAddresses`, `serviceCIDRs`, `staleChains`, ...) or its JSON text. */
+  proxierSettings?: Record<string, unknown> | string;
+  /** `--cluster-cidr`: the local-traffic detector's CIDR (comma-separated for dual stack). */
+  clusterCIDR?: string;
+  masqueradeAll?: boolean;
+  /** 0..31: the mark becomes `1 << bit`. */
+  masqueradeBit?: number;
+  /** The mark itself (`0x4000`); not with `masqueradeBit`. */
+  masqueradeMark?: string;
+  /** CIDRs or `primary`; a list or comma-separated. */
+  nodePortAddresses?: string | string[];
+  /** Where unallocated cluster IPs are dropped, when the input has no ServiceCIDR objects. */
+  serviceCIDRs?: string | string[];
 }
 
 // ---- trace ---------------------------------------------------------------------------------
