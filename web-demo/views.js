@@ -59,6 +59,18 @@ export const VIEWS = [
     render: textView,
   },
   {
+    id: "nftables",
+    label: "nftables",
+    needs: ["nftables-list", "nftables-dump", "nftables-load"],
+    formats: [
+      ["nftables-list", "nft list table (the node's listing)"],
+      ["nftables-dump", "dump (kube-proxy's unit tests)"],
+      ["nftables-load", "nft -f input (load)"],
+    ],
+    options: ["node", "family", "format", "filter"],
+    render: textView,
+  },
+  {
     id: "ipvs",
     label: "ipvsadm",
     needs: ["ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"],
@@ -251,7 +263,7 @@ function nodeMatrix(cluster, nodes, current, family) {
     <tbody>${rows.join("")}</tbody></table></div>${more.length ? `<p class="muted">… and ${more.join(", ")}.</p>` : ""}`;
 }
 
-// ---- Text views (iptables, ipvsadm, ipset) ---------------------------------------------------
+// ---- Text views (iptables, nftables, ipvsadm, ipset) ----------------------------------------
 
 /** Lines shown before "Show all": a 1,000-service ruleset is ~15,000 lines. */
 export const LINE_LIMIT = 2000;

@@ -1,5 +1,6 @@
 //! The core's side of the cross-language test (`tests/cross/`): runs a table of calls (trace,
-//! endpoints, settings) and prints each result as JSON, or `{"error": {kind, message}}`.
+//! endpoints, settings, render_nftables) and prints each result as JSON, or
+//! `{"error": {kind, message}}`.
 //!
 //! ```text
 //! cross_language tests/cross/calls.json
@@ -9,8 +10,9 @@
 //! folder); every call runs on the concatenation of its cluster's files, as the Python and
 //! JavaScript runners load them. The calls take the JavaScript option names (`from`,
 //! `scheduler`); what each returns is the core value the bindings convert: the trace result
-//! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]) and the
-//! resolved settings ([`ProxierSettings::describe`]).
+//! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]), the
+//! resolved settings ([`ProxierSettings::describe`]) and the nftables text
+//! (`render::nftables::render`, as `{"text": ...}`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +67,7 @@ fn run(table: &Path) -> Result<String, Box<dyn std::error::Error>> {
             "trace" => trace(&cluster, args),
             "endpoints" => endpoints(&cluster, args),
             "settings" => settings(&cluster, args),
+            "render_nftables" => render_nftables(&cluster, args),
             op => return Err(format!("unknown op {op:?}").into()),
         };
         results
@@ -135,4 +138,33 @@ fn settings(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
         ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &ProxyMode::ALL)?;
     let s = resolved(cluster, mode, &flags(args, Some(family_arg(args)?)))?;
     Ok(s.describe())
+}
+
+fn strings_arg(args: &Value, name: &str) -> Option<Vec<String>> {
+    args[name].as_array().map(|a| {
+        a.iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    })
+}
+
+/// `render_nftables`: the node, the family (default: the settings'), the form and the flags
+/// `clusterCIDR` and `serviceCIDRs`, layered over the cluster's configuration.
+fn render_nftables(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    use svccore::render::nftables::{render, Form};
+    let name = str_arg(args, "form").unwrap_or("dump");
+    let form = Form::parse(name).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "unknown nftables form {name:?}: expected dump, load or list"
+        ))
+    })?;
+    let family = str_arg(args, "family").map(parse_family).transpose()?;
+    let flags = SettingsFlags {
+        cluster_cidr: str_arg(args, "clusterCIDR").map(str::to_owned),
+        service_cidrs: strings_arg(args, "serviceCIDRs"),
+        ..flags(args, family)
+    };
+    flags.check_mode(ProxyMode::Nftables, false)?;
+    let s = ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?;
+    Ok(json!({"text": render(cluster, &s, form)?}))
 }

@@ -1,9 +1,10 @@
 // The playground in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core,
 // which never downloads a browser). Serves web-demo/ on a free localhost port, then checks:
-// no console error on load; an edit updates every view (services, endpoints, iptables and
-// ipvsadm text, chain graph, tracer, simulation); a bad manifest shows its error with its path;
-// the node picker changes the endpoints view (ETP Local); the text views' formats, filter and
-// scheduler; the chain graph and the tracer; that the page's numbers are the reference's: the
+// no console error on load; an edit updates every view (services, endpoints, iptables,
+// nftables and ipvsadm text, chain graph, tracer, simulation); a bad manifest shows its error
+// with its path; the node picker changes the endpoints view (ETP Local); the text views'
+// formats, filter and scheduler; the chain graph and the tracer; that the page shows the
+// references' text and numbers: the nftables forms Python's `Cluster.render_nftables`, the
 // trace's probabilities those of the core's `render_iptables --trace` example
 // (SVCCORE_TRACE_EXAMPLE), the simulation's picks those of Python's `Cluster.simulate`
 // (SVCCORE_PYTHON); the re-render time of a 1,000-service cluster; and saves a screenshot of
@@ -115,13 +116,36 @@ function coreTrace(file, node, src, dst, port, proto, from) {
   return JSON.parse(r.stdout);
 }
 
-/** Python's Cluster.simulate(...).to_dict() for each of `runs` ({file, service, options}). */
-function pythonSimulations(runs) {
+/** Runs `script` under SVCCORE_PYTHON with `input` as JSON on stdin; its stdout as JSON. */
+function python(script, input, what) {
   if (!PYTHON) {
     throw new Error(
-      "SVCCORE_PYTHON is not set: the simulation is compared with Python's Cluster.simulate, so give an interpreter with svccore installed, e.g. `make test-web SVCCORE_PYTHON=$PWD/.venv/bin/python` (the main Makefile passes .venv/bin/python)",
+      `SVCCORE_PYTHON is not set: ${what} is compared with Python's, so give an interpreter with svccore installed, e.g. \`make test-web SVCCORE_PYTHON=$PWD/.venv/bin/python\` (the main Makefile passes .venv/bin/python)`,
     );
   }
+  const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.error || r.status !== 0) {
+    throw new Error(`SVCCORE_PYTHON=${PYTHON} could not compute ${what}: ${r.error?.message ?? r.stderr}`);
+  }
+  return JSON.parse(r.stdout);
+}
+
+/** Python's Cluster.render_nftables(node=..., form=...) for each of `runs` ({file, node, form}). */
+function pythonNftables(runs) {
+  const script = `
+import json, sys, svccore
+out = []
+for run in json.load(sys.stdin):
+    text = open(run["file"], encoding="utf-8").read()
+    cluster = svccore.Cluster.from_yaml(text, file=run["file"])
+    out.append(cluster.render_nftables(node=run["node"], form=run["form"]))
+json.dump(out, sys.stdout)
+`;
+  return python(script, runs, "the nftables view");
+}
+
+/** Python's Cluster.simulate(...).to_dict() for each of `runs` ({file, service, options}). */
+function pythonSimulations(runs) {
   const script = `
 import json, sys, svccore
 out = []
@@ -131,11 +155,7 @@ for run in json.load(sys.stdin):
     out.append(cluster.simulate(run["service"], **run["options"]).to_dict())
 json.dump(out, sys.stdout)
 `;
-  const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(runs), encoding: "utf8" });
-  if (r.error || r.status !== 0) {
-    throw new Error(`SVCCORE_PYTHON=${PYTHON} could not run svccore's Cluster.simulate: ${r.error?.message ?? r.stderr}`);
-  }
-  return JSON.parse(r.stdout);
+  return python(script, runs, "the simulation");
 }
 
 test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
@@ -185,7 +205,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       const tabs = await views();
       assert.deepEqual(
         tabs.map((v) => v.id),
-        ["services", "endpoints", "iptables", "ipvs", "graph", "trace", "simulate"],
+        ["services", "endpoints", "iptables", "nftables", "ipvs", "graph", "trace", "simulate"],
       );
       assert.deepEqual(consoleErrors, []);
     });
@@ -336,6 +356,43 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       await choose("#scheduler", "sh");
       assert.match(await preText(), /^TCP {2}10\.108\.12\.40:80 sh$/m);
       await choose("#scheduler", "");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the nftables view: the list, dump and load forms are Python's render_nftables for the node", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("nftables");
+      assert.equal(await page.isVisible("#scheduler-field"), false);
+      const formats = await page.$$eval("#format option", (os) => os.map((o) => o.value));
+      assert.deepEqual(formats, ["nftables-list", "nftables-dump", "nftables-load"]);
+      const runs = [];
+      const shown = [];
+      for (const node of ["node2", "master"]) {
+        await choose("#node", node);
+        for (const f of formats) {
+          await choose("#format", f);
+          assert.equal(await page.getAttribute("#panel pre", "data-format"), f);
+          shown.push(await page.locator("#panel pre.text-output").textContent());
+          runs.push({ file: join(root, "examples/nginx-study.yaml"), node, form: f.replace("nftables-", "") });
+          await page.screenshot({ path: join(shots, `${f}-${node}.png`) });
+        }
+      }
+      const want = pythonNftables(runs);
+      runs.forEach((r, i) => assert.equal(shown[i], want[i], `${r.form} on ${r.node}`));
+      assert.match(shown[0], /^table ip kube-proxy \{$/m);
+      // ETP Local: node2 reaches its one local endpoint for the LoadBalancer, master none.
+      assert.match(shown[1], /^add rule ip kube-proxy local-\S+ numgen random mod 1 vmap/m);
+      assert.doesNotMatch(shown[4], /^add rule ip kube-proxy local-\S+ numgen/m);
+      // The filter keeps the lines holding it; IPv6 renders the ip6 table.
+      await choose("#node", "node2");
+      await choose("#format", "nftables-list");
+      await fill("#filter", "service-ips");
+      const lines = (await preText()).trim().split("\n");
+      assert.ok(lines.length >= 1 && lines.every((l) => l.includes("service-ips")), lines.join("\n"));
+      await fill("#filter", "");
+      await choose("#family", "IPv6");
+      assert.match(await preText(), /^table ip6 kube-proxy \{$/m);
+      await choose("#family", "IPv4");
       assert.deepEqual(consoleErrors, []);
     });
 
