@@ -468,7 +468,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.deepEqual(o.map((x) => x.verdict), ["Accept"]);
       // A bad one shows the error with its option path.
       await fill("#pk-dst", "10.1.2.3");
-      assert.match(await page.locator("#panel .error-box").innerText(), /port.*has no port|has no port/s);
+      assert.match(await page.locator("#panel .error-box").innerText(), /dst "10\.1\.2\.3" is not ip:port/);
       await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
       await choose("#pk-mode", "ipvs");
       assert.match(await panelText(), /TCP +10\.108\.12\.40:80 rr/);
