@@ -68,7 +68,7 @@ export const VIEWS = [
       ["nftables-load", "nft -f input (load)"],
     ],
     options: ["node", "family", "format", "filter"],
-    render: textView,
+    render: nftablesView,
   },
   {
     id: "ipvs",
@@ -295,6 +295,16 @@ function textView({ cluster, node, family, format, scheduler, filter, showAll })
     more.innerHTML = `Showing ${lines.length.toLocaleString("en")} of ${matching.toLocaleString("en")} lines. <button type="button" class="linkish" data-show-all>Show all</button>`;
     wrap.append(more);
   }
+  return wrap;
+}
+
+/** The nftables text, with where the drop rule's ServiceCIDRs come from (as the CLI's stderr says). */
+function nftablesView(ctx) {
+  const wrap = textView(ctx);
+  const note = document.createElement("p");
+  note.className = "note muted service-cidrs";
+  note.textContent = ctx.cluster.nftablesServiceCidrs({ node: ctx.node, family: ctx.family }).message;
+  wrap.firstChild.after(note);
   return wrap;
 }
 

@@ -30,7 +30,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use svccore::model::IpFamily;
 use svccore::packet;
-use svccore::proxier::config::{ProxyMode, SettingsFlags};
+use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
 use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
@@ -192,6 +192,19 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// The options of the nftables exports that make its settings (`renderNftables` adds `form`).
+const NFTABLES_SETTINGS: &[&str] = &[
+    "node",
+    "family",
+    "proxierSettings",
+    "clusterCIDR",
+    "masqueradeAll",
+    "masqueradeBit",
+    "masqueradeMark",
+    "nodePortAddresses",
+    "serviceCIDRs",
+];
+
 /// How many parsed rule sets a `Cluster` keeps (one per node and family traced).
 const TRACER_CACHE: usize = 4;
 
@@ -225,6 +238,48 @@ impl Cluster {
         }
         cache.push((node.to_owned(), family, Rc::clone(&tracer)));
         Ok(tracer)
+    }
+
+    /// The nftables proxier's settings from the options in [`NFTABLES_SETTINGS`], layered by
+    /// the core: defaults, the cluster's `KubeProxyConfiguration`, `proxierSettings`, flags.
+    fn nftables_settings(&self, args: &Args) -> JsResult<ProxierSettings> {
+        let at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let family = match args.str("family")? {
+            Some(f) if !f.is_empty() => {
+                Some(svccore::proxier::config::parse_family(&f).map_err(at("family"))?)
+            }
+            _ => None,
+        };
+        let flags = SettingsFlags {
+            node_name: args.str("node")?.filter(|n| !n.is_empty()),
+            ip_family: family,
+            cluster_cidr: args.str("clusterCIDR")?,
+            masquerade_all: args.bool("masqueradeAll")?,
+            masquerade_bit: args.int("masqueradeBit", 0, 31)?.map(|b| b as i64),
+            masquerade_mark: args.str("masqueradeMark")?,
+            nodeport_addresses: args.strings("nodePortAddresses")?,
+            service_cidrs: args.strings("serviceCIDRs")?,
+            ..SettingsFlags::default()
+        };
+        const FILE: &str = "proxierSettings";
+        let fields = match args.value(FILE) {
+            None => None,
+            Some(serde_json::Value::String(text)) => {
+                Some(ProxierSettings::parse_json_object(text, Some(FILE)).map_err(at(FILE))?)
+            }
+            Some(v) => Some(v.clone()),
+        };
+        flags
+            .check_mode(ProxyMode::Nftables, fields.is_some())
+            .map_err(at(""))?;
+        // Errors of the settings object and the flags carry their field's path; the one that
+        // has none is the bit and the mark given together.
+        ProxierSettings::layered(
+            self.inner.proxy_config.as_ref(),
+            fields.as_ref().map(|v| (v, Some(FILE))),
+            &flags,
+        )
+        .map_err(at("masqueradeMark"))
     }
 
     fn snapshot(&self, family: IpFamily) -> JsResult<&ProxySnapshot> {
@@ -355,30 +410,18 @@ impl Cluster {
     /// text), then the flags that apply to nftables mode: `node`, `family`, `clusterCIDR`,
     /// `masqueradeAll`, `masqueradeBit`, `masqueradeMark`, `nodePortAddresses`,
     /// `serviceCIDRs`; the Node object fills the rest. The cluster's ServiceCIDR objects, when
-    /// it has any, replace `serviceCIDRs`. Errors name the option (`form`, `serviceCIDRs[0]`,
-    /// `proxierSettings` fields by their own path).
+    /// it has any, replace `serviceCIDRs` (`nftablesServiceCidrs` says which were used).
+    /// Errors name the option (`form`, `serviceCIDRs[0]`; a `proxierSettings` field by its own
+    /// path, with `file` `proxierSettings`).
     #[wasm_bindgen(js_name = renderNftables)]
     pub fn render_nftables(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "NftablesOptions")] options: JsValue,
     ) -> JsResult<String> {
-        use svccore::proxier::config::ProxierSettings;
         use svccore::render::nftables::{render, Form};
-        let args = Args::from_js(
-            &options,
-            &[
-                "node",
-                "family",
-                "form",
-                "proxierSettings",
-                "clusterCIDR",
-                "masqueradeAll",
-                "masqueradeBit",
-                "masqueradeMark",
-                "nodePortAddresses",
-                "serviceCIDRs",
-            ],
-        )?;
+        let mut known = vec!["form"];
+        known.extend(NFTABLES_SETTINGS);
+        let args = Args::from_js(&options, &known)?;
         let form = match args.str("form")?.as_deref() {
             None | Some("") => Form::Dump,
             Some(f) => Form::parse(f).ok_or_else(|| {
@@ -388,44 +431,34 @@ impl Cluster {
                 )
             })?,
         };
-        let at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
-        let family = match args.str("family")? {
-            Some(f) if !f.is_empty() => {
-                Some(svccore::proxier::config::parse_family(&f).map_err(at("family"))?)
-            }
-            _ => None,
-        };
-        let flags = SettingsFlags {
-            node_name: args.str("node")?.filter(|n| !n.is_empty()),
-            ip_family: family,
-            cluster_cidr: args.str("clusterCIDR")?,
-            masquerade_all: args.bool("masqueradeAll")?,
-            masquerade_bit: args.int("masqueradeBit", 0, 31)?.map(|b| b as i64),
-            masquerade_mark: args.str("masqueradeMark")?,
-            nodeport_addresses: args.strings("nodePortAddresses")?,
-            service_cidrs: args.strings("serviceCIDRs")?,
-            ..SettingsFlags::default()
-        };
-        const FILE: &str = "proxierSettings";
-        let fields = match args.value("proxierSettings") {
-            None => None,
-            Some(serde_json::Value::String(text)) => {
-                Some(ProxierSettings::parse_json_object(text, Some(FILE)).map_err(at(FILE))?)
-            }
-            Some(v) => Some(v.clone()),
-        };
-        flags
-            .check_mode(ProxyMode::Nftables, fields.is_some())
-            .map_err(at(""))?;
-        // Errors of the settings object and the flags carry their field's path; the one that
-        // has none is the bit and the mark given together.
-        let settings = ProxierSettings::layered(
-            self.inner.proxy_config.as_ref(),
-            fields.as_ref().map(|v| (v, Some(FILE))),
-            &flags,
-        )
-        .map_err(at("masqueradeMark"))?;
+        let settings = self.nftables_settings(&args)?;
         render(&self.inner, &settings, form).map_err(|e| to_js_error(&e))
+    }
+
+    /// The ServiceCIDRs `renderNftables` drops unallocated cluster IPs in (same options, no
+    /// `form`), and where they come from: `source` is `objects` (the cluster's ServiceCIDR
+    /// objects, named in `names`), `settings` (`serviceCIDRs` or `proxierSettings`) or `none`;
+    /// `message` says it in one line, as `svccore render nftables` does on stderr.
+    #[wasm_bindgen(js_name = nftablesServiceCidrs, unchecked_return_type = "ServiceCidrChoice")]
+    pub fn nftables_service_cidrs(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NftablesSettingsOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+        let args = Args::from_js(&options, NFTABLES_SETTINGS)?;
+        let settings = self.nftables_settings(&args)?;
+        let choice = choose_service_cidrs(&self.inner, &settings).map_err(|e| to_js_error(&e))?;
+        let (source, names): (&str, &[String]) = match &choice.source {
+            ServiceCidrSource::Objects(names) => ("objects", names),
+            ServiceCidrSource::Settings => ("settings", &[]),
+            ServiceCidrSource::None => ("none", &[]),
+        };
+        to_js(&serde_json::json!({
+            "source": source,
+            "names": names,
+            "cidrs": choice.cidrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "message": choice.source.describe(&choice.cidrs),
+        }))
     }
 
     /// The settings the kube-proxy of `mode` (`iptables`, `ipvs`, `nftables`; default

@@ -209,15 +209,14 @@ export interface RenderOptions {
   scheduler?: IpvsScheduler;
 }
 
-/** `Cluster.renderNftables` options: the node, the family, the form, and the settings layered
- *  over the defaults and the cluster's KubeProxyConfiguration (the flags of nftables mode). */
-export interface NftablesOptions {
+/** The settings of the nftables proxier (`Cluster.renderNftables`, `Cluster.nftablesServiceCidrs`),
+ *  layered over kube-proxy's defaults and the cluster's KubeProxyConfiguration: a proxy.json
+ *  object, then the flags of nftables mode. */
+export interface NftablesSettingsOptions {
   /** The node whose kube-proxy renders (default: the configuration's `hostnameOverride`). */
   node?: string;
   /** Default: `proxierSettings.ipFamily`, else IPv4. */
   family?: IpFamily;
-  /** `dump` (kube-proxy's test dump; default), `load` (`nft -f` input), `list` (`nft list table`). */
-  form?: "dump" | "load" | "list";
   /** A `proxy.json` settings object (the fields of `ProxierSettings` in its JSON spelling:
    *  `nodeName`, `nodeIPs`, `interfaceAddresses`, `serviceCIDRs`, `staleChains`, ...) or its JSON text. */
   proxierSettings?: Record<string, unknown> | string;
@@ -232,6 +231,24 @@ export interface NftablesOptions {
   nodePortAddresses?: string | string[];
   /** Where unallocated cluster IPs are dropped, when the input has no ServiceCIDR objects. */
   serviceCIDRs?: string | string[];
+}
+
+/** `Cluster.renderNftables` options. */
+export interface NftablesOptions extends NftablesSettingsOptions {
+  /** `dump` (kube-proxy's test dump; default), `load` (`nft -f` input), `list` (`nft list table`). */
+  form?: "dump" | "load" | "list";
+}
+
+/** The ServiceCIDRs the nftables proxier drops unallocated cluster IPs in, and their source. */
+export interface ServiceCidrChoice {
+  /** `objects`: the cluster's ServiceCIDR objects; `settings`: `serviceCIDRs`; `none`: no drop rule. */
+  source: "objects" | "settings" | "none";
+  /** The ServiceCIDR objects' names (`objects` only). */
+  names: string[];
+  /** Both families, in input order (each proxier keeps its own family's). */
+  cidrs: string[];
+  /** One line, as `svccore render nftables` prints on stderr. */
+  message: string;
 }
 
 // ---- trace ---------------------------------------------------------------------------------

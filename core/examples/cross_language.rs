@@ -1,5 +1,5 @@
 //! The core's side of the cross-language test (`tests/cross/`): runs a table of calls (trace,
-//! endpoints, settings, render_nftables) and prints each result as JSON, or
+//! endpoints, settings, render_nftables, nftables_service_cidrs) and prints each result as JSON, or
 //! `{"error": {kind, message}}`.
 //!
 //! ```text
@@ -12,7 +12,8 @@
 //! `scheduler`); what each returns is the core value the bindings convert: the trace result
 //! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]), the
 //! resolved settings ([`ProxierSettings::describe`]) and the nftables text
-//! (`render::nftables::render`, as `{"text": ...}`).
+//! (`render::nftables::render`, as `{"text": ...}`) with the choice of its ServiceCIDRs
+//! (`choose_service_cidrs`, as `{source, cidrs, message}`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,6 +69,7 @@ fn run(table: &Path) -> Result<String, Box<dyn std::error::Error>> {
             "endpoints" => endpoints(&cluster, args),
             "settings" => settings(&cluster, args),
             "render_nftables" => render_nftables(&cluster, args),
+            "nftables_service_cidrs" => nftables_service_cidrs(&cluster, args),
             op => return Err(format!("unknown op {op:?}").into()),
         };
         results
@@ -167,4 +169,23 @@ fn render_nftables(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
     flags.check_mode(ProxyMode::Nftables, false)?;
     let s = ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?;
     Ok(json!({"text": render(cluster, &s, form)?}))
+}
+
+/// `nftables_service_cidrs`: which ServiceCIDRs the nftables proxier uses (`serviceCIDRs`
+/// stands in when the cluster has no ServiceCIDR object), and where they come from.
+fn nftables_service_cidrs(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+    let flags = SettingsFlags {
+        service_cidrs: strings_arg(args, "serviceCIDRs"),
+        ..SettingsFlags::default()
+    };
+    let s = ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?;
+    let choice = choose_service_cidrs(cluster, &s)?;
+    let source = match choice.source {
+        ServiceCidrSource::Objects(_) => "objects",
+        ServiceCidrSource::Settings => "settings",
+        ServiceCidrSource::None => "none",
+    };
+    let cidrs: Vec<String> = choice.cidrs.iter().map(ToString::to_string).collect();
+    Ok(json!({"source": source, "cidrs": cidrs, "message": choice.source.describe(&choice.cidrs)}))
 }

@@ -1,7 +1,8 @@
 // The same calls through the core, Python and the WebAssembly module must give the same answers.
 //
 // calls.json is the one table: traces (every `from`, both modes, bad arguments), a node's
-// endpoints, a proxier's settings and the nftables text of a node (every form, flags, errors). The core's results come from the cross_language example
+// endpoints, a proxier's settings, the nftables text of a node (every form, flags, errors) and
+// the ServiceCIDRs it drops unallocated cluster IPs in. The core's results come from the cross_language example
 // (SVCCORE_CROSS_CORE: the built binary), Python's from run.py under SVCCORE_PYTHON (an
 // interpreter with svccore installed), JavaScript's from the Node.js package in
 // SVCCORE_WASM_NODE_PKG. `make test-cross` builds all three and sets the variables.
@@ -43,6 +44,7 @@ function jsResults() {
       if (op === "endpoints") return c.endpoints(args.node, args.family);
       if (op === "settings") return c.settings(args);
       if (op === "render_nftables") return { text: c.renderNftables(args) };
+      if (op === "nftables_service_cidrs") return c.nftablesServiceCidrs(args);
       throw new Error(`unknown op ${op}`);
     } catch (e) {
       if (!e.kind) throw e;
@@ -93,6 +95,7 @@ function view(op, r) {
       })),
     };
   }
+  if (op === "nftables_service_cidrs") return { source: r.source, cidrs: r.cidrs, message: r.message };
   return r; // settings and render_nftables: the same JSON record everywhere
 }
 
@@ -125,5 +128,7 @@ test("the table covers what the bindings used to decide apart", () => {
   assert.deepEqual([...new Set(ok.map((c) => c.args.form ?? "dump"))].sort(), ["dump", "list", "load"]);
   assert.ok(ok.some((c) => c.result.text.startsWith("table ip6 kube-proxy {")));
   assert.deepEqual(nft.filter((c) => c.result.error).map((c) => c.result.error.kind).sort(), ["config", "invalid-argument"]);
+  const sources = core.filter((r, i) => spec.calls[i].op === "nftables_service_cidrs").map((r) => r.source);
+  assert.deepEqual(sources.sort(), ["none", "objects", "settings"]);
   assert.ok(core.some((r) => r.ipvsScheduler === "mh") && core.some((r) => r.mode === "ipvs"));
 });

@@ -26,6 +26,9 @@ def _call(cluster: svccore.Cluster, op: str, args: dict[str, Any]) -> Any:
         return cluster.settings(**kw)
     if op == "render_nftables":
         return {"text": cluster.render_nftables(**kw)}
+    if op == "nftables_service_cidrs":
+        source, cidrs, message = cluster.nftables_service_cidrs(**kw)
+        return {"source": source, "cidrs": cidrs, "message": message}
     if op == "endpoints":
         family = kw.get("family", "IPv4")
         report = cluster.endpoints(node=kw["node"]).to_dict()

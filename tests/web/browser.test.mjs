@@ -380,6 +380,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       const want = pythonNftables(runs);
       runs.forEach((r, i) => assert.equal(shown[i], want[i], `${r.form} on ${r.node}`));
       assert.match(shown[0], /^table ip kube-proxy \{$/m);
+      assert.match(await page.locator("#panel .service-cidrs").innerText(), /^no service CIDRs \(no ServiceCIDR object/);
       // ETP Local: node2 reaches its one local endpoint for the LoadBalancer, master none.
       assert.match(shown[1], /^add rule ip kube-proxy local-\S+ numgen random mod 1 vmap/m);
       assert.doesNotMatch(shown[4], /^add rule ip kube-proxy local-\S+ numgen/m);

@@ -415,6 +415,33 @@ test("renderNftables: a node's table from the cluster's Node, KubeProxyConfigura
   assert.match(c.renderNftables({ node: "node1", family: "IPv6", form: "list" }), /^table ip6 kube-proxy \{/);
 });
 
+test("nftablesServiceCidrs: the cluster's ServiceCIDR objects over the serviceCIDRs option, and renderNftables uses them", () => {
+  const study = example("nginx-study.yaml");
+  const none = wasm.loadCluster(study).nftablesServiceCidrs({ node: "node2" });
+  assert.deepEqual(none, {
+    source: "none",
+    names: [],
+    cidrs: [],
+    message: "no service CIDRs (no ServiceCIDR object, none in the proxier settings): no drop rule for unallocated cluster IPs",
+  });
+  const flag = wasm.loadCluster(study).nftablesServiceCidrs({ serviceCIDRs: "10.96.0.0/12" });
+  assert.equal(flag.source, "settings");
+  assert.deepEqual(flag.cidrs, ["10.96.0.0/12"]);
+  const objects = `${study}\n---\napiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: kubernetes}\nspec: {cidrs: [10.96.0.0/12, "fd00:10:96::/112"]}\n`;
+  const c = wasm.loadCluster(objects);
+  const o = c.nftablesServiceCidrs({ serviceCIDRs: ["172.30.0.0/16"] });
+  assert.equal(o.source, "objects");
+  assert.deepEqual(o.names, ["kubernetes"]);
+  assert.deepEqual(o.cidrs, ["10.96.0.0/12", "fd00:10:96::/112"]);
+  assert.match(o.message, /from 1 ServiceCIDR object \(kubernetes\)/);
+  const dump = c.renderNftables({ node: "node2", serviceCIDRs: ["172.30.0.0/16"] });
+  assert.match(dump, /^add rule ip kube-proxy cluster-ips-check ip daddr \{ 10\.96\.0\.0\/12 \} drop comment "Drop traffic to unallocated ClusterIPs"$/m);
+  assert.doesNotMatch(dump, /172\.30\./);
+  assert.match(c.renderNftables({ node: "node2", family: "IPv6" }), /ip6 daddr \{ fd00:10:96::\/112 \} drop/);
+  const e = thrown(() => c.nftablesServiceCidrs({ form: "list" }));
+  assert.equal(e.path, "form");
+});
+
 test("renderNftables: bad options throw with the option's path", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const cases = [
@@ -685,6 +712,7 @@ test("the TypeScript declarations type every export and record", () => {
     "warnings(family?: IpFamily",
     "render(view: string, options?: RenderOptions",
     "renderNftables(options?: NftablesOptions): string",
+    "nftablesServiceCidrs(options?: NftablesSettingsOptions): ServiceCidrChoice",
     "interface NftablesOptions",
     "trace(options: TraceOptions): TraceResult",
     "simulate(options: SimulateOptions): SimulationReport",
