@@ -318,7 +318,8 @@ impl PyCluster {
     /// Simulates ``connections`` new connections from ``clients`` clients over ``duration``
     /// seconds to one service port, through the node's real configuration (traffic policy,
     /// topology, ClientIP affinity) and the ``scheduler``: ``iptables`` (kube-proxy's cascade),
-    /// an IPVS scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
+    /// ``nftables`` (its ``numgen random``, affinity in per-endpoint sets), an IPVS scheduler
+    /// (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
     /// disruption of that change.
@@ -659,7 +660,9 @@ impl PyCluster {
     /// itself, host network: the OUTPUT path), ``"other-node"`` or ``"external"``.
     ///
     /// ``mode="iptables"`` renders the node's rules (settings as in :meth:`render_iptables`,
-    /// same keyword arguments) and evaluates them; ``mode="ipvs"`` looks up the virtual server
+    /// same keyword arguments) and evaluates them; ``mode="nftables"`` walks the table
+    /// :meth:`render_nftables` gives through its base chains by hook and priority (settings as
+    /// there); ``mode="ipvs"`` looks up the virtual server
     /// and lets its scheduler pick (settings as in :meth:`render_ipvs`: ``ipvs_scheduler``,
     /// ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit``, ``cluster_cidr``).
     /// Arguments of the other mode raise ``InvalidArgumentError``. The family is the packet's.
@@ -684,6 +687,9 @@ impl PyCluster {
     /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80', mode='ipvs')
     /// >>> [(o.endpoint, o.decimal) for o in t.outcomes], t.virtual_server['scheduler']
     /// ([('10.1.0.2:8080', 1.0)], 'rr')
+    /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80', mode='nftables')
+    /// >>> [(o.endpoint, str(o.probability)) for o in t.outcomes]
+    /// [('10.1.0.1:8080', '1/2'), ('10.1.0.2:8080', '1/2')]
     #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", config = None, proxier_settings = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn trace(
@@ -711,10 +717,7 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
             let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let t = core(py.allow_threads(|| match mode {
-                ProxyMode::Ipvs => svccore::trace::trace_ipvs(&self.0, &s, &p),
-                _ => svccore::trace::trace_cluster(&self.0, &s, &p),
-            }))?;
+            let t = core(py.allow_threads(|| svccore::trace::trace_mode(mode, &self.0, &s, &p)))?;
             Ok(PyTraceResult::new(t, mode.as_str()))
         })
     }

@@ -51,6 +51,11 @@ fn _svccore(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "PROTOCOLS",
         PyTuple::new(m.py(), svccore::packet::PROTOCOL_NAMES)?,
     )?;
+    let trace_modes: Vec<&str> = svccore::packet::TRACE_MODES
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
+    m.add("TRACE_MODES", PyTuple::new(m.py(), trace_modes)?)?;
     m.add(
         "TRAFFIC_SOURCES",
         PyTuple::new(m.py(), svccore::trace::Origin::NAMES)?,

@@ -272,7 +272,8 @@ impl PyTraceOutcome {
             _ => None,
         }
     }
-    /// The ``KUBE-SEP-…`` chain that DNATed (ipvs mode: the virtual server), else ``None``.
+    /// The ``KUBE-SEP-…`` chain that DNATed (nftables mode: the ``endpoint-…`` chain; ipvs
+    /// mode: the virtual server), else ``None``.
     #[getter]
     fn chain(&self) -> Option<&str> {
         match &self.0.verdict {
@@ -338,7 +339,9 @@ impl PyTraceOutcome {
 /// prints; ``to_dict()`` its JSON form.
 ///
 /// In ``mode="iptables"`` the rules kube-proxy writes are evaluated as netfilter does
-/// (``-m statistic`` rules branch). In ``mode="ipvs"`` there is one outcome: the real server the
+/// (``-m statistic`` rules branch). In ``mode="nftables"`` the ``kube-proxy`` table is walked
+/// hook by hook (``numgen random`` branches, each with the kernel's exact share). In
+/// ``mode="ipvs"`` there is one outcome: the real server the
 /// virtual server's scheduler picks for a first connection on a fresh virtual server, and
 /// ``virtual_server`` describes the virtual server.
 ///

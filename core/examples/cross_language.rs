@@ -113,10 +113,7 @@ fn trace(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
     })?;
     let mode = ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &TRACE_MODES)?;
     let s = resolved(cluster, mode, &flags(args, Some(proxier_family(&packet))))?;
-    let t = match mode {
-        ProxyMode::Ipvs => svccore::trace::trace_ipvs(cluster, &s, &packet)?,
-        _ => svccore::trace::trace_cluster(cluster, &s, &packet)?,
-    };
+    let t = svccore::trace::trace_mode(mode, cluster, &s, &packet)?;
     let mut v = serde_json::to_value(&t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     v["mode"] = json!(mode.as_str());
     Ok(v)

@@ -19,9 +19,9 @@ use crate::proxier::config::{or_list, ProxyMode};
 use crate::trace::{Origin, Packet};
 use crate::{Error, Result};
 
-/// The modes `trace` follows a packet through (iptables: the rules evaluated; ipvs: the
-/// virtual server's scheduler).
-pub const TRACE_MODES: [ProxyMode; 2] = [ProxyMode::Iptables, ProxyMode::Ipvs];
+/// The modes `trace` follows a packet through (iptables and nftables: the rules evaluated;
+/// ipvs: the virtual server's scheduler).
+pub const TRACE_MODES: [ProxyMode; 3] = [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables];
 
 /// The protocols a packet can be traced with, by their lower-case names.
 pub const PROTOCOL_NAMES: [&str; 3] = ["tcp", "udp", "sctp"];

@@ -15,7 +15,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use crate::categorize::{categorize, Categorized, NodeContext};
 use crate::model::IpFamily;
 use crate::select::measure::disruption;
-use crate::select::{cascade, Algorithm, Backend, Balancer, Connection, Flags, Options, Rng};
+use crate::select::{
+    cascade, numgen, Algorithm, Backend, Balancer, Connection, Flags, Options, Rng,
+};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Error, Result};
 
@@ -58,7 +60,8 @@ pub struct SimulateOptions {
     pub service: String,
     /// The node the connections arrive on; `None` = the first Node of the cluster (or none).
     pub node: Option<String>,
-    /// The engine: `iptables` (kube-proxy's cascade), an IPVS scheduler, `maglev`, `ring-hash`.
+    /// The engine: `iptables` (kube-proxy's cascade), `nftables` (its `numgen random`), an IPVS
+    /// scheduler, `maglev`, `ring-hash`.
     pub algorithm: Algorithm,
     /// Where connections come from.
     pub source: Source,
@@ -120,7 +123,7 @@ pub struct EndpointStat {
     /// `picks / connections`.
     pub share: f64,
     /// What the engine's configuration promises (iptables: the kernel's exact cascade
-    /// probability; others: weight share).
+    /// probability; nftables: the kernel's exact `numgen random` share; others: weight share).
     pub expected_share: f64,
     /// Distinct clients it served.
     pub clients: u32,
@@ -397,13 +400,16 @@ pub fn simulate_with_progress(
         .collect();
     let n = backends.len();
     if n > 0 {
-        let exp: Vec<f64> = if opts.algorithm == Algorithm::Iptables && affinity_timeout.is_none() {
-            cascade::endpoint_probabilities(n)
+        let exp: Vec<f64> = match opts.algorithm {
+            Algorithm::Iptables if affinity_timeout.is_none() => cascade::endpoint_probabilities(n)
                 .iter()
                 .map(|p| p.effective)
-                .collect()
-        } else {
-            vec![1.0 / n as f64; n]
+                .collect(),
+            // n ≤ the endpoints of one service port: fits u32.
+            Algorithm::Nftables if affinity_timeout.is_none() => {
+                (0..n as u32).map(|k| numgen::share(k, n as u32)).collect()
+            }
+            _ => vec![1.0 / n as f64; n],
         };
         for (s, e) in stats.iter_mut().zip(exp) {
             s.expected_share = e;

@@ -702,10 +702,10 @@ proptest! {
             prop_assert_eq!(p, y.pick(&c));
             if let Some(p) = p {
                 prop_assert!(p < b.len());
-                if alg != Algorithm::Iptables {
+                if alg.has_weights() {
                     prop_assert!(b[p].weight > 0, "{} picked a drained backend", alg);
                 }
-            } else if alg == Algorithm::Iptables {
+            } else if !alg.has_weights() {
                 prop_assert!(b.is_empty());
             }
         }
@@ -730,4 +730,38 @@ fn different_seeds_give_different_cascade_sequences() {
     };
     assert_eq!(run(1), run(1));
     assert_ne!(run(1), run(2));
+}
+
+#[test]
+fn nftables_affinity_entries_live_while_younger_than_the_timeout() {
+    // An affinity set element expires when its timeout has run out (`now − last ≥ timeout`),
+    // unlike a `recent` list entry, which still matches at exactly `timeout`.
+    let b = backends(4, 1);
+    let opts = Options {
+        affinity_timeout: Some(10),
+        seed: 3,
+        ..Options::default()
+    };
+    let mut bal = Balancer::new(Algorithm::Nftables, &b, &opts).unwrap();
+    let clients: Vec<IpAddr> = (0..200u8)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(192, 0, 2, i)))
+        .collect();
+    let first: Vec<usize> = clients
+        .iter()
+        .map(|&c| bal.pick(&Connection::new(c, 1, 0.0)).unwrap())
+        .collect();
+    // Just inside the timeout, every client comes back to its endpoint (and refreshes it).
+    for (c, &e) in clients.iter().zip(&first) {
+        assert_eq!(bal.pick(&Connection::new(*c, 2, 5.0)).unwrap(), e);
+    }
+    // Exactly one timeout after the refresh, the entries are gone: numgen draws again.
+    let moved = clients
+        .iter()
+        .zip(&first)
+        .filter(|(c, &e)| bal.pick(&Connection::new(**c, 3, 15.0)).unwrap() != e)
+        .count();
+    assert!(
+        (100..200).contains(&moved),
+        "{moved} of 200 clients re-drawn elsewhere"
+    );
 }

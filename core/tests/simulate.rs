@@ -63,7 +63,7 @@ fn iptables_cascade_matches_its_exact_probabilities_statistically() {
 
 #[test]
 fn client_ip_affinity_keeps_every_client_on_one_pod() {
-    for alg in ["iptables", "rr", "wlc", "maglev"] {
+    for alg in ["iptables", "nftables", "rr", "wlc", "maglev"] {
         let r = simulate(
             &example("nginx-affinity.yaml"),
             &SimulateOptions {
@@ -80,6 +80,35 @@ fn client_ip_affinity_keeps_every_client_on_one_pod() {
         assert!(a.hits > 4000);
         // ... and the clients still spread over the three pods.
         assert!(r.endpoints.iter().all(|e| e.clients > 0), "{alg}: {r:#?}");
+    }
+}
+
+#[test]
+fn nftables_numgen_matches_its_exact_shares_statistically() {
+    let n = 60_000u32;
+    let r = simulate(
+        &example("nginx-study.yaml"),
+        &SimulateOptions {
+            connections: n,
+            ..opts("study/service-clusterip", "nftables")
+        },
+    )
+    .unwrap();
+    assert_eq!(r.algorithm, "nftables");
+    let exact = [1_431_655_766.0, 1_431_655_765.0, 1_431_655_765.0].map(|d| d / 4_294_967_296.0);
+    for (e, p) in r.endpoints.iter().zip(exact) {
+        assert_eq!(
+            e.expected_share, p,
+            "reciprocal_scale share of {}",
+            e.endpoint
+        );
+        let sd = (p * (1.0 - p) / f64::from(n)).sqrt();
+        assert!(
+            (e.share - p).abs() < 5.0 * sd,
+            "{} share {} vs {p}",
+            e.endpoint,
+            e.share
+        );
     }
 }
 
@@ -115,6 +144,11 @@ fn etp_local_without_local_endpoint_drops_in_iptables_and_falls_back_in_ipvs() {
     let r = simulate(&c, &base).unwrap();
     assert_eq!(r.dropped, 900);
     assert!(r.note.unwrap().contains("dropped"));
+    let nft = SimulateOptions {
+        algorithm: Algorithm::Nftables,
+        ..base.clone()
+    };
+    assert_eq!(simulate(&c, &nft).unwrap().dropped, 900);
     let r = simulate(
         &c,
         &SimulateOptions {

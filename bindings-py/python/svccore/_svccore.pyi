@@ -14,6 +14,7 @@ __all__ = [
     "PROTOCOLS",
     "PROXIER_FLAGS",
     "PROXIER_FLAG_MODES",
+    "TRACE_MODES",
     "TRAFFIC_SOURCES",
     "AuditReport",
     "Balancer",
@@ -49,6 +50,7 @@ IPVS_SCHEDULERS: tuple[str, ...]
 PROXIER_FLAGS: tuple[str, ...]
 PROXIER_FLAG_MODES: dict[str, tuple[str, ...]]
 PROTOCOLS: tuple[str, ...]
+TRACE_MODES: tuple[str, ...]
 TRAFFIC_SOURCES: tuple[str, ...]
 
 class _ProxierFlags(TypedDict, total=False):

@@ -288,13 +288,15 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
         choices=SCHEDULERS,
-        help="the engine (default: iptables, kube-proxy's random cascade; with --mode ipvs, rr)",
+        help="the engine (default: iptables, kube-proxy's random cascade; with --mode nftables, "
+        "nftables; with --mode ipvs, rr)",
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "ipvs"),
-        help="kube-proxy's mode: iptables (the cascade) or ipvs (--scheduler, default rr, and "
-        "the virtual server's ipvsadm listing with live connection counts)",
+        choices=("iptables", "nftables", "ipvs"),
+        help="kube-proxy's mode: iptables (the cascade), nftables (numgen random, affinity "
+        "sets) or ipvs (--scheduler, default rr, and the virtual server's ipvsadm listing with "
+        "live connection counts)",
     )
     p.add_argument(
         "--from",
@@ -394,6 +396,10 @@ def _scheduler(args: argparse.Namespace) -> str:
         return args.scheduler or "rr"
     if args.mode == "iptables" and args.scheduler not in (None, "iptables"):
         raise UsageError(f"--mode iptables uses kube-proxy's cascade, not {args.scheduler}")
+    if args.mode == "nftables":
+        if args.scheduler not in (None, "nftables"):
+            raise UsageError(f"--mode nftables uses numgen random, not {args.scheduler}")
+        return "nftables"
     return args.scheduler or "iptables"
 
 
@@ -446,7 +452,9 @@ SIMULATE = Command(
     "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
     "--scheduler rr\n"
     "  svccore simulate -f examples/nginx-study.yaml --service study/service-clusterip "
-    "--scheduler maglev --remove-endpoint 10.244.166.129:80 -o json",
+    "--scheduler maglev --remove-endpoint 10.244.166.129:80 -o json\n"
+    "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
+    "--mode nftables",
     add_arguments=_simulate_arguments,
     run=_run_simulate,
 )
@@ -910,14 +918,14 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "ipvs"),
+        choices=svccore.TRACE_MODES,
         default="iptables",
         help="kube-proxy's mode (default: iptables)",
     )
     add_proxier_arguments(
         p,
-        ("iptables", "ipvs"),
-        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        svccore.TRACE_MODES,
+        "proxier flags (override --config and --proxier-settings; a flag of another mode is "
         "refused)",
     )
     add_output_argument(p)
@@ -948,14 +956,17 @@ TRACE = Command(
     description="Traces the first packet of a connection through the rules kube-proxy writes "
     "on a node: every path with its exact probability (iptables mode: the kernel's "
     "quantised -m statistic thresholds), the endpoint it is DNATed to, whether it is dropped "
-    "or rejected and why, whether it is masqueraded, and the rules that acted. --mode ipvs "
-    "shows the virtual server and the real server its scheduler picks.",
+    "or rejected and why, whether it is masqueraded, and the rules that acted. --mode nftables "
+    "walks the kube-proxy table (numgen random: the kernel's exact share of each endpoint); "
+    "--mode ipvs shows the virtual server and the real server its scheduler picks.",
     examples="  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 "
     "--dst 10.96.0.10:80\n"
     "  svccore trace -f cluster.json --node worker-1 --src 203.0.113.9 --dst 192.168.0.10:30080 "
     "--from external -o json\n"
     "  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 --dst 10.96.0.10:80 "
-    "--mode ipvs --ipvs-scheduler mh",
+    "--mode ipvs --ipvs-scheduler mh\n"
+    "  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 --dst 10.96.0.10:80 "
+    "--mode nftables",
     add_arguments=_trace_arguments,
     run=_run_trace,
 )

@@ -10,6 +10,7 @@ use super::affinity::{
 use super::cascade::Cascade;
 use super::ipvs::{self, ConnCounters};
 use super::maglev::{Maglev, DEFAULT_TABLE_SIZE};
+use super::numgen;
 use super::ring::{RingHash, DEFAULT_MIN_RING_SIZE};
 use super::{check_unique, fixed_state, Algorithm, Backend, Connection, FixedState, Flags, Rng};
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ pub enum AffinityKind {
     Recent,
     /// IPVS persistence templates (the default for the IPVS schedulers).
     Persistence,
-    /// A plain LRU with an idle timeout (the default for `maglev` and `ring-hash`).
+    /// A plain LRU with an idle timeout (the default for `nftables`, `maglev` and `ring-hash`).
     Lru,
 }
 
@@ -30,7 +31,9 @@ impl AffinityKind {
     pub fn native(algorithm: Algorithm) -> Self {
         match algorithm {
             Algorithm::Iptables => AffinityKind::Recent,
-            Algorithm::Maglev | Algorithm::RingHash => AffinityKind::Lru,
+            // nftables: per-endpoint dynamic sets whose `update` refreshes the timeout on every
+            // new connection; an entry lives while `now − last < timeout`, as the LRU's.
+            Algorithm::Nftables | Algorithm::Maglev | Algorithm::RingHash => AffinityKind::Lru,
             _ => AffinityKind::Persistence,
         }
     }
@@ -85,6 +88,8 @@ impl Default for Options {
 #[repr(u8)]
 enum Engine {
     Cascade(Cascade),
+    /// `numgen random mod n`.
+    Numgen(u32),
     Ipvs {
         svc: ipvs::Service,
         /// Caller index of each kernel list position.
@@ -186,6 +191,9 @@ impl Balancer {
     fn build(algorithm: Algorithm, backends: &[Backend], o: &Options) -> Result<Engine> {
         Ok(match algorithm {
             Algorithm::Iptables => Engine::Cascade(Cascade::new(backends.len())),
+            Algorithm::Nftables => {
+                Engine::Numgen(u32::try_from(backends.len()).unwrap_or(u32::MAX))
+            }
             Algorithm::Maglev => {
                 Engine::Maglev(Maglev::new(backends, o.maglev_table_size, o.seed)?)
             }
@@ -253,6 +261,7 @@ impl Balancer {
     /// [`Balancer::pick`] with an affinity store.
     #[inline(never)]
     fn pick_with_affinity(&mut self, conn: &Connection) -> Option<usize> {
+        let weighted = self.algorithm.has_weights();
         let Balancer {
             engine,
             rng,
@@ -281,7 +290,9 @@ impl Balancer {
                 Some(d)
             }
             Some(Affinity::Lru(l)) => {
-                if let Some(d) = l.lookup(conn.client, conn.now, |d| backends[d].weight > 0) {
+                if let Some(d) = l.lookup(conn.client, conn.now, |d| {
+                    !weighted || backends[d].weight > 0
+                }) {
                     return Some(d);
                 }
                 let d = engine_pick(engine, rng, conn, port)?;
@@ -431,6 +442,7 @@ fn engine_pick(
 ) -> Option<usize> {
     match engine {
         Engine::Cascade(c) => c.pick(rng),
+        Engine::Numgen(n) => numgen::pick(rng, *n),
         Engine::Ipvs { svc, to_caller, .. } => svc.schedule_labelled(conn, to_caller),
         Engine::Maglev(m) => maglev_pick(m, conn, hash_port),
         Engine::Ring(r) => ring_pick(r, conn, hash_port),

@@ -68,7 +68,7 @@ pub fn shares(balancer: &Balancer, connections: usize, seed: u64) -> Shares {
     }
     let total = connections.max(1) as f64;
     let shares: Vec<f64> = picks.iter().map(|&p| p as f64 / total).collect();
-    let iptables = b.algorithm() == Algorithm::Iptables;
+    let iptables = !b.algorithm().has_weights();
     let norm: Vec<f64> = b
         .backends()
         .iter()

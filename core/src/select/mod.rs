@@ -5,6 +5,7 @@
 //! connections (spec: selection-and-hashing.md §1).
 //!
 //! * [`cascade`]: kube-proxy iptables mode, the `statistic --mode random` cascade.
+//! * [`numgen`]: kube-proxy nftables mode, `numgen random mod n`.
 //! * [`ipvs`]: the Linux IPVS schedulers rr, wrr, lc, wlc, sed, nq, sh, dh and mh.
 //! * [`maglev`]: the Maglev paper's consistent hash, with weights and any prime table size.
 //! * [`ring`]: ketama / Envoy-style ring hash.
@@ -51,6 +52,7 @@ pub mod cascade;
 pub mod ipvs;
 pub mod maglev;
 pub mod measure;
+pub mod numgen;
 pub mod ring;
 
 use std::fmt;
@@ -85,6 +87,9 @@ impl Backend {
 pub enum Algorithm {
     /// kube-proxy iptables mode: random cascade `1/(n−i)` (spec: selection-and-hashing.md §3).
     Iptables,
+    /// kube-proxy nftables mode: `numgen random mod n`, one draw per connection
+    /// ([`numgen`](super::select::numgen)); affinity in per-endpoint dynamic sets.
+    Nftables,
     /// IPVS round robin.
     Rr,
     /// IPVS weighted round robin (mainline algorithm).
@@ -111,8 +116,9 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in the order of [`Algorithm::valid_names`].
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::Iptables,
+        Algorithm::Nftables,
         Algorithm::Rr,
         Algorithm::Wrr,
         Algorithm::Lc,
@@ -137,13 +143,15 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Iptables => "iptables",
+            Algorithm::Nftables => "nftables",
             Algorithm::Maglev => "maglev",
             Algorithm::RingHash => "ring-hash",
             ipvs => ipvs.ipvs_scheduler().map_or("", ipvs::Scheduler::name),
         }
     }
 
-    /// The IPVS scheduler this algorithm stands for, or `None` for iptables, Maglev and ring hash.
+    /// The IPVS scheduler this algorithm stands for, or `None` for iptables, nftables, Maglev
+    /// and ring hash.
     pub fn ipvs_scheduler(self) -> Option<ipvs::Scheduler> {
         use ipvs::Scheduler as S;
         Some(match self {
@@ -156,8 +164,16 @@ impl Algorithm {
             Algorithm::Sh => S::Sh,
             Algorithm::Dh => S::Dh,
             Algorithm::Mh => S::Mh,
-            Algorithm::Iptables | Algorithm::Maglev | Algorithm::RingHash => return None,
+            Algorithm::Iptables | Algorithm::Nftables | Algorithm::Maglev | Algorithm::RingHash => {
+                return None
+            }
         })
+    }
+
+    /// Whether backend weights count: kube-proxy's iptables and nftables modes have none (every
+    /// endpoint in the list is equally likely, a weight of 0 included).
+    pub fn has_weights(self) -> bool {
+        !matches!(self, Algorithm::Iptables | Algorithm::Nftables)
     }
 
     /// Whether the choice is a pure function of the connection (hash-based), so that disruption
@@ -479,7 +495,7 @@ mod tests {
         );
         assert_eq!(
             Algorithm::valid_names(),
-            "iptables|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash"
+            "iptables|nftables|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash"
         );
     }
 

@@ -110,7 +110,8 @@ impl Prob {
         })
     }
 
-    fn one() -> Prob {
+    /// Probability 1 (no random decision yet).
+    pub(super) fn one() -> Prob {
         Prob {
             num: Big::one(),
             exp: 0,
@@ -143,6 +144,30 @@ impl Prob {
             nom: (a, b),
         }
     }
+    /// Multiplies by the chance that `numgen random mod n` yields `k`: the kernel draws a
+    /// 32-bit random `r` and takes `(r·n) >> 32` (`reciprocal_scale`), so `k` comes from the
+    /// `⌈(k+1)·2^32/n⌉ − ⌈k·2^32/n⌉` values of `r` that map to it; nominally `1/n`.
+    pub(super) fn numgen(&self, k: u32, n: u32) -> Prob {
+        if n <= 1 {
+            return self.clone();
+        }
+        let ceil = |j: u64| (j << 32).div_ceil(u64::from(n));
+        // At most ⌈2^32/2⌉ = 2^31 for n ≥ 2: fits a u32.
+        let count = (ceil(u64::from(k) + 1) - ceil(u64::from(k))) as u32;
+        let mut num = self.num.clone();
+        num.mul(count);
+        let (mut a, mut b) = (self.nom.0, self.nom.1.saturating_mul(u128::from(n)));
+        let g = gcd(a, b).max(1);
+        a /= g;
+        b /= g;
+        Prob {
+            num,
+            exp: self.exp + 32,
+            decimal: self.decimal * f64::from(count) / 4294967296.0,
+            nom: (a, b),
+        }
+    }
+
     /// The public form: reduced fraction, decimal, nominal.
     pub(super) fn public(&self) -> Probability {
         let mut num = self.num.clone();
@@ -193,6 +218,18 @@ mod tests {
         // (2^31 - 715827883) * 2^30 / 2^62 = 1431655765 / 2^32
         assert_eq!(pp.fraction, "1431655765/4294967296");
         assert!((pp.decimal - 0.333333333256).abs() < 1e-11);
+    }
+
+    #[test]
+    fn numgen_shares_follow_reciprocal_scale() {
+        // 2^32 = 3·1431655765 + 1: value 0 takes the extra draw.
+        let p: Vec<Probability> = (0..3).map(|k| Prob::one().numgen(k, 3).public()).collect();
+        assert_eq!(p[0].fraction, "715827883/2147483648");
+        assert_eq!(p[1].fraction, "1431655765/4294967296");
+        assert_eq!(p[2].fraction, "1431655765/4294967296");
+        assert!(p.iter().all(|q| q.nominal == "1/3"));
+        assert_eq!(Prob::one().numgen(1, 2).public().fraction, "1/2");
+        assert_eq!(Prob::one().numgen(0, 1).public().fraction, "1");
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //!   kube-proxy's jump rules (spec: kube-proxy-iptables.md §2.5) are added.
 //! - ipvs mode ([`trace_ipvs`], [`trace_ipvs_node`]): the virtual server, the scheduler's pick
 //!   and masquerading.
+//! - nftables mode ([`NftTracer`], [`trace_nftables`]): the `kube-proxy` table's rules read
+//!   into a small program (sets and verdict maps as hash tables) and evaluated through the
+//!   base chains of the packet's path by hook and priority; `numgen random` branches with the
+//!   kernel's exact shares, affinity sets hold the client when the packet says so.
 //! - [`render_text`]: a result as text for people.
 //!
 //! `-m statistic` rules branch: every outcome carries its probability as the kernel computes it
@@ -37,6 +41,8 @@ mod fraction;
 mod iptables;
 mod ipvs;
 mod ipvs_node;
+mod nft_rule;
+mod nftables;
 mod result;
 mod text;
 
@@ -44,5 +50,23 @@ pub use crate::netfilter::{Step, Verdict};
 pub use iptables::{trace, trace_cluster, Tracer};
 pub use ipvs::trace_ipvs;
 pub use ipvs_node::{trace_ipvs_node, IpvsTrace};
+pub use nftables::{trace_nftables, NftTracer};
 pub use result::{Origin, Outcome, Packet, Probability, TraceResult};
 pub use text::render_text;
+
+/// Traces one packet through what kube-proxy's `mode` programs for `cluster` on the settings'
+/// node: [`trace_cluster`] (iptables), [`trace_ipvs`] or [`trace_nftables`]. Bindings call
+/// this so that every mode of [`crate::packet::TRACE_MODES`] reaches its own tracer.
+pub fn trace_mode(
+    mode: crate::proxier::config::ProxyMode,
+    cluster: &crate::Cluster,
+    settings: &crate::proxier::config::ProxierSettings,
+    packet: &Packet,
+) -> crate::Result<TraceResult> {
+    use crate::proxier::config::ProxyMode;
+    match mode {
+        ProxyMode::Iptables => trace_cluster(cluster, settings, packet),
+        ProxyMode::Ipvs => trace_ipvs(cluster, settings, packet),
+        ProxyMode::Nftables => trace_nftables(cluster, settings, packet),
+    }
+}

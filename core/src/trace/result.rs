@@ -10,7 +10,7 @@ use crate::render::ipvs::VsLookup;
 /// Where a packet comes from, as seen by the node it arrives on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Origin {
-    /// A pod on this node (enters from the pod network: `PREROUTING`).
+    /// A pod on this node (enters from the pod network: `PREROUTING`, nftables `prerouting`).
     LocalPod,
     /// Another node or a pod on another node (enters from the node's network: `PREROUTING`).
     OtherNode,
@@ -60,7 +60,8 @@ pub struct Packet {
     /// Input interface; `None` = the local detector's interface for pod traffic (or `cni0`),
     /// `eth0` otherwise, none for [`Origin::Host`].
     pub in_interface: Option<String>,
-    /// `recent` lists (`KUBE-SEP-…` names) in which the client has a live entry (affinity).
+    /// Affinity state: the `recent` lists (iptables: `KUBE-SEP-…` names) or affinity sets
+    /// (nftables: `affinity-…` names) in which the client has a live entry.
     pub recent: Vec<String>,
 }
 
