@@ -425,21 +425,7 @@ export function traceGraph(t) {
     return { nodes: [...nodes.values()], edges: [...edges.values()] };
   }
   for (const o of t.outcomes) {
-    // The nat chains walked before the packet leaves nat (DNAT, or no match), first visit each,
-    // without the mark chains (they return at once).
-    const path = [];
-    const seen = new Set();
-    let i = 0;
-    for (; i < o.steps.length && o.steps[i].table === "nat"; i++) {
-      const s = o.steps[i];
-      if (/^KUBE-MARK-/.test(s.chain) || seen.has(s.chain)) continue;
-      seen.add(s.chain);
-      // The comment of the rule that jumped here names the service (port) and address.
-      let prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
-      // A KUBE-SEP's jump comment is "ns/name:port -> ip:port": the endpoint says it all.
-      if (prev.includes(" -> ")) prev = `→ ${prev.split(" -> ")[1]}`;
-      path.push(node(`nat:${s.chain}`, s.chain, prev || "nat", "chain"));
-    }
+    const path = t.mode === "nftables" ? nftPath(o, node) : iptablesPath(o, node);
     const v = o.verdict;
     if (v.kind === "Reject" || v.kind === "Drop") {
       const last = o.steps.at(-1);
@@ -453,6 +439,45 @@ export function traceGraph(t) {
     for (let k = 1; k < path.length; k++) edge(path[k - 1], path[k], o);
   }
   return { nodes: [...nodes.values()], edges: [...edges.values()] };
+}
+
+/** An iptables outcome's nodes up to its verdict: the nat chains walked before the packet leaves
+ *  nat (DNAT, or no match), first visit each, without the mark chains (they return at once). */
+function iptablesPath(o, node) {
+  const path = [];
+  const seen = new Set();
+  for (let i = 0; i < o.steps.length && o.steps[i].table === "nat"; i++) {
+    const s = o.steps[i];
+    if (/^KUBE-MARK-/.test(s.chain) || seen.has(s.chain)) continue;
+    seen.add(s.chain);
+    // The comment of the rule that jumped here names the service (port) and address.
+    let prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
+    // A KUBE-SEP's jump comment is "ns/name:port -> ip:port": the endpoint says it all.
+    if (prev.includes(" -> ")) prev = `→ ${prev.split(" -> ")[1]}`;
+    path.push(node(`nat:${s.chain}`, s.chain, prev || "nat", "chain"));
+  }
+  return path;
+}
+
+// kube-proxy's nftables per-service chains: `service-HASH-ns/name/proto/port` (and external-,
+// local-, firewall-), `endpoint-HASH-ns/name/proto/port__ip/port`.
+const NFT_CHAIN = /^((?:service|external|local|firewall|endpoint)-[A-Z2-7]{8})-(.*)$/;
+
+/** An nftables outcome's nodes up to its verdict: the nat chains walked up to the DNAT (or the
+ *  end), first visit each, without mark-for-masquerade (it returns at once). A per-service
+ *  chain is drawn as its hashed prefix over its service port (endpoint chains: the endpoint). */
+function nftPath(o, node) {
+  const path = [];
+  const seen = new Set();
+  const dnat = o.steps.findIndex((s) => s.effect.startsWith("dnat to "));
+  for (const s of dnat >= 0 ? o.steps.slice(0, dnat + 1) : o.steps) {
+    if (s.table !== "nat" || s.chain === "mark-for-masquerade" || seen.has(s.chain)) continue;
+    seen.add(s.chain);
+    const m = NFT_CHAIN.exec(s.chain);
+    const [label, sub] = m ? [m[1], m[2].replace(/^.*__(.*)\/(\d+)$/, "→ $1:$2")] : [s.chain, "nat"];
+    path.push(node(`nat:${s.chain}`, label, sub, "chain"));
+  }
+  return path;
 }
 
 const CHAR_W = 6.7;

@@ -170,6 +170,7 @@ pub fn load_cluster(
         inner,
         snapshots: [OnceCell::new(), OnceCell::new()],
         tracers: RefCell::new(Vec::new()),
+        nft_tracers: RefCell::new(Vec::new()),
     })
 }
 
@@ -181,7 +182,36 @@ pub struct Cluster {
     snapshots: [OnceCell<svccore::Result<ProxySnapshot>>; 2],
     /// Parsed iptables rule sets by (node, family): parsing a 1,000-service ruleset costs most
     /// of a trace, and the graph and tracer views trace the same rules again and again.
-    tracers: RefCell<Vec<(String, IpFamily, Rc<svccore::trace::Tracer>)>>,
+    tracers: TracerCache<svccore::trace::Tracer>,
+    /// The nftables tables read for tracing, by (node, family), for the same reason.
+    nft_tracers: TracerCache<svccore::trace::NftTracer>,
+}
+
+/// Tracers by (node, family), oldest first.
+type TracerCache<T> = RefCell<Vec<(String, IpFamily, Rc<T>)>>;
+
+/// The tracer of (`node`, `family`) in `cache`, built by `build` when absent; the cache keeps
+/// the [`TRACER_CACHE`] most recently built.
+fn cached<T>(
+    cache: &TracerCache<T>,
+    node: &str,
+    family: IpFamily,
+    build: impl FnOnce() -> JsResult<T>,
+) -> JsResult<Rc<T>> {
+    if let Some((_, _, t)) = cache
+        .borrow()
+        .iter()
+        .find(|(n, f, _)| n == node && *f == family)
+    {
+        return Ok(Rc::clone(t));
+    }
+    let tracer = Rc::new(build()?);
+    let mut cache = cache.borrow_mut();
+    if cache.len() >= TRACER_CACHE {
+        cache.remove(0);
+    }
+    cache.push((node.to_owned(), family, Rc::clone(&tracer)));
+    Ok(tracer)
 }
 
 impl std::fmt::Debug for Cluster {
@@ -211,33 +241,32 @@ const TRACER_CACHE: usize = 4;
 impl Cluster {
     /// The iptables tracer of `node`'s rules for `family`, parsed once per handle.
     fn tracer(&self, node: &str, family: IpFamily) -> JsResult<Rc<svccore::trace::Tracer>> {
-        if let Some((_, _, t)) = self
-            .tracers
-            .borrow()
-            .iter()
-            .find(|(n, f, _)| n == node && *f == family)
-        {
-            return Ok(Rc::clone(t));
-        }
-        let snap = self.snapshot(family)?;
-        let settings =
-            views::proxier_settings(&self.inner, ProxyMode::Iptables, node, family, None)
+        cached(&self.tracers, node, family, || {
+            let snap = self.snapshot(family)?;
+            let settings =
+                views::proxier_settings(&self.inner, ProxyMode::Iptables, node, family, None)
+                    .map_err(|e| to_js_error(&e))?;
+            let rules = svccore::render::iptables::render_snapshot(
+                snap,
+                &settings,
+                &settings.node.context(),
+                svccore::render::iptables::Form::Restore,
+            )
+            .map_err(|e| to_js_error(&e))?;
+            svccore::trace::Tracer::new(&rules, &settings).map_err(|e| to_js_error(&e))
+        })
+    }
+
+    /// The nftables tracer of `node`'s `kube-proxy` table for `family`, read once per handle.
+    fn nft_tracer(&self, node: &str, family: IpFamily) -> JsResult<Rc<svccore::trace::NftTracer>> {
+        cached(&self.nft_tracers, node, family, || {
+            let settings =
+                views::proxier_settings(&self.inner, ProxyMode::Nftables, node, family, None)
+                    .map_err(|e| to_js_error(&e))?;
+            let table = svccore::render::nftables::table(&self.inner, &settings)
                 .map_err(|e| to_js_error(&e))?;
-        let rules = svccore::render::iptables::render_snapshot(
-            snap,
-            &settings,
-            &settings.node.context(),
-            svccore::render::iptables::Form::Restore,
-        )
-        .map_err(|e| to_js_error(&e))?;
-        let tracer =
-            Rc::new(svccore::trace::Tracer::new(&rules, &settings).map_err(|e| to_js_error(&e))?);
-        let mut cache = self.tracers.borrow_mut();
-        if cache.len() >= TRACER_CACHE {
-            cache.remove(0);
-        }
-        cache.push((node.to_owned(), family, Rc::clone(&tracer)));
-        Ok(tracer)
+            svccore::trace::NftTracer::new(&table, &settings).map_err(|e| to_js_error(&e))
+        })
     }
 
     /// The nftables proxier's settings from the options in [`NFTABLES_SETTINGS`], layered by
@@ -488,13 +517,14 @@ impl Cluster {
     /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
     /// `proto` (`TCP`), `from` (`pod`: a pod on the node, the default; `node`: the node itself,
     /// host network; `other-node`; `external`; see `names().trafficSources`), `node`,
-    /// `mode` (`iptables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed by `sh-port`
-    /// / `mh-port`), `recent` (iptables: `KUBE-SEP-…` lists in which the client has a live
-    /// affinity entry). The family is the destination's.
+    /// `mode` (`iptables`, `nftables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
+    /// by `sh-port` / `mh-port`), `recent` (the affinity entries the client has: iptables
+    /// `KUBE-SEP-…` lists, nftables `affinity-…` sets). The family is the destination's.
     ///
-    /// iptables mode: every path through the rules with its probability (exact fraction,
-    /// decimal, nominal), verdict, masquerade and steps. ipvs mode: the virtual server, its
-    /// real servers with their shares, and the one the scheduler picks for this client.
+    /// iptables and nftables modes: every path through the rules with its probability (exact
+    /// fraction, decimal, nominal), verdict, masquerade and steps (nftables: each step's
+    /// `table` is its chain's type, `filter` or `nat`). ipvs mode: the virtual server, its real
+    /// servers with their shares, and the one the scheduler picks for this client.
     #[wasm_bindgen(unchecked_return_type = "TraceResult")]
     pub fn trace(
         &self,
@@ -555,7 +585,14 @@ impl Cluster {
                     .map_err(|e| to_js_error_at(&e, "scheduler"))?;
                 to_js_camel(&t, &[("mode", "ipvs")])
             }
-            _ => {
+            ProxyMode::Nftables => {
+                let t = self
+                    .nft_tracer(&node, family)?
+                    .trace(&packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "nftables")])
+            }
+            ProxyMode::Iptables => {
                 let t = self
                     .tracer(&node, family)?
                     .trace(&packet)
@@ -566,7 +603,8 @@ impl Cluster {
     }
 
     /// Simulates connections from many clients to one service port on one node, through the
-    /// engine named by `scheduler` (`iptables`, an IPVS scheduler, `maglev`, `ring-hash`).
+    /// engine named by `scheduler` (`iptables`, `nftables`, an IPVS scheduler, `maglev`,
+    /// `ring-hash`).
     ///
     /// Options: `service` (`ns/name` or `ns/name:port`; required), `node` (default the first
     /// Node), `scheduler` (`iptables`), `from` (`pod`, `node`, `external`), `clients` (100),

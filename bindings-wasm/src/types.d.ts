@@ -58,7 +58,7 @@ export interface Names {
 }
 
 /** Every selection algorithm (`simulate`'s `scheduler`, `new Balancer(algorithm, ...)`). */
-export type Algorithm = "iptables" | IpvsScheduler | "maglev" | "ring-hash";
+export type Algorithm = "iptables" | "nftables" | IpvsScheduler | "maglev" | "ring-hash";
 
 export type IpFamily = "IPv4" | "IPv6";
 
@@ -267,12 +267,12 @@ export interface TraceOptions {
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */
-  mode?: "iptables" | "ipvs";
+  mode?: "iptables" | "nftables" | "ipvs";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
   /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */
   srcPort?: number;
-  /** iptables mode: `KUBE-SEP-…` lists in which the client has a live affinity entry. */
+  /** The client's live affinity entries: iptables `KUBE-SEP-…` lists, nftables `affinity-…` sets. */
   recent?: string[];
 }
 
@@ -367,7 +367,13 @@ export interface IpvsTrace {
   note: string;
 }
 
-export type TraceResult = IptablesTrace | IpvsTrace;
+/** `Cluster.trace` in nftables mode: every path through the `kube-proxy` table, most likely
+ *  first; each step's `table` is its chain's type (`filter`, `nat`), `text` the rule as listed. */
+export interface NftablesTrace extends Omit<IptablesTrace, "mode"> {
+  mode: "nftables";
+}
+
+export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace;
 
 // ---- simulate ------------------------------------------------------------------------------
 
@@ -404,7 +410,7 @@ export interface EndpointStat {
   node: string | null;
   picks: number;
   share: number;
-  /** What the engine promises: iptables the kernel's exact cascade probability; others the weight share. */
+  /** What the engine promises: iptables the kernel's exact cascade probability, nftables its exact `numgen random` share; others the weight share. */
   expectedShare: number;
   clients: number;
   active: number;

@@ -547,6 +547,58 @@ test("trace (ipvs): the virtual server, its real servers and the scheduler's pic
   assert.match(aff.note, /persistence 10800s/);
 });
 
+test("trace (nftables): the kube-proxy table's paths, numgen's exact shares, the drop for ETP Local", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const t = c.trace({ ...LB, mode: "nftables" });
+  assert.equal(t.mode, "nftables");
+  assert.equal(t.node, "node2");
+  // numgen random mod 3: reciprocal_scale of a 32-bit random gives 0 one more value of 2^32.
+  assert.deepEqual(
+    t.outcomes.map((o) => [o.verdict.kind, o.probability.fraction, o.probability.nominal]),
+    [
+      ["Dnat", "715827883/2147483648", "1/3"],
+      ["Dnat", "1431655765/4294967296", "1/3"],
+      ["Dnat", "1431655765/4294967296", "1/3"],
+    ],
+  );
+  assert.equal(t.outcomes.reduce((a, o) => a + o.probability.decimal, 0), 1);
+  assert.deepEqual(t.outcomes.map((o) => o.verdict.endpoint).sort(), ["10.244.104.10:80", "10.244.166.129:80", "10.244.166.191:80"]);
+  const o = t.outcomes[0];
+  assert.ok(o.verdict.chain.startsWith("endpoint-"), o.verdict.chain);
+  assert.deepEqual(
+    o.steps.slice(0, 4).map((s) => `${s.table} ${s.chain}`),
+    ["filter filter-prerouting-pre-dnat", "nat nat-prerouting", "nat services", `nat ${o.steps[3].chain}`],
+  );
+  assert.match(o.steps[2].effect, /^@service-ips 10\.108\.12\.40 \. tcp \. 80: goto service-/);
+  assert.match(o.steps[3].text, /^numgen random mod 3 vmap/);
+  assert.equal(o.masquerade, false);
+  // From outside to master's node port: ETP Local without a local endpoint is dropped.
+  const d = c.trace({ node: "master", src: "203.0.113.9", dst: "192.168.100.53:31426", from: "external", mode: "nftables" });
+  assert.deepEqual(d.outcomes.map((x) => x.verdict), [{ kind: "Drop", reason: "study/service-loadbalancer has no local endpoints" }]);
+  assert.equal(d.outcomes[0].steps.at(-1).chain, "nodeport-endpoints-check");
+  // The same through the affinity example: the client in the affinity set keeps its endpoint.
+  const a = wasm.loadCluster(example("nginx-affinity.yaml"));
+  const first = a.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "nftables" });
+  assert.equal(first.outcomes.length, 3);
+  const set = first.outcomes[1].steps.map((s) => /@(affinity-\S+)/.exec(s.text)?.[1]).find(Boolean);
+  assert.ok(set, JSON.stringify(first.outcomes[1].steps.map((s) => s.text)));
+  const held = a.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "nftables", recent: [set] });
+  assert.equal(held.outcomes.length, 1);
+  assert.equal(held.outcomes[0].probability.fraction, "1");
+  assert.equal(held.outcomes[0].verdict.endpoint, first.outcomes[1].verdict.endpoint);
+});
+
+test("simulate (nftables): numgen random's exact shares are what the engine promises", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const r = c.simulate({ service: "study/service-clusterip", node: "node2", scheduler: "nftables", connections: 30000, seed: 5 });
+  assert.equal(r.algorithm, "nftables");
+  assert.equal(r.connections, 30000);
+  assert.deepEqual(r.endpoints.map((e) => e.expectedShare), [715827883 / 2147483648, 1431655765 / 4294967296, 1431655765 / 4294967296]);
+  assert.equal(r.endpoints.reduce((a, e) => a + e.picks, 0), 30000);
+  // Each share within 5 binomial standard deviations of its promise.
+  for (const e of r.endpoints) assert.ok(Math.abs(e.share - e.expectedShare) < 5 * Math.sqrt(e.expectedShare * (1 - e.expectedShare) / 30000), JSON.stringify(e));
+});
+
 test("trace: bad options throw invalid-argument with the option's path", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const cases = [
@@ -557,7 +609,8 @@ test("trace: bad options throw invalid-argument with the option's path", () => {
     [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
     [{ ...LB, proto: "icmp" }, "proto", /tcp, udp or sctp/],
     [{ ...LB, from: "mars" }, "from", /pod, node, other-node or external/],
-    [{ ...LB, mode: "nftables" }, "mode", /iptables or ipvs/],
+    [{ ...LB, mode: "userspace" }, "mode", /expected iptables, ipvs or nftables/],
+    [{ ...LB, mode: "nftables", scheduler: "rr" }, "scheduler", /applies to mode "ipvs" only/],
     [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /unknown IPVS scheduler "fo"/],
     [{ ...LB, mode: "ipvs", srcPort: 70000 }, "srcPort", /between 0 and 65535/],
     [{ ...LB, color: "red" }, "color", /unknown option/],
