@@ -1,6 +1,6 @@
 // The same calls through the core, Python and the WebAssembly module must give the same answers.
 //
-// calls.json is the one table: traces (every `from`, both modes, bad arguments), a node's
+// calls.json is the one table: traces (every `from`, every mode, bad arguments), a node's
 // endpoints, a proxier's settings, the nftables text of a node (every form, flags, errors) and
 // the ServiceCIDRs it drops unallocated cluster IPs in. The core's results come from the cross_language example
 // (SVCCORE_CROSS_CORE: the built binary), Python's from run.py under SVCCORE_PYTHON (an
@@ -131,4 +131,7 @@ test("the table covers what the bindings used to decide apart", () => {
   const sources = core.filter((r, i) => spec.calls[i].op === "nftables_service_cidrs").map((r) => r.source);
   assert.deepEqual(sources.sort(), ["none", "objects", "settings"]);
   assert.ok(core.some((r) => r.ipvsScheduler === "mh") && core.some((r) => r.mode === "ipvs"));
+  // nftables traces: numgen's branches, the ETP Local drop, and the drop of an unallocated cluster IP.
+  const nftVerdicts = core.filter((r) => r.mode === "nftables").flatMap((r) => r.outcomes.map((o) => o.verdict.kind));
+  assert.ok(["Dnat", "Drop"].every((k) => nftVerdicts.includes(k)), nftVerdicts.join(" "));
 });
