@@ -71,14 +71,16 @@ run render ipvs -f nginx-affinity.yaml --node master
 run render ipvs -f kube-system.json --node master
 
 # A packet from outside to the NodePort on master (no local pod: ETP Cluster spreads it),
-# and to the LoadBalancer (ETP Local) on master (dropped) and on node2 (its own pod).
+# and to the LoadBalancer (ETP Local) on master (dropped) and on node2 (its own pod); then the
+# ipvs and nftables modes.
 step "Packet traces"
 run trace -f nginx-study.yaml --node master --src 203.0.113.7 --dst 192.168.100.53:30002 --from external
 run trace -f nginx-study.yaml --node master --src 192.168.100.9 --dst 10.101.135.10:80 --from external
 run trace -f nginx-study.yaml --node node2 --src 192.168.100.9 --dst 10.101.135.10:80 --from external
 run trace -f nginx-affinity.yaml --node master --src 10.244.104.10 --dst 10.97.97.97:80 --mode ipvs
-# nftables mode: one trace through node2's kube-proxy table belongs here, with
-# `run trace ... --mode nftables`, once the command has that mode.
+# nftables mode: a pod on node2 to the LoadBalancer's cluster IP, through the kube-proxy table
+# (numgen random mod 3, with the kernel's exact shares).
+run trace -f nginx-study.yaml --node node2 --src 10.244.2.9 --dst 10.108.12.40:80 --from pod --mode nftables
 
 # The cascade, rr, Maglev (with the disruption of losing a pod), and ClientIP affinity (every
 # client stays on one pod for the whole run).
