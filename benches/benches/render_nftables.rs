@@ -5,6 +5,8 @@
 //! ClusterIP/NodePort/LoadBalancer, ETP Local on a quarter, ClientIP affinity on a fifth, some
 //! UDP, source ranges on some LBs), built once outside the timing. The target: the
 //! nftables `load` form takes no longer than the iptables restore form.
+//! Then one packet traced through each mode's rules (prebuilt tracers), the target being
+//! that nftables mode traces as fast as iptables mode.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -16,6 +18,7 @@ use svccore::proxier::config::NodeFacts;
 use svccore::render::iptables::{self, LocalDetector, ProxierSettings};
 use svccore::render::nftables;
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
+use svccore::trace::{NftTracer, Origin, Packet, Tracer};
 
 const SERVICES: usize = 10_000;
 const ENDPOINTS: usize = 10;
@@ -146,6 +149,46 @@ fn bench(c: &mut Criterion) {
     g.bench_function("nftables_table_only", |b| {
         b.iter(|| nftables::table_for_snapshot(&snap, &settings, &node).unwrap())
     });
+    g.finish();
+
+    // One packet traced through each mode's rules for the same input, in the same run: the
+    // iptables tracer over the restore payload, the nftables tracer over the table.
+    let ipt = Tracer::new(&restore, &settings).unwrap();
+    let table = nftables::table_for_snapshot(&snap, &settings, &node).unwrap();
+    let nft = NftTracer::new(&table, &settings).unwrap();
+    let v = &snap.ports[4001]; // NodePort, ETP Cluster, 10 endpoints
+    let pod = Packet::new(
+        "10.1.2.3".parse().unwrap(),
+        v.cluster_ip,
+        v.port,
+        Origin::LocalPod,
+    );
+    let ext = Packet::new(
+        "198.51.100.7".parse().unwrap(),
+        "192.168.0.10".parse().unwrap(),
+        v.node_port,
+        Origin::External,
+    );
+    for (name, p) in [
+        ("cluster_ip_10_endpoints", &pod),
+        ("nodeport_external", &ext),
+    ] {
+        assert_eq!(ipt.trace(p).unwrap().outcomes.len(), ENDPOINTS, "{name}");
+        assert_eq!(nft.trace(p).unwrap().outcomes.len(), ENDPOINTS, "{name}");
+    }
+    let mut g = c.benchmark_group("trace_10k_services_x10");
+    g.throughput(Throughput::Elements(1));
+    for (name, p) in [
+        ("cluster_ip_10_endpoints", &pod),
+        ("nodeport_external", &ext),
+    ] {
+        g.bench_function(format!("iptables_{name}"), |b| {
+            b.iter(|| ipt.trace(p).unwrap())
+        });
+        g.bench_function(format!("nftables_{name}"), |b| {
+            b.iter(|| nft.trace(p).unwrap())
+        });
+    }
     g.finish();
 }
 

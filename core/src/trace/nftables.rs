@@ -305,7 +305,12 @@ impl NftTracer {
             let Some(j) = Verb::parse(&words) else {
                 return Err(bad(format!("unknown verdict {value:?}")));
             };
-            let target = resolve(&j, e.container, 0)?;
+            let target = match &j {
+                Verb::Jump(c) | Verb::Goto(c) if !chain_ix.contains_key(c.as_str()) => {
+                    return Err(bad(format!("no chain named {c:?}")));
+                }
+                _ => resolve(&j, e.container, 0)?,
+            };
             let effect: Arc<str> = match e.comment {
                 Some(c) => format!("@{} {} ({c}): {value}", e.container, e.key),
                 None => format!("@{} {}: {value}", e.container, e.key),
@@ -896,7 +901,7 @@ pub fn trace_nftables(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::nftables::model::{BaseChain, Builder, Sizes};
+    use crate::render::nftables::model::{BaseChain, Builder, Container, Sizes};
 
     const AFFINITY: &str = r#"{"apiVersion":"v1","kind":"List","items":[
       {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"ns"},
@@ -1025,6 +1030,23 @@ mod tests {
         );
         let e = NftTracer::new(&table_with_rule("ip saddr @nope drop"), &s).unwrap_err();
         assert!(e.to_string().ends_with("no set named \"nope\""), "{e}");
+    }
+
+    #[test]
+    fn a_map_element_sending_to_a_missing_chain_is_refused_with_its_key() {
+        let mut b = Builder::new(Family::Ip, Sizes::default());
+        let m = b.add_map("service-ips", Family::Ip.addr_proto_port_type(), None);
+        b.element(Container::Map(m))
+            .ip(&"10.96.0.1".parse().unwrap())
+            .part("tcp")
+            .port(80)
+            .verdict("goto nowhere");
+        let t = b.finish().unwrap();
+        let e = NftTracer::new(&t, &ProxierSettings::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot parse dump: element 10.96.0.1 . tcp . 80 of service-ips: no chain named \"nowhere\""
+        );
     }
 
     #[test]
