@@ -447,18 +447,13 @@ impl Cluster {
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "NftablesOptions")] options: JsValue,
     ) -> JsResult<String> {
-        use svccore::render::nftables::{render, Form};
+        use svccore::render::nftables::{parse_form, render, Form};
         let mut known = vec!["form"];
         known.extend(NFTABLES_SETTINGS);
         let args = Args::from_js(&options, &known)?;
         let form = match args.str("form")?.as_deref() {
             None | Some("") => Form::Dump,
-            Some(f) => Form::parse(f).ok_or_else(|| {
-                error::arg_error(
-                    "form",
-                    format!("unknown nftables form {f:?}: expected dump, load or list"),
-                )
-            })?,
+            Some(f) => parse_form(f).map_err(|e| to_js_error_at(&e, "form"))?,
         };
         let settings = self.nftables_settings(&args)?;
         render(&self.inner, &settings, form).map_err(|e| to_js_error(&e))

@@ -150,13 +150,8 @@ fn strings_arg(args: &Value, name: &str) -> Option<Vec<String>> {
 /// `render_nftables`: the node, the family (default: the settings'), the form and the flags
 /// `clusterCIDR` and `serviceCIDRs`, layered over the cluster's configuration.
 fn render_nftables(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
-    use svccore::render::nftables::{render, Form};
-    let name = str_arg(args, "form").unwrap_or("dump");
-    let form = Form::parse(name).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "unknown nftables form {name:?}: expected dump, load or list"
-        ))
-    })?;
+    use svccore::render::nftables::{parse_form, render};
+    let form = parse_form(str_arg(args, "form").unwrap_or("dump"))?;
     let family = str_arg(args, "family").map(parse_family).transpose()?;
     let flags = SettingsFlags {
         cluster_cidr: str_arg(args, "clusterCIDR").map(str::to_owned),
