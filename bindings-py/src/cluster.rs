@@ -662,6 +662,8 @@ impl PyCluster {
     /// and lets its scheduler pick (settings as in :meth:`render_ipvs`: ``ipvs_scheduler``,
     /// ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit``, ``cluster_cidr``).
     /// Arguments of the other mode raise ``InvalidArgumentError``. The family is the packet's.
+    /// ``recent`` names the ClientIP affinity state the client has a live entry in: iptables
+    /// ``recent`` lists (``KUBE-SEP-…``) or nftables affinity sets (``affinity-…``).
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -686,7 +688,7 @@ impl PyCluster {
     /// >>> t = c.trace(node='node-a', src='10.1.0.9', dst='10.96.0.10:80', mode='nftables')
     /// >>> [(o.endpoint, str(o.probability)) for o in t.outcomes]
     /// [('10.1.0.1:8080', '1/2'), ('10.1.0.2:8080', '1/2')]
-    #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", config = None, proxier_settings = None, **flags))]
+    #[pyo3(signature = (*, node, src, dst, proto = "tcp", source = "pod", mode = "iptables", recent = None, config = None, proxier_settings = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn trace(
         &self,
@@ -697,6 +699,7 @@ impl PyCluster {
         proto: &str,
         source: &str,
         mode: &str,
+        recent: Option<Vec<String>>,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         flags: Option<&Bound<'_, PyDict>>,
@@ -709,7 +712,8 @@ impl PyCluster {
                 proto,
                 from: source,
             };
-            let p = core(parse_packet(&args))?;
+            let mut p = core(parse_packet(&args))?;
+            p.recent = recent.unwrap_or_default();
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
             let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;

@@ -129,3 +129,57 @@ def test_simulate_command_mode_nftables() -> None:
     p = run(*base, "--mode", "nftables", "--scheduler", "rr")
     assert p.returncode == 2
     assert "--mode nftables uses numgen random, not rr" in p.stderr
+
+
+AFFINITY = """
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.10
+  ports: [{port: 80}]
+  sessionAffinity: ClientIP
+  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+ports: [{name: "", port: 8080}]
+endpoints: [{addresses: [10.1.0.1]}, {addresses: [10.1.0.2]}, {addresses: [10.1.0.3]}]
+"""
+
+
+def test_a_client_in_an_affinity_set_goes_to_its_endpoint() -> None:
+    c = svccore.Cluster.from_yaml(AFFINITY)
+
+    def trace(recent: list[str] | None = None) -> svccore.TraceResult:
+        return c.trace(
+            node="node-a", src="10.244.0.9", dst="10.96.0.10:80", mode="nftables", recent=recent
+        )
+
+    t = trace()
+    # No entry: numgen over three endpoints, the kernel's exact shares (value 0 takes the
+    # extra one of 2^32 draws).
+    assert [str(o.probability) for o in t.outcomes] == [
+        "715827883/2147483648",
+        "1431655765/4294967296",
+        "1431655765/4294967296",
+    ]
+    sets = [
+        line.split()[4]
+        for line in c.render_nftables(node="node-a").splitlines()
+        if line.startswith("add set ip kube-proxy affinity-") and "10.1.0.2/8080" in line
+    ]
+    (name,) = sets
+    t = trace([name])
+    (o,) = t.outcomes
+    assert o.endpoint == "10.1.0.2:8080" and o.probability == 1
+    assert f"client in @{name}: goto endpoint-" in str(t)
+    p = run(
+        "trace", "--node", "node-a", "--src", "10.244.0.9", "--dst", "10.96.0.10:80",
+        "--mode", "nftables", "--recent", name, "-o", "json", "-f", "-",
+        stdin=AFFINITY.encode(),
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert [o["verdict"]["endpoint"] for o in json.loads(p.stdout)["outcomes"]] == ["10.1.0.2:8080"]

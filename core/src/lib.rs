@@ -29,7 +29,8 @@
 //! 7. **outputs**: the renderers ([`render`]: iptables, ipvs, nftables) write a node's text from
 //!    the plan; [`netfilter`] is the iptables rule model they write into and that [`trace`]
 //!    evaluates and [`audit`] compares; [`trace`] follows a packet through a node's rules
-//!    (iptables) or virtual servers (ipvs), its arguments parsed by [`packet`]; [`simulate`]
+//!    (iptables; nftables: the rendered table's base chains by hook and priority) or virtual
+//!    servers (ipvs), its arguments parsed by [`packet`]; [`simulate`]
 //!    drives connections through the engines of [`select`]; [`report`] summarises a cluster and
 //!    the endpoints each node uses.
 //! 8. **bindings** (`bindings-py`, `bindings-wasm`): convert arguments and results, and hold no

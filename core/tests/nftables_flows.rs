@@ -160,3 +160,63 @@ fn kube_proxy_output_reads_a_trace_as_upstream_prints_it() {
     let (got, masq) = kube_proxy_output(&tracer.trace(&p).unwrap());
     assert_eq!((got, masq), (vec!["10.180.0.1:80".to_owned()], false));
 }
+
+/// Every rule shape the renderer writes is one the tracer reads: each conformance case of
+/// `tests/conformance/nftables` and each flow case, with every local-traffic detector,
+/// masquerade-all and "match all" NodePort addresses, builds a tracer, and a packet from a pod
+/// to each service port's cluster IP ends somewhere.
+#[test]
+fn every_table_the_renderer_writes_can_be_traced() {
+    use svccore::proxier::config::LocalDetector;
+    use svccore::snapshot::ProxySnapshot;
+    let conformance = flows_dir().join("../nftables");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&conformance)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.txt").is_file())
+        .collect();
+    dirs.extend(cases());
+    assert!(dirs.len() > 13);
+    let mut traced = 0;
+    for dir in dirs {
+        let cluster_text = read(&dir, "cluster.json");
+        let cluster =
+            svccore::load::load_strs([(Some("cluster.json"), cluster_text.as_str())]).unwrap();
+        let base = ProxierSettings::from_json_str(&read(&dir, "proxy.json"), None)
+            .unwrap()
+            .resolve(&cluster)
+            .unwrap();
+        let detectors = [
+            base.local_detector.clone(),
+            LocalDetector::None,
+            LocalDetector::BridgeInterface("cbr0".into()),
+            LocalDetector::InterfaceNamePrefix("veth".into()),
+        ];
+        for (k, detector) in detectors.into_iter().enumerate() {
+            let mut s = base.clone();
+            s.local_detector = detector;
+            s.masquerade_all = k == 1;
+            if k == 2 {
+                s.node_port_addresses = None;
+            }
+            let table = table(&cluster, &s).unwrap();
+            let tracer =
+                NftTracer::new(&table, &s).unwrap_or_else(|e| panic!("{dir:?} variant {k}: {e}"));
+            let snap = ProxySnapshot::build(&cluster, s.ip_family).unwrap();
+            for v in &snap.ports {
+                let src: IpAddr = if v.cluster_ip.is_ipv4() {
+                    "10.0.0.2".parse().unwrap()
+                } else {
+                    "fd00:10::2".parse().unwrap()
+                };
+                let mut p =
+                    Packet::new(src, v.cluster_ip, v.port, svccore::trace::Origin::LocalPod);
+                p.protocol = v.protocol.clone();
+                let t = tracer.trace(&p).unwrap();
+                assert!(!t.outcomes.is_empty(), "{dir:?} {}", v.service_port_name);
+                traced += 1;
+            }
+        }
+    }
+    assert!(traced > 100, "{traced}");
+}

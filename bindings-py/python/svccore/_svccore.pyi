@@ -346,6 +346,7 @@ class Cluster:
         proto: str = "tcp",
         source: str = "pod",
         mode: str = "iptables",
+        recent: Sequence[str] | None = None,
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         **flags: Unpack[_ProxierFlags],

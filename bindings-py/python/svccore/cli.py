@@ -922,6 +922,13 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         default="iptables",
         help="kube-proxy's mode (default: iptables)",
     )
+    p.add_argument(
+        "--recent",
+        metavar="NAME",
+        action="append",
+        help="ClientIP affinity state the client has a live entry in: a recent list "
+        "(iptables, KUBE-SEP-...) or an affinity set (nftables, affinity-...); repeatable",
+    )
     add_proxier_arguments(
         p,
         svccore.TRACE_MODES,
@@ -940,6 +947,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         proto=args.proto,
         source=args.source,
         mode=args.mode,
+        recent=args.recent,
         **iptables_settings(args),
     )
     _warn_proxy(cluster, "IPv6" if args.dst.startswith("[") else "IPv4")

@@ -88,7 +88,7 @@ pub enum Algorithm {
     /// kube-proxy iptables mode: random cascade `1/(n−i)` (spec: selection-and-hashing.md §3).
     Iptables,
     /// kube-proxy nftables mode: `numgen random mod n`, one draw per connection
-    /// ([`numgen`](super::select::numgen)); affinity in per-endpoint dynamic sets.
+    /// ([`numgen`]); affinity in per-endpoint dynamic sets.
     Nftables,
     /// IPVS round robin.
     Rr,

@@ -144,16 +144,14 @@ impl Prob {
             nom: (a, b),
         }
     }
-    /// Multiplies by the chance that `numgen random mod n` yields `k`: the kernel draws a
-    /// 32-bit random `r` and takes `(r·n) >> 32` (`reciprocal_scale`), so `k` comes from the
-    /// `⌈(k+1)·2^32/n⌉ − ⌈k·2^32/n⌉` values of `r` that map to it; nominally `1/n`.
+    /// Multiplies by the chance that `numgen random mod n` yields `k`
+    /// ([`numgen::draws`](crate::select::numgen::draws) out of `2^32`); nominally `1/n`.
     pub(super) fn numgen(&self, k: u32, n: u32) -> Prob {
         if n <= 1 {
             return self.clone();
         }
-        let ceil = |j: u64| (j << 32).div_ceil(u64::from(n));
         // At most ⌈2^32/2⌉ = 2^31 for n ≥ 2: fits a u32.
-        let count = (ceil(u64::from(k) + 1) - ceil(u64::from(k))) as u32;
+        let count = crate::select::numgen::draws(k, n) as u32;
         let mut num = self.num.clone();
         num.mul(count);
         let (mut a, mut b) = (self.nom.0, self.nom.1.saturating_mul(u128::from(n)));

@@ -60,14 +60,6 @@ struct MapHit {
     comment: Option<Arc<str>>,
 }
 
-/// Which key a verdict-map lookup builds.
-enum VmapKind {
-    /// `daddr . l4proto . dport`.
-    Addr,
-    /// `l4proto . dport`.
-    Ports,
-}
-
 /// A protocol as the maps key it.
 fn proto_code(p: &str) -> Option<u8> {
     match p {
@@ -115,6 +107,7 @@ enum Op {
     MarkSet {
         or: bool,
         value: u32,
+        effect: Arc<str>,
     },
     DstVmap(u32),
     PortVmap(u32),
@@ -123,14 +116,16 @@ enum Op {
         /// Per value: where it goes and the step's effect.
         map: Vec<(u32, Target, Arc<str>)>,
     },
-    Update,
-    Masquerade,
+    /// The statements and the verdict carry the effect their step reports.
+    Update(Arc<str>),
+    Masquerade(Arc<str>),
     Dnat {
         to: Arc<str>,
         ip: IpAddr,
         port: u16,
+        effect: Arc<str>,
     },
-    Verdict(Target),
+    Verdict(Target, Arc<str>),
 }
 
 #[derive(Debug)]
@@ -139,8 +134,6 @@ struct CRule {
     /// The rule as written, with its comment.
     text: Arc<str>,
     comment: Option<Arc<str>>,
-    /// What the rule does when it acts (its verdict or statement).
-    effect: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -342,6 +335,16 @@ impl NftTracer {
             }
         }
 
+        // A verdict map by name, with the key the lookup builds (`l4proto . dport` or
+        // `daddr . l4proto . dport`).
+        let map_of = |m: &str, ports: bool, chain: &str, n: usize| -> Result<u32> {
+            match map_ix.get(m) {
+                Some(&(ports_only, ix)) if ports_only == ports => Ok(ix),
+                Some(_) => Err(refuse(chain, n, format!("map {m:?} has another key type"))),
+                None => Err(refuse(chain, n, format!("no map named {m:?}"))),
+            }
+        };
+
         // Rules, in chain order.
         for r in table.rules() {
             let Some(&c) = chain_ix.get(r.chain) else {
@@ -350,12 +353,7 @@ impl NftTracer {
             let n = chains[c as usize].rules.len() + 1;
             let exprs = parse_rule(r.rule).map_err(|m| refuse(r.chain, n, m))?;
             let mut ops = Vec::with_capacity(exprs.len());
-            let mut effect = String::new();
             for e in exprs {
-                let e_kind = match &e {
-                    Expr::PortVmap(_) => VmapKind::Ports,
-                    _ => VmapKind::Addr,
-                };
                 let op = match e {
                     Expr::CtState { new } => Op::CtNew(new),
                     Expr::Addr {
@@ -400,27 +398,12 @@ impl NftTracer {
                         negated,
                     },
                     Expr::MarkSet { or, value } => {
-                        effect = format!(
-                            "mark set mark {} 0x{value:x}",
-                            if or { "or" } else { "xor" }
-                        );
-                        Op::MarkSet { or, value }
+                        let verb = if or { "or" } else { "xor" };
+                        let effect = format!("mark set mark {verb} 0x{value:x}").into();
+                        Op::MarkSet { or, value, effect }
                     }
-                    Expr::DstPortVmap(m) | Expr::PortVmap(m) => {
-                        let want_ports = matches!(e_kind, VmapKind::Ports);
-                        match map_ix.get(m.as_str()) {
-                            Some(&(true, ix)) if want_ports => Op::PortVmap(ix),
-                            Some(&(false, ix)) if !want_ports => Op::DstVmap(ix),
-                            Some(_) => {
-                                return Err(refuse(
-                                    r.chain,
-                                    n,
-                                    format!("map {m:?} has another key type"),
-                                ))
-                            }
-                            None => return Err(refuse(r.chain, n, format!("no map named {m:?}"))),
-                        }
-                    }
+                    Expr::DstPortVmap(m) => Op::DstVmap(map_of(&m, false, r.chain, n)?),
+                    Expr::PortVmap(m) => Op::PortVmap(map_of(&m, true, r.chain, n)?),
                     Expr::Numgen { modulus, map } => {
                         let mut out = Vec::with_capacity(map.len());
                         for (k, j) in &map {
@@ -439,29 +422,28 @@ impl NftTracer {
                                 format!("no dynamic set named {set:?}"),
                             ));
                         }
-                        effect = format!("update @{set}: the client's affinity entry is set");
-                        Op::Update
+                        Op::Update(
+                            format!(
+                                "update @{set}: the client's entry added or its timeout restarted"
+                            )
+                            .into(),
+                        )
                     }
-                    Expr::Masquerade => {
-                        effect = "masquerade".into();
-                        Op::Masquerade
-                    }
-                    Expr::Dnat { to, ip, port } => {
-                        effect = format!("dnat to {to}");
-                        Op::Dnat {
-                            to: to.as_str().into(),
-                            ip,
-                            port,
-                        }
-                    }
+                    Expr::Masquerade => Op::Masquerade("masquerade".into()),
+                    Expr::Dnat { to, ip, port } => Op::Dnat {
+                        effect: format!("dnat to {to}").into(),
+                        to: to.as_str().into(),
+                        ip,
+                        port,
+                    },
                     Expr::Verdict(j) => {
                         let t = resolve(&j, r.chain, n)?;
                         let prefix = ops.iter().find_map(|o| match o {
                             Op::InDynamic { name } => Some(format!("client in @{name}: ")),
                             _ => None,
                         });
-                        effect = format!("{}{}", prefix.unwrap_or_default(), target_text(&j));
-                        Op::Verdict(t)
+                        let effect = format!("{}{}", prefix.unwrap_or_default(), target_text(&j));
+                        Op::Verdict(t, effect.into())
                     }
                 };
                 ops.push(op);
@@ -474,7 +456,6 @@ impl NftTracer {
                 ops,
                 text: text.into(),
                 comment: r.comment.map(Arc::from),
-                effect: effect.into(),
             });
         }
 
@@ -715,35 +696,40 @@ impl NftTracer {
                         value,
                         negated,
                     } => ((st.mark & mask) == *value) != *negated,
-                    Op::MarkSet { or, value } => {
+                    Op::MarkSet { or, value, effect } => {
                         st.mark = if *or {
                             st.mark | value
                         } else {
                             st.mark ^ value
                         };
-                        st.steps.push(step(&r.effect));
+                        st.steps.push(step(effect));
                         true
                     }
-                    Op::Update => {
-                        st.steps.push(step(&r.effect));
+                    Op::Update(effect) => {
+                        st.steps.push(step(effect));
                         true
                     }
-                    Op::Masquerade => {
+                    Op::Masquerade(effect) => {
                         st.masquerade = true;
-                        st.steps.push(step(&r.effect));
+                        st.steps.push(step(effect));
                         out.push((st, Flow::Accept));
                         return;
                     }
-                    Op::Dnat { to, ip, port } => {
+                    Op::Dnat {
+                        to,
+                        ip,
+                        port,
+                        effect,
+                    } => {
                         st.dst = *ip;
                         st.dst_port = *port;
                         st.dnat = Some((to.clone(), c.name.clone()));
-                        st.steps.push(step(&r.effect));
+                        st.steps.push(step(effect));
                         out.push((st, Flow::Accept));
                         return;
                     }
-                    Op::Verdict(t) => {
-                        st.steps.push(step(&r.effect));
+                    Op::Verdict(t, effect) => {
+                        st.steps.push(step(effect));
                         return self.apply(ctx, ty, *t, r, chain, i, st, depth, out);
                     }
                     Op::DstVmap(m) => {
