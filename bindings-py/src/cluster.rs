@@ -603,12 +603,8 @@ impl PyCluster {
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
-            use svccore::render::nftables::{render, Form};
-            let form = Form::parse(form).ok_or_else(|| {
-                bad(format!(
-                    "unknown nftables form {form:?}: expected dump, load or list"
-                ))
-            })?;
+            use svccore::render::nftables::{parse_form, render};
+            let form = core(parse_form(form))?;
             let f = settings_flags("render_nftables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(
                 &self.0,
