@@ -15,6 +15,12 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 NGINX = ["10.244.104.10:80", "10.244.166.129:80", "10.244.166.191:80"]
 
 
+def pick(b: svccore.Balancer, client: str, now: float = 0.0) -> str:
+    p = b.pick(client, now=now)
+    assert p is not None
+    return p
+
+
 def test_userspace_is_one_of_the_algorithms() -> None:
     assert "userspace" in svccore.ALGORITHMS
     assert "userspace" not in svccore.IPVS_SCHEDULERS
@@ -25,7 +31,7 @@ def test_round_robin_cycles_through_one_shuffled_order_fixed_by_the_seed() -> No
     orders = set()
     for seed in range(40):
         b = svccore.Balancer("userspace", NGINX, seed=seed)
-        cycle = [b.pick(f"192.0.2.{k}") for k in range(3)]
+        cycle = [pick(b, f"192.0.2.{k}") for k in range(3)]
         assert sorted(cycle) == NGINX
         assert [b.pick("192.0.2.9") for _ in range(6)] == cycle * 2
         again = svccore.Balancer("userspace", NGINX, seed=seed)
@@ -37,14 +43,14 @@ def test_round_robin_cycles_through_one_shuffled_order_fixed_by_the_seed() -> No
 
 def test_client_ip_affinity_holds_from_the_last_use_and_does_not_move_the_index() -> None:
     b = svccore.Balancer("userspace", NGINX, affinity_timeout=60, seed=1)
-    a = b.pick("192.0.2.1", now=0.0)
+    a = pick(b, "192.0.2.1", now=0.0)
     # Each hit refreshes lastUsed: 59.5 s, then 119 s after the start, still pinned.
     assert b.pick("192.0.2.1", now=59.5) == a
     assert b.pick("192.0.2.1", now=119.0) == a
-    second = b.pick("192.0.2.2", now=119.0)
+    second = pick(b, "192.0.2.2", now=119.0)
     assert second != a
     # 60 s after the last use the entry has expired: the next endpoint in turn.
-    third = b.pick("192.0.2.1", now=179.0)
+    third = pick(b, "192.0.2.1", now=179.0)
     assert sorted([a, second, third]) == NGINX
     assert b.pick("192.0.2.1", now=180.0) == third
 
