@@ -22,6 +22,9 @@
 //!    address), **shuffled** (`ShuffleStrings`: Go's `rand.Perm` on a generator seeded from the
 //!    clock at start-up) each time it is set. The index is then 0, so the first connection goes
 //!    to the first endpoint of the shuffled list and the next ones follow it cyclically.
+//!    (`OnEndpointsAdd`, for an object the proxy had not seen, sets the list the same way
+//!    without comparing. An address listed twice in the object would take two turns; svccore's
+//!    lists hold distinct addresses, as its snapshot de-duplicates them.)
 //! 2. **Next endpoint** (`NextEndpoint(svc, client, reset)`): no endpoints → an error (the
 //!    proxy closes the connection). With ClientIP affinity and `reset` false, a client with an
 //!    entry whose `int(seconds since lastUsed) < ttlSeconds` gets the entry's endpoint, the
