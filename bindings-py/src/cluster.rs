@@ -319,8 +319,9 @@ impl PyCluster {
     /// Simulates ``connections`` new connections from ``clients`` clients over ``duration``
     /// seconds to one service port, through the node's real configuration (traffic policy,
     /// topology, ClientIP affinity) and the ``scheduler``: ``iptables`` (kube-proxy's cascade),
-    /// ``nftables`` (its ``numgen random``, affinity in per-endpoint sets), an IPVS scheduler
-    /// (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
+    /// ``nftables`` (its ``numgen random``, affinity in per-endpoint sets), ``userspace`` (the
+    /// userspace proxy's round robin over every ready endpoint, its own ClientIP table), an IPVS
+    /// scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
     /// disruption of that change. ``node=None`` is the first Node object; a ``node`` no Node

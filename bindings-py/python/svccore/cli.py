@@ -296,14 +296,15 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
         "--scheduler",
         choices=SCHEDULERS,
         help="the engine (default: iptables, kube-proxy's random cascade; with --mode nftables, "
-        "nftables; with --mode ipvs, rr)",
+        "nftables; with --mode userspace, userspace; with --mode ipvs, rr)",
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "nftables", "ipvs"),
+        choices=("iptables", "nftables", "userspace", "ipvs"),
         help="kube-proxy's mode: iptables (the cascade), nftables (numgen random, affinity "
-        "sets) or ipvs (--scheduler, default rr, and the virtual server's ipvsadm listing with "
-        "live connection counts)",
+        "sets), userspace (the proxy's round robin over its shuffled list, its own ClientIP "
+        "table; every ready endpoint, no traffic policies) or ipvs (--scheduler, default rr, "
+        "and the virtual server's ipvsadm listing with live connection counts)",
     )
     p.add_argument(
         "--from",
@@ -407,6 +408,10 @@ def _scheduler(args: argparse.Namespace) -> str:
         if args.scheduler not in (None, "nftables"):
             raise UsageError(f"--mode nftables uses numgen random, not {args.scheduler}")
         return "nftables"
+    if args.mode == "userspace":
+        if args.scheduler not in (None, "userspace"):
+            raise UsageError(f"--mode userspace uses the proxy's round robin, not {args.scheduler}")
+        return "userspace"
     return args.scheduler or "iptables"
 
 
@@ -469,7 +474,9 @@ SIMULATE = Command(
     "  svccore simulate -f examples/nginx-study.yaml --service study/service-clusterip "
     "--scheduler maglev --remove-endpoint 10.244.166.129:80 -o json\n"
     "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
-    "--mode nftables",
+    "--mode nftables\n"
+    "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
+    "--mode userspace",
     add_arguments=_simulate_arguments,
     run=_run_simulate,
 )
