@@ -229,3 +229,57 @@ fn unparsable_lines_name_the_file_the_line_and_what_it_says() {
          mode (--mode nftables, mode=\"nftables\")"
     );
 }
+
+#[test]
+fn an_older_kube_proxys_rules_get_notes_naming_each_sign_and_the_releases() {
+    let (cluster, s) = case("old-kube-proxy");
+    let name = "old-kube-proxy/iptables-save.txt";
+    let text = sample(name);
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let how = ActualDump {
+        file: Some(name),
+        table: None,
+    };
+    let r = audit_with(&cluster, &s, &text, how).unwrap();
+    assert!(r.has_drift());
+    assert_eq!(
+        r.notes,
+        [
+            format!(
+                "signs of kube-proxy v1.18 or older: {} comment(s) name a service port without a \
+                 port name with a trailing colon (\"default/web:\", first at line {}); kube-proxy \
+                 v1.19 and later write \"default/web\", and the KUBE-SVC-/KUBE-SEP- chain names \
+                 hashed from that name differ too",
+                text.lines()
+                    .filter(|l| l.contains("\"default/web:"))
+                    .count(),
+                line_of("default/web:")
+            ),
+            format!(
+                "signs of kube-proxy v1.16 or older: 1 statistic probability is 1/n rounded to 5 \
+                 decimals (0.33332999982 is 0.33333, first at line {}); kube-proxy v1.17 and later \
+                 round to 10 decimals",
+                line_of("--probability 0.33332999982")
+            ),
+            format!(
+                "signs of kube-proxy v1.20 or older: 1 external-IP rule(s) match \"-m physdev ! \
+                 --physdev-is-in\" (first at line {}); kube-proxy v1.21 and later send external-IP \
+                 traffic to the service chain without it",
+                line_of("--physdev-is-in")
+            ),
+            "svccore renders current kube-proxy's rules: drift that follows from these signs is \
+             the version difference, not a fault of the node"
+                .to_owned(),
+        ]
+    );
+    // The report says it before the drift.
+    let out = render_text(&r);
+    let first_group = out.find("\n\n").unwrap();
+    assert!(out[..first_group].contains("\nnote: signs of kube-proxy v1.18 or older"));
+    // Current kube-proxy's rules for the same cluster show none of the signs.
+    let current =
+        svccore::render::iptables::render(&cluster, &s, svccore::render::iptables::Form::Save)
+            .unwrap();
+    let r = audit_with(&cluster, &s, &current, ActualDump::default()).unwrap();
+    assert!(!r.has_drift() && r.notes.is_empty(), "{}", render_text(&r));
+}
