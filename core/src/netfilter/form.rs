@@ -65,12 +65,13 @@ pub fn detect_form(text: &str) -> (DumpForm, usize) {
     (DumpForm::Save, 0)
 }
 
-/// A line as quoted in error messages: trimmed and at most 120 characters.
+/// A line as quoted in error messages: trimmed, and cut at 300 characters (kube-proxy's
+/// longest rules are about 250) so that a hostile one-line input stays a one-line message.
 pub(crate) fn excerpt(line: &str) -> String {
     let line = line.trim();
-    if line.chars().count() <= 120 {
+    if line.chars().count() <= 300 {
         return line.to_owned();
     }
-    let cut: String = line.chars().take(117).collect();
+    let cut: String = line.chars().take(297).collect();
     format!("{cut}...")
 }
