@@ -4,20 +4,22 @@ tests/node-dumps (see its README): every shape of a matching node exits 0, drift
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+import svccore
 from conftest import REPO
 from test_cli import run
-
-import svccore
 
 DUMPS = REPO / "tests" / "node-dumps"
 CASE = REPO / "tests" / "conformance" / "iptables" / "overall-no-nfacct"
 OLD = DUMPS / "old-kube-proxy"
 
 
-def audit(actual: Path | str, *extra: str, case: Path = CASE, node: str = "test-hostname"):
+def audit(
+    actual: Path | str, *extra: str, case: Path = CASE, node: str = "test-hostname"
+) -> subprocess.CompletedProcess[str]:
     return run(
         "audit", "-f", str(case / "cluster.json"), "--proxier-settings", str(case / "proxy.json"),
         "--node", node, "--actual", str(actual), *extra,
@@ -55,7 +57,7 @@ def test_a_matching_node_in_every_shape_exits_0(sample: str, note: str | None) -
 )
 def test_drift_in_iptables_s_output_exits_1(tmp_path: Path, sample: str, table: str | None) -> None:
     text = (DUMPS / sample).read_text()
-    edited = text.replace("--comment \"ns1/svc1:p80", "--comment \"ns1/svc1:p81", 1)
+    edited = text.replace('--comment "ns1/svc1:p80', '--comment "ns1/svc1:p81', 1)
     if "ns1/svc1:p80" not in text:  # the filter table: ns6's REJECT
         edited = text.replace("-j REJECT --reject-with icmp-port-unreachable", "-j DROP")
     assert edited != text
@@ -69,7 +71,9 @@ def test_drift_in_iptables_s_output_exits_1(tmp_path: Path, sample: str, table: 
 def test_a_save_dump_with_drift_exits_1(tmp_path: Path) -> None:
     text = (DUMPS / "iptables-legacy-save.txt").read_text()
     path = tmp_path / "legacy.save"
-    path.write_text(text.replace("--to-destination 10.180.0.1:80", "--to-destination 10.180.0.9:80"))
+    path.write_text(
+        text.replace("--to-destination 10.180.0.1:80", "--to-destination 10.180.0.9:80")
+    )
     p = audit(path)
     assert p.returncode == 1
     assert "  changed  [nat] KUBE-SEP-SXIVWICOYRO3J4NJ\n" in p.stdout
