@@ -12,6 +12,11 @@
 //! independent per-service rules of `KUBE-SERVICES`, `KUBE-NODEPORTS`,
 //! `KUBE-EXTERNAL-SERVICES`, `KUBE-PROXY-FIREWALL` and the built-in chains is ignored.
 //!
+//! The node's rules come in the shapes people paste ([`audit_with`]): `iptables-save` of
+//! either backend, with or without `-c`, or one table's `iptables -S` (then only that table is
+//! compared); `iptables -L` listings are refused with the command to run instead. The report's
+//! notes say what was read and the signs of an older kube-proxy (tests/node-dumps/README.md).
+//!
 //! nftables mode (a node's `nft list` output against kube-proxy's `kube-proxy` table) is
 //! [`nftables`]; both modes report in the types of this module.
 //!

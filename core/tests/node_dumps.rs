@@ -283,3 +283,36 @@ fn an_older_kube_proxys_rules_get_notes_naming_each_sign_and_the_releases() {
     let r = audit_with(&cluster, &s, &current, ActualDump::default()).unwrap();
     assert!(!r.has_drift() && r.notes.is_empty(), "{}", render_text(&r));
 }
+
+#[test]
+fn the_nft_backends_warning_of_legacy_tables_is_a_note() {
+    // The line iptables-save (nf_tables) printed here when the namespace also held legacy
+    // tables (make-samples.sh loads the backends in separate namespaces to avoid it).
+    let save = sample("iptables-nft-save-c.txt").replacen(
+        "*filter\n",
+        "*filter\n# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n",
+        1,
+    );
+    let (cluster, s) = overall();
+    let r = audit_with(&cluster, &s, &save, ActualDump::default()).unwrap();
+    assert!(!r.has_drift());
+    assert_eq!(
+        r.notes,
+        ["the node also has iptables-legacy tables (the nft backend's warning line): a kube-proxy \
+          using the legacy backend wrote its rules there; audit `iptables-legacy-save` output too"]
+    );
+}
+
+#[test]
+fn ipvsadm_output_is_refused_naming_what_the_audit_reads() {
+    for text in [
+        "IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n",
+        "-A -t 10.96.0.1:443 -s rr\n-a -t 10.96.0.1:443 -r 192.168.0.2:6443 -m -w 1\n",
+    ] {
+        assert_eq!(
+            err("node.ipvs", text, None),
+            "cannot parse dump: node.ipvs: line 1: this is `ipvsadm` output: the audit reads \
+             kube-proxy's iptables rules (`iptables-save`) or nftables table (`nft list`)"
+        );
+    }
+}
