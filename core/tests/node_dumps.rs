@@ -316,3 +316,25 @@ fn ipvsadm_output_is_refused_naming_what_the_audit_reads() {
         );
     }
 }
+
+#[test]
+fn ipvs_modes_rules_are_named_and_not_taken_for_an_older_iptables_mode() {
+    // kube-proxy's ipvs mode in nat KUBE-SERVICES (spec: ipvs.md): its external-IP ACCEPT rule
+    // has the physdev match that iptables mode dropped in v1.21, with another target.
+    let text = "*nat\n:KUBE-SERVICES - [0:0]\n\
+        -A KUBE-SERVICES ! -s 10.0.0.0/8 -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n\
+        -A KUBE-SERVICES -m comment --comment \"Kubernetes service external ip + port for masquerade and filter purpose\" -m set --match-set KUBE-EXTERNAL-IP dst,dst -m physdev ! --physdev-is-in -m addrtype ! --src-type LOCAL -j ACCEPT\n\
+        COMMIT\n";
+    let (cluster, s) = overall();
+    let how = ActualDump {
+        file: None,
+        table: Some("nat"),
+    };
+    let r = audit_with(&cluster, &s, text, how).unwrap();
+    assert_eq!(
+        r.notes,
+        ["the rules look like kube-proxy's ipvs mode (ipset KUBE-CLUSTER-IP matched at line 3): \
+          the iptables audit compares iptables mode's rules; compare the node's `ipvsadm -Ln` \
+          with `svccore render ipvs`"]
+    );
+}

@@ -247,6 +247,7 @@ impl Sign {
 /// Notes on rules that older kube-proxy releases wrote and current ones do not.
 fn older_kube_proxy(text: &str) -> Vec<String> {
     let (mut colon, mut physdev, mut five) = (Sign::default(), Sign::default(), Sign::default());
+    let mut ipvs = Sign::default();
     for (k, raw) in text.lines().enumerate() {
         let n = k + 1;
         // kube-proxy's rules only: `-A KUBE-…` (after `iptables-save -c` counters).
@@ -256,6 +257,9 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         };
         if !line.starts_with("-A KUBE-") {
             continue;
+        }
+        if line.contains("--match-set KUBE-CLUSTER-IP ") {
+            ipvs.see(n, String::new);
         }
         let interesting = line.contains("--comment")
             || line.contains("--physdev-is-in")
@@ -278,7 +282,10 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
                 colon.see(n, || first.to_owned());
             }
         }
-        if line.contains("KUBE-SERVICES") && words.iter().any(|w| w == "--physdev-is-in") {
+        // iptables mode's external-IP rule jumped to the service chain; ipvs mode still writes
+        // the same matches with `-j ACCEPT` (spec: ipvs.md, nat KUBE-SERVICES).
+        let to_service = words.last().is_some_and(|j| j.starts_with("KUBE-SVC-"));
+        if to_service && words.iter().any(|w| w == "--physdev-is-in") {
             physdev.see(n, String::new);
         }
         if let Some(p) = after("--probability").and_then(|v| v.parse::<f64>().ok()) {
@@ -316,7 +323,16 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
             physdev.count, physdev.line
         ));
     }
-    if !notes.is_empty() {
+    let old_release = !notes.is_empty();
+    if ipvs.count > 0 {
+        notes.push(format!(
+            "the rules look like kube-proxy's ipvs mode (ipset KUBE-CLUSTER-IP matched at line \
+             {}): the iptables audit compares iptables mode's rules; compare the node's \
+             `ipvsadm -Ln` with `svccore render ipvs`",
+            ipvs.line
+        ));
+    }
+    if old_release {
         notes.push(
             "svccore renders current kube-proxy's rules: drift that follows from these signs is \
              the version difference, not a fault of the node"
@@ -336,8 +352,9 @@ fn five_decimal_share(p: f64) -> Option<String> {
     let n = (1.0 / p).round();
     let five = format!("{:.5}", 1.0 / n);
     let ten = format!("{:.10}", 1.0 / n);
-    let th = |s: &str| probability_threshold(s.parse().unwrap_or(0.0));
-    (th(&five) == t && th(&ten) != t).then_some(five)
+    // iptables builds before the switch to lround truncated: one step either way.
+    let near = |s: &str| probability_threshold(s.parse().unwrap_or(0.0)).abs_diff(t) <= 1;
+    (near(&five) && !near(&ten)).then_some(five)
 }
 
 #[cfg(test)]
@@ -346,11 +363,18 @@ mod tests {
 
     #[test]
     fn five_decimal_shares_are_told_from_ten_decimal_ones() {
-        // What iptables-save prints for kube-proxy v1.16's 0.33333 and v1.17's 0.3333333333.
-        let old = probability_threshold(0.33333) as f64 / 2147483648.0;
-        let new = probability_threshold(0.3333333333) as f64 / 2147483648.0;
-        assert_eq!(five_decimal_share(old).as_deref(), Some("0.33333"));
-        assert_eq!(five_decimal_share(new), None);
+        // What iptables-save prints for kube-proxy v1.16's 0.33333 and v1.17's 0.3333333333
+        // (spec: kube-proxy-iptables.md, statistic), and a truncating iptables' 1/3.
+        assert_eq!(
+            five_decimal_share(0.33332999982).as_deref(),
+            Some("0.33333")
+        );
+        assert_eq!(five_decimal_share(0.33333333349), None);
+        assert_eq!(five_decimal_share(715827882.0 / 2147483648.0), None);
+        assert_eq!(
+            five_decimal_share(0.14286000002).as_deref(),
+            Some("0.14286")
+        );
         // 1/2 and 1/4 are exact in both.
         assert_eq!(five_decimal_share(0.5), None);
         assert_eq!(five_decimal_share(0.25), None);
