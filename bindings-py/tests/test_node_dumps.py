@@ -166,3 +166,19 @@ def test_cluster_audit_reads_shapes_and_says_what_it_read() -> None:
     assert (e.value.file, e.value.path) == ("nat.L", "line 1")
     with pytest.raises(svccore.SvcCoreError, match="table= applies to iptables mode"):
         cluster.audit(nat, node="test-hostname", mode="nftables", table="nat")
+
+
+def test_one_table_of_iptables_save_with_table_exits_0_and_without_it_is_noted(
+    tmp_path: Path,
+) -> None:
+    save = (DUMPS / "iptables-nft-save-c.txt").read_text()
+    nat = tmp_path / "nat.save"  # what `iptables-save -c -t nat` prints
+    nat.write_text(save[save.index("# Generated", save.index("*filter")) :])
+    p = audit(nat, "--table", "nat")
+    assert (p.returncode, p.stdout.splitlines()[1:]) == (0, ["no drift"]), p.stderr
+    p = audit(nat)
+    assert p.returncode == 1
+    assert p.stdout.splitlines()[1] == (
+        "note: the dump has no filter table (`iptables-save -t nat`?): its kube-proxy rules are "
+        'reported missing; give --table nat (table="nat") to compare the nat table alone'
+    )

@@ -185,8 +185,10 @@ fn a_table_given_restricts_an_iptables_save_output_and_a_missing_table_is_said()
     assert!(r.has_drift());
     assert_eq!(
         r.notes,
-        ["the dump has no filter table (`iptables-save -t`?): its kube-proxy rules are reported \
-          missing; name the table given (--table, table=) to compare that one alone"]
+        [
+            "the dump has no filter table (`iptables-save -t nat`?): its kube-proxy rules are \
+          reported missing; give --table nat (table=\"nat\") to compare the nat table alone"
+        ]
     );
 }
 

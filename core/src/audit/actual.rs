@@ -77,15 +77,15 @@ pub(crate) fn read(
             ));
             (Dump::parse_rules(text, file, v6, t)?, Some(t.to_owned()))
         }
-        _ => {
+        DumpForm::Save => {
             let dump = Dump::parse(text, file, v6)?;
             if table.is_none() && !dump.tables.is_empty() {
-                for t in ["filter", "nat"] {
+                for (t, other) in [("filter", "nat"), ("nat", "filter")] {
                     if dump.table(t).is_none() {
                         notes.push(format!(
-                            "the dump has no {t} table (`iptables-save -t`?): its kube-proxy rules \
-                             are reported missing; name the table given (--table, table=) to \
-                             compare that one alone"
+                            "the dump has no {t} table (`iptables-save -t {other}`?): its \
+                             kube-proxy rules are reported missing; give --table {other} \
+                             (table=\"{other}\") to compare the {other} table alone"
                         ));
                     }
                 }
