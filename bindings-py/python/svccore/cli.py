@@ -1067,8 +1067,15 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
         "--actual",
         metavar="FILE",
         required=True,
-        help="the node's iptables-save (or ip6tables-save) output; with --mode nftables its "
-        "'nft list table ip kube-proxy' (ip6) or 'nft list ruleset'; '-' reads stdin",
+        help="the node's iptables-save (or ip6tables-save) output, either backend, -c or not, "
+        "or one table's 'iptables -S' ('iptables -L' listings are refused); with --mode nftables "
+        "its 'nft list table ip kube-proxy' (ip6) or 'nft list ruleset'; '-' reads stdin",
+    )
+    p.add_argument(
+        "--table",
+        choices=("filter", "nat"),
+        help="the table an 'iptables -S' output lists (default: told by its -P lines and "
+        "kube-proxy's chains); with iptables-save output, compare that table alone",
     )
     p.add_argument(
         "--mode",
@@ -1097,8 +1104,16 @@ def _run_audit(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     actual = _read_text(args.actual)
     settings = iptables_settings(args)
+    if args.table and args.mode == "nftables":
+        raise InputError("--table applies to --mode iptables")
     report = cluster.audit(
-        actual, node=args.node, family=args.family, mode=args.mode, file=args.actual, **settings
+        actual,
+        node=args.node,
+        family=args.family,
+        mode=args.mode,
+        file=args.actual,
+        table=args.table,
+        **settings,
     )
     _warn_proxy(cluster, report.family)
     if args.mode == "nftables":
@@ -1122,7 +1137,11 @@ AUDIT = Command(
     description="Audits a node's iptables-save output against the rules kube-proxy's iptables "
     "mode should have written there: per service port, the rules missing, extra or changed, "
     "chains reordered, missing or stale. Counters, quoting and other iptables-save details do "
-    "not count. --mode nftables audits the node's 'nft list table ip kube-proxy' (or 'nft list "
+    "not count. Either backend's iptables-save (-c or not) is read, and one table's "
+    "'iptables -S' (that table alone is compared); 'iptables -L' listings lose rule details "
+    "and are refused. Notes before the findings say what was read and the signs of an older "
+    "kube-proxy (trailing-colon comments, 5-decimal probabilities, physdev external-IP rules). "
+    "--mode nftables audits the node's 'nft list table ip kube-proxy' (or 'nft list "
     "ruleset', other tables ignored) against kube-proxy's nftables table: chains and their "
     "rules in order, sets and maps and their elements, base-chain hooks and priorities; nft's "
     "re-serialization, element order, counter values and learned affinity entries do not "
@@ -1133,6 +1152,8 @@ AUDIT = Command(
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save\n"
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save "
     "--config kube-proxy.yaml -o json\n"
+    "  ssh worker-1 iptables -t nat -S > worker-1.nat\n"
+    "  svccore audit -f cluster.json --node worker-1 --actual worker-1.nat --table nat\n"
     "  ssh worker-1 nft list table ip kube-proxy > worker-1.nft\n"
     "  svccore audit --mode nftables -f cluster.json --node worker-1 --actual worker-1.nft "
     "--service-cidrs 10.96.0.0/16",
