@@ -58,7 +58,7 @@ export interface Names {
 }
 
 /** Every selection algorithm (`simulate`'s `scheduler`, `new Balancer(algorithm, ...)`). */
-export type Algorithm = "iptables" | "nftables" | IpvsScheduler | "maglev" | "ring-hash";
+export type Algorithm = "iptables" | "nftables" | "userspace" | IpvsScheduler | "maglev" | "ring-hash";
 
 export type IpFamily = "IPv4" | "IPv6";
 

@@ -803,6 +803,12 @@ test("names: the core's lists, and the TypeScript types list the same schedulers
     [...types.match(new RegExp(`export type ${name} = ([^;]+);`))[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
   assert.deepEqual(union("IpvsScheduler"), n.ipvsSchedulers);
   assert.deepEqual(union("TrafficSource"), [...n.trafficSources, "host"]);
+  const algorithms = union("Algorithm");
+  assert.deepEqual(
+    [...algorithms, ...n.ipvsSchedulers].sort(),
+    [...n.algorithms].sort(),
+    "the Algorithm type lists every algorithm of the core",
+  );
 });
 
 test("trace: from node is the node itself (OUTPUT), other-node enters from the network", () => {
