@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The main job on the bundled examples (run by `make demo`): validate every example, show what
-# each node's kube-proxy uses, render the iptables and IPVS views, trace a packet and simulate
-# connections. $SVCCORE is the command (default: svccore on PATH).
+# The main job on the bundled examples (run by `make demo`): validate an example, show what
+# each node's kube-proxy uses, render the iptables, nftables and IPVS views, trace a packet and
+# simulate connections. $SVCCORE is the command (default: svccore on PATH).
 #
-# Each step fits a screen: long outputs are cut after $DEMO_LINES lines (default 16) with the
+# Each step fits a screen: long outputs are cut after $DEMO_LINES lines (default 14) with the
 # command that prints them whole, and each distinct warning is printed once per run. Colour
 # only on a terminal, and never with NO_COLOR set.
 set -euo pipefail
 svccore=${SVCCORE:-svccore}
-max_lines=${DEMO_LINES:-16}
+max_lines=${DEMO_LINES:-14}
 cd "$(dirname "$0")/../examples"
 
 if [ -t 1 ] && [ -z "${NO_COLOR+x}" ] && [ "${TERM:-}" != dumb ]; then
@@ -50,9 +50,8 @@ step() {
     printf '\n%s== %s ==%s\n' "$bold" "$*" "$reset"
 }
 
-step "Validate the examples as the API server would"
+step "Validate an example as the API server would"
 run validate -f nginx-study.yaml
-run validate -f kube-system.json
 
 step "The endpoints each node's kube-proxy uses"
 run endpoints -f nginx-study.yaml --node node2
@@ -60,14 +59,19 @@ run endpoints -f nginx-study.yaml --node node2
 step "iptables mode: node2's iptables-restore payload"
 run render iptables -f nginx-study.yaml --node node2 --cluster-cidr 10.244.0.0/16
 
+step "nftables mode: node2's kube-proxy table, as nft list table ip kube-proxy prints it"
+run render nftables -f nginx-study.yaml --node node2 --cluster-cidr 10.244.0.0/16 --form list
+
 step "ipvs mode: a seed post's ipvsadm -Ln listing, reproduced from the manifests"
 run render ipvs -f nginx-affinity.yaml --node master
 
 # A packet from outside to the NodePort on master (no local pod: ETP Cluster spreads it),
-# and to the LoadBalancer (ETP Local) on master (dropped, and why).
+# and to the LoadBalancer (ETP Local) on master (dropped, and why); then nftables mode: a pod
+# on node2 to the LoadBalancer's cluster IP (numgen random mod 3, with the kernel's exact shares).
 step "Packet traces"
 run trace -f nginx-study.yaml --node master --src 203.0.113.7 --dst 192.168.100.53:30002 --from external
 run trace -f nginx-study.yaml --node master --src 192.168.100.9 --dst 10.101.135.10:80 --from external
+run trace -f nginx-study.yaml --node node2 --src 10.244.2.9 --dst 10.108.12.40:80 --from pod --mode nftables
 
 # The cascade, then Maglev with the disruption of losing a pod.
 step "Where connections land"

@@ -76,7 +76,13 @@ function fillSchedulers(n) {
   el.scheduler.innerHTML =
     opt("", "kube-proxy's (configuration, else rr)") + n.ipvsSchedulers.map((s) => opt(s, s)).join("");
   const label = (a) =>
-    a === "iptables" ? "iptables (random cascade)" : n.ipvsSchedulers.includes(a) ? `ipvs ${a}` : a;
+    a === "iptables"
+      ? "iptables (random cascade)"
+      : a === "nftables"
+        ? "nftables (numgen random)"
+        : n.ipvsSchedulers.includes(a)
+          ? `ipvs ${a}`
+          : a;
   el.simScheduler.innerHTML = n.algorithms.map((a) => opt(a, label(a))).join("");
 }
 

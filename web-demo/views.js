@@ -59,6 +59,18 @@ export const VIEWS = [
     render: textView,
   },
   {
+    id: "nftables",
+    label: "nftables",
+    needs: ["nftables-list", "nftables-dump", "nftables-load"],
+    formats: [
+      ["nftables-list", "nft list table (the node's listing)"],
+      ["nftables-dump", "dump (kube-proxy's unit tests)"],
+      ["nftables-load", "nft -f input (load)"],
+    ],
+    options: ["node", "family", "format", "filter"],
+    render: nftablesView,
+  },
+  {
     id: "ipvs",
     label: "ipvsadm",
     needs: ["ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"],
@@ -251,7 +263,7 @@ function nodeMatrix(cluster, nodes, current, family) {
     <tbody>${rows.join("")}</tbody></table></div>${more.length ? `<p class="muted">… and ${more.join(", ")}.</p>` : ""}`;
 }
 
-// ---- Text views (iptables, ipvsadm, ipset) ---------------------------------------------------
+// ---- Text views (iptables, nftables, ipvsadm, ipset) ----------------------------------------
 
 /** Lines shown before "Show all": a 1,000-service ruleset is ~15,000 lines. */
 export const LINE_LIMIT = 2000;
@@ -283,6 +295,16 @@ function textView({ cluster, node, family, format, scheduler, filter, showAll })
     more.innerHTML = `Showing ${lines.length.toLocaleString("en")} of ${matching.toLocaleString("en")} lines. <button type="button" class="linkish" data-show-all>Show all</button>`;
     wrap.append(more);
   }
+  return wrap;
+}
+
+/** The nftables text, with where the drop rule's ServiceCIDRs come from (as the CLI's stderr says). */
+function nftablesView(ctx) {
+  const wrap = textView(ctx);
+  const note = document.createElement("p");
+  note.className = "note muted service-cidrs";
+  note.textContent = ctx.cluster.nftablesServiceCidrs({ node: ctx.node, family: ctx.family }).message;
+  wrap.firstChild.after(note);
   return wrap;
 }
 
@@ -403,21 +425,7 @@ export function traceGraph(t) {
     return { nodes: [...nodes.values()], edges: [...edges.values()] };
   }
   for (const o of t.outcomes) {
-    // The nat chains walked before the packet leaves nat (DNAT, or no match), first visit each,
-    // without the mark chains (they return at once).
-    const path = [];
-    const seen = new Set();
-    let i = 0;
-    for (; i < o.steps.length && o.steps[i].table === "nat"; i++) {
-      const s = o.steps[i];
-      if (/^KUBE-MARK-/.test(s.chain) || seen.has(s.chain)) continue;
-      seen.add(s.chain);
-      // The comment of the rule that jumped here names the service (port) and address.
-      let prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
-      // A KUBE-SEP's jump comment is "ns/name:port -> ip:port": the endpoint says it all.
-      if (prev.includes(" -> ")) prev = `→ ${prev.split(" -> ")[1]}`;
-      path.push(node(`nat:${s.chain}`, s.chain, prev || "nat", "chain"));
-    }
+    const path = t.mode === "nftables" ? nftPath(o, node) : iptablesPath(o, node);
     const v = o.verdict;
     if (v.kind === "Reject" || v.kind === "Drop") {
       const last = o.steps.at(-1);
@@ -431,6 +439,45 @@ export function traceGraph(t) {
     for (let k = 1; k < path.length; k++) edge(path[k - 1], path[k], o);
   }
   return { nodes: [...nodes.values()], edges: [...edges.values()] };
+}
+
+/** An iptables outcome's nodes up to its verdict: the nat chains walked before the packet leaves
+ *  nat (DNAT, or no match), first visit each, without the mark chains (they return at once). */
+function iptablesPath(o, node) {
+  const path = [];
+  const seen = new Set();
+  for (let i = 0; i < o.steps.length && o.steps[i].table === "nat"; i++) {
+    const s = o.steps[i];
+    if (/^KUBE-MARK-/.test(s.chain) || seen.has(s.chain)) continue;
+    seen.add(s.chain);
+    // The comment of the rule that jumped here names the service (port) and address.
+    let prev = i > 0 ? /--comment "([^"]*)"/.exec(o.steps[i - 1].text)?.[1] ?? "" : "";
+    // A KUBE-SEP's jump comment is "ns/name:port -> ip:port": the endpoint says it all.
+    if (prev.includes(" -> ")) prev = `→ ${prev.split(" -> ")[1]}`;
+    path.push(node(`nat:${s.chain}`, s.chain, prev || "nat", "chain"));
+  }
+  return path;
+}
+
+// kube-proxy's nftables per-service chains: `service-HASH-ns/name/proto/port` (and external-,
+// local-, firewall-), `endpoint-HASH-ns/name/proto/port__ip/port`.
+const NFT_CHAIN = /^((?:service|external|local|firewall|endpoint)-[A-Z2-7]{8})-(.*)$/;
+
+/** An nftables outcome's nodes up to its verdict: the nat chains walked up to the DNAT (or the
+ *  end), first visit each, without mark-for-masquerade (it returns at once). A per-service
+ *  chain is drawn as its hashed prefix over its service port (endpoint chains: the endpoint). */
+function nftPath(o, node) {
+  const path = [];
+  const seen = new Set();
+  const dnat = o.steps.findIndex((s) => s.effect.startsWith("dnat to "));
+  for (const s of dnat >= 0 ? o.steps.slice(0, dnat + 1) : o.steps) {
+    if (s.table !== "nat" || s.chain === "mark-for-masquerade" || seen.has(s.chain)) continue;
+    seen.add(s.chain);
+    const m = NFT_CHAIN.exec(s.chain);
+    const [label, sub] = m ? [m[1], m[2].replace(/^.*__(.*)\/(\d+)$/, "→ $1:$2")] : [s.chain, "nat"];
+    path.push(node(`nat:${s.chain}`, label, sub, "chain"));
+  }
+  return path;
 }
 
 const CHAR_W = 6.7;

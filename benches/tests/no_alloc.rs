@@ -100,8 +100,8 @@ fn picks_do_not_allocate() {
 }
 
 /// A clone keeps the affinity stores' preallocated capacity: the clone's picks for clients the
-/// original never saw do not allocate either (IPVS persistence templates are left out: they grow
-/// with the number of clients by design).
+/// original never saw do not allocate either (IPVS persistence templates and the userspace
+/// proxy's affinity table are left out: they grow with the number of clients by design).
 #[test]
 fn picks_on_a_clone_do_not_allocate() {
     for alg in [Algorithm::Iptables, Algorithm::Maglev, Algorithm::RingHash] {

@@ -338,8 +338,9 @@ impl PyCluster {
     /// Simulates ``connections`` new connections from ``clients`` clients over ``duration``
     /// seconds to one service port, through the node's real configuration (traffic policy,
     /// topology, ClientIP affinity) and the ``scheduler``: ``iptables`` (kube-proxy's cascade),
-    /// ``nftables`` (its ``numgen random``, affinity in per-endpoint sets), an IPVS scheduler
-    /// (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
+    /// ``nftables`` (its ``numgen random``, affinity in per-endpoint sets), ``userspace`` (the
+    /// userspace proxy's round robin over every ready endpoint, its own ClientIP table), an IPVS
+    /// scheduler (``svccore.IPVS_SCHEDULERS``), ``maglev`` or ``ring-hash``.
     /// ``source`` is ``"pod"``/``"node"`` (to the cluster IP) or ``"external"`` (node port,
     /// external or LB IP). ``remove_endpoint``/``add_endpoint`` (``"ip:port"``) measure the
     /// disruption of that change. ``node=None`` is the first Node object; a ``node`` no Node
@@ -657,12 +658,8 @@ impl PyCluster {
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
-            use svccore::render::nftables::{render, Form};
-            let form = Form::parse(form).ok_or_else(|| {
-                bad(format!(
-                    "unknown nftables form {form:?}: expected dump, load or list"
-                ))
-            })?;
+            use svccore::render::nftables::{parse_form, render};
+            let form = core(parse_form(form))?;
             let f = settings_flags("render_nftables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(
                 &self.0,
@@ -831,7 +828,14 @@ impl PyCluster {
     /// should have written on ``node`` (settings as in :meth:`render_iptables`, same keyword
     /// arguments). Only kube-proxy's rules are compared, in ``iptables-save``'s canonical form;
     /// order counts only where it changes behaviour. Raises ``DumpError`` when ``actual``
-    /// cannot be parsed, naming ``file`` (the text's name) and the line.
+    /// cannot be parsed, naming ``file`` (the text's name), the line and what it says.
+    ///
+    /// ``actual`` may be ``iptables-save`` output of either backend, with or without ``-c``,
+    /// or one table's ``iptables -S`` (``-v`` too): ``table`` (``"filter"`` / ``"nat"``) names
+    /// that table, else its ``-P`` lines and kube-proxy's chains tell it; only that table is
+    /// compared then (with ``iptables-save`` output, ``table`` compares that one table alone).
+    /// ``iptables -L`` listings raise ``DumpError`` naming ``iptables-save``. The report's
+    /// ``notes`` say what was read and the signs of an older kube-proxy.
     ///
     /// ``mode="nftables"`` audits the node's ``nft list table ip kube-proxy`` (``ip6``), or
     /// ``nft list ruleset`` with other tables ignored, in nftables 1.0.6's listing syntax,
@@ -849,7 +853,9 @@ impl PyCluster {
     /// >>> listed = c.render_nftables(node='n', form='list')
     /// >>> c.audit(listed.replace('fully-random', ''), node='n', mode='nftables').changed
     /// {'(node)': [('add rule ip kube-proxy masquerading masquerade fully-random', 'add rule ip kube-proxy masquerading masquerade')]}
-    #[pyo3(signature = (actual, *, node, mode = "iptables", file = None, config = None, proxier_settings = None, family = None, **flags))]
+    /// >>> c.audit('-N KUBE-SERVICES\n', node='n', table='nat').notes[0][:36]
+    /// 'read as `iptables -t nat -S` output:'
+    #[pyo3(signature = (actual, *, node, mode = "iptables", file = None, table = None, config = None, proxier_settings = None, family = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn audit(
         &self,
@@ -858,6 +864,7 @@ impl PyCluster {
         node: String,
         mode: &str,
         file: Option<&str>,
+        table: Option<&str>,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         family: Option<&str>,
@@ -868,6 +875,12 @@ impl PyCluster {
                 mode,
                 &[ProxyMode::Iptables, ProxyMode::Nftables],
             ))?;
+            if mode == ProxyMode::Nftables && table.is_some() {
+                return core(Err(svccore::Error::InvalidArgument(
+                    "table= applies to iptables mode: nftables mode reads the kube-proxy table"
+                        .into(),
+                )));
+            }
             let f = settings_flags("audit", flags, Some(node), fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
             let r = core(py.detach(|| match mode {
@@ -877,11 +890,14 @@ impl PyCluster {
                     actual,
                     Some(file.unwrap_or("nft list")),
                 ),
-                _ => svccore::audit::audit_named(
+                _ => svccore::audit::audit_with(
                     &self.0,
                     &s,
                     actual,
-                    Some(file.unwrap_or("iptables-save")),
+                    svccore::audit::ActualDump {
+                        file: Some(file.unwrap_or("iptables-save")),
+                        table,
+                    },
                 ),
             }))?;
             Ok(PyAuditReport(r))

@@ -541,6 +541,13 @@ impl PyAuditReport {
     fn clean_service_ports(&self) -> usize {
         self.0.clean_service_ports
     }
+    /// What the report says about the node's dump: the one table an ``iptables -S`` output
+    /// held, a table missing from it, the signs of an older kube-proxy (empty for a complete
+    /// ``iptables-save`` of current kube-proxy's rules).
+    #[getter]
+    fn notes(&self) -> Vec<String> {
+        self.0.notes.clone()
+    }
     /// Rules compared on the expected side.
     #[getter]
     fn expected_rules(&self) -> usize {

@@ -22,19 +22,25 @@ fn parse_ip(s: &str) -> PyResult<IpAddr> {
 }
 
 /// A backend selection algorithm over a fixed set of backends, exactly as the real engine picks:
-/// ``iptables`` (kube-proxy's random cascade, with the kernel's probability granularity), the
+/// ``iptables`` (kube-proxy's random cascade, with the kernel's probability granularity),
+/// ``userspace`` (the userspace proxy's round robin over its list shuffled with ``seed``), the
 /// IPVS schedulers (``svccore.IPVS_SCHEDULERS``; kernel list order: newest first), and
 /// ``maglev`` / ``ring-hash`` (every name: ``svccore.ALGORITHMS``).
 ///
 /// ``backends`` are ``"ip:port"`` strings; ``weights`` (IPVS, Maglev, ring hash) default to 1,
 /// and weight 0 drains. ``affinity_timeout`` turns on ClientIP affinity in the engine's own
-/// semantics (``affinity`` picks ``"recent"``, ``"persistence"`` or ``"lru"`` instead).
+/// semantics (``affinity`` picks ``"recent"``, ``"persistence"`` or ``"lru"`` instead, except
+/// for ``userspace``, which keeps its own table).
 /// Every random draw comes from ``seed``: the same seed gives the same picks.
 ///
 /// >>> import svccore
 /// >>> b = svccore.Balancer("rr", ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"])
 /// >>> [b.pick("192.0.2.1") for _ in range(4)]
 /// ['10.0.0.3:80', '10.0.0.2:80', '10.0.0.1:80', '10.0.0.3:80']
+/// >>> u = svccore.Balancer("userspace", ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"])
+/// >>> first = [u.pick("192.0.2.1") for _ in range(3)]
+/// >>> sorted(first) == u.backends and [u.pick("192.0.2.1") for _ in range(3)] == first
+/// True
 /// >>> m = svccore.Balancer("maglev", ["10.0.0.1:80", "10.0.0.2:80"], table_size=251)
 /// >>> m.pick("192.0.2.7") == m.pick("192.0.2.7")
 /// True

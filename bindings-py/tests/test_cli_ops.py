@@ -356,7 +356,8 @@ def test_audit_says_which_defaults_it_assumed(tmp_path: Path) -> None:
     p = run(*audit)
     assert p.returncode == 1  # the default, --random-fully=true, shows as drift
     lines = p.stdout.splitlines()
-    assert lines[0] == (
+    assert lines[0].startswith('audit of node "node1" (IPv4): ')
+    assert lines[1] == (
         "defaults assumed (no flag, configuration or settings file gave them; a wrong one is "
         "drift):"
     )

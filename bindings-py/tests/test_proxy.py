@@ -160,7 +160,8 @@ def test_render_forms(shop: svccore.Cluster) -> None:
         (
             lambda c: c.audit("garbage", node="node-a"),
             svccore.DumpError,
-            'cannot parse dump: iptables-save: line 1: "garbage" outside a table',
+            'cannot parse dump: iptables-save: line 1: "garbage" is outside a table: iptables-save '
+            "output opens each table with a *filter, *nat, ... line",
         ),
     ],
 )

@@ -56,6 +56,11 @@ impl Args {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
+    /// An option's JSON value as given (`null` = absent), for the core to check.
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.get(key)
+    }
+
     /// A string option (`null` = absent).
     pub fn str(&self, key: &str) -> JsResult<Option<String>> {
         match self.get(key) {

@@ -30,7 +30,7 @@ use std::rc::Rc;
 use serde::Serialize;
 use svccore::model::IpFamily;
 use svccore::packet;
-use svccore::proxier::config::{ProxyMode, SettingsFlags};
+use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
 use svccore::snapshot::ProxySnapshot;
 use wasm_bindgen::prelude::*;
 
@@ -170,6 +170,7 @@ pub fn load_cluster(
         inner,
         snapshots: [OnceCell::new(), OnceCell::new()],
         tracers: RefCell::new(Vec::new()),
+        nft_tracers: RefCell::new(Vec::new()),
     })
 }
 
@@ -181,7 +182,36 @@ pub struct Cluster {
     snapshots: [OnceCell<svccore::Result<ProxySnapshot>>; 2],
     /// Parsed iptables rule sets by (node, family): parsing a 1,000-service ruleset costs most
     /// of a trace, and the graph and tracer views trace the same rules again and again.
-    tracers: RefCell<Vec<(String, IpFamily, Rc<svccore::trace::Tracer>)>>,
+    tracers: TracerCache<svccore::trace::Tracer>,
+    /// The nftables tables read for tracing, by (node, family), for the same reason.
+    nft_tracers: TracerCache<svccore::trace::NftTracer>,
+}
+
+/// Tracers by (node, family), oldest first.
+type TracerCache<T> = RefCell<Vec<(String, IpFamily, Rc<T>)>>;
+
+/// The tracer of (`node`, `family`) in `cache`, built by `build` when absent; the cache keeps
+/// the [`TRACER_CACHE`] most recently built.
+fn cached<T>(
+    cache: &TracerCache<T>,
+    node: &str,
+    family: IpFamily,
+    build: impl FnOnce() -> JsResult<T>,
+) -> JsResult<Rc<T>> {
+    if let Some((_, _, t)) = cache
+        .borrow()
+        .iter()
+        .find(|(n, f, _)| n == node && *f == family)
+    {
+        return Ok(Rc::clone(t));
+    }
+    let tracer = Rc::new(build()?);
+    let mut cache = cache.borrow_mut();
+    if cache.len() >= TRACER_CACHE {
+        cache.remove(0);
+    }
+    cache.push((node.to_owned(), family, Rc::clone(&tracer)));
+    Ok(tracer)
 }
 
 impl std::fmt::Debug for Cluster {
@@ -192,39 +222,93 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// The options of the nftables exports that make its settings (`renderNftables` adds `form`).
+const NFTABLES_SETTINGS: &[&str] = &[
+    "node",
+    "family",
+    "proxierSettings",
+    "clusterCIDR",
+    "masqueradeAll",
+    "masqueradeBit",
+    "masqueradeMark",
+    "nodePortAddresses",
+    "serviceCIDRs",
+];
+
 /// How many parsed rule sets a `Cluster` keeps (one per node and family traced).
 const TRACER_CACHE: usize = 4;
 
 impl Cluster {
     /// The iptables tracer of `node`'s rules for `family`, parsed once per handle.
     fn tracer(&self, node: &str, family: IpFamily) -> JsResult<Rc<svccore::trace::Tracer>> {
-        if let Some((_, _, t)) = self
-            .tracers
-            .borrow()
-            .iter()
-            .find(|(n, f, _)| n == node && *f == family)
-        {
-            return Ok(Rc::clone(t));
-        }
-        let snap = self.snapshot(family)?;
-        let settings =
-            views::proxier_settings(&self.inner, ProxyMode::Iptables, node, family, None)
+        cached(&self.tracers, node, family, || {
+            let snap = self.snapshot(family)?;
+            let settings =
+                views::proxier_settings(&self.inner, ProxyMode::Iptables, node, family, None)
+                    .map_err(|e| to_js_error(&e))?;
+            let rules = svccore::render::iptables::render_snapshot(
+                snap,
+                &settings,
+                &settings.node.context(),
+                svccore::render::iptables::Form::Restore,
+            )
+            .map_err(|e| to_js_error(&e))?;
+            svccore::trace::Tracer::new(&rules, &settings).map_err(|e| to_js_error(&e))
+        })
+    }
+
+    /// The nftables tracer of `node`'s `kube-proxy` table for `family`, read once per handle.
+    fn nft_tracer(&self, node: &str, family: IpFamily) -> JsResult<Rc<svccore::trace::NftTracer>> {
+        cached(&self.nft_tracers, node, family, || {
+            let settings =
+                views::proxier_settings(&self.inner, ProxyMode::Nftables, node, family, None)
+                    .map_err(|e| to_js_error(&e))?;
+            let table = svccore::render::nftables::table(&self.inner, &settings)
                 .map_err(|e| to_js_error(&e))?;
-        let rules = svccore::render::iptables::render_snapshot(
-            snap,
-            &settings,
-            &settings.node.context(),
-            svccore::render::iptables::Form::Restore,
+            svccore::trace::NftTracer::new(&table, &settings).map_err(|e| to_js_error(&e))
+        })
+    }
+
+    /// The nftables proxier's settings from the options in [`NFTABLES_SETTINGS`], layered by
+    /// the core: defaults, the cluster's `KubeProxyConfiguration`, `proxierSettings`, flags.
+    fn nftables_settings(&self, args: &Args) -> JsResult<ProxierSettings> {
+        let at = |path: &'static str| move |e: svccore::Error| to_js_error_at(&e, path);
+        let family = match args.str("family")? {
+            Some(f) if !f.is_empty() => {
+                Some(svccore::proxier::config::parse_family(&f).map_err(at("family"))?)
+            }
+            _ => None,
+        };
+        let flags = SettingsFlags {
+            node_name: args.str("node")?.filter(|n| !n.is_empty()),
+            ip_family: family,
+            cluster_cidr: args.str("clusterCIDR")?,
+            masquerade_all: args.bool("masqueradeAll")?,
+            masquerade_bit: args.int("masqueradeBit", 0, 31)?.map(|b| b as i64),
+            masquerade_mark: args.str("masqueradeMark")?,
+            nodeport_addresses: args.strings("nodePortAddresses")?,
+            service_cidrs: args.strings("serviceCIDRs")?,
+            ..SettingsFlags::default()
+        };
+        const FILE: &str = "proxierSettings";
+        let fields = match args.value(FILE) {
+            None => None,
+            Some(serde_json::Value::String(text)) => {
+                Some(ProxierSettings::parse_json_object(text, Some(FILE)).map_err(at(FILE))?)
+            }
+            Some(v) => Some(v.clone()),
+        };
+        flags
+            .check_mode(ProxyMode::Nftables, fields.is_some())
+            .map_err(at(""))?;
+        // Errors of the settings object and the flags carry their field's path; the one that
+        // has none is the bit and the mark given together.
+        ProxierSettings::layered(
+            self.inner.proxy_config.as_ref(),
+            fields.as_ref().map(|v| (v, Some(FILE))),
+            &flags,
         )
-        .map_err(|e| to_js_error(&e))?;
-        let tracer =
-            Rc::new(svccore::trace::Tracer::new(&rules, &settings).map_err(|e| to_js_error(&e))?);
-        let mut cache = self.tracers.borrow_mut();
-        if cache.len() >= TRACER_CACHE {
-            cache.remove(0);
-        }
-        cache.push((node.to_owned(), family, Rc::clone(&tracer)));
-        Ok(tracer)
+        .map_err(at("masqueradeMark"))
     }
 
     fn snapshot(&self, family: IpFamily) -> JsResult<&ProxySnapshot> {
@@ -313,7 +397,8 @@ impl Cluster {
     }
 
     /// Renders a text view (a name listed by `capabilities()` after the record operations)
-    /// for one node: `iptables-restore`, `iptables-save`, `ipvsadm-ln`, `ipvsadm-save`,
+    /// for one node: `iptables-restore`, `iptables-save`, `nftables-dump`, `nftables-load`,
+    /// `nftables-list` (the forms of `renderNftables`), `ipvsadm-ln`, `ipvsadm-save`,
     /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
     /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
     /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
@@ -345,6 +430,61 @@ impl Cluster {
         (v.render)(&input).map_err(|e| to_js_error(&e))
     }
 
+    /// Renders the `kube-proxy` table the nftables proxier on one node programs, in `form`:
+    /// `dump` (kube-proxy's unit-test dump, the default), `load` (the same `add` lines in the
+    /// order `nft -f` accepts) or `list` (what `nft list table ip kube-proxy` prints).
+    ///
+    /// Settings are layered by the core as for every mode: kube-proxy's defaults, the
+    /// cluster's `KubeProxyConfiguration`, `proxierSettings` (a `proxy.json` object or its JSON
+    /// text), then the flags that apply to nftables mode: `node`, `family`, `clusterCIDR`,
+    /// `masqueradeAll`, `masqueradeBit`, `masqueradeMark`, `nodePortAddresses`,
+    /// `serviceCIDRs`; the Node object fills the rest. The cluster's ServiceCIDR objects, when
+    /// it has any, replace `serviceCIDRs` (`nftablesServiceCidrs` says which were used).
+    /// Errors name the option (`form`, `serviceCIDRs[0]`; a `proxierSettings` field by its own
+    /// path, with `file` `proxierSettings`).
+    #[wasm_bindgen(js_name = renderNftables)]
+    pub fn render_nftables(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NftablesOptions")] options: JsValue,
+    ) -> JsResult<String> {
+        use svccore::render::nftables::{parse_form, render, Form};
+        let mut known = vec!["form"];
+        known.extend(NFTABLES_SETTINGS);
+        let args = Args::from_js(&options, &known)?;
+        let form = match args.str("form")?.as_deref() {
+            None | Some("") => Form::Dump,
+            Some(f) => parse_form(f).map_err(|e| to_js_error_at(&e, "form"))?,
+        };
+        let settings = self.nftables_settings(&args)?;
+        render(&self.inner, &settings, form).map_err(|e| to_js_error(&e))
+    }
+
+    /// The ServiceCIDRs `renderNftables` drops unallocated cluster IPs in (same options, no
+    /// `form`), and where they come from: `source` is `objects` (the cluster's ServiceCIDR
+    /// objects, named in `names`), `settings` (`serviceCIDRs` or `proxierSettings`) or `none`;
+    /// `message` says it in one line, as `svccore render nftables` does on stderr.
+    #[wasm_bindgen(js_name = nftablesServiceCidrs, unchecked_return_type = "ServiceCidrChoice")]
+    pub fn nftables_service_cidrs(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "NftablesSettingsOptions")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+        let args = Args::from_js(&options, NFTABLES_SETTINGS)?;
+        let settings = self.nftables_settings(&args)?;
+        let choice = choose_service_cidrs(&self.inner, &settings).map_err(|e| to_js_error(&e))?;
+        let (source, names): (&str, &[String]) = match &choice.source {
+            ServiceCidrSource::Objects(names) => ("objects", names),
+            ServiceCidrSource::Settings => ("settings", &[]),
+            ServiceCidrSource::None => ("none", &[]),
+        };
+        to_js(&serde_json::json!({
+            "source": source,
+            "names": names,
+            "cidrs": choice.cidrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "message": choice.source.describe(&choice.cidrs),
+        }))
+    }
+
     /// The settings the kube-proxy of `mode` (`iptables`, `ipvs`, `nftables`; default
     /// `iptables`) on `node` runs with: kube-proxy's defaults, the cluster's
     /// `KubeProxyConfiguration`, `family` and (ipvs) `scheduler`, filled from the Node object.
@@ -372,13 +512,14 @@ impl Cluster {
     /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
     /// `proto` (`TCP`), `from` (`pod`: a pod on the node, the default; `node`: the node itself,
     /// host network; `other-node`; `external`; see `names().trafficSources`), `node`,
-    /// `mode` (`iptables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed by `sh-port`
-    /// / `mh-port`), `recent` (iptables: `KUBE-SEP-…` lists in which the client has a live
-    /// affinity entry). The family is the destination's.
+    /// `mode` (`iptables`, `nftables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
+    /// by `sh-port` / `mh-port`), `recent` (the affinity entries the client has: iptables
+    /// `KUBE-SEP-…` lists, nftables `affinity-…` sets). The family is the destination's.
     ///
-    /// iptables mode: every path through the rules with its probability (exact fraction,
-    /// decimal, nominal), verdict, masquerade and steps. ipvs mode: the virtual server, its
-    /// real servers with their shares, and the one the scheduler picks for this client.
+    /// iptables and nftables modes: every path through the rules with its probability (exact
+    /// fraction, decimal, nominal), verdict, masquerade and steps (nftables: each step's
+    /// `table` is its chain's type, `filter` or `nat`). ipvs mode: the virtual server, its real
+    /// servers with their shares, and the one the scheduler picks for this client.
     #[wasm_bindgen(unchecked_return_type = "TraceResult")]
     pub fn trace(
         &self,
@@ -439,7 +580,13 @@ impl Cluster {
                     .map_err(|e| to_js_error_at(&e, "scheduler"))?;
                 to_js_camel(&t, &[("mode", "ipvs")])
             }
-            _ => {
+            ProxyMode::Nftables => {
+                let tracer = self.nft_tracer(&node, family)?;
+                let mut t = tracer.trace(&packet).map_err(|e| to_js_error(&e))?;
+                tracer.explain(self.snapshot(family)?, &mut t);
+                to_js_camel(&t, &[("mode", "nftables")])
+            }
+            ProxyMode::Iptables => {
                 let tracer = self.tracer(&node, family)?;
                 let mut t = tracer.trace(&packet).map_err(|e| to_js_error(&e))?;
                 tracer.explain(self.snapshot(family)?, &mut t);
@@ -449,7 +596,8 @@ impl Cluster {
     }
 
     /// Simulates connections from many clients to one service port on one node, through the
-    /// engine named by `scheduler` (`iptables`, an IPVS scheduler, `maglev`, `ring-hash`).
+    /// engine named by `scheduler` (`iptables`, `nftables`, an IPVS scheduler, `maglev`,
+    /// `ring-hash`).
     ///
     /// Options: `service` (`ns/name` or `ns/name:port`; required), `node` (default the first
     /// Node), `scheduler` (`iptables`), `from` (`pod`, `node`, `external`), `clients` (100),

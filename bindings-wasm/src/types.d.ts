@@ -8,6 +8,7 @@ export type Capability =
 /** The text views `Cluster.render` takes. */
 export type TextView =
   | "iptables-restore" | "iptables-save"
+  | "nftables-dump" | "nftables-load" | "nftables-list"
   | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses";
 
 /** The IPVS schedulers the `scheduler` options take. */
@@ -57,7 +58,7 @@ export interface Names {
 }
 
 /** Every selection algorithm (`simulate`'s `scheduler`, `new Balancer(algorithm, ...)`). */
-export type Algorithm = "iptables" | IpvsScheduler | "maglev" | "ring-hash";
+export type Algorithm = "iptables" | "nftables" | "userspace" | IpvsScheduler | "maglev" | "ring-hash";
 
 export type IpFamily = "IPv4" | "IPv6";
 
@@ -208,6 +209,48 @@ export interface RenderOptions {
   scheduler?: IpvsScheduler;
 }
 
+/** The settings of the nftables proxier (`Cluster.renderNftables`, `Cluster.nftablesServiceCidrs`),
+ *  layered over kube-proxy's defaults and the cluster's KubeProxyConfiguration: a proxy.json
+ *  object, then the flags of nftables mode. */
+export interface NftablesSettingsOptions {
+  /** The node whose kube-proxy renders (default: the configuration's `hostnameOverride`). */
+  node?: string;
+  /** Default: `proxierSettings.ipFamily`, else IPv4. */
+  family?: IpFamily;
+  /** A `proxy.json` settings object (the fields of `ProxierSettings` in its JSON spelling:
+   *  `nodeName`, `nodeIPs`, `interfaceAddresses`, `serviceCIDRs`, `staleChains`, ...) or its JSON text. */
+  proxierSettings?: Record<string, unknown> | string;
+  /** `--cluster-cidr`: the local-traffic detector's CIDR (comma-separated for dual stack). */
+  clusterCIDR?: string;
+  masqueradeAll?: boolean;
+  /** 0..31: the mark becomes `1 << bit`. */
+  masqueradeBit?: number;
+  /** The mark itself (`0x4000`); not with `masqueradeBit`. */
+  masqueradeMark?: string;
+  /** CIDRs or `primary`; a list or comma-separated. */
+  nodePortAddresses?: string | string[];
+  /** Where unallocated cluster IPs are dropped, when the input has no ServiceCIDR objects. */
+  serviceCIDRs?: string | string[];
+}
+
+/** `Cluster.renderNftables` options. */
+export interface NftablesOptions extends NftablesSettingsOptions {
+  /** `dump` (kube-proxy's test dump; default), `load` (`nft -f` input), `list` (`nft list table`). */
+  form?: "dump" | "load" | "list";
+}
+
+/** The ServiceCIDRs the nftables proxier drops unallocated cluster IPs in, and their source. */
+export interface ServiceCidrChoice {
+  /** `objects`: the cluster's ServiceCIDR objects; `settings`: `serviceCIDRs`; `none`: no drop rule. */
+  source: "objects" | "settings" | "none";
+  /** The ServiceCIDR objects' names (`objects` only). */
+  names: string[];
+  /** Both families, in input order (each proxier keeps its own family's). */
+  cidrs: string[];
+  /** One line, as `svccore render nftables` prints on stderr. */
+  message: string;
+}
+
 // ---- trace ---------------------------------------------------------------------------------
 
 export interface TraceOptions {
@@ -224,12 +267,12 @@ export interface TraceOptions {
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */
-  mode?: "iptables" | "ipvs";
+  mode?: "iptables" | "nftables" | "ipvs";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
   /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */
   srcPort?: number;
-  /** iptables mode: `KUBE-SEP-…` lists in which the client has a live affinity entry. */
+  /** The client's live affinity entries: iptables `KUBE-SEP-…` lists, nftables `affinity-…` sets. */
   recent?: string[];
 }
 
@@ -328,7 +371,13 @@ export interface IpvsTrace {
   note: string;
 }
 
-export type TraceResult = IptablesTrace | IpvsTrace;
+/** `Cluster.trace` in nftables mode: every path through the `kube-proxy` table, most likely
+ *  first; each step's `table` is its chain's type (`filter`, `nat`), `text` the rule as listed. */
+export interface NftablesTrace extends Omit<IptablesTrace, "mode"> {
+  mode: "nftables";
+}
+
+export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace;
 
 // ---- simulate ------------------------------------------------------------------------------
 
@@ -365,7 +414,7 @@ export interface EndpointStat {
   node: string | null;
   picks: number;
   share: number;
-  /** What the engine promises: iptables the kernel's exact cascade probability; others the weight share. */
+  /** What the engine promises: iptables the kernel's exact cascade probability, nftables its exact `numgen random` share; others the weight share. */
   expectedShare: number;
   clients: number;
   active: number;

@@ -15,6 +15,7 @@ use svccore::model::IpFamily;
 use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
 use svccore::render::iptables::{self, Form};
 use svccore::render::ipvs::IpvsNode;
+use svccore::render::nftables;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Cluster;
 
@@ -92,6 +93,14 @@ fn iptables_text(v: &ViewInput<'_>, form: Form) -> svccore::Result<String> {
     iptables::render_snapshot(v.snapshot, &s, &v.node, form)
 }
 
+/// The `nftables` proxier's text for the view's node and family: the core's layering (defaults,
+/// the cluster's `KubeProxyConfiguration`, node and family), then its renderer, which also
+/// takes the service CIDRs from the cluster's ServiceCIDR objects.
+fn nftables_text(v: &ViewInput<'_>, form: nftables::Form) -> svccore::Result<String> {
+    let s = proxier_settings(v.cluster, ProxyMode::Nftables, &v.node.name, v.family, None)?;
+    nftables::render(v.cluster, &s, form)
+}
+
 fn ipvs(v: &ViewInput<'_>) -> svccore::Result<IpvsNode> {
     ipvs_node(
         v.cluster,
@@ -111,6 +120,18 @@ pub const TEXT_VIEWS: &[TextView] = &[
     TextView {
         name: "iptables-save",
         render: |v| iptables_text(v, Form::Save),
+    },
+    TextView {
+        name: "nftables-dump",
+        render: |v| nftables_text(v, nftables::Form::Dump),
+    },
+    TextView {
+        name: "nftables-load",
+        render: |v| nftables_text(v, nftables::Form::Load),
+    },
+    TextView {
+        name: "nftables-list",
+        render: |v| nftables_text(v, nftables::Form::List),
     },
     TextView {
         name: "ipvsadm-ln",

@@ -1,5 +1,6 @@
 //! The core's side of the cross-language test (`tests/cross/`): runs a table of calls (trace,
-//! endpoints, settings) and prints each result as JSON, or `{"error": {kind, message}}`.
+//! endpoints, settings, render_nftables, nftables_service_cidrs) and prints each result as JSON, or
+//! `{"error": {kind, message}}`.
 //!
 //! ```text
 //! cross_language tests/cross/calls.json
@@ -9,8 +10,10 @@
 //! folder); every call runs on the concatenation of its cluster's files, as the Python and
 //! JavaScript runners load them. The calls take the JavaScript option names (`from`,
 //! `scheduler`); what each returns is the core value the bindings convert: the trace result
-//! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]) and the
-//! resolved settings ([`ProxierSettings::describe`]).
+//! (`trace_cluster` / `trace_ipvs`), the node's endpoints ([`NodeEndpoints::build`]), the
+//! resolved settings ([`ProxierSettings::describe`]) and the nftables text
+//! (`render::nftables::render`, as `{"text": ...}`) with the choice of its ServiceCIDRs
+//! (`choose_service_cidrs`, as `{source, cidrs, message}`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +68,8 @@ fn run(table: &Path) -> Result<String, Box<dyn std::error::Error>> {
             "trace" => trace(&cluster, args),
             "endpoints" => endpoints(&cluster, args),
             "settings" => settings(&cluster, args),
+            "render_nftables" => render_nftables(&cluster, args),
+            "nftables_service_cidrs" => nftables_service_cidrs(&cluster, args),
             op => return Err(format!("unknown op {op:?}").into()),
         };
         results
@@ -132,4 +137,47 @@ fn settings(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
         ProxyMode::parse_among(str_arg(args, "mode").unwrap_or("iptables"), &ProxyMode::ALL)?;
     let s = resolved(cluster, mode, &flags(args, Some(family_arg(args)?)))?;
     Ok(s.describe())
+}
+
+fn strings_arg(args: &Value, name: &str) -> Option<Vec<String>> {
+    args[name].as_array().map(|a| {
+        a.iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    })
+}
+
+/// `render_nftables`: the node, the family (default: the settings'), the form and the flags
+/// `clusterCIDR` and `serviceCIDRs`, layered over the cluster's configuration.
+fn render_nftables(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    use svccore::render::nftables::{parse_form, render};
+    let form = parse_form(str_arg(args, "form").unwrap_or("dump"))?;
+    let family = str_arg(args, "family").map(parse_family).transpose()?;
+    let flags = SettingsFlags {
+        cluster_cidr: str_arg(args, "clusterCIDR").map(str::to_owned),
+        service_cidrs: strings_arg(args, "serviceCIDRs"),
+        ..flags(args, family)
+    };
+    flags.check_mode(ProxyMode::Nftables, false)?;
+    let s = ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?;
+    Ok(json!({"text": render(cluster, &s, form)?}))
+}
+
+/// `nftables_service_cidrs`: which ServiceCIDRs the nftables proxier uses (`serviceCIDRs`
+/// stands in when the cluster has no ServiceCIDR object), and where they come from.
+fn nftables_service_cidrs(cluster: &Cluster, args: &Value) -> svccore::Result<Value> {
+    use svccore::proxier::service_cidrs::{choose_service_cidrs, ServiceCidrSource};
+    let flags = SettingsFlags {
+        service_cidrs: strings_arg(args, "serviceCIDRs"),
+        ..SettingsFlags::default()
+    };
+    let s = ProxierSettings::layered(cluster.proxy_config.as_ref(), None, &flags)?;
+    let choice = choose_service_cidrs(cluster, &s)?;
+    let source = match choice.source {
+        ServiceCidrSource::Objects(_) => "objects",
+        ServiceCidrSource::Settings => "settings",
+        ServiceCidrSource::None => "none",
+    };
+    let cidrs: Vec<String> = choice.cidrs.iter().map(ToString::to_string).collect();
+    Ok(json!({"source": source, "cidrs": cidrs, "message": choice.source.describe(&choice.cidrs)}))
 }

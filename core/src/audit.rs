@@ -12,6 +12,11 @@
 //! independent per-service rules of `KUBE-SERVICES`, `KUBE-NODEPORTS`,
 //! `KUBE-EXTERNAL-SERVICES`, `KUBE-PROXY-FIREWALL` and the built-in chains is ignored.
 //!
+//! The node's rules come in the shapes people paste ([`audit_with`]): `iptables-save` of
+//! either backend, with or without `-c`, or one table's `iptables -S` (then only that table is
+//! compared); `iptables -L` listings are refused with the command to run instead. The report's
+//! notes say what was read and the signs of an older kube-proxy (tests/node-dumps/README.md).
+//!
 //! nftables mode (a node's `nft list` output against kube-proxy's `kube-proxy` table) is
 //! [`nftables`]; both modes report in the types of this module.
 //!
@@ -41,6 +46,7 @@ use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
+mod actual;
 pub mod nftables;
 
 /// Chains owned by the kubelet or empty by design: never audited.
@@ -136,6 +142,10 @@ pub struct AuditReport {
     pub expected_elements: usize,
     /// nftables: set and map elements found on the node.
     pub actual_elements: usize,
+    /// What the report must say about the node's dump: the one table an `iptables -S` output
+    /// held, a table missing from the dump, the signs of an older kube-proxy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl AuditReport {
@@ -158,10 +168,47 @@ pub fn audit_named(
     actual: &str,
     file: Option<&str>,
 ) -> Result<AuditReport> {
+    audit_with(cluster, settings, actual, ActualDump { file, table: None })
+}
+
+/// How to read the node's rules given to [`audit_with`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ActualDump<'a> {
+    /// The text's name (a file name, `-` for stdin) in parse errors.
+    pub file: Option<&'a str>,
+    /// `filter` or `nat`: the table an `iptables -S` output lists (inferred from its `-P`
+    /// lines and kube-proxy's chains when `None`), or the one table to compare in an
+    /// `iptables-save` output (`iptables-save -t nat`).
+    pub table: Option<&'a str>,
+}
+
+/// [`audit`] of a node's rules in any shape people paste: `iptables-save` output of either
+/// backend with or without `-c` counters, or one table's `iptables -S` (`-v` too).
+/// `iptables -L` listings are refused with the command to run instead; so are `nft list` and
+/// `ipvsadm` outputs. Rules of an older kube-proxy get notes naming the sign and the releases.
+///
+/// # Example
+/// ```
+/// use svccore::audit::{audit_with, ActualDump};
+/// use svccore::render::iptables::{render, Form, ProxierSettings};
+/// let cluster = svccore::load::load_strs([(None, "")]).unwrap();
+/// let s = ProxierSettings::default();
+/// let nat_s = "-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n";
+/// let r = audit_with(&cluster, &s, nat_s, ActualDump { file: Some("nat.S"), table: None }).unwrap();
+/// assert!(r.notes[0].starts_with("read as `iptables -t nat -S` output"));
+/// let e = audit_with(&cluster, &s, "Chain INPUT (policy ACCEPT)\n", ActualDump::default());
+/// assert!(e.unwrap_err().to_string().contains("run `iptables-save` on the node"));
+/// ```
+pub fn audit_with(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    actual: &str,
+    how: ActualDump<'_>,
+) -> Result<AuditReport> {
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let node = resolved.node.context();
-    audit_snapshot_named(&snap, &resolved, &node, actual, file)
+    audit_snapshot_named(&snap, &resolved, &node, actual, how)
 }
 
 /// [`audit`] on a snapshot with settings used as given.
@@ -171,7 +218,11 @@ pub fn audit_snapshot(
     node: &NodeContext,
     actual: &str,
 ) -> Result<AuditReport> {
-    audit_snapshot_named(snap, settings, node, actual, Some("iptables-save"))
+    let how = ActualDump {
+        file: Some("iptables-save"),
+        table: None,
+    };
+    audit_snapshot_named(snap, settings, node, actual, how)
 }
 
 fn audit_snapshot_named(
@@ -179,12 +230,17 @@ fn audit_snapshot_named(
     settings: &ProxierSettings,
     node: &NodeContext,
     actual: &str,
-    file: Option<&str>,
+    how: ActualDump<'_>,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
     let expected_main = restore_dump(snap, settings, node)?;
     let expected_jumps = jump_dump(settings)?;
-    let actual = Dump::parse(actual, file, v6)?;
+    let actual::Actual {
+        dump: actual,
+        only_table,
+        notes,
+    } = actual::read(actual, how.file, v6, how.table)?;
+    let only = only_table.as_deref();
     // Chain → service port, for every chain the snapshot's ports may own.
     let mut owner: HashMap<String, String> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
@@ -208,10 +264,10 @@ fn audit_snapshot_named(
     };
     let mut exp = Side::default();
     for d in [&expected_jumps, &expected_main] {
-        exp.add(d, &style, false);
+        exp.add(d, &style, false, only);
     }
     let mut act = Side::default();
-    act.add(&actual, &style, true);
+    act.add(&actual, &style, true, only);
 
     let mut groups: BTreeMap<String, ServiceAudit> = BTreeMap::new();
     let group_of = |chain: &str, r: &Rule| -> String {
@@ -383,6 +439,7 @@ fn audit_snapshot_named(
         expected_elements: 0,
         actual_elements: 0,
         service_ports: drift,
+        notes,
     })
 }
 
@@ -395,9 +452,10 @@ struct Side {
 }
 
 impl Side {
-    fn add(&mut self, d: &Dump, style: &SaveStyle, filter_kube: bool) {
+    /// Adds the filter and nat tables of `d` (only the table `only`, when given).
+    fn add(&mut self, d: &Dump, style: &SaveStyle, filter_kube: bool, only: Option<&str>) {
         for t in &d.tables {
-            if t.name != "filter" && t.name != "nat" {
+            if t.name != "filter" && t.name != "nat" || only.is_some_and(|o| o != t.name) {
                 continue;
             }
             let builtins = builtin_chains(&t.name);
@@ -500,6 +558,9 @@ pub fn render_text(r: &AuditReport) -> String {
             r.clean_service_ports,
             r.service_ports.len()
         );
+    }
+    for n in &r.notes {
+        let _ = writeln!(o, "note: {n}");
     }
     // iptables rules name their table in brackets; nftables commands name it themselves.
     let table = |t: &str| {

@@ -61,8 +61,9 @@ pub struct SimulateOptions {
     pub service: String,
     /// The node the connections arrive on; `None` = the first Node of the cluster (or none).
     pub node: Option<String>,
-    /// The engine: `iptables` (kube-proxy's cascade), `nftables` (its `numgen random`), an IPVS
-    /// scheduler, `maglev`, `ring-hash`.
+    /// The engine: `iptables` (kube-proxy's cascade), `nftables` (its `numgen random`),
+    /// `userspace` (the proxy's round robin over every ready endpoint), an IPVS scheduler,
+    /// `maglev`, `ring-hash`.
     pub algorithm: Algorithm,
     /// Where connections come from.
     pub source: Source,
@@ -275,6 +276,33 @@ fn endpoint_list(
     }
 }
 
+/// The list kube-proxy's userspace proxy balances over: every ready address of the port (it
+/// reads the `Endpoints` object, whose `addresses` are the ready ones), whatever the traffic
+/// policies or topology say; those came after the mode.
+fn userspace_list(
+    port: &ServicePortView,
+    plan: &PortPlan,
+    source: Source,
+) -> (Vec<usize>, &'static str, Option<String>, bool) {
+    let list: Vec<usize> = (0..port.endpoints.len())
+        .filter(|&i| port.endpoints[i].ready)
+        .collect();
+    // The list the iptables mode would use for this traffic, to say when they differ.
+    let (later_modes, ..) = endpoint_list(plan, source, false);
+    let note = if list.is_empty() {
+        Some("the Service has no ready endpoints: the proxy closes every connection".to_owned())
+    } else if later_modes != list {
+        Some(
+            "userspace mode balances over every ready endpoint: traffic policies and topology \
+             (which the later modes apply here) do not"
+                .to_owned(),
+        )
+    } else {
+        None
+    };
+    (list, "cluster", note, false)
+}
+
 fn parse_endpoint(s: &str) -> Result<SocketAddr> {
     s.parse()
         .map_err(|_| Error::InvalidArgument(format!("{s:?} is not an endpoint ip:port")))
@@ -357,7 +385,11 @@ pub fn simulate_with_progress(
     let node = NodeContext::from_cluster(cluster, &node_name);
     let plan = PortPlan::new(port, &node, None);
     let ipvs = opts.algorithm.ipvs_scheduler().is_some();
-    let (list, list_name, note, drops) = endpoint_list(&plan, opts.source, ipvs);
+    let (list, list_name, note, drops) = if opts.algorithm == Algorithm::Userspace {
+        userspace_list(port, &plan, opts.source)
+    } else {
+        endpoint_list(&plan, opts.source, ipvs)
+    };
 
     let affinity_timeout = match opts.affinity_timeout {
         Some(0) => None,

@@ -1,32 +1,13 @@
 //! Conformance: every case in tests/conformance/iptables renders (restore form) to exactly
 //! kube-proxy's golden text after kube-proxy's test sort.
 
-use std::path::{Path, PathBuf};
+mod conformance_common;
+
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use svccore::render::iptables::names::{endpoint_chain, service_chain_suffix};
 use svccore::render::iptables::{render, sort_like_kube_proxy_tests, Form, ProxierSettings};
-
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/iptables")
-}
-
-/// Every case folder; a folder missing one of a case's files fails here rather than being
-/// skipped.
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    v.sort();
-    for dir in &v {
-        for file in ["cluster.json", "proxy.json", "expected.txt"] {
-            assert!(dir.join(file).is_file(), "{} lacks {file}", dir.display());
-        }
-    }
-    v
-}
 
 fn render_case(dir: &Path, form: Form) -> String {
     let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
@@ -39,7 +20,7 @@ fn render_case(dir: &Path, form: Form) -> String {
 
 #[test]
 fn every_case_matches_kube_proxy_goldens_byte_for_byte() {
-    let cases = cases();
+    let cases = conformance_common::cases("iptables");
     assert!(!cases.is_empty(), "no conformance cases found");
     let mut failed = Vec::new();
     for dir in &cases {
@@ -56,7 +37,7 @@ fn every_case_matches_kube_proxy_goldens_byte_for_byte() {
 
 #[test]
 fn goldens_are_already_in_sorted_form() {
-    for dir in cases() {
+    for dir in conformance_common::cases("iptables") {
         let want = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
         assert_eq!(sort_like_kube_proxy_tests(&want).unwrap(), want);
     }
@@ -160,7 +141,7 @@ fn save_form_model_equals_the_parsed_restore_payload() {
     use svccore::netfilter::{save_text, Dump, SaveStyle};
     use svccore::render::iptables::{jump_rules, restore_dump};
     use svccore::snapshot::ProxySnapshot;
-    for dir in cases() {
+    for dir in conformance_common::cases("iptables") {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
         let proxy_text = std::fs::read_to_string(dir.join("proxy.json")).unwrap();

@@ -3,7 +3,7 @@
 //! against the case's own cluster and settings, untouched and with edits a drifted node would
 //! show, each finding attributed to its service port.
 
-use std::path::{Path, PathBuf};
+mod conformance_common;
 
 use proptest::prelude::*;
 use svccore::audit::nftables::audit;
@@ -13,22 +13,8 @@ use svccore::render::nftables::parse::parse_listing;
 use svccore::render::nftables::{render, Family, Form};
 use svccore::{Cluster, Error};
 
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/nftables")
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.txt").is_file())
-        .collect();
-    v.sort();
-    v
-}
-
 fn case(name: &str) -> (Cluster, ProxierSettings, String) {
-    let dir = conformance_dir().join(name);
+    let dir = conformance_common::dir("nftables").join(name);
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let cluster =
         svccore::load::load_strs([(Some("cluster.json"), read("cluster.json").as_str())]).unwrap();
@@ -69,7 +55,7 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 
 #[test]
 fn every_case_kernel_listing_has_no_drift() {
-    let cases = cases();
+    let cases = conformance_common::cases("nftables");
     assert_eq!(cases.len(), 13);
     for dir in cases {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -411,7 +397,7 @@ proptest! {
     fn garbled_listings_never_panic(
         ops in prop::collection::vec((0usize..200, 0u8..6, "[{}\" a-z0-9:.,;#/-]{0,12}"), 0..12)
     ) {
-        let real = std::fs::read_to_string(conformance_dir().join("overall/kernel-list.txt")).unwrap();
+        let real = std::fs::read_to_string(conformance_common::dir("nftables").join("overall/kernel-list.txt")).unwrap();
         let mut lines: Vec<String> = real.lines().map(str::to_owned).collect();
         for (at, op, junk) in ops {
             if lines.is_empty() { break; }

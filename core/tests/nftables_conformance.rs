@@ -1,25 +1,12 @@
 //! Conformance: every case in tests/conformance/nftables renders (dump form) to exactly
 //! kube-proxy's golden text after kube-proxy's test normalization (`sortNFTablesTransaction`).
 
-use std::path::{Path, PathBuf};
+mod conformance_common;
+
+use std::path::Path;
 
 use svccore::render::iptables::ProxierSettings;
 use svccore::render::nftables::{render, sort_nftables_transaction, Form};
-
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/nftables")
-}
-
-/// Every case folder (one with an `expected.txt`), discovered.
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.txt").is_file())
-        .collect();
-    v.sort();
-    v
-}
 
 fn render_case(dir: &Path, form: Form) -> String {
     let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
@@ -36,7 +23,7 @@ fn normalize(text: &str) -> String {
 
 #[test]
 fn every_case_matches_kube_proxy_goldens_byte_for_byte() {
-    let cases = cases();
+    let cases = conformance_common::cases("nftables");
     assert!(!cases.is_empty(), "no conformance cases found");
     let mut failed = Vec::new();
     for dir in &cases {
@@ -57,7 +44,7 @@ fn every_case_matches_kube_proxy_goldens_byte_for_byte() {
 
 #[test]
 fn load_form_holds_the_dump_objects_declared_before_use() {
-    for dir in cases() {
+    for dir in conformance_common::cases("nftables") {
         let dump = render_case(&dir, Form::Dump);
         let load = render_case(&dir, Form::Load);
         assert_eq!(normalize(&dump), normalize(&load), "{}", dir.display());
@@ -80,7 +67,7 @@ fn load_form_holds_the_dump_objects_declared_before_use() {
 fn dump_form_is_knftables_fake_dump_order() {
     // Fake.Dump(): kinds in load order, chains/sets/maps sorted by name, rules grouped by
     // chain in that order.
-    for dir in cases() {
+    for dir in conformance_common::cases("nftables") {
         let dump = render_case(&dir, Form::Dump);
         let names = |kind: &str| -> Vec<String> {
             dump.lines()
@@ -105,7 +92,7 @@ fn dump_form_is_knftables_fake_dump_order() {
 
 #[test]
 fn goldens_are_already_in_normalized_form() {
-    for dir in cases() {
+    for dir in conformance_common::cases("nftables") {
         let want = std::fs::read_to_string(dir.join("expected.txt")).unwrap();
         assert_eq!(normalize(&want), want, "{}", dir.display());
     }
@@ -113,7 +100,7 @@ fn goldens_are_already_in_normalized_form() {
 
 #[test]
 fn normalization_reproduces_upstream_sort_test() {
-    let sel = conformance_dir().join("selftest");
+    let sel = conformance_common::dir("nftables").join("selftest");
     let input = std::fs::read_to_string(sel.join("sort-input.txt")).unwrap();
     let want = std::fs::read_to_string(sel.join("sort-expected.txt")).unwrap();
     assert_eq!(sort_nftables_transaction(&input), want.trim_end());
@@ -122,7 +109,7 @@ fn normalization_reproduces_upstream_sort_test() {
 #[test]
 fn the_object_model_spells_out_every_line_of_the_text() {
     use svccore::render::nftables::table;
-    for dir in cases() {
+    for dir in conformance_common::cases("nftables") {
         let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
         let proxy_text = std::fs::read_to_string(dir.join("proxy.json")).unwrap();
         let cluster = svccore::load::load_strs([(None, cluster_text.as_str())]).unwrap();

@@ -10,26 +10,13 @@
 //! order (the `load` form's creation order) is compared with the kernel by
 //! `tests/kernel/test_nftables.py`.
 
-use std::path::{Path, PathBuf};
+mod conformance_common;
+
+use std::path::Path;
 
 use svccore::render::iptables::ProxierSettings;
 use svccore::render::nftables::list::{write_ordered, ObjectOrder};
 use svccore::render::nftables::{table, Form};
-
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/nftables")
-}
-
-/// Every case folder (one with an `expected.txt`), discovered; each must have a kernel listing.
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(conformance_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.txt").is_file())
-        .collect();
-    v.sort();
-    v
-}
 
 fn case_table(dir: &Path) -> svccore::render::nftables::Table {
     let cluster_text = std::fs::read_to_string(dir.join("cluster.json")).unwrap();
@@ -42,7 +29,7 @@ fn case_table(dir: &Path) -> svccore::render::nftables::Table {
 
 #[test]
 fn every_case_lists_exactly_as_the_kernel_printed_it() {
-    let cases = cases();
+    let cases = conformance_common::cases("nftables");
     assert_eq!(cases.len(), 13, "{cases:?}");
     let mut failed = Vec::new();
     for dir in &cases {
@@ -65,7 +52,7 @@ fn every_case_lists_exactly_as_the_kernel_printed_it() {
 #[test]
 fn list_form_is_the_load_order_listing() {
     // The form itself lists sets, maps and chains in the order the load form creates them.
-    for dir in cases() {
+    for dir in conformance_common::cases("nftables") {
         let t = case_table(&dir);
         let list = t.text(Form::List);
         assert_eq!(list, write_ordered(&t, ObjectOrder::Load));

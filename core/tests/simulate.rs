@@ -36,6 +36,50 @@ fn rr_spreads_exactly_evenly() {
     assert_eq!(r.balance, 1.0);
 }
 
+/// kube-proxy's userspace proxy: a round robin over its shuffled list, so every endpoint gets
+/// exactly its turn and the picks cycle with the list's period.
+#[test]
+fn userspace_round_robin_cycles_through_the_shuffled_list() {
+    let r = simulate(
+        &example("nginx-study.yaml"),
+        &SimulateOptions {
+            connections: 3000,
+            samples: 30,
+            ..opts("study/service-clusterip", "userspace")
+        },
+    )
+    .unwrap();
+    assert_eq!(r.algorithm, "userspace");
+    assert!(r.endpoints.iter().all(|e| e.picks == 1000), "{r:#?}");
+    let seq: Vec<usize> = r.samples.iter().map(|s| s.endpoint.unwrap()).collect();
+    let mut first = seq[..3].to_vec();
+    first.sort_unstable();
+    assert_eq!(first, [0, 1, 2]);
+    assert!(
+        seq.iter().enumerate().all(|(k, &e)| e == seq[k % 3]),
+        "{seq:?}"
+    );
+}
+
+/// The userspace proxy balances over every ready endpoint: externalTrafficPolicy: Local (and
+/// the rest of the later modes' policies) does not apply, and the report says so.
+#[test]
+fn userspace_ignores_external_traffic_policy_local() {
+    let r = simulate(
+        &example("nginx-study.yaml"),
+        &SimulateOptions {
+            node: Some("master".into()),
+            source: Source::External,
+            connections: 900,
+            ..opts("study/service-loadbalancer", "userspace")
+        },
+    )
+    .unwrap();
+    assert_eq!((r.dropped, r.rejected, r.endpoints.len()), (0, 0, 3));
+    assert!(r.endpoints.iter().all(|e| e.picks == 300), "{r:#?}");
+    assert!(r.note.unwrap().contains("traffic policies"));
+}
+
 #[test]
 fn iptables_cascade_matches_its_exact_probabilities_statistically() {
     let n = 60_000u32;
@@ -63,7 +107,7 @@ fn iptables_cascade_matches_its_exact_probabilities_statistically() {
 
 #[test]
 fn client_ip_affinity_keeps_every_client_on_one_pod() {
-    for alg in ["iptables", "nftables", "rr", "wlc", "maglev"] {
+    for alg in ["iptables", "nftables", "userspace", "rr", "wlc", "maglev"] {
         let r = simulate(
             &example("nginx-affinity.yaml"),
             &SimulateOptions {

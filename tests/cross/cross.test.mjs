@@ -1,7 +1,8 @@
 // The same calls through the core, Python and the WebAssembly module must give the same answers.
 //
-// calls.json is the one table: traces (every `from`, both modes, bad arguments), a node's
-// endpoints and a proxier's settings. The core's results come from the cross_language example
+// calls.json is the one table: traces (every `from`, every mode, bad arguments), a node's
+// endpoints, a proxier's settings, the nftables text of a node (every form, flags, errors) and
+// the ServiceCIDRs it drops unallocated cluster IPs in. The core's results come from the cross_language example
 // (SVCCORE_CROSS_CORE: the built binary), Python's from run.py under SVCCORE_PYTHON (an
 // interpreter with svccore installed), JavaScript's from the Node.js package in
 // SVCCORE_WASM_NODE_PKG. `make test-cross` builds all three and sets the variables.
@@ -42,6 +43,8 @@ function jsResults() {
       if (op === "trace") return c.trace(args);
       if (op === "endpoints") return c.endpoints(args.node, args.family);
       if (op === "settings") return c.settings(args);
+      if (op === "render_nftables") return { text: c.renderNftables(args) };
+      if (op === "nftables_service_cidrs") return c.nftablesServiceCidrs(args);
       throw new Error(`unknown op ${op}`);
     } catch (e) {
       if (!e.kind) throw e;
@@ -93,7 +96,8 @@ function view(op, r) {
       })),
     };
   }
-  return r; // settings: the same JSON record everywhere
+  if (op === "nftables_service_cidrs") return { source: r.source, cidrs: r.cidrs, message: r.message };
+  return r; // settings and render_nftables: the same JSON record everywhere
 }
 
 test("the core, Python and JavaScript give the same results for every call of calls.json", () => {
@@ -117,7 +121,18 @@ test("the table covers what the bindings used to decide apart", () => {
   const first = (i) => core[i].outcomes[0].steps[0].chain;
   assert.equal(first(0), "OUTPUT");
   assert.equal(first(1), "PREROUTING");
-  const kinds = core.filter((r) => r.error).map((r) => r.error.kind);
+  const kinds = core.filter((r, i) => r.error && spec.calls[i].op !== "render_nftables").map((r) => r.error.kind);
   assert.ok(kinds.length >= 5 && kinds.every((k) => k === "invalid-argument"));
+  // The nftables text: every form, both families, and an argument and a configuration error.
+  const nft = spec.calls.map((c, i) => ({ ...c, result: core[i] })).filter((c) => c.op === "render_nftables");
+  const ok = nft.filter((c) => c.result.text);
+  assert.deepEqual([...new Set(ok.map((c) => c.args.form ?? "dump"))].sort(), ["dump", "list", "load"]);
+  assert.ok(ok.some((c) => c.result.text.startsWith("table ip6 kube-proxy {")));
+  assert.deepEqual(nft.filter((c) => c.result.error).map((c) => c.result.error.kind).sort(), ["config", "invalid-argument"]);
+  const sources = core.filter((r, i) => spec.calls[i].op === "nftables_service_cidrs").map((r) => r.source);
+  assert.deepEqual(sources.sort(), ["none", "objects", "settings"]);
   assert.ok(core.some((r) => r.ipvsScheduler === "mh") && core.some((r) => r.mode === "ipvs"));
+  // nftables traces: numgen's branches, the ETP Local drop, and the drop of an unallocated cluster IP.
+  const nftVerdicts = core.filter((r) => r.mode === "nftables").flatMap((r) => r.outcomes.map((o) => o.verdict.kind));
+  assert.ok(["Dnat", "Drop"].every((k) => nftVerdicts.includes(k)), nftVerdicts.join(" "));
 });

@@ -17,12 +17,18 @@ import svccore
 
 def _call(cluster: svccore.Cluster, op: str, args: dict[str, Any]) -> Any:
     # Python's names for the table's (JavaScript's) option names.
-    kw = {"source" if k == "from" else "ipvs_scheduler" if k == "scheduler" else k: v
-          for k, v in args.items()}  # fmt: skip
+    names = {"from": "source", "scheduler": "ipvs_scheduler", "clusterCIDR": "cluster_cidr",
+             "serviceCIDRs": "service_cidrs"}  # fmt: skip
+    kw = {names.get(k, k): v for k, v in args.items()}
     if op == "trace":
         return cluster.trace(**kw).to_dict()
     if op == "settings":
         return cluster.settings(**kw)
+    if op == "render_nftables":
+        return {"text": cluster.render_nftables(**kw)}
+    if op == "nftables_service_cidrs":
+        source, cidrs, message = cluster.nftables_service_cidrs(**kw)
+        return {"source": source, "cidrs": cidrs, "message": message}
     if op == "endpoints":
         family = kw.get("family", "IPv4")
         report = cluster.endpoints(node=kw["node"]).to_dict()

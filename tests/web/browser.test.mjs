@@ -1,11 +1,13 @@
 // The playground in headless Chromium (Debian's /usr/bin/chromium driven by playwright-core,
 // which never downloads a browser). Serves web-demo/ on a free localhost port, then checks:
-// no console error on load; an edit updates every view (services, endpoints, iptables and
-// ipvsadm text, chain graph, tracer, simulation); a bad manifest shows its error with its path;
-// the node picker changes the endpoints view (ETP Local); the text views' formats, filter and
-// scheduler; the chain graph and the tracer; that the page's numbers are the reference's: the
+// no console error on load; an edit updates every view (services, endpoints, iptables,
+// nftables and ipvsadm text, chain graph, tracer, simulation); a bad manifest shows its error
+// with its path; the node picker changes the endpoints view (ETP Local); the text views'
+// formats, filter and scheduler; the chain graph and the tracer; that the page shows the
+// references' text and numbers: the nftables forms Python's `Cluster.render_nftables`, the
 // trace's probabilities those of the core's `render_iptables --trace` example
-// (SVCCORE_TRACE_EXAMPLE), the simulation's picks those of Python's `Cluster.simulate`
+// (SVCCORE_TRACE_EXAMPLE) in iptables mode and Python's `Cluster.trace` in nftables mode, the
+// simulation's picks (iptables, rr, mh and nftables engines) those of Python's `Cluster.simulate`
 // (SVCCORE_PYTHON); the re-render time of a 1,000-service cluster; and saves a screenshot of
 // each view.
 //
@@ -115,13 +117,50 @@ function coreTrace(file, node, src, dst, port, proto, from) {
   return JSON.parse(r.stdout);
 }
 
-/** Python's Cluster.simulate(...).to_dict() for each of `runs` ({file, service, options}). */
-function pythonSimulations(runs) {
+/** Runs `script` under SVCCORE_PYTHON with `input` as JSON on stdin; its stdout as JSON. */
+function python(script, input, what) {
   if (!PYTHON) {
     throw new Error(
-      "SVCCORE_PYTHON is not set: the simulation is compared with Python's Cluster.simulate, so give an interpreter with svccore installed, e.g. `make test-web SVCCORE_PYTHON=$PWD/.venv/bin/python` (the main Makefile passes .venv/bin/python)",
+      `SVCCORE_PYTHON is not set: ${what} is compared with Python's, so give an interpreter with svccore installed, e.g. \`make test-web SVCCORE_PYTHON=$PWD/.venv/bin/python\` (the main Makefile passes .venv/bin/python)`,
     );
   }
+  const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.error || r.status !== 0) {
+    throw new Error(`SVCCORE_PYTHON=${PYTHON} could not compute ${what}: ${r.error?.message ?? r.stderr}`);
+  }
+  return JSON.parse(r.stdout);
+}
+
+/** Python's Cluster.render_nftables(node=..., form=...) for each of `runs` ({file, node, form}). */
+function pythonNftables(runs) {
+  const script = `
+import json, sys, svccore
+out = []
+for run in json.load(sys.stdin):
+    text = open(run["file"], encoding="utf-8").read()
+    cluster = svccore.Cluster.from_yaml(text, file=run["file"])
+    out.append(cluster.render_nftables(node=run["node"], form=run["form"]))
+json.dump(out, sys.stdout)
+`;
+  return python(script, runs, "the nftables view");
+}
+
+/** Python's Cluster.trace(...).to_dict() for each of `runs` ({file, options}). */
+function pythonTraces(runs) {
+  const script = `
+import json, sys, svccore
+out = []
+for run in json.load(sys.stdin):
+    text = open(run["file"], encoding="utf-8").read()
+    cluster = svccore.Cluster.from_yaml(text, file=run["file"])
+    out.append(cluster.trace(**run["options"]).to_dict())
+json.dump(out, sys.stdout)
+`;
+  return python(script, runs, "the nftables trace");
+}
+
+/** Python's Cluster.simulate(...).to_dict() for each of `runs` ({file, service, options}). */
+function pythonSimulations(runs) {
   const script = `
 import json, sys, svccore
 out = []
@@ -131,11 +170,7 @@ for run in json.load(sys.stdin):
     out.append(cluster.simulate(run["service"], **run["options"]).to_dict())
 json.dump(out, sys.stdout)
 `;
-  const r = spawnSync(PYTHON, ["-c", script], { input: JSON.stringify(runs), encoding: "utf8" });
-  if (r.error || r.status !== 0) {
-    throw new Error(`SVCCORE_PYTHON=${PYTHON} could not run svccore's Cluster.simulate: ${r.error?.message ?? r.stderr}`);
-  }
-  return JSON.parse(r.stdout);
+  return python(script, runs, "the simulation");
 }
 
 test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
@@ -185,7 +220,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       const tabs = await views();
       assert.deepEqual(
         tabs.map((v) => v.id),
-        ["services", "endpoints", "iptables", "ipvs", "graph", "trace", "simulate"],
+        ["services", "endpoints", "iptables", "nftables", "ipvs", "graph", "trace", "simulate"],
       );
       assert.deepEqual(consoleErrors, []);
     });
@@ -339,6 +374,44 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.deepEqual(consoleErrors, []);
     });
 
+    await t.test("the nftables view: the list, dump and load forms are Python's render_nftables for the node", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("nftables");
+      assert.equal(await page.isVisible("#scheduler-field"), false);
+      const formats = await page.$$eval("#format option", (os) => os.map((o) => o.value));
+      assert.deepEqual(formats, ["nftables-list", "nftables-dump", "nftables-load"]);
+      const runs = [];
+      const shown = [];
+      for (const node of ["node2", "master"]) {
+        await choose("#node", node);
+        for (const f of formats) {
+          await choose("#format", f);
+          assert.equal(await page.getAttribute("#panel pre", "data-format"), f);
+          shown.push(await page.locator("#panel pre.text-output").textContent());
+          runs.push({ file: join(root, "examples/nginx-study.yaml"), node, form: f.replace("nftables-", "") });
+          await page.screenshot({ path: join(shots, `${f}-${node}.png`) });
+        }
+      }
+      const want = pythonNftables(runs);
+      runs.forEach((r, i) => assert.equal(shown[i], want[i], `${r.form} on ${r.node}`));
+      assert.match(shown[0], /^table ip kube-proxy \{$/m);
+      assert.match(await page.locator("#panel .service-cidrs").innerText(), /^no service CIDRs \(no ServiceCIDR object/);
+      // ETP Local: node2 reaches its one local endpoint for the LoadBalancer, master none.
+      assert.match(shown[1], /^add rule ip kube-proxy local-\S+ numgen random mod 1 vmap/m);
+      assert.doesNotMatch(shown[4], /^add rule ip kube-proxy local-\S+ numgen/m);
+      // The filter keeps the lines holding it; IPv6 renders the ip6 table.
+      await choose("#node", "node2");
+      await choose("#format", "nftables-list");
+      await fill("#filter", "service-ips");
+      const lines = (await preText()).trim().split("\n");
+      assert.ok(lines.length >= 1 && lines.every((l) => l.includes("service-ips")), lines.join("\n"));
+      await fill("#filter", "");
+      await choose("#family", "IPv6");
+      assert.match(await preText(), /^table ip6 kube-proxy \{$/m);
+      await choose("#family", "IPv4");
+      assert.deepEqual(consoleErrors, []);
+    });
+
     await t.test("the chain graph: KUBE-SERVICES → KUBE-SVC → KUBE-SEP → pod with a probability on each edge", async () => {
       await pickExample("nginx-study.yaml");
       await pickView("graph");
@@ -380,7 +453,28 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       const local = await graph();
       const podEdges = local.edges.filter((e) => local.nodes.find((n) => n.key === e.to)?.cls.includes("pod"));
       assert.deepEqual(podEdges.map((e) => e.label.split(" ")[0]), ["1/2", "1/2"]);
+      // nftables mode: the kube-proxy table's nat chains, numgen's three branches.
+      await choose("#node", "node2");
+      await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
+      await choose("#pk-from", "pod");
+      await choose("#pk-mode", "nftables");
+      assert.equal(await page.isVisible("#scheduler-field"), false);
+      const nft = await graph();
+      const nftKeys = nft.nodes.map((n) => n.key);
+      assert.deepEqual(nftKeys.slice(0, 3), ["nat:nat-prerouting", "nat:services", nftKeys[2]]);
+      assert.match(nftKeys[2], /^nat:service-[A-Z2-7]{8}-study\/service-loadbalancer\/tcp\/$/);
+      assert.equal(nftKeys.filter((k) => /^nat:endpoint-/.test(k)).length, 3);
+      const nftPods = nft.nodes.filter((n) => n.cls.includes("pod"));
+      assert.equal(nftPods.length, 3);
+      for (const pod of nftPods) {
+        const into = nft.edges.filter((e) => e.to === pod.key);
+        assert.equal(into.length, 1);
+        assert.match(into[0].label, /^1\/3 · 0\.33333\d$/);
+      }
+      await page.screenshot({ path: join(shots, "graph-nftables.png") });
       // ipvs mode: the virtual server and its real servers; the scheduler's pick stands out.
+      await choose("#node", "node1");
+      await choose("#pk-target", "study/service-loadbalancer|TCP|nodeport");
       await choose("#pk-mode", "ipvs");
       assert.equal(await page.isVisible("#scheduler-field"), true);
       const ipvs = await graph();
@@ -411,7 +505,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.deepEqual(o.map((x) => x.verdict), ["Accept"]);
       // A bad one shows the error with its option path.
       await fill("#pk-dst", "10.1.2.3");
-      assert.match(await page.locator("#panel .error-box").innerText(), /port.*has no port|has no port/s);
+      assert.match(await page.locator("#panel .error-box").innerText(), /dst "10\.1\.2\.3" has no port: write ip:port/);
       await choose("#pk-target", "study/service-loadbalancer|TCP|cluster");
       await choose("#pk-mode", "ipvs");
       assert.match(await panelText(), /TCP +10\.108\.12\.40:80 rr/);
@@ -457,12 +551,63 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.deepEqual(consoleErrors, []);
     });
 
+    await t.test("the nftables trace's outcomes are Python's Cluster.trace(mode=\"nftables\")", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("trace");
+      await choose("#pk-mode", "nftables");
+      const file = join(root, "examples/nginx-study.yaml");
+      const cases = [
+        { node: "node2", target: "study/service-loadbalancer|TCP|cluster", from: "pod", src: "10.244.2.9" },
+        { node: "node1", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
+        { node: "master", target: "study/service-loadbalancer|TCP|nodeport", from: "external", src: "203.0.113.9" },
+        { node: "node1", target: "study/service-nodeport|TCP|cluster", from: "other-node", src: "192.168.100.52" },
+      ];
+      const shown = [];
+      const runs = [];
+      for (const c of cases) {
+        await choose("#node", c.node);
+        await choose("#pk-target", c.target);
+        await choose("#pk-from", c.from);
+        await fill("#pk-src", c.src);
+        const dst = await page.inputValue("#pk-dst");
+        assert.match(await page.locator("#panel .trace-summary").innerText(), /nftables mode/);
+        shown.push(await page.$$eval("#panel .outcome", (els) => els.map((e) => ({ ...e.dataset, steps: e.querySelectorAll(".steps li").length }))));
+        runs.push({ file, options: { node: c.node, src: c.src, dst, proto: "tcp", source: c.from, mode: "nftables" } });
+      }
+      await page.screenshot({ path: join(shots, "trace-nftables.png") });
+      const python = pythonTraces(runs);
+      runs.forEach((r, i) => {
+        const what = `${r.options.node} ${r.options.source} ${r.options.src} -> ${r.options.dst}`;
+        const py = python[i];
+        assert.equal(py.mode, "nftables", what);
+        assert.equal(shown[i].length, py.outcomes.length, what);
+        py.outcomes.forEach((o, k) => {
+          const p = shown[i][k];
+          assert.equal(p.verdict, o.verdict.kind, what);
+          assert.equal(p.endpoint, o.verdict.endpoint ?? "", what);
+          assert.equal(p.fraction, o.probability.fraction, what);
+          assert.equal(Number(p.decimal), o.probability.decimal, what);
+          assert.equal(p.nominal, o.probability.nominal, what);
+          assert.equal(p.masquerade, String(o.masquerade), what);
+          assert.equal(p.steps, o.steps.length, what);
+        });
+      });
+      // master drops (ETP Local, no local endpoint); node1 reaches its two local endpoints.
+      assert.deepEqual(shown[2].map((o) => o.verdict), ["Drop"]);
+      assert.deepEqual(shown[1].map((o) => o.nominal), ["1/2", "1/2"]);
+      await fill("#pk-src", "");
+      await choose("#pk-mode", "iptables");
+      assert.deepEqual(consoleErrors, []);
+    });
+
     await t.test("the simulation: bars per endpoint, an affinity timeline, and Python's numbers", async () => {
       const runs = [
         { file: "nginx-affinity.yaml", node: "master", service: "study/service-clusterip", scheduler: "iptables", from: "pod", clients: 20, connections: 2000, duration: 600, seed: 1, affinity: "" },
         { file: "nginx-study.yaml", node: "node1", service: "study/service-loadbalancer", scheduler: "rr", from: "external", clients: 50, connections: 3000, duration: 900, seed: 7, affinity: "" },
         { file: "nginx-study.yaml", node: "node2", service: "study/service-clusterip", scheduler: "mh", from: "pod", clients: 30, connections: 1500, duration: 300, seed: 3, affinity: "60" },
         { file: "nginx-study.yaml", node: "node2", service: "study/service-nodeport", scheduler: "iptables", from: "node", clients: 40, connections: 2500, duration: 1200, seed: 11, affinity: "" },
+        { file: "nginx-affinity.yaml", node: "master", service: "study/service-clusterip", scheduler: "nftables", from: "pod", clients: 25, connections: 2000, duration: 600, seed: 4, affinity: "" },
+        { file: "nginx-study.yaml", node: "node1", service: "study/service-loadbalancer", scheduler: "nftables", from: "external", clients: 50, connections: 3000, duration: 900, seed: 9, affinity: "" },
       ];
       const seen = [];
       for (const r of runs) {

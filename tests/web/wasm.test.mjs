@@ -6,7 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -25,7 +27,7 @@ const example = (f) => readFileSync(join(root, "examples", f), "utf8");
 const bad = (f) => readFileSync(join(root, "tests/bad-manifests", f), "utf8");
 const BASE = ["load", "validate", "services", "endpoints", "nodes", "warnings"];
 const RECORDS = ["trace", "simulate", "balancer"];
-const TEXT_VIEWS = ["iptables-restore", "iptables-save", "ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"];
+const TEXT_VIEWS = ["iptables-restore", "iptables-save", "nftables-dump", "nftables-load", "nftables-list", "ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"];
 
 /** Calls `fn`, asserts it throws an SvcCoreError, returns it. */
 function thrown(fn) {
@@ -315,6 +317,156 @@ test("render: the IPVS views, with the scheduler option", () => {
   assert.match(u.message, /unknown option "nodes" \(known: node, family, scheduler\)/);
 });
 
+// ---- nftables ---------------------------------------------------------------------------------
+
+const NFT_CASES = join(root, "tests/conformance/nftables");
+const nftCases = () => readdirSync(NFT_CASES).filter((d) => existsSync(join(NFT_CASES, d, "expected.txt"))).sort();
+const nftCase = (name) => {
+  const dir = join(NFT_CASES, name);
+  const cluster = wasm.loadCluster(readFileSync(join(dir, "cluster.json"), "utf8"), "cluster.json");
+  return { dir, cluster, proxy: JSON.parse(readFileSync(join(dir, "proxy.json"), "utf8")) };
+};
+
+test("renderNftables: every conformance case's dump is kube-proxy's expected text after the tests' normalization", () => {
+  const cases = nftCases();
+  assert.equal(cases.length, 13, cases.join(", "));
+  const tmp = mkdtempSync(join(tmpdir(), "svccore-nft-"));
+  try {
+    const failed = [];
+    for (const name of cases) {
+      const { cluster, proxy } = nftCase(name);
+      const file = join(tmp, `${name}.txt`);
+      writeFileSync(file, cluster.renderNftables({ proxierSettings: proxy, form: "dump" }));
+      // check_fixtures.py --compare applies kube-proxy's sortNFTablesTransaction and diffs.
+      const r = spawnSync("python3", [join(NFT_CASES, "check_fixtures.py"), "--compare", name, file], { encoding: "utf8" });
+      if (r.status !== 0) failed.push(`${name}: ${r.stdout}${r.stderr}`);
+    }
+    assert.deepEqual(failed, []);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+/** An `nft list` text cut into its top-level objects (set, map, chain, with their bodies), sorted. */
+function nftObjects(text) {
+  const blocks = [];
+  let cur = null;
+  for (const line of text.split("\n")) {
+    if (/^\t\S/.test(line)) blocks.push((cur = [line]));
+    else if (cur && line.startsWith("\t\t")) cur.push(line);
+    else if (cur && line === "\t}") (cur.push(line), (cur = null));
+  }
+  return blocks.map((b) => b.join("\n")).sort();
+}
+
+test("renderNftables: the list form is what nft printed for every conformance case (objects in creation order)", () => {
+  // kernel-list.txt: `nft list ruleset` (nftables 1.0.6) after loading the case with objects
+  // created in name order; the list form lists them in the order its load form creates them.
+  for (const name of nftCases()) {
+    const { dir, cluster, proxy } = nftCase(name);
+    const got = cluster.renderNftables({ proxierSettings: JSON.stringify(proxy), form: "list" });
+    const want = readFileSync(join(dir, "kernel-list.txt"), "utf8");
+    assert.equal(got.split("\n")[0], "table ip kube-proxy {", name);
+    assert.equal(got.endsWith("}\n"), true, name);
+    assert.ok(nftObjects(want).length > 10, name);
+    assert.deepEqual(nftObjects(got), nftObjects(want), name);
+  }
+});
+
+test("renderNftables: the load form is the dump's lines in the order nft -f accepts", () => {
+  const { cluster, proxy } = nftCase("overall");
+  const dump = cluster.renderNftables({ proxierSettings: proxy });
+  const load = cluster.renderNftables({ proxierSettings: proxy, form: "load" });
+  assert.deepEqual(load.split("\n").sort(), dump.split("\n").sort());
+  const kinds = load.trimEnd().split("\n").map((l) => l.split(" ")[1]);
+  const order = ["table", "chain", "set", "map", "rule", "element"];
+  const ranks = kinds.map((k) => order.indexOf(k));
+  assert.ok(ranks.every((r) => r >= 0), "only add table/chain/set/map/rule/element lines");
+  assert.deepEqual(ranks, [...ranks].sort((a, b) => a - b), "table, chains, sets, maps, rules, elements");
+});
+
+test("renderNftables: a node's table from the cluster's Node, KubeProxyConfiguration-free, with flags", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const dump = c.renderNftables({ node: "node2", clusterCIDR: "10.244.0.0/16" });
+  assert.match(dump, /^add table ip kube-proxy \{ comment "rules for kube-proxy" ; \}$/m);
+  assert.match(dump, /^add element ip kube-proxy cluster-ips \{ 10\.97\.97\.97 \}$/m);
+  assert.match(dump, /^add element ip kube-proxy service-ips \{ 10\.108\.12\.40 \. tcp \. 80 : goto service-[A-Z2-7]{8}-study\/service-loadbalancer\/tcp\/ \}$/m);
+  assert.match(dump, /^add rule ip kube-proxy service-[A-Z2-7]{8}-study\/service-loadbalancer\/tcp\/ numgen random mod 3 vmap \{ 0 : goto endpoint-/m);
+  // The local-traffic detector of --cluster-cidr: traffic from outside the pod network to a
+  // cluster IP is masqueraded.
+  assert.match(dump, /^add rule ip kube-proxy service-\S+ ip daddr 10\.108\.12\.40 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade$/m);
+  // The node port on the node's own IP (nodePortAddresses unset: every local address).
+  assert.match(dump, /^add element ip kube-proxy service-nodeports \{ tcp \. 31426 : goto external-/m);
+  // ETP Local: node2's external chain for the LoadBalancer reaches only its local endpoint.
+  const local = (node) => (c.renderNftables({ node }).match(/^add rule ip kube-proxy local-\S+ .*goto endpoint-.*$/gm) ?? []).join("\n");
+  assert.match(local("node2"), /numgen random mod 1 vmap \{ 0 : goto endpoint-\S+__10\.244\.104\.10\/80 \}$/);
+  assert.match(local("node1"), /numgen random mod 2 /);
+  assert.equal(local("master"), "");
+  // No ServiceCIDR object: serviceCIDRs adds the drop rule for unallocated cluster IPs.
+  assert.doesNotMatch(dump, /unallocated/);
+  assert.match(
+    c.renderNftables({ node: "node2", serviceCIDRs: ["10.96.0.0/12"] }),
+    /^add rule ip kube-proxy cluster-ips-check ip daddr \{ 10\.96\.0\.0\/12 \} drop comment "Drop traffic to unallocated ClusterIPs"$/m,
+  );
+  // The text views are the same renderer with the node and family.
+  for (const form of ["dump", "load", "list"]) {
+    assert.equal(c.render(`nftables-${form}`, { node: "node1" }), c.renderNftables({ node: "node1", form }));
+  }
+  assert.match(c.renderNftables({ node: "node1", family: "IPv6", form: "list" }), /^table ip6 kube-proxy \{/);
+});
+
+test("nftablesServiceCidrs: the cluster's ServiceCIDR objects over the serviceCIDRs option, and renderNftables uses them", () => {
+  const study = example("nginx-study.yaml");
+  const none = wasm.loadCluster(study).nftablesServiceCidrs({ node: "node2" });
+  assert.deepEqual(none, {
+    source: "none",
+    names: [],
+    cidrs: [],
+    message: "no service CIDRs (no ServiceCIDR object, none in the proxier settings): no drop rule for unallocated cluster IPs",
+  });
+  const flag = wasm.loadCluster(study).nftablesServiceCidrs({ serviceCIDRs: "10.96.0.0/12" });
+  assert.equal(flag.source, "settings");
+  assert.deepEqual(flag.cidrs, ["10.96.0.0/12"]);
+  const objects = `${study}\n---\napiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: kubernetes}\nspec: {cidrs: [10.96.0.0/12, "fd00:10:96::/112"]}\n`;
+  const c = wasm.loadCluster(objects);
+  const o = c.nftablesServiceCidrs({ serviceCIDRs: ["172.30.0.0/16"] });
+  assert.equal(o.source, "objects");
+  assert.deepEqual(o.names, ["kubernetes"]);
+  assert.deepEqual(o.cidrs, ["10.96.0.0/12", "fd00:10:96::/112"]);
+  assert.match(o.message, /from 1 ServiceCIDR object \(kubernetes\)/);
+  const dump = c.renderNftables({ node: "node2", serviceCIDRs: ["172.30.0.0/16"] });
+  assert.match(dump, /^add rule ip kube-proxy cluster-ips-check ip daddr \{ 10\.96\.0\.0\/12 \} drop comment "Drop traffic to unallocated ClusterIPs"$/m);
+  assert.doesNotMatch(dump, /172\.30\./);
+  assert.match(c.renderNftables({ node: "node2", family: "IPv6" }), /ip6 daddr \{ fd00:10:96::\/112 \} drop/);
+  const e = thrown(() => c.nftablesServiceCidrs({ form: "list" }));
+  assert.equal(e.path, "form");
+});
+
+test("renderNftables: bad options throw with the option's path", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const cases = [
+    [{ form: "save" }, "invalid-argument", "form", /expected dump, load or list/],
+    [{ family: "IPv5" }, "invalid-argument", "family", /IPv5/],
+    [{ randomFully: true }, "invalid-argument", "randomFully", /unknown option "randomFully"/],
+    [{ scheduler: "rr" }, "invalid-argument", "scheduler", /unknown option/],
+    [{ serviceCIDRs: ["10.96.0.0/33"] }, "config", "serviceCIDRs[0]", /is not a CIDR/],
+    [{ masqueradeAll: "yes" }, "invalid-argument", "masqueradeAll", /true or false/],
+    [{ masqueradeBit: 40 }, "invalid-argument", "masqueradeBit", /between 0 and 31/],
+    [{ masqueradeBit: 3, masqueradeMark: "0x4000" }, "invalid-argument", "masqueradeMark", /not both/],
+    [{ proxierSettings: { staleChain: [] } }, "config", "staleChain", /unknown field/],
+    [{ proxierSettings: { nodeIPs: ["nope"] } }, "config", "nodeIPs[0]", /is not an IP/],
+    [{ proxierSettings: "{" }, "config", "line 1 column 1", /EOF/],
+  ];
+  for (const [opts, kind, path, message] of cases) {
+    const e = thrown(() => c.renderNftables(opts));
+    const what = JSON.stringify(opts);
+    assert.equal(e.kind, kind, what);
+    assert.equal(e.path, path, what);
+    assert.match(e.message, message, what);
+  }
+  assert.equal(thrown(() => c.renderNftables({ proxierSettings: { nodeIPs: ["nope"] } })).file, "proxierSettings");
+});
+
 test("services: the skipped reason comes with a stable code", () => {
   const s = wasm.loadCluster(example("nginx-study.yaml")).services();
   const codes = Object.fromEntries(s.skipped.map((x) => [x.name, x.reasonCode]));
@@ -395,6 +547,58 @@ test("trace (ipvs): the virtual server, its real servers and the scheduler's pic
   assert.match(aff.note, /persistence 10800s/);
 });
 
+test("trace (nftables): the kube-proxy table's paths, numgen's exact shares, the drop for ETP Local", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const t = c.trace({ ...LB, mode: "nftables" });
+  assert.equal(t.mode, "nftables");
+  assert.equal(t.node, "node2");
+  // numgen random mod 3: reciprocal_scale of a 32-bit random gives 0 one more value of 2^32.
+  assert.deepEqual(
+    t.outcomes.map((o) => [o.verdict.kind, o.probability.fraction, o.probability.nominal]),
+    [
+      ["Dnat", "715827883/2147483648", "1/3"],
+      ["Dnat", "1431655765/4294967296", "1/3"],
+      ["Dnat", "1431655765/4294967296", "1/3"],
+    ],
+  );
+  assert.equal(t.outcomes.reduce((a, o) => a + o.probability.decimal, 0), 1);
+  assert.deepEqual(t.outcomes.map((o) => o.verdict.endpoint).sort(), ["10.244.104.10:80", "10.244.166.129:80", "10.244.166.191:80"]);
+  const o = t.outcomes[0];
+  assert.ok(o.verdict.chain.startsWith("endpoint-"), o.verdict.chain);
+  assert.deepEqual(
+    o.steps.slice(0, 4).map((s) => `${s.table} ${s.chain}`),
+    ["filter filter-prerouting-pre-dnat", "nat nat-prerouting", "nat services", `nat ${o.steps[3].chain}`],
+  );
+  assert.match(o.steps[2].effect, /^@service-ips 10\.108\.12\.40 \. tcp \. 80: goto service-/);
+  assert.match(o.steps[3].text, /^numgen random mod 3 vmap/);
+  assert.equal(o.masquerade, false);
+  // From outside to master's node port: ETP Local without a local endpoint is dropped.
+  const d = c.trace({ node: "master", src: "203.0.113.9", dst: "192.168.100.53:31426", from: "external", mode: "nftables" });
+  assert.deepEqual(d.outcomes.map((x) => x.verdict), [{ kind: "Drop", reason: "study/service-loadbalancer has no local endpoints" }]);
+  assert.equal(d.outcomes[0].steps.at(-1).chain, "nodeport-endpoints-check");
+  // The same through the affinity example: the client in the affinity set keeps its endpoint.
+  const a = wasm.loadCluster(example("nginx-affinity.yaml"));
+  const first = a.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "nftables" });
+  assert.equal(first.outcomes.length, 3);
+  const set = first.outcomes[1].steps.map((s) => /@(affinity-\S+)/.exec(s.text)?.[1]).find(Boolean);
+  assert.ok(set, JSON.stringify(first.outcomes[1].steps.map((s) => s.text)));
+  const held = a.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "nftables", recent: [set] });
+  assert.equal(held.outcomes.length, 1);
+  assert.equal(held.outcomes[0].probability.fraction, "1");
+  assert.equal(held.outcomes[0].verdict.endpoint, first.outcomes[1].verdict.endpoint);
+});
+
+test("simulate (nftables): numgen random's exact shares are what the engine promises", () => {
+  const c = wasm.loadCluster(example("nginx-study.yaml"));
+  const r = c.simulate({ service: "study/service-clusterip", node: "node2", scheduler: "nftables", connections: 30000, seed: 5 });
+  assert.equal(r.algorithm, "nftables");
+  assert.equal(r.connections, 30000);
+  assert.deepEqual(r.endpoints.map((e) => e.expectedShare), [715827883 / 2147483648, 1431655765 / 4294967296, 1431655765 / 4294967296]);
+  assert.equal(r.endpoints.reduce((a, e) => a + e.picks, 0), 30000);
+  // Each share within 5 binomial standard deviations of its promise.
+  for (const e of r.endpoints) assert.ok(Math.abs(e.share - e.expectedShare) < 5 * Math.sqrt(e.expectedShare * (1 - e.expectedShare) / 30000), JSON.stringify(e));
+});
+
 test("trace: bad options throw invalid-argument with the option's path", () => {
   const c = wasm.loadCluster(example("nginx-study.yaml"));
   const cases = [
@@ -405,7 +609,8 @@ test("trace: bad options throw invalid-argument with the option's path", () => {
     [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
     [{ ...LB, proto: "icmp" }, "proto", /tcp, udp or sctp/],
     [{ ...LB, from: "mars" }, "from", /pod, node, other-node or external/],
-    [{ ...LB, mode: "nftables" }, "mode", /iptables or ipvs/],
+    [{ ...LB, mode: "userspace" }, "mode", /expected iptables, ipvs or nftables/],
+    [{ ...LB, mode: "nftables", scheduler: "rr" }, "scheduler", /applies to mode "ipvs" only/],
     [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /unknown IPVS scheduler "fo"/],
     [{ ...LB, mode: "ipvs", srcPort: 70000 }, "srcPort", /between 0 and 65535/],
     [{ ...LB, color: "red" }, "color", /unknown option/],
@@ -559,6 +764,9 @@ test("the TypeScript declarations type every export and record", () => {
     "nodeDifferences(family?: IpFamily): NodeDifferences",
     "warnings(family?: IpFamily",
     "render(view: string, options?: RenderOptions",
+    "renderNftables(options?: NftablesOptions): string",
+    "nftablesServiceCidrs(options?: NftablesSettingsOptions): ServiceCidrChoice",
+    "interface NftablesOptions",
     "trace(options: TraceOptions): TraceResult",
     "simulate(options: SimulateOptions): SimulationReport",
     "export class Balancer",
@@ -595,6 +803,12 @@ test("names: the core's lists, and the TypeScript types list the same schedulers
     [...types.match(new RegExp(`export type ${name} = ([^;]+);`))[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
   assert.deepEqual(union("IpvsScheduler"), n.ipvsSchedulers);
   assert.deepEqual(union("TrafficSource"), [...n.trafficSources, "host"]);
+  const algorithms = union("Algorithm");
+  assert.deepEqual(
+    [...algorithms, ...n.ipvsSchedulers].sort(),
+    [...n.algorithms].sort(),
+    "the Algorithm type lists every algorithm of the core",
+  );
 });
 
 test("trace: from node is the node itself (OUTPUT), other-node enters from the network", () => {

@@ -385,6 +385,7 @@ class Cluster:
         node: str,
         mode: str = "iptables",
         file: str | None = None,
+        table: str | None = None,
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         family: str | None = None,
@@ -464,6 +465,8 @@ class AuditReport:
     def service_ports(self) -> list[str]: ...
     @property
     def clean_service_ports(self) -> int: ...
+    @property
+    def notes(self) -> list[str]: ...
     @property
     def expected_rules(self) -> int: ...
     @property

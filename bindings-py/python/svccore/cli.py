@@ -331,14 +331,15 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
         "--scheduler",
         choices=SCHEDULERS,
         help="the engine (default: iptables, kube-proxy's random cascade; with --mode nftables, "
-        "nftables; with --mode ipvs, rr)",
+        "nftables; with --mode userspace, userspace; with --mode ipvs, rr)",
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "nftables", "ipvs"),
+        choices=("iptables", "nftables", "userspace", "ipvs"),
         help="kube-proxy's mode: iptables (the cascade), nftables (numgen random, affinity "
-        "sets) or ipvs (--scheduler, default rr, and the virtual server's ipvsadm listing with "
-        "live connection counts)",
+        "sets), userspace (the proxy's round robin over its shuffled list, its own ClientIP "
+        "table; every ready endpoint, no traffic policies) or ipvs (--scheduler, default rr, "
+        "and the virtual server's ipvsadm listing with live connection counts)",
     )
     p.add_argument(
         "--from",
@@ -442,6 +443,10 @@ def _scheduler(args: argparse.Namespace) -> str:
         if args.scheduler not in (None, "nftables"):
             raise UsageError(f"--mode nftables uses numgen random, not {args.scheduler}")
         return "nftables"
+    if args.mode == "userspace":
+        if args.scheduler not in (None, "userspace"):
+            raise UsageError(f"--mode userspace uses the proxy's round robin, not {args.scheduler}")
+        return "userspace"
     return args.scheduler or "iptables"
 
 
@@ -502,7 +507,9 @@ SIMULATE = Command(
     "  svccore simulate -f examples/nginx-study.yaml --service study/service-clusterip "
     "--scheduler maglev --remove-endpoint 10.244.166.129:80 -o json\n"
     "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
-    "--mode nftables",
+    "--mode nftables\n"
+    "  svccore simulate -f examples/nginx-affinity.yaml --service study/service-clusterip "
+    "--mode userspace",
     add_arguments=_simulate_arguments,
     run=_run_simulate,
 )
@@ -1101,8 +1108,15 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
         "--actual",
         metavar="FILE",
         required=True,
-        help="the node's iptables-save (or ip6tables-save) output; with --mode nftables its "
-        "'nft list table ip kube-proxy' (ip6) or 'nft list ruleset'; '-' reads stdin",
+        help="the node's iptables-save (or ip6tables-save) output, either backend, -c or not, "
+        "or one table's 'iptables -S' ('iptables -L' listings are refused); with --mode nftables "
+        "its 'nft list table ip kube-proxy' (ip6) or 'nft list ruleset'; '-' reads stdin",
+    )
+    p.add_argument(
+        "--table",
+        choices=("filter", "nat"),
+        help="the table an 'iptables -S' output lists (default: told by its -P lines and "
+        "kube-proxy's chains); with iptables-save output, compare that table alone",
     )
     p.add_argument(
         "--mode",
@@ -1131,8 +1145,16 @@ def _run_audit(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     actual = _read_text(args.actual)
     settings = iptables_settings(args)
+    if args.table and args.mode == "nftables":
+        raise InputError("--table applies to --mode iptables")
     report = cluster.audit(
-        actual, node=args.node, family=args.family, mode=args.mode, file=args.actual, **settings
+        actual,
+        node=args.node,
+        family=args.family,
+        mode=args.mode,
+        file=args.actual,
+        table=args.table,
+        **settings,
     )
     _warn_proxy(cluster, report.family)
     if args.mode == "nftables":
@@ -1147,25 +1169,34 @@ def _run_audit(args: argparse.Namespace) -> int:
     if args.output == "json":
         _print_json({**report.to_dict(), "assumed_defaults": assumed})
     else:
-        text = _assumed_text(assumed) + str(report)
+        text = _with_assumed(str(report), assumed)
         sys.stdout.write(_colourize(text) if _use_colour() else text)
     return EXIT_DRIFT if report.has_drift else EXIT_OK
 
 
-def _assumed_text(assumed: Sequence[dict[str, Any]]) -> str:
-    """The defaults an audit assumed, as the lines before its report.
+def _with_assumed(text: str, assumed: Sequence[dict[str, Any]]) -> str:
+    """An audit's report with the defaults it assumed after its first paragraph (the summary
+    and its notes).
 
-    >>> print(_assumed_text([{"flag": "--x", "value": "true", "meaning": "y"}]), end="")
+    >>> a = [{"flag": "--x", "value": "1", "meaning": "y"}]
+    >>> print(_with_assumed("audit x\\nno drift\\n", a))
+    audit x
     defaults assumed (no flag, configuration or settings file gave them; a wrong one is drift):
-      --x=true: y
+      --x=1: y
+    no drift
     <BLANKLINE>
     """
     if not assumed:
-        return ""
+        return text
     head = "defaults assumed (no flag, configuration or settings file gave them; a wrong one "
     lines = [head + "is drift):"]
     lines += [f"  {a['flag']}={a['value']}: {a['meaning']}" for a in assumed]
-    return "\n".join(lines) + "\n\n"
+    block = "\n".join(lines) + "\n"
+    first, sep, rest = text.partition("\n\n")
+    if sep:
+        return f"{first}\n{block}\n{rest}"
+    *summary, last = text.splitlines(keepends=True)
+    return "".join(summary) + block + last
 
 
 AUDIT = Command(
@@ -1174,7 +1205,11 @@ AUDIT = Command(
     description="Audits a node's iptables-save output against the rules kube-proxy's iptables "
     "mode should have written there: per service port, the rules missing, extra or changed, "
     "chains reordered, missing or stale. Counters, quoting and other iptables-save details do "
-    "not count. --mode nftables audits the node's 'nft list table ip kube-proxy' (or 'nft list "
+    "not count. Either backend's iptables-save (-c or not) is read, and one table's "
+    "'iptables -S' (that table alone is compared); 'iptables -L' listings lose rule details "
+    "and are refused. Notes before the findings say what was read and the signs of an older "
+    "kube-proxy (trailing-colon comments, 5-decimal probabilities, physdev external-IP rules). "
+    "--mode nftables audits the node's 'nft list table ip kube-proxy' (or 'nft list "
     "ruleset', other tables ignored) against kube-proxy's nftables table: chains and their "
     "rules in order, sets and maps and their elements, base-chain hooks and priorities; nft's "
     "re-serialization, element order, counter values and learned affinity entries do not "
@@ -1185,6 +1220,8 @@ AUDIT = Command(
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save\n"
     "  svccore audit -f cluster.json --node worker-1 --actual worker-1.save "
     "--config kube-proxy.yaml -o json\n"
+    "  ssh worker-1 iptables -t nat -S > worker-1.nat\n"
+    "  svccore audit -f cluster.json --node worker-1 --actual worker-1.nat --table nat\n"
     "  ssh worker-1 nft list table ip kube-proxy > worker-1.nft\n"
     "  svccore audit --mode nftables -f cluster.json --node worker-1 --actual worker-1.nft "
     "--service-cidrs 10.96.0.0/16",

@@ -141,6 +141,7 @@ pub fn audit_snapshot(
         actual_rules,
         expected_elements,
         actual_elements,
+        notes: Vec::new(),
     })
 }
 

@@ -7,7 +7,9 @@
 //!
 //! - [`Dump`], [`Table`], [`Rule`] with its [`Match`]es and [`Target`]: the model, with
 //!   kube-proxy's modules and targets typed and anything else kept as words.
-//! - [`Dump::parse`]: reads `iptables-restore` input or `iptables-save` output.
+//! - [`Dump::parse`]: reads `iptables-restore` input or `iptables-save` output;
+//!   [`Dump::parse_rules`] one table's `iptables -S`; [`detect_form`] tells them (and
+//!   `iptables -L`, `nft list`, `ipvsadm` output) apart.
 //! - [`RestoreSink`]: where a renderer writes a payload; [`String`] writes the text,
 //!   [`DumpBuilder`] fills a [`Dump`] from the same words without text in between.
 //! - [`Rule::to_save`] and [`save_text`]: print rules and dumps as `iptables-save` does, in the
@@ -33,12 +35,14 @@
 
 mod dump;
 mod eval;
+mod form;
 mod parse;
 mod restore;
 mod rule;
 
 pub use dump::{builtin_chains, save_text, ChainDecl, Dump, Table};
 pub use eval::{Branch, Packet, Path, RuleSet, Step, Verdict};
+pub use form::{detect_form, DumpForm};
 pub use parse::split_words;
 pub use restore::{DumpBuilder, RestoreSink};
 pub use rule::{

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::dump::{Dump, Filler};
+use super::form::excerpt;
 use super::rule::{probability_threshold, AddrMatch, Match, Opt, RecentAction, Rule, Target};
 use crate::{Error, Issue, Result};
 
@@ -443,12 +444,14 @@ fn parse_target(
 }
 
 impl Dump {
-    /// Parses a dump. Comments, blank lines and `[packets:bytes]` counters are ignored; `-I` is
-    /// applied as an insertion. `ipv6` selects the REJECT default. Errors are [`Error::Dump`]
-    /// with `line N`.
+    /// Parses a dump (`iptables-save` output, with or without `-c`, either backend, or
+    /// `iptables-restore` input). Comments, blank lines and `[packets:bytes]` counters are
+    /// ignored; `-I` is applied as an insertion. `ipv6` selects the REJECT default. Errors are
+    /// [`Error::Dump`] with `line N` and a message quoting the line.
     pub fn parse(text: &str, file: Option<&str>, ipv6: bool) -> Result<Dump> {
         let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
         let mut fill = Filler::default();
+        let mut open_at = 0;
         for (k, raw) in text.lines().enumerate() {
             let n = k + 1;
             let mut line = raw.trim();
@@ -457,12 +460,22 @@ impl Dump {
             }
             if let Some(name) = line.strip_prefix('*') {
                 if !fill.begin(name) {
-                    return Err(err(n, "table started before COMMIT".into()));
+                    return Err(err(
+                        n,
+                        format!("table {name} starts before the table of line {open_at} ends with COMMIT"),
+                    ));
                 }
+                open_at = n;
                 continue;
             }
             if fill.table().is_none() {
-                return Err(err(n, format!("{line:?} outside a table")));
+                return Err(err(
+                    n,
+                    format!(
+                        "{:?} is outside a table: iptables-save output opens each table with a *filter, *nat, ... line",
+                        excerpt(line)
+                    ),
+                ));
             }
             if line == "COMMIT" {
                 fill.commit();
@@ -473,7 +486,7 @@ impl Dump {
                 let name = it.next().unwrap_or("");
                 let policy = it.next().unwrap_or("-");
                 if name.is_empty() {
-                    return Err(err(n, "empty chain name".into()));
+                    return Err(err(n, format!("empty chain name in {:?}", excerpt(line))));
                 }
                 fill.declare(name, policy);
                 continue;
@@ -484,15 +497,16 @@ impl Dump {
                     line = line[p + 1..].trim_start();
                 }
             }
-            let words = split_words(line).map_err(|m| err(n, m))?;
+            let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
+            let words = split_words(line).map_err(in_line)?;
             let (op, chain) = match (words.first(), words.get(1)) {
                 (Some(op), Some(c)) => (op.as_str(), c.as_str()),
-                _ => return Err(err(n, format!("cannot parse {line:?}"))),
+                _ => return Err(err(n, format!("cannot parse {:?}", excerpt(line)))),
             };
             let t = fill.table().expect("checked above");
             match op {
                 "-A" | "--append" => {
-                    let r = parse_rule(chain, &words[2..], ipv6).map_err(|m| err(n, m))?;
+                    let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
                     t.rules.push(r);
                 }
                 "-I" | "--insert" => {
@@ -500,16 +514,77 @@ impl Dump {
                         Some(p) => (p, &words[3..]),
                         None => (1, &words[2..]),
                     };
-                    let r = parse_rule(chain, rest, ipv6).map_err(|m| err(n, m))?;
+                    let r = parse_rule(chain, rest, ipv6).map_err(in_line)?;
                     t.insert_rule(pos, r);
                 }
                 "-X" | "--delete-chain" => t.deleted.push(chain.to_owned()),
                 "-F" | "--flush" => t.rules.retain(|r| r.chain != chain),
-                _ => return Err(err(n, format!("unsupported command {op:?}"))),
+                _ => return Err(in_line(format!("unsupported command {op:?}"))),
             }
         }
-        fill.finish()
-            .ok_or_else(|| err(text.lines().count(), "missing COMMIT".into()))
+        fill.finish().ok_or_else(|| {
+            err(
+                text.lines().count(),
+                format!("the table of line {open_at} does not end with COMMIT (a cut-off dump?)"),
+            )
+        })
+    }
+
+    /// Parses `iptables -S` output (`iptables -t TABLE -S`, `--list-rules`; with `-v`, the
+    /// `-c PACKETS BYTES` of each line is ignored) as the one table `table` it lists: `-P`
+    /// lines declare built-in chains with their policy, `-N` lines user chains, `-A` lines
+    /// rules. Errors as for [`Dump::parse`].
+    ///
+    /// # Example
+    /// ```
+    /// use svccore::netfilter::Dump;
+    /// let text = "-P PREROUTING ACCEPT\n-N KUBE-MARK-MASQ\n-A KUBE-MARK-MASQ -c 3 180 -j MARK --set-xmark 0x4000/0x4000\n";
+    /// let d = Dump::parse_rules(text, Some("node.S"), false, "nat").unwrap();
+    /// assert_eq!(d.tables[0].name, "nat");
+    /// assert_eq!(d.tables[0].rules.len(), 1);
+    /// ```
+    pub fn parse_rules(text: &str, file: Option<&str>, ipv6: bool, table: &str) -> Result<Dump> {
+        let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
+        let mut fill = Filler::default();
+        fill.begin(table);
+        for (k, raw) in text.lines().enumerate() {
+            let n = k + 1;
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
+            let mut words = split_words(line).map_err(in_line)?;
+            // `-v`: "-c PACKETS BYTES" before the target (or after a policy).
+            if let Some(p) = words.windows(3).position(|w| {
+                w[0] == "-c" && w[1].parse::<u64>().is_ok() && w[2].parse::<u64>().is_ok()
+            }) {
+                words.drain(p..p + 3);
+            }
+            let t = fill.table().expect("opened above");
+            match (words.first().map(String::as_str), words.get(1)) {
+                (Some("-P"), Some(chain)) => {
+                    let policy = words.get(2).map(String::as_str).unwrap_or("ACCEPT");
+                    let chain = chain.clone();
+                    fill.declare(&chain, policy);
+                }
+                (Some("-N"), Some(chain)) => {
+                    let chain = chain.clone();
+                    fill.declare(&chain, "-");
+                }
+                (Some("-A"), Some(chain)) => {
+                    let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
+                    t.rules.push(r);
+                }
+                _ => {
+                    return Err(in_line(
+                        "iptables -S prints only -P, -N and -A lines; unexpected line".into(),
+                    ))
+                }
+            }
+        }
+        fill.commit();
+        Ok(fill.finish().expect("committed"))
     }
 }
 

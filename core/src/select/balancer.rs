@@ -12,6 +12,7 @@ use super::ipvs::{self, ConnCounters};
 use super::maglev::{Maglev, DEFAULT_TABLE_SIZE};
 use super::numgen;
 use super::ring::{RingHash, DEFAULT_MIN_RING_SIZE};
+use super::userspace::RoundRobin;
 use super::{check_unique, fixed_state, Algorithm, Backend, Connection, FixedState, Flags, Rng};
 use crate::error::{Error, Result};
 
@@ -24,6 +25,9 @@ pub enum AffinityKind {
     Persistence,
     /// A plain LRU with an idle timeout (the default for `nftables`, `maglev` and `ring-hash`).
     Lru,
+    /// kube-proxy userspace mode's own table, kept by the `userspace` engine (its only
+    /// semantics, and no other engine's; see [`super::userspace`]).
+    Userspace,
 }
 
 impl AffinityKind {
@@ -34,6 +38,7 @@ impl AffinityKind {
             // nftables: per-endpoint dynamic sets whose `update` refreshes the timeout on every
             // new connection; an entry lives while `now − last < timeout`, as the LRU's.
             Algorithm::Nftables | Algorithm::Maglev | Algorithm::RingHash => AffinityKind::Lru,
+            Algorithm::Userspace => AffinityKind::Userspace,
             _ => AffinityKind::Persistence,
         }
     }
@@ -99,6 +104,8 @@ enum Engine {
     },
     Maglev(Maglev),
     Ring(RingHash),
+    /// kube-proxy userspace's round robin, affinity table included.
+    Userspace(RoundRobin),
 }
 
 #[derive(Clone, Debug)]
@@ -111,7 +118,8 @@ enum Affinity {
 /// The selection state of one service port (or one IPVS virtual server).
 ///
 /// Built once per backend list; [`Balancer::pick`] does not allocate (except when an affinity
-/// store without a fixed capacity, IPVS persistence, grows for a new client).
+/// store without a fixed capacity, IPVS persistence or userspace's table, grows for a new
+/// client).
 #[derive(Clone, Debug)]
 pub struct Balancer {
     algorithm: Algorithm,
@@ -161,12 +169,25 @@ impl Balancer {
         if let Some(t) = options.affinity_timeout {
             check_timeout(t)?;
         }
-        let engine = Self::build(algorithm, backends, options)?;
-        let affinity = options.affinity_timeout.map(|t| {
-            match options
-                .affinity_kind
-                .unwrap_or(AffinityKind::native(algorithm))
-            {
+        let kind = options
+            .affinity_kind
+            .unwrap_or(AffinityKind::native(algorithm));
+        if (kind == AffinityKind::Userspace) != (algorithm == Algorithm::Userspace) {
+            return Err(Error::InvalidArgument(format!(
+                "{algorithm} keeps {} affinity, not {kind:?}",
+                if algorithm == Algorithm::Userspace {
+                    "its own table's"
+                } else {
+                    "recent, persistence or LRU"
+                }
+            )));
+        }
+        let mut rng = Rng::new(options.seed);
+        let engine = Self::build(algorithm, backends, options, &mut rng)?;
+        let affinity = options.affinity_timeout.and_then(|t| {
+            Some(match kind {
+                // The engine keeps the table (built above).
+                AffinityKind::Userspace => return None,
                 AffinityKind::Recent => Affinity::Recent(IptablesAffinity::with_capacity(
                     backends.len(),
                     t,
@@ -174,22 +195,30 @@ impl Balancer {
                 )),
                 AffinityKind::Persistence => Affinity::Templates(PersistenceTemplates::new(t)),
                 AffinityKind::Lru => Affinity::Lru(LruAffinity::new(t, options.lru_capacity)),
-            }
+            })
         });
         let planned = affinity.is_none() && is_planned(&engine);
         Ok(Balancer {
             algorithm,
             options: options.clone(),
             backends: backends.to_vec(),
-            rng: Rng::new(options.seed),
+            rng,
             engine,
             affinity,
             planned,
         })
     }
 
-    fn build(algorithm: Algorithm, backends: &[Backend], o: &Options) -> Result<Engine> {
+    fn build(
+        algorithm: Algorithm,
+        backends: &[Backend],
+        o: &Options,
+        rng: &mut Rng,
+    ) -> Result<Engine> {
         Ok(match algorithm {
+            Algorithm::Userspace => {
+                Engine::Userspace(RoundRobin::new(backends.len(), o.affinity_timeout, rng))
+            }
             Algorithm::Iptables => Engine::Cascade(Cascade::new(backends.len())),
             Algorithm::Nftables => {
                 Engine::Numgen(u32::try_from(backends.len()).unwrap_or(u32::MAX))
@@ -309,12 +338,27 @@ impl Balancer {
     ///   deleted, the order kube-proxy uses. Persistence templates of deleted dests are dropped.
     /// * iptables: the `recent` lists of remaining endpoints survive; new endpoints start empty.
     /// * Maglev, ring hash: rebuilt; LRU affinity entries of remaining backends survive.
+    /// * userspace: kube-proxy's `OnEndpointsUpdate`: the same set keeps order, index and
+    ///   affinity; a changed set drops the departed endpoints' affinity entries, reshuffles
+    ///   (drawing from the seeded generator) and restarts at the first endpoint; an empty list
+    ///   drops every affinity entry ([`super::userspace`]).
     ///
     /// On error nothing changes.
     pub fn update(&mut self, backends: &[Backend]) -> Result<()> {
         check_unique(backends)?;
         let new_pos = positions(backends);
         let old_pos = positions(&self.backends);
+        if let Engine::Userspace(rr) = &mut self.engine {
+            // Updated in place (it cannot fail): kube-proxy's OnEndpointsUpdate.
+            let new_of_old: Vec<Option<usize>> = self
+                .backends
+                .iter()
+                .map(|b| new_pos.get(&b.addr).copied())
+                .collect();
+            rr.update(&new_of_old, backends.len(), &mut self.rng);
+            self.backends = backends.to_vec();
+            return Ok(());
+        }
         let engine = match &self.engine {
             Engine::Ipvs { svc, .. } => {
                 let mut svc = svc.clone();
@@ -340,7 +384,7 @@ impl Balancer {
                     to_kernel,
                 }
             }
-            _ => Self::build(self.algorithm, backends, &self.options)?,
+            _ => Self::build(self.algorithm, backends, &self.options, &mut self.rng)?,
         };
         let new_of_old: Vec<Option<usize>> = self
             .backends
@@ -410,6 +454,24 @@ impl Balancer {
         }
     }
 
+    /// kube-proxy userspace's round-robin state: the shuffled order, the index and the
+    /// affinity table (userspace only).
+    pub fn userspace(&self) -> Option<&RoundRobin> {
+        match &self.engine {
+            Engine::Userspace(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Mutable [`Balancer::userspace`], for kube-proxy's retry after a failed dial
+    /// ([`RoundRobin::next`] with `reset`) and its periodic affinity cleanup.
+    pub fn userspace_mut(&mut self) -> Option<&mut RoundRobin> {
+        match &mut self.engine {
+            Engine::Userspace(r) => Some(r),
+            _ => None,
+        }
+    }
+
     /// The hash ring (ring-hash only).
     pub fn ring(&self) -> Option<&RingHash> {
         match &self.engine {
@@ -446,6 +508,7 @@ fn engine_pick(
         Engine::Ipvs { svc, to_caller, .. } => svc.schedule_labelled(conn, to_caller),
         Engine::Maglev(m) => maglev_pick(m, conn, hash_port),
         Engine::Ring(r) => ring_pick(r, conn, hash_port),
+        Engine::Userspace(r) => r.next(conn.client, conn.now, false).map(|(i, _)| i),
     }
 }
 

@@ -6,6 +6,8 @@
 //!
 //! * [`cascade`]: kube-proxy iptables mode, the `statistic --mode random` cascade.
 //! * [`numgen`]: kube-proxy nftables mode, `numgen random mod n`.
+//! * [`userspace`]: kube-proxy userspace mode, the proxy's own round robin (`LoadBalancerRR`)
+//!   with its ClientIP affinity table.
 //! * [`ipvs`]: the Linux IPVS schedulers rr, wrr, lc, wlc, sed, nq, sh, dh and mh.
 //! * [`maglev`]: the Maglev paper's consistent hash, with weights and any prime table size.
 //! * [`ring`]: ketama / Envoy-style ring hash.
@@ -27,6 +29,9 @@
 //!   **reversed**: the last backend of the slice is the kernel's first dest (spec: ipvs.md §6.0,
 //!   §8.5). [`Balancer::update`] keeps existing dests in place and adds new ones at the head,
 //!   as the kernel does.
+//! * userspace: the slice order is the `Endpoints` order kube-proxy reads; the proxy shuffles it
+//!   with the seeded [`Rng`] ([`userspace`] says how), so picks follow
+//!   [`Balancer::userspace`]'s `order()`.
 //! * Maglev and ring hash: the result does not depend on the slice order (backends are sorted by
 //!   address before the table is built).
 //!
@@ -54,6 +59,7 @@ pub mod maglev;
 pub mod measure;
 pub mod numgen;
 pub mod ring;
+pub mod userspace;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -90,6 +96,9 @@ pub enum Algorithm {
     /// kube-proxy nftables mode: `numgen random mod n`, one draw per connection
     /// ([`numgen`]); affinity in per-endpoint dynamic sets.
     Nftables,
+    /// kube-proxy userspace mode: the proxy's round robin over a shuffled endpoint list, with
+    /// its own ClientIP affinity table ([`userspace`]).
+    Userspace,
     /// IPVS round robin.
     Rr,
     /// IPVS weighted round robin (mainline algorithm).
@@ -116,9 +125,10 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in the order of [`Algorithm::valid_names`].
-    pub const ALL: [Algorithm; 13] = [
+    pub const ALL: [Algorithm; 14] = [
         Algorithm::Iptables,
         Algorithm::Nftables,
+        Algorithm::Userspace,
         Algorithm::Rr,
         Algorithm::Wrr,
         Algorithm::Lc,
@@ -144,14 +154,15 @@ impl Algorithm {
         match self {
             Algorithm::Iptables => "iptables",
             Algorithm::Nftables => "nftables",
+            Algorithm::Userspace => "userspace",
             Algorithm::Maglev => "maglev",
             Algorithm::RingHash => "ring-hash",
             ipvs => ipvs.ipvs_scheduler().map_or("", ipvs::Scheduler::name),
         }
     }
 
-    /// The IPVS scheduler this algorithm stands for, or `None` for iptables, nftables, Maglev
-    /// and ring hash.
+    /// The IPVS scheduler this algorithm stands for, or `None` for iptables, nftables,
+    /// userspace, Maglev and ring hash.
     pub fn ipvs_scheduler(self) -> Option<ipvs::Scheduler> {
         use ipvs::Scheduler as S;
         Some(match self {
@@ -164,16 +175,21 @@ impl Algorithm {
             Algorithm::Sh => S::Sh,
             Algorithm::Dh => S::Dh,
             Algorithm::Mh => S::Mh,
-            Algorithm::Iptables | Algorithm::Nftables | Algorithm::Maglev | Algorithm::RingHash => {
-                return None
-            }
+            Algorithm::Iptables
+            | Algorithm::Nftables
+            | Algorithm::Userspace
+            | Algorithm::Maglev
+            | Algorithm::RingHash => return None,
         })
     }
 
-    /// Whether backend weights count: kube-proxy's iptables and nftables modes have none (every
-    /// endpoint in the list is equally likely, a weight of 0 included).
+    /// Whether backend weights count: kube-proxy's iptables, nftables and userspace modes have
+    /// none (every endpoint in the list takes its turn, a weight of 0 included).
     pub fn has_weights(self) -> bool {
-        !matches!(self, Algorithm::Iptables | Algorithm::Nftables)
+        !matches!(
+            self,
+            Algorithm::Iptables | Algorithm::Nftables | Algorithm::Userspace
+        )
     }
 
     /// Whether the choice is a pure function of the connection (hash-based), so that disruption
@@ -495,7 +511,7 @@ mod tests {
         );
         assert_eq!(
             Algorithm::valid_names(),
-            "iptables|nftables|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash"
+            "iptables|nftables|userspace|rr|wrr|lc|wlc|sed|nq|sh|dh|mh|maglev|ring-hash"
         );
     }
 

@@ -156,6 +156,9 @@ pub struct NftTracer {
     node: String,
     ip_family: IpFamily,
     pod_iface: String,
+    /// The settings the table was built with: the plan behind a drop's cause
+    /// ([`NftTracer::explain`]).
+    settings: ProxierSettings,
 }
 
 /// How a chain ends for the caller.
@@ -515,7 +518,20 @@ impl NftTracer {
             node: settings.node.name.clone(),
             ip_family: settings.ip_family,
             pod_iface,
+            settings: settings.clone(),
         })
+    }
+
+    /// Sets [`Outcome::cause`](super::Outcome::cause) on `result`'s drops and rejects from the
+    /// plan of this tracer's node over `snapshot` (the snapshot the table was rendered from):
+    /// for a caller that keeps a tracer and traces many packets.
+    pub fn explain(&self, snapshot: &crate::snapshot::ProxySnapshot, result: &mut TraceResult) {
+        super::cause::explain(
+            snapshot,
+            &self.settings,
+            &result.packet,
+            &mut result.outcomes,
+        );
     }
 
     fn is_local(&self, ip: IpAddr) -> bool {
@@ -882,9 +898,12 @@ pub fn trace_nftables(
 ) -> Result<TraceResult> {
     let resolved = settings.resolve(cluster)?;
     let table = crate::render::nftables::table(cluster, settings)?;
-    let mut t = NftTracer::new(&table, &resolved)?.trace(packet)?;
-    let snap = crate::snapshot::ProxySnapshot::build(cluster, resolved.ip_family)?;
-    super::cause::explain(&snap, &resolved, packet, &mut t.outcomes);
+    let tracer = NftTracer::new(&table, &resolved)?;
+    let mut t = tracer.trace(packet)?;
+    tracer.explain(
+        &crate::snapshot::ProxySnapshot::build(cluster, resolved.ip_family)?,
+        &mut t,
+    );
     Ok(t)
 }
 

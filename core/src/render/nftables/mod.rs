@@ -94,6 +94,15 @@ impl Form {
     }
 }
 
+/// [`Form::parse`] as a result: [`crate::Error::InvalidArgument`] naming the forms.
+pub fn parse_form(s: &str) -> Result<Form> {
+    Form::parse(s).ok_or_else(|| {
+        crate::Error::InvalidArgument(format!(
+            "unknown nftables form {s:?}: expected dump, load or list"
+        ))
+    })
+}
+
 impl Table {
     /// The table's text in `form`.
     pub fn text(&self, form: Form) -> String {
