@@ -5,8 +5,8 @@ on stderr with its file and path), a service or node named is not in it, or ``sv
 found drift; 2 the command line is wrong: an unknown option, options that contradict each other,
 or an option's value the core refuses (``--src notanip``, ``--flags sh-bogus``: an
 ``svccore.InvalidArgumentError``; ``--cluster-cidr bogus``: a ``svccore.ConfigError`` without a
-file). No traceback is ever printed: anything
-unexpected is reported as ``svccore: error: internal error: ...`` with exit code 1.
+file). No traceback is ever printed: anything unexpected is reported as
+``svccore: error: internal error: ...`` with exit code 1.
 
 Warnings go to stderr once per run each (``-q/--quiet`` hides them; ``-o json`` output that
 carries warnings still does).
