@@ -44,16 +44,18 @@ setup-rust: ## rustup: the wasm32 target, rustfmt and clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-setup-system: ## Debian packages iptables, nftables, iproute2, ipset (kernel tests), binaryen (wasm-opt), when missing
+setup-system: ## Debian packages iptables, nftables, iproute2, ipset (kernel tests), binaryen (wasm-opt), kubectl (plugin test), when missing
 	@missing=""; \
-	for bin in iptables nft ip ipset wasm-opt; do \
+	for bin in iptables nft ip ipset wasm-opt kubectl; do \
 		PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null || missing="$$missing $$bin"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing iptables nftables iproute2 ipset binaryen (missing:$$missing)"; \
+			echo "installing iptables nftables iproute2 ipset binaryen kubectl (missing:$$missing)"; \
 			export DEBIAN_FRONTEND=noninteractive; \
 			apt-get update -qq && apt-get install -y -qq iptables nftables iproute2 ipset binaryen; \
+			command -v kubectl >/dev/null || apt-get install -y -qq kubectl \
+				|| echo "no kubectl package here: the kubectl plugin test is skipped"; \
 		else \
 			echo "warning: missing$$missing; run 'sudo make setup-system' for the kernel tests"; \
 		fi; \
