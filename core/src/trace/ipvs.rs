@@ -66,6 +66,27 @@ pub fn trace_ipvs(
     }
     let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
     let node = IpvsNode::build(&snap, settings, None)?;
+    trace_ipvs_built(&snap, &node, settings, packet)
+}
+
+/// [`trace_ipvs`] on a node already built from `snap` with `settings` (the trace of
+/// [`NodeTracer`](super::NodeTracer), which builds them once for many packets).
+pub(super) fn trace_ipvs_built(
+    snap: &ProxySnapshot,
+    node: &IpvsNode,
+    settings: &ProxierSettings,
+    packet: &Packet,
+) -> Result<TraceResult> {
+    if IpFamily::of(&packet.dst) != settings.ip_family
+        || IpFamily::of(&packet.src) != IpFamily::of(&packet.dst)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "packet {} -> {} is not {} traffic",
+            packet.src,
+            packet.dst,
+            settings.ip_family.as_str()
+        )));
+    }
     let lookup = node.lookup_result(&packet.protocol, packet.dst, packet.dst_port);
     let vs = node.lookup(&packet.protocol, packet.dst, packet.dst_port);
     let step = |chain: &str, rule: usize, text: String, effect: String| Step {
@@ -123,7 +144,7 @@ pub fn trace_ipvs(
     )];
     // The scheduler's pick on the kernel's list, with persistence (one implementation for
     // both entry points: trace_ipvs_node).
-    let picked: Option<std::net::SocketAddr> = trace_ipvs_node(&node, packet, 0)?
+    let picked: Option<std::net::SocketAddr> = trace_ipvs_node(node, packet, 0)?
         .pick
         .and_then(|p| p.parse().ok());
     let verdict = match picked {
@@ -182,7 +203,7 @@ pub fn trace_ipvs(
         steps,
         cause: None,
     }];
-    super::cause::explain(&snap, settings, packet, &mut outcomes);
+    super::cause::explain(snap, settings, packet, &mut outcomes);
     Ok(TraceResult {
         packet: packet.clone(),
         node: settings.node.name.clone(),

@@ -14,6 +14,8 @@
 //!   into a small program (sets and verdict maps as hash tables) and evaluated through the
 //!   base chains of the packet's path by hook and priority; `numgen random` branches with the
 //!   kernel's exact shares, affinity sets hold the client when the packet says so.
+//! - many packets on one node ([`NodeTracer`], [`trace_many`]): the node's rules of any mode
+//!   rendered and read once, each packet traced as [`trace_mode`] would.
 //! - [`render_text`]: a result as text for people.
 //!
 //! `-m statistic` rules branch: every outcome carries its probability as the kernel computes it
@@ -44,6 +46,7 @@ mod ipvs;
 mod ipvs_node;
 mod nft_rule;
 mod nftables;
+mod node;
 mod result;
 mod text;
 
@@ -52,6 +55,7 @@ pub use iptables::{trace, trace_cluster, Tracer};
 pub use ipvs::trace_ipvs;
 pub use ipvs_node::{trace_ipvs_node, IpvsTrace};
 pub use nftables::{trace_nftables, NftTracer};
+pub use node::{trace_many, NodeTracer};
 pub use result::{Origin, Outcome, Packet, Probability, TraceResult};
 pub use text::render_text;
 

@@ -1,0 +1,142 @@
+//! One node's rules read once for many traces: [`NodeTracer`], [`trace_many`].
+
+use super::{ipvs::trace_ipvs_built, NftTracer, Packet, TraceResult, Tracer};
+use crate::proxier::config::{ProxierSettings, ProxyMode};
+use crate::render::iptables::restore_dump;
+use crate::render::ipvs::IpvsNode;
+use crate::snapshot::ProxySnapshot;
+use crate::{Error, Result};
+
+/// What a mode's trace walks, built once.
+#[derive(Debug)]
+enum Walk {
+    Iptables(Tracer),
+    Nftables(NftTracer),
+    Ipvs(IpvsNode),
+}
+
+/// The node's rules of one mode, rendered and read once, with the snapshot they came from (the
+/// plan behind a drop's cause): [`NodeTracer::trace`] gives what [`trace_mode`](super::trace_mode)
+/// gives for the same cluster, settings and packet, without rendering again. The settings fix
+/// the node and the family; a packet of the other family is refused as by `trace_mode`.
+///
+/// # Example
+/// ```
+/// use svccore::proxier::config::{ProxierSettings, ProxyMode};
+/// use svccore::trace::{trace_mode, NodeTracer, Origin, Packet};
+/// let cluster = svccore::load::load_strs([(None, r#"{"apiVersion":"v1","kind":"List","items":[
+///  {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},
+///   "spec":{"clusterIP":"10.96.0.10","ports":[{"port":80}]}}]}"#)]).unwrap();
+/// let s = ProxierSettings::default();
+/// let tracer = NodeTracer::new(ProxyMode::Nftables, &cluster, &s).unwrap();
+/// let p = Packet::new("10.244.1.5".parse().unwrap(), "10.96.0.10".parse().unwrap(), 80, Origin::LocalPod);
+/// assert_eq!(tracer.trace(&p).unwrap(), trace_mode(ProxyMode::Nftables, &cluster, &s, &p).unwrap());
+/// ```
+#[derive(Debug)]
+pub struct NodeTracer {
+    mode: ProxyMode,
+    snap: ProxySnapshot,
+    settings: ProxierSettings,
+    walk: Walk,
+}
+
+impl NodeTracer {
+    /// Renders `mode`'s rules of `cluster` for the settings' node and reads them for tracing
+    /// (the work [`trace_mode`](super::trace_mode) repeats for every packet).
+    ///
+    /// # Errors
+    /// What rendering the node's rules gives (settings that do not resolve, a snapshot of the
+    /// wrong family, rules the tracer cannot read).
+    pub fn new(
+        mode: ProxyMode,
+        cluster: &crate::Cluster,
+        settings: &ProxierSettings,
+    ) -> Result<NodeTracer> {
+        // Each arm builds exactly what its single-packet entry point builds
+        // (trace_cluster, trace_nftables, trace_ipvs), so the results are the same.
+        let (snap, settings, walk) = match mode {
+            ProxyMode::Iptables => {
+                let resolved = settings.resolve(cluster)?;
+                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+                let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
+                let tracer = Tracer::from_dump(rules, &resolved)?;
+                (snap, resolved, Walk::Iptables(tracer))
+            }
+            ProxyMode::Nftables => {
+                let resolved = settings.resolve(cluster)?;
+                let table = crate::render::nftables::table(cluster, settings)?;
+                let tracer = NftTracer::new(&table, &resolved)?;
+                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+                (snap, resolved, Walk::Nftables(tracer))
+            }
+            ProxyMode::Ipvs => {
+                let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
+                let node = IpvsNode::build(&snap, settings, None)?;
+                (snap, settings.clone(), Walk::Ipvs(node))
+            }
+        };
+        Ok(NodeTracer {
+            mode,
+            snap,
+            settings,
+            walk,
+        })
+    }
+
+    /// The mode whose rules this tracer walks.
+    pub fn mode(&self) -> ProxyMode {
+        self.mode
+    }
+
+    /// The settings the rules were rendered with (resolved against the cluster for iptables
+    /// and nftables).
+    pub fn settings(&self) -> &ProxierSettings {
+        &self.settings
+    }
+
+    /// Traces one packet through the node's rules, with the cause of every drop and reject.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the packet is not of the settings' family.
+    pub fn trace(&self, packet: &Packet) -> Result<TraceResult> {
+        match &self.walk {
+            Walk::Iptables(t) => {
+                let mut r = t.trace(packet)?;
+                t.explain(&self.snap, &mut r);
+                Ok(r)
+            }
+            Walk::Nftables(t) => {
+                let mut r = t.trace(packet)?;
+                t.explain(&self.snap, &mut r);
+                Ok(r)
+            }
+            Walk::Ipvs(node) => trace_ipvs_built(&self.snap, node, &self.settings, packet),
+        }
+    }
+}
+
+/// Traces every packet of `packets` through `mode`'s rules of `cluster` on the settings' node,
+/// rendering and reading the rules once ([`NodeTracer`]). The results are in packet order and
+/// equal what [`trace_mode`](super::trace_mode) gives packet by packet.
+///
+/// # Errors
+/// What [`NodeTracer::new`] gives; a packet the trace refuses is named by its index
+/// (`packet 3: …`).
+pub fn trace_many(
+    mode: ProxyMode,
+    cluster: &crate::Cluster,
+    settings: &ProxierSettings,
+    packets: &[Packet],
+) -> Result<Vec<TraceResult>> {
+    let tracer = NodeTracer::new(mode, cluster, settings)?;
+    packets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            tracer.trace(p).map_err(|e| match e {
+                Error::InvalidArgument(m) => Error::InvalidArgument(format!("packet {i}: {m}")),
+                e => e,
+            })
+        })
+        .collect()
+}
