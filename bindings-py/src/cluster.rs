@@ -15,6 +15,7 @@ use crate::config::PyProxyConfig;
 use crate::convert::{from_py, to_py};
 use crate::errors::{core, guard};
 use crate::select::PySimulationReport;
+use crate::tracers::TracerCache;
 use crate::types::{PyEndpointsReport, PyIssue, PyService, PySummary};
 use svccore::model::IpFamily;
 use svccore::simulate::{simulate_with_progress, SimulateOptions};
@@ -54,7 +55,7 @@ fn load_texts(
         }
         l.finish()
     }))?;
-    Ok(PyCluster(cluster))
+    Ok(PyCluster(cluster, TracerCache::default()))
 }
 
 /// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
@@ -76,7 +77,11 @@ fn load_texts(
 /// []
 #[pyclass(name = "Cluster", module = "svccore", frozen)]
 #[derive(Clone, Debug)]
-pub struct PyCluster(pub svccore::Cluster);
+pub struct PyCluster(
+    pub svccore::Cluster,
+    /// The tracers built for this cluster (see `crate::tracers`).
+    pub(crate) TracerCache,
+);
 
 #[pymethods]
 impl PyCluster {
@@ -245,7 +250,7 @@ impl PyCluster {
                 l.client_keys(true).add_value(file.as_deref(), &value);
                 l.finish()
             }))?;
-            Ok(PyCluster(cluster))
+            Ok(PyCluster(cluster, TracerCache::default()))
         })
     }
 
@@ -819,9 +824,106 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
             let f = settings_flags("trace", flags, Some(node), Some(proxier_family(&p)))?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let t = core(py.detach(|| svccore::trace::trace_mode(mode, &self.0, &s, &p)))?;
+            let tracer = self.1.get(py, &self.0, mode, &s)?;
+            let t = core(py.detach(|| tracer.trace(&p)))?;
             Ok(PyTraceResult::new(t, mode.as_str()))
         })
+    }
+
+    /// Traces many packets on ``node``, in order: one :class:`TraceResult` per packet, each
+    /// what :meth:`trace` gives for it. ``packets`` are dicts with :meth:`trace`'s packet
+    /// arguments: ``src`` and ``dst`` (required), ``proto`` (``"tcp"``), ``source`` (or
+    /// ``from``; ``"pod"``) and ``recent`` (a list of names); ``mode``, ``node`` and the
+    /// settings keywords are :meth:`trace`'s and hold for every packet. Packets may mix IP
+    /// families (each is traced on its destination's family).
+    ///
+    /// The node's rules are rendered and read once per mode, family and settings, and kept
+    /// with the cluster: later calls of :meth:`trace` and :meth:`trace_many` on the same node
+    /// and settings walk the rules without rendering them again. A bad packet raises
+    /// ``InvalidArgumentError`` naming its index (``packets[3]: …``); nothing is traced then.
+    ///
+    /// >>> import svccore
+    /// >>> c = svccore.Cluster.from_yaml('''
+    /// ... apiVersion: v1
+    /// ... kind: Service
+    /// ... metadata: {name: web, namespace: shop}
+    /// ... spec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}
+    /// ... ---
+    /// ... apiVersion: discovery.k8s.io/v1
+    /// ... kind: EndpointSlice
+    /// ... metadata: {name: web-1, namespace: shop, labels: {kubernetes.io/service-name: web}}
+    /// ... addressType: IPv4
+    /// ... ports: [{name: "", port: 8080}]
+    /// ... endpoints: [{addresses: [10.1.0.1]}]
+    /// ... ''')
+    /// >>> ts = c.trace_many([{'src': '10.1.0.9', 'dst': '10.96.0.10:80'},
+    /// ...                    {'src': '203.0.113.9', 'dst': '10.96.0.10:81', 'source': 'external'}],
+    /// ...                   node='node-a')
+    /// >>> [t.endpoints() for t in ts]
+    /// [{'10.1.0.1:8080': 1.0}, {}]
+    /// >>> c.trace_many([{'src': '10.1.0.9'}], node='node-a')
+    /// Traceback (most recent call last):
+    /// ...
+    /// svccore.InvalidArgumentError: packets[0]: no "dst"
+    #[pyo3(signature = (packets, *, node, mode = "iptables", config = None, proxier_settings = None, **flags))]
+    fn trace_many(
+        &self,
+        py: Python<'_>,
+        packets: Vec<Bound<'_, PyAny>>,
+        node: String,
+        mode: &str,
+        config: Option<PyRef<'_, PyProxyConfig>>,
+        proxier_settings: Option<&Bound<'_, PyAny>>,
+        flags: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<PyTraceResult>> {
+        guard(|| {
+            let mode = core(ProxyMode::parse_among(mode, &TRACE_MODES))?;
+            let parsed = packets
+                .iter()
+                .enumerate()
+                .map(|(i, p)| packet_of_dict(i, p))
+                .collect::<PyResult<Vec<_>>>()?;
+            // One tracer per family the packets have (settings differ only by family).
+            let mut tracers = Vec::with_capacity(2);
+            for family in [IpFamily::IPv4, IpFamily::IPv6] {
+                if !parsed.iter().any(|p| proxier_family(p) == family) {
+                    continue;
+                }
+                let f = settings_flags("trace_many", flags, Some(node.clone()), Some(family))?;
+                let s =
+                    proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+                tracers.push((family, self.1.get(py, &self.0, mode, &s)?));
+            }
+            let results = core(py.detach(|| {
+                parsed
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let (_, t) = tracers
+                            .iter()
+                            .find(|(f, _)| *f == proxier_family(p))
+                            .expect("a tracer for every family of the packets");
+                        t.trace(p).map_err(|e| match e {
+                            Error::InvalidArgument(m) => {
+                                Error::InvalidArgument(format!("packets[{i}]: {m}"))
+                            }
+                            e => e,
+                        })
+                    })
+                    .collect::<svccore::Result<Vec<_>>>()
+            }))?;
+            Ok(results
+                .into_iter()
+                .map(|t| PyTraceResult::new(t, mode.as_str()))
+                .collect())
+        })
+    }
+
+    /// ``(built, reused)``: how many times this cluster's tracers were built (a render of a
+    /// node's rules) and reused by :meth:`trace` and :meth:`trace_many`. For tests and
+    /// profiling.
+    fn _tracer_cache_counts(&self) -> (u64, u64) {
+        self.1.counts()
     }
 
     /// Audits a node's ``iptables-save`` output (``actual``) against the rules kube-proxy
@@ -907,4 +1009,57 @@ impl PyCluster {
     fn __repr__(&self) -> String {
         format!("<Cluster: {}>", Summary::of(&self.0))
     }
+}
+
+/// One packet of `Cluster.trace_many`: a dict of `trace`'s packet arguments.
+fn packet_of_dict(i: usize, obj: &Bound<'_, PyAny>) -> PyResult<svccore::trace::Packet> {
+    let at = |m: String| bad(format!("packets[{i}]: {m}"));
+    let d = obj.cast::<PyDict>().map_err(|_| {
+        at(format!(
+            "expected a dict with src, dst, proto, source, recent, not {}",
+            obj.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
+        ))
+    })?;
+    let (mut src, mut dst, mut proto, mut from) = (None, None, None, None);
+    let mut recent = Vec::new();
+    for (k, v) in d.iter() {
+        let key: String = k.extract().map_err(|_| at("keys must be strings".into()))?;
+        let text = |v: &Bound<'_, PyAny>| -> PyResult<String> {
+            v.extract()
+                .map_err(|_| at(format!("{key:?} must be a string")))
+        };
+        match key.as_str() {
+            "src" => src = Some(text(&v)?),
+            "dst" => dst = Some(text(&v)?),
+            "proto" => proto = Some(text(&v)?),
+            "source" | "from" if from.is_some() => {
+                return Err(at("give one of \"source\" and \"from\"".into()))
+            }
+            "source" | "from" => from = Some(text(&v)?),
+            "recent" => {
+                recent = v
+                    .extract()
+                    .map_err(|_| at("\"recent\" must be a list of strings".into()))?
+            }
+            _ => {
+                return Err(at(format!(
+                    "unknown key {key:?} (expected src, dst, proto, source, from, recent)"
+                )))
+            }
+        }
+    }
+    let need = |v: Option<String>, name: &str| v.ok_or_else(|| at(format!("no {name:?}")));
+    let (src, dst) = (need(src, "src")?, need(dst, "dst")?);
+    let args = PacketArgs {
+        src: &src,
+        dst: &dst,
+        port: None,
+        proto: proto.as_deref().unwrap_or("tcp"),
+        from: from.as_deref().unwrap_or("pod"),
+    };
+    let mut p = parse_packet(&args).map_err(|e| at(e.to_string()))?;
+    p.recent = recent;
+    Ok(p)
 }

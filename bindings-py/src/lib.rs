@@ -19,6 +19,7 @@ mod convert;
 mod errors;
 mod proxy;
 mod select;
+mod tracers;
 mod types;
 
 /// Raises ``SvcCoreError("internal error: ...")`` through the panic guard; only for tests.

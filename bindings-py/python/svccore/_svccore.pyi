@@ -2,7 +2,7 @@
 # that they match the built module; the full docstrings with examples are on the runtime objects.
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any, TypedDict, final
 
@@ -378,6 +378,17 @@ class Cluster:
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> TraceResult: ...
+    def trace_many(
+        self,
+        packets: Sequence[Mapping[str, Any]],
+        *,
+        node: str,
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        **flags: Unpack[_ProxierFlags],
+    ) -> list[TraceResult]: ...
+    def _tracer_cache_counts(self) -> tuple[int, int]: ...
     def audit(
         self,
         actual: str,
