@@ -100,7 +100,7 @@ def test_settings_keywords_hold_for_every_packet() -> None:
 
 def test_repeated_traces_reuse_the_rendered_rules() -> None:
     c = generated(2000)
-    packets = [
+    packets: list[dict[str, Any]] = [
         {"src": "10.244.0.5", "dst": f"10.96.{i // 250}.{i % 250 + 1}:80"} for i in range(100)
     ]
     traced = [c.trace(node="n1", **p) for p in packets]
@@ -127,7 +127,7 @@ def test_repeated_traces_reuse_the_rendered_rules() -> None:
 
 def test_the_cache_is_bounded_and_keeps_the_most_recent() -> None:
     c = generated(3)  # no Node objects: any node name is accepted
-    p = SHOP_PACKETS[0]
+    p: dict[str, Any] = SHOP_PACKETS[0]
     for node in ("a", "b", "c", "d", "e"):
         c.trace(node=node, **p)
     assert c._tracer_cache_counts() == (5, 0)
