@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import svccore
 from conftest import DATA
+from test_cli import run
 
 MODES = ("iptables", "nftables", "ipvs")
 
@@ -175,3 +176,76 @@ def test_empty_batch_and_bad_mode() -> None:
     assert shop().trace_many([], node="node-a") == []
     with pytest.raises(svccore.InvalidArgumentError):
         shop().trace_many(SHOP_PACKETS[:1], node="node-a", mode="userspace")
+
+
+# --- svccore trace --batch -------------------------------------------------------------------
+
+SHOP = str(DATA / "shop.yaml")
+BATCH = """# shop packets
+10.244.1.9 10.96.0.10:80
+
+203.0.113.9 10.96.0.10:80 tcp external
+fd00:10:244::9 [fd00:10:96::10]:80
+10.244.1.9 10.96.0.10:53 udp
+"""
+BATCH_PACKETS: list[dict[str, Any]] = [
+    {"src": "10.244.1.9", "dst": "10.96.0.10:80"},
+    {"src": "203.0.113.9", "dst": "10.96.0.10:80", "proto": "tcp", "source": "external"},
+    {"src": "fd00:10:244::9", "dst": "[fd00:10:96::10]:80"},
+    {"src": "10.244.1.9", "dst": "10.96.0.10:53", "proto": "udp"},
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cli_batch_prints_json_lines_of_each_packets_trace(mode: str, tmp_path: Any) -> None:
+    f = tmp_path / "packets.txt"
+    f.write_text(BATCH)
+    p = run(
+        "trace", "-f", SHOP, "--node", "node-a", "--mode", mode, "--batch", str(f), "-o", "json"
+    )
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert len(lines) == len(BATCH_PACKETS)
+    for line, packet in zip(lines, BATCH_PACKETS):
+        assert json.loads(line) == single(shop(), packet, node="node-a", mode=mode).to_dict()
+
+
+def test_cli_batch_text_and_stdin_and_defaults_from_the_flags() -> None:
+    p = run(
+        "trace", "-f", SHOP, "--node", "node-a", "--batch", "-", "--from", "other-node",
+        stdin=b"10.244.2.9 10.96.0.10:80\n10.244.2.9 10.96.0.10:53 udp pod\n",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    a = single(
+        shop(), {"src": "10.244.2.9", "dst": "10.96.0.10:80", "source": "other-node"}, node="node-a"
+    )
+    b = single(shop(), {"src": "10.244.2.9", "dst": "10.96.0.10:53", "proto": "udp"}, node="node-a")
+    assert p.stdout == f"{a}\n{b}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10.0.0.1 10.96.0.10:80\n\n10.0.0.1\n", "-:3: expected 'SRC DST [PROTO] [FROM]', got 1"),
+        ("10.0.0.1 10.96.0.10:80 tcp pod extra\n", "-:1: expected 'SRC DST [PROTO] [FROM]', got 5"),
+        ("# c\n10.0.0.1 10.96.0.10:80 icmp\n", "-:2: protocol 'icmp'"),
+        ("10.0.0.1 10.96.0.10:80 tcp mars\n", "-:1: source 'mars'"),
+        ("10.0.0.1 10.96.0.10:80\n10.0.0.1 10.96.0.10\n", '-:2: dst "10.96.0.10" has no port'),
+        ("10.0.0.1 10.96.0.10:80\n\n10.0.0.x 10.96.0.10:80\n", '-:3: src "10.0.0.x" is not an IP'),
+    ],
+)
+def test_cli_batch_refuses_a_bad_line_by_number(text: str, message: str) -> None:
+    p = run("trace", "-f", SHOP, "--node", "node-a", "--batch", "-", stdin=text.encode())
+    assert p.returncode == 2
+    assert p.stdout == ""
+    assert f"svccore: error: {message}" in p.stderr
+
+
+def test_cli_trace_needs_a_packet_or_a_batch_not_both(tmp_path: Any) -> None:
+    assert run("trace", "-f", SHOP, "--node", "node-a").returncode == 2
+    f = tmp_path / "p.txt"
+    f.write_text("10.0.0.1 10.96.0.10:80\n")
+    p = run("trace", "-f", SHOP, "--node", "node-a", "--batch", str(f), "--src", "10.0.0.1")
+    assert p.returncode == 2 and "--batch" in p.stderr
+    p = run("trace", "-f", SHOP, "--node", "node-a", "--batch", str(tmp_path / "missing"))
+    assert p.returncode == 1 and "missing" in p.stderr

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -1016,9 +1017,20 @@ RENDER = Command(
 def _trace_arguments(p: argparse.ArgumentParser) -> None:
     add_input_arguments(p)
     add_node_argument(p, required=True)
-    p.add_argument("--src", metavar="IP", required=True, help="the client address")
+    p.add_argument("--src", metavar="IP", help="the client address (required without --batch)")
     p.add_argument(
-        "--dst", metavar="IP:PORT", required=True, help="the destination ([IP]:PORT for IPv6)"
+        "--dst",
+        metavar="IP:PORT",
+        help="the destination ([IP]:PORT for IPv6; required without --batch)",
+    )
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="trace many packets on the node, rendering its rules once: one packet a line, "
+        "'SRC DST [PROTO] [FROM]' separated by blanks (DST is IP:PORT, [IP]:PORT for IPv6; "
+        "PROTO and FROM default to --proto and --from); blank lines and lines starting with # "
+        "are skipped; '-' reads stdin. Prints one result per packet: JSON lines with -o json. "
+        "A bad line stops the run before any trace, naming its line (exit 2)",
     )
     p.add_argument(
         "--proto", choices=svccore.PROTOCOLS, default="tcp", help="protocol (default: tcp)"
@@ -1053,7 +1065,76 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
     add_output_argument(p)
 
 
+def _batch_packets(path: str, proto: str, source: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """The packets of a --batch file and the line number of each."""
+    packets: list[dict[str, Any]] = []
+    lines: list[int] = []
+    try:
+        text = _read_text(path)
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror}") from None
+    for n, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if not 2 <= len(fields) <= 4:
+            raise UsageError(
+                f"{path}:{n}: expected 'SRC DST [PROTO] [FROM]', got {len(fields)} field(s)"
+            )
+        packet: dict[str, Any] = {"src": fields[0], "dst": fields[1]}
+        packet["proto"] = fields[2] if len(fields) > 2 else proto
+        packet["source"] = fields[3] if len(fields) > 3 else source
+        if packet["proto"].lower() not in svccore.PROTOCOLS:
+            raise UsageError(
+                f"{path}:{n}: protocol {packet['proto']!r}: expected "
+                + ", ".join(svccore.PROTOCOLS)
+            )
+        if packet["source"] not in svccore.TRAFFIC_SOURCES:
+            raise UsageError(
+                f"{path}:{n}: source {packet['source']!r}: expected "
+                + ", ".join(svccore.TRAFFIC_SOURCES)
+            )
+        packets.append(packet)
+        lines.append(n)
+    return packets, lines
+
+
+def _run_trace_batch(args: argparse.Namespace) -> int:
+    if args.src is not None or args.dst is not None:
+        raise UsageError("--batch takes the packets from its file: leave out --src and --dst")
+    if args.batch == "-" and "-" in args.filename:
+        raise UsageError("--batch - and -f - cannot both read standard input")
+    packets, lines = _batch_packets(args.batch, args.proto, args.source)
+    cluster = load_cluster(args)
+    settings = iptables_settings(args)
+    if args.recent:
+        for packet in packets:
+            packet["recent"] = args.recent
+    try:
+        results = cluster.trace_many(packets, node=args.node, mode=args.mode, **settings)
+    except svccore.InvalidArgumentError as e:
+        # "packets[I]: why" names a packet: say which line of the file it is.
+        found = re.match(r"packets\[(\d+)\]: (.*)", str(e), re.S)
+        if not found:
+            raise
+        raise UsageError(f"{args.batch}:{lines[int(found[1])]}: {found[2]}") from None
+    families = sorted({"IPv6" if p["dst"].startswith("[") else "IPv4" for p in packets})
+    for family in families or ["IPv4"]:
+        _warn_proxy(cluster, family)
+        note_node(cluster, args.mode, args.node, family=family, **settings)
+    for i, result in enumerate(results):
+        if args.output == "json":
+            sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        else:
+            sys.stdout.write(("\n" if i else "") + str(result))
+    return EXIT_OK
+
+
 def _run_trace(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        return _run_trace_batch(args)
+    if args.src is None or args.dst is None:
+        raise UsageError("trace needs --src and --dst (or --batch FILE)")
     cluster = load_cluster(args)
     settings = iptables_settings(args)
     result = cluster.trace(
@@ -1092,7 +1173,10 @@ TRACE = Command(
     "  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 --dst 10.96.0.10:80 "
     "--mode ipvs --ipvs-scheduler mh\n"
     "  svccore trace -f cluster.json --node worker-1 --src 10.244.1.5 --dst 10.96.0.10:80 "
-    "--mode nftables",
+    "--mode nftables\n"
+    "  svccore trace -f cluster.json --node worker-1 --batch packets.txt -o json\n"
+    "      (packets.txt: '10.244.1.5 10.96.0.10:80' / '203.0.113.9 192.168.0.10:30080 tcp "
+    "external')",
     add_arguments=_trace_arguments,
     run=_run_trace,
 )
