@@ -1,6 +1,7 @@
 //! One node's rules read once for many traces: [`NodeTracer`], [`trace_many`].
 
 use super::{ipvs::trace_ipvs_built, NftTracer, Packet, TraceResult, Tracer};
+use crate::categorize::NodeContext;
 use crate::proxier::config::{ProxierSettings, ProxyMode};
 use crate::render::iptables::restore_dump;
 use crate::render::ipvs::IpvsNode;
@@ -79,6 +80,38 @@ impl NodeTracer {
             mode,
             snap,
             settings,
+            walk,
+        })
+    }
+
+    /// The tracer of a snapshot with settings used as given (not resolved against a cluster's
+    /// Node objects); `node` supplies the labels topology hints are matched against. For a
+    /// caller that keeps its own snapshot, as the renderers' `*_for_snapshot` functions do.
+    ///
+    /// # Errors
+    /// What rendering the snapshot gives (settings of another family, rules the tracer cannot
+    /// read).
+    pub fn for_snapshot(
+        mode: ProxyMode,
+        snap: ProxySnapshot,
+        settings: &ProxierSettings,
+        node: &NodeContext,
+    ) -> Result<NodeTracer> {
+        let walk = match mode {
+            ProxyMode::Iptables => Walk::Iptables(Tracer::from_dump(
+                restore_dump(&snap, settings, node)?,
+                settings,
+            )?),
+            ProxyMode::Nftables => {
+                let table = crate::render::nftables::table_for_snapshot(&snap, settings, node)?;
+                Walk::Nftables(NftTracer::new(&table, settings)?)
+            }
+            ProxyMode::Ipvs => Walk::Ipvs(IpvsNode::build(&snap, settings, None)?),
+        };
+        Ok(NodeTracer {
+            mode,
+            snap,
+            settings: settings.clone(),
             walk,
         })
     }
