@@ -1063,6 +1063,7 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
         "refused)",
     )
     add_output_argument(p)
+    p.set_defaults(trace_parser=p)
 
 
 def _batch_packets(path: str, proto: str, source: str) -> tuple[list[dict[str, Any]], list[int]]:
@@ -1134,7 +1135,8 @@ def _run_trace(args: argparse.Namespace) -> int:
     if args.batch is not None:
         return _run_trace_batch(args)
     if args.src is None or args.dst is None:
-        raise UsageError("trace needs --src and --dst (or --batch FILE)")
+        # argparse's own message and usage line, as for any missing option.
+        args.trace_parser.error("the following arguments are required: --src, --dst (or --batch)")
     cluster = load_cluster(args)
     settings = iptables_settings(args)
     result = cluster.trace(
