@@ -866,6 +866,7 @@ impl PyCluster {
     /// ...
     /// svccore.InvalidArgumentError: packets[0]: no "dst"
     #[pyo3(signature = (packets, *, node, mode = "iptables", config = None, proxier_settings = None, **flags))]
+    #[allow(clippy::too_many_arguments)]
     fn trace_many(
         &self,
         py: Python<'_>,
