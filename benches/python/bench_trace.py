@@ -59,7 +59,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="Traces through the Python binding.")
     ap.add_argument("--services", type=int, default=10_000)
     n = ap.parse_args().services
-    packets = [{"src": "10.244.0.5", "dst": f"10.96.{i // 250}.{i % 250 + 1}:80"} for i in range(n)]
+    packets: list[dict[str, Any]] = [
+        {"src": "10.244.0.5", "dst": f"10.96.{i // 250}.{i % 250 + 1}:80"} for i in range(n)
+    ]
     print(
         f"| mode ({n:,} services x 10 endpoints) | first trace | later trace (median of 200) "
         f"| trace_many of {n:,} packets |"
