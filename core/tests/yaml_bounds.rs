@@ -1,6 +1,6 @@
-//! Hostile YAML stays bounded: deep flow nesting (found by the `loader_yaml` fuzz target:
-//! libyaml's scanner is quadratic in open `[`/`{` levels) and alias bombs end in an error
-//! within a bounded time, naming file and line.
+//! Hostile YAML stays bounded: deep flow nesting (found running hostile seeds through the
+//! `loader_yaml` fuzz target: libyaml's scanner is quadratic in open `[`/`{` levels) and alias
+//! bombs end in an error within a bounded time, naming file and line.
 
 use std::time::{Duration, Instant};
 
