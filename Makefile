@@ -27,7 +27,7 @@ VALID_EXAMPLE := examples/nginx-study.yaml
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
 	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
-	bench bench-rust bench-python fmt clean test-cross
+	bench bench-rust bench-python fmt clean test-cross fuzz fuzz-setup
 
 help: ## Show this help
 	@echo "usage: make TARGET"
@@ -98,6 +98,22 @@ dev: setup-venv ## Editable debug build into .venv (maturin develop), for quick 
 
 demo: install ## The main job on examples/ (installs only maturin and the package into .venv)
 	SVCCORE=$(abspath $(VBIN)/svccore) scripts/demo.sh
+
+# --- fuzzing ---------------------------------------------------------------------------------
+
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS := loader_json loader_yaml iptables_dump nft_listing audit_dump
+
+fuzz-setup: ## Installs cargo-fuzz (nightly is needed for the sanitizer build)
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+
+fuzz: fuzz-setup ## Every cargo-fuzz target for FUZZ_SECONDS each (default 300); figures in fuzz/README.md
+	fuzz/seed.sh
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		(cd fuzz && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10) || exit 1; \
+	done
 
 # --- tests -----------------------------------------------------------------------------------
 

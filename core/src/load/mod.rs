@@ -300,6 +300,13 @@ fn parse_documents(file: Option<&str>, text: &str) -> Result<Vec<Value>> {
             ))),
         };
     }
+    if let Some((line, column)) = too_deep_flow(text) {
+        return Err(Error::Parse(Issue::new(
+            file,
+            format!("line {line} column {column}"),
+            format!("invalid YAML: `[`/`{{` nested deeper than {MAX_FLOW_DEPTH} levels"),
+        )));
+    }
     let mut out = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         match <Value as serde::Deserialize>::deserialize(de) {
@@ -321,6 +328,72 @@ fn parse_documents(file: Option<&str>, text: &str) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
+}
+
+/// The deepest `[`/`{` nesting read as YAML. libyaml's scanner walks every open flow level for
+/// each token, so deep flow nesting costs depth × size (100 KB of `[` takes minutes); the
+/// deserializer refuses anything past 128 levels anyway, so a deeper text can never load.
+const MAX_FLOW_DEPTH: usize = 256;
+
+/// The line and column (1-based) where `[`/`{` nesting passes [`MAX_FLOW_DEPTH`], counted in
+/// one linear pass outside `#` comments and quoted scalars. Brackets inside block scalars are
+/// counted too, which can only refuse a text with hundreds of unclosed brackets in its strings.
+fn too_deep_flow(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
+    let mut prev = '\n';
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        col += 1;
+        let starts_token = prev.is_whitespace() || matches!(prev, '[' | '{' | ',' | ':');
+        match c {
+            '\n' => {
+                line += 1;
+                col = 0;
+            }
+            '#' if prev.is_whitespace() => {
+                // A comment runs to the end of the line.
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        line += 1;
+                        col = 0;
+                        break;
+                    }
+                }
+                prev = '\n';
+                continue;
+            }
+            '"' | '\'' if starts_token => {
+                // A quoted scalar: `\"` escapes in double quotes, `''` in single ones (read as
+                // a closing and an opening quote, which comes to the same).
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    col += 1;
+                    if d == '\n' {
+                        line += 1;
+                        col = 0;
+                    }
+                    if c == '"' && d == '\\' && !escaped {
+                        escaped = true;
+                        continue;
+                    }
+                    if d == c && !escaped {
+                        break;
+                    }
+                    escaped = false;
+                }
+            }
+            '[' | '{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some((line, col));
+                }
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 fn json_error_message(e: &serde_json::Error) -> String {
