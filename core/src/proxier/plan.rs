@@ -107,15 +107,6 @@ impl PortPlan {
     pub fn has_endpoints(&self) -> bool {
         self.endpoints.has_endpoints
     }
-
-    /// The endpoint list a route sends to (`None` when it is not served).
-    pub fn list(&self, route: Route) -> Option<&[usize]> {
-        match route {
-            Route::Cluster => Some(&self.endpoints.cluster),
-            Route::Local => Some(&self.endpoints.local),
-            Route::NoLocalEndpoints | Route::NoEndpoints => None,
-        }
-    }
 }
 
 /// The plan of every service port of a snapshot on one node.
