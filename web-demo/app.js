@@ -9,6 +9,11 @@ import { generateCluster } from "./generate.js";
 import { locatePath } from "./locate.js";
 
 const DEBOUNCE_MS = 150;
+// The longest text the page hands to the WebAssembly module, in UTF-8 bytes. Loading runs on
+// the page's own thread and holds several times the text in memory, so a bigger paste would
+// freeze or kill the tab; the page refuses it instead (the svccore command has no such limit).
+// 10,000 Services with 10 endpoints each are about 13 MB of JSON.
+const MAX_INPUT_BYTES = 32 * 1024 * 1024;
 const $ = (id) => document.getElementById(id);
 const el = {
   build: $("build-info"),
@@ -128,6 +133,10 @@ function buildTabs() {
 
 function wireControls() {
   let timer = 0;
+  // A paste or drop over the size limit is refused before it reaches the text area: laying out
+  // tens of megabytes of text in it would hang the tab before any of our code runs.
+  el.editor.addEventListener("paste", (e) => refuseOversize(e, e.clipboardData));
+  el.editor.addEventListener("drop", (e) => refuseOversize(e, e.dataTransfer));
   el.editor.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(update, DEBOUNCE_MS);
@@ -292,6 +301,14 @@ function update() {
   let issues = [];
   let warnings = [];
   try {
+    const bytes = oversize(el.editor.value);
+    if (bytes !== null) {
+      throw {
+        kind: "too large",
+        path: "",
+        message: tooLarge(bytes),
+      };
+    }
     state.cluster = loadCluster(el.editor.value, state.fileName);
   } catch (e) {
     state.loadError = e;
@@ -312,6 +329,29 @@ function update() {
   document.dispatchEvent(new CustomEvent("svccore:updated", { detail: state.timings }));
   return state.timings;
 }
+
+/** Stops a paste or drop whose text is over MAX_INPUT_BYTES, and says why. */
+function refuseOversize(event, data) {
+  const bytes = oversize(data?.getData("text/plain") ?? "");
+  if (bytes === null) return;
+  event.preventDefault();
+  setStatus(`Not pasted: ${tooLarge(bytes)}. The text above is unchanged.`, "error");
+}
+
+function tooLarge(bytes) {
+  return `the text is ${bytes.exact ? "" : "at least "}${mib(bytes.n)} MiB; the playground loads at most ${mib(MAX_INPUT_BYTES)} MiB (the svccore command reads any size)`;
+}
+
+/** The text's size in UTF-8 bytes when it is over MAX_INPUT_BYTES, else null. */
+function oversize(text) {
+  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: encode only when the bounds don't decide.
+  if (text.length * 3 <= MAX_INPUT_BYTES) return null;
+  if (text.length > MAX_INPUT_BYTES) return { n: text.length, exact: false };
+  const n = new TextEncoder().encode(text).length;
+  return n > MAX_INPUT_BYTES ? { n, exact: true } : null;
+}
+
+const mib = (n) => (n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "");
 
 function refreshNodePicker() {
   const names = state.nodes.map((n) => n.name);

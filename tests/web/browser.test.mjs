@@ -283,6 +283,63 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       assert.deepEqual(consoleErrors, []);
     });
 
+    await t.test("hostile pastes end in an error and the tab stays responsive: 100 MB, deep nesting, an alias bomb", async () => {
+      // Real pastes (Ctrl+A, Ctrl+V from the clipboard) of texts made in the page.
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(url).origin });
+      const paste = async (kind) => {
+        await page.evaluate(async (kind) => {
+          const make = {
+            big: () => "a: b\n".repeat(20 * 1024 * 1024 + 1), // 100 MiB and 5 bytes
+            flow: () => `a: ${"[".repeat(100_000)}`,
+            block: () => Array.from({ length: 300 }, (_, i) => `${"  ".repeat(i)}a:`).join("\n") + " x\n",
+            aliases: () => {
+              // Nine levels of nine aliases: 387 million nodes if expanded.
+              let t = "a: &a [x, x, x, x, x, x, x, x, x]\n";
+              for (let c = 1; c < 10; c++) {
+                const [n, p] = [String.fromCharCode(97 + c), String.fromCharCode(96 + c)];
+                t += `${n}: &${n} [${Array(9).fill(`*${p}`).join(", ")}]\n`;
+              }
+              return t;
+            },
+          }[kind];
+          await navigator.clipboard.writeText(make());
+        }, kind);
+        await page.focus("#editor");
+        await page.keyboard.press("Control+A");
+        const t0 = Date.now();
+        await page.keyboard.press("Control+V");
+        return t0;
+      };
+
+      // Over the limit: refused before it reaches the text area, which keeps its text.
+      const before = await page.inputValue("#editor");
+      const t0 = await paste("big");
+      await page.waitForFunction(() => /^Not pasted/.test(document.getElementById("status").textContent));
+      assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+      assert.equal(
+        await page.locator("#status").innerText(),
+        "Not pasted: the text is at least 100 MiB; the playground loads at most 32 MiB (the svccore command reads any size). The text above is unchanged.",
+      );
+      assert.equal(await page.inputValue("#editor"), before);
+      assert.equal(await page.evaluate(() => 6 * 7), 42);
+
+      // Under the limit: pasted, then refused by the loader with its message.
+      for (const [kind, message] of [
+        ["flow", /^invalid YAML: `\[`\/`\{` nested deeper than 256 levels$/],
+        ["block", /^invalid YAML: recursion limit exceeded$/],
+        ["aliases", /^invalid YAML: repetition limit exceeded$/],
+      ]) {
+        const updated = page.evaluate(() => new Promise((ok) => document.addEventListener("svccore:updated", ok, { once: true })));
+        const t = await paste(kind);
+        await updated;
+        assert.ok(Date.now() - t < 5_000, `${kind}: ${Date.now() - t} ms`);
+        assert.match(await page.locator("#status").innerText(), /^Does not load \(parse\): 1 problem\.$/, kind);
+        assert.match(await page.locator("#issues li.error .msg").first().innerText(), message, kind);
+        assert.equal(await page.evaluate(() => 6 * 7), 42);
+      }
+      assert.deepEqual(consoleErrors, []);
+    });
+
     await t.test("the node picker changes the endpoints view (LoadBalancer with ETP Local)", async () => {
       await page.selectOption("#example", "nginx-study.yaml");
       await page.waitForFunction(() => /^Valid/.test(document.getElementById("status").textContent));
