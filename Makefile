@@ -27,7 +27,7 @@ VALID_EXAMPLE := examples/nginx-study.yaml
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
 	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
-	bench bench-rust bench-python fmt clean test-cross fuzz fuzz-setup
+	bench bench-rust bench-python fmt clean test-cross fuzz fuzz-setup test-fuzz
 
 help: ## Show this help
 	@echo "usage: make TARGET"
@@ -115,9 +115,24 @@ fuzz: fuzz-setup ## Every cargo-fuzz target for FUZZ_SECONDS each (default 300);
 		(cd fuzz && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10) || exit 1; \
 	done
 
+# The smoke run of `make test`: every target for FUZZ_SMOKE_SECONDS from the seeds alone, in a
+# build directory of its own (a long `make fuzz` may be using fuzz/target).
+FUZZ_SMOKE_SECONDS ?= 6
+FUZZ_SMOKE_DIR := $(abspath target/fuzz-smoke)
+
+test-fuzz: fuzz-setup ## Each fuzz target for FUZZ_SMOKE_SECONDS (6 s) from fresh seeds, with AddressSanitizer
+	rm -rf $(FUZZ_SMOKE_DIR)/corpus
+	FUZZ_CORPUS=$(FUZZ_SMOKE_DIR)/corpus fuzz/seed.sh
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZ_SMOKE_SECONDS) s)"; \
+		(cd fuzz && cargo +nightly fuzz run --target-dir $(FUZZ_SMOKE_DIR)/build $$t $(FUZZ_SMOKE_DIR)/corpus/$$t \
+			-- -max_total_time=$(FUZZ_SMOKE_SECONDS) -rss_limit_mb=2048 -timeout=10 2>&1 | grep -E '^(Done|==|INFO: seed corpus)|ERROR|panicked|SUMMARY'; \
+			exit $${PIPESTATUS[0]}) || exit 1; \
+	done
+
 # --- tests -----------------------------------------------------------------------------------
 
-test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web test-cross ## Everything CI runs
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web test-cross test-fuzz ## Everything CI runs
 	@echo "make test: all passed"
 
 lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict

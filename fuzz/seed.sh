@@ -1,11 +1,12 @@
 #!/bin/sh
-# Gathers the seed corpora into fuzz/corpus/<target>/ from the repository's own inputs
-# (conformance clusters, examples, node dumps, kernel listings), so no corpus is committed.
-# Idempotent: files are named by their source path.
+# Gathers the seed corpora into fuzz/corpus/<target>/ (or $FUZZ_CORPUS/<target>/) from the
+# repository's own inputs (conformance clusters, examples, node dumps, kernel listings), so no
+# corpus is committed. Idempotent: files are named by their source path.
 set -eu
 cd "$(dirname "$0")/.."
+corpus=${FUZZ_CORPUS:-fuzz/corpus}
 put() { # put TARGET FILE...
-    dir="fuzz/corpus/$1"; shift
+    dir="$corpus/$1"; shift
     mkdir -p "$dir"
     for f in "$@"; do
         [ -f "$f" ] || continue
@@ -22,12 +23,12 @@ put audit_dump $dumps $(find tests/ipvs core/tests/ipvs_data -type f 2>/dev/null
 put nft_listing tests/conformance/nftables/*/kernel-list.txt tests/conformance/nftables/*/expected.txt
 # Hostile YAML the page and the CLI must refuse quickly: deep flow nesting, deep block nesting,
 # an alias bomb.
-y=fuzz/corpus/loader_yaml
+y=$corpus/loader_yaml
 printf 'kind: Service\nmetadata: %s\n' "$(head -c 20000 /dev/zero | tr '\0' '[')" >"$y/hostile-deep-flow.yaml"
 i=0; { echo 'kind: Service'; echo 'spec:'; while [ $i -lt 300 ]; do i=$((i+1)); printf '%*sk%d:\n' "$i" '' "$i"; done; } >"$y/hostile-deep-block.yaml"
 { echo 'a: &a [x, x, x, x, x, x, x, x, x]'; p=a
   for n in b c d e f g h i j; do printf '%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n' $n $n $p $p $p $p $p $p $p $p $p; p=$n; done
 } >"$y/hostile-alias-bomb.yaml"
 for t in loader_json loader_yaml iptables_dump nft_listing audit_dump; do
-    printf '%s: %s seeds\n' "$t" "$(ls "fuzz/corpus/$t" | wc -l)"
+    printf '%s: %s seeds\n' "$t" "$(ls "$corpus/$t" | wc -l)"
 done
