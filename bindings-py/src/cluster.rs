@@ -45,17 +45,75 @@ fn loader(node_port_range: Option<(i64, i64)>) -> svccore::Result<Loader> {
 
 fn load_texts(
     py: Python<'_>,
-    inputs: &[(Option<String>, String)],
+    inputs: Vec<(Option<String>, String)>,
     node_port_range: Option<(i64, i64)>,
 ) -> PyResult<PyCluster> {
     let cluster = core(py.detach(|| {
         let mut l = loader(node_port_range)?;
-        for (file, text) in inputs {
+        for (file, text) in &inputs {
             l.add_str(file.as_deref(), text)?;
         }
         l.finish()
     }))?;
-    Ok(PyCluster(cluster, TracerCache::default()))
+    let origin = Origin {
+        node_port_range,
+        inputs: inputs
+            .into_iter()
+            .map(|(file, text)| Input {
+                file,
+                text,
+                objects: false,
+            })
+            .collect(),
+    };
+    Ok(PyCluster(cluster, TracerCache::default(), origin))
+}
+
+/// What a cluster was loaded from, kept so that it pickles: unpickling loads the same inputs
+/// again, in the same order and with the same node port range, which gives the same cluster
+/// (objects, allocations, warnings). The texts are shared between clones, not copied.
+#[derive(Clone, Debug)]
+pub(crate) struct Origin {
+    node_port_range: Option<(i64, i64)>,
+    inputs: std::sync::Arc<[Input]>,
+}
+
+/// One input: a JSON or YAML text, or Python objects as the JSON they were converted to
+/// (`objects`: read with the client's snake_case keys too, as `from_manifests` does).
+#[derive(Clone, Debug)]
+struct Input {
+    file: Option<String>,
+    text: String,
+    objects: bool,
+}
+
+/// The version of the pickled state below; unpickling refuses any other.
+const PICKLE_VERSION: u32 = 1;
+
+/// The pickled state: `(version, node_port_range, [(file, text, objects), ...])`.
+type PickleState = (u32, Option<(i64, i64)>, Vec<(Option<String>, String, bool)>);
+
+fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
+    let cluster = core(py.detach(|| {
+        let mut l = loader(origin.node_port_range)?;
+        for i in origin.inputs.iter() {
+            if i.objects {
+                let value: serde_json::Value = serde_json::from_str(&i.text).map_err(|e| {
+                    Error::Parse(Issue::new(
+                        i.file.as_deref(),
+                        "",
+                        format!("pickled objects: {e}"),
+                    ))
+                })?;
+                l.client_keys(true).add_value(i.file.as_deref(), &value);
+                l.client_keys(false);
+            } else {
+                l.add_str(i.file.as_deref(), &i.text)?;
+            }
+        }
+        l.finish()
+    }))?;
+    Ok(PyCluster(cluster, TracerCache::default(), origin))
 }
 
 /// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
@@ -81,6 +139,8 @@ pub struct PyCluster(
     pub svccore::Cluster,
     /// The tracers built for this cluster (see `crate::tracers`).
     pub(crate) TracerCache,
+    /// What it was loaded from (for pickling).
+    pub(crate) Origin,
 );
 
 #[pymethods]
@@ -109,7 +169,7 @@ impl PyCluster {
                     "invalid JSON: expected an object or an array (use from_yaml for YAML)",
                 ))));
             }
-            load_texts(py, &[(file, text.to_owned())], node_port_range)
+            load_texts(py, vec![(file, text.to_owned())], node_port_range)
         })
     }
 
@@ -136,7 +196,7 @@ impl PyCluster {
         file: Option<String>,
         node_port_range: Option<(i64, i64)>,
     ) -> PyResult<Self> {
-        guard(|| load_texts(py, &[(file, text.to_owned())], node_port_range))
+        guard(|| load_texts(py, vec![(file, text.to_owned())], node_port_range))
     }
 
     /// Loads several texts (JSON or YAML) into one cluster: ``sources`` is a list of
@@ -159,7 +219,7 @@ impl PyCluster {
         guard(|| {
             let inputs: Vec<(Option<String>, String)> =
                 sources.into_iter().map(|(f, t)| (Some(f), t)).collect();
-            load_texts(py, &inputs, node_port_range)
+            load_texts(py, inputs, node_port_range)
         })
     }
 
@@ -219,7 +279,7 @@ impl PyCluster {
                 })?;
                 inputs.push((Some(name), text));
             }
-            load_texts(py, &inputs, node_port_range)
+            load_texts(py, inputs, node_port_range)
         })
     }
 
@@ -245,12 +305,23 @@ impl PyCluster {
     ) -> PyResult<Self> {
         guard(|| {
             let value = core(from_py(objects, file.as_deref()))?;
-            let cluster = core(py.detach(|| {
-                let mut l = loader(node_port_range)?;
-                l.client_keys(true).add_value(file.as_deref(), &value);
-                l.finish()
-            }))?;
-            Ok(PyCluster(cluster, TracerCache::default()))
+            let (cluster, text) = py
+                .detach(|| {
+                    let mut l = loader(node_port_range)?;
+                    l.client_keys(true).add_value(file.as_deref(), &value);
+                    Ok::<_, Error>((l.finish()?, value.to_string()))
+                })
+                .map_err(crate::errors::to_py_err)?;
+            let input = Input {
+                file,
+                text,
+                objects: true,
+            };
+            let origin = Origin {
+                node_port_range,
+                inputs: [input].into(),
+            };
+            Ok(PyCluster(cluster, TracerCache::default(), origin))
         })
     }
 
@@ -1009,6 +1080,53 @@ impl PyCluster {
 
     fn __repr__(&self) -> String {
         format!("<Cluster: {}>", Summary::of(&self.0))
+    }
+
+    /// Pickling (``pickle``, ``copy``, ``multiprocessing``, Dask, Ray): a cluster pickles as
+    /// the inputs it was loaded from, and unpickling loads them again, so the copy has the
+    /// same objects, allocations and warnings. Tracers are not pickled; the copy builds its own.
+    ///
+    /// >>> import pickle, svccore
+    /// >>> c = svccore.Cluster.from_yaml('apiVersion: v1\nkind: Node\nmetadata: {name: a}\n')
+    /// >>> pickle.loads(pickle.dumps(c)).nodes
+    /// ['a']
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (PickleState,))> {
+        let o = &self.2;
+        let inputs = o
+            .inputs
+            .iter()
+            .map(|i| (i.file.clone(), i.text.clone(), i.objects))
+            .collect();
+        let unpickle = py.get_type::<PyCluster>().getattr("_unpickle")?;
+        Ok((unpickle, ((PICKLE_VERSION, o.node_port_range, inputs),)))
+    }
+
+    /// Rebuilds a pickled cluster (see ``__reduce__``).
+    #[staticmethod]
+    fn _unpickle(py: Python<'_>, state: PickleState) -> PyResult<Self> {
+        guard(|| {
+            let (version, node_port_range, inputs) = state;
+            if version != PICKLE_VERSION {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "a Cluster pickled in format {version}; this svccore reads format {PICKLE_VERSION}"
+                )));
+            }
+            let inputs = inputs
+                .into_iter()
+                .map(|(file, text, objects)| Input {
+                    file,
+                    text,
+                    objects,
+                })
+                .collect();
+            load_origin(
+                py,
+                Origin {
+                    node_port_range,
+                    inputs,
+                },
+            )
+        })
     }
 }
 

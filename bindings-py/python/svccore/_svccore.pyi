@@ -247,6 +247,9 @@ class ProxyConfig:
 class Cluster:
     """Kubernetes objects loaded into one cluster."""
 
+    def __reduce__(self) -> tuple[Callable[..., Cluster], tuple[Any]]:
+        """Pickles as the inputs it was loaded from; unpickling loads them again."""
+
     @staticmethod
     def from_json(
         text: str, *, file: str | None = None, node_port_range: tuple[int, int] | None = None
