@@ -27,7 +27,7 @@ VALID_EXAMPLE := examples/nginx-study.yaml
 
 .PHONY: help setup setup-rust setup-system setup-venv dev wheel install demo test lint \
 	lint-rust lint-python test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel \
-	bench bench-rust bench-python fmt clean test-cross fuzz fuzz-setup test-fuzz
+	bench bench-rust bench-python fmt clean test-cross fuzz fuzz-setup test-fuzz test-scaling
 
 help: ## Show this help
 	@echo "usage: make TARGET"
@@ -44,16 +44,16 @@ setup-rust: ## rustup: the wasm32 target, rustfmt and clippy
 	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-setup-system: ## Debian packages iptables, nftables, iproute2, ipset (kernel tests), binaryen (wasm-opt), kubectl (plugin test), when missing
+setup-system: ## Debian packages iptables, nftables, iproute2, ipset (kernel tests), binaryen (wasm-opt), valgrind (scaling test), kubectl (plugin test), when missing
 	@missing=""; \
-	for bin in iptables nft ip ipset wasm-opt kubectl; do \
+	for bin in iptables nft ip ipset wasm-opt valgrind kubectl; do \
 		PATH="$$PATH:/usr/sbin:/sbin" command -v $$bin >/dev/null || missing="$$missing $$bin"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing iptables nftables iproute2 ipset binaryen kubectl (missing:$$missing)"; \
+			echo "installing iptables nftables iproute2 ipset binaryen valgrind kubectl (missing:$$missing)"; \
 			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update -qq && apt-get install -y -qq iptables nftables iproute2 ipset binaryen; \
+			apt-get update -qq && apt-get install -y -qq iptables nftables iproute2 ipset binaryen valgrind; \
 			command -v kubectl >/dev/null || apt-get install -y -qq kubectl \
 				|| echo "no kubectl package here: the kubectl plugin test is skipped"; \
 		else \
@@ -115,6 +115,12 @@ fuzz: fuzz-setup ## Every cargo-fuzz target for FUZZ_SECONDS each (default 300);
 		(cd fuzz && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10) || exit 1; \
 	done
 
+# Nothing from the text to the rules is quadratic: each stage's instructions (callgrind) at 1x,
+# 4x and 16x a generated cluster may grow at most 24x.
+test-scaling: setup-system ## Load, validate and every renderer grow linearly: instruction counts at 1x/4x/16x (valgrind)
+	cargo build --release -p svccore --example scale_probe
+	$(PYTHON) tests/scaling/run.py $(abspath $(or $(CARGO_TARGET_DIR),target))/release/examples/scale_probe 200
+
 # The smoke run of `make test`: every target for FUZZ_SMOKE_SECONDS from the seeds alone, in a
 # build directory of its own (a long `make fuzz` may be using fuzz/target).
 FUZZ_SMOKE_SECONDS ?= 6
@@ -132,7 +138,7 @@ test-fuzz: fuzz-setup ## Each fuzz target for FUZZ_SMOKE_SECONDS (6 s) from fres
 
 # --- tests -----------------------------------------------------------------------------------
 
-test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web test-cross test-fuzz ## Everything CI runs
+test: setup lint test-rust check-wasm check-core-deps test-python stubtest test-wheel test-kernel test-wasm test-web test-cross test-scaling test-fuzz ## Everything CI runs
 	@echo "make test: all passed"
 
 lint: lint-rust lint-python ## cargo fmt --check, clippy -D warnings, ruff, mypy --strict
