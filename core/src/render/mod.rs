@@ -3,9 +3,12 @@
 //! - [`iptables`]: kube-proxy's iptables mode (`iptables-restore` payload and `iptables-save`).
 //! - [`nftables`]: kube-proxy's nftables mode (the `kube-proxy` table as kube-proxy's tests dump
 //!   it, as an `nft -f` payload, and as `nft list table` prints it).
+//! - [`userspace`]: kube-proxy's userspace mode (the portal rules that redirect service traffic
+//!   to the proxy's own ports; `iptables-restore` payloads and `iptables-save`).
 //! - [`ipvs`]: kube-proxy's ipvs mode (`ipvsadm -Ln` and variants, `ipvsadm -S -n`, `ipset save`, the
 //!   ipvs-mode `iptables-restore` payload, `ip addr show kube-ipvs0`, the trace lookup).
 
 pub mod iptables;
 pub mod ipvs;
 pub mod nftables;
+pub mod userspace;

@@ -73,5 +73,8 @@ pub fn trace_mode(
         ProxyMode::Iptables => trace_cluster(cluster, settings, packet),
         ProxyMode::Ipvs => trace_ipvs(cluster, settings, packet),
         ProxyMode::Nftables => trace_nftables(cluster, settings, packet),
+        ProxyMode::Userspace => Err(crate::Error::InvalidArgument(
+            "trace does not walk userspace mode".into(),
+        )),
     }
 }

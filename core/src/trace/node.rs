@@ -75,6 +75,11 @@ impl NodeTracer {
                 let node = IpvsNode::build(&snap, settings, None)?;
                 (snap, settings.clone(), Walk::Ipvs(node))
             }
+            ProxyMode::Userspace => {
+                return Err(Error::InvalidArgument(
+                    "trace does not walk userspace mode".into(),
+                ))
+            }
         };
         Ok(NodeTracer {
             mode,
@@ -107,6 +112,11 @@ impl NodeTracer {
                 Walk::Nftables(NftTracer::new(&table, settings)?)
             }
             ProxyMode::Ipvs => Walk::Ipvs(IpvsNode::build(&snap, settings, None)?),
+            ProxyMode::Userspace => {
+                return Err(Error::InvalidArgument(
+                    "trace does not walk userspace mode".into(),
+                ))
+            }
         };
         Ok(NodeTracer {
             mode,
