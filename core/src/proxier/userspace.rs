@@ -233,6 +233,16 @@ pub fn proxied(protocol: &Protocol) -> bool {
     matches!(protocol, Protocol::Tcp | Protocol::Udp)
 }
 
+/// The endpoints the userspace proxy balances over for a service port (indices into its
+/// endpoints, in the snapshot's order): every ready one. The proxy read the `Endpoints`
+/// object, whose `addresses` are the ready endpoints; traffic policies and topology came
+/// after this mode and do not apply.
+pub fn proxy_endpoints(port: &ServicePortView) -> Vec<usize> {
+    (0..port.endpoints.len())
+        .filter(|&i| port.endpoints[i].ready)
+        .collect()
+}
+
 /// Allocates a proxy port to each service port in `ports` (indices in `order`, kube-proxy's
 /// write order): `None` for a port userspace mode does not proxy ([`proxied`]).
 ///
