@@ -399,7 +399,9 @@ impl Cluster {
     /// Renders a text view (a name listed by `capabilities()` after the record operations)
     /// for one node: `iptables-restore`, `iptables-save`, `nftables-dump`, `nftables-load`,
     /// `nftables-list` (the forms of `renderNftables`), `ipvsadm-ln`, `ipvsadm-save`,
-    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
+    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`, `userspace-restore`, `userspace-jumps`,
+    /// `userspace-save` (userspace mode's portal rules, forms as `render iptables --mode
+    /// userspace`). Options: `node`, `family`, `scheduler`
     /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
     /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
     /// names the option).
@@ -512,14 +514,16 @@ impl Cluster {
     /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
     /// `proto` (`TCP`), `from` (`pod`: a pod on the node, the default; `node`: the node itself,
     /// host network; `other-node`; `external`; see `names().trafficSources`), `node`,
-    /// `mode` (`iptables`, `nftables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
+    /// `mode` (`iptables`, `nftables`, `ipvs` or `userspace`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
     /// by `sh-port` / `mh-port`), `recent` (the affinity entries the client has: iptables
     /// `KUBE-SEP-…` lists, nftables `affinity-…` sets). The family is the destination's.
     ///
     /// iptables and nftables modes: every path through the rules with its probability (exact
     /// fraction, decimal, nominal), verdict, masquerade and steps (nftables: each step's
     /// `table` is its chain's type, `filter` or `nat`). ipvs mode: the virtual server, its real
-    /// servers with their shares, and the one the scheduler picks for this client.
+    /// servers with their shares, and the one the scheduler picks for this client. userspace
+    /// mode: the portal rule, then each endpoint the proxy can dial (the core's
+    /// `trace_userspace`).
     #[wasm_bindgen(unchecked_return_type = "TraceResult")]
     pub fn trace(
         &self,
@@ -591,6 +595,13 @@ impl Cluster {
                 let mut t = tracer.trace(&packet).map_err(|e| to_js_error(&e))?;
                 tracer.explain(self.snapshot(family)?, &mut t);
                 to_js_camel(&t, &[("mode", "iptables")])
+            }
+            ProxyMode::Userspace => {
+                let s = views::proxier_settings(&self.inner, mode, &node, family, None)
+                    .map_err(|e| to_js_error(&e))?;
+                let t = svccore::trace::trace_userspace(&self.inner, &s, &packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "userspace")])
             }
         }
     }

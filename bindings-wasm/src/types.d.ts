@@ -9,7 +9,8 @@ export type Capability =
 export type TextView =
   | "iptables-restore" | "iptables-save"
   | "nftables-dump" | "nftables-load" | "nftables-list"
-  | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses";
+  | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses"
+  | "userspace-restore" | "userspace-jumps" | "userspace-save";
 
 /** The IPVS schedulers the `scheduler` options take. */
 export type IpvsScheduler = "rr" | "wrr" | "lc" | "wlc" | "sed" | "nq" | "sh" | "dh" | "mh";
@@ -21,7 +22,7 @@ export type TrafficSource = "pod" | "node" | "other-node" | "external" | "host";
 export interface SettingsOptions {
   node?: string;
   family?: IpFamily;
-  mode?: "iptables" | "ipvs" | "nftables";
+  mode?: "iptables" | "ipvs" | "nftables" | "userspace";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
 }
@@ -267,7 +268,7 @@ export interface TraceOptions {
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */
-  mode?: "iptables" | "nftables" | "ipvs";
+  mode?: "iptables" | "nftables" | "ipvs" | "userspace";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
   /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */
@@ -377,7 +378,14 @@ export interface NftablesTrace extends Omit<IptablesTrace, "mode"> {
   mode: "nftables";
 }
 
-export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace;
+/** `Cluster.trace` in userspace mode: the portal rule that sends the packet to the proxy's
+ *  port, then one outcome per endpoint the proxy's round robin can dial (1/n each); the last
+ *  step of each (`table` `proxy`) says why. */
+export interface UserspaceTrace extends Omit<IptablesTrace, "mode"> {
+  mode: "userspace";
+}
+
+export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace | UserspaceTrace;
 
 // ---- simulate ------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! render_iptables [--proxier-settings FILE] [--node NAME] [--family IPv4|IPv6]
-//!                 [--form restore|save|jumps] [--mode iptables|userspace] CLUSTER_FILE...
+//!                 [--form restore|save|jumps] [--mode iptables|userspace] [-f] CLUSTER_FILE...
 //! render_iptables ... --trace SRC DST PORT PROTO [pod|node|other-node|external]   (JSON result)
 //! render_iptables ... --audit SAVE_FILE                                 (text report, exit 1 on drift)
 //! ```
@@ -62,6 +62,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
                     _ => return Err("mode must be iptables or userspace".into()),
                 }
             }
+            "-f" => files.push(args.next().ok_or("missing FILE")?),
             "--recent" => recent.push(args.next().ok_or("missing KUBE-SEP name")?),
             "--audit" => audit_file = Some(args.next().ok_or("missing SAVE_FILE")?),
             _ if a.starts_with("--") => return Err(format!("unknown option {a}").into()),

@@ -3,7 +3,8 @@
 
   python3 tests/kernel/test_userspace.py [--renderer CMD] [--only load|redirect] [-v]
 
-CMD renders rules; it is called as `CMD --mode userspace [--proxier-settings F] --form F FILES...`.
+CMD renders rules; it is called as `CMD --mode userspace --proxier-settings F --form F -f FILE...`
+(the example driver or `svccore render iptables`).
 Default: svccore's example driver through `cargo run -q -p svccore --example render_iptables --`.
 
 (a) load: core/tests/userspace_data/cluster.yaml (cluster IPs, a UDP port, an external IP, a
@@ -92,7 +93,9 @@ class Renderer:
         self.cmd = cmd
 
     def __call__(self, files, settings, form):
-        args = list(self.cmd) + ["--mode", "userspace", "--proxier-settings", settings, "--form", form] + list(files)
+        args = list(self.cmd) + ["--mode", "userspace", "--proxier-settings", settings, "--form", form]
+        for f in files:
+            args += ["-f", f]
         return run(args).stdout.decode()
 
 

@@ -288,7 +288,7 @@ impl UserspaceNode {
                     return to
                         .rsplit_once(':')
                         .and_then(|(_, p)| p.parse().ok())
-                        .map(|p| (p, "DNAT to the proxy (the host address), port"));
+                        .map(|p| (p, "DNAT to the proxy on the host address, port"));
                 }
                 _ => {
                     warnings.push(format!("target of {} is not a portal's", rule.chain));
