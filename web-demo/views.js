@@ -84,6 +84,18 @@ export const VIEWS = [
     options: ["node", "family", "format", "scheduler", "filter"],
     render: textView,
   },
+  {
+    id: "userspace",
+    label: "userspace",
+    needs: ["userspace-save", "userspace-restore", "userspace-jumps"],
+    formats: [
+      ["userspace-save", "iptables-save output (portal rules)"],
+      ["userspace-restore", "iptables-restore input (portal chains)"],
+      ["userspace-jumps", "iptables-restore input (jump rules)"],
+    ],
+    options: ["node", "family", "format", "filter"],
+    render: userspaceView,
+  },
   // The chain graph and the tracer share the packet form (index.html #packet-form); the
   // simulation has its own (#sim-form). app.js keeps the forms outside the re-rendered panel.
   { id: "graph", label: "Chain graph", needs: ["trace"], options: ["node", "packet", "scheduler"], render: graphView },
@@ -308,6 +320,20 @@ function nftablesView(ctx) {
   return wrap;
 }
 
+/** userspace mode's portal rules, with what the mode is and where its proxy ports come from. */
+function userspaceView(ctx) {
+  const wrap = textView(ctx);
+  const note = document.createElement("p");
+  note.className = "note muted userspace-note";
+  note.textContent =
+    "kube-proxy's userspace mode (Kubernetes 1.25 and earlier): kube-proxy itself accepts each connection on a proxy port " +
+    "and dials an endpoint; these rules only send service traffic there (REDIRECT from containers, DNAT to the node from " +
+    "the node itself). Proxy ports: the lowest free ports of the configuration's portRange, else from 32768 " +
+    "(svccore's choice; kube-proxy's are random). The Packet tracer's userspace mode follows a packet through them.";
+  wrap.firstChild.after(note);
+  return wrap;
+}
+
 // ---- Packet tracer and chain graph -----------------------------------------------------------
 
 const pct = (x) => `${(x * 100).toFixed(x > 0 && x < 0.001 ? 4 : 2)}%`;
@@ -426,6 +452,9 @@ export function traceGraph(t) {
   }
   for (const o of t.outcomes) {
     const path = t.mode === "nftables" ? nftPath(o, node) : iptablesPath(o, node);
+    // userspace: the proxy that accepted the connection, between the portal and the endpoint.
+    const proxy = t.mode === "userspace" ? o.steps.find((s) => s.table === "proxy") : undefined;
+    if (proxy) path.push(node(`proxy:${proxy.chain}`, "kube-proxy", o.verdict.chain ?? proxy.chain, "chain"));
     const v = o.verdict;
     if (v.kind === "Reject" || v.kind === "Drop") {
       const last = o.steps.at(-1);
