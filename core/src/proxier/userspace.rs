@@ -8,10 +8,9 @@
 //! ([`allocate`]) and takes the ports of a real node as input ([`UserspaceConfig::proxy_ports`]),
 //! so that a node's rules can be compared with the prediction.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::ip::parse_ip_sloppy;
 use crate::model::{IpFamily, Protocol};
@@ -107,8 +106,9 @@ pub struct UserspaceConfig {
     pub bind_address: IpAddr,
     /// Proxy ports given by the user, by kube-proxy's service port name (`ns/name` or
     /// `ns/name:port`): a real node's ports (what `ss -ltnp` shows kube-proxy listening on, or
-    /// the `--to-ports` of its rules).
-    pub proxy_ports: BTreeMap<String, u16>,
+    /// the `--to-ports` of its rules), in the settings object's order (a list, not a map: the
+    /// WebAssembly module's size counts).
+    pub proxy_ports: Vec<(String, u16)>,
 }
 
 impl Default for UserspaceConfig {
@@ -116,7 +116,7 @@ impl Default for UserspaceConfig {
         UserspaceConfig {
             port_range: None,
             bind_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            proxy_ports: BTreeMap::new(),
+            proxy_ports: Vec::new(),
         }
     }
 }
@@ -176,7 +176,7 @@ impl UserspaceConfig {
                     "must be an object of \"ns/name:port\": port",
                 ));
             };
-            let mut out = BTreeMap::new();
+            let mut out = Vec::new();
             for (name, port) in ports {
                 let path = format!("userspace.proxyPorts[{name:?}]");
                 if !valid_port_name(name) {
@@ -190,7 +190,7 @@ impl UserspaceConfig {
                     .as_u64()
                     .filter(|p| (1..=65535).contains(p))
                     .ok_or_else(|| cfg_err(file, &path, "must be a port number (1-65535)"))?;
-                out.insert(name.clone(), p as u16);
+                out.push((name.clone(), p as u16));
             }
             self.proxy_ports = out;
         }
@@ -199,11 +199,23 @@ impl UserspaceConfig {
 
     /// The JSON form.
     pub fn to_json(&self) -> Value {
-        json!({
-            "portRange": self.port_range.map(|r| r.to_text()),
-            "bindAddress": self.bind_address.to_string(),
-            "proxyPorts": self.proxy_ports,
-        })
+        let ports: serde_json::Map<String, Value> = self
+            .proxy_ports
+            .iter()
+            .map(|(k, p)| (k.clone(), Value::from(*p)))
+            .collect();
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "portRange".into(),
+            self.port_range
+                .map_or(Value::Null, |r| Value::String(r.to_text())),
+        );
+        m.insert(
+            "bindAddress".into(),
+            Value::String(self.bind_address.to_string()),
+        );
+        m.insert("proxyPorts".into(), Value::Object(ports));
+        Value::Object(m)
     }
 }
 
@@ -261,42 +273,40 @@ pub fn allocate(
     cfg: &UserspaceConfig,
 ) -> Result<Vec<Option<u16>>> {
     let mut out = vec![None; ports.len()];
-    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &i in order {
-        if proxied(&ports[i].protocol) {
-            by_name
-                .entry(ports[i].service_port_name.as_str())
-                .or_default()
-                .push(i);
-        }
-    }
-    // Given ports, per protocol (a TCP and a UDP socket may share a number on a node).
-    let mut taken: BTreeSet<(bool, u16)> = BTreeSet::new();
-    for (name, &port) in &cfg.proxy_ports {
+    // Given ports, per protocol (a TCP and a UDP socket may share a number on a node). Plain
+    // vectors rather than trees: the lists are short, and the WebAssembly module's size counts.
+    let mut taken: Vec<(bool, u16)> = Vec::new();
+    for &(ref name, port) in &cfg.proxy_ports {
         let path = format!("userspace.proxyPorts[{name:?}]");
-        let Some(idx) = by_name.get(name.as_str()) else {
-            return Err(cfg_err(
-                None,
-                &path,
-                "names no TCP or UDP service port of this family in the input",
-            ));
-        };
-        for &i in idx {
+        let mut found = false;
+        for &i in order {
+            if !proxied(&ports[i].protocol) || ports[i].service_port_name != *name {
+                continue;
+            }
+            found = true;
             let key = (ports[i].protocol == Protocol::Udp, port);
-            if !taken.insert(key) {
+            if taken.contains(&key) {
                 return Err(cfg_err(
                     None,
                     &path,
                     format!("port {port} is already the proxy port of another service port"),
                 ));
             }
+            taken.push(key);
             out[i] = Some(port);
+        }
+        if !found {
+            return Err(cfg_err(
+                None,
+                &path,
+                "names no TCP or UDP service port of this family in the input",
+            ));
         }
     }
     let range = cfg.port_range.unwrap_or(DEFAULT_EPHEMERAL);
     // kube-proxy's range allocator keeps one bitmap for every protocol: a number held by a TCP
     // or a UDP proxy port is not handed out again.
-    let held: BTreeSet<u16> = taken.iter().map(|&(_, p)| p).collect();
+    let held: Vec<u16> = taken.iter().map(|&(_, p)| p).collect();
     let need = order
         .iter()
         .filter(|&&i| proxied(&ports[i].protocol) && out[i].is_none())
@@ -390,7 +400,10 @@ mod tests {
         assert!(!valid_port_name("web"));
         let mut c = UserspaceConfig::default();
         let e = c
-            .apply_json(&json!({"proxyPorts": {"ns/web": 0}}), Some("p.json"))
+            .apply_json(
+                &serde_json::json!({"proxyPorts": {"ns/web": 0}}),
+                Some("p.json"),
+            )
             .unwrap_err();
         assert_eq!(e.issues()[0].path, "userspace.proxyPorts[\"ns/web\"]");
     }

@@ -220,19 +220,20 @@ impl Proxy {
         let host = host_ip(us, settings.ip_family, settings.node.node_ip())?;
         let order = write_order(&snap.ports);
         let proxy_ports = allocate(&snap.ports, &order, us)?;
-        let ports = order
-            .iter()
-            .filter_map(|&i| {
-                let p = &snap.ports[i];
-                proxy_ports[i].map(|proxy_port| ProxiedPort {
+        // Plain loops here and below: the WebAssembly module's size counts.
+        let mut ports = Vec::with_capacity(order.len());
+        for &i in &order {
+            let p = &snap.ports[i];
+            if let Some(proxy_port) = proxy_ports[i] {
+                ports.push(ProxiedPort {
                     index: i,
                     service_port_name: p.service_port_name.clone(),
                     protocol: p.protocol.lower().to_owned(),
                     proxy_port,
                     portals: portals(p),
-                })
-            })
-            .collect();
+                });
+            }
+        }
         Ok(Proxy {
             family: settings.ip_family,
             listens_on_all: us.listens_on_all(),
@@ -255,12 +256,12 @@ fn portals(p: &ServicePortView) -> Vec<Portal> {
         port: p.port,
     };
     let mut out = vec![at(PortalKind::ClusterIp, p.cluster_ip)];
-    out.extend(
-        p.external_ips
-            .iter()
-            .map(|&ip| at(PortalKind::ExternalIp, ip)),
-    );
-    out.extend(p.lb_ips.iter().map(|&ip| at(PortalKind::LoadBalancer, ip)));
+    for &ip in &p.external_ips {
+        out.push(at(PortalKind::ExternalIp, ip));
+    }
+    for &ip in &p.lb_ips {
+        out.push(at(PortalKind::LoadBalancer, ip));
+    }
     if p.node_port != 0 {
         out.push(Portal {
             kind: PortalKind::NodePort,
@@ -320,7 +321,7 @@ fn common(name: &str, proto: &str, dport: u16, ip: Option<IpAddr>, extra: Extra)
 
 /// The rules of one proxied service port in the order kube-proxy ensures them (rules of
 /// different chains interleaved; each chain's own order is what matters).
-fn port_rules(proxy: &Proxy, p: &ProxiedPort) -> Vec<Rule> {
+fn port_rules(proxy: &Proxy, p: &ProxiedPort, out: &mut Vec<Rule>) {
     let name = p.service_port_name.as_str();
     let proto = p.protocol.as_str();
     let container_target = if proxy.listens_on_all {
@@ -339,10 +340,14 @@ fn port_rules(proxy: &Proxy, p: &ProxiedPort) -> Vec<Rule> {
         w.push(target.to_owned());
         w
     };
-    let mut out: Vec<Rule> = Vec::new();
+    let start = out.len();
     let mut push = |chain: &'static str, words: Vec<String>| {
-        // EnsureRule: an identical rule already in the chain is not added again.
-        if !out.iter().any(|r| r.chain == chain && r.words == words) {
+        // EnsureRule: an identical rule already in the chain is not added again (rules of
+        // other service ports differ in their comment).
+        if !out[start..]
+            .iter()
+            .any(|r| r.chain == chain && r.words == words)
+        {
             out.push(Rule { chain, words });
         }
     };
@@ -389,33 +394,30 @@ fn port_rules(proxy: &Proxy, p: &ProxiedPort) -> Vec<Rule> {
             }
         }
     }
-    out
 }
 
 /// Writes the chains and their rules (the [`Form::Restore`] payload): filter then nat.
-pub fn write_portals<S: RestoreSink>(proxy: &Proxy, out: &mut S) {
+pub fn write_portals(proxy: &Proxy, out: &mut dyn RestoreSink) {
     write(Some(proxy), false, out);
 }
 
 /// Writes the five jump rules (the [`Form::Jumps`] payload): `-I` where kube-proxy prepends,
 /// `-A` where it appends.
-pub fn write_jumps<S: RestoreSink>(out: &mut S) {
+pub fn write_jumps(out: &mut dyn RestoreSink) {
     write(None, true, out);
 }
 
 /// Writes the portal chains and rules of `proxy` (if given) and the jumps (if `jumps`), one
-/// pass per table (filter, nat), the jumps before the rules.
-fn write<S: RestoreSink>(proxy: Option<&Proxy>, jumps: bool, out: &mut S) {
-    let rules: Vec<Rule> = proxy
-        .map(|proxy| {
-            proxy
-                .ports
-                .iter()
-                .flat_map(|p| port_rules(proxy, p))
-                .collect()
-        })
-        .unwrap_or_default();
-    let emit = |out: &mut S, chain: &str| {
+/// pass per table (filter, nat), the jumps before the rules. (One copy for every sink: the
+/// WebAssembly module's size counts.)
+fn write(proxy: Option<&Proxy>, jumps: bool, out: &mut dyn RestoreSink) {
+    let mut rules: Vec<Rule> = Vec::new();
+    if let Some(proxy) = proxy {
+        for p in &proxy.ports {
+            port_rules(proxy, p, &mut rules);
+        }
+    }
+    let emit = |out: &mut dyn RestoreSink, chain: &str| {
         for r in rules.iter().filter(|r| r.chain == chain) {
             let words: Vec<&str> = r.words.iter().map(String::as_str).collect();
             out.append(chain, &words);

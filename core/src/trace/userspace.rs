@@ -119,9 +119,10 @@ impl UserspaceNode {
                     .any(|n| n.contains(&ip))
         };
         let target = self.walk(hook, packet, &local, &mut acted, &mut warnings, 0);
-        let mut steps: Vec<Step> = acted
-            .iter()
-            .map(|(table, chain, pos, rule)| Step {
+        // Plain loops in this module: the WebAssembly module's size counts.
+        let mut steps: Vec<Step> = Vec::with_capacity(acted.len() + 1);
+        for (table, chain, pos, rule) in &acted {
+            steps.push(Step {
                 table: Arc::from(*table),
                 chain: Arc::from(*chain),
                 rule: *pos,
@@ -130,8 +131,8 @@ impl UserspaceNode {
                     Target::Jump { chain } => format!("jump {chain}").into(),
                     _ => Arc::from(""),
                 },
-            })
-            .collect();
+            });
+        }
         let certain = Probability {
             fraction: "1".into(),
             decimal: 1.0,
@@ -188,15 +189,11 @@ impl UserspaceNode {
                 cause: None,
             }]));
         }
-        let backends: Vec<Backend> = list
-            .iter()
-            .map(|&i| {
-                Backend::new(
-                    SocketAddr::new(port.endpoints[i].ip, port.endpoints[i].port),
-                    1,
-                )
-            })
-            .collect();
+        let mut backends: Vec<Backend> = Vec::with_capacity(list.len());
+        for &i in &list {
+            let e = &port.endpoints[i];
+            backends.push(Backend::new(SocketAddr::new(e.ip, e.port), 1));
+        }
         let opts = Options {
             seed: 0,
             affinity_timeout: port.affinity_seconds,
@@ -207,11 +204,10 @@ impl UserspaceNode {
             .userspace()
             .ok_or_else(|| Error::InvalidArgument("not a userspace balancer".into()))?;
         let n = list.len();
-        let order: Vec<&str> = rr
-            .order()
-            .iter()
-            .map(|&b| port.endpoints[list[b as usize]].endpoint.as_str())
-            .collect();
+        let mut order: Vec<&str> = Vec::with_capacity(n);
+        for &b in rr.order() {
+            order.push(port.endpoints[list[b as usize]].endpoint.as_str());
+        }
         let affinity = if rr.client_ip_affinity() {
             format!(
                 "; ClientIP affinity: the proxy then keeps {} on it for {} s",
@@ -226,34 +222,32 @@ impl UserspaceNode {
             decimal: 1.0 / n as f64,
             nominal: format!("1/{n}"),
         };
-        let outcomes = order
-            .iter()
-            .enumerate()
-            .map(|(k, ep)| {
-                let mut steps = steps.clone();
-                steps.push(proxy_step(
-                    &served.service_port_name,
-                    k + 1,
-                    &format!("LoadBalancerRR [{}]", order.join(" ")),
-                    format!(
-                        "round robin: the list is shuffled when the proxy learns it, so {ep} \
-                         comes first with probability 1/{n} (position {} in seed 0's order); \
-                         the proxy dials it from the node's address{affinity}",
-                        k + 1
-                    ),
-                ));
-                Outcome {
-                    probability: share.clone(),
-                    verdict: Verdict::Dnat {
-                        endpoint: (*ep).to_owned(),
-                        chain: chain.clone(),
-                    },
-                    masquerade: true,
-                    steps,
-                    cause: None,
-                }
-            })
-            .collect();
+        let text = format!("LoadBalancerRR [{}]", order.join(" "));
+        let mut outcomes = Vec::with_capacity(n);
+        for (k, ep) in order.iter().enumerate() {
+            let mut steps = steps.clone();
+            steps.push(proxy_step(
+                &served.service_port_name,
+                k + 1,
+                &text,
+                format!(
+                    "round robin: the list is shuffled when the proxy learns it, so {ep} \
+                     comes first with probability 1/{n} (position {} in seed 0's order); \
+                     the proxy dials it from the node's address{affinity}",
+                    k + 1
+                ),
+            ));
+            outcomes.push(Outcome {
+                probability: share.clone(),
+                verdict: Verdict::Dnat {
+                    endpoint: (*ep).to_owned(),
+                    chain: chain.clone(),
+                },
+                masquerade: true,
+                steps,
+                cause: None,
+            });
+        }
         Ok(result(outcomes))
     }
 
@@ -353,8 +347,8 @@ fn matches(
         Match::Other { name, args } if name == "physdev" => {
             args.iter().map(String::as_str).eq(["!", "--physdev-is-in"])
         }
-        other => {
-            warnings.push(format!("match {other:?} in {} is not modelled", r.chain));
+        _ => {
+            warnings.push(format!("a match in {} is not modelled", r.chain));
             false
         }
     })
