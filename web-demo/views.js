@@ -329,7 +329,7 @@ function userspaceView(ctx) {
     "kube-proxy's userspace mode (Kubernetes 1.25 and earlier): kube-proxy itself accepts each connection on a proxy port " +
     "and dials an endpoint; these rules only send service traffic there (REDIRECT from containers, DNAT to the node from " +
     "the node itself). Proxy ports: the lowest free ports of the configuration's portRange, else from 32768 " +
-    "(svccore's choice; kube-proxy's are random). The Packet tracer's userspace mode follows a packet through them.";
+    "(svccore's choice; kube-proxy's are random). svccore trace --mode userspace follows a packet through them.";
   wrap.firstChild.after(note);
   return wrap;
 }
@@ -452,9 +452,6 @@ export function traceGraph(t) {
   }
   for (const o of t.outcomes) {
     const path = t.mode === "nftables" ? nftPath(o, node) : iptablesPath(o, node);
-    // userspace: the proxy that accepted the connection, between the portal and the endpoint.
-    const proxy = t.mode === "userspace" ? o.steps.find((s) => s.table === "proxy") : undefined;
-    if (proxy) path.push(node(`proxy:${proxy.chain}`, "kube-proxy", o.verdict.chain ?? proxy.chain, "chain"));
     const v = o.verdict;
     if (v.kind === "Reject" || v.kind === "Drop") {
       const last = o.steps.at(-1);

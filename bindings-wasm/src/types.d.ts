@@ -268,7 +268,7 @@ export interface TraceOptions {
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */
-  mode?: "iptables" | "nftables" | "ipvs" | "userspace";
+  mode?: "iptables" | "nftables" | "ipvs";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
   /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */
@@ -378,14 +378,7 @@ export interface NftablesTrace extends Omit<IptablesTrace, "mode"> {
   mode: "nftables";
 }
 
-/** `Cluster.trace` in userspace mode: the portal rule that sends the packet to the proxy's
- *  port, then one outcome per endpoint the proxy's round robin can dial (1/n each); the last
- *  step of each (`table` `proxy`) says why. */
-export interface UserspaceTrace extends Omit<IptablesTrace, "mode"> {
-  mode: "userspace";
-}
-
-export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace | UserspaceTrace;
+export type TraceResult = IptablesTrace | NftablesTrace | IpvsTrace;
 
 // ---- simulate ------------------------------------------------------------------------------
 
