@@ -953,7 +953,10 @@ impl PyCluster {
     /// their rules in order, the sets and maps with their elements, the base chains' hooks and
     /// priorities. nft's re-serialization, element order, counter values and the learned
     /// entries of affinity sets do not count. Findings are the ``add …`` commands that create
-    /// the objects, grouped by service port.
+    /// the objects, grouped by service port. ``mode="userspace"`` audits the node's
+    /// ``iptables-save`` against the portal rules of ``render_iptables(mode="userspace")``;
+    /// when the node's proxy ports differ from svccore's, a note gives them as the settings'
+    /// ``userspace.proxyPorts``.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('')
@@ -983,7 +986,11 @@ impl PyCluster {
         guard(|| {
             let mode = core(ProxyMode::parse_among(
                 mode,
-                &[ProxyMode::Iptables, ProxyMode::Nftables],
+                &[
+                    ProxyMode::Iptables,
+                    ProxyMode::Nftables,
+                    ProxyMode::Userspace,
+                ],
             ))?;
             if mode == ProxyMode::Nftables && table.is_some() {
                 return core(Err(svccore::Error::InvalidArgument(
@@ -999,6 +1006,15 @@ impl PyCluster {
                     &s,
                     actual,
                     Some(file.unwrap_or("nft list")),
+                ),
+                ProxyMode::Userspace => svccore::audit::userspace::audit(
+                    &self.0,
+                    &s,
+                    actual,
+                    svccore::audit::ActualDump {
+                        file: Some(file.unwrap_or("iptables-save")),
+                        table,
+                    },
                 ),
                 _ => svccore::audit::audit_with(
                     &self.0,

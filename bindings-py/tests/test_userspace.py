@@ -242,3 +242,30 @@ def test_cli_render_and_trace_mode_userspace() -> None:
     )
     assert p.returncode == 2
     assert 'proxy_port_range applies to mode "userspace" only' in p.stderr
+
+
+def test_audit_mode_userspace_gives_the_nodes_proxy_ports(portals: svccore.Cluster) -> None:
+    save = portals.render_iptables(mode="userspace", node="node-a", form="save")
+    assert not portals.audit(save, node="node-a", mode="userspace").has_drift
+    node = save.replace("--to-ports 32771", "--to-ports 40001").replace(":32771", ":40001")
+    report = portals.audit(node, node="node-a", mode="userspace")
+    assert report.has_drift
+    assert any('"shop/web:http": 40001' in n for n in report.notes)
+    given = {"userspace": {"proxyPorts": {"shop/web:http": 40001}}}
+    # The filter rule still names 32771 on this node: only it is left.
+    rest = portals.audit(node, node="node-a", mode="userspace", proxier_settings=given)
+    assert list(rest.changed) == ["shop/web:http"]
+    p = run(
+        "audit",
+        "-f",
+        str(PORTALS),
+        "--node",
+        "node-a",
+        "--mode",
+        "userspace",
+        "--actual",
+        "-",
+        stdin=save.encode(),
+    )
+    assert p.returncode == 0, p.stderr
+    assert "no drift" in p.stdout

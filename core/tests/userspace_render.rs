@@ -300,3 +300,53 @@ fn ipv6_portals_use_128_and_bracketed_dnat() {
         "-A KUBE-PORTALS-HOST -m comment --comment \"ns/web\" -p tcp -m tcp --dport 80 -d fd00::10/128 -j DNAT --to-destination [fd00:1::5]:32768\n"
     ), "{text}");
 }
+
+#[test]
+fn audit_finds_no_drift_in_the_save_form_and_reads_back_a_nodes_proxy_ports() {
+    use svccore::audit::{userspace::audit, ActualDump};
+    let c = cluster();
+    let s = settings(RANGE);
+    let save = render(&c, &s, Form::Save).unwrap();
+    let clean = audit(&c, &s, &save, ActualDump::default()).unwrap();
+    assert!(!clean.has_drift(), "{clean:?}");
+    assert_eq!((clean.mode, clean.expected_rules), ("userspace", 24));
+    // Rules reordered across services (kube-proxy's map order) and the kubelet's own chains
+    // are not drift.
+    let mut lines: Vec<&str> = save.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("-A KUBE-PORTALS-CONTAINER"))
+        .unwrap();
+    lines.swap(i, i + 4);
+    let node = lines.join("\n").replace(
+        ":KUBE-PORTALS-HOST - [0:0]\n",
+        ":KUBE-PORTALS-HOST - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000\n",
+    ) + "\n";
+    assert!(!audit(&c, &s, &node, ActualDump::default())
+        .unwrap()
+        .has_drift());
+    // A node whose kube-proxy picked other ports: every rule of that port changes, and the
+    // note gives the node's ports as the settings that make them match.
+    let node = save
+        .replace("--to-ports 36003", "--to-ports 40001")
+        .replace(":36003", ":40001")
+        .replace("--dport 36003", "--dport 40001");
+    let r = audit(&c, &s, &node, ActualDump::default()).unwrap();
+    assert_eq!(r.service_ports.len(), 1);
+    assert_eq!(r.service_ports[0].service_port, "shop/web:http");
+    assert_eq!(r.service_ports[0].changed.len(), 8);
+    let note = r.notes.iter().find(|n| n.contains("proxyPorts")).unwrap();
+    assert!(
+        note.ends_with(
+            r#""userspace": {"proxyPorts": {"kube-system/dns:dns": 36000, "kube-system/dns:dns-tcp": 36001, "shop/lb": 36002, "shop/web:http": 40001}}"#
+        ),
+        "{note}"
+    );
+    let given = settings(
+        r#"{"nodeName": "node-a", "userspace": {"portRange": "36000-36009",
+            "proxyPorts": {"shop/web:http": 40001}}}"#,
+    );
+    assert!(!audit(&c, &given, &node, ActualDump::default())
+        .unwrap()
+        .has_drift());
+}

@@ -1236,10 +1236,11 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "nftables"),
+        choices=("iptables", "nftables", "userspace"),
         default="iptables",
         help="kube-proxy's mode (default: iptables); nftables reads the listing syntax of "
-        "nftables 1.0.6",
+        "nftables 1.0.6; userspace compares the portal rules (a note gives the node's proxy "
+        "ports as the settings' userspace.proxyPorts when they differ)",
     )
     p.add_argument(
         "--family",
@@ -1248,8 +1249,8 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_proxier_arguments(
         p,
-        ("iptables", "nftables"),
-        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        ("iptables", "nftables", "userspace"),
+        "proxier flags (override --config and --proxier-settings; a flag of another mode is "
         "refused)",
     )
     add_output_argument(p)
