@@ -350,3 +350,27 @@ fn audit_finds_no_drift_in_the_save_form_and_reads_back_a_nodes_proxy_ports() {
         .unwrap()
         .has_drift());
 }
+
+#[test]
+fn an_identical_rule_is_ensured_once() {
+    // kube-proxy ensures each rule (iptables -C, then -A): an LB ingress IP listed twice, or
+    // equal to the cluster IP, adds no second copy.
+    let c = load_strs([(
+        None,
+        r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"lb","namespace":"ns"},
+            "spec":{"type":"LoadBalancer","clusterIP":"10.96.0.5","ports":[{"port":80,"nodePort":30080}]},
+            "status":{"loadBalancer":{"ingress":[{"ip":"198.51.100.1"},{"ip":"198.51.100.1"},{"ip":"10.96.0.5"}]}}}"#,
+    )])
+    .unwrap();
+    let text = render(
+        &c,
+        &settings(r#"{"nodeIPs": ["192.168.0.10"]}"#),
+        Form::Restore,
+    )
+    .unwrap();
+    let container = lines(&text, "KUBE-PORTALS-CONTAINER");
+    assert_eq!(container.len(), 2, "{text}");
+    assert!(container[0].contains("-d 10.96.0.5/32"));
+    assert!(container[1].contains("-d 198.51.100.1/32"));
+    assert_eq!(lines(&text, "KUBE-PORTALS-HOST").len(), 2);
+}
