@@ -177,6 +177,9 @@ test-kernel: setup-system ## iptables, nftables and ipset rules loaded and exerc
 	@# nftables mode: every case and example loaded with nft -f and compared with nft list table;
 	@# the same small node with the nftables rules instead.
 	$(PYTHON) tests/kernel/test_nftables.py
+	@# userspace mode: the portal rules loaded and compared with iptables-save; connections to
+	@# cluster, external, LB IPs and node ports reach a stand-in proxy on the right port.
+	$(PYTHON) tests/kernel/test_userspace.py
 	@# ipvs mode: ipset restore and the ipvs-mode iptables payload (the ip_vs module is missing).
 	$(PYTHON) tests/ipvs/test_netns.py
 

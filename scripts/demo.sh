@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job on the bundled examples (run by `make demo`): validate an example, show what
-# each node's kube-proxy uses, render the iptables, nftables and IPVS views, trace a packet and
-# simulate connections. $SVCCORE is the command (default: svccore on PATH).
+# each node's kube-proxy uses, render the iptables, nftables and IPVS views and one service's
+# userspace-mode portal rules, trace a packet and simulate connections. $SVCCORE is the command
+# (default: svccore on PATH).
 #
-# Each step fits a screen: long outputs are cut after $DEMO_LINES lines (default 14) with the
+# Each step fits a screen: long outputs are cut after $DEMO_LINES lines (default 10) with the
 # command that prints them whole, and each distinct warning is printed once per run. Colour
 # only on a terminal, and never with NO_COLOR set.
 set -euo pipefail
 svccore=${SVCCORE:-svccore}
-max_lines=${DEMO_LINES:-14}
+max_lines=${DEMO_LINES:-10}
 cd "$(dirname "$0")/../examples"
 
 if [ -t 1 ] && [ -z "${NO_COLOR+x}" ] && [ "${TERM:-}" != dumb ]; then
@@ -64,6 +65,11 @@ run render nftables -f nginx-study.yaml --node node2 --cluster-cidr 10.244.0.0/1
 
 step "ipvs mode: a seed post's ipvsadm -Ln listing, reproduced from the manifests"
 run render ipvs -f nginx-affinity.yaml --node master
+
+# The same service as userspace kube-proxy (Kubernetes 1.25 and earlier) programmed it: the
+# rules only send its traffic to the proxy's own port, where kube-proxy balances it.
+step "userspace mode: the same service's portal rules, to the proxy's port"
+run render iptables -f nginx-affinity.yaml --node master --mode userspace --proxy-port-range 36000-36099
 
 # A packet from outside to the NodePort on master (no local pod: ETP Cluster spreads it),
 # and to the LoadBalancer (ETP Local) on master (dropped, and why); then nftables mode: a pod

@@ -84,6 +84,18 @@ export const VIEWS = [
     options: ["node", "family", "format", "scheduler", "filter"],
     render: textView,
   },
+  {
+    id: "userspace",
+    label: "userspace",
+    needs: ["userspace-save", "userspace-restore", "userspace-jumps"],
+    formats: [
+      ["userspace-save", "iptables-save output (portal rules)"],
+      ["userspace-restore", "iptables-restore input (portal chains)"],
+      ["userspace-jumps", "iptables-restore input (jump rules)"],
+    ],
+    options: ["node", "family", "format", "filter"],
+    render: userspaceView,
+  },
   // The chain graph and the tracer share the packet form (index.html #packet-form); the
   // simulation has its own (#sim-form). app.js keeps the forms outside the re-rendered panel.
   { id: "graph", label: "Chain graph", needs: ["trace"], options: ["node", "packet", "scheduler"], render: graphView },
@@ -304,6 +316,20 @@ function nftablesView(ctx) {
   const note = document.createElement("p");
   note.className = "note muted service-cidrs";
   note.textContent = ctx.cluster.nftablesServiceCidrs({ node: ctx.node, family: ctx.family }).message;
+  wrap.firstChild.after(note);
+  return wrap;
+}
+
+/** userspace mode's portal rules, with what the mode is and where its proxy ports come from. */
+function userspaceView(ctx) {
+  const wrap = textView(ctx);
+  const note = document.createElement("p");
+  note.className = "note muted userspace-note";
+  note.textContent =
+    "kube-proxy's userspace mode (Kubernetes 1.25 and earlier): kube-proxy itself accepts each connection on a proxy port " +
+    "and dials an endpoint; these rules only send service traffic there (REDIRECT from containers, DNAT to the node from " +
+    "the node itself). Proxy ports: the lowest free ports of the configuration's portRange, else from 32768 " +
+    "(svccore's choice; kube-proxy's are random). svccore trace --mode userspace follows a packet through them.";
   wrap.firstChild.after(note);
   return wrap;
 }

@@ -549,6 +549,12 @@ impl PyCluster {
     /// kube-proxy tolerates and :meth:`proxy_warnings` lists (``ValidationError``, every path);
     /// both keywords work the same in every render method, :meth:`trace` and :meth:`audit`.
     ///
+    /// ``mode="userspace"`` renders kube-proxy's userspace mode instead (Kubernetes 1.25 and
+    /// earlier): the portal rules that send service traffic to the proxy's own ports, in the
+    /// same three forms; its flags are ``proxy_port_range`` (``--proxy-port-range``) and
+    /// ``bind_address`` (``--bind-address``), and the settings' ``userspace`` object takes
+    /// ``proxyPorts`` (a node's ports by service port name).
+    ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
     /// ... apiVersion: v1
@@ -559,34 +565,35 @@ impl PyCluster {
     /// >>> rules = c.render_iptables(node='node-a', cluster_cidr='10.244.0.0/16')
     /// >>> [l for l in rules.splitlines() if 'shop/web' in l]
     /// ['-A KUBE-SERVICES -m comment --comment "shop/web has no endpoints" -m tcp -p tcp -d 10.96.0.10 --dport 80 -j REJECT']
-    #[pyo3(signature = (*, node = None, form = "restore", config = None, proxier_settings = None, family = None, **flags))]
+    /// >>> portals = c.render_iptables(mode='userspace', node='node-a', allow_unknown_node=True,
+    /// ...     proxier_settings={'nodeIPs': ['192.168.0.10']}, proxy_port_range='36000-36099')
+    /// >>> [l for l in portals.splitlines() if l.startswith('-A KUBE-PORTALS-CONTAINER')]
+    /// ['-A KUBE-PORTALS-CONTAINER -m comment --comment "shop/web" -p tcp -m tcp --dport 80 -d 10.96.0.10/32 -j REDIRECT --to-ports 36000']
+    #[pyo3(signature = (*, node = None, form = "restore", mode = "iptables", config = None, proxier_settings = None, family = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn render_iptables(
         &self,
         py: Python<'_>,
         node: Option<String>,
         form: &str,
+        mode: &str,
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         family: Option<&str>,
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
-            use svccore::render::iptables::{render, Form};
+            use svccore::render::iptables::Form;
+            use svccore::render::{iptables_text, IPTABLES_MODES};
             let form = Form::parse(form).ok_or_else(|| {
                 bad(format!(
                     "unknown iptables form {form:?}: expected restore, save or jumps"
                 ))
             })?;
+            let mode = core(ProxyMode::parse_among(mode, &IPTABLES_MODES))?;
             let f = settings_flags("render_iptables", flags, node, fam(family)?)?;
-            let s = proxier_settings_of(
-                &self.0,
-                ProxyMode::Iptables,
-                config.as_deref(),
-                proxier_settings,
-                &f,
-            )?;
-            core(py.detach(|| render(&self.0, &s, form)))
+            let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
+            core(py.detach(|| iptables_text(mode, &self.0, &s, form)))
         })
     }
 
@@ -1017,7 +1024,10 @@ impl PyCluster {
     /// their rules in order, the sets and maps with their elements, the base chains' hooks and
     /// priorities. nft's re-serialization, element order, counter values and the learned
     /// entries of affinity sets do not count. Findings are the ``add …`` commands that create
-    /// the objects, grouped by service port.
+    /// the objects, grouped by service port. ``mode="userspace"`` audits the node's
+    /// ``iptables-save`` against the portal rules of ``render_iptables(mode="userspace")``;
+    /// when the node's proxy ports differ from svccore's, a note gives them as the settings'
+    /// ``userspace.proxyPorts``.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('')
@@ -1047,7 +1057,11 @@ impl PyCluster {
         guard(|| {
             let mode = core(ProxyMode::parse_among(
                 mode,
-                &[ProxyMode::Iptables, ProxyMode::Nftables],
+                &[
+                    ProxyMode::Iptables,
+                    ProxyMode::Nftables,
+                    ProxyMode::Userspace,
+                ],
             ))?;
             if mode == ProxyMode::Nftables && table.is_some() {
                 return core(Err(svccore::Error::InvalidArgument(
@@ -1063,6 +1077,15 @@ impl PyCluster {
                     &s,
                     actual,
                     Some(file.unwrap_or("nft list")),
+                ),
+                ProxyMode::Userspace => svccore::audit::userspace::audit(
+                    &self.0,
+                    &s,
+                    actual,
+                    svccore::audit::ActualDump {
+                        file: Some(file.unwrap_or("iptables-save")),
+                        table,
+                    },
                 ),
                 _ => svccore::audit::audit_with(
                     &self.0,

@@ -21,7 +21,7 @@ def shop() -> svccore.Cluster:
 
 def test_nftables_is_a_trace_mode_of_the_core() -> None:
     assert "nftables" in svccore.TRACE_MODES
-    assert set(svccore.TRACE_MODES) == {"iptables", "ipvs", "nftables"}
+    assert set(svccore.TRACE_MODES) == {"iptables", "ipvs", "nftables", "userspace"}
 
 
 def test_trace_walks_the_table_with_numgen_shares(shop: svccore.Cluster) -> None:
@@ -90,7 +90,9 @@ def test_trace_from_the_node_takes_the_output_path_and_is_masqueraded(
 
 
 def test_trace_refuses_an_unknown_mode_listing_nftables(shop: svccore.Cluster) -> None:
-    with pytest.raises(svccore.InvalidArgumentError, match=r"expected iptables, ipvs or nftables"):
+    with pytest.raises(
+        svccore.InvalidArgumentError, match=r"expected iptables, ipvs, nftables or userspace"
+    ):
         shop.trace(node="node-a", src="10.0.0.1", dst="10.96.0.10:80", mode="nft")
 
 

@@ -138,7 +138,7 @@ def test_render_forms(shop: svccore.Cluster) -> None:
         (
             lambda c: c.trace(node="n", src="10.0.0.1", dst="10.96.0.10:80", mode="nft"),
             svccore.InvalidArgumentError,
-            'unknown mode "nft": expected iptables, ipvs or nftables',
+            'unknown mode "nft": expected iptables, ipvs, nftables or userspace',
         ),
         (
             lambda c: c.trace(

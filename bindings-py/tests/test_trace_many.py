@@ -175,7 +175,7 @@ def test_bad_packets_are_named_by_index(packets: list[Any], message: str) -> Non
 def test_empty_batch_and_bad_mode() -> None:
     assert shop().trace_many([], node="node-a") == []
     with pytest.raises(svccore.InvalidArgumentError):
-        shop().trace_many(SHOP_PACKETS[:1], node="node-a", mode="userspace")
+        shop().trace_many(SHOP_PACKETS[:1], node="node-a", mode="sidecar")
 
 
 # --- svccore trace --batch -------------------------------------------------------------------

@@ -105,6 +105,12 @@ fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     }
 }
 
+/// The modes `Cluster.trace` takes here: the core's trace modes but userspace, whose tracer
+/// would take the module over its size budget (the playground shows userspace mode's rules;
+/// the core, the CLI and Python trace it).
+const WASM_TRACE_MODES: [ProxyMode; 3] =
+    [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables];
+
 /// The operations this build supports, by name: the base operations (`load`, `validate`,
 /// `services`, `endpoints`, `nodes`, `warnings`), the record operations (`trace`, `simulate`,
 /// `balancer`), then every text view `Cluster.render` accepts. The playground shows a view only
@@ -399,7 +405,9 @@ impl Cluster {
     /// Renders a text view (a name listed by `capabilities()` after the record operations)
     /// for one node: `iptables-restore`, `iptables-save`, `nftables-dump`, `nftables-load`,
     /// `nftables-list` (the forms of `renderNftables`), `ipvsadm-ln`, `ipvsadm-save`,
-    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`. Options: `node`, `family`, `scheduler`
+    /// `ipset-save`, `ipvs-iptables`, `ipvs-addresses`, `userspace-restore`, `userspace-jumps`,
+    /// `userspace-save` (userspace mode's portal rules, forms as `render iptables --mode
+    /// userspace`). Options: `node`, `family`, `scheduler`
     /// (IPVS; default the configuration's `ipvs.scheduler`, else `rr`). Throws an
     /// `invalid-argument` error for a view this build does not have or a bad option (its `path`
     /// names the option).
@@ -519,7 +527,9 @@ impl Cluster {
     /// iptables and nftables modes: every path through the rules with its probability (exact
     /// fraction, decimal, nominal), verdict, masquerade and steps (nftables: each step's
     /// `table` is its chain's type, `filter` or `nat`). ipvs mode: the virtual server, its real
-    /// servers with their shares, and the one the scheduler picks for this client.
+    /// servers with their shares, and the one the scheduler picks for this client. (userspace
+    /// mode is traced by the core, the CLI and Python, not by this module:
+    /// [`WASM_TRACE_MODES`].)
     #[wasm_bindgen(unchecked_return_type = "TraceResult")]
     pub fn trace(
         &self,
@@ -563,7 +573,7 @@ impl Cluster {
         };
         let family = packet::proxier_family(&packet);
         let mode = args.str("mode")?.unwrap_or_else(|| "iptables".into());
-        let mode = ProxyMode::parse_among(&mode, &packet::TRACE_MODES).map_err(at("mode"))?;
+        let mode = ProxyMode::parse_among(&mode, &WASM_TRACE_MODES).map_err(at("mode"))?;
         let scheduler = parse_scheduler(args.str("scheduler")?)?;
         let flags = SettingsFlags {
             ipvs_scheduler: scheduler.clone(),
@@ -592,6 +602,11 @@ impl Cluster {
                 tracer.explain(self.snapshot(family)?, &mut t);
                 to_js_camel(&t, &[("mode", "iptables")])
             }
+            // Not in WASM_TRACE_MODES: parse_among refused it above.
+            ProxyMode::Userspace => Err(to_js_error_at(
+                &svccore::Error::InvalidArgument("userspace trace is not in this build".into()),
+                "mode",
+            )),
         }
     }
 

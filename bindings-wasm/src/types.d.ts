@@ -9,7 +9,8 @@ export type Capability =
 export type TextView =
   | "iptables-restore" | "iptables-save"
   | "nftables-dump" | "nftables-load" | "nftables-list"
-  | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses";
+  | "ipvsadm-ln" | "ipvsadm-save" | "ipset-save" | "ipvs-iptables" | "ipvs-addresses"
+  | "userspace-restore" | "userspace-jumps" | "userspace-save";
 
 /** The IPVS schedulers the `scheduler` options take. */
 export type IpvsScheduler = "rr" | "wrr" | "lc" | "wlc" | "sed" | "nq" | "sh" | "dh" | "mh";
@@ -21,7 +22,7 @@ export type TrafficSource = "pod" | "node" | "other-node" | "external" | "host";
 export interface SettingsOptions {
   node?: string;
   family?: IpFamily;
-  mode?: "iptables" | "ipvs" | "nftables";
+  mode?: "iptables" | "ipvs" | "nftables" | "userspace";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
 }

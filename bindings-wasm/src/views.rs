@@ -16,6 +16,7 @@ use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
 use svccore::render::iptables::{self, Form};
 use svccore::render::ipvs::IpvsNode;
 use svccore::render::nftables;
+use svccore::render::userspace;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Cluster;
 
@@ -93,6 +94,19 @@ fn iptables_text(v: &ViewInput<'_>, form: Form) -> svccore::Result<String> {
     iptables::render_snapshot(v.snapshot, &s, &v.node, form)
 }
 
+/// The userspace proxier's portal rules for the view's node and family (the core's layering,
+/// then [`userspace::render`]).
+fn userspace_text(v: &ViewInput<'_>, form: Form) -> svccore::Result<String> {
+    let s = proxier_settings(
+        v.cluster,
+        ProxyMode::Userspace,
+        &v.node.name,
+        v.family,
+        None,
+    )?;
+    userspace::render_snapshot(v.snapshot, &s, form)
+}
+
 /// The `nftables` proxier's text for the view's node and family: the core's layering (defaults,
 /// the cluster's `KubeProxyConfiguration`, node and family), then its renderer, which also
 /// takes the service CIDRs from the cluster's ServiceCIDR objects.
@@ -152,5 +166,17 @@ pub const TEXT_VIEWS: &[TextView] = &[
     TextView {
         name: "ipvs-addresses",
         render: |v| Ok(ipvs(v)?.addresses()),
+    },
+    TextView {
+        name: "userspace-restore",
+        render: |v| userspace_text(v, Form::Restore),
+    },
+    TextView {
+        name: "userspace-jumps",
+        render: |v| userspace_text(v, Form::Jumps),
+    },
+    TextView {
+        name: "userspace-save",
+        render: |v| userspace_text(v, Form::Save),
     },
 ];

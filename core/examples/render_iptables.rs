@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! render_iptables [--proxier-settings FILE] [--node NAME] [--family IPv4|IPv6]
-//!                 [--form restore|save|jumps] CLUSTER_FILE...
+//!                 [--form restore|save|jumps] [--mode iptables|userspace] [-f] CLUSTER_FILE...
 //! render_iptables ... --trace SRC DST PORT PROTO [pod|node|other-node|external]   (JSON result)
 //! render_iptables ... --audit SAVE_FILE                                 (text report, exit 1 on drift)
 //! ```
@@ -33,6 +33,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut trace_args: Option<Vec<String>> = None;
     let mut audit_file = None;
     let mut recent = Vec::new();
+    let mut userspace = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--proxier-settings" => settings_file = Some(args.next().ok_or("missing FILE")?),
@@ -54,6 +55,14 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
                 }
                 trace_args = Some(v);
             }
+            "--mode" => {
+                userspace = match args.next().as_deref() {
+                    Some("iptables") => false,
+                    Some("userspace") => true,
+                    _ => return Err("mode must be iptables or userspace".into()),
+                }
+            }
+            "-f" => files.push(args.next().ok_or("missing FILE")?),
             "--recent" => recent.push(args.next().ok_or("missing KUBE-SEP name")?),
             "--audit" => audit_file = Some(args.next().ok_or("missing SAVE_FILE")?),
             _ if a.starts_with("--") => return Err(format!("unknown option {a}").into()),
@@ -100,6 +109,13 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         } else {
             ExitCode::SUCCESS
         });
+    }
+    if userspace {
+        print!(
+            "{}",
+            svccore::render::userspace::render(&cluster, &settings, form)?
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render(&cluster, &settings, form)?);
     Ok(ExitCode::SUCCESS)

@@ -48,6 +48,7 @@ use crate::{Cluster, Result};
 
 mod actual;
 pub mod nftables;
+pub mod userspace;
 
 /// Chains owned by the kubelet or empty by design: never audited.
 const IGNORED_CHAINS: &[&str] = &["KUBE-KUBELET-CANARY", "KUBE-PROXY-CANARY", "KUBE-MARK-DROP"];
@@ -232,15 +233,8 @@ fn audit_snapshot_named(
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
-    let v6 = settings.ip_family == IpFamily::IPv6;
     let expected_main = restore_dump(snap, settings, node)?;
     let expected_jumps = jump_dump(settings)?;
-    let actual::Actual {
-        dump: actual,
-        only_table,
-        notes,
-    } = actual::read(actual, how.file, v6, how.table)?;
-    let only = only_table.as_deref();
     // Chain → service port, for every chain the snapshot's ports may own.
     let mut owner: HashMap<String, String> = HashMap::new();
     let mut names: Vec<String> = Vec::new();
@@ -258,16 +252,60 @@ fn audit_snapshot_named(
         }
         names.push(p.service_port_name.clone());
     }
+    let expected = Expected {
+        dumps: &[&expected_jumps, &expected_main],
+        owner,
+        names,
+        mode: "iptables",
+        order_free,
+        ignored: IGNORED_CHAINS,
+    };
+    compare(&expected, settings, actual, how)
+}
+
+/// What a mode's kube-proxy should have written, for [`compare`].
+struct Expected<'a> {
+    /// The rules (jump rules first).
+    dumps: &'a [&'a Dump],
+    /// Chain → the service port that owns it (chains named after a service port).
+    owner: HashMap<String, String>,
+    /// Every service port audited.
+    names: Vec<String>,
+    /// The report's mode.
+    mode: &'static str,
+    /// Chains whose rules may come in any order.
+    order_free: fn(&str, &str) -> bool,
+    /// `KUBE-*` chains others own (the kubelet's): neither compared nor jumped to.
+    ignored: &'a [&'a str],
+}
+
+/// Compares a node's rules (`actual`, read as `how` says) with the expected rules.
+fn compare(
+    expected: &Expected<'_>,
+    settings: &ProxierSettings,
+    actual: &str,
+    how: ActualDump<'_>,
+) -> Result<AuditReport> {
+    let v6 = settings.ip_family == IpFamily::IPv6;
+    let actual::Actual {
+        dump: actual,
+        only_table,
+        notes,
+    } = actual::read(actual, how.file, v6, how.table)?;
+    let only = only_table.as_deref();
+    let owner = &expected.owner;
+    let names = &expected.names;
+    let order_free = expected.order_free;
     let style = SaveStyle {
         ipv6: v6,
         ..SaveStyle::default()
     };
     let mut exp = Side::default();
-    for d in [&expected_jumps, &expected_main] {
-        exp.add(d, &style, false, only);
+    for d in expected.dumps {
+        exp.add(d, &style, false, only, expected.ignored);
     }
     let mut act = Side::default();
-    act.add(&actual, &style, true, only);
+    act.add(&actual, &style, true, only, expected.ignored);
 
     let mut groups: BTreeMap<String, ServiceAudit> = BTreeMap::new();
     let group_of = |chain: &str, r: &Rule| -> String {
@@ -432,7 +470,7 @@ fn audit_snapshot_named(
     Ok(AuditReport {
         node: settings.node.name.clone(),
         family: settings.ip_family,
-        mode: "iptables",
+        mode: expected.mode,
         clean_service_ports: clean,
         expected_rules: exp.count,
         actual_rules: act.count,
@@ -453,24 +491,31 @@ struct Side {
 
 impl Side {
     /// Adds the filter and nat tables of `d` (only the table `only`, when given).
-    fn add(&mut self, d: &Dump, style: &SaveStyle, filter_kube: bool, only: Option<&str>) {
+    fn add(
+        &mut self,
+        d: &Dump,
+        style: &SaveStyle,
+        filter_kube: bool,
+        only: Option<&str>,
+        ignored: &[&str],
+    ) {
         for t in &d.tables {
             if t.name != "filter" && t.name != "nat" || only.is_some_and(|o| o != t.name) {
                 continue;
             }
             let builtins = builtin_chains(&t.name);
             for c in &t.chains {
-                if c.name.starts_with("KUBE-") && !IGNORED_CHAINS.contains(&c.name.as_str()) {
+                if c.name.starts_with("KUBE-") && !ignored.contains(&c.name.as_str()) {
                     self.declared.insert((t.name.clone(), c.name.clone()));
                 }
             }
             for r in &t.rules {
-                if IGNORED_CHAINS.contains(&r.chain.as_str()) {
+                if ignored.contains(&r.chain.as_str()) {
                     continue;
                 }
                 let kube = if builtins.contains(&r.chain.as_str()) {
                     r.jump()
-                        .is_some_and(|j| j.starts_with("KUBE-") && !IGNORED_CHAINS.contains(&j))
+                        .is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
                 } else {
                     r.chain.starts_with("KUBE-")
                 };

@@ -10,7 +10,8 @@
 //!
 //! ```text
 //! model → load → validate → snapshot → categorize → proxier plan
-//!       → renderers (iptables, ipvs) / netfilter / trace / simulate / audit → bindings
+//!       → renderers (iptables, ipvs, nftables, userspace) / netfilter / trace / simulate / audit
+//!       → bindings
 //! ```
 //!
 //! 1. **[`model`]**: the Kubernetes objects svccore reads, as typed records.
@@ -25,12 +26,14 @@
 //! 6. **proxier plan** ([`proxier`]): one configuration for every mode ([`proxier::config`]:
 //!    the node's facts, the flags and `KubeProxyConfiguration` layered once) and, per service
 //!    port in write order, every decision kube-proxy makes before it writes a line
-//!    ([`proxier::plan`]). Every mode reads the same plan.
-//! 7. **outputs**: the renderers ([`render`]: iptables, ipvs, nftables) write a node's text from
-//!    the plan; [`netfilter`] is the iptables rule model they write into and that [`trace`]
-//!    evaluates and [`audit`] compares; [`trace`] follows a packet through a node's rules
-//!    (iptables; nftables: the rendered table's base chains by hook and priority) or virtual
-//!    servers (ipvs), its arguments parsed by [`packet`]; [`simulate`]
+//!    ([`proxier::plan`]). Every mode reads the same plan; userspace mode, whose rules do not
+//!    depend on endpoints, reads its proxy ports ([`proxier::userspace`]).
+//! 7. **outputs**: the renderers ([`render`]: iptables, ipvs, nftables, userspace) write a
+//!    node's text from the plan; [`netfilter`] is the iptables rule model they write into and
+//!    that [`trace`] evaluates and [`audit`] compares; [`trace`] follows a packet through a
+//!    node's rules (iptables; nftables: the rendered table's base chains by hook and priority;
+//!    userspace: the portal rules, then the proxy's round robin) or virtual servers (ipvs), its
+//!    arguments parsed by [`packet`]; [`simulate`]
 //!    drives connections through the engines of [`select`]; [`report`] summarises a cluster and
 //!    the endpoints each node uses.
 //! 8. **bindings** (`bindings-py`, `bindings-wasm`): convert arguments and results, and hold no

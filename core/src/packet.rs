@@ -20,8 +20,14 @@ use crate::trace::{Origin, Packet};
 use crate::{Error, Result};
 
 /// The modes `trace` follows a packet through (iptables and nftables: the rules evaluated;
-/// ipvs: the virtual server's scheduler).
-pub const TRACE_MODES: [ProxyMode; 3] = [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables];
+/// ipvs: the virtual server's scheduler; userspace: the portal rules, then the proxy's round
+/// robin).
+pub const TRACE_MODES: [ProxyMode; 4] = [
+    ProxyMode::Iptables,
+    ProxyMode::Ipvs,
+    ProxyMode::Nftables,
+    ProxyMode::Userspace,
+];
 
 /// The protocols a packet can be traced with, by their lower-case names.
 pub const PROTOCOL_NAMES: [&str; 3] = ["tcp", "udp", "sctp"];

@@ -284,9 +284,7 @@ fn userspace_list(
     plan: &PortPlan,
     source: Source,
 ) -> (Vec<usize>, &'static str, Option<String>, bool) {
-    let list: Vec<usize> = (0..port.endpoints.len())
-        .filter(|&i| port.endpoints[i].ready)
-        .collect();
+    let list = crate::proxier::userspace::proxy_endpoints(port);
     // The list the iptables mode would use for this traffic, to say when they differ.
     let (later_modes, ..) = endpoint_list(plan, source, false);
     let note = if list.is_empty() {

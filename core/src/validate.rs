@@ -830,14 +830,33 @@ fn service_cidr(c: &ServiceCidr, out: &mut Vec<Issue>) {
 fn proxy_config(c: &ProxyConfig, out: &mut Vec<Issue>) {
     let mut v = V { loc: &c.loc, out };
     if let Some(m) = &c.mode {
-        if !matches!(m.as_str(), "" | "iptables" | "ipvs" | "nftables") {
+        if !matches!(
+            m.as_str(),
+            "" | "iptables" | "ipvs" | "nftables" | "userspace"
+        ) {
             v.err(
                 "mode",
                 format!(
-                    "unsupported value {}: must be iptables, ipvs or nftables",
+                    "unsupported value {}: must be iptables, ipvs, nftables or userspace",
                     q(m)
                 ),
             );
+        }
+    }
+    if let Some(r) = &c.port_range {
+        if let Err(m) = crate::proxier::config::PortRange::parse(r) {
+            v.err("portRange", format!("{}: {m}", q(r)));
+        }
+    }
+    if let Some(b) = c.bind_address.as_deref().filter(|b| !b.is_empty()) {
+        match crate::proxier::config::UserspaceConfig::parse_bind_address(b) {
+            Err(m) => v.err("bindAddress", m),
+            // spec: render/userspace.rs (NewProxier refuses a loopback listen address).
+            Ok(ip) if ip.is_loopback() && c.mode.as_deref() == Some("userspace") => v.err(
+                "bindAddress",
+                format!("{}: userspace mode cannot proxy on localhost", q(b)),
+            ),
+            Ok(_) => {}
         }
     }
     if let Some(b) = c.masquerade_bit {

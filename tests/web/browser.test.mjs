@@ -145,6 +145,21 @@ json.dump(out, sys.stdout)
   return python(script, runs, "the nftables view");
 }
 
+/** Python's Cluster.render_iptables(mode="userspace", node=..., form=...) for each of `runs`
+ *  ({file, node, form}). */
+function pythonUserspace(runs) {
+  const script = `
+import json, sys, svccore
+out = []
+for run in json.load(sys.stdin):
+    text = open(run["file"], encoding="utf-8").read()
+    cluster = svccore.Cluster.from_yaml(text, file=run["file"])
+    out.append(cluster.render_iptables(mode="userspace", node=run["node"], form=run["form"]))
+json.dump(out, sys.stdout)
+`;
+  return python(script, runs, "the userspace view");
+}
+
 /** Python's Cluster.trace(...).to_dict() for each of `runs` ({file, options}). */
 function pythonTraces(runs) {
   const script = `
@@ -220,7 +235,7 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       const tabs = await views();
       assert.deepEqual(
         tabs.map((v) => v.id),
-        ["services", "endpoints", "iptables", "nftables", "ipvs", "graph", "trace", "simulate"],
+        ["services", "endpoints", "iptables", "nftables", "ipvs", "userspace", "graph", "trace", "simulate"],
       );
       assert.deepEqual(consoleErrors, []);
     });
@@ -466,6 +481,31 @@ test("the playground in headless Chromium", { timeout: 300_000 }, async (t) => {
       await choose("#family", "IPv6");
       assert.match(await preText(), /^table ip6 kube-proxy \{$/m);
       await choose("#family", "IPv4");
+      assert.deepEqual(consoleErrors, []);
+    });
+
+    await t.test("the userspace view: the portal rules are Python's render_iptables(mode=\"userspace\")", async () => {
+      await pickExample("nginx-study.yaml");
+      await pickView("userspace");
+      assert.equal(await page.isVisible("#scheduler-field"), false);
+      const formats = await page.$$eval("#format option", (os) => os.map((o) => o.value));
+      assert.deepEqual(formats, ["userspace-save", "userspace-restore", "userspace-jumps"]);
+      const runs = [];
+      const shown = [];
+      for (const node of ["node2", "master"]) {
+        await choose("#node", node);
+        for (const f of formats) {
+          await choose("#format", f);
+          assert.equal(await page.getAttribute("#panel pre", "data-format"), f);
+          shown.push(await page.locator("#panel pre.text-output").textContent());
+          runs.push({ file: join(root, "examples/nginx-study.yaml"), node, form: f.replace("userspace-", "") });
+        }
+      }
+      await page.screenshot({ path: join(shots, "userspace-save.png") });
+      const want = pythonUserspace(runs);
+      runs.forEach((r, i) => assert.equal(shown[i], want[i], `${r.form} on ${r.node}`));
+      assert.match(shown[0], /^-A KUBE-NODEPORT-CONTAINER -p tcp -m comment --comment "study\/service-nodeport" -m tcp --dport 30002 -j REDIRECT --to-ports \d+$/m);
+      assert.match(await page.locator("#panel .userspace-note").innerText(), /Kubernetes 1\.25 and earlier/);
       assert.deepEqual(consoleErrors, []);
     });
 

@@ -27,7 +27,7 @@ const example = (f) => readFileSync(join(root, "examples", f), "utf8");
 const bad = (f) => readFileSync(join(root, "tests/bad-manifests", f), "utf8");
 const BASE = ["load", "validate", "services", "endpoints", "nodes", "warnings"];
 const RECORDS = ["trace", "simulate", "balancer"];
-const TEXT_VIEWS = ["iptables-restore", "iptables-save", "nftables-dump", "nftables-load", "nftables-list", "ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses"];
+const TEXT_VIEWS = ["iptables-restore", "iptables-save", "nftables-dump", "nftables-load", "nftables-list", "ipvsadm-ln", "ipvsadm-save", "ipset-save", "ipvs-iptables", "ipvs-addresses", "userspace-restore", "userspace-jumps", "userspace-save"];
 
 /** Calls `fn`, asserts it throws an SvcCoreError, returns it. */
 function thrown(fn) {
@@ -586,6 +586,24 @@ test("trace (nftables): the kube-proxy table's paths, numgen's exact shares, the
   assert.equal(held.outcomes.length, 1);
   assert.equal(held.outcomes[0].probability.fraction, "1");
   assert.equal(held.outcomes[0].verdict.endpoint, first.outcomes[1].verdict.endpoint);
+});
+
+test("userspace views: the portal rules of one service; the trace is not in this build", () => {
+  const c = wasm.loadCluster(example("nginx-affinity.yaml"));
+  // The proxy ports come from the kernel's ephemeral range without a portRange (svccore's choice).
+  const restore = c.render("userspace-restore", { node: "master" });
+  assert.ok(
+    restore.includes('-A KUBE-PORTALS-CONTAINER -m comment --comment "study/service-clusterip" -p tcp -m tcp --dport 80 -d 10.97.97.97/32 -j REDIRECT --to-ports 32768\n'),
+    restore,
+  );
+  assert.ok(restore.includes("-j DNAT --to-destination 192.168.100.53:32768\n"), restore);
+  const save = c.render("userspace-save", { node: "master" });
+  assert.match(save, /^-A KUBE-PORTALS-HOST -d 10\.97\.97\.97\/32 -p tcp -m comment --comment "study\/service-clusterip" -m tcp --dport 80 -j DNAT --to-destination 192\.168\.100\.53:32768$/m);
+  assert.match(c.render("userspace-jumps", { node: "master" }), /^-I PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER$/m);
+  // The tracer of userspace mode stays out of the module (its size budget): refused, naming the option.
+  const e = thrown(() => c.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "userspace" }));
+  assert.equal(e.path, "mode");
+  assert.match(e.message, /expected iptables, ipvs or nftables/);
 });
 
 test("simulate (nftables): numgen random's exact shares are what the engine promises", () => {

@@ -70,6 +70,8 @@ class _ProxierFlags(TypedDict, total=False):
     conntrack_tcp_be_liberal: bool | None
     service_cidrs: Sequence[str] | None
     ipvs_scheduler: str | None
+    proxy_port_range: str | None
+    bind_address: str | None
     strict: bool | None
     allow_unknown_node: bool | None
 
@@ -309,6 +311,7 @@ class Cluster:
         *,
         node: str | None = None,
         form: str = "restore",
+        mode: str = "iptables",
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         family: str | None = None,

@@ -668,6 +668,22 @@ _FLAG_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
         "--ipvs-scheduler",
         {"choices": svccore.IPVS_SCHEDULERS, "help": "the IPVS scheduler (ipvs mode)"},
     ),
+    "proxy_port_range": (
+        "--proxy-port-range",
+        {
+            "metavar": "RANGE",
+            "help": "the ports the userspace proxy listens on (min-max, min+offset or one port; "
+            "default: the kernel's ephemeral range)",
+        },
+    ),
+    "bind_address": (
+        "--bind-address",
+        {
+            "metavar": "IP",
+            "help": "the address the userspace proxy listens on (default 0.0.0.0: containers "
+            "are REDIRECTed; one address: DNAT to it)",
+        },
+    ),
     "strict": (
         "--strict",
         {
@@ -690,14 +706,6 @@ def add_proxier_arguments(p: argparse.ArgumentParser, modes: tuple[str, ...], ti
         if name in _FLAG_OPTIONS and set(modes) & set(svccore.PROXIER_FLAG_MODES[name]):
             option, kwargs = _FLAG_OPTIONS[name]
             g.add_argument(option, dest=name, **kwargs)
-
-
-def add_iptables_settings_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the iptables proxier's settings: ``--config``, ``--proxier-settings`` and the
-    kube-proxy flags."""
-    add_proxier_arguments(
-        p, ("iptables",), "iptables proxier flags (override --config and --proxier-settings)"
-    )
 
 
 def add_nftables_settings_arguments(p: argparse.ArgumentParser) -> None:
@@ -827,6 +835,8 @@ IPVS_FORMS = ("list", "save", "ipset", "iptables", "addresses", "stats", "rate")
 
 _RENDER_IPTABLES_EXAMPLES = (
     "  svccore render iptables -f cluster.json --node worker-1\n"
+    "  svccore render iptables -f cluster.json --node worker-1 --mode userspace "
+    "--proxy-port-range 36000-36999\n"
     "  svccore render iptables -f cluster.json --proxier-settings proxy.json --form save\n"
     "  kubectl get svc,endpointslices,nodes -A -o json | svccore render iptables -f - "
     "--node worker-1 --config kube-proxy.yaml --masquerade-all"
@@ -856,19 +866,37 @@ def _render_iptables_arguments(p: argparse.ArgumentParser) -> None:
         "what iptables-save prints on the node; jumps: the jump rules and canaries",
     )
     p.add_argument(
+        "--mode",
+        dest="iptables_mode",
+        choices=("iptables", "userspace"),
+        default="iptables",
+        help="iptables: kube-proxy's iptables mode (default); userspace: the userspace mode "
+        "of Kubernetes 1.25 and earlier, whose rules send service traffic to the proxy's own "
+        "ports (restore: the portal chains; jumps: their jump rules; save: both as "
+        "iptables-save prints them)",
+    )
+    p.add_argument(
         "--family",
         choices=("IPv4", "IPv6"),
         help="the proxier's family (default: the settings', else IPv4)",
     )
-    add_iptables_settings_arguments(p)
+    add_proxier_arguments(
+        p,
+        ("iptables", "userspace"),
+        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        "refused)",
+    )
 
 
 def _run_render_iptables(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     settings = iptables_settings(args)
-    text = cluster.render_iptables(node=args.node, form=args.form, family=args.family, **settings)
+    mode = args.iptables_mode
+    text = cluster.render_iptables(
+        node=args.node, form=args.form, mode=mode, family=args.family, **settings
+    )
     _warn_proxy(cluster, args.family or _settings_family(settings))
-    note_node(cluster, "iptables", args.node, family=args.family, **settings)
+    note_node(cluster, mode, args.node, family=args.family, **settings)
     sys.stdout.write(text)
     return EXIT_OK
 
@@ -954,9 +982,11 @@ def _render_arguments(p: argparse.ArgumentParser) -> None:
         (
             "iptables",
             "kube-proxy's iptables mode: iptables-restore / iptables-save text",
-            "Renders the rules kube-proxy's iptables mode writes on a node, byte for byte. "
-            "Settings are layered as kube-proxy reads them: defaults, the KubeProxyConfiguration "
-            "(--config, else one given with -f), --proxier-settings, then the flags.",
+            "Renders the rules kube-proxy's iptables mode writes on a node, byte for byte; with "
+            "--mode userspace, the portal rules of the userspace mode (Kubernetes 1.25 and "
+            "earlier). Settings are layered as kube-proxy reads them: defaults, the "
+            "KubeProxyConfiguration (--config, else one given with -f), --proxier-settings, then "
+            "the flags.",
             _RENDER_IPTABLES_EXAMPLES,
             _render_iptables_arguments,
             _run_render_iptables,
@@ -1206,10 +1236,11 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--mode",
-        choices=("iptables", "nftables"),
+        choices=("iptables", "nftables", "userspace"),
         default="iptables",
         help="kube-proxy's mode (default: iptables); nftables reads the listing syntax of "
-        "nftables 1.0.6",
+        "nftables 1.0.6; userspace compares the portal rules (a note gives the node's proxy "
+        "ports as the settings' userspace.proxyPorts when they differ)",
     )
     p.add_argument(
         "--family",
@@ -1218,8 +1249,8 @@ def _audit_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_proxier_arguments(
         p,
-        ("iptables", "nftables"),
-        "proxier flags (override --config and --proxier-settings; a flag of the other mode is "
+        ("iptables", "nftables", "userspace"),
+        "proxier flags (override --config and --proxier-settings; a flag of another mode is "
         "refused)",
     )
     add_output_argument(p)

@@ -870,6 +870,8 @@ impl Reader<'_> {
         c.mode = self.str(o, "", "mode");
         c.cluster_cidr = self.str(o, "", "clusterCIDR");
         c.hostname_override = self.str(o, "", "hostnameOverride");
+        c.port_range = self.str(o, "", "portRange");
+        c.bind_address = self.str(o, "", "bindAddress");
         if let Some(ipt) = self.obj(o, "", "iptables") {
             c.masquerade_all = self.bool(ipt, "iptables", "masqueradeAll");
             c.masquerade_bit = self.int(ipt, "iptables", "masqueradeBit");

@@ -22,7 +22,7 @@ pub enum DetectLocalMode {
 pub struct ProxyConfig {
     /// Where it was read from.
     pub loc: Loc,
-    /// `mode`: `iptables`, `ipvs`, `nftables` or empty.
+    /// `mode`: `iptables`, `ipvs`, `nftables`, `userspace` or empty.
     pub mode: Option<String>,
     /// `clusterCIDR` (comma-separated for dual stack).
     pub cluster_cidr: Option<String>,
@@ -46,4 +46,8 @@ pub struct ProxyConfig {
     pub bridge_interface: Option<String>,
     /// `detectLocal.interfaceNamePrefix`.
     pub interface_name_prefix: Option<String>,
+    /// `portRange` (userspace mode's proxy ports; empty: any free port).
+    pub port_range: Option<String>,
+    /// `bindAddress` (userspace mode's listen address).
+    pub bind_address: Option<String>,
 }

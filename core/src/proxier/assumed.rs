@@ -58,8 +58,14 @@ pub fn assumed_defaults(
     let cfg = |f: fn(&ProxyConfig) -> bool| config.is_some_and(f);
     let on_off = |b: bool| if b { "true" } else { "false" }.to_owned();
     let iptables_only = [ProxyMode::Iptables];
+    let userspace = [ProxyMode::Userspace];
     let all = [ProxyMode::Iptables, ProxyMode::Nftables, ProxyMode::Ipvs];
-    let rows: [(&[ProxyMode], bool, &'static str, String, &'static str); 8] = [
+    let us_given = |key: &str| {
+        settings_json
+            .and_then(|v| v.get("userspace"))
+            .is_some_and(|u| u.get(key).is_some())
+    };
+    let rows: [(&[ProxyMode], bool, &'static str, String, &'static str); 10] = [
         (
             &all,
             flags.cluster_cidr.is_some()
@@ -131,6 +137,27 @@ pub fn assumed_defaults(
             "nf_conntrack_tcp_be_liberal is not set on the node, so kube-proxy drops INVALID \
              packets",
         ),
+        (
+            &userspace,
+            flags.proxy_port_range.is_some()
+                || us_given("portRange")
+                || us_given("proxyPorts")
+                || cfg(|c| c.port_range.is_some()),
+            "--proxy-port-range",
+            "none".to_owned(),
+            "no range: kube-proxy's proxy ports are the kernel's picks; svccore takes the lowest \
+             free from 32768 (give the node's range, or its ports in userspace.proxyPorts)",
+        ),
+        (
+            &userspace,
+            flags.bind_address.is_some()
+                || us_given("bindAddress")
+                || cfg(|c| c.bind_address.is_some()),
+            "--bind-address",
+            "0.0.0.0".to_owned(),
+            "the proxy listens on every address: containers are REDIRECTed, the node's own \
+             traffic is DNATed to the node IP",
+        ),
     ];
     rows.into_iter()
         .filter(|(modes, given, ..)| modes.contains(&mode) && !given)
@@ -168,6 +195,22 @@ mod tests {
             ["--iptables-localhost-nodeports", "--nfacct-counter"]
         );
         assert_eq!(left[0].value, "true");
+    }
+
+    #[test]
+    fn userspace_assumes_its_port_range_and_bind_address() {
+        let a = assumed_defaults(ProxyMode::Userspace, None, None, &SettingsFlags::default());
+        let names: Vec<&str> = a.iter().map(|a| a.flag).collect();
+        assert_eq!(names, ["--proxy-port-range", "--bind-address"]);
+        let json = serde_json::json!({"userspace": {"proxyPorts": {"ns/web": 36000}}});
+        let a = assumed_defaults(
+            ProxyMode::Userspace,
+            None,
+            Some(&json),
+            &SettingsFlags::default(),
+        );
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].flag, "--bind-address");
     }
 
     #[test]

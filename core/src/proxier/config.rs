@@ -3,7 +3,7 @@
 //!
 //! [`ProxierSettings`] holds what every mode shares (the node's facts, the family, the
 //! local-traffic detector, masquerading, node-port addresses) and one part per mode
-//! ([`IptablesConfig`], [`IpvsConfig`], [`NftablesConfig`]).
+//! ([`IptablesConfig`], [`IpvsConfig`], [`NftablesConfig`], [`UserspaceConfig`]).
 //!
 //! Layering, lowest first ([`ProxierSettings::layered`]): [`ProxierSettings::default`] (a stock
 //! kube-proxy) → a `KubeProxyConfiguration` ([`ProxierSettings::apply_proxy_config`]) → a
@@ -26,6 +26,7 @@ use crate::ip::{parse_cidr_sloppy, parse_ip_sloppy};
 use crate::model::{DetectLocalMode, IpFamily, ProxyConfig};
 use crate::proxier::node::require_known_node;
 pub use crate::proxier::node::NodeSource;
+pub use crate::proxier::userspace::{PortRange, UserspaceConfig};
 use crate::select::ipvs::Scheduler;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Error, Issue, Result};
@@ -277,7 +278,8 @@ pub struct NftablesConfig {
 /// The JSON form (`--proxier-settings FILE`, the conformance `proxy.json`) uses the field names
 /// `nodeName, nodeIPs, ipFamily, clusterCIDR, masqueradeAll, masqueradeMark, localhostNodePorts,
 /// nodePortAddresses, nfacctCounters, randomFully, conntrackTCPLiberal,
-/// largeClusterEndpointsThreshold, interfaceAddresses, serviceCIDRs, staleChains`.
+/// largeClusterEndpointsThreshold, interfaceAddresses, serviceCIDRs, staleChains, userspace`
+/// (`userspace`: an object `{"portRange", "bindAddress", "proxyPorts"}`, [`UserspaceConfig`]).
 ///
 /// # Example
 /// ```
@@ -310,6 +312,8 @@ pub struct ProxierSettings {
     pub ipvs: IpvsConfig,
     /// The nftables part.
     pub nftables: NftablesConfig,
+    /// The userspace part.
+    pub userspace: UserspaceConfig,
     /// Which layer named the node ([`ProxierSettings::node_notes`] says it).
     pub node_source: NodeSource,
     /// svccore's own checks of the input (not kube-proxy settings).
@@ -343,6 +347,7 @@ impl Default for ProxierSettings {
             iptables: IptablesConfig::default(),
             ipvs: IpvsConfig::default(),
             nftables: NftablesConfig::default(),
+            userspace: UserspaceConfig::default(),
             node_source: NodeSource::Default,
             checks: InputChecks::default(),
         }
@@ -388,6 +393,7 @@ pub const SETTINGS_FIELDS: &[&str] = &[
     "interfaceAddresses",
     "serviceCIDRs",
     "staleChains",
+    "userspace",
 ];
 
 /// Whether `c` is a CIDR of `family`.
@@ -605,6 +611,9 @@ impl ProxierSettings {
             self.nftables.stale_chains =
                 each(file, "staleChains", &strs("staleChains", v)?, check_chain)?;
         }
+        if let Some(v) = get("userspace") {
+            self.userspace.apply_json(v, file)?;
+        }
         Ok(())
     }
 
@@ -633,6 +642,14 @@ impl ProxierSettings {
         }
         if let Some(a) = cfg.ipvs_strict_arp {
             self.ipvs.strict_arp = a;
+        }
+        if let Some(r) = cfg.port_range.as_deref() {
+            self.userspace.port_range = PortRange::parse(r)
+                .map_err(|m| cfg_err(file, &at("portRange"), format!("{r:?}: {m}")))?;
+        }
+        if let Some(b) = cfg.bind_address.as_deref().filter(|b| !b.is_empty()) {
+            self.userspace.bind_address = UserspaceConfig::parse_bind_address(b)
+                .map_err(|m| cfg_err(file, &at("bindAddress"), m))?;
         }
         if !cfg.nodeport_addresses.is_empty() {
             self.node_port_addresses = Some(each(
@@ -821,6 +838,7 @@ impl ProxierSettings {
             "interfaceAddresses": nets(&self.node.interface_addresses),
             "serviceCIDRs": nets(&self.nftables.service_cidrs),
             "staleChains": self.nftables.stale_chains,
+            "userspace": self.userspace.to_json(),
         })
     }
 }
@@ -878,18 +896,27 @@ pub enum ProxyMode {
     Ipvs,
     /// `nftables`.
     Nftables,
+    /// `userspace` (removed in Kubernetes 1.26): kube-proxy proxies every connection itself
+    /// and its iptables rules only send packets to it (spec: [`crate::render::userspace`]).
+    Userspace,
 }
 
 impl ProxyMode {
     /// Every mode.
-    pub const ALL: [ProxyMode; 3] = [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables];
+    pub const ALL: [ProxyMode; 4] = [
+        ProxyMode::Iptables,
+        ProxyMode::Ipvs,
+        ProxyMode::Nftables,
+        ProxyMode::Userspace,
+    ];
 
-    /// `iptables`, `ipvs`, `nftables`.
+    /// `iptables`, `ipvs`, `nftables`, `userspace`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProxyMode::Iptables => "iptables",
             ProxyMode::Ipvs => "ipvs",
             ProxyMode::Nftables => "nftables",
+            ProxyMode::Userspace => "userspace",
         }
     }
 
@@ -955,6 +982,10 @@ pub struct SettingsFlags {
     pub service_cidrs: Option<Vec<String>>,
     /// `--ipvs-scheduler`.
     pub ipvs_scheduler: Option<String>,
+    /// `--proxy-port-range` (userspace: `min-max`, `min+offset` or one port).
+    pub proxy_port_range: Option<String>,
+    /// `--bind-address` (userspace: the address the proxy listens on; `0.0.0.0` for all).
+    pub bind_address: Option<String>,
     /// svccore's `--strict`: refuse what kube-proxy tolerates ([`InputChecks::strict`]).
     pub strict: Option<bool>,
     /// svccore's `--allow-unknown-node` ([`InputChecks::allow_unknown_node`]).
@@ -980,11 +1011,11 @@ pub fn parse_family(s: &str) -> Result<IpFamily> {
 
 /// The flags in [`SettingsFlags`] field order, each with the modes it applies to: the one
 /// table of which option belongs to which mode ([`SettingsFlags::MODES`]).
-const FLAGS: [(&str, &[ProxyMode]); 15] = {
-    use ProxyMode::{Iptables as I, Ipvs as V, Nftables as N};
+const FLAGS: [(&str, &[ProxyMode]); 17] = {
+    use ProxyMode::{Iptables as I, Ipvs as V, Nftables as N, Userspace as U};
     [
-        ("node", &[I, V, N]),
-        ("family", &[I, V, N]),
+        ("node", &[I, V, N, U]),
+        ("family", &[I, V, N, U]),
         ("cluster_cidr", &[I, V, N]),
         ("masquerade_all", &[I, V, N]),
         ("masquerade_bit", &[I, V, N]),
@@ -996,18 +1027,24 @@ const FLAGS: [(&str, &[ProxyMode]); 15] = {
         ("conntrack_tcp_be_liberal", &[I]),
         ("service_cidrs", &[N]),
         ("ipvs_scheduler", &[V]),
-        ("strict", &[I, V, N]),
-        ("allow_unknown_node", &[I, V, N]),
+        ("proxy_port_range", &[U]),
+        ("bind_address", &[U]),
+        ("strict", &[I, V, N, U]),
+        ("allow_unknown_node", &[I, V, N, U]),
     ]
 };
 
 /// The modes a `proxy.json` settings object (`proxier_settings`) applies to.
-pub const SETTINGS_FILE_MODES: &[ProxyMode] = &[ProxyMode::Iptables, ProxyMode::Nftables];
+pub const SETTINGS_FILE_MODES: &[ProxyMode] = &[
+    ProxyMode::Iptables,
+    ProxyMode::Nftables,
+    ProxyMode::Userspace,
+];
 
 impl SettingsFlags {
     /// The flags' names (the bindings' keyword arguments), in field order.
-    pub const NAMES: [&'static str; 15] = {
-        let mut names = [""; 15];
+    pub const NAMES: [&'static str; 17] = {
+        let mut names = [""; 17];
         let mut i = 0;
         while i < names.len() {
             names[i] = FLAGS[i].0;
@@ -1017,7 +1054,7 @@ impl SettingsFlags {
     };
 
     /// Each flag's name with the modes it applies to, in field order.
-    pub const MODES: [(&'static str, &'static [ProxyMode]); 15] = FLAGS;
+    pub const MODES: [(&'static str, &'static [ProxyMode]); 17] = FLAGS;
 
     /// Reads the flags from an object of their names ([`Error::InvalidArgument`] for an unknown
     /// name or a value of the wrong type; `null` is "not given").
@@ -1026,7 +1063,7 @@ impl SettingsFlags {
     }
 
     /// Whether each flag was given, in field order.
-    fn given(&self) -> [bool; 15] {
+    fn given(&self) -> [bool; 17] {
         [
             self.node_name.is_some(),
             self.ip_family.is_some(),
@@ -1041,6 +1078,8 @@ impl SettingsFlags {
             self.conntrack_tcp_liberal.is_some(),
             self.service_cidrs.is_some(),
             self.ipvs_scheduler.is_some(),
+            self.proxy_port_range.is_some(),
+            self.bind_address.is_some(),
             self.strict.is_some(),
             self.allow_unknown_node.is_some(),
         ]
@@ -1120,6 +1159,14 @@ impl SettingsFlags {
         }
         if let Some(v) = &self.ipvs_scheduler {
             s.ipvs.scheduler = Scheduler::parse(v)?;
+        }
+        if let Some(v) = &self.proxy_port_range {
+            s.userspace.port_range = PortRange::parse(v)
+                .map_err(|m| cfg_err(None, "proxyPortRange", format!("{v:?}: {m}")))?;
+        }
+        if let Some(v) = &self.bind_address {
+            s.userspace.bind_address = UserspaceConfig::parse_bind_address(v)
+                .map_err(|m| cfg_err(None, "bindAddress", m))?;
         }
         Ok(())
     }
@@ -1398,9 +1445,19 @@ mod tests {
         let e = SettingsFlags::default()
             .check_mode(ProxyMode::Ipvs, true)
             .unwrap_err();
-        assert!(e
-            .to_string()
-            .contains("proxier_settings applies to mode \"iptables\" or \"nftables\" only"));
+        assert!(e.to_string().contains(
+            "proxier_settings applies to mode \"iptables\", \"nftables\" or \"userspace\" only"
+        ));
+        let e = SettingsFlags {
+            proxy_port_range: Some("36000-36099".into()),
+            ..Default::default()
+        }
+        .check_mode(ProxyMode::Iptables, false)
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "proxy_port_range applies to mode \"userspace\" only"
+        );
         let e = SettingsFlags::from_json(&json!({"bogus": 1})).unwrap_err();
         assert_eq!(e.kind(), "invalid-argument");
         assert!(e.to_string().contains("unknown field `bogus`"), "{e}");

@@ -23,3 +23,4 @@ pub mod config;
 pub mod node;
 pub mod plan;
 pub mod service_cidrs;
+pub mod userspace;

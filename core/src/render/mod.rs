@@ -3,9 +3,36 @@
 //! - [`iptables`]: kube-proxy's iptables mode (`iptables-restore` payload and `iptables-save`).
 //! - [`nftables`]: kube-proxy's nftables mode (the `kube-proxy` table as kube-proxy's tests dump
 //!   it, as an `nft -f` payload, and as `nft list table` prints it).
+//! - [`userspace`]: kube-proxy's userspace mode (the portal rules that redirect service traffic
+//!   to the proxy's own ports; `iptables-restore` payloads and `iptables-save`).
 //! - [`ipvs`]: kube-proxy's ipvs mode (`ipvsadm -Ln` and variants, `ipvsadm -S -n`, `ipset save`, the
 //!   ipvs-mode `iptables-restore` payload, `ip addr show kube-ipvs0`, the trace lookup).
 
 pub mod iptables;
 pub mod ipvs;
 pub mod nftables;
+pub mod userspace;
+
+use crate::proxier::config::{ProxierSettings, ProxyMode};
+
+/// The modes whose rules are iptables text ([`iptables_text`]).
+pub const IPTABLES_MODES: [ProxyMode; 2] = [ProxyMode::Iptables, ProxyMode::Userspace];
+
+/// The iptables rules kube-proxy's `mode` writes (a mode of [`IPTABLES_MODES`]) for `cluster`
+/// on the settings' node, in `form`: [`iptables::render`] or [`userspace::render`]. The one
+/// entry point `render iptables --mode` of the bindings calls.
+pub fn iptables_text(
+    mode: ProxyMode,
+    cluster: &crate::Cluster,
+    settings: &ProxierSettings,
+    form: iptables::Form,
+) -> crate::Result<String> {
+    match mode {
+        ProxyMode::Iptables => iptables::render(cluster, settings, form),
+        ProxyMode::Userspace => userspace::render(cluster, settings, form),
+        other => Err(crate::Error::InvalidArgument(format!(
+            "mode {:?} does not write iptables rules this way: expected \"iptables\" or \"userspace\"",
+            other.as_str()
+        ))),
+    }
+}

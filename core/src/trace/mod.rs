@@ -14,6 +14,8 @@
 //!   into a small program (sets and verdict maps as hash tables) and evaluated through the
 //!   base chains of the packet's path by hook and priority; `numgen random` branches with the
 //!   kernel's exact shares, affinity sets hold the client when the packet says so.
+//! - userspace mode ([`trace_userspace`]): the portal rule that redirects the packet to the
+//!   proxy's port, then the endpoint the proxy's round robin dials.
 //! - many packets on one node ([`NodeTracer`], [`trace_many`]): the node's rules of any mode
 //!   rendered and read once, each packet traced as [`trace_mode`] would.
 //! - [`render_text`]: a result as text for people.
@@ -49,6 +51,7 @@ mod nftables;
 mod node;
 mod result;
 mod text;
+mod userspace;
 
 pub use crate::netfilter::{Step, Verdict};
 pub use iptables::{trace, trace_cluster, Tracer};
@@ -58,10 +61,12 @@ pub use nftables::{trace_nftables, NftTracer};
 pub use node::{trace_many, NodeTracer};
 pub use result::{Origin, Outcome, Packet, Probability, TraceResult};
 pub use text::render_text;
+pub use userspace::trace_userspace;
 
 /// Traces one packet through what kube-proxy's `mode` programs for `cluster` on the settings'
 /// node: [`trace_cluster`] (iptables), [`trace_ipvs`] or [`trace_nftables`]. Bindings call
-/// this so that every mode of [`crate::packet::TRACE_MODES`] reaches its own tracer.
+/// this so that every mode of [`crate::packet::TRACE_MODES`] reaches its own tracer
+/// ([`trace_userspace`] for userspace mode).
 pub fn trace_mode(
     mode: crate::proxier::config::ProxyMode,
     cluster: &crate::Cluster,
@@ -73,5 +78,6 @@ pub fn trace_mode(
         ProxyMode::Iptables => trace_cluster(cluster, settings, packet),
         ProxyMode::Ipvs => trace_ipvs(cluster, settings, packet),
         ProxyMode::Nftables => trace_nftables(cluster, settings, packet),
+        ProxyMode::Userspace => trace_userspace(cluster, settings, packet),
     }
 }

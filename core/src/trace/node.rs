@@ -1,5 +1,6 @@
 //! One node's rules read once for many traces: [`NodeTracer`], [`trace_many`].
 
+use super::userspace::UserspaceNode;
 use super::{ipvs::trace_ipvs_built, NftTracer, Packet, TraceResult, Tracer};
 use crate::categorize::NodeContext;
 use crate::proxier::config::{ProxierSettings, ProxyMode};
@@ -14,6 +15,7 @@ enum Walk {
     Iptables(Tracer),
     Nftables(NftTracer),
     Ipvs(IpvsNode),
+    Userspace(UserspaceNode),
 }
 
 /// The node's rules of one mode, rendered and read once, with the snapshot they came from (the
@@ -75,6 +77,12 @@ impl NodeTracer {
                 let node = IpvsNode::build(&snap, settings, None)?;
                 (snap, settings.clone(), Walk::Ipvs(node))
             }
+            ProxyMode::Userspace => {
+                let resolved = settings.resolve(cluster)?;
+                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+                let node = UserspaceNode::build(&snap, &resolved)?;
+                (snap, resolved, Walk::Userspace(node))
+            }
         };
         Ok(NodeTracer {
             mode,
@@ -107,6 +115,7 @@ impl NodeTracer {
                 Walk::Nftables(NftTracer::new(&table, settings)?)
             }
             ProxyMode::Ipvs => Walk::Ipvs(IpvsNode::build(&snap, settings, None)?),
+            ProxyMode::Userspace => Walk::Userspace(UserspaceNode::build(&snap, settings)?),
         };
         Ok(NodeTracer {
             mode,
@@ -144,6 +153,7 @@ impl NodeTracer {
                 Ok(r)
             }
             Walk::Ipvs(node) => trace_ipvs_built(&self.snap, node, &self.settings, packet),
+            Walk::Userspace(node) => node.trace(&self.snap, &self.settings, packet),
         }
     }
 }
