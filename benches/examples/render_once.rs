@@ -1,0 +1,65 @@
+//! Builds the benchmarks' input and renders it in the form named by the first argument, once or
+//! as many times as the second argument says (a third argument names a file to write the text
+//! to): for instruction counts (the callgrind count of
+//! `render_once FORM` minus that of `render_once none` is the count of one render) and for
+//! sampling profiles (`perf record -e cpu-clock`).
+//!
+//! ```sh
+//! cargo build --release -p svccore-benches --example render_once
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/render_once iptables-restore
+//! ```
+//!
+//! Forms: `none`, `iptables-restore`, `iptables-save`, `nftables-load`, `nftables-dump`,
+//! `nftables-list`, `ipvs-list`, `ipvs-save`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use svccore::render::{iptables, ipvs, nftables};
+use svccore_benches::render_input;
+
+fn main() {
+    let form = std::env::args().nth(1).unwrap_or_else(|| "none".into());
+    let times: usize = std::env::args()
+        .nth(2)
+        .map_or(1, |n| n.parse().expect("a repetition count"));
+    let (snap, settings, node) = render_input();
+    let ipt = |f| iptables::render_snapshot(&snap, &settings, &node, f).unwrap();
+    let nft = |f| {
+        nftables::table_for_snapshot(&snap, &settings, &node)
+            .unwrap()
+            .into_text(f)
+    };
+    let ipvs_node = || ipvs::IpvsNode::build(&snap, &settings, None).unwrap();
+    let render = || match form.as_str() {
+        "none" => String::new(),
+        "iptables-restore" => ipt(iptables::Form::Restore),
+        "iptables-save" => ipt(iptables::Form::Save),
+        "nftables-load" => nft(nftables::Form::Load),
+        "nftables-dump" => nft(nftables::Form::Dump),
+        "nftables-list" => nft(nftables::Form::List),
+        "ipvs-list" => ipvs_node().list(None),
+        "ipvs-save" => ipvs_node().save(),
+        other => {
+            eprintln!("unknown form {other:?}");
+            std::process::exit(2);
+        }
+    };
+    // An optional third argument: a file to write the text to.
+    if let Some(path) = std::env::args().nth(3) {
+        std::fs::write(&path, render()).expect("writable output file");
+    }
+    let mut len = 0;
+    let mut took = Vec::with_capacity(times);
+    for _ in 0..times {
+        let start = Instant::now();
+        len = black_box(render()).len();
+        took.push(start.elapsed());
+    }
+    took.sort();
+    eprintln!(
+        "{form}: {len} bytes; {times} renders, min {:?}, median {:?}",
+        took[0],
+        took[times / 2]
+    );
+}
