@@ -9,3 +9,4 @@
 pub mod iptables;
 pub mod ipvs;
 pub mod nftables;
+mod text;

@@ -1,0 +1,88 @@
+//! Numbers and addresses written into rule text without the formatting machinery: the
+//! renderers write a port, an address or an index for almost every rule and element, and
+//! `core::fmt` costs more than the bytes it writes.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// Writes `n` in decimal at the end of `buf`, returning where its digits start.
+fn digits(buf: &mut [u8], mut n: u32) -> usize {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return i;
+        }
+    }
+}
+
+/// Appends `n` in decimal, as `Display` writes it. Digits go in as `char`s: a string built
+/// from a digit buffer would be validated as UTF-8 on every call.
+pub(crate) fn push_u32(out: &mut String, n: u32) {
+    let mut d = [0u8; 10];
+    let i = digits(&mut d, n);
+    for &b in &d[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends an octet in decimal (see [`push_u32`]).
+fn push_u8(out: &mut String, o: u8) {
+    if o >= 100 {
+        out.push(char::from(b'0' + o / 100));
+    }
+    if o >= 10 {
+        out.push(char::from(b'0' + o / 10 % 10));
+    }
+    out.push(char::from(b'0' + o % 10));
+}
+
+/// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
+/// `Display` also produces).
+pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            push_u8(out, a);
+            out.push('.');
+            push_u8(out, b);
+            out.push('.');
+            push_u8(out, c);
+            out.push('.');
+            push_u8(out, d);
+        }
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_addresses_print_as_display_does() {
+        for n in [0u32, 7, 10, 99, 100, 65535, u32::MAX] {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.180.0.1",
+            "255.255.255.255",
+            "fd00::1",
+            "::ffff:1.2.3.4",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "2001:db8:1::2",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut s = String::new();
+            push_ip(&mut s, &ip);
+            assert_eq!(s, ip.to_string());
+        }
+    }
+}
