@@ -59,6 +59,77 @@ pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
     }
 }
 
+/// A short text on the stack: a number or an address, for the places that need it as a `&str`
+/// (a rule's words) without allocating a `String` for it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Word {
+    // The longest address text, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`, is 45 bytes.
+    buf: [u8; 48],
+    len: u8,
+}
+
+impl Word {
+    /// `n` in decimal.
+    pub(crate) fn num(n: u32) -> Word {
+        let mut d = [0u8; 10];
+        let i = digits(&mut d, n);
+        let mut w = Word::empty();
+        w.push(&d[i..]);
+        w
+    }
+
+    /// An address as Go and `Display` print it.
+    pub(crate) fn ip(ip: &IpAddr) -> Word {
+        let mut w = Word::empty();
+        match ip {
+            IpAddr::V4(v4) => {
+                for (k, o) in v4.octets().iter().enumerate() {
+                    if k > 0 {
+                        w.push(b".");
+                    }
+                    let mut d = [0u8; 3];
+                    let i = digits(&mut d, u32::from(*o));
+                    w.push(&d[i..]);
+                }
+            }
+            IpAddr::V6(_) => {
+                // Never fails: an IPv6 address is at most 45 bytes of text.
+                let _ = write!(w, "{ip}");
+            }
+        }
+        w
+    }
+
+    fn empty() -> Word {
+        Word {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        let at = usize::from(self.len);
+        self.buf[at..at + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len() as u8;
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits, dots, colons and hex letters are ever written.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for Word {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if usize::from(self.len) + s.len() > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.push(s.as_bytes());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +140,7 @@ mod tests {
             let mut s = String::new();
             push_u32(&mut s, n);
             assert_eq!(s, n.to_string());
+            assert_eq!(Word::num(n).as_str(), n.to_string());
         }
         for ip in [
             "0.0.0.0",
@@ -83,6 +155,7 @@ mod tests {
             let mut s = String::new();
             push_ip(&mut s, &ip);
             assert_eq!(s, ip.to_string());
+            assert_eq!(Word::ip(&ip).as_str(), ip.to_string());
         }
     }
 }
