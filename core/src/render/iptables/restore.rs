@@ -81,8 +81,12 @@ const UNREACHABLE: [u8; 16] = *b"................";
 
 impl Plan {
     pub fn new(v: &ServicePortView, port: PortPlan) -> Plan {
-        let proto = v.protocol.lower();
-        let suffix = hash16(&[&v.service_port_name, proto]);
+        // What the names hash: `ns/name[:port]` + protocol, then + endpoint for a KUBE-SEP.
+        let mut hashed = String::with_capacity(v.service_port_name.len() + 64);
+        hashed.push_str(&v.service_port_name);
+        hashed.push_str(v.protocol.lower());
+        let port_len = hashed.len();
+        let suffix = hash16_of(hashed.as_bytes());
         let mut names = String::with_capacity(SEP_AT + NAME * v.endpoints.len());
         for prefix in [SVC_PREFIX, SVL_PREFIX, EXT_PREFIX, FW_PREFIX] {
             push_name(&mut names, prefix, suffix);
@@ -93,7 +97,9 @@ impl Plan {
         }
         for (e, &r) in v.endpoints.iter().zip(&reachable) {
             let h = if r {
-                hash16(&[&v.service_port_name, proto, &e.endpoint])
+                hashed.truncate(port_len);
+                hashed.push_str(&e.endpoint);
+                hash16_of(hashed.as_bytes())
             } else {
                 UNREACHABLE
             };
