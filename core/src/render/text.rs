@@ -3,7 +3,7 @@
 //! `core::fmt` costs more than the bytes it writes.
 
 use std::fmt::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Writes `n` in decimal at the end of `buf`, returning where its digits start.
 fn digits(buf: &mut [u8], mut n: u32) -> usize {
@@ -25,6 +25,42 @@ pub(crate) fn push_u32(out: &mut String, n: u32) {
     let i = digits(&mut d, n);
     for &b in &d[i..] {
         out.push(char::from(b));
+    }
+}
+
+/// Appends `n` in decimal, with a `-` when negative (see [`push_u32`]).
+pub(crate) fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut v = n.unsigned_abs();
+    let mut d = [0u8; 20];
+    let mut i = d.len();
+    loop {
+        i -= 1;
+        d[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &d[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends a socket address as `Display` prints it (`ip:port`, `[ip]:port`; kube-proxy's
+/// addresses carry no IPv6 scope or flow label).
+pub(crate) fn push_socket_addr(out: &mut String, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(a) => {
+            push_ip(out, &IpAddr::V4(*a.ip()));
+            out.push(':');
+            push_u32(out, u32::from(a.port()));
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(out, "{a}");
+        }
     }
 }
 
@@ -156,6 +192,17 @@ mod tests {
             push_ip(&mut s, &ip);
             assert_eq!(s, ip.to_string());
             assert_eq!(Word::ip(&ip).as_str(), ip.to_string());
+        }
+        for n in [0i64, 9, -1, -42, 1_000_000, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            push_i64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for a in ["10.0.0.1:80", "255.255.255.255:65535", "[fd00::1]:53"] {
+            let a: SocketAddr = a.parse().unwrap();
+            let mut s = String::new();
+            push_socket_addr(&mut s, &a);
+            assert_eq!(s, a.to_string());
         }
     }
 }
