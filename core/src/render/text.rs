@@ -30,6 +30,10 @@ pub(crate) fn push_u32(out: &mut String, n: u32) {
 
 /// Appends `n` in decimal, with a `-` when negative (see [`push_u32`]).
 pub(crate) fn push_i64(out: &mut String, n: i64) {
+    // Counters and weights fit 32 bits, whose division is the cheaper one.
+    if let Ok(small) = u32::try_from(n) {
+        return push_u32(out, small);
+    }
     if n < 0 {
         out.push('-');
     }

@@ -104,9 +104,14 @@ fn dest_name(buf: &mut String, rs: &RealServer) {
 
 /// `%-{width}s`: `s`, then spaces up to `width` characters (never cut).
 fn pad(out: &mut String, s: &str, width: usize) {
+    // Wider than any column of the listing; a wider one would get the rest one by one.
+    const SPACES: &str = "                                ";
     out.push_str(s);
-    for _ in s.len()..width {
-        out.push(' ');
+    let mut n = width.saturating_sub(s.len());
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
