@@ -207,9 +207,12 @@ pub fn categorize(port: &ServicePortView, node: &NodeContext) -> Categorized {
     if uses_cluster {
         let mode = topology_mode(eps, node);
         out.topology_mode = mode;
-        out.cluster = (0..eps.len())
-            .filter(|&i| eps[i].ready && available_for_topology(&eps[i], mode, node))
-            .collect();
+        // Sized for every endpoint: a filtered collect would grow the list one doubling at a
+        // time, and this runs for every service port of a render.
+        out.cluster = Vec::with_capacity(eps.len());
+        out.cluster.extend(
+            (0..eps.len()).filter(|&i| eps[i].ready && available_for_topology(&eps[i], mode, node)),
+        );
         if out.cluster.is_empty() {
             out.cluster = (0..eps.len())
                 .filter(|&i| eps[i].serving && eps[i].terminating)

@@ -50,6 +50,11 @@ pub fn hash16(parts: &[&str]) -> [u8; 16] {
     base32_16(&h.finalize()[..10])
 }
 
+/// [`hash16`] of text already concatenated (one hasher update instead of one per part).
+pub(crate) fn hash16_of(text: &[u8]) -> [u8; 16] {
+    base32_16(&Sha256::digest(text)[..10])
+}
+
 /// The shared suffix of a service port's `KUBE-SVC/SVL/EXT/FW` chains.
 ///
 /// `service_port_name` is kube-proxy's `ns/name[:port]`, `protocol` the lower-case protocol.

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use crate::model::{IpFamily, Protocol};
 use crate::netfilter::RestoreSink;
 use crate::proxier::plan::{PortPlan, Route};
+use crate::render::text::Word;
 use crate::snapshot::ServicePortView;
 
 use super::names::*;
@@ -60,57 +61,99 @@ pub(crate) fn probability(n: usize) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub port: PortPlan,
-    pub svc: String,
-    pub svl: String,
-    pub ext: String,
-    pub fw: String,
-    /// SEP chain name per endpoint index (only for reachable endpoints).
-    pub sep: Vec<Option<String>>,
+    /// The port's chain names, hashed once, side by side in one buffer: `KUBE-SVC-`, `KUBE-SVL-`,
+    /// `KUBE-EXT-` and `KUBE-FW-` + the port's suffix, then one `KUBE-SEP-` name per endpoint
+    /// (a reachable endpoint's hash; [`UNREACHABLE`] for the others, which have no chain).
+    names: String,
 }
+
+/// Where each name sits in [`Plan::names`]: every name is a 9-byte prefix (`KUBE-FW-` is 8) and a
+/// 16-character hash.
+const NAME: usize = 25;
+const SVC_AT: usize = 0;
+const SVL_AT: usize = NAME;
+const EXT_AT: usize = 2 * NAME;
+const FW_AT: usize = 3 * NAME;
+const SEP_AT: usize = 4 * NAME - 1;
+
+/// The hash slot of an endpoint without a chain: never written to a rule.
+const UNREACHABLE: [u8; 16] = *b"................";
 
 impl Plan {
     pub fn new(v: &ServicePortView, port: PortPlan) -> Plan {
-        let proto = v.protocol.lower();
-        let suffix = suffix_string(hash16(&[&v.service_port_name, proto]));
-        let mut sep = vec![None; v.endpoints.len()];
+        // What the names hash: `ns/name[:port]` + protocol, then + endpoint for a KUBE-SEP.
+        let mut hashed = String::with_capacity(v.service_port_name.len() + 64);
+        hashed.push_str(&v.service_port_name);
+        hashed.push_str(v.protocol.lower());
+        let port_len = hashed.len();
+        let suffix = hash16_of(hashed.as_bytes());
+        let mut names = String::with_capacity(SEP_AT + NAME * v.endpoints.len());
+        for prefix in [SVC_PREFIX, SVL_PREFIX, EXT_PREFIX, FW_PREFIX] {
+            push_name(&mut names, prefix, suffix);
+        }
+        let mut reachable = vec![false; v.endpoints.len()];
         for &i in &port.endpoints.all_reachable {
-            let h = hash16(&[&v.service_port_name, proto, &v.endpoints[i].endpoint]);
-            let mut name = String::with_capacity(25);
-            name.push_str(SEP_PREFIX);
-            name.extend(h.iter().map(|&b| b as char));
-            sep[i] = Some(name);
+            reachable[i] = true;
         }
-        Plan {
-            svc: format!("{SVC_PREFIX}{suffix}"),
-            svl: format!("{SVL_PREFIX}{suffix}"),
-            ext: format!("{EXT_PREFIX}{suffix}"),
-            fw: format!("{FW_PREFIX}{suffix}"),
-            sep,
-            port,
+        for (e, &r) in v.endpoints.iter().zip(&reachable) {
+            let h = if r {
+                hashed.truncate(port_len);
+                hashed.push_str(&e.endpoint);
+                hash16_of(hashed.as_bytes())
+            } else {
+                UNREACHABLE
+            };
+            push_name(&mut names, SEP_PREFIX, h);
         }
+        Plan { port, names }
     }
 
-    fn int_chain<'a>(&'a self, v: &ServicePortView) -> &'a str {
+    pub fn svc(&self) -> &str {
+        &self.names[SVC_AT..SVC_AT + NAME]
+    }
+
+    pub fn svl(&self) -> &str {
+        &self.names[SVL_AT..SVL_AT + NAME]
+    }
+
+    pub fn ext(&self) -> &str {
+        &self.names[EXT_AT..EXT_AT + NAME]
+    }
+
+    pub fn fw(&self) -> &str {
+        &self.names[FW_AT..FW_AT + NAME - 1]
+    }
+
+    fn int_chain(&self, v: &ServicePortView) -> &str {
         if v.internal_policy_local {
-            &self.svl
+            self.svl()
         } else {
-            &self.svc
+            self.svc()
         }
     }
 
-    fn ext_policy_chain<'a>(&'a self, v: &ServicePortView) -> &'a str {
+    fn ext_policy_chain(&self, v: &ServicePortView) -> &str {
         if v.external_policy_local {
-            &self.svl
+            self.svl()
         } else {
-            &self.svc
+            self.svc()
         }
     }
 
+    /// The `KUBE-SEP-` chain of endpoint `i`, a reachable endpoint.
     fn sep(&self, i: usize) -> &str {
-        self.sep[i]
-            .as_deref()
-            .expect("reachable endpoint has a chain")
+        let at = SEP_AT + NAME * i;
+        let name = &self.names[at..at + NAME];
+        debug_assert!(!name.ends_with('.'), "endpoint {i} has no chain");
+        name
     }
+}
+
+/// Appends `prefix` and a 16-character hash.
+fn push_name(out: &mut String, prefix: &str, hash: [u8; 16]) {
+    out.push_str(prefix);
+    // The base32 alphabet (and the placeholder) is ASCII.
+    out.push_str(std::str::from_utf8(&hash).unwrap_or_default());
 }
 
 /// `(comment, target)` of the filter rules for traffic that a route refuses, if it does.
@@ -166,57 +209,73 @@ fn dport_rule<S: RestoreSink>(
     );
 }
 
+/// `"` + `parts` + `"`: a comment kube-proxy writes in quotes, in a buffer reused for each one.
+fn quoted<'b>(buf: &'b mut String, parts: &[&str]) -> &'b str {
+    buf.clear();
+    buf.push('"');
+    for p in parts {
+        buf.push_str(p);
+    }
+    buf.push('"');
+    buf
+}
+
 /// Filter rules of one service port (spec §3.3 steps (1)–(5), filter parts, in write order).
 pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &mut S) {
     let s = v.service_port_name.as_str();
     let pm = proto_match(&v.protocol);
     let proto = pm.as_ref();
-    let port = v.port.to_string();
+    let port = Word::num(v.port.into());
+    let port = port.as_str();
     let ext_filter = refusal_rule(p.port.external, s);
     // (1)
     if let Some((c, t)) = refusal_rule(p.port.internal, s) {
-        let cip = v.cluster_ip.to_string();
-        dport_rule(out, KUBE_SERVICES, &c, proto, &cip, &port, t);
+        let cip = Word::ip(&v.cluster_ip);
+        dport_rule(out, KUBE_SERVICES, &c, proto, cip.as_str(), port, t);
     }
     // (2)
     if let Some((c, t)) = &ext_filter {
         for eip in &v.external_ips {
-            let eip = eip.to_string();
-            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, &eip, &port, t);
+            let eip = Word::ip(eip);
+            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, eip.as_str(), port, t);
         }
     }
     // (3)
     if p.port.firewall {
-        let c = format!("\"{s} traffic not accepted by {}\"", p.fw);
+        let mut buf = String::new();
+        let c = quoted(&mut buf, &[s, " traffic not accepted by ", p.fw()]);
         for lb in &v.lb_ips {
-            let lb = lb.to_string();
-            dport_rule(out, KUBE_PROXY_FIREWALL, &c, proto, &lb, &port, "DROP");
+            let lb = Word::ip(lb);
+            dport_rule(
+                out,
+                KUBE_PROXY_FIREWALL,
+                c,
+                proto,
+                lb.as_str(),
+                port,
+                "DROP",
+            );
         }
     }
     if let Some((c, t)) = &ext_filter {
         for lb in &v.lb_ips {
-            let lb = lb.to_string();
-            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, &lb, &port, t);
+            let lb = Word::ip(lb);
+            dport_rule(out, KUBE_EXTERNAL_SERVICES, c, proto, lb.as_str(), port, t);
         }
     }
     // (4)
     if v.node_port != 0 {
         if let Some((c, t)) = &ext_filter {
-            let np = v.node_port.to_string();
+            let np = Word::num(v.node_port.into());
             out.append(
                 KUBE_EXTERNAL_SERVICES,
                 &[
-                    "-m",
-                    "comment",
-                    "--comment",
+                    "-m comment --comment",
                     c,
-                    "-m",
-                    "addrtype",
-                    "--dst-type",
-                    "LOCAL",
+                    "-m addrtype --dst-type LOCAL",
                     proto,
                     "--dport",
-                    &np,
+                    np.as_str(),
                     "-j",
                     t,
                 ],
@@ -225,23 +284,17 @@ pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &
     }
     // (5)
     if v.health_check_node_port != 0 {
-        let c = format!("\"{s} health check node port\"");
-        let hc = v.health_check_node_port.to_string();
+        let mut buf = String::new();
+        let c = quoted(&mut buf, &[s, " health check node port"]);
+        let hc = Word::num(v.health_check_node_port.into());
         out.append(
             KUBE_NODEPORTS,
             &[
-                "-m",
-                "comment",
-                "--comment",
-                &c,
-                "-m",
-                "tcp",
-                "-p",
-                "tcp",
-                "--dport",
-                &hc,
-                "-j",
-                "ACCEPT",
+                "-m comment --comment",
+                c,
+                "-m tcp -p tcp --dport",
+                hc.as_str(),
+                "-j ACCEPT",
             ],
         );
     }
@@ -250,16 +303,16 @@ pub(crate) fn write_filter<S: RestoreSink>(v: &ServicePortView, p: &Plan, out: &
 /// Nat chain lines of one service port: EXT, FW, SVC, SVL, SEPs (each when used).
 pub(crate) fn write_nat_chains<S: RestoreSink>(p: &Plan, out: &mut S) {
     if p.port.external_chain {
-        out.chain(&p.ext);
+        out.chain(p.ext());
     }
     if p.port.firewall {
-        out.chain(&p.fw);
+        out.chain(p.fw());
     }
     if p.port.cluster_chain {
-        out.chain(&p.svc);
+        out.chain(p.svc());
     }
     if p.port.local_chain {
-        out.chain(&p.svl);
+        out.chain(p.svl());
     }
     for &i in &p.port.endpoints.all_reachable {
         out.chain(p.sep(i));
@@ -276,75 +329,59 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
     let s = v.service_port_name.as_str();
     let pm = proto_match(&v.protocol);
     let proto = pm.as_ref();
-    let port = v.port.to_string();
-    let cip = v.cluster_ip.to_string();
-    let lb_target = if p.port.firewall { &p.fw } else { &p.ext };
-    let c_cluster = format!("\"{s} cluster IP\"");
+    let port = Word::num(v.port.into());
+    let port = port.as_str();
+    let cip = Word::ip(&v.cluster_ip);
+    let cip = cip.as_str();
+    let (ext, svc) = (p.ext(), p.svc());
+    let lb_target = if p.port.firewall { p.fw() } else { ext };
+    // Every comment of the port in turn; the longest is the firewall's last one.
+    let mut buf = String::with_capacity(s.len() + 64);
     // (1)
     if p.port.internal.is_served() {
-        dport_rule(
-            out,
-            KUBE_SERVICES,
-            &c_cluster,
-            proto,
-            &cip,
-            &port,
-            p.int_chain(v),
-        );
+        let c = quoted(&mut buf, &[s, " cluster IP"]);
+        dport_rule(out, KUBE_SERVICES, c, proto, cip, port, p.int_chain(v));
     }
     if p.port.has_endpoints() {
         // (2)
         if !v.external_ips.is_empty() {
-            let c = format!("\"{s} external IP\"");
+            let c = quoted(&mut buf, &[s, " external IP"]);
             for eip in &v.external_ips {
-                let eip = eip.to_string();
-                dport_rule(out, KUBE_SERVICES, &c, proto, &eip, &port, &p.ext);
+                let eip = Word::ip(eip);
+                dport_rule(out, KUBE_SERVICES, c, proto, eip.as_str(), port, ext);
             }
         }
         // (3)
-        let c_lb = format!("\"{s} loadbalancer IP\"");
-        for lb in &v.lb_ips {
-            let lb = lb.to_string();
-            dport_rule(out, KUBE_SERVICES, &c_lb, proto, &lb, &port, lb_target);
+        if !v.lb_ips.is_empty() {
+            let c = quoted(&mut buf, &[s, " loadbalancer IP"]);
+            for lb in &v.lb_ips {
+                let lb = Word::ip(lb);
+                dport_rule(out, KUBE_SERVICES, c, proto, lb.as_str(), port, lb_target);
+            }
         }
         // (4)
         if v.node_port != 0 {
-            let np = v.node_port.to_string();
+            let np = Word::num(v.node_port.into());
+            let np = np.as_str();
             if ctx.nfacct_localhost {
                 out.append(
                     KUBE_NODEPORTS,
                     &[
-                        "-m",
-                        "comment",
-                        "--comment",
+                        "-m comment --comment",
                         s,
                         proto,
-                        "-d",
-                        "127.0.0.0/8",
-                        "--dport",
-                        &np,
-                        "-m",
-                        "nfacct",
-                        "--nfacct-name",
+                        "-d 127.0.0.0/8 --dport",
+                        np,
+                        "-m nfacct --nfacct-name",
                         NFACCT_LOCALHOST_NPS,
                         "-j",
-                        &p.ext,
+                        ext,
                     ],
                 );
             }
             out.append(
                 KUBE_NODEPORTS,
-                &[
-                    "-m",
-                    "comment",
-                    "--comment",
-                    s,
-                    proto,
-                    "--dport",
-                    &np,
-                    "-j",
-                    &p.ext,
-                ],
+                &["-m comment --comment", s, proto, "--dport", np, "-j", ext],
             );
         }
     }
@@ -360,18 +397,17 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
         } else {
             ["!", local_flag, local_value]
         };
+        let c = quoted(&mut buf, &[s, " cluster IP"]);
         out.append(
             p.int_chain(v),
             &[
-                "-m",
-                "comment",
-                "--comment",
-                &c_cluster,
+                "-m comment --comment",
+                c,
                 proto,
                 "-d",
-                &cip,
+                cip,
                 "--dport",
-                &port,
+                port,
                 not_local[0],
                 not_local[1],
                 not_local[2],
@@ -383,93 +419,90 @@ pub(crate) fn write_nat_rules<S: RestoreSink>(
     // (7)
     if p.port.external_chain {
         if !v.external_policy_local {
-            let c = format!("\"masquerade traffic for {s} external destinations\"");
-            out.append(
-                &p.ext,
-                &["-m", "comment", "--comment", &c, "-j", KUBE_MARK_MASQ],
+            let c = quoted(
+                &mut buf,
+                &["masquerade traffic for ", s, " external destinations"],
             );
+            out.append(ext, &["-m comment --comment", c, "-j", KUBE_MARK_MASQ]);
         } else {
             if ctx.if_local.is_some() {
-                let c = format!("\"pod traffic for {s} external destinations\"");
+                let c = quoted(&mut buf, &["pod traffic for ", s, " external destinations"]);
                 out.append(
-                    &p.ext,
+                    ext,
                     &[
-                        "-m",
-                        "comment",
-                        "--comment",
-                        &c,
+                        "-m comment --comment",
+                        c,
                         local_flag,
                         local_value,
                         "-j",
-                        &p.svc,
+                        svc,
                     ],
                 );
             }
-            let c = format!("\"masquerade LOCAL traffic for {s} external destinations\"");
+            let c = quoted(
+                &mut buf,
+                &["masquerade LOCAL traffic for ", s, " external destinations"],
+            );
             out.append(
-                &p.ext,
+                ext,
                 &[
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
+                    "-m comment --comment",
+                    c,
+                    "-m addrtype --src-type LOCAL -j",
                     KUBE_MARK_MASQ,
                 ],
             );
-            let c = format!("\"route LOCAL traffic for {s} external destinations\"");
+            let c = quoted(
+                &mut buf,
+                &["route LOCAL traffic for ", s, " external destinations"],
+            );
             out.append(
-                &p.ext,
+                ext,
                 &[
-                    "-m",
-                    "comment",
-                    "--comment",
-                    &c,
-                    "-m",
-                    "addrtype",
-                    "--src-type",
-                    "LOCAL",
-                    "-j",
-                    &p.svc,
+                    "-m comment --comment",
+                    c,
+                    "-m addrtype --src-type LOCAL -j",
+                    svc,
                 ],
             );
         }
         if p.port.external.is_served() {
-            out.append(&p.ext, &["-j", p.ext_policy_chain(v)]);
+            out.append(ext, &["-j", p.ext_policy_chain(v)]);
         }
     }
     // (8)
     if p.port.firewall {
-        let c = format!("\"{s} loadbalancer IP\"");
+        let fw = p.fw();
+        let c = quoted(&mut buf, &[s, " loadbalancer IP"]);
         for src in &v.source_ranges {
             let src = src.to_string();
-            out.append(
-                &p.fw,
-                &["-m", "comment", "--comment", &c, "-s", &src, "-j", &p.ext],
-            );
+            out.append(fw, &["-m comment --comment", c, "-s", &src, "-j", ext]);
         }
         if p.port.source_ranges_contain_node_ip {
             for lb in &v.lb_ips {
-                let lb = lb.to_string();
+                let lb = Word::ip(lb);
                 out.append(
-                    &p.fw,
-                    &["-m", "comment", "--comment", &c, "-s", &lb, "-j", &p.ext],
+                    fw,
+                    &["-m comment --comment", c, "-s", lb.as_str(), "-j", ext],
                 );
             }
         }
-        let c = format!("\"other traffic to {s} will be dropped by KUBE-PROXY-FIREWALL\"");
-        out.append(&p.fw, &["-m", "comment", "--comment", &c]);
+        let c = quoted(
+            &mut buf,
+            &[
+                "other traffic to ",
+                s,
+                " will be dropped by KUBE-PROXY-FIREWALL",
+            ],
+        );
+        out.append(fw, &["-m comment --comment", c]);
     }
     // (9), (10)
     if p.port.cluster_chain {
-        write_endpoint_rules(ctx, v, p, &p.svc, &p.port.endpoints.cluster, out);
+        write_endpoint_rules(ctx, v, p, svc, &p.port.endpoints.cluster, out);
     }
     if p.port.local_chain {
-        write_endpoint_rules(ctx, v, p, &p.svl, &p.port.endpoints.local, out);
+        write_endpoint_rules(ctx, v, p, p.svl(), &p.port.endpoints.local, out);
     }
     // (11): large-cluster mode drops the comments (spec §3.5).
     let (comment, comment_text) = if ctx.large {
@@ -539,7 +572,8 @@ fn write_endpoint_rules<S: RestoreSink>(
         }
     };
     if let Some(secs) = v.affinity_seconds {
-        let secs = secs.to_string();
+        let secs = Word::num(secs);
+        let secs = secs.as_str();
         for &i in list {
             let sep = p.sep(i);
             fill(&mut text, i);
@@ -551,7 +585,7 @@ fn write_endpoint_rules<S: RestoreSink>(
                     "-m recent --name",
                     sep,
                     "--rcheck --seconds",
-                    &secs,
+                    secs,
                     "--reap -j",
                     sep,
                 ],

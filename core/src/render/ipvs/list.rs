@@ -6,6 +6,7 @@ use super::build::{addrport, IpvsNode, RealServer, VirtualServer};
 use super::sort::{cmp_dests, cmp_services, glibc_msort};
 use super::state::{Counters5, IpvsState, VsId};
 use crate::model::Protocol;
+use crate::render::text::{push_i64, push_socket_addr};
 use crate::{Error, Result};
 
 /// Which `ipvsadm -L -n` variant to print.
@@ -91,8 +92,8 @@ pub fn service_name(id: &VsId) -> String {
 fn dest_name(buf: &mut String, rs: &RealServer) {
     buf.clear();
     match rs.addr {
-        std::net::SocketAddr::V4(a) => {
-            let _ = write!(buf, "{}:{}", a.ip(), a.port());
+        std::net::SocketAddr::V4(_) => {
+            push_socket_addr(buf, &rs.addr);
             buf.truncate(28);
         }
         std::net::SocketAddr::V6(a) => {
@@ -103,16 +104,21 @@ fn dest_name(buf: &mut String, rs: &RealServer) {
 
 /// `%-{width}s`: `s`, then spaces up to `width` characters (never cut).
 fn pad(out: &mut String, s: &str, width: usize) {
+    // Wider than any column of the listing; a wider one would get the rest one by one.
+    const SPACES: &str = "                                ";
     out.push_str(s);
-    for _ in s.len()..width {
-        out.push(' ');
+    let mut n = width.saturating_sub(s.len());
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
     }
 }
 
 /// Decimal text of `v` in `buf`.
 fn itoa(buf: &mut String, v: i64) -> &str {
     buf.clear();
-    let _ = write!(buf, "{v}");
+    push_i64(buf, v);
     buf.as_str()
 }
 
@@ -287,7 +293,13 @@ pub fn render_list(
     state: Option<&IpvsState>,
     opts: &ListOptions,
 ) -> Result<String> {
-    let mut out = String::with_capacity(64 + node.virtual_servers.len() * 160);
+    // About 80 bytes per line: one line per virtual server and per real server.
+    let lines: usize = node
+        .virtual_servers
+        .iter()
+        .map(|vs| 1 + vs.real_servers.len())
+        .sum();
+    let mut out = String::with_capacity(256 + lines * 80);
     if let Some(id) = &opts.service {
         let vs = node
             .lookup(&id.protocol, id.addr, id.port)

@@ -6,6 +6,7 @@ use super::build::{addrport, IpvsNode, FLAG_ONEPACKET, FLAG_PERSISTENT};
 use super::list::{dest_order, service_order};
 use super::state::VsId;
 use crate::model::Protocol;
+use crate::render::text::{push_i64, push_socket_addr};
 
 /// The save form's service switch and address (`-t 10.96.0.1:443`, `--sctp-service ...`).
 pub fn save_service_name(id: &VsId) -> String {
@@ -21,7 +22,13 @@ pub fn save_service_name(id: &VsId) -> String {
 /// Renders `ipvsadm -S -n`: one `-A` line per virtual server and one `-a` line per real server,
 /// in the listing's order (or creation order with `nosort`).
 pub fn render_save(node: &IpvsNode, nosort: bool) -> String {
-    let mut out = String::with_capacity(node.virtual_servers.len() * 200);
+    // A real server's line repeats its service's switch and address (at most 60 bytes).
+    let size: usize = node
+        .virtual_servers
+        .iter()
+        .map(|vs| 100 + vs.real_servers.len() * 110)
+        .sum();
+    let mut out = String::with_capacity(size);
     for vs in service_order(node, nosort) {
         let svc = save_service_name(&vs.id);
         let _ = write!(out, "-A {svc} -s {}", vs.scheduler);
@@ -47,14 +54,19 @@ pub fn render_save(node: &IpvsNode, nosort: bool) -> String {
         }
         out.push('\n');
         for rs in dest_order(vs, nosort) {
-            let _ = writeln!(
-                out,
-                // SocketAddr prints `ip:port` / `[ip]:port` (no scope id: kube-proxy sets none).
-                "-a {svc} -r {} {} -w {}",
-                rs.addr,
-                rs.forward.save_switch(),
-                rs.weight
-            );
+            // `-a SVC -r ADDR SWITCH -w WEIGHT`, written piece by piece: these lines are most
+            // of the text.
+            out.push_str("-a ");
+            out.push_str(&svc);
+            out.push_str(" -r ");
+            // `ip:port` / `[ip]:port`, as SocketAddr prints it (no scope id: kube-proxy sets
+            // none).
+            push_socket_addr(&mut out, &rs.addr);
+            out.push(' ');
+            out.push_str(rs.forward.save_switch());
+            out.push_str(" -w ");
+            push_i64(&mut out, i64::from(rs.weight));
+            out.push('\n');
         }
     }
     out

@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 use crate::model::IpFamily;
 
 use super::names::TABLE;
+use crate::render::text::{push_ip, push_u32};
 
 /// The nftables family of the table (`ip` for IPv4, `ip6` for IPv6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -358,54 +359,6 @@ fn quote(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// Writes `n` in decimal at the end of `buf`, returning where its digits start.
-fn digits(buf: &mut [u8], mut n: u32) -> usize {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return i;
-        }
-    }
-}
-
-/// Appends a decimal number (the rule text's ports and indices) without the formatting
-/// machinery: it runs for every element and vmap entry.
-pub(crate) fn push_u32(out: &mut String, n: u32) {
-    let mut buf = [0u8; 10];
-    let i = digits(&mut buf, n);
-    // ASCII digits.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
-}
-
-/// Appends an address as Go prints it (dotted quad; IPv6 in RFC 5952 form, which Rust's
-/// `Display` also produces).
-pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            let mut buf = [0u8; 15];
-            let mut at = 0;
-            for (k, o) in v4.octets().iter().enumerate() {
-                if k > 0 {
-                    buf[at] = b'.';
-                    at += 1;
-                }
-                let mut d = [0u8; 3];
-                let i = digits(&mut d, u32::from(*o));
-                let n = 3 - i;
-                buf[at..at + n].copy_from_slice(&d[i..]);
-                at += n;
-            }
-            out.push_str(std::str::from_utf8(&buf[..at]).unwrap_or_default());
-        }
-        IpAddr::V6(_) => {
-            let _ = write!(out, "{ip}");
-        }
-    }
 }
 
 /// The start of every line of one kind: `add KIND FAMILY kube-proxy `.
@@ -1044,27 +997,6 @@ impl ElemWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_and_addresses_print_as_display_does() {
-        for n in [0u32, 7, 10, 99, 100, 65535, u32::MAX] {
-            let mut s = String::new();
-            push_u32(&mut s, n);
-            assert_eq!(s, n.to_string());
-        }
-        for ip in [
-            "0.0.0.0",
-            "10.180.0.1",
-            "255.255.255.255",
-            "fd00::1",
-            "::ffff:1.2.3.4",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            let mut s = String::new();
-            push_ip(&mut s, &ip);
-            assert_eq!(s, ip.to_string());
-        }
-    }
 
     #[test]
     fn lines_and_views_agree() {

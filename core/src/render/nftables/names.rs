@@ -63,9 +63,9 @@ pub const BASE_MAX: usize = 240;
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-/// The first 8 characters of base32(sha256) (the first 5 digest bytes, 40 bits).
-fn hash8(h: Sha256) -> [u8; 8] {
-    let d = h.finalize();
+/// The first 8 characters of base32(sha256(`text`)) (the first 5 digest bytes, 40 bits).
+fn hash8(text: &[u8]) -> [u8; 8] {
+    let d = Sha256::digest(text);
     let v = d[..5].iter().fold(0u64, |a, &b| (a << 8) | u64::from(b));
     let mut out = [0u8; 8];
     for (i, o) in out.iter_mut().enumerate() {
@@ -76,17 +76,20 @@ fn hash8(h: Sha256) -> [u8; 8] {
 
 /// Writes `HASH-text` for `text` given as parts, cut as kube-proxy cuts it.
 fn write_hashed(out: &mut String, parts: &[&str]) {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-    }
+    // The text goes in first, after room for the hash, and is hashed where it lies: one
+    // contiguous input rather than one hasher update per part.
+    const ROOM: &str = "00000000-";
     let start = out.len();
-    // The alphabet is ASCII.
-    out.extend(hash8(h).iter().map(|&b| b as char));
-    out.push('-');
+    out.push_str(ROOM);
     for p in parts {
         out.push_str(p);
     }
+    let hash = hash8(&out.as_bytes()[start + ROOM.len()..]);
+    // The alphabet is ASCII; the replaced range is ASCII too, and as long.
+    out.replace_range(
+        start..start + hash.len(),
+        std::str::from_utf8(&hash).unwrap_or_default(),
+    );
     if out.len() - start > BASE_MAX {
         // Every part is ASCII (validated names, protocols, digits, IP text), so any byte
         // offset is a char boundary.
