@@ -208,7 +208,7 @@ fn camel(k: &str) -> String {
         if c == '_' {
             up = true;
         } else if up {
-            out.extend(c.to_uppercase());
+            out.push(c.to_ascii_uppercase()); // option names are ASCII
             up = false;
         } else {
             out.push(c);

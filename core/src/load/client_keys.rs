@@ -69,7 +69,7 @@ pub fn api_key(snake: &str) -> String {
                 _ => {
                     let mut c = p.chars();
                     if let Some(first) = c.next() {
-                        out.extend(first.to_uppercase());
+                        out.push(first.to_ascii_uppercase()); // field names are ASCII
                         out.push_str(c.as_str());
                     }
                 }

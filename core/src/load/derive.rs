@@ -156,7 +156,7 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
                 meta: derived_meta(
                     &e.meta.namespace,
                     &e.meta.name,
-                    format!("{}-{}-{si}", e.meta.name, fam.to_lowercase()),
+                    format!("{}-{}-{si}", e.meta.name, fam.to_ascii_lowercase()),
                 ),
                 address_type: fam.to_owned(),
                 ports,

@@ -84,7 +84,7 @@ impl IncrementalRenderer {
             .cloned()
             .collect();
         for k in gone {
-            self.remove(&k.0, &Protocol::parse(&k.1.to_uppercase()));
+            self.remove(&k.0, &Protocol::parse(&k.1.to_ascii_uppercase()));
         }
         let mut n = 0;
         for p in &snap.ports {
