@@ -105,12 +105,6 @@ fn parse_family(family: Option<String>) -> JsResult<IpFamily> {
     }
 }
 
-/// The modes `Cluster.trace` takes here: the core's trace modes but userspace, whose tracer
-/// would take the module over its size budget (the playground shows userspace mode's rules;
-/// the core, the CLI and Python trace it).
-const WASM_TRACE_MODES: [ProxyMode; 3] =
-    [ProxyMode::Iptables, ProxyMode::Ipvs, ProxyMode::Nftables];
-
 /// The operations this build supports, by name: the base operations (`load`, `validate`,
 /// `services`, `endpoints`, `nodes`, `warnings`), the record operations (`trace`, `simulate`,
 /// `balancer`), then every text view `Cluster.render` accepts. The playground shows a view only
@@ -520,16 +514,16 @@ impl Cluster {
     /// Options: `src` (client IP), `dst` (`ip:port`, `[ip]:port`, or an IP with `port`),
     /// `proto` (`TCP`), `from` (`pod`: a pod on the node, the default; `node`: the node itself,
     /// host network; `other-node`; `external`; see `names().trafficSources`), `node`,
-    /// `mode` (`iptables`, `nftables` or `ipvs`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
+    /// `mode` (`iptables`, `nftables`, `ipvs` or `userspace`), `scheduler` (ipvs), `srcPort` (ipvs: hashed
     /// by `sh-port` / `mh-port`), `recent` (the affinity entries the client has: iptables
     /// `KUBE-SEP-…` lists, nftables `affinity-…` sets). The family is the destination's.
     ///
     /// iptables and nftables modes: every path through the rules with its probability (exact
     /// fraction, decimal, nominal), verdict, masquerade and steps (nftables: each step's
     /// `table` is its chain's type, `filter` or `nat`). ipvs mode: the virtual server, its real
-    /// servers with their shares, and the one the scheduler picks for this client. (userspace
-    /// mode is traced by the core, the CLI and Python, not by this module:
-    /// [`WASM_TRACE_MODES`].)
+    /// servers with their shares, and the one the scheduler picks for this client. userspace mode:
+    /// the portal rule that sends the packet to the proxy port, then one path per endpoint the
+    /// proxy's round robin can pick.
     #[wasm_bindgen(unchecked_return_type = "TraceResult")]
     pub fn trace(
         &self,
@@ -573,7 +567,7 @@ impl Cluster {
         };
         let family = packet::proxier_family(&packet);
         let mode = args.str("mode")?.unwrap_or_else(|| "iptables".into());
-        let mode = ProxyMode::parse_among(&mode, &WASM_TRACE_MODES).map_err(at("mode"))?;
+        let mode = ProxyMode::parse_among(&mode, &packet::TRACE_MODES).map_err(at("mode"))?;
         let scheduler = parse_scheduler(args.str("scheduler")?)?;
         let flags = SettingsFlags {
             ipvs_scheduler: scheduler.clone(),
@@ -602,11 +596,14 @@ impl Cluster {
                 tracer.explain(self.snapshot(family)?, &mut t);
                 to_js_camel(&t, &[("mode", "iptables")])
             }
-            // Not in WASM_TRACE_MODES: parse_among refused it above.
-            ProxyMode::Userspace => Err(to_js_error_at(
-                &svccore::Error::InvalidArgument("userspace trace is not in this build".into()),
-                "mode",
-            )),
+            ProxyMode::Userspace => {
+                let settings =
+                    views::proxier_settings(&self.inner, ProxyMode::Userspace, &node, family, None)
+                        .map_err(|e| to_js_error(&e))?;
+                let t = svccore::trace::trace_userspace(&self.inner, &settings, &packet)
+                    .map_err(|e| to_js_error(&e))?;
+                to_js_camel(&t, &[("mode", "userspace")])
+            }
         }
     }
 

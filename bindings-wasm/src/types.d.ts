@@ -268,7 +268,7 @@ export interface TraceOptions {
   /** The node whose kube-proxy handles it. */
   node?: string;
   /** Default `iptables`. */
-  mode?: "iptables" | "nftables" | "ipvs";
+  mode?: "iptables" | "nftables" | "ipvs" | "userspace";
   /** ipvs mode: the scheduler (default: the configuration's, else rr). */
   scheduler?: IpvsScheduler;
   /** ipvs mode: the client's source port (hashed by sh-port / mh-port). Default 0. */

@@ -600,10 +600,17 @@ test("userspace views: the portal rules of one service; the trace is not in this
   const save = c.render("userspace-save", { node: "master" });
   assert.match(save, /^-A KUBE-PORTALS-HOST -d 10\.97\.97\.97\/32 -p tcp -m comment --comment "study\/service-clusterip" -m tcp --dport 80 -j DNAT --to-destination 192\.168\.100\.53:32768$/m);
   assert.match(c.render("userspace-jumps", { node: "master" }), /^-I PREROUTING -m comment --comment "handle ClusterIPs; NOTE: this must be before the NodePort rules" -j KUBE-PORTALS-CONTAINER$/m);
-  // The tracer of userspace mode stays out of the module (its size budget): refused, naming the option.
-  const e = thrown(() => c.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "userspace" }));
+  // The trace: the portal rule sends the packet to the proxy port, then one path per endpoint.
+  const t = c.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "userspace" });
+  assert.equal(t.mode, "userspace");
+  assert.equal(t.outcomes.length, 3);
+  for (const o of t.outcomes) {
+    assert.equal(o.probability.fraction, "1/3");
+    assert.ok(o.steps.some((s) => s.effect === "REDIRECT to the proxy port 32768 of study/service-clusterip"), JSON.stringify(o.steps));
+    assert.equal(o.verdict.chain, "proxy tcp port 32768");
+  }
+  const e = thrown(() => c.trace({ node: "master", src: "10.244.104.10", dst: "10.97.97.97:80", mode: "userspace-x" }));
   assert.equal(e.path, "mode");
-  assert.match(e.message, /expected iptables, ipvs or nftables/);
 });
 
 test("simulate (nftables): numgen random's exact shares are what the engine promises", () => {
@@ -627,7 +634,7 @@ test("trace: bad options throw invalid-argument with the option's path", () => {
     [{ ...LB, src: "fd00::1" }, "src", /different IP families/],
     [{ ...LB, proto: "icmp" }, "proto", /tcp, udp or sctp/],
     [{ ...LB, from: "mars" }, "from", /pod, node, other-node or external/],
-    [{ ...LB, mode: "userspace" }, "mode", /expected iptables, ipvs or nftables/],
+    [{ ...LB, mode: "kernelspace" }, "mode", /expected iptables, ipvs, nftables or userspace/],
     [{ ...LB, mode: "nftables", scheduler: "rr" }, "scheduler", /applies to mode "ipvs" only/],
     [{ ...LB, mode: "ipvs", scheduler: "fo" }, "scheduler", /unknown IPVS scheduler "fo"/],
     [{ ...LB, mode: "ipvs", srcPort: 70000 }, "srcPort", /between 0 and 65535/],
