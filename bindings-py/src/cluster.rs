@@ -48,25 +48,21 @@ fn load_texts(
     inputs: Vec<(Option<String>, String)>,
     node_port_range: Option<(i64, i64)>,
 ) -> PyResult<PyCluster> {
-    let cluster = core(py.detach(|| {
-        let mut l = loader(node_port_range)?;
-        for (file, text) in &inputs {
-            l.add_str(file.as_deref(), text)?;
-        }
-        l.finish()
-    }))?;
-    let origin = Origin {
-        node_port_range,
-        inputs: inputs
-            .into_iter()
-            .map(|(file, text)| Input {
-                file,
-                text,
-                objects: false,
-            })
-            .collect(),
-    };
-    Ok(PyCluster(cluster, TracerCache::default(), origin))
+    let inputs = inputs
+        .into_iter()
+        .map(|(file, text)| Input {
+            file,
+            text,
+            objects: false,
+        })
+        .collect();
+    load_origin(
+        py,
+        Origin {
+            node_port_range,
+            inputs,
+        },
+    )
 }
 
 /// What a cluster was loaded from, kept so that it pickles: unpickling loads the same inputs
