@@ -85,12 +85,22 @@ impl Big {
     }
 }
 
-fn gcd(a: u128, b: u128) -> u128 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    // Nominal shares are small: 64-bit division while both fit.
+    while b != 0 {
+        if let (Ok(x), Ok(y)) = (u64::try_from(a), u64::try_from(b)) {
+            return u128::from(gcd64(x, y));
+        }
+        (a, b) = (b, a % b);
     }
+    a
+}
+
+fn gcd64(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// A path's probability: kernel numerator over 2^exp, a decimal, and the nominal fraction.
@@ -105,9 +115,11 @@ pub(super) struct Prob {
 impl Prob {
     /// The probability of a path that makes these statistic decisions, in order.
     pub(super) fn of(branches: &[Branch]) -> Prob {
-        branches.iter().fold(Prob::one(), |p, b| {
-            p.branch(b.threshold, b.taken, b.nominal)
-        })
+        let mut p = Prob::one();
+        for b in branches {
+            p.times_branch(b.threshold, b.taken, b.nominal);
+        }
+        p
     }
 
     /// Probability 1 (no random decision yet).
@@ -120,14 +132,21 @@ impl Prob {
         }
     }
     /// Multiplies by `t/2^31` (taken) or `(2^31-t)/2^31` (not taken); `k` = nominal 1/k.
+    #[cfg(test)]
     fn branch(&self, threshold: u32, taken: bool, k: u128) -> Prob {
+        let mut p = self.clone();
+        p.times_branch(threshold, taken, k);
+        p
+    }
+
+    /// [`Prob::branch`] in place.
+    fn times_branch(&mut self, threshold: u32, taken: bool, k: u128) {
         let f = if taken {
             threshold
         } else {
             (1u32 << 31) - threshold.min(1 << 31)
         };
-        let mut num = self.num.clone();
-        num.mul(f);
+        self.num.mul(f);
         let (n, d) = if taken {
             (1, k)
         } else {
@@ -137,12 +156,9 @@ impl Prob {
         let g = gcd(a, b).max(1);
         a /= g;
         b /= g;
-        Prob {
-            num,
-            exp: self.exp + 31,
-            decimal: self.decimal * f64::from(f) / 2147483648.0,
-            nom: (a, b),
-        }
+        self.exp += 31;
+        self.decimal = self.decimal * f64::from(f) / 2147483648.0;
+        self.nom = (a, b);
     }
     /// Multiplies by the chance that `numgen random mod n` yields `k`
     /// ([`numgen::draws`](crate::select::numgen::draws) out of `2^32`); nominally `1/n`.
