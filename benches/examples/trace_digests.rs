@@ -36,7 +36,15 @@ fn main() {
         let pods: Vec<Packet> = snap
             .ports
             .iter()
-            .map(|v| packet("10.1.2.3", v.cluster_ip, v.port, Origin::LocalPod, &v.protocol))
+            .map(|v| {
+                packet(
+                    "10.1.2.3",
+                    v.cluster_ip,
+                    v.port,
+                    Origin::LocalPod,
+                    &v.protocol,
+                )
+            })
             .collect();
         // The first pass also makes the texts of every rule on the way.
         let t = Instant::now();
@@ -85,21 +93,57 @@ fn main() {
         };
         for (i, v) in snap.ports.iter().enumerate() {
             let first = add(&pods[i]);
-            add(&packet("192.168.0.10", v.cluster_ip, v.port, Origin::Host, &v.protocol));
+            add(&packet(
+                "192.168.0.10",
+                v.cluster_ip,
+                v.port,
+                Origin::Host,
+                &v.protocol,
+            ));
             if v.node_port != 0 {
-                add(&packet("192.168.0.20", node_ip, v.node_port, Origin::OtherNode, &v.protocol));
+                add(&packet(
+                    "192.168.0.20",
+                    node_ip,
+                    v.node_port,
+                    Origin::OtherNode,
+                    &v.protocol,
+                ));
             }
             for lb in &v.lb_ips {
-                add(&packet("203.0.113.7", *lb, v.port, Origin::External, &v.protocol));
-                add(&packet("198.51.100.7", *lb, v.port, Origin::External, &v.protocol));
+                add(&packet(
+                    "203.0.113.7",
+                    *lb,
+                    v.port,
+                    Origin::External,
+                    &v.protocol,
+                ));
+                add(&packet(
+                    "198.51.100.7",
+                    *lb,
+                    v.port,
+                    Origin::External,
+                    &v.protocol,
+                ));
             }
             let ep = v.endpoints[i % v.endpoints.len()].ip.to_string();
-            add(&packet(&ep, v.cluster_ip, v.port, Origin::LocalPod, &v.protocol));
+            add(&packet(
+                &ep,
+                v.cluster_ip,
+                v.port,
+                Origin::LocalPod,
+                &v.protocol,
+            ));
             let other = match v.protocol {
                 Protocol::Tcp => Protocol::Udp,
                 _ => Protocol::Tcp,
             };
-            add(&packet("10.1.2.3", v.cluster_ip, v.port, Origin::LocalPod, &other));
+            add(&packet(
+                "10.1.2.3",
+                v.cluster_ip,
+                v.port,
+                Origin::LocalPod,
+                &other,
+            ));
             if i % 7 == 0 {
                 let chain = first.and_then(|r| {
                     r.outcomes.into_iter().find_map(|o| match o.verdict {
@@ -114,11 +158,7 @@ fn main() {
                 }
             }
         }
-        let hex: String = hash
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
         println!(
             "{hex}  {n:>6} traces  {:<8}  10,000 pod traces in {:.3} s (first pass {:.3} s)",
             mode.as_str(),

@@ -214,7 +214,10 @@ enum Cond {
 #[derive(Debug)]
 enum Act {
     CountOnly,
-    Mark { value: u32, mask: u32 },
+    Mark {
+        value: u32,
+        mask: u32,
+    },
     /// DNAT to the address and port of `--to-destination`, `None` when it cannot be read.
     Dnat(Option<(IpAddr, u16)>),
     Masquerade,
@@ -530,8 +533,7 @@ impl RuleSet {
                     paths.push(self.finish(st, stop, &mut trail));
                     continue;
                 }
-                for (st, stop) in
-                    self.run_hook(packet, h.nat_postrouting, st, &mut trail, warnings)
+                for (st, stop) in self.run_hook(packet, h.nat_postrouting, st, &mut trail, warnings)
                 {
                     paths.push(self.finish(st, stop, &mut trail));
                 }
@@ -748,10 +750,8 @@ impl RuleSet {
                         None => {
                             if depth + 1 > 64 {
                                 let name = c.rules[i].jump().unwrap_or_default();
-                                warnings.push(format!(
-                                    "chain nesting too deep at {} {name}",
-                                    c.table
-                                ));
+                                warnings
+                                    .push(format!("chain nesting too deep at {} {name}", c.table));
                             }
                             cont.push(st);
                         }
@@ -881,11 +881,7 @@ impl RuleSet {
                     src.is_none_or(|t| t.matches(self.is_local(p.src)))
                         && dst.is_none_or(|t| t.matches(self.is_local(st.dst)))
                 }
-                Cond::Conntrack {
-                    negated,
-                    new,
-                    dnat,
-                } => {
+                Cond::Conntrack { negated, new, dnat } => {
                     // First packet: NEW; DNAT once a DNAT happened.
                     (*new || (*dnat && st.dnat.is_some())) != *negated
                 }
