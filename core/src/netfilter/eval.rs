@@ -507,18 +507,43 @@ impl RuleSet {
             steps: NONE,
             branches: NONE,
         };
+        thread_local! {
+            /// Every trace on a thread reuses one trail: no allocation once it has grown to the
+            /// size of the node's paths.
+            static TRAIL: std::cell::RefCell<Trail> = std::cell::RefCell::default();
+        }
+        TRAIL.with(|t| match t.try_borrow_mut() {
+            Ok(mut trail) => {
+                trail.clear();
+                let paths = self.walk(packet, start, &mut trail, warnings);
+                if trail.steps.capacity() > 1 << 16 {
+                    *trail = Trail::default();
+                }
+                paths
+            }
+            Err(_) => self.walk(packet, start, &mut Trail::default(), warnings),
+        })
+    }
+
+    /// [`RuleSet::evaluate`] with `trail` to record the paths in.
+    fn walk(
+        &self,
+        packet: &Packet,
+        start: State,
+        trail: &mut Trail,
+        warnings: &mut Vec<String>,
+    ) -> Vec<Path> {
         let h = &self.hooks;
         let first_hook = if packet.local_out {
             h.nat_output
         } else {
             h.nat_prerouting
         };
-        let mut trail = Trail::default();
         let mut paths = Vec::new();
-        for (st, stop) in self.run_hook(packet, first_hook, start, &mut trail, warnings) {
+        for (st, stop) in self.run_hook(packet, first_hook, start, trail, warnings) {
             // nat has no verdicts kube-proxy uses other than ACCEPT; a DROP there is honoured.
             if stop.is_some() {
-                paths.push(self.finish(st, stop, &mut trail));
+                paths.push(self.finish(st, stop, trail));
                 continue;
             }
             let (filter_hook, forwarded) = if packet.local_out {
@@ -528,14 +553,13 @@ impl RuleSet {
             } else {
                 (h.filter_forward, true)
             };
-            for (st, stop) in self.run_hook(packet, filter_hook, st, &mut trail, warnings) {
+            for (st, stop) in self.run_hook(packet, filter_hook, st, trail, warnings) {
                 if stop.is_some() || !forwarded {
-                    paths.push(self.finish(st, stop, &mut trail));
+                    paths.push(self.finish(st, stop, trail));
                     continue;
                 }
-                for (st, stop) in self.run_hook(packet, h.nat_postrouting, st, &mut trail, warnings)
-                {
-                    paths.push(self.finish(st, stop, &mut trail));
+                for (st, stop) in self.run_hook(packet, h.nat_postrouting, st, trail, warnings) {
+                    paths.push(self.finish(st, stop, trail));
                 }
             }
         }
@@ -579,7 +603,13 @@ impl RuleSet {
             at = parent;
         }
         let steps = trail.scratch.iter().rev().map(|s| self.step(s)).collect();
-        let mut branches = Vec::new();
+        let mut n = 0;
+        let mut at = st.branches;
+        while at != NONE {
+            n += 1;
+            at = trail.branches[at as usize].0;
+        }
+        let mut branches = Vec::with_capacity(n);
         let mut at = st.branches;
         while at != NONE {
             let (parent, b) = trail.branches[at as usize];
@@ -919,6 +949,12 @@ struct Trail {
 }
 
 impl Trail {
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.branches.clear();
+        self.scratch.clear();
+    }
+
     fn step(&mut self, parent: u32, s: RawStep) -> u32 {
         self.steps.push((parent, s));
         (self.steps.len() - 1) as u32
