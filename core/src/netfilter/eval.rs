@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use ipnet::IpNet;
 
 use super::dump::{builtin_chains, Dump};
-use super::rule::{Match, Opt, RecentAction, Rule, SaveStyle, Target};
+use super::rule::{AddrMatch, Match, Opt, RecentAction, Rule, SaveStyle, Target};
 
 /// Lookups on the hot path: ahash instead of SipHash.
 type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
@@ -184,7 +184,7 @@ impl AddrTypes {
 #[derive(Debug)]
 enum Cond {
     Port {
-        proto: String,
+        proto: Proto,
         /// `--sport` given: the source port is not modelled, so the match fails.
         sport: bool,
         dport: Option<(PortSpec, bool)>,
@@ -230,19 +230,61 @@ enum Act {
     Other,
 }
 
-/// A rule's matches and target as evaluation reads them.
+/// A protocol name; kube-proxy's three compare without reading text.
+#[derive(Debug)]
+enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+    Other(Box<str>),
+}
+
+impl Proto {
+    fn read(s: &str) -> Proto {
+        match s {
+            "tcp" => Proto::Tcp,
+            "udp" => Proto::Udp,
+            "sctp" => Proto::Sctp,
+            s => Proto::Other(s.into()),
+        }
+    }
+
+    fn is(&self, p: &str) -> bool {
+        match self {
+            Proto::Tcp => p == "tcp",
+            Proto::Udp => p == "udp",
+            Proto::Sctp => p == "sctp",
+            Proto::Other(s) => **s == *p,
+        }
+    }
+}
+
+/// A rule's matches and target as evaluation reads them: everything a packet is checked
+/// against in one small value, so that a walk reads the rule model only for the rules that act.
 #[derive(Debug)]
 struct Compiled {
-    conds: Vec<Cond>,
+    src: Option<AddrMatch>,
+    dst: Option<AddrMatch>,
+    /// `-i` given (the pattern is read from the rule).
+    in_iface: bool,
+    /// `-o` given, and whether negated.
+    out_iface: Option<bool>,
+    /// `-p`, and whether negated.
+    proto: Option<(Proto, bool)>,
+    /// The destination port the chain's index files the rule under (see [`ChainIndex`]).
+    dport_key: Option<u16>,
+    /// The match modules, a range of the chain's `conds`.
+    conds: (u32, u32),
     /// The last `-m statistic` match: kernel threshold and the `k` of the nominal `1/k`.
     stat: Option<(u32, u128)>,
     act: Act,
 }
 
 impl Compiled {
-    /// Reads `r`; `Act::Jump` targets are resolved by [`RuleSet::new`] once every chain is known.
-    fn read(r: &Rule) -> (Compiled, Option<&str>) {
-        let mut conds = Vec::new();
+    /// Reads `r`, appending its match modules to `conds`; `Act::Jump` targets are resolved by
+    /// [`RuleSet::new`] once every chain is known.
+    fn read<'r>(r: &'r Rule, conds: &mut Vec<Cond>) -> (Compiled, Option<&'r str>) {
+        let first = conds.len() as u32;
         let mut stat = None;
         for m in &r.matches {
             match m {
@@ -252,7 +294,7 @@ impl Compiled {
                     sport,
                     dport,
                 } => conds.push(Cond::Port {
-                    proto: proto.clone(),
+                    proto: Proto::read(proto),
                     sport: sport.is_some(),
                     dport: dport
                         .as_ref()
@@ -317,24 +359,60 @@ impl Compiled {
             },
             Target::Other { .. } => Act::Other,
         };
-        (Compiled { conds, stat, act }, jump)
+        let host = r
+            .dst
+            .as_ref()
+            .is_some_and(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
+        let dport_key = if host {
+            None
+        } else {
+            r.matches.iter().find_map(|m| match m {
+                Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
+                _ => None,
+            })
+        };
+        let compiled = Compiled {
+            src: r.src.clone(),
+            dst: r.dst.clone(),
+            in_iface: r.in_iface.is_some(),
+            out_iface: r.out_iface.as_ref().map(|o| o.negated),
+            proto: r.proto.as_ref().map(|o| (Proto::read(&o.value), o.negated)),
+            dport_key,
+            conds: (first, conds.len() as u32),
+            stat,
+            act,
+        };
+        (compiled, jump)
     }
 }
 
 /// A chain's rules with an index on destination host and destination port, so that a packet
 /// is checked only against rules that can match it (KUBE-SERVICES has one rule per service IP).
+/// A rule is filed under its destination when that is one address, else under the first
+/// destination port of its `-m tcp/udp/sctp` matches, else it is checked for every packet.
 #[derive(Debug, Default)]
 struct ChainIndex {
     table: Arc<str>,
     name: Arc<str>,
-    rules: Vec<Rule>,
     compiled: Vec<Compiled>,
+    conds: Vec<Cond>,
+    /// The index of a long chain; a short one is scanned, each rule's key checked in place.
+    lookup: Option<Box<Lookup>>,
+    rules: Vec<Rule>,
     /// Each rule's texts for trace steps, made on first use.
     texts: Vec<OnceLock<RuleTexts>>,
+}
+
+/// Rule positions by key, each list in rule order.
+#[derive(Debug, Default)]
+struct Lookup {
     by_dst: HashMap<IpAddr, Vec<u32>>,
     by_dport: HashMap<u16, Vec<u32>>,
     always: Vec<u32>,
 }
+
+/// Chains up to this long are scanned rather than looked up.
+const SCAN: usize = 16;
 
 impl ChainIndex {
     fn build(table: Arc<str>, name: String, rules: Vec<Rule>) -> ChainIndex {
@@ -345,24 +423,28 @@ impl ChainIndex {
             rules,
             ..Default::default()
         };
-        for (i, r) in c.rules.iter().enumerate() {
-            let i = i as u32;
-            let host = r
-                .dst
-                .as_ref()
-                .filter(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
-            if let Some(a) = host {
-                c.by_dst.entry(a.net.addr()).or_default().push(i);
-                continue;
+        if c.rules.len() > SCAN {
+            let mut l = Lookup::default();
+            for (i, r) in c.rules.iter().enumerate() {
+                let i = i as u32;
+                let host = r
+                    .dst
+                    .as_ref()
+                    .filter(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
+                if let Some(a) = host {
+                    l.by_dst.entry(a.net.addr()).or_default().push(i);
+                    continue;
+                }
+                let dport = r.matches.iter().find_map(|m| match m {
+                    Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
+                    _ => None,
+                });
+                match dport {
+                    Some(p) => l.by_dport.entry(p).or_default().push(i),
+                    None => l.always.push(i),
+                }
             }
-            let dport = r.matches.iter().find_map(|m| match m {
-                Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
-                _ => None,
-            });
-            match dport {
-                Some(p) => c.by_dport.entry(p).or_default().push(i),
-                None => c.always.push(i),
-            }
+            c.lookup = Some(Box::new(l));
         }
         c
     }
@@ -372,26 +454,55 @@ impl ChainIndex {
         fn tail(v: &[u32], from: u32) -> &[u32] {
             &v[v.partition_point(|&i| i < from)..]
         }
+        let Some(l) = &self.lookup else {
+            return Candidates::Scan {
+                rules: &self.compiled,
+                at: from,
+                dport,
+            };
+        };
         let from = from as u32;
-        let a = self.by_dst.get(&dst).map_or(&[][..], |v| tail(v, from));
-        let b = self.by_dport.get(&dport).map_or(&[][..], |v| tail(v, from));
-        Candidates([a, b, tail(&self.always, from)])
+        let a = l.by_dst.get(&dst).map_or(&[][..], |v| tail(v, from));
+        let b = l.by_dport.get(&dport).map_or(&[][..], |v| tail(v, from));
+        Candidates::Lists([a, b, tail(&l.always, from)])
     }
 }
 
-/// Three sorted, disjoint lists of rule positions merged in rule order without allocating.
-struct Candidates<'a>([&'a [u32]; 3]);
+/// The candidates of [`ChainIndex::candidates`]: a short chain's rules whose port key fits
+/// (a rule filed under another destination address fails its `-d` check, which comes before
+/// anything that could warn), or three sorted, disjoint lists merged in rule order.
+enum Candidates<'a> {
+    Scan {
+        rules: &'a [Compiled],
+        at: usize,
+        dport: u16,
+    },
+    Lists([&'a [u32]; 3]),
+}
 
 impl Iterator for Candidates<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        let k = (0..3)
-            .filter(|&k| !self.0[k].is_empty())
-            .min_by_key(|&k| self.0[k][0])?;
-        let (first, rest) = self.0[k].split_first()?;
-        self.0[k] = rest;
-        Some(*first as usize)
+        match self {
+            Candidates::Scan { rules, at, dport } => {
+                while let Some(r) = rules.get(*at) {
+                    *at += 1;
+                    if r.dport_key.is_none_or(|p| p == *dport) {
+                        return Some(*at - 1);
+                    }
+                }
+                None
+            }
+            Candidates::Lists(l) => {
+                let k = (0..3)
+                    .filter(|&k| !l[k].is_empty())
+                    .min_by_key(|&k| l[k][0])?;
+                let (first, rest) = l[k].split_first()?;
+                l[k] = rest;
+                Some(*first as usize)
+            }
+        }
     }
 }
 
@@ -423,42 +534,60 @@ impl RuleSet {
     /// decision: a packet for one of them goes to `INPUT`); loopback is always local. `style`
     /// prints the rules in steps.
     pub fn new(dumps: Vec<Dump>, local: &[IpNet], style: SaveStyle) -> RuleSet {
-        let mut per: StdHashMap<String, StdHashMap<String, Vec<Rule>>> = StdHashMap::new();
+        // Chains are numbered in the order their first rule comes (then chains without
+        // rules): a service's chains, written one after the other, sit side by side in memory,
+        // so that a walk through them touches few cache lines.
+        let mut tables: HashMap<String, HashMap<String, u32>> = HashMap::default();
+        let mut order: Vec<(Arc<str>, String, Vec<Rule>)> = Vec::new();
+        let mut names: HashMap<String, Arc<str>> = HashMap::default();
         for d in dumps {
             for t in d.tables {
-                let chains = per.entry(t.name.clone()).or_default();
-                for c in t.chains {
-                    chains.entry(c.name).or_default();
-                }
+                let table = names
+                    .entry(t.name.clone())
+                    .or_insert_with(|| t.name.as_str().into())
+                    .clone();
+                let ids = tables.entry(t.name).or_default();
                 for r in t.rules {
-                    chains.entry(r.chain.clone()).or_default().push(r);
+                    let id = match ids.get(&r.chain) {
+                        Some(&id) => id,
+                        None => {
+                            let id = order.len() as u32;
+                            ids.insert(r.chain.clone(), id);
+                            order.push((table.clone(), r.chain.clone(), Vec::new()));
+                            id
+                        }
+                    };
+                    order[id as usize].2.push(r);
+                }
+                for c in t.chains {
+                    if !ids.contains_key(&c.name) {
+                        ids.insert(c.name.clone(), order.len() as u32);
+                        order.push((table.clone(), c.name, Vec::new()));
+                    }
                 }
             }
         }
-        let mut tables: HashMap<String, HashMap<String, u32>> = HashMap::default();
-        let mut all = Vec::new();
-        for (t, chains) in per {
-            let table: Arc<str> = t.as_str().into();
-            let ids = tables.entry(t).or_default();
-            for (c, r) in chains {
-                ids.insert(c.clone(), all.len() as u32);
-                all.push(ChainIndex::build(table.clone(), c, r));
-            }
-        }
+        let mut all: Vec<ChainIndex> = order
+            .into_iter()
+            .map(|(table, name, rules)| ChainIndex::build(table, name, rules))
+            .collect();
         // Jump targets are chains of the rule's own table, found by name once.
         for c in &mut all {
             let ids = &tables[&*c.table];
+            let mut conds = Vec::new();
             c.compiled = c
                 .rules
                 .iter()
                 .map(|r| {
-                    let (mut compiled, jump) = Compiled::read(r);
+                    let (mut compiled, jump) = Compiled::read(r, &mut conds);
                     if let Some(j) = jump {
                         compiled.act = Act::Jump(ids.get(j).copied());
                     }
                     compiled
                 })
                 .collect();
+            conds.shrink_to_fit();
+            c.conds = conds;
         }
         let hook = |t: &str, c: &str| tables.get(t).and_then(|ids| ids.get(c)).copied();
         let hooks = Hooks {
@@ -589,7 +718,7 @@ impl RuleSet {
                     };
                     Verdict::Dnat {
                         endpoint: to.clone(),
-                        chain: c.name.to_string(),
+                        chain: String::from(&*c.name),
                     }
                 }
                 None => Verdict::Accept,
@@ -681,7 +810,7 @@ impl RuleSet {
         };
         for i in c.candidates(st.dst, st.dst_port, from) {
             let cr = &c.compiled[i];
-            if !self.matches(packet, &c.rules[i], cr, &st, warnings) {
+            if !self.matches(packet, c, i, &st, warnings) {
                 continue;
             }
             let taken = cr.stat.is_some();
@@ -863,47 +992,49 @@ impl RuleSet {
     fn matches(
         &self,
         p: &Packet,
-        r: &Rule,
-        cr: &Compiled,
+        c: &ChainIndex,
+        i: usize,
         st: &State,
         warnings: &mut Vec<String>,
     ) -> bool {
-        if let Some(a) = &r.src {
+        let cr = &c.compiled[i];
+        if let Some(a) = &cr.src {
             if a.net.contains(&p.src) == a.negated {
                 return false;
             }
         }
-        if let Some(a) = &r.dst {
+        if let Some(a) = &cr.dst {
             if a.net.contains(&st.dst) == a.negated {
                 return false;
             }
         }
-        if let Some(o) = &r.in_iface {
-            let m = p.in_iface.is_some_and(|i| iface_matches(&o.value, i));
-            if m == o.negated {
+        if cr.in_iface {
+            if let Some(o) = &c.rules[i].in_iface {
+                let m = p.in_iface.is_some_and(|i| iface_matches(&o.value, i));
+                if m == o.negated {
+                    return false;
+                }
+            }
+        }
+        // The output interface is not modelled: a non-negated -o never matches.
+        if cr.out_iface == Some(false) {
+            warnings.push(format!("-o in {} is not modelled", c.name));
+            return false;
+        }
+        if let Some((proto, negated)) = &cr.proto {
+            if proto.is(p.protocol) == *negated {
                 return false;
             }
         }
-        if let Some(o) = &r.out_iface {
-            // The output interface is not modelled: a non-negated -o never matches.
-            if !o.negated {
-                warnings.push(format!("-o in {} is not modelled", r.chain));
-                return false;
-            }
-        }
-        if let Some(o) = &r.proto {
-            if (o.value == p.protocol) == o.negated {
-                return false;
-            }
-        }
-        for m in &cr.conds {
+        let (from, to) = cr.conds;
+        for m in &c.conds[from as usize..to as usize] {
             let ok = match m {
                 Cond::Port {
                     proto,
                     sport,
                     dport,
                 } => {
-                    proto == p.protocol
+                    proto.is(p.protocol)
                         && !sport
                         && dport.is_none_or(|(spec, negated)| spec.contains(st.dst_port) != negated)
                 }
@@ -922,7 +1053,7 @@ impl RuleSet {
                 } => ((st.mark & mask) == *value) != *negated,
                 Cond::Recent(name) => p.recent.contains(name),
                 Cond::Other(name) => {
-                    warnings.push(format!("match {name} in {} is not modelled", r.chain));
+                    warnings.push(format!("match {name} in {} is not modelled", c.name));
                     false
                 }
             };
