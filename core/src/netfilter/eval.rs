@@ -768,8 +768,8 @@ impl RuleSet {
         st: State,
         trail: &mut Trail,
         warnings: &mut Vec<String>,
-    ) -> Vec<(State, Option<RuleAt>)> {
-        let mut out = Vec::new();
+    ) -> Few<(State, Option<RuleAt>)> {
+        let mut out = Few::default();
         let Some(cid) = hook else {
             out.push((st, None));
             return out;
@@ -890,7 +890,7 @@ impl RuleSet {
                 Act::Jump(target) => {
                     let e = if taken { Effect::Taken } else { Effect::Plain };
                     st.steps = trail.step(st.steps, step(i, e, 0));
-                    let mut cont = Conts::default();
+                    let mut cont = Few::default();
                     match target {
                         Some(target) => self.run_chain(
                             packet,
@@ -1119,26 +1119,35 @@ struct State {
     branches: u32,
 }
 
-/// The states that come back from a called chain to go on in the caller: usually one.
-#[derive(Default)]
-struct Conts {
-    first: Option<State>,
-    more: Vec<State>,
+/// A few values, usually one, kept without allocating until there is a second: the states
+/// that come back from a called chain, the ways a hook ends.
+struct Few<T> {
+    first: Option<T>,
+    more: Vec<T>,
 }
 
-impl Conts {
-    fn push(&mut self, s: State) {
-        if self.first.is_none() {
-            self.first = Some(s);
-        } else {
-            self.more.push(s);
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few {
+            first: None,
+            more: Vec::new(),
         }
     }
 }
 
-impl IntoIterator for Conts {
-    type Item = State;
-    type IntoIter = std::iter::Chain<std::option::IntoIter<State>, std::vec::IntoIter<State>>;
+impl<T> Few<T> {
+    fn push(&mut self, v: T) {
+        if self.first.is_none() {
+            self.first = Some(v);
+        } else {
+            self.more.push(v);
+        }
+    }
+}
+
+impl<T> IntoIterator for Few<T> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.first.into_iter().chain(self.more)
