@@ -35,12 +35,12 @@
 //! assert_eq!(report.service_ports[0].service_port, "default/web");
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle};
+use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle, Target};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
 use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
@@ -233,42 +233,54 @@ fn audit_snapshot_named(
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
-    let expected_main = restore_dump(snap, settings, node)?;
-    let expected_jumps = jump_dump(settings)?;
-    // Chain → service port, for every chain the snapshot's ports may own.
-    let mut owner: HashMap<String, String> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
+    let v6 = settings.ip_family == IpFamily::IPv6;
+    // The expected rules are kept as canonical text only: their rule model is dropped before
+    // the node's dump is read, so the two models are never in memory together.
+    let rules = {
+        let main = restore_dump(snap, settings, node)?;
+        let jumps = jump_dump(settings)?;
+        Side::expected(&[&jumps, &main], v6, IGNORED_CHAINS)
+    };
+    // Chain → service port (an index into `names`), for every chain the snapshot's ports may
+    // own.
+    let mut owner: FastMap<String, usize> = FastMap::default();
+    owner.reserve(snap.ports.iter().map(|p| 4 + p.endpoints.len()).sum());
+    let mut names: Vec<String> = Vec::with_capacity(snap.ports.len());
     for p in &snap.ports {
         let proto = p.protocol.lower();
         let suffix = service_chain_suffix(&p.service_port_name, proto);
+        let k = names.len();
         for pre in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-"] {
-            owner.insert(format!("{pre}{suffix}"), p.service_port_name.clone());
+            owner.insert(format!("{pre}{suffix}"), k);
         }
         for e in &p.endpoints {
-            owner.insert(
-                endpoint_chain(&p.service_port_name, proto, &e.endpoint),
-                p.service_port_name.clone(),
-            );
+            owner.insert(endpoint_chain(&p.service_port_name, proto, &e.endpoint), k);
         }
         names.push(p.service_port_name.clone());
     }
     let expected = Expected {
-        dumps: &[&expected_jumps, &expected_main],
+        rules,
         owner,
         names,
         mode: "iptables",
         order_free,
         ignored: IGNORED_CHAINS,
     };
-    compare(&expected, settings, actual, how)
+    compare(expected, settings, actual, how)
 }
 
+/// Chain names of large dumps (100k+ chains): ahash instead of SipHash.
+type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
+type FastMap<K, V> = HashMap<K, V, Fast>;
+type FastSet<K> = HashSet<K, Fast>;
+
 /// What a mode's kube-proxy should have written, for [`compare`].
-struct Expected<'a> {
-    /// The rules (jump rules first).
-    dumps: &'a [&'a Dump],
-    /// Chain → the service port that owns it (chains named after a service port).
-    owner: HashMap<String, String>,
+struct Expected {
+    /// The rules (every table read; [`compare`] keeps the one an `iptables -S` output lists).
+    rules: Side,
+    /// Chain → the service port (index into `names`) that owns it (chains named after a
+    /// service port).
+    owner: FastMap<String, usize>,
     /// Every service port audited.
     names: Vec<String>,
     /// The report's mode.
@@ -276,171 +288,151 @@ struct Expected<'a> {
     /// Chains whose rules may come in any order.
     order_free: fn(&str, &str) -> bool,
     /// `KUBE-*` chains others own (the kubelet's): neither compared nor jumped to.
-    ignored: &'a [&'a str],
+    ignored: &'static [&'static str],
 }
 
 /// Compares a node's rules (`actual`, read as `how` says) with the expected rules.
 fn compare(
-    expected: &Expected<'_>,
+    expected: Expected,
     settings: &ProxierSettings,
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
-    let actual::Actual {
-        dump: actual,
-        only_table,
-        notes,
-    } = actual::read(actual, how.file, v6, how.table)?;
+    let act = {
+        let actual::Actual {
+            dump,
+            only_table,
+            notes,
+        } = actual::read(actual, how.file, v6, how.table)?;
+        let side = Side::actual(&dump, v6, only_table.as_deref(), expected.ignored);
+        (side, only_table, notes)
+    };
+    let (act, only_table, notes) = act;
     let only = only_table.as_deref();
+    let exp = &expected.rules;
     let owner = &expected.owner;
     let names = &expected.names;
     let order_free = expected.order_free;
-    let style = SaveStyle {
-        ipv6: v6,
-        ..SaveStyle::default()
-    };
-    let mut exp = Side::default();
-    for d in expected.dumps {
-        exp.add(d, &style, false, only, expected.ignored);
-    }
-    let mut act = Side::default();
-    act.add(&actual, &style, true, only, expected.ignored);
 
     let mut groups: BTreeMap<String, ServiceAudit> = BTreeMap::new();
-    let group_of = |chain: &str, r: &Rule| -> String {
-        if let Some(s) = r.jump().and_then(|j| owner.get(j)) {
-            return s.clone();
+    let group_of = |chain: &str, r: &RuleView<'_>| -> String {
+        if let Some(&k) = r.jump.and_then(|j| owner.get(j)) {
+            return names[k].clone();
         }
-        if let Some(s) = owner.get(chain) {
-            return s.clone();
+        if let Some(&k) = owner.get(chain) {
+            return names[k].clone();
         }
-        if let Some(c) = r.comment() {
+        if let Some(c) = r.comment {
             if let Some(s) = service_from_comment(c) {
                 return s;
             }
         }
         NODE_GROUP.to_owned()
     };
-    let mut keys: Vec<(String, String)> = exp
-        .chains
-        .keys()
-        .chain(act.chains.keys())
-        .cloned()
+    // (table, chain) in byte order of the table's and the chain's names.
+    let tables = |t: usize| only.is_none_or(|o| o == TABLES[t]);
+    let mut keys: Vec<(usize, &str)> = (0..TABLES.len())
+        .filter(|&t| tables(t))
+        .flat_map(|t| {
+            let e = exp.chains[t].keys().map(move |c| (t, c.as_str()));
+            let a = act.chains[t].keys().map(move |c| (t, c.as_str()));
+            e.chain(a)
+        })
         .collect();
-    keys.sort();
+    keys.sort_unstable();
     keys.dedup();
-    for (table, chain) in &keys {
-        let e = exp.chains.get(&(table.clone(), chain.clone()));
-        let a = act.chains.get(&(table.clone(), chain.clone()));
-        let empty = Vec::new();
-        let el = e.unwrap_or(&empty);
-        let al = a.unwrap_or(&empty);
-        let chain_group = owner.get(chain).cloned();
+    let empty = Vec::new();
+    for &(t, chain) in &keys {
+        let table = TABLES[t];
+        let el = exp.chains[t].get(chain).unwrap_or(&empty);
+        let al = act.chains[t].get(chain).unwrap_or(&empty);
+        let chain_group = owner.get(chain).map(|&k| names[k].clone());
         // Declared-chain drift (only for chains kube-proxy declares: KUBE-*, not built-ins).
         if chain.starts_with("KUBE-") {
-            let in_exp = exp.declared.contains(&(table.clone(), chain.clone()));
-            let in_act = act.declared.contains(&(table.clone(), chain.clone()));
-            let g = chain_group.clone().unwrap_or_else(|| {
-                el.iter()
-                    .chain(al.iter())
-                    .map(|(r, _)| group_of(chain, r))
-                    .next()
-                    .unwrap_or_else(|| NODE_GROUP.to_owned())
-            });
-            if in_exp && !in_act {
-                groups
-                    .entry(g.clone())
-                    .or_default()
-                    .missing_chains
-                    .push(format!("{table} {chain}"));
-            } else if in_act && !in_exp {
-                groups
-                    .entry(g)
-                    .or_default()
-                    .extra_chains
-                    .push(format!("{table} {chain}"));
+            let in_exp = exp.declared[t].contains(chain);
+            let in_act = act.declared[t].contains(chain);
+            if in_exp != in_act {
+                let g = chain_group.clone().unwrap_or_else(|| {
+                    el.iter()
+                        .map(|&i| exp.view(i))
+                        .chain(al.iter().map(|&i| act.view(i)))
+                        .map(|r| group_of(chain, &r))
+                        .next()
+                        .unwrap_or_else(|| NODE_GROUP.to_owned())
+                });
+                let e = groups.entry(g).or_default();
+                let list = if in_exp {
+                    &mut e.missing_chains
+                } else {
+                    &mut e.extra_chains
+                };
+                list.push(format!("{table} {chain}"));
             }
         }
-        // Multiset difference.
-        let mut count: HashMap<&str, i64> = HashMap::new();
-        for (_, t) in el {
-            *count.entry(t).or_default() += 1;
-        }
-        for (_, t) in al {
-            *count.entry(t).or_default() -= 1;
-        }
-        let mut missing: Vec<&(Rule, String)> = Vec::new();
-        let mut left = count.clone();
-        for x in el {
-            let c = left.get_mut(x.1.as_str()).expect("counted");
-            if *c > 0 {
-                *c -= 1;
-                missing.push(x);
-            }
-        }
-        let mut extra: Vec<&(Rule, String)> = Vec::new();
-        let mut left = count;
-        for x in al {
-            let c = left.get_mut(x.1.as_str()).expect("counted");
-            if *c < 0 {
-                *c += 1;
-                extra.push(x);
-            }
-        }
+        let same_sequence =
+            el.len() == al.len() && el.iter().zip(al).all(|(&e, &a)| exp.text(e) == act.text(a));
+        // Multiset difference (none when both sides list the same rules in the same order,
+        // the common case).
+        let (missing, extra) = if same_sequence {
+            (Vec::new(), Vec::new())
+        } else {
+            multiset_difference(exp, el, &act, al)
+        };
         // Pair missing and extra rules with the same purpose into "changed".
         let mut used = vec![false; extra.len()];
-        for m in &missing {
+        for &m in &missing {
+            let mv = exp.view(m);
             let pair = extra
                 .iter()
                 .enumerate()
-                .position(|(k, x)| !used[k] && same_purpose(&m.0, &x.0));
-            let g = group_of(chain, &m.0);
+                .position(|(k, &x)| !used[k] && same_purpose(&mv, &act.view(x)));
+            let g = group_of(chain, &mv);
             let entry = groups.entry(g).or_default();
             match pair {
                 Some(k) => {
                     used[k] = true;
                     entry.changed.push(ChangedRule {
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        expected: m.1.clone(),
-                        actual: extra[k].1.clone(),
+                        table: table.to_owned(),
+                        chain: chain.to_owned(),
+                        expected: mv.text.to_owned(),
+                        actual: act.text(extra[k]).to_owned(),
                     });
                 }
                 None => entry.missing.push(AuditRule {
-                    table: table.clone(),
-                    chain: chain.clone(),
-                    rule: m.1.clone(),
+                    table: table.to_owned(),
+                    chain: chain.to_owned(),
+                    rule: mv.text.to_owned(),
                 }),
             }
         }
-        for (k, x) in extra.iter().enumerate() {
+        for (k, &x) in extra.iter().enumerate() {
             if !used[k] {
+                let xv = act.view(x);
                 groups
-                    .entry(group_of(chain, &x.0))
+                    .entry(group_of(chain, &xv))
                     .or_default()
                     .extra
                     .push(AuditRule {
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        rule: x.1.clone(),
+                        table: table.to_owned(),
+                        chain: chain.to_owned(),
+                        rule: xv.text.to_owned(),
                     });
             }
         }
         // Order, where it matters.
         if missing.is_empty() && extra.is_empty() && !el.is_empty() {
             let reordered = if order_free(table, chain) {
-                let tail = |l: &Vec<(Rule, String)>| {
-                    l.iter().position(|(r, _)| {
-                        r.comment()
-                            .is_some_and(|c| c.contains("must be the last rule"))
-                    })
-                };
+                let tail = al.iter().position(|&i| {
+                    act.view(i)
+                        .comment
+                        .is_some_and(|c| c.contains("must be the last rule"))
+                });
                 table == "nat"
                     && chain == "KUBE-SERVICES"
-                    && tail(al).is_some_and(|p| p + 1 != al.len())
+                    && tail.is_some_and(|p| p + 1 != al.len())
             } else {
-                el.iter().map(|x| &x.1).ne(al.iter().map(|x| &x.1))
+                !same_sequence
             };
             if reordered {
                 let g = chain_group.unwrap_or_else(|| NODE_GROUP.to_owned());
@@ -461,19 +453,24 @@ fn compare(
         drift.push(g);
     }
     drift.sort_by_key(|g| (g.service_port != NODE_GROUP, g.service_port.clone()));
-    let drifted: std::collections::HashSet<&str> =
-        drift.iter().map(|g| g.service_port.as_str()).collect();
+    let drifted: HashSet<&str> = drift.iter().map(|g| g.service_port.as_str()).collect();
     let clean = names
         .iter()
         .filter(|n| !drifted.contains(n.as_str()))
         .count();
+    let counted = |s: &Side| {
+        (0..TABLES.len())
+            .filter(|&t| tables(t))
+            .map(|t| s.count[t])
+            .sum()
+    };
     Ok(AuditReport {
         node: settings.node.name.clone(),
         family: settings.ip_family,
         mode: expected.mode,
         clean_service_ports: clean,
-        expected_rules: exp.count,
-        actual_rules: act.count,
+        expected_rules: counted(exp),
+        actual_rules: counted(&act),
         expected_elements: 0,
         actual_elements: 0,
         service_ports: drift,
@@ -481,34 +478,133 @@ fn compare(
     })
 }
 
+/// The rules of one side that the other lacks, counted as multisets of their text: the
+/// expected rules (indices into `exp`) the node lacks, and the node's rules (indices into
+/// `act`) kube-proxy would not write, each in chain order.
+fn multiset_difference(
+    exp: &Side,
+    el: &[usize],
+    act: &Side,
+    al: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let mut count: FastMap<&str, i64> = FastMap::default();
+    for &i in el {
+        *count.entry(exp.text(i)).or_default() += 1;
+    }
+    for &i in al {
+        *count.entry(act.text(i)).or_default() -= 1;
+    }
+    let mut missing = Vec::new();
+    let mut left = count.clone();
+    for &i in el {
+        let c = left.get_mut(exp.text(i)).expect("counted");
+        if *c > 0 {
+            *c -= 1;
+            missing.push(i);
+        }
+    }
+    let mut extra = Vec::new();
+    let mut left = count;
+    for &i in al {
+        let c = left.get_mut(act.text(i)).expect("counted");
+        if *c < 0 {
+            *c += 1;
+            extra.push(i);
+        }
+    }
+    (missing, extra)
+}
+
+/// The tables the audit compares, in byte order of their names (the report's order).
+const TABLES: [&str; 2] = ["filter", "nat"];
+
+/// One rule of a [`Side`]: where its texts are in the side's buffer, and its target's kind.
+struct Entry {
+    /// Start of its `iptables-save` text.
+    at: usize,
+    /// End of that text; its comment (if any) follows.
+    text_end: usize,
+    /// End of its comment text.
+    comment_end: Option<usize>,
+    /// End of the chain it jumps to, which follows the comment (or the text).
+    jump_end: Option<usize>,
+    /// What kind of target it has (rules sharing a comment are paired by it).
+    kind: std::mem::Discriminant<Target>,
+}
+
+/// What the comparison reads of one rule.
+struct RuleView<'a> {
+    /// The rule as `iptables-save` prints it.
+    text: &'a str,
+    /// Its comment.
+    comment: Option<&'a str>,
+    /// The chain it jumps to.
+    jump: Option<&'a str>,
+    /// Its target's kind.
+    kind: std::mem::Discriminant<Target>,
+}
+
+/// The kube-proxy rules of one side in their canonical (`iptables-save`) text, per chain. The
+/// texts, comments and jump targets of all rules share one buffer: a node's dump has hundreds
+/// of thousands of rules, and a rule model or a `String` per rule would cost many times the
+/// dump's size.
 #[derive(Default)]
 struct Side {
-    /// (table, chain) → rules with their canonical text, in order.
-    chains: BTreeMap<(String, String), Vec<(Rule, String)>>,
-    declared: std::collections::HashSet<(String, String)>,
-    count: usize,
+    /// Every rule's text, comment and jump target, one after the other.
+    buf: String,
+    rules: Vec<Entry>,
+    /// Per table of [`TABLES`]: chain → its rules (indices into `rules`), in order.
+    chains: [FastMap<String, Vec<usize>>; 2],
+    /// Per table of [`TABLES`]: the declared `KUBE-*` chains.
+    declared: [FastSet<String>; 2],
+    /// Per table of [`TABLES`]: the rules read.
+    count: [usize; 2],
 }
 
 impl Side {
-    /// Adds the filter and nat tables of `d` (only the table `only`, when given).
-    fn add(
-        &mut self,
-        d: &Dump,
-        style: &SaveStyle,
-        filter_kube: bool,
-        only: Option<&str>,
-        ignored: &[&str],
-    ) {
+    /// Every rule of the filter and nat tables of `dumps` (later dumps' rules appended per
+    /// chain), except those of `ignored` chains.
+    fn expected(dumps: &[&Dump], v6: bool, ignored: &[&str]) -> Side {
+        let mut s = Side::default();
+        for d in dumps {
+            s.add(d, v6, false, None, ignored);
+        }
+        s
+    }
+
+    /// kube-proxy's rules in the filter and nat tables of a node's dump (only the table
+    /// `only`, when given): rules of `KUBE-*` chains and built-in chains' jumps to them.
+    fn actual(d: &Dump, v6: bool, only: Option<&str>, ignored: &[&str]) -> Side {
+        let mut s = Side::default();
+        s.add(d, v6, true, only, ignored);
+        s
+    }
+
+    fn add(&mut self, d: &Dump, v6: bool, filter_kube: bool, only: Option<&str>, ignored: &[&str]) {
+        let style = SaveStyle {
+            ipv6: v6,
+            ..SaveStyle::default()
+        };
+        let rules: usize = d.tables.iter().map(|t| t.rules.len()).sum();
+        self.rules.reserve(rules);
+        // About 100 bytes of text per rule.
+        self.buf.reserve(rules * 100);
         for t in &d.tables {
-            if t.name != "filter" && t.name != "nat" || only.is_some_and(|o| o != t.name) {
+            let Some(ti) = TABLES.iter().position(|&n| n == t.name) else {
+                continue;
+            };
+            if only.is_some_and(|o| o != t.name) {
                 continue;
             }
             let builtins = builtin_chains(&t.name);
             for c in &t.chains {
                 if c.name.starts_with("KUBE-") && !ignored.contains(&c.name.as_str()) {
-                    self.declared.insert((t.name.clone(), c.name.clone()));
+                    self.declared[ti].insert(c.name.clone());
                 }
             }
+            // The chain of the previous rule, whose list most rules join (a dump lists a
+            // chain's rules together).
+            let mut last: Option<(&str, Vec<usize>)> = None;
             for r in &t.rules {
                 if ignored.contains(&r.chain.as_str()) {
                     continue;
@@ -522,13 +618,70 @@ impl Side {
                 if filter_kube && !kube {
                     continue;
                 }
-                self.count += 1;
-                let text = r.to_save(style);
-                self.chains
-                    .entry((t.name.clone(), r.chain.clone()))
-                    .or_default()
-                    .push((r.clone(), text));
+                self.count[ti] += 1;
+                let k = self.push(r, &style);
+                match &mut last {
+                    Some((c, list)) if *c == r.chain => list.push(k),
+                    _ => {
+                        if let Some((c, list)) = last.take() {
+                            self.chain_list(ti, c).extend(list);
+                        }
+                        last = Some((&r.chain, vec![k]));
+                    }
+                }
             }
+            if let Some((c, list)) = last {
+                self.chain_list(ti, c).extend(list);
+            }
+        }
+    }
+
+    fn chain_list(&mut self, t: usize, chain: &str) -> &mut Vec<usize> {
+        if !self.chains[t].contains_key(chain) {
+            self.chains[t].insert(chain.to_owned(), Vec::new());
+        }
+        self.chains[t].get_mut(chain).expect("inserted")
+    }
+
+    /// Appends a rule's texts; returns its index.
+    fn push(&mut self, r: &Rule, style: &SaveStyle) -> usize {
+        let at = self.buf.len();
+        r.write_save(&mut self.buf, style);
+        let text_end = self.buf.len();
+        let comment_end = r.comment().map(|c| {
+            self.buf.push_str(c);
+            self.buf.len()
+        });
+        let jump_end = r.jump().map(|j| {
+            self.buf.push_str(j);
+            self.buf.len()
+        });
+        self.rules.push(Entry {
+            at,
+            text_end,
+            comment_end,
+            jump_end,
+            kind: std::mem::discriminant(&r.target),
+        });
+        self.rules.len() - 1
+    }
+
+    /// Rule `i`'s `iptables-save` text.
+    fn text(&self, i: usize) -> &str {
+        let e = &self.rules[i];
+        &self.buf[e.at..e.text_end]
+    }
+
+    /// What the comparison reads of rule `i`.
+    fn view(&self, i: usize) -> RuleView<'_> {
+        let e = &self.rules[i];
+        let comment_at = e.text_end;
+        let jump_at = e.comment_end.unwrap_or(comment_at);
+        RuleView {
+            text: &self.buf[e.at..e.text_end],
+            comment: e.comment_end.map(|end| &self.buf[comment_at..end]),
+            jump: e.jump_end.map(|end| &self.buf[jump_at..end]),
+            kind: e.kind,
         }
     }
 }
@@ -541,19 +694,15 @@ fn order_free(table: &str, chain: &str) -> bool {
     ) || builtin_chains(table).contains(&chain)
 }
 
-fn same_purpose(a: &Rule, b: &Rule) -> bool {
-    match (a.comment(), b.comment()) {
+fn same_purpose(a: &RuleView<'_>, b: &RuleView<'_>) -> bool {
+    match (a.comment, b.comment) {
         (Some(x), Some(y)) if x == y => {
             // Rules in one chain sharing a comment (SEP pair, SVC cascade) differ by target
             // kind; pair those of the same kind.
-            std::mem::discriminant(&a.target) == std::mem::discriminant(&b.target)
+            a.kind == b.kind
         }
-        (None, None) => a.jump().is_some() && a.jump() == b.jump(),
-        _ => {
-            a.jump().is_some()
-                && a.jump() == b.jump()
-                && a.comment().is_none() == b.comment().is_none()
-        }
+        (None, None) => a.jump.is_some() && a.jump == b.jump,
+        _ => a.jump.is_some() && a.jump == b.jump && a.comment.is_none() == b.comment.is_none(),
     }
 }
 
