@@ -40,9 +40,9 @@ use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle, Target};
+use crate::netfilter::{builtin_chains, Dump, Rule, RuleSink, SaveStyle, Target};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
-use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
+use crate::render::iptables::{jump_dump, restore_into, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -236,11 +236,9 @@ fn audit_snapshot_named(
     let v6 = settings.ip_family == IpFamily::IPv6;
     // The expected rules are kept as canonical text only: their rule model is dropped before
     // the node's dump is read, so the two models are never in memory together.
-    let rules = {
-        let main = restore_dump(snap, settings, node)?;
-        let jumps = jump_dump(settings)?;
-        Side::expected(&[&jumps, &main], v6, IGNORED_CHAINS)
-    };
+    let mut fill = SideFill::new(v6, false, IGNORED_CHAINS);
+    fill.add_dump(&jump_dump(settings)?);
+    let rules = restore_into(snap, settings, node, fill)?.side;
     // Chain → service port (an index into `names`), for every chain the snapshot's ports may
     // own.
     let mut owner: FastMap<String, usize> = FastMap::default();
@@ -299,16 +297,11 @@ fn compare(
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
-    let act = {
-        let actual::Actual {
-            dump,
-            only_table,
-            notes,
-        } = actual::read(actual, how.file, v6, how.table)?;
-        let side = Side::actual(&dump, v6, only_table.as_deref(), expected.ignored);
-        (side, only_table, notes)
-    };
-    let (act, only_table, notes) = act;
+    // The node's rules are kept as text only, each rule model dropped once read.
+    let mut fill = SideFill::new(v6, true, expected.ignored);
+    let actual::Read { only_table, notes } =
+        actual::read_into(actual, how.file, v6, how.table, &mut fill)?;
+    let act = fill.side;
     let only = only_table.as_deref();
     let exp = &expected.rules;
     let owner = &expected.owner;
@@ -564,83 +557,12 @@ struct Side {
 impl Side {
     /// Every rule of the filter and nat tables of `dumps` (later dumps' rules appended per
     /// chain), except those of `ignored` chains.
-    fn expected(dumps: &[&Dump], v6: bool, ignored: &[&str]) -> Side {
-        let mut s = Side::default();
+    fn expected(dumps: &[&Dump], v6: bool, ignored: &'static [&'static str]) -> Side {
+        let mut fill = SideFill::new(v6, false, ignored);
         for d in dumps {
-            s.add(d, v6, false, None, ignored);
+            fill.add_dump(d);
         }
-        s
-    }
-
-    /// kube-proxy's rules in the filter and nat tables of a node's dump (only the table
-    /// `only`, when given): rules of `KUBE-*` chains and built-in chains' jumps to them.
-    fn actual(d: &Dump, v6: bool, only: Option<&str>, ignored: &[&str]) -> Side {
-        let mut s = Side::default();
-        s.add(d, v6, true, only, ignored);
-        s
-    }
-
-    fn add(&mut self, d: &Dump, v6: bool, filter_kube: bool, only: Option<&str>, ignored: &[&str]) {
-        let style = SaveStyle {
-            ipv6: v6,
-            ..SaveStyle::default()
-        };
-        let rules: usize = d.tables.iter().map(|t| t.rules.len()).sum();
-        self.rules.reserve(rules);
-        // About 100 bytes of text per rule.
-        self.buf.reserve(rules * 100);
-        for t in &d.tables {
-            let Some(ti) = TABLES.iter().position(|&n| n == t.name) else {
-                continue;
-            };
-            if only.is_some_and(|o| o != t.name) {
-                continue;
-            }
-            let builtins = builtin_chains(&t.name);
-            for c in &t.chains {
-                if c.name.starts_with("KUBE-") && !ignored.contains(&c.name.as_str()) {
-                    self.declared[ti].insert(c.name.clone());
-                }
-            }
-            // The chain of the previous rule, whose list most rules join (a dump lists a
-            // chain's rules together).
-            let mut last: Option<(&str, Vec<usize>)> = None;
-            for r in &t.rules {
-                if ignored.contains(&r.chain.as_str()) {
-                    continue;
-                }
-                let kube = if builtins.contains(&r.chain.as_str()) {
-                    r.jump()
-                        .is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
-                } else {
-                    r.chain.starts_with("KUBE-")
-                };
-                if filter_kube && !kube {
-                    continue;
-                }
-                self.count[ti] += 1;
-                let k = self.push(r, &style);
-                match &mut last {
-                    Some((c, list)) if *c == r.chain => list.push(k),
-                    _ => {
-                        if let Some((c, list)) = last.take() {
-                            self.chain_list(ti, c).extend(list);
-                        }
-                        last = Some((&r.chain, vec![k]));
-                    }
-                }
-            }
-            if let Some((c, list)) = last {
-                self.chain_list(ti, c).extend(list);
-            }
-        }
-    }
-
-    fn chain_list(&mut self, t: usize, chain: &str) -> &mut Vec<usize> {
-        if !self.chains[t].contains_key(chain) {
-            self.chains[t].insert(chain.to_owned(), Vec::new());
-        }
-        self.chains[t].get_mut(chain).expect("inserted")
+        fill.side
     }
 
     /// Appends a rule's texts; returns its index.
@@ -683,6 +605,116 @@ impl Side {
             jump: e.jump_end.map(|end| &self.buf[jump_at..end]),
             kind: e.kind,
         }
+    }
+}
+
+/// Fills a [`Side`] as a dump is read or rendered, keeping each rule's text and dropping its
+/// model.
+struct SideFill {
+    side: Side,
+    style: SaveStyle,
+    /// Keep only kube-proxy's rules (a node's side): rules of `KUBE-*` chains and built-in
+    /// chains' jumps to them.
+    kube_only: bool,
+    /// `KUBE-*` chains others own: neither kept nor jumped to.
+    ignored: &'static [&'static str],
+    /// The open table: its index in [`TABLES`], or `None` for a table the audit does not read.
+    open: Option<Option<usize>>,
+}
+
+impl SideFill {
+    fn new(v6: bool, kube_only: bool, ignored: &'static [&'static str]) -> SideFill {
+        SideFill {
+            side: Side::default(),
+            style: SaveStyle {
+                ipv6: v6,
+                ..SaveStyle::default()
+            },
+            kube_only,
+            ignored,
+            open: None,
+        }
+    }
+
+    /// Adds a dump's filter and nat tables (their rules appended per chain).
+    fn add_dump(&mut self, d: &Dump) {
+        for t in &d.tables {
+            self.begin(&t.name);
+            for c in &t.chains {
+                self.declare(&c.name, &c.policy);
+            }
+            for r in &t.rules {
+                self.append(r.clone());
+            }
+            self.commit();
+        }
+    }
+
+    /// The table a rule is kept in, if it is.
+    fn keeps(&self, r: &Rule) -> Option<usize> {
+        let t = self.open.flatten()?;
+        let ignored = self.ignored;
+        if ignored.contains(&r.chain.as_str()) {
+            return None;
+        }
+        let kube = if builtin_chains(TABLES[t]).contains(&r.chain.as_str()) {
+            r.jump()
+                .is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
+        } else {
+            r.chain.starts_with("KUBE-")
+        };
+        (kube || !self.kube_only).then_some(t)
+    }
+}
+
+impl RuleSink for SideFill {
+    fn begin(&mut self, table: &str) -> bool {
+        if self.open.is_some() {
+            return false;
+        }
+        self.open = Some(TABLES.iter().position(|&n| n == table));
+        true
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn declare(&mut self, chain: &str, _policy: &str) {
+        if let Some(Some(t)) = self.open {
+            if chain.starts_with("KUBE-") && !self.ignored.contains(&chain) {
+                self.side.declared[t].insert(chain.to_owned());
+            }
+        }
+    }
+
+    fn append(&mut self, rule: Rule) {
+        self.insert(usize::MAX, rule);
+    }
+
+    fn insert(&mut self, pos: usize, rule: Rule) {
+        let Some(t) = self.keeps(&rule) else {
+            return;
+        };
+        let k = self.side.push(&rule, &self.style);
+        self.side.count[t] += 1;
+        let list = self.side.chains[t].entry(rule.chain).or_default();
+        list.insert((pos.max(1) - 1).min(list.len()), k);
+    }
+
+    fn flush(&mut self, chain: &str) {
+        if let Some(Some(t)) = self.open {
+            // A chain with no rules on either side is not compared (as if never listed).
+            if let Some(list) = self.side.chains[t].remove(chain) {
+                self.side.count[t] -= list.len();
+            }
+        }
+    }
+
+    fn delete(&mut self, _chain: &str) {}
+
+    fn commit(&mut self) -> bool {
+        self.open.take().is_some()
     }
 }
 

@@ -77,7 +77,7 @@ pub fn audit(
         ignored: KUBELET_CHAINS,
     };
     let mut report = compare(expected, &resolved, actual, how)?;
-    let node = super::actual::read(actual, how.file, v6, how.table)?.dump;
+    let node = super::actual::read(actual, how.file, v6, how.table)?;
     if let Some(note) = ports_note(&proxy, &node) {
         report.notes.push(note);
     }
