@@ -325,28 +325,31 @@ fn compare(
     };
     // (table, chain) in byte order of the table's and the chain's names.
     let tables = |t: usize| only.is_none_or(|o| o == TABLES[t]);
+    // Every chain of the expected side, then the node's other chains.
     let mut keys: Vec<(usize, &str)> = (0..TABLES.len())
         .filter(|&t| tables(t))
         .flat_map(|t| {
             let e = exp.chains[t].keys().map(move |c| (t, c.as_str()));
-            let a = act.chains[t].keys().map(move |c| (t, c.as_str()));
+            let a = act.chains[t]
+                .keys()
+                .filter(move |c| !exp.chains[t].contains_key(c.as_str()))
+                .map(move |c| (t, c.as_str()));
             e.chain(a)
         })
         .collect();
     keys.sort_unstable();
-    keys.dedup();
     let empty = Vec::new();
     for &(t, chain) in &keys {
         let table = TABLES[t];
         let el = exp.chains[t].get(chain).unwrap_or(&empty);
         let al = act.chains[t].get(chain).unwrap_or(&empty);
-        let chain_group = owner.get(chain).map(|&k| names[k].clone());
+        let chain_group = || owner.get(chain).map(|&k| names[k].clone());
         // Declared-chain drift (only for chains kube-proxy declares: KUBE-*, not built-ins).
         if chain.starts_with("KUBE-") {
             let in_exp = exp.declared[t].contains(chain);
             let in_act = act.declared[t].contains(chain);
             if in_exp != in_act {
-                let g = chain_group.clone().unwrap_or_else(|| {
+                let g = chain_group().unwrap_or_else(|| {
                     el.iter()
                         .map(|&i| exp.view(i))
                         .chain(al.iter().map(|&i| act.view(i)))
@@ -428,7 +431,7 @@ fn compare(
                 !same_sequence
             };
             if reordered {
-                let g = chain_group.unwrap_or_else(|| NODE_GROUP.to_owned());
+                let g = chain_group().unwrap_or_else(|| NODE_GROUP.to_owned());
                 groups
                     .entry(g)
                     .or_default()
