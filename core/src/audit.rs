@@ -35,6 +35,7 @@
 //! assert_eq!(report.service_ports[0].service_port, "default/web");
 //! ```
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
@@ -43,7 +44,7 @@ use crate::model::IpFamily;
 use crate::netfilter::{builtin_chains, Dump, Rule, RuleSink, SaveStyle, Target};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
 use crate::render::iptables::{jump_dump, restore_into, ProxierSettings};
-use crate::snapshot::ProxySnapshot;
+use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
 
 mod actual;
@@ -239,26 +240,15 @@ fn audit_snapshot_named(
     let mut fill = SideFill::new(v6, false, IGNORED_CHAINS);
     fill.add_dump(&jump_dump(settings)?);
     let rules = restore_into(snap, settings, node, fill)?.side;
-    // Chain → service port (an index into `names`), for every chain the snapshot's ports may
-    // own.
-    let mut owner: FastMap<String, usize> = FastMap::default();
-    owner.reserve(snap.ports.iter().map(|p| 4 + p.endpoints.len()).sum());
-    let mut names: Vec<String> = Vec::with_capacity(snap.ports.len());
-    for p in &snap.ports {
-        let proto = p.protocol.lower();
-        let suffix = service_chain_suffix(&p.service_port_name, proto);
-        let k = names.len();
-        for pre in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-"] {
-            owner.insert(format!("{pre}{suffix}"), k);
-        }
-        for e in &p.endpoints {
-            owner.insert(endpoint_chain(&p.service_port_name, proto, &e.endpoint), k);
-        }
-        names.push(p.service_port_name.clone());
-    }
+    let names = snap
+        .ports
+        .iter()
+        .map(|p| p.service_port_name.clone())
+        .collect();
     let expected = Expected {
         rules,
-        owner,
+        owner: OnceCell::new(),
+        owners: &snap.ports,
         names,
         mode: "iptables",
         order_free,
@@ -272,13 +262,34 @@ type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
 type FastMap<K, V> = HashMap<K, V, Fast>;
 type FastSet<K> = HashSet<K, Fast>;
 
+/// Chain → service port (an index into `ports`), for every chain the ports may own (their
+/// names are hashed: 110,000 of them for 10,000 ports of 10 endpoints).
+fn chain_owners(ports: &[ServicePortView]) -> FastMap<String, usize> {
+    let mut owner: FastMap<String, usize> = FastMap::default();
+    owner.reserve(ports.iter().map(|p| 4 + p.endpoints.len()).sum());
+    for (k, p) in ports.iter().enumerate() {
+        let proto = p.protocol.lower();
+        let suffix = service_chain_suffix(&p.service_port_name, proto);
+        for pre in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-"] {
+            owner.insert(format!("{pre}{suffix}"), k);
+        }
+        for e in &p.endpoints {
+            owner.insert(endpoint_chain(&p.service_port_name, proto, &e.endpoint), k);
+        }
+    }
+    owner
+}
+
 /// What a mode's kube-proxy should have written, for [`compare`].
-struct Expected {
+struct Expected<'a> {
     /// The rules (every table read; [`compare`] keeps the one an `iptables -S` output lists).
     rules: Side,
     /// Chain → the service port (index into `names`) that owns it (chains named after a
-    /// service port).
-    owner: FastMap<String, usize>,
+    /// service port), made from `owners` when a drift is first reported: a clean node needs
+    /// none.
+    owner: OnceCell<FastMap<String, usize>>,
+    /// The service ports whose chains `owner` names (in the order of `names`).
+    owners: &'a [ServicePortView],
     /// Every service port audited.
     names: Vec<String>,
     /// The report's mode.
@@ -291,29 +302,36 @@ struct Expected {
 
 /// Compares a node's rules (`actual`, read as `how` says) with the expected rules.
 fn compare(
-    expected: Expected,
+    expected: Expected<'_>,
     settings: &ProxierSettings,
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
     // The node's rules are kept as text only, each rule model dropped once read.
-    let mut fill = SideFill::new(v6, true, expected.ignored);
+    let index = expected.rules.index();
+    let mut fill = SideFill::new(v6, true, expected.ignored).knowing(&expected.rules, &index);
     let actual::Read { only_table, notes } =
         actual::read_into(actual, how.file, v6, how.table, &mut fill)?;
     let act = fill.side;
     let only = only_table.as_deref();
     let exp = &expected.rules;
-    let owner = &expected.owner;
+    let owner = |chain: &str| {
+        expected
+            .owner
+            .get_or_init(|| chain_owners(expected.owners))
+            .get(chain)
+            .copied()
+    };
     let names = &expected.names;
     let order_free = expected.order_free;
 
     let mut groups: BTreeMap<String, ServiceAudit> = BTreeMap::new();
     let group_of = |chain: &str, r: &RuleView<'_>| -> String {
-        if let Some(&k) = r.jump.and_then(|j| owner.get(j)) {
+        if let Some(k) = r.jump.and_then(owner) {
             return names[k].clone();
         }
-        if let Some(&k) = owner.get(chain) {
+        if let Some(k) = owner(chain) {
             return names[k].clone();
         }
         if let Some(c) = r.comment {
@@ -325,25 +343,25 @@ fn compare(
     };
     // (table, chain) in byte order of the table's and the chain's names.
     let tables = |t: usize| only.is_none_or(|o| o == TABLES[t]);
-    // Every chain of the expected side, then the node's other chains.
-    let mut keys: Vec<(usize, &str)> = (0..TABLES.len())
-        .filter(|&t| tables(t))
-        .flat_map(|t| {
-            let e = exp.chains[t].keys().map(move |c| (t, c.as_str()));
-            let a = act.chains[t]
+    // Every chain of the expected side and the node's other chains, table by table.
+    let mut keys: Vec<(usize, &str)> = Vec::new();
+    for t in (0..TABLES.len()).filter(|&t| tables(t)) {
+        let mut chains: Vec<&str> = exp.chains[t].keys().map(String::as_str).collect();
+        chains.extend(
+            act.chains[t]
                 .keys()
-                .filter(move |c| !exp.chains[t].contains_key(c.as_str()))
-                .map(move |c| (t, c.as_str()));
-            e.chain(a)
-        })
-        .collect();
-    keys.sort_unstable();
+                .map(String::as_str)
+                .filter(|c| !exp.chains[t].contains_key(*c)),
+        );
+        chains.sort_unstable();
+        keys.extend(chains.into_iter().map(|c| (t, c)));
+    }
     let empty = Vec::new();
     for &(t, chain) in &keys {
         let table = TABLES[t];
         let el = exp.chains[t].get(chain).unwrap_or(&empty);
         let al = act.chains[t].get(chain).unwrap_or(&empty);
-        let chain_group = || owner.get(chain).map(|&k| names[k].clone());
+        let chain_group = || owner(chain).map(|k| names[k].clone());
         // Declared-chain drift (only for chains kube-proxy declares: KUBE-*, not built-ins).
         if chain.starts_with("KUBE-") {
             let in_exp = exp.declared[t].contains(chain);
@@ -529,6 +547,7 @@ struct Entry {
 }
 
 /// What the comparison reads of one rule.
+#[derive(Clone, Copy)]
 struct RuleView<'a> {
     /// The rule as `iptables-save` prints it.
     text: &'a str,
@@ -555,6 +574,14 @@ struct Side {
     declared: [FastSet<String>; 2],
     /// Per table of [`TABLES`]: the rules read.
     count: [usize; 2],
+}
+
+impl RuleView<'_> {
+    /// The chain the rule is in (its text starts `-A CHAIN `).
+    fn chain(&self) -> &str {
+        let rest = &self.text[3..];
+        rest.split(' ').next().unwrap_or(rest)
+    }
 }
 
 impl Side {
@@ -591,6 +618,41 @@ impl Side {
         self.rules.len() - 1
     }
 
+    /// Appends the texts of a rule of another side; returns its index.
+    fn push_view(&mut self, r: &RuleView<'_>) -> usize {
+        let at = self.buf.len();
+        self.buf.push_str(r.text);
+        let text_end = self.buf.len();
+        let comment_end = r.comment.map(|c| {
+            self.buf.push_str(c);
+            self.buf.len()
+        });
+        let jump_end = r.jump.map(|j| {
+            self.buf.push_str(j);
+            self.buf.len()
+        });
+        self.rules.push(Entry {
+            at,
+            text_end,
+            comment_end,
+            jump_end,
+            kind: r.kind,
+        });
+        self.rules.len() - 1
+    }
+
+    /// Per table of [`TABLES`]: each rule's text → the rule.
+    fn index(&self) -> [FastMap<&str, usize>; 2] {
+        let mut index: [FastMap<&str, usize>; 2] = Default::default();
+        for (t, chains) in self.chains.iter().enumerate() {
+            index[t].reserve(chains.values().map(Vec::len).sum());
+            for &i in chains.values().flatten() {
+                index[t].insert(self.text(i), i);
+            }
+        }
+        index
+    }
+
     /// Rule `i`'s `iptables-save` text.
     fn text(&self, i: usize) -> &str {
         let e = &self.rules[i];
@@ -613,8 +675,13 @@ impl Side {
 
 /// Fills a [`Side`] as a dump is read or rendered, keeping each rule's text and dropping its
 /// model.
-struct SideFill {
+struct SideFill<'a> {
     side: Side,
+    /// The expected side's rules by text, per table of [`TABLES`]: a node's line that is
+    /// exactly one of them is that rule (`iptables-save` prints its own output unchanged), so
+    /// it is taken without being read into a rule model and printed again.
+    known: Option<&'a [FastMap<&'a str, usize>; 2]>,
+    known_side: Option<&'a Side>,
     style: SaveStyle,
     /// Keep only kube-proxy's rules (a node's side): rules of `KUBE-*` chains and built-in
     /// chains' jumps to them.
@@ -625,10 +692,12 @@ struct SideFill {
     open: Option<Option<usize>>,
 }
 
-impl SideFill {
-    fn new(v6: bool, kube_only: bool, ignored: &'static [&'static str]) -> SideFill {
+impl<'a> SideFill<'a> {
+    fn new(v6: bool, kube_only: bool, ignored: &'static [&'static str]) -> SideFill<'a> {
         SideFill {
             side: Side::default(),
+            known: None,
+            known_side: None,
             style: SaveStyle {
                 ipv6: v6,
                 ..SaveStyle::default()
@@ -653,24 +722,30 @@ impl SideFill {
         }
     }
 
-    /// The table a rule is kept in, if it is.
-    fn keeps(&self, r: &Rule) -> Option<usize> {
+    /// Takes the node's lines that are exactly one of `exp`'s rules without reading them.
+    fn knowing(mut self, exp: &'a Side, index: &'a [FastMap<&'a str, usize>; 2]) -> Self {
+        self.known = Some(index);
+        self.known_side = Some(exp);
+        self
+    }
+
+    /// The table a rule of `chain` jumping to `jump` is kept in, if it is.
+    fn keeps(&self, chain: &str, jump: Option<&str>) -> Option<usize> {
         let t = self.open.flatten()?;
         let ignored = self.ignored;
-        if ignored.contains(&r.chain.as_str()) {
+        if ignored.contains(&chain) {
             return None;
         }
-        let kube = if builtin_chains(TABLES[t]).contains(&r.chain.as_str()) {
-            r.jump()
-                .is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
+        let kube = if builtin_chains(TABLES[t]).contains(&chain) {
+            jump.is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
         } else {
-            r.chain.starts_with("KUBE-")
+            chain.starts_with("KUBE-")
         };
         (kube || !self.kube_only).then_some(t)
     }
 }
 
-impl RuleSink for SideFill {
+impl RuleSink for SideFill<'_> {
     fn begin(&mut self, table: &str) -> bool {
         if self.open.is_some() {
             return false;
@@ -695,8 +770,32 @@ impl RuleSink for SideFill {
         self.insert(usize::MAX, rule);
     }
 
+    fn append_text(&mut self, line: &str) -> bool {
+        let (Some(Some(t)), Some(index), Some(exp)) = (self.open, self.known, self.known_side)
+        else {
+            return false;
+        };
+        let Some(&i) = index[t].get(line) else {
+            return false;
+        };
+        let r = exp.view(i);
+        let chain = r.chain();
+        if let Some(t) = self.keeps(chain, r.jump) {
+            let k = self.side.push_view(&r);
+            self.side.count[t] += 1;
+            let chains = &mut self.side.chains[t];
+            match chains.get_mut(chain) {
+                Some(list) => list.push(k),
+                None => {
+                    chains.insert(chain.to_owned(), vec![k]);
+                }
+            }
+        }
+        true
+    }
+
     fn insert(&mut self, pos: usize, rule: Rule) {
-        let Some(t) = self.keeps(&rule) else {
+        let Some(t) = self.keeps(&rule.chain, rule.jump()) else {
             return;
         };
         let k = self.side.push(&rule, &self.style);

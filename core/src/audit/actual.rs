@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::netfilter::{builtin_chains, detect_form, probability_threshold, split_words};
+use crate::netfilter::{builtin_chains, detect_form, probability_threshold, words_of};
 use crate::netfilter::{parse_into, parse_rules_into, Dump, DumpForm, Filler, RuleSink};
 use crate::{Error, Issue, Result};
 
@@ -263,22 +263,29 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         if !line.starts_with("-A KUBE-") {
             continue;
         }
-        if line.contains("--match-set KUBE-CLUSTER-IP ") {
+        // One pass over the line's options (a dump has hundreds of thousands of lines): every
+        // `-` where one of the flags may start.
+        let (mut interesting, mut ipvs_set) = (false, false);
+        for (at, _) in line.match_indices('-') {
+            let opt = &line[at..];
+            ipvs_set |= opt.starts_with("--match-set KUBE-CLUSTER-IP ");
+            interesting |= opt.starts_with("--comment")
+                || opt.starts_with("--physdev-is-in")
+                || opt.starts_with("--probability");
+        }
+        if ipvs_set {
             ipvs.see(n, String::new);
         }
-        let interesting = line.contains("--comment")
-            || line.contains("--physdev-is-in")
-            || line.contains("--probability");
         if !interesting {
             continue;
         }
-        let Ok(words) = split_words(line) else {
+        let Ok(words) = words_of(line) else {
             continue;
         };
         let after = |flag: &str| {
             words
                 .iter()
-                .position(|w| w == flag)
+                .position(|w| w.as_ref() == flag)
                 .and_then(|p| words.get(p + 1))
         };
         if let Some(c) = after("--comment") {
@@ -290,7 +297,7 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         // iptables mode's external-IP rule jumped to the service chain; ipvs mode still writes
         // the same matches with `-j ACCEPT` (spec: ipvs.md, nat KUBE-SERVICES).
         let to_service = words.last().is_some_and(|j| j.starts_with("KUBE-SVC-"));
-        if to_service && words.iter().any(|w| w == "--physdev-is-in") {
+        if to_service && words.iter().any(|w| w.as_ref() == "--physdev-is-in") {
             physdev.see(n, String::new);
         }
         if let Some(p) = after("--probability").and_then(|v| v.parse::<f64>().ok()) {

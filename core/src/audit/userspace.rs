@@ -67,6 +67,7 @@ pub fn audit(
     let expected = Expected {
         rules: Side::expected(&[&portal_dump(&proxy)?], v6, KUBELET_CHAINS),
         owner: Default::default(),
+        owners: &[],
         names: proxy
             .ports
             .iter()

@@ -91,6 +91,13 @@ pub(crate) trait RuleSink {
     fn declare(&mut self, chain: &str, policy: &str);
     /// Appends a rule to its chain in the open table.
     fn append(&mut self, rule: Rule);
+    /// Offers an `-A CHAIN …` line of a dump's text before it is read: `true` when the sink
+    /// took the line as it is (it knows the rule that prints as exactly this text), so the
+    /// reader skips it; `false` (the default) to have it read and given to
+    /// [`RuleSink::append`].
+    fn append_text(&mut self, _line: &str) -> bool {
+        false
+    }
     /// Inserts a rule before the `pos`-th (1-based) rule of its chain, or at the end of the
     /// chain when it has fewer rules (`-I CHAIN pos`).
     fn insert(&mut self, pos: usize, rule: Rule);

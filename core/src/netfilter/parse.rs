@@ -529,6 +529,9 @@ pub(crate) fn parse_into<S: RuleSink>(
                 line = line[p + 1..].trim_start();
             }
         }
+        if line.starts_with("-A ") && fill.append_text(line) {
+            continue;
+        }
         let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
         let words = words_of(line).map_err(in_line)?;
         let (op, chain) = match (words.first(), words.get(1)) {

@@ -170,7 +170,20 @@ impl<S: RuleSink> RuleBuilder<S> {
             if p.starts_with('"') {
                 words.push(unquote(p));
             } else {
-                words.extend(p.split(' ').filter(|w| !w.is_empty()).map(Cow::Borrowed));
+                // Words separated by single spaces (`split(' ')` without empty words, by bytes:
+                // a render gives millions of pieces).
+                let mut start = 0;
+                for (i, &b) in p.as_bytes().iter().enumerate() {
+                    if b == b' ' {
+                        if i > start {
+                            words.push(Cow::Borrowed(&p[start..i]));
+                        }
+                        start = i + 1;
+                    }
+                }
+                if p.len() > start {
+                    words.push(Cow::Borrowed(&p[start..]));
+                }
             }
         }
         let rule = match parse_rule(chain, &words, self.ipv6) {
