@@ -263,15 +263,16 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         if !line.starts_with("-A KUBE-") {
             continue;
         }
-        // One pass over the line's options (a dump has hundreds of thousands of lines): every
-        // `-` where one of the flags may start.
+        // One pass over the line's bytes (a dump has hundreds of thousands of lines): every
+        // `--` where one of the flags may start.
         let (mut interesting, mut ipvs_set) = (false, false);
-        for (at, _) in line.match_indices('-') {
-            let opt = &line[at..];
-            ipvs_set |= opt.starts_with("--match-set KUBE-CLUSTER-IP ");
-            interesting |= opt.starts_with("--comment")
-                || opt.starts_with("--physdev-is-in")
-                || opt.starts_with("--probability");
+        let b = line.as_bytes();
+        for at in (1..b.len()).filter(|&i| b[i] == b'-' && b[i - 1] == b'-') {
+            let opt = &b[at - 1..];
+            ipvs_set |= opt.starts_with(b"--match-set KUBE-CLUSTER-IP ");
+            interesting |= opt.starts_with(b"--comment")
+                || opt.starts_with(b"--physdev-is-in")
+                || opt.starts_with(b"--probability");
         }
         if ipvs_set {
             ipvs.see(n, String::new);
