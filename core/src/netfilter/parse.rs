@@ -125,10 +125,10 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
     let mut in_target = false;
     let mut target_name: Option<String> = None;
     let mut target_args: Vec<String> = Vec::new();
-    let need = |i: usize, w: &str| -> std::result::Result<String, String> {
+    let need = |i: usize, w: &str| -> std::result::Result<&str, String> {
         words
             .get(i + 1)
-            .map(|v| v.as_ref().to_owned())
+            .map(|v| v.as_ref())
             .ok_or_else(|| format!("{w} needs a value"))
     };
     while i < words.len() {
@@ -146,7 +146,7 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
             }
             "-s" | "--source" | "-d" | "--destination" => {
                 let v = need(i, w)?;
-                let net = parse_addr(&v).ok_or_else(|| format!("{v:?} is not an address"))?;
+                let net = parse_addr(v).ok_or_else(|| format!("{v:?} is not an address"))?;
                 let a = Some(AddrMatch { negated: neg, net });
                 if w.starts_with("-s") || w == "--source" {
                     r.src = a;
@@ -159,7 +159,7 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
                 let v = need(i, w)?;
                 let o = Some(Opt {
                     negated: neg,
-                    value: v,
+                    value: v.to_owned(),
                 });
                 match w {
                     "-i" | "--in-interface" => r.in_iface = o,
@@ -170,12 +170,12 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
             }
             "-m" | "--match" => {
                 let m = need(i, w)?;
-                r.matches.push(match m.as_str() {
+                r.matches.push(match m {
                     "comment" => Match::Comment {
                         text: String::new(),
                     },
                     "tcp" | "udp" | "sctp" => Match::Port {
-                        proto: m,
+                        proto: m.to_owned(),
                         sport: None,
                         dport: None,
                     },
@@ -207,14 +207,14 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
                         name: String::new(),
                     },
                     _ => Match::Other {
-                        name: m,
+                        name: m.to_owned(),
                         args: Vec::new(),
                     },
                 });
                 i += 2;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
-                target_name = Some(need(i, w)?);
+                target_name = Some(need(i, w)?.to_owned());
                 in_target = true;
                 i += 2;
             }
