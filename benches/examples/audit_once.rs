@@ -7,23 +7,36 @@
 //! cargo build --release -p svccore-benches --example audit_once
 //! target/release/examples/audit_once 3
 //! target/release/examples/audit_once 3 drift   # a few rules deleted, added and changed
+//! target/release/examples/audit_once 3 nftables  # nftables mode against the `nft list` text
 //! ```
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use svccore::audit::{audit_snapshot, render_text};
+use svccore::audit::{self, audit_snapshot, render_text};
 use svccore::render::iptables::{render_snapshot, Form};
+use svccore::render::nftables;
 use svccore_benches::{drifted_save, render_input};
 
 fn main() {
     let times: usize = std::env::args()
         .nth(1)
         .map_or(1, |n| n.parse().expect("a repetition count"));
-    let drift = std::env::args().nth(2).is_some_and(|a| a == "drift");
+    let how = std::env::args().nth(2).unwrap_or_default();
+    let (drift, nft) = (how == "drift", how == "nftables");
     let (snap, settings, node) = render_input();
-    let save = render_snapshot(&snap, &settings, &node, Form::Save).unwrap();
-    let actual = if drift { drifted_save(&save) } else { save };
+    let actual = if nft {
+        nftables::table_for_snapshot(&snap, &settings, &node)
+            .unwrap()
+            .into_text(nftables::Form::List)
+    } else {
+        let save = render_snapshot(&snap, &settings, &node, Form::Save).unwrap();
+        if drift {
+            drifted_save(&save)
+        } else {
+            save
+        }
+    };
     let base = status_bytes("VmRSS:");
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let mut took = Vec::with_capacity(times);
@@ -31,9 +44,11 @@ fn main() {
     let mut report = None;
     for _ in 0..times {
         let (start, cpu) = (Instant::now(), on_cpu_ns());
-        report = Some(black_box(
-            audit_snapshot(&snap, &settings, &node, &actual).unwrap(),
-        ));
+        report = Some(black_box(if nft {
+            audit::nftables::audit_snapshot(&snap, &settings, &node, &actual, None).unwrap()
+        } else {
+            audit_snapshot(&snap, &settings, &node, &actual).unwrap()
+        }));
         took.push(start.elapsed().as_secs_f64() * 1e3);
         on_cpu.push((on_cpu_ns() - cpu) as f64 / 1e6);
     }
