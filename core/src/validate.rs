@@ -226,7 +226,7 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         v.meta(&n.meta, false, false);
         for (i, a) in n.addresses.iter().enumerate() {
             if a.type_ == "InternalIP" || a.type_ == "ExternalIP" {
-                v.ip(&format!("status.addresses[{i}].address"), &a.address);
+                v.ip(format_args!("status.addresses[{i}].address"), &a.address);
             }
         }
     }
@@ -237,11 +237,11 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         };
         v.meta(&p.meta, false, true);
         for (i, ip) in p.pod_ips.iter().enumerate() {
-            v.ip(&format!("status.podIPs[{i}].ip"), ip);
+            v.ip(format_args!("status.podIPs[{i}].ip"), ip);
         }
         for (i, cp) in p.container_ports.iter().enumerate() {
             v.port(
-                &format!("spec.containers[*].ports[{i}].containerPort"),
+                format_args!("spec.containers[*].ports[{i}].containerPort"),
                 cp.container_port,
             );
         }
@@ -571,7 +571,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
     for (i, ing) in s.lb_ingress.iter().enumerate() {
         let b = format!("status.loadBalancer.ingress[{i}]");
         if let Some(ip) = &ing.ip {
-            v.ip(&format!("{b}.ip"), ip);
+            v.ip(format_args!("{b}.ip"), ip);
         }
         if let Some(m) = &ing.ip_mode {
             if m != "VIP" && m != "Proxy" {
@@ -791,8 +791,8 @@ fn endpoints(e: &Endpoints, out: &mut Vec<Issue>) {
                     format!("{} is not valid: must be a DNS-1123 label", q(name)),
                 );
             }
-            v.port(&format!("{b}.port"), *port);
-            v.protocol(&format!("{b}.protocol"), proto);
+            v.port(format_args!("{b}.port"), *port);
+            v.protocol(format_args!("{b}.protocol"), proto);
         }
     }
 }
