@@ -21,8 +21,9 @@ fn main() {
     let loaded = t.elapsed();
     let errors = validate(&c, &ValidateOptions::default());
     let all = t.elapsed();
+    let hwm = peak_rss_kb();
     println!(
-        "{} services, {} slices, {} warnings, {} errors; load {:.1} ms, load+validate {:.1} ms ({:.0} MB/s)",
+        "{} services, {} slices, {} warnings, {} errors; load {:.1} ms, load+validate {:.1} ms ({:.0} MB/s); peak RSS {:.0} MB, {:.2}x the input",
         c.services.len(),
         c.slices.len(),
         c.warnings.len(),
@@ -30,5 +31,19 @@ fn main() {
         loaded.as_secs_f64() * 1e3,
         all.as_secs_f64() * 1e3,
         text.len() as f64 / all.as_secs_f64() / 1e6,
+        hwm as f64 / 1e3,
+        hwm as f64 * 1e3 / text.len() as f64,
     );
+}
+
+/// The process's peak resident memory (`VmHWM`, Linux), in kB; 0 elsewhere.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
