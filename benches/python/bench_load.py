@@ -33,43 +33,48 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def load_validate(text: str, path: str) -> None:
+    """Text → validated cluster, as ``svccore validate`` does it."""
+    read = (
+        svccore.Cluster.from_yaml if path.endswith((".yaml", ".yml")) else svccore.Cluster.from_json
+    )
+    errors = read(text, file=path).validate()
+    assert not errors, errors[:3]
+
+
+def measure(path: str, repeat: int) -> str:
+    """One markdown row: the file, json.loads and svccore, interleaved so that both see the
+    same phases of a shared machine."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    mb = len(text.encode()) / 1e6
+    yaml = path.endswith((".yaml", ".yml"))
+    ours, theirs = [], []
+    for _ in range(repeat):
+        ours.append(best(lambda: load_validate(text, path), 1))
+        if not yaml:
+            theirs.append(best(lambda: json.loads(text), 1))
+    t_ours = min(ours)
+    cmp, ratio = "-", "-"
+    if theirs:
+        t_json = min(theirs)
+        cmp, ratio = f"{t_json * 1e3:.0f} ms", f"{t_json / t_ours:.2f} times faster"
+    return (
+        f"| `{os.path.basename(path)}` | {mb:.1f} | {cmp} | {t_ours * 1e3:.0f} ms "
+        f"| {mb / t_ours:.0f} | {ratio} |"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="svccore's loader against json.loads.")
     ap.add_argument("files", nargs="+")
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} at start\n")
-    print("| input | MB | json.loads | svccore load+validate | MB/s | svccore vs json.loads |")
+    print("| input | MB | json.loads | svccore load+validate | MB/s | svccore against json.loads |")
     print("|---|---:|---:|---:|---:|---:|")
     for path in args.files:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-        mb = len(text.encode()) / 1e6
-        yaml = path.endswith((".yaml", ".yml"))
-
-        def load() -> None:
-            c = (svccore.Cluster.from_yaml if yaml else svccore.Cluster.from_json)(
-                text, file=path
-            )
-            errors = c.validate()
-            assert not errors, errors[:3]
-
-        # Interleave the two, so that both see the same phases of a shared machine.
-        ours, theirs = [], []
-        for _ in range(args.repeat):
-            ours.append(best(load, 1))
-            if not yaml:
-                theirs.append(best(lambda: json.loads(text), 1))
-        t_ours = min(ours)
-        if yaml:
-            cmp, ratio = "—", "—"
-        else:
-            t_json = min(theirs)
-            cmp, ratio = f"{t_json * 1e3:.0f} ms", f"{t_json / t_ours:.2f}× faster"
-        print(
-            f"| `{os.path.basename(path)}` | {mb:.1f} | {cmp} | {t_ours * 1e3:.0f} ms "
-            f"| {mb / t_ours:.0f} | {ratio} |"
-        )
+        print(measure(path, args.repeat))
     print(f"\nload average {os.getloadavg()[0]:.2f} at end")
 
 

@@ -246,6 +246,28 @@ impl Leaf<'_> for IntOrString {
     }
 }
 
+/// `targetRef.kind`: only whether it is `Pod` matters (no copy of the string).
+#[derive(Debug, Default)]
+struct IsPod(bool);
+
+impl Leaf<'_> for IsPod {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(IsPod(s == "Pod"))
+    }
+}
+
+/// An EndpointSlice endpoint, converted as soon as it is read: a slice holds up to 1000 of
+/// them, and this keeps one raw entry alive at a time. `None` (a wrong type) only matters if
+/// the object turns out to be an EndpointSlice.
+#[derive(Debug)]
+struct SliceEndpoint(crate::model::Endpoint);
+
+impl<'de> Leaf<'de> for SliceEndpoint {
+    fn from_map<A: MapAccess<'de>>(a: A) -> Result<Option<Self>, A::Error> {
+        Ok(Endpoint::from_map(a)?.and_then(|e| slice_endpoint(e).ok().map(SliceEndpoint)))
+    }
+}
+
 /// A list whose every entry has the expected type (`null` entries do not).
 impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
     fn from_seq<A: SeqAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
@@ -541,7 +563,7 @@ lenient!(
 lenient!(
     Ref,
     RefKey {
-        kind: String = "kind",
+        kind: IsPod = "kind",
         name: String = "name",
     }
 );
@@ -622,7 +644,7 @@ lenient!(
     status: Status = "status",
     address_type: String = "addressType",
     ports: Vec<Port> = "ports",
-    endpoints: Vec<Endpoint> = "endpoints",
+    endpoints: Vec<SliceEndpoint> = "endpoints",
     subsets: Vec<Subset> = "subsets",
     items: Found = "items",
 });
@@ -916,7 +938,7 @@ fn protocol(p: F<String>) -> R<Protocol> {
 
 fn pod_name(r: F<Ref>) -> R<Option<String>> {
     let Some(t) = r.opt()? else { return Ok(None) };
-    if t.kind.opt()?.as_deref() == Some("Pod") {
+    if t.kind.opt()?.is_some_and(|k| k.0) {
         t.name.opt()
     } else {
         Ok(None)
@@ -1018,7 +1040,7 @@ fn endpoint_slice(
     m: F<Meta>,
     address_type: F<String>,
     ports: F<Vec<Port>>,
-    eps: F<Vec<Endpoint>>,
+    eps: F<Vec<SliceEndpoint>>,
 ) -> R<EndpointSlice> {
     let meta = meta(m)?;
     let address_type = match address_type {
@@ -1035,43 +1057,43 @@ fn endpoint_slice(
             app_protocol: p.app_protocol.opt()?,
         });
     }
-    let eps = eps.or_default()?;
-    let mut endpoints = Vec::with_capacity(eps.len());
-    for e in eps {
-        let (ready, serving, terminating) = match e.conditions.opt()? {
-            Some(c) => (c.ready.opt()?, c.serving.opt()?, c.terminating.opt()?),
-            None => (None, None, None),
-        };
-        let (hints_zones, hints_nodes) = match e.hints.opt()? {
-            Some(h) => (hint_names(h.for_zones)?, hint_names(h.for_nodes)?),
-            None => (None, None),
-        };
-        // v1 names the legacy labels `deprecatedTopology` (present, even `null`, wins).
-        let topology = if e.deprecated_topology.present() {
-            e.deprecated_topology
-        } else {
-            e.topology
-        };
-        endpoints.push(crate::model::Endpoint {
-            addresses: e.addresses.or_default()?,
-            ready,
-            serving,
-            terminating,
-            node_name: e.node_name.opt()?,
-            zone: e.zone.opt()?,
-            hints_zones,
-            hints_nodes,
-            topology: topology.or_default()?,
-            hostname: e.hostname.opt()?,
-            target_pod: pod_name(e.target_ref)?,
-        });
-    }
+    let endpoints = eps.or_default()?.into_iter().map(|e| e.0).collect();
     Ok(EndpointSlice {
         loc,
         meta,
         address_type,
         ports: out_ports,
         endpoints,
+    })
+}
+
+fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
+    let (ready, serving, terminating) = match e.conditions.opt()? {
+        Some(c) => (c.ready.opt()?, c.serving.opt()?, c.terminating.opt()?),
+        None => (None, None, None),
+    };
+    let (hints_zones, hints_nodes) = match e.hints.opt()? {
+        Some(h) => (hint_names(h.for_zones)?, hint_names(h.for_nodes)?),
+        None => (None, None),
+    };
+    // v1 names the legacy labels `deprecatedTopology` (present, even `null`, wins).
+    let topology = if e.deprecated_topology.present() {
+        e.deprecated_topology
+    } else {
+        e.topology
+    };
+    Ok(crate::model::Endpoint {
+        addresses: e.addresses.or_default()?,
+        ready,
+        serving,
+        terminating,
+        node_name: e.node_name.opt()?,
+        zone: e.zone.opt()?,
+        hints_zones,
+        hints_nodes,
+        topology: topology.or_default()?,
+        hostname: e.hostname.opt()?,
+        target_pod: pod_name(e.target_ref)?,
     })
 }
 
