@@ -5,11 +5,11 @@
 //! An object without `apiVersion`/`kind`, or a known kind with a field of the wrong type, is an
 //! error naming its path. All such errors are collected before failing.
 //!
-//! Text is read in one typed pass straight into the model ([`typed`]); that reader gives up on
-//! anything that is not a valid object of a kind svccore reads, and the text is then read again
-//! by the generic reader here, which builds a `serde_json::Value` tree and names the file and
-//! path of every error. Both build the same cluster; only speed and memory differ. YAML is read
-//! with `serde_yaml_ng`, the maintained fork of the archived `serde_yaml`, by both readers.
+//! Text is read in one typed pass straight into the model (`load/typed.rs`); that reader gives
+//! up on anything that is not a valid object of a kind svccore reads, and the text is then read
+//! again by the generic reader here, which builds a `serde_json::Value` tree and names the file
+//! and path of every error. Both build the same cluster; only speed and memory differ. YAML is
+//! read with `serde_yaml_ng`, the maintained fork of the archived `serde_yaml`, by both readers.
 
 use std::collections::BTreeMap;
 
