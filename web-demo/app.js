@@ -139,29 +139,29 @@ function wireControls() {
   el.editor.addEventListener("drop", (e) => refuseOversize(e, e.dataTransfer));
   el.editor.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(update, DEBOUNCE_MS);
+    timer = setTimeout(updateSoon, DEBOUNCE_MS);
   });
   el.example.addEventListener("change", () => loadExample(el.example.value));
   el.node.addEventListener("change", () => selectNode(el.node.value));
   el.family.addEventListener("change", () => {
     state.family = el.family.value;
-    update();
+    updateSoon();
   });
   el.format.addEventListener("change", () => {
     state.format[state.view] = el.format.value;
-    renderView();
+    renderSoon();
   });
   let filterTimer = 0;
   el.filter.addEventListener("input", () => {
     clearTimeout(filterTimer);
     filterTimer = setTimeout(() => {
       state.filter = el.filter.value;
-      renderView();
+      renderSoon();
     }, DEBOUNCE_MS);
   });
   el.scheduler.addEventListener("change", () => {
     state.scheduler = el.scheduler.value;
-    renderView();
+    renderSoon();
   });
   wirePacketForm();
   wireSimForm();
@@ -171,7 +171,7 @@ function wireControls() {
     if (b) selectNode(b.dataset.node);
     if (e.target.closest("[data-show-all]")) {
       state.showAll[state.view] = true;
-      renderView();
+      renderSoon();
     }
   });
   // A parse error's "line L column C" moves the caret there.
@@ -198,9 +198,9 @@ function wirePacketForm() {
     const kind = key.split("|")[2] ?? "";
     if (kind && kind !== "cluster") state.packet.from = "external";
     else if (kind === "cluster" && state.packet.from === "external") state.packet.from = "pod";
-    renderView();
+    renderSoon();
   });
-  const text = debounced(() => renderView());
+  const text = debounced(() => renderSoon());
   el.pkDst.addEventListener("input", () => {
     state.packet.dst = el.pkDst.value;
     state.packet.target = "";
@@ -222,13 +222,13 @@ function wirePacketForm() {
         state.packet.target = "";
         el.pkTarget.value = "";
       }
-      renderView();
+      renderSoon();
     });
   }
 }
 
 function wireSimForm() {
-  const text = debounced(() => renderView());
+  const text = debounced(() => renderSoon());
   const fields = [
     [el.simService, "service", "change"],
     [el.simScheduler, "scheduler", "change"],
@@ -242,7 +242,7 @@ function wireSimForm() {
   for (const [field, key, event] of fields) {
     field.addEventListener(event, () => {
       state.sim[key] = field.value;
-      if (event === "change") renderView();
+      if (event === "change") renderSoon();
       else text();
     });
   }
@@ -251,6 +251,7 @@ function wireSimForm() {
 const SYNTHETIC = [
   { file: "generated-100.json", title: "generated: 100 services", n: 100 },
   { file: "generated-1000.json", title: "generated: 1,000 services", n: 1000 },
+  { file: "generated-10000.json", title: "generated: 10,000 services", n: 10000 },
 ];
 
 async function buildExamplePicker(wanted) {
@@ -285,12 +286,53 @@ async function loadExample(file) {
     text = r.ok ? await r.text() : `# cannot fetch ${file}: HTTP ${r.status}\n`;
   }
   state.fileName = file;
+  // "Show all" was asked for the previous example's size, not this one's.
+  state.showAll = {};
   el.editor.value = text;
   saveHash({ example: file });
-  update();
+  await updateSoon();
 }
 
 // ---- Update and render ----------------------------------------------------------------------
+
+/** From this size of input on, a re-render takes long enough (about a second at 10,000
+ * services) that the page first says what it is doing. */
+const BUSY_BYTES = 1 << 20;
+
+/**
+ * Runs `work` at once for a small input. For a large one, first puts `message` in the status
+ * line and marks the panel busy, and runs `work` once the browser has painted that: nothing is
+ * painted while the module works, so the message must be on screen before the work starts.
+ * The status `work` sets stays; otherwise the previous one comes back.
+ */
+async function whenPainted(message, work) {
+  if (el.editor.value.length < BUSY_BYTES) return work();
+  const before = [el.status.textContent, el.status.className];
+  setStatus(message, "busy");
+  el.panel.setAttribute("aria-busy", "true");
+  await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+  try {
+    return work();
+  } finally {
+    el.panel.removeAttribute("aria-busy");
+    if (el.status.classList.contains("busy")) [el.status.textContent, el.status.className] = before;
+  }
+}
+
+const viewLabel = () => VIEWS.find((v) => v.id === state.view)?.label ?? state.view;
+
+/** `update()`, with a progress message first when the input is large. */
+function updateSoon() {
+  const mb = (el.editor.value.length / 1e6).toFixed(1);
+  return whenPainted(`Loading ${mb} MB of manifests and rendering the ${viewLabel()} view…`, update);
+}
+
+/** `renderView()`, with a progress message first when the input is large. */
+function renderSoon() {
+  const n = state.cluster?.serviceCount;
+  const of = n === undefined ? "" : ` of ${n.toLocaleString("en")} Services`;
+  return whenPainted(`Rendering the ${viewLabel()} view${of}…`, renderView);
+}
 
 /** Reloads the editor's text and re-renders the active view. Returns the timings (ms). */
 function update() {
@@ -368,13 +410,13 @@ function selectNode(name) {
   state.node = name;
   el.node.value = name;
   saveHash({ node: name });
-  renderView();
+  return renderSoon();
 }
 
 function selectView(id) {
   state.view = id;
   saveHash({ view: id });
-  renderView();
+  return renderSoon();
 }
 
 function showIssues(errors, warnings) {

@@ -23,7 +23,8 @@ export function generateCluster(n) {
       type: local ? "NodePort" : "ClusterIP",
       clusterIP: `10.100.${Math.floor(i / 250)}.${(i % 250) + 1}`,
       selector: { app: name },
-      ports: [{ name: "http", port: 80, targetPort: 8080, ...(local ? { nodePort: 30000 + i } : {}) }],
+      // Node ports stay inside the default range 30000-32767 for up to 27,680 services.
+      ports: [{ name: "http", port: 80, targetPort: 8080, ...(local ? { nodePort: 30000 + i / 10 } : {}) }],
       ...(local ? { externalTrafficPolicy: "Local" } : {}),
     };
     items.push({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: "bench" }, spec });

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import svccore
+from generated import cluster_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,54 +33,6 @@ def fleet_module() -> Any:
     its results by module name)."""
     sys.path.insert(0, str(REPO / "bindings-py" / "examples"))
     return importlib.import_module("fleet_audit")
-
-
-def generated(services: int, nodes: int) -> str:
-    """``services`` Services with a cluster IP and 10 endpoints each, on ``nodes`` Nodes."""
-    items: list[dict[str, Any]] = [
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {"name": f"node-{n}"},
-            "status": {
-                "addresses": [
-                    {"type": "InternalIP", "address": f"192.168.{n // 250}.{n % 250 + 1}"}
-                ]
-            },
-        }
-        for n in range(nodes)
-    ]
-    for i in range(services):
-        name = f"svc-{i}"
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name, "namespace": "big"},
-                "spec": {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}", "ports": [{"port": 80}]},
-            }
-        )
-        items.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-1",
-                    "namespace": "big",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "ports": [{"name": "", "port": 8080}],
-                "endpoints": [
-                    {
-                        "addresses": [f"10.{128 + i // 250}.{i % 250}.{k}"],
-                        "nodeName": f"node-{(i * 10 + k) % nodes}",
-                    }
-                    for k in range(1, 11)
-                ],
-            }
-        )
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
 
 
 def main() -> None:
@@ -93,7 +45,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as d:
         manifest = Path(d) / "cluster.json"
-        manifest.write_text(generated(args.services, args.nodes))
+        manifest.write_text(cluster_json(args.services, nodes=args.nodes))
         cluster = svccore.Cluster.from_files(manifest)
         dumps_dir = Path(d) / "dumps"
         dumps_dir.mkdir()

@@ -13,46 +13,12 @@ Prints a markdown table; reports only (no targets checked).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from typing import Any
 
 import svccore
-
-
-def generated(services: int) -> svccore.Cluster:
-    """``services`` Services with a cluster IP and 10 endpoints each."""
-    items: list[dict[str, Any]] = []
-    for i in range(services):
-        name = f"svc-{i}"
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name, "namespace": "big"},
-                "spec": {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}", "ports": [{"port": 80}]},
-            }
-        )
-        items.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-1",
-                    "namespace": "big",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "ports": [{"name": "", "port": 8080}],
-                "endpoints": [
-                    {"addresses": [f"10.{128 + i // 250}.{i % 250}.{k}"]} for k in range(1, 11)
-                ],
-            }
-        )
-    return svccore.Cluster.from_json(
-        json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-    )
+from generated import cluster_ip, cluster_json
 
 
 def main() -> None:
@@ -60,7 +26,7 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=10_000)
     n = ap.parse_args().services
     packets: list[dict[str, Any]] = [
-        {"src": "10.244.0.5", "dst": f"10.96.{i // 250}.{i % 250 + 1}:80"} for i in range(n)
+        {"src": "10.244.0.5", "dst": f"{cluster_ip(i)}:80"} for i in range(n)
     ]
     print(
         f"| mode ({n:,} services x 10 endpoints) | first trace | later trace (median of 200) "
@@ -68,18 +34,18 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|")
     for mode in svccore.TRACE_MODES:
-        c = generated(n)
+        c = svccore.Cluster.from_json(cluster_json(n, nodes=1))
         t0 = time.perf_counter()
-        c.trace(node="n1", mode=mode, **packets[0])
+        c.trace(node="node-0", mode=mode, **packets[0])
         first = time.perf_counter() - t0
         later = []
         for p in packets[1:201]:
             t0 = time.perf_counter()
-            c.trace(node="n1", mode=mode, **p)
+            c.trace(node="node-0", mode=mode, **p)
             later.append(time.perf_counter() - t0)
-        fresh = generated(n)
+        fresh = svccore.Cluster.from_json(cluster_json(n, nodes=1))
         t0 = time.perf_counter()
-        fresh.trace_many(packets, node="n1", mode=mode)
+        fresh.trace_many(packets, node="node-0", mode=mode)
         many = time.perf_counter() - t0
         print(
             f"| {mode} | {first:.3f} s | {statistics.median(later) * 1e6:.0f} µs | {many:.3f} s |"

@@ -105,3 +105,84 @@ pub fn render_input() -> (ProxySnapshot, ProxierSettings, NodeContext) {
     };
     (snap, settings, NodeContext::named("node-0"))
 }
+
+/// The chain a service port's cluster IP rule in `save` jumps to (its `KUBE-SVC-` chain).
+fn svc_chain<'a>(save: &'a str, service_port: &str) -> &'a str {
+    let comment = format!("--comment \"{service_port} cluster IP\"");
+    save.lines()
+        .find(|l| l.starts_with("-A KUBE-SERVICES ") && l.contains(&comment))
+        .and_then(|l| l.rsplit(' ').next())
+        .expect("a cluster IP rule")
+}
+
+/// `save` (the `iptables-save` text of [`render_input`]'s node) with drift an audit must find:
+/// the first endpoint chain of service port 17 loses its DNAT rule, the first probability of
+/// service port 250 changes, the SVC chain of service port 4321 gets a rule kube-proxy would not
+/// write, a stale `KUBE-SEP-` chain with a rule appears, and the nodeports rule that must stay
+/// last in nat `KUBE-SERVICES` comes first; the first two rules of `KUBE-NODEPORTS` also swap
+/// places (an order the audit ignores).
+pub fn drifted_save(save: &str) -> String {
+    const STALE: &str = "KUBE-SEP-STALE0000000000";
+    let svc17 = format!("-A {} ", svc_chain(save, "ns17/service-17:http"));
+    let sep17 = save
+        .lines()
+        .find(|l| l.starts_with(&svc17) && l.contains(" -j KUBE-SEP-"))
+        .and_then(|l| l.rsplit(' ').next())
+        .expect("an endpoint chain");
+    let dnat17 = format!("-A {sep17} ");
+    let svc250 = format!("-A {} ", svc_chain(save, "ns50/service-250:http"));
+    let svc4321 = format!("-A {} ", svc_chain(save, "ns21/service-4321:http"));
+    let last_rule = save
+        .lines()
+        .find(|l| l.starts_with("-A KUBE-SERVICES ") && l.contains("must be the last rule"))
+        .expect("a nodeports rule");
+    let mut out = String::with_capacity(save.len() + 1024);
+    let (mut prob_changed, mut extra_added, mut moved) = (false, false, false);
+    let (mut held, mut swapped): (Option<&str>, bool) = (None, false);
+    for line in save.lines() {
+        if line == last_rule || line.starts_with(&dnat17) && line.contains(" -j DNAT ") {
+            continue;
+        }
+        if line.starts_with(":KUBE-SERVICES ") {
+            out.push(':');
+            out.push_str(STALE);
+            out.push_str(" - [0:0]\n");
+        }
+        if line.starts_with("-A KUBE-NODEPORTS ") && held.is_none() && !swapped {
+            held = Some(line);
+            continue;
+        }
+        if line.starts_with("-A KUBE-SERVICES ") && !moved {
+            moved = true;
+            out.push_str(last_rule);
+            out.push_str("\n-A ");
+            out.push_str(STALE);
+            out.push_str(" -p tcp -m tcp -j DNAT --to-destination 10.250.0.1:8080\n");
+        }
+        if !prob_changed && line.starts_with(&svc250) && line.contains("--probability ") {
+            prob_changed = true;
+            let i = line.find("--probability ").expect("found") + "--probability ".len();
+            let j = line[i..].find(' ').map_or(line.len(), |j| i + j);
+            out.push_str(&line[..i]);
+            out.push_str("0.50000000000");
+            out.push_str(&line[j..]);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("-A KUBE-NODEPORTS ") {
+            if let Some(h) = held.take() {
+                out.push_str(h);
+                out.push('\n');
+                swapped = true;
+            }
+        }
+        if !extra_added && line.starts_with(&svc4321) {
+            extra_added = true;
+            out.push_str(&svc4321);
+            out.push_str("-s 198.51.100.0/24 -j DROP\n");
+        }
+    }
+    out
+}

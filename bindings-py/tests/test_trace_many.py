@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
 import svccore
-from conftest import DATA
+from conftest import DATA, REPO
 from test_cli import run
+
+# The generator of the Python benchmarks (benches/python/generated.py).
+sys.path.insert(0, str(REPO / "benches" / "python"))
+from generated import cluster_ip, cluster_json
 
 MODES = ("iptables", "nftables", "ipvs")
 
@@ -20,36 +25,7 @@ def shop() -> svccore.Cluster:
 
 def generated(n: int) -> svccore.Cluster:
     """`n` Services with a cluster IP and two endpoints each."""
-    items: list[dict[str, Any]] = []
-    for i in range(n):
-        name = f"svc-{i}"
-        items.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name, "namespace": "big"},
-                "spec": {"clusterIP": f"10.96.{i // 250}.{i % 250 + 1}", "ports": [{"port": 80}]},
-            }
-        )
-        items.append(
-            {
-                "apiVersion": "discovery.k8s.io/v1",
-                "kind": "EndpointSlice",
-                "metadata": {
-                    "name": f"{name}-1",
-                    "namespace": "big",
-                    "labels": {"kubernetes.io/service-name": name},
-                },
-                "addressType": "IPv4",
-                "ports": [{"name": "", "port": 8080}],
-                "endpoints": [
-                    {"addresses": [f"10.{128 + i // 250}.{i % 250}.{k}"]} for k in (1, 2)
-                ],
-            }
-        )
-    return svccore.Cluster.from_json(
-        json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-    )
+    return svccore.Cluster.from_json(cluster_json(n, endpoints=2))
 
 
 # Packets of shop.yaml: cluster IPs and node ports from every origin, IPv6, UDP, affinity state
@@ -102,7 +78,7 @@ def test_settings_keywords_hold_for_every_packet() -> None:
 def test_repeated_traces_reuse_the_rendered_rules() -> None:
     c = generated(2000)
     packets: list[dict[str, Any]] = [
-        {"src": "10.244.0.5", "dst": f"10.96.{i // 250}.{i % 250 + 1}:80"} for i in range(100)
+        {"src": "10.244.0.5", "dst": f"{cluster_ip(i)}:80"} for i in range(100)
     ]
     traced = [c.trace(node="n1", **p) for p in packets]
     # One render for 100 traces (a render of the 2,000 services per trace without the cache).

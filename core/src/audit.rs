@@ -35,15 +35,16 @@
 //! assert_eq!(report.service_ports[0].service_port, "default/web");
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{builtin_chains, Dump, Rule, SaveStyle};
+use crate::netfilter::{builtin_chains, Dump, Rule, RuleSink, SaveStyle, Target};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
-use crate::render::iptables::{jump_dump, restore_dump, ProxierSettings};
-use crate::snapshot::ProxySnapshot;
+use crate::render::iptables::{jump_dump, restore_into, ProxierSettings};
+use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
 
 mod actual;
@@ -233,42 +234,62 @@ fn audit_snapshot_named(
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
-    let expected_main = restore_dump(snap, settings, node)?;
-    let expected_jumps = jump_dump(settings)?;
-    // Chain → service port, for every chain the snapshot's ports may own.
-    let mut owner: HashMap<String, String> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    for p in &snap.ports {
-        let proto = p.protocol.lower();
-        let suffix = service_chain_suffix(&p.service_port_name, proto);
-        for pre in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-"] {
-            owner.insert(format!("{pre}{suffix}"), p.service_port_name.clone());
-        }
-        for e in &p.endpoints {
-            owner.insert(
-                endpoint_chain(&p.service_port_name, proto, &e.endpoint),
-                p.service_port_name.clone(),
-            );
-        }
-        names.push(p.service_port_name.clone());
-    }
+    let v6 = settings.ip_family == IpFamily::IPv6;
+    // The expected rules are kept as canonical text only: their rule model is dropped before
+    // the node's dump is read, so the two models are never in memory together.
+    let mut fill = SideFill::new(v6, false, IGNORED_CHAINS);
+    fill.add_dump(&jump_dump(settings)?);
+    let rules = restore_into(snap, settings, node, fill)?.side;
+    let names = snap
+        .ports
+        .iter()
+        .map(|p| p.service_port_name.clone())
+        .collect();
     let expected = Expected {
-        dumps: &[&expected_jumps, &expected_main],
-        owner,
+        rules,
+        owner: OnceCell::new(),
+        owners: &snap.ports,
         names,
         mode: "iptables",
         order_free,
         ignored: IGNORED_CHAINS,
     };
-    compare(&expected, settings, actual, how)
+    compare(expected, settings, actual, how)
+}
+
+/// Chain names of large dumps (100k+ chains): ahash instead of SipHash.
+type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
+type FastMap<K, V> = HashMap<K, V, Fast>;
+type FastSet<K> = HashSet<K, Fast>;
+
+/// Chain → service port (an index into `ports`), for every chain the ports may own (their
+/// names are hashed: 110,000 of them for 10,000 ports of 10 endpoints).
+fn chain_owners(ports: &[ServicePortView]) -> FastMap<String, usize> {
+    let mut owner: FastMap<String, usize> = FastMap::default();
+    owner.reserve(ports.iter().map(|p| 4 + p.endpoints.len()).sum());
+    for (k, p) in ports.iter().enumerate() {
+        let proto = p.protocol.lower();
+        let suffix = service_chain_suffix(&p.service_port_name, proto);
+        for pre in ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-"] {
+            owner.insert(format!("{pre}{suffix}"), k);
+        }
+        for e in &p.endpoints {
+            owner.insert(endpoint_chain(&p.service_port_name, proto, &e.endpoint), k);
+        }
+    }
+    owner
 }
 
 /// What a mode's kube-proxy should have written, for [`compare`].
 struct Expected<'a> {
-    /// The rules (jump rules first).
-    dumps: &'a [&'a Dump],
-    /// Chain → the service port that owns it (chains named after a service port).
-    owner: HashMap<String, String>,
+    /// The rules (every table read; [`compare`] keeps the one an `iptables -S` output lists).
+    rules: Side,
+    /// Chain → the service port (index into `names`) that owns it (chains named after a
+    /// service port), made from `owners` when a drift is first reported: a clean node needs
+    /// none.
+    owner: OnceCell<FastMap<String, usize>>,
+    /// The service ports whose chains `owner` names (in the order of `names`).
+    owners: &'a [ServicePortView],
     /// Every service port audited.
     names: Vec<String>,
     /// The report's mode.
@@ -276,174 +297,159 @@ struct Expected<'a> {
     /// Chains whose rules may come in any order.
     order_free: fn(&str, &str) -> bool,
     /// `KUBE-*` chains others own (the kubelet's): neither compared nor jumped to.
-    ignored: &'a [&'a str],
+    ignored: &'static [&'static str],
 }
 
 /// Compares a node's rules (`actual`, read as `how` says) with the expected rules.
 fn compare(
-    expected: &Expected<'_>,
+    expected: Expected<'_>,
     settings: &ProxierSettings,
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
     let v6 = settings.ip_family == IpFamily::IPv6;
-    let actual::Actual {
-        dump: actual,
-        only_table,
-        notes,
-    } = actual::read(actual, how.file, v6, how.table)?;
+    // The node's rules are kept as text only, each rule model dropped once read.
+    let index = expected.rules.index();
+    let mut fill = SideFill::new(v6, true, expected.ignored).knowing(&expected.rules, &index);
+    let actual::Read { only_table, notes } =
+        actual::read_into(actual, how.file, v6, how.table, &mut fill)?;
+    let act = fill.side;
     let only = only_table.as_deref();
-    let owner = &expected.owner;
+    let exp = &expected.rules;
+    let owner = |chain: &str| {
+        expected
+            .owner
+            .get_or_init(|| chain_owners(expected.owners))
+            .get(chain)
+            .copied()
+    };
     let names = &expected.names;
     let order_free = expected.order_free;
-    let style = SaveStyle {
-        ipv6: v6,
-        ..SaveStyle::default()
-    };
-    let mut exp = Side::default();
-    for d in expected.dumps {
-        exp.add(d, &style, false, only, expected.ignored);
-    }
-    let mut act = Side::default();
-    act.add(&actual, &style, true, only, expected.ignored);
 
     let mut groups: BTreeMap<String, ServiceAudit> = BTreeMap::new();
-    let group_of = |chain: &str, r: &Rule| -> String {
-        if let Some(s) = r.jump().and_then(|j| owner.get(j)) {
-            return s.clone();
+    let group_of = |chain: &str, r: &RuleView<'_>| -> String {
+        if let Some(k) = r.jump.and_then(owner) {
+            return names[k].clone();
         }
-        if let Some(s) = owner.get(chain) {
-            return s.clone();
+        if let Some(k) = owner(chain) {
+            return names[k].clone();
         }
-        if let Some(c) = r.comment() {
+        if let Some(c) = r.comment {
             if let Some(s) = service_from_comment(c) {
                 return s;
             }
         }
         NODE_GROUP.to_owned()
     };
-    let mut keys: Vec<(String, String)> = exp
-        .chains
-        .keys()
-        .chain(act.chains.keys())
-        .cloned()
-        .collect();
-    keys.sort();
-    keys.dedup();
-    for (table, chain) in &keys {
-        let e = exp.chains.get(&(table.clone(), chain.clone()));
-        let a = act.chains.get(&(table.clone(), chain.clone()));
-        let empty = Vec::new();
-        let el = e.unwrap_or(&empty);
-        let al = a.unwrap_or(&empty);
-        let chain_group = owner.get(chain).cloned();
+    // (table, chain) in byte order of the table's and the chain's names.
+    let tables = |t: usize| only.is_none_or(|o| o == TABLES[t]);
+    // Every chain of the expected side and the node's other chains, table by table.
+    let mut keys: Vec<(usize, &str)> = Vec::new();
+    for t in (0..TABLES.len()).filter(|&t| tables(t)) {
+        let mut chains: Vec<&str> = exp.chains[t].keys().map(String::as_str).collect();
+        chains.extend(
+            act.chains[t]
+                .keys()
+                .map(String::as_str)
+                .filter(|c| !exp.chains[t].contains_key(*c)),
+        );
+        chains.sort_unstable();
+        keys.extend(chains.into_iter().map(|c| (t, c)));
+    }
+    let empty = Vec::new();
+    for &(t, chain) in &keys {
+        let table = TABLES[t];
+        let el = exp.chains[t].get(chain).unwrap_or(&empty);
+        let al = act.chains[t].get(chain).unwrap_or(&empty);
+        let chain_group = || owner(chain).map(|k| names[k].clone());
         // Declared-chain drift (only for chains kube-proxy declares: KUBE-*, not built-ins).
         if chain.starts_with("KUBE-") {
-            let in_exp = exp.declared.contains(&(table.clone(), chain.clone()));
-            let in_act = act.declared.contains(&(table.clone(), chain.clone()));
-            let g = chain_group.clone().unwrap_or_else(|| {
-                el.iter()
-                    .chain(al.iter())
-                    .map(|(r, _)| group_of(chain, r))
-                    .next()
-                    .unwrap_or_else(|| NODE_GROUP.to_owned())
-            });
-            if in_exp && !in_act {
-                groups
-                    .entry(g.clone())
-                    .or_default()
-                    .missing_chains
-                    .push(format!("{table} {chain}"));
-            } else if in_act && !in_exp {
-                groups
-                    .entry(g)
-                    .or_default()
-                    .extra_chains
-                    .push(format!("{table} {chain}"));
+            let in_exp = exp.declared[t].contains(chain);
+            let in_act = act.declared[t].contains(chain);
+            if in_exp != in_act {
+                let g = chain_group().unwrap_or_else(|| {
+                    el.iter()
+                        .map(|&i| exp.view(i))
+                        .chain(al.iter().map(|&i| act.view(i)))
+                        .map(|r| group_of(chain, &r))
+                        .next()
+                        .unwrap_or_else(|| NODE_GROUP.to_owned())
+                });
+                let e = groups.entry(g).or_default();
+                let list = if in_exp {
+                    &mut e.missing_chains
+                } else {
+                    &mut e.extra_chains
+                };
+                list.push(format!("{table} {chain}"));
             }
         }
-        // Multiset difference.
-        let mut count: HashMap<&str, i64> = HashMap::new();
-        for (_, t) in el {
-            *count.entry(t).or_default() += 1;
-        }
-        for (_, t) in al {
-            *count.entry(t).or_default() -= 1;
-        }
-        let mut missing: Vec<&(Rule, String)> = Vec::new();
-        let mut left = count.clone();
-        for x in el {
-            let c = left.get_mut(x.1.as_str()).expect("counted");
-            if *c > 0 {
-                *c -= 1;
-                missing.push(x);
-            }
-        }
-        let mut extra: Vec<&(Rule, String)> = Vec::new();
-        let mut left = count;
-        for x in al {
-            let c = left.get_mut(x.1.as_str()).expect("counted");
-            if *c < 0 {
-                *c += 1;
-                extra.push(x);
-            }
-        }
+        let same_sequence =
+            el.len() == al.len() && el.iter().zip(al).all(|(&e, &a)| exp.text(e) == act.text(a));
+        // Multiset difference (none when both sides list the same rules in the same order,
+        // the common case).
+        let (missing, extra) = if same_sequence {
+            (Vec::new(), Vec::new())
+        } else {
+            multiset_difference(exp, el, &act, al)
+        };
         // Pair missing and extra rules with the same purpose into "changed".
         let mut used = vec![false; extra.len()];
-        for m in &missing {
+        for &m in &missing {
+            let mv = exp.view(m);
             let pair = extra
                 .iter()
                 .enumerate()
-                .position(|(k, x)| !used[k] && same_purpose(&m.0, &x.0));
-            let g = group_of(chain, &m.0);
+                .position(|(k, &x)| !used[k] && same_purpose(&mv, &act.view(x)));
+            let g = group_of(chain, &mv);
             let entry = groups.entry(g).or_default();
             match pair {
                 Some(k) => {
                     used[k] = true;
                     entry.changed.push(ChangedRule {
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        expected: m.1.clone(),
-                        actual: extra[k].1.clone(),
+                        table: table.to_owned(),
+                        chain: chain.to_owned(),
+                        expected: mv.text.to_owned(),
+                        actual: act.text(extra[k]).to_owned(),
                     });
                 }
                 None => entry.missing.push(AuditRule {
-                    table: table.clone(),
-                    chain: chain.clone(),
-                    rule: m.1.clone(),
+                    table: table.to_owned(),
+                    chain: chain.to_owned(),
+                    rule: mv.text.to_owned(),
                 }),
             }
         }
-        for (k, x) in extra.iter().enumerate() {
+        for (k, &x) in extra.iter().enumerate() {
             if !used[k] {
+                let xv = act.view(x);
                 groups
-                    .entry(group_of(chain, &x.0))
+                    .entry(group_of(chain, &xv))
                     .or_default()
                     .extra
                     .push(AuditRule {
-                        table: table.clone(),
-                        chain: chain.clone(),
-                        rule: x.1.clone(),
+                        table: table.to_owned(),
+                        chain: chain.to_owned(),
+                        rule: xv.text.to_owned(),
                     });
             }
         }
         // Order, where it matters.
         if missing.is_empty() && extra.is_empty() && !el.is_empty() {
             let reordered = if order_free(table, chain) {
-                let tail = |l: &Vec<(Rule, String)>| {
-                    l.iter().position(|(r, _)| {
-                        r.comment()
-                            .is_some_and(|c| c.contains("must be the last rule"))
-                    })
-                };
+                let tail = al.iter().position(|&i| {
+                    act.view(i)
+                        .comment
+                        .is_some_and(|c| c.contains("must be the last rule"))
+                });
                 table == "nat"
                     && chain == "KUBE-SERVICES"
-                    && tail(al).is_some_and(|p| p + 1 != al.len())
+                    && tail.is_some_and(|p| p + 1 != al.len())
             } else {
-                el.iter().map(|x| &x.1).ne(al.iter().map(|x| &x.1))
+                !same_sequence
             };
             if reordered {
-                let g = chain_group.unwrap_or_else(|| NODE_GROUP.to_owned());
+                let g = chain_group().unwrap_or_else(|| NODE_GROUP.to_owned());
                 groups
                     .entry(g)
                     .or_default()
@@ -461,19 +467,24 @@ fn compare(
         drift.push(g);
     }
     drift.sort_by_key(|g| (g.service_port != NODE_GROUP, g.service_port.clone()));
-    let drifted: std::collections::HashSet<&str> =
-        drift.iter().map(|g| g.service_port.as_str()).collect();
+    let drifted: HashSet<&str> = drift.iter().map(|g| g.service_port.as_str()).collect();
     let clean = names
         .iter()
         .filter(|n| !drifted.contains(n.as_str()))
         .count();
+    let counted = |s: &Side| {
+        (0..TABLES.len())
+            .filter(|&t| tables(t))
+            .map(|t| s.count[t])
+            .sum()
+    };
     Ok(AuditReport {
         node: settings.node.name.clone(),
         family: settings.ip_family,
         mode: expected.mode,
         clean_service_ports: clean,
-        expected_rules: exp.count,
-        actual_rules: act.count,
+        expected_rules: counted(exp),
+        actual_rules: counted(&act),
         expected_elements: 0,
         actual_elements: 0,
         service_ports: drift,
@@ -481,55 +492,331 @@ fn compare(
     })
 }
 
+/// The rules of one side that the other lacks, counted as multisets of their text: the
+/// expected rules (indices into `exp`) the node lacks, and the node's rules (indices into
+/// `act`) kube-proxy would not write, each in chain order.
+fn multiset_difference(
+    exp: &Side,
+    el: &[usize],
+    act: &Side,
+    al: &[usize],
+) -> (Vec<usize>, Vec<usize>) {
+    let mut count: FastMap<&str, i64> = FastMap::default();
+    for &i in el {
+        *count.entry(exp.text(i)).or_default() += 1;
+    }
+    for &i in al {
+        *count.entry(act.text(i)).or_default() -= 1;
+    }
+    let mut missing = Vec::new();
+    let mut left = count.clone();
+    for &i in el {
+        let c = left.get_mut(exp.text(i)).expect("counted");
+        if *c > 0 {
+            *c -= 1;
+            missing.push(i);
+        }
+    }
+    let mut extra = Vec::new();
+    let mut left = count;
+    for &i in al {
+        let c = left.get_mut(act.text(i)).expect("counted");
+        if *c < 0 {
+            *c += 1;
+            extra.push(i);
+        }
+    }
+    (missing, extra)
+}
+
+/// The tables the audit compares, in byte order of their names (the report's order).
+const TABLES: [&str; 2] = ["filter", "nat"];
+
+/// One rule of a [`Side`]: where its texts are in the side's buffer, and its target's kind.
+struct Entry {
+    /// Start of its `iptables-save` text.
+    at: usize,
+    /// End of that text; its comment (if any) follows.
+    text_end: usize,
+    /// End of its comment text.
+    comment_end: Option<usize>,
+    /// End of the chain it jumps to, which follows the comment (or the text).
+    jump_end: Option<usize>,
+    /// What kind of target it has (rules sharing a comment are paired by it).
+    kind: std::mem::Discriminant<Target>,
+}
+
+/// What the comparison reads of one rule.
+#[derive(Clone, Copy)]
+struct RuleView<'a> {
+    /// The rule as `iptables-save` prints it.
+    text: &'a str,
+    /// Its comment.
+    comment: Option<&'a str>,
+    /// The chain it jumps to.
+    jump: Option<&'a str>,
+    /// Its target's kind.
+    kind: std::mem::Discriminant<Target>,
+}
+
+/// The kube-proxy rules of one side in their canonical (`iptables-save`) text, per chain. The
+/// texts, comments and jump targets of all rules share one buffer: a node's dump has hundreds
+/// of thousands of rules, and a rule model or a `String` per rule would cost many times the
+/// dump's size.
 #[derive(Default)]
 struct Side {
-    /// (table, chain) → rules with their canonical text, in order.
-    chains: BTreeMap<(String, String), Vec<(Rule, String)>>,
-    declared: std::collections::HashSet<(String, String)>,
-    count: usize,
+    /// Every rule's text, comment and jump target, one after the other.
+    buf: String,
+    rules: Vec<Entry>,
+    /// Per table of [`TABLES`]: chain → its rules (indices into `rules`), in order.
+    chains: [FastMap<String, Vec<usize>>; 2],
+    /// Per table of [`TABLES`]: the declared `KUBE-*` chains.
+    declared: [FastSet<String>; 2],
+    /// Per table of [`TABLES`]: the rules read.
+    count: [usize; 2],
+}
+
+impl RuleView<'_> {
+    /// The chain the rule is in (its text starts `-A CHAIN `).
+    fn chain(&self) -> &str {
+        let rest = &self.text[3..];
+        rest.split(' ').next().unwrap_or(rest)
+    }
 }
 
 impl Side {
-    /// Adds the filter and nat tables of `d` (only the table `only`, when given).
-    fn add(
-        &mut self,
-        d: &Dump,
-        style: &SaveStyle,
-        filter_kube: bool,
-        only: Option<&str>,
-        ignored: &[&str],
-    ) {
-        for t in &d.tables {
-            if t.name != "filter" && t.name != "nat" || only.is_some_and(|o| o != t.name) {
-                continue;
-            }
-            let builtins = builtin_chains(&t.name);
-            for c in &t.chains {
-                if c.name.starts_with("KUBE-") && !ignored.contains(&c.name.as_str()) {
-                    self.declared.insert((t.name.clone(), c.name.clone()));
-                }
-            }
-            for r in &t.rules {
-                if ignored.contains(&r.chain.as_str()) {
-                    continue;
-                }
-                let kube = if builtins.contains(&r.chain.as_str()) {
-                    r.jump()
-                        .is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
-                } else {
-                    r.chain.starts_with("KUBE-")
-                };
-                if filter_kube && !kube {
-                    continue;
-                }
-                self.count += 1;
-                let text = r.to_save(style);
-                self.chains
-                    .entry((t.name.clone(), r.chain.clone()))
-                    .or_default()
-                    .push((r.clone(), text));
+    /// Every rule of the filter and nat tables of `dumps` (later dumps' rules appended per
+    /// chain), except those of `ignored` chains.
+    fn expected(dumps: &[&Dump], v6: bool, ignored: &'static [&'static str]) -> Side {
+        let mut fill = SideFill::new(v6, false, ignored);
+        for d in dumps {
+            fill.add_dump(d);
+        }
+        fill.side
+    }
+
+    /// Appends a rule's texts; returns its index.
+    fn push(&mut self, r: &Rule, style: &SaveStyle) -> usize {
+        let at = self.buf.len();
+        r.write_save(&mut self.buf, style);
+        let text_end = self.buf.len();
+        let comment_end = r.comment().map(|c| {
+            self.buf.push_str(c);
+            self.buf.len()
+        });
+        let jump_end = r.jump().map(|j| {
+            self.buf.push_str(j);
+            self.buf.len()
+        });
+        self.rules.push(Entry {
+            at,
+            text_end,
+            comment_end,
+            jump_end,
+            kind: std::mem::discriminant(&r.target),
+        });
+        self.rules.len() - 1
+    }
+
+    /// Appends the texts of a rule of another side; returns its index.
+    fn push_view(&mut self, r: &RuleView<'_>) -> usize {
+        let at = self.buf.len();
+        self.buf.push_str(r.text);
+        let text_end = self.buf.len();
+        let comment_end = r.comment.map(|c| {
+            self.buf.push_str(c);
+            self.buf.len()
+        });
+        let jump_end = r.jump.map(|j| {
+            self.buf.push_str(j);
+            self.buf.len()
+        });
+        self.rules.push(Entry {
+            at,
+            text_end,
+            comment_end,
+            jump_end,
+            kind: r.kind,
+        });
+        self.rules.len() - 1
+    }
+
+    /// Per table of [`TABLES`]: each rule's text → the rule.
+    fn index(&self) -> [FastMap<&str, usize>; 2] {
+        let mut index: [FastMap<&str, usize>; 2] = Default::default();
+        for (t, chains) in self.chains.iter().enumerate() {
+            index[t].reserve(chains.values().map(Vec::len).sum());
+            for &i in chains.values().flatten() {
+                index[t].insert(self.text(i), i);
             }
         }
+        index
+    }
+
+    /// Rule `i`'s `iptables-save` text.
+    fn text(&self, i: usize) -> &str {
+        let e = &self.rules[i];
+        &self.buf[e.at..e.text_end]
+    }
+
+    /// What the comparison reads of rule `i`.
+    fn view(&self, i: usize) -> RuleView<'_> {
+        let e = &self.rules[i];
+        let comment_at = e.text_end;
+        let jump_at = e.comment_end.unwrap_or(comment_at);
+        RuleView {
+            text: &self.buf[e.at..e.text_end],
+            comment: e.comment_end.map(|end| &self.buf[comment_at..end]),
+            jump: e.jump_end.map(|end| &self.buf[jump_at..end]),
+            kind: e.kind,
+        }
+    }
+}
+
+/// Fills a [`Side`] as a dump is read or rendered, keeping each rule's text and dropping its
+/// model.
+struct SideFill<'a> {
+    side: Side,
+    /// The expected side's rules by text, per table of [`TABLES`]: a node's line that is
+    /// exactly one of them is that rule (`iptables-save` prints its own output unchanged), so
+    /// it is taken without being read into a rule model and printed again.
+    known: Option<&'a [FastMap<&'a str, usize>; 2]>,
+    known_side: Option<&'a Side>,
+    style: SaveStyle,
+    /// Keep only kube-proxy's rules (a node's side): rules of `KUBE-*` chains and built-in
+    /// chains' jumps to them.
+    kube_only: bool,
+    /// `KUBE-*` chains others own: neither kept nor jumped to.
+    ignored: &'static [&'static str],
+    /// The open table: its index in [`TABLES`], or `None` for a table the audit does not read.
+    open: Option<Option<usize>>,
+}
+
+impl<'a> SideFill<'a> {
+    fn new(v6: bool, kube_only: bool, ignored: &'static [&'static str]) -> SideFill<'a> {
+        SideFill {
+            side: Side::default(),
+            known: None,
+            known_side: None,
+            style: SaveStyle {
+                ipv6: v6,
+                ..SaveStyle::default()
+            },
+            kube_only,
+            ignored,
+            open: None,
+        }
+    }
+
+    /// Adds a dump's filter and nat tables (their rules appended per chain).
+    fn add_dump(&mut self, d: &Dump) {
+        for t in &d.tables {
+            self.begin(&t.name);
+            for c in &t.chains {
+                self.declare(&c.name, &c.policy);
+            }
+            for r in &t.rules {
+                self.append(r.clone());
+            }
+            self.commit();
+        }
+    }
+
+    /// Takes the node's lines that are exactly one of `exp`'s rules without reading them.
+    fn knowing(mut self, exp: &'a Side, index: &'a [FastMap<&'a str, usize>; 2]) -> Self {
+        self.known = Some(index);
+        self.known_side = Some(exp);
+        self
+    }
+
+    /// The table a rule of `chain` jumping to `jump` is kept in, if it is.
+    fn keeps(&self, chain: &str, jump: Option<&str>) -> Option<usize> {
+        let t = self.open.flatten()?;
+        let ignored = self.ignored;
+        if ignored.contains(&chain) {
+            return None;
+        }
+        let kube = if builtin_chains(TABLES[t]).contains(&chain) {
+            jump.is_some_and(|j| j.starts_with("KUBE-") && !ignored.contains(&j))
+        } else {
+            chain.starts_with("KUBE-")
+        };
+        (kube || !self.kube_only).then_some(t)
+    }
+}
+
+impl RuleSink for SideFill<'_> {
+    fn begin(&mut self, table: &str) -> bool {
+        if self.open.is_some() {
+            return false;
+        }
+        self.open = Some(TABLES.iter().position(|&n| n == table));
+        true
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    fn declare(&mut self, chain: &str, _policy: &str) {
+        if let Some(Some(t)) = self.open {
+            if chain.starts_with("KUBE-") && !self.ignored.contains(&chain) {
+                self.side.declared[t].insert(chain.to_owned());
+            }
+        }
+    }
+
+    fn append(&mut self, rule: Rule) {
+        self.insert(usize::MAX, rule);
+    }
+
+    fn append_text(&mut self, line: &str) -> bool {
+        let (Some(Some(t)), Some(index), Some(exp)) = (self.open, self.known, self.known_side)
+        else {
+            return false;
+        };
+        let Some(&i) = index[t].get(line) else {
+            return false;
+        };
+        let r = exp.view(i);
+        let chain = r.chain();
+        if let Some(t) = self.keeps(chain, r.jump) {
+            let k = self.side.push_view(&r);
+            self.side.count[t] += 1;
+            let chains = &mut self.side.chains[t];
+            match chains.get_mut(chain) {
+                Some(list) => list.push(k),
+                None => {
+                    chains.insert(chain.to_owned(), vec![k]);
+                }
+            }
+        }
+        true
+    }
+
+    fn insert(&mut self, pos: usize, rule: Rule) {
+        let Some(t) = self.keeps(&rule.chain, rule.jump()) else {
+            return;
+        };
+        let k = self.side.push(&rule, &self.style);
+        self.side.count[t] += 1;
+        let list = self.side.chains[t].entry(rule.chain).or_default();
+        list.insert((pos.max(1) - 1).min(list.len()), k);
+    }
+
+    fn flush(&mut self, chain: &str) {
+        if let Some(Some(t)) = self.open {
+            // A chain with no rules on either side is not compared (as if never listed).
+            if let Some(list) = self.side.chains[t].remove(chain) {
+                self.side.count[t] -= list.len();
+            }
+        }
+    }
+
+    fn delete(&mut self, _chain: &str) {}
+
+    fn commit(&mut self) -> bool {
+        self.open.take().is_some()
     }
 }
 
@@ -541,19 +828,15 @@ fn order_free(table: &str, chain: &str) -> bool {
     ) || builtin_chains(table).contains(&chain)
 }
 
-fn same_purpose(a: &Rule, b: &Rule) -> bool {
-    match (a.comment(), b.comment()) {
+fn same_purpose(a: &RuleView<'_>, b: &RuleView<'_>) -> bool {
+    match (a.comment, b.comment) {
         (Some(x), Some(y)) if x == y => {
             // Rules in one chain sharing a comment (SEP pair, SVC cascade) differ by target
             // kind; pair those of the same kind.
-            std::mem::discriminant(&a.target) == std::mem::discriminant(&b.target)
+            a.kind == b.kind
         }
-        (None, None) => a.jump().is_some() && a.jump() == b.jump(),
-        _ => {
-            a.jump().is_some()
-                && a.jump() == b.jump()
-                && a.comment().is_none() == b.comment().is_none()
-        }
+        (None, None) => a.jump.is_some() && a.jump == b.jump,
+        _ => a.jump.is_some() && a.jump == b.jump && a.comment.is_none() == b.comment.is_none(),
     }
 }
 

@@ -10,25 +10,49 @@ use ipnet::IpNet;
 
 /// Parses an IP the way kube-proxy does: IPv4 octets may carry leading zeros (decimal).
 pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
-    if s.contains(':') {
-        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    if !s.contains(':') {
+        return parse_v4_sloppy(s).map(IpAddr::V4);
     }
-    parse_v4_sloppy(s).map(IpAddr::V4)
+    if let Ok(v6) = s.parse::<Ipv6Addr>() {
+        return Some(IpAddr::V6(v6));
+    }
+    // k8s.io/utils/net strips the leading zeros of a dotted quad that ends the text after a
+    // colon too (`::ffff:010.0.0.1`), then parses again.
+    let (head, quad) = s.rsplit_once(':')?;
+    let v4 = parse_v4_sloppy(quad)?;
+    format!("{head}:{v4}")
+        .parse::<Ipv6Addr>()
+        .ok()
+        .map(IpAddr::V6)
 }
 
+/// k8s.io/utils/net's `ParseIPSloppy` of a dotted quad: four parts of decimal digits, leading
+/// zeros allowed in any number (`0010` is 10), each part's value at most 255. One pass over the
+/// bytes: a snapshot parses every endpoint address.
 fn parse_v4_sloppy(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut n = 0;
-    for part in s.split('.') {
-        if n == 4 || part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
+    let (mut n, mut value, mut digits) = (0, 0u32, 0u32);
+    for &c in s.as_bytes() {
+        match c {
+            b'0'..=b'9' => {
+                value = value * 10 + u32::from(c - b'0');
+                if value > 255 {
+                    return None;
+                }
+                digits += 1;
+            }
+            b'.' if digits > 0 && n < 3 => {
+                octets[n] = value as u8;
+                (n, value, digits) = (n + 1, 0, 0);
+            }
+            _ => return None,
         }
-        let v: u16 = part.parse().ok()?;
-        octets[n] = u8::try_from(v).ok()?;
-        n += 1;
     }
-    (n == 4).then(|| Ipv4Addr::from(octets))
+    if n != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// Parses an IP the way the API server does (no leading zeros, no zone).
@@ -63,10 +87,19 @@ pub fn parse_cidr_strict(s: &str) -> Option<IpNet> {
 
 /// Go's `net.JoinHostPort`: `ip:port`, `[ip]:port` for IPv6.
 pub fn join_host_port(ip: &IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    use crate::render::text::{push_ip, push_u32};
+    // One allocation of the final size: a snapshot makes one of these per endpoint.
+    let mut s = String::with_capacity(if ip.is_ipv4() { 21 } else { 48 });
+    if ip.is_ipv6() {
+        s.push('[');
+        push_ip(&mut s, ip);
+        s.push(']');
+    } else {
+        push_ip(&mut s, ip);
     }
+    s.push(':');
+    push_u32(&mut s, u32::from(port));
+    s
 }
 
 /// Go's `net.SplitHostPort` for the forms [`join_host_port`] writes: `ip:port` or
@@ -101,6 +134,64 @@ mod tests {
         assert_eq!(parse_ip_sloppy("1.2.3.4.5"), None);
         assert_eq!(parse_ip_sloppy("1.2.3.4 "), None);
         assert_eq!(parse_ip_sloppy("fd00::1"), Some("fd00::1".parse().unwrap()));
+    }
+
+    /// `ParseIPSloppy` as k8s.io/utils/net writes it: strip each part's leading zeros (keeping
+    /// one digit), then parse strictly.
+    fn sloppy_reference(s: &str) -> Option<Ipv4Addr> {
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.len() != 4
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        let stripped: Vec<&str> = parts
+            .iter()
+            .map(|p| match p.trim_start_matches('0') {
+                "" => "0",
+                rest => rest,
+            })
+            .collect();
+        stripped.join(".").parse().ok()
+    }
+
+    #[test]
+    fn sloppy_ipv4_equals_strip_then_parse_for_every_short_text() {
+        // Every text of up to 8 characters over digits that matter at the octet boundaries,
+        // a dot and one letter.
+        let alphabet = b"0125.x";
+        let mut count = 0;
+        for len in 0..=8u32 {
+            for mut k in 0..alphabet.len().pow(len) {
+                let mut t = String::new();
+                for _ in 0..len {
+                    t.push(alphabet[k % alphabet.len()] as char);
+                    k /= alphabet.len();
+                }
+                assert_eq!(parse_v4_sloppy(&t), sloppy_reference(&t), "{t:?}");
+                count += 1;
+            }
+        }
+        assert!(count > 1_000_000);
+        for t in [
+            "0001.0002.0003.0255",
+            "000000000010.0.0.1",
+            "0256.0.0.1",
+            "1.2.3.0000",
+        ] {
+            assert_eq!(parse_v4_sloppy(t), sloppy_reference(t), "{t:?}");
+        }
+        assert_eq!(
+            parse_ip_sloppy("0010.0.0.01"),
+            Some("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip_sloppy("::ffff:010.000.0.1"),
+            Some("::ffff:10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(parse_ip_sloppy("::ffff:010.000.0.256"), None);
     }
 
     #[test]

@@ -5,15 +5,21 @@
 //! addresses dropped, headless and ExternalName services skipped. Tolerances are reported as
 //! warnings; anything that could corrupt rendered text is refused.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use crate::ip::{join_host_port, parse_cidr_sloppy, parse_ip_sloppy};
 use crate::model::{IntOrString, IpFamily, Protocol, Service, ServiceType};
+use crate::render::text::Word;
 use crate::validate::is_dns1123_label;
 use crate::{Cluster, Error, Issue, Result};
+
+/// A map with a fixed hasher: keys here are the cluster's own names and addresses, and nothing
+/// depends on its iteration order.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// One endpoint of a service port, after kube-proxy's slice processing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,7 +253,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
     });
     let (np_lo, np_hi) = cluster.node_port_range.unwrap_or((30000, 32767));
     // Slices by (namespace, service name), in input order.
-    let mut slices: BTreeMap<(&str, &str), Vec<&crate::model::EndpointSlice>> = BTreeMap::new();
+    let mut slices: FastMap<(&str, &str), Vec<&crate::model::EndpointSlice>> = FastMap::default();
     let latest_slices = latest_of_each_name(
         &cluster.slices,
         |s| (&s.meta, &s.loc),
@@ -264,7 +270,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
     }
     let mut ports = Vec::new();
     // Addresses two Services claim (the API server refuses the second; see `validate`).
-    let mut taken: std::collections::HashMap<String, (&Service, String)> = Default::default();
+    let mut taken: FastMap<Claim, (&Service, usize, bool)> = FastMap::default();
     for svc in order {
         if svc.type_ == ServiceType::ExternalName || svc.is_headless() {
             continue;
@@ -301,8 +307,8 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             if ing.ip_mode.as_deref() == Some("Proxy") {
                 continue;
             }
-            let path = format!("status.loadBalancer.ingress[{i}].ip");
-            if let Some(ip) = parse_one(svc, &path, ip, &mut warnings) {
+            let path = || format!("status.loadBalancer.ingress[{i}].ip");
+            if let Some(ip) = parse_one(svc, path, ip, &mut warnings) {
                 if IpFamily::of(&ip) == family {
                     lb_ips.push(ip);
                 }
@@ -340,7 +346,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         let hcnp = if svc.type_ == ServiceType::LoadBalancer && svc.external_policy_local() {
             checked_port(
                 svc,
-                "spec.healthCheckNodePort",
+                || "spec.healthCheckNodePort".to_owned(),
                 svc.health_check_node_port.unwrap_or(0),
                 true,
                 &mut errors,
@@ -374,10 +380,11 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         }
         let mut views: Vec<(usize, ServicePortView)> = Vec::new();
         for (pi, sp) in svc.ports.iter().enumerate() {
-            let base = format!("spec.ports[{pi}]");
+            // Paths are written only for the issues that need them.
+            let base = || format!("spec.ports[{pi}]");
             if matches!(sp.protocol, Protocol::Other(_)) {
                 errors.push(svc.loc.issue(
-                    &format!("{base}.protocol"),
+                    &format!("{}.protocol", base()),
                     format!(
                         "unsupported protocol {:?}: must be TCP, UDP or SCTP",
                         sp.protocol.as_api()
@@ -387,15 +394,21 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             }
             if !sp.name.is_empty() && !is_dns1123_label(&sp.name) {
                 errors.push(svc.loc.issue(
-                    &format!("{base}.name"),
+                    &format!("{}.name", base()),
                     format!("{:?} is not a valid port name", sp.name),
                 ));
                 continue;
             }
-            let port = checked_port(svc, &format!("{base}.port"), sp.port, false, &mut errors);
+            let port = checked_port(
+                svc,
+                || format!("{}.port", base()),
+                sp.port,
+                false,
+                &mut errors,
+            );
             let node_port = checked_port(
                 svc,
-                &format!("{base}.nodePort"),
+                || format!("{}.nodePort", base()),
                 sp.node_port.unwrap_or(0),
                 true,
                 &mut errors,
@@ -405,7 +418,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             }
             if node_port != 0 && !(np_lo..=np_hi).contains(&node_port) {
                 warnings.push(svc.loc.issue(
-                    &format!("{base}.nodePort"),
+                    &format!("{}.nodePort", base()),
                     format!(
                         "{node_port} is outside the node port range {np_lo}-{np_hi}: kube-proxy programs it as given"
                     ),
@@ -431,9 +444,10 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
                 warnings.push(svc.loc.issue(
                     &format!("spec.ports[{earlier}]"),
                     format!(
-                        "port name {:?} ({}) is used again by {base}: kube-proxy keeps the last port of a name and protocol, so this one is not programmed",
+                        "port name {:?} ({}) is used again by {}: kube-proxy keeps the last port of a name and protocol, so this one is not programmed",
                         sp.name,
-                        sp.protocol.as_api()
+                        sp.protocol.as_api(),
+                        base()
                     ),
                 ));
             }
@@ -463,34 +477,32 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             ));
         }
         if errors.len() == before {
-            for (pi, v) in &views {
-                let base = format!("spec.ports[{pi}]");
-                let mut claims = vec![(
-                    format!("{base}.port"),
-                    format!(
-                        "{}/{}",
-                        join_host_port(&v.cluster_ip, v.port),
-                        v.protocol.as_api()
-                    ),
-                )];
-                if v.node_port != 0 {
-                    claims.push((
-                        format!("{base}.nodePort"),
-                        format!("node port {}/{}", v.node_port, v.protocol.as_api()),
-                    ));
-                }
-                for (path, what) in claims {
-                    match taken.get(&what) {
-                        Some((other, other_path)) => warnings.push(svc.loc.issue(
-                            &path,
-                            format!(
-                                "{what} is also Service {}'s at {}: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined",
-                                other.key(),
-                                other.loc.describe(other_path)
-                            ),
-                        )),
-                        None => {
-                            taken.insert(what, (svc, path));
+            for &(pi, ref v) in &views {
+                let claims = [
+                    Some((Some(v.cluster_ip), v.port, false)),
+                    (v.node_port != 0).then_some((None, v.node_port, true)),
+                ];
+                for (ip, port, is_node_port) in claims.into_iter().flatten() {
+                    match taken.entry((ip, port, v.protocol.clone())) {
+                        Entry::Occupied(e) => {
+                            let &(other, other_pi, _) = e.get();
+                            let what = match ip {
+                                Some(ip) => {
+                                    format!("{}/{}", join_host_port(&ip, port), v.protocol.as_api())
+                                }
+                                None => format!("node port {port}/{}", v.protocol.as_api()),
+                            };
+                            warnings.push(svc.loc.issue(
+                                &claim_path(pi, is_node_port),
+                                format!(
+                                    "{what} is also Service {}'s at {}: kube-proxy programs both in no fixed order, so which one traffic reaches is undefined",
+                                    other.key(),
+                                    other.loc.describe(&claim_path(other_pi, is_node_port))
+                                ),
+                            ));
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert((svc, pi, is_node_port));
                         }
                     }
                 }
@@ -511,6 +523,17 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
     })
 }
 
+/// An address a service port claims: (its cluster IP, or `None` for its node port; the port;
+/// the protocol). The value recorded for the first claimant: the Service, its port index and
+/// whether the claim is the node port.
+type Claim = (Option<IpAddr>, u16, Protocol);
+
+/// The path of a service port's claim on an address: its `port` or its `nodePort`.
+fn claim_path(pi: usize, node_port: bool) -> String {
+    let field = if node_port { "nodePort" } else { "port" };
+    format!("spec.ports[{pi}].{field}")
+}
+
 /// kube-proxy reads Services and EndpointSlices through informers, whose stores hold one
 /// object per namespace/name: of two objects with one name, the later replaces the earlier.
 /// Returns the objects kept, in input order, and warns about each one replaced.
@@ -520,7 +543,7 @@ fn latest_of_each_name<'a, T>(
     kind: &str,
     warnings: &mut Vec<Issue>,
 ) -> Vec<&'a T> {
-    let mut last: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut last: FastMap<(&str, &str), usize> = FastMap::default();
     for (i, o) in objects.iter().enumerate() {
         let (meta, _) = id(o);
         last.insert((meta.namespace.as_str(), meta.name.as_str()), i);
@@ -547,32 +570,43 @@ fn latest_of_each_name<'a, T>(
     kept
 }
 
-fn checked_port(svc: &Service, path: &str, v: i64, zero_ok: bool, errors: &mut Vec<Issue>) -> u16 {
+fn checked_port(
+    svc: &Service,
+    path: impl FnOnce() -> String,
+    v: i64,
+    zero_ok: bool,
+    errors: &mut Vec<Issue>,
+) -> u16 {
     if (v == 0 && zero_ok) || (1..=65535).contains(&v) {
         v as u16
     } else {
         errors.push(
             svc.loc
-                .issue(path, format!("must be between 1 and 65535, got {v}")),
+                .issue(&path(), format!("must be between 1 and 65535, got {v}")),
         );
         0
     }
 }
 
-fn parse_one(svc: &Service, path: &str, s: &str, warnings: &mut Vec<Issue>) -> Option<IpAddr> {
+fn parse_one(
+    svc: &Service,
+    path: impl FnOnce() -> String,
+    s: &str,
+    warnings: &mut Vec<Issue>,
+) -> Option<IpAddr> {
     match parse_ip_sloppy(s) {
         Some(ip) => {
-            if ip.to_string() != s {
+            if Word::ip(&ip).as_str() != s {
                 warnings.push(
                     svc.loc
-                        .issue(path, format!("{s:?} read as {ip}, as kube-proxy does")),
+                        .issue(&path(), format!("{s:?} read as {ip}, as kube-proxy does")),
                 );
             }
             Some(ip)
         }
         None => {
             warnings.push(svc.loc.issue(
-                path,
+                &path(),
                 format!("{s:?} is not an IP address: ignored, as kube-proxy does"),
             ));
             None
@@ -589,7 +623,7 @@ fn parse_ips(
 ) -> Vec<IpAddr> {
     list.iter()
         .enumerate()
-        .filter_map(|(i, s)| parse_one(svc, &format!("{field}[{i}]"), s, warnings))
+        .filter_map(|(i, s)| parse_one(svc, || format!("{field}[{i}]"), s, warnings))
         .filter(|ip| IpFamily::of(ip) == family)
         .collect()
 }
@@ -620,7 +654,7 @@ fn pick_cluster_ip(
         };
         match parse_ip_sloppy(s) {
             Some(ip) if IpFamily::of(&ip) == family => {
-                if ip.to_string() != **s {
+                if Word::ip(&ip).as_str() != s.as_str() {
                     warnings.push(
                         svc.loc
                             .issue(&path, format!("{s:?} read as {ip}, as kube-proxy does")),
@@ -646,7 +680,8 @@ fn endpoints_for(
     family: IpFamily,
     warnings: &mut Vec<Issue>,
 ) -> Vec<EndpointInfo> {
-    let mut by_key: BTreeMap<String, EndpointInfo> = BTreeMap::new();
+    let mut all: Vec<EndpointInfo> =
+        Vec::with_capacity(slices.iter().map(|s| s.endpoints.len()).sum());
     for s in slices {
         if s.address_type != family.as_str() {
             continue;
@@ -687,11 +722,10 @@ fn endpoints_for(
                     ));
                     continue;
                 }
-                let endpoint = join_host_port(&ip, port as u16);
-                let info = EndpointInfo {
+                all.push(EndpointInfo {
                     ip,
                     port: port as u16,
-                    endpoint: endpoint.clone(),
+                    endpoint: join_host_port(&ip, port as u16),
                     ready: e.ready.unwrap_or(true),
                     serving: e.serving.unwrap_or(true),
                     terminating: e.terminating.unwrap_or(false),
@@ -700,19 +734,26 @@ fn endpoints_for(
                     zone_hints: e.hints_zones.clone(),
                     node_hints: e.hints_nodes.clone(),
                     topology: e.topology.clone(),
-                };
-                // A later copy replaces an earlier one unless it is terminating.
-                match by_key.get(&endpoint) {
-                    Some(_) if info.terminating => {}
-                    _ => {
-                        by_key.insert(endpoint, info);
-                    }
-                }
+                });
             }
         }
     }
-    // BTreeMap<String, _> iterates in byte-wise string order: kube-proxy's order.
-    by_key.into_values().collect()
+    // kube-proxy's order is the byte-wise order of the `ip:port` texts. The sort is stable, so
+    // the copies of one endpoint stay in input order, and a later copy replaces an earlier one
+    // unless it is terminating.
+    all.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    let mut kept: Vec<EndpointInfo> = Vec::with_capacity(all.len());
+    for info in all {
+        match kept.last_mut() {
+            Some(last) if last.endpoint == info.endpoint => {
+                if !info.terminating {
+                    *last = info;
+                }
+            }
+            _ => kept.push(info),
+        }
+    }
+    kept
 }
 
 /// The EndpointSlice controller filled the legacy `topology` map from the endpoint's Node labels

@@ -3,7 +3,9 @@ network namespaces that are always deleted, the example inputs, the tiny servers
 the node tests run in their namespaces, and the binomial bound their shares are checked with.
 """
 
+import json
 import os
+import shutil
 import subprocess
 
 RESULTS = {"passed": 0, "failed": 0}
@@ -26,6 +28,35 @@ def run(cmd, inp=None, check_rc=True, timeout=120):
     return p
 
 
+def prerequisites(tag, tools, apt, what):
+    """None when the tests can run: `tools` on the PATH (`apt`: the Debian packages), root, and
+    a network namespace can be made; else the reason (`what`: what root is needed for)."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        return "missing tools: %s (Debian: apt-get install -y %s)" % (", ".join(missing), apt)
+    if os.geteuid() != 0:
+        return "must run as root (%s)" % what
+    probe = tag + "-probe"
+    p = subprocess.run(["ip", "netns", "add", probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        return "cannot create a network namespace: %s" % p.stderr.decode(errors="replace").strip()
+    subprocess.run(["ip", "netns", "del", probe])
+    return None
+
+
+def strip_comments(text):
+    """`iptables-save` output without its `#` comment lines (date and version)."""
+    return "".join(l for l in text.splitlines(True) if not l.startswith("#"))
+
+
+def write_json(tmp, name, obj):
+    """Writes `obj` as `tmp/name`; returns the path."""
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    return path
+
+
 class Netns:
     """Namespaces created here, all deleted by close()."""
 
@@ -43,6 +74,16 @@ class Netns:
 
     def ex(self, ns, cmd, **kw):
         return run(["ip", "netns", "exec", ns] + cmd, **kw)
+
+    def link(self, node, peer, node_if, node_addr, peer_addr):
+        """A veth pair from namespace `node` (`node_if`, `node_addr`) to `peer` (`eth0`,
+        `peer_addr`), the peer's default route via the node's address."""
+        run(["ip", "link", "add", node_if, "netns", node, "type", "veth", "peer", "name", "eth0", "netns", peer])
+        self.ex(node, ["ip", "addr", "add", node_addr, "dev", node_if])
+        self.ex(node, ["ip", "link", "set", node_if, "up"])
+        self.ex(peer, ["ip", "addr", "add", peer_addr, "dev", "eth0"])
+        self.ex(peer, ["ip", "link", "set", "eth0", "up"])
+        self.ex(peer, ["ip", "route", "add", "default", "via", node_addr.split("/")[0]])
 
     def spawn(self, ns, cmd):
         p = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

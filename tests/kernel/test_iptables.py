@@ -29,7 +29,6 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402  (the harness lives beside this script)
     CLIENT, EXT_CLIENT, NODE_IP, POD_CLIENT, PODS, RESULTS, SERVER, Netns, check, example_inputs,
-    log, run, within)
+    log, run, strip_comments, within, write_json)
+from harness import prerequisites as harness_prerequisites  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -49,18 +49,7 @@ VERBOSE = False
 
 
 def prerequisites():
-    missing = [t for t in ("ip", "iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save")
-               if shutil.which(t) is None]
-    if missing:
-        return "missing tools: %s (Debian: apt-get install -y iptables iproute2)" % ", ".join(missing)
-    if os.geteuid() != 0:
-        return "must run as root (network namespaces, iptables)"
-    probe = TAG + "-probe"
-    p = subprocess.run(["ip", "netns", "add", probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        return "cannot create a network namespace: %s" % p.stderr.decode(errors="replace").strip()
-    subprocess.run(["ip", "netns", "del", probe])
-    return None
+    return harness_prerequisites(TAG, ("ip", "iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save"), "iptables iproute2", "network namespaces, iptables")
 
 
 class Renderer:
@@ -77,10 +66,6 @@ class Renderer:
     def trace(self, files, settings, src, dst, port, origin):
         args = list(self.cmd) + ["--proxier-settings", settings, "--trace", src, dst, str(port), "tcp", origin] + list(files)
         return json.loads(run(args).stdout.decode())
-
-
-def strip_comments(text):
-    return "".join(l + "\n" for l in text.splitlines() if not l.startswith("#"))
 
 
 # ----------------------------------------------------------------------------------- (a) load
@@ -177,33 +162,22 @@ def node_cluster():
 
 def test_node(render, tmp):
     cluster, settings = node_cluster()
-    cfile, sfile = os.path.join(tmp, "node-cluster.json"), os.path.join(tmp, "node-proxy.json")
-    with open(cfile, "w") as f:
-        json.dump(cluster, f)
-    with open(sfile, "w") as f:
-        json.dump(settings, f)
+    cfile = write_json(tmp, "node-cluster.json", cluster)
+    sfile = write_json(tmp, "node-proxy.json", settings)
     ns = Netns(TAG)
     try:
         node = ns.add("node")
         ns.ex(node, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
 
-        def link(peer_ns, node_if, node_addr, peer_addr):
-            run(["ip", "link", "add", node_if, "netns", node, "type", "veth", "peer", "name", "eth0", "netns", peer_ns])
-            ns.ex(node, ["ip", "addr", "add", node_addr, "dev", node_if])
-            ns.ex(node, ["ip", "link", "set", node_if, "up"])
-            ns.ex(peer_ns, ["ip", "addr", "add", peer_addr, "dev", "eth0"])
-            ns.ex(peer_ns, ["ip", "link", "set", "eth0", "up"])
-            ns.ex(peer_ns, ["ip", "route", "add", "default", "via", node_addr.split("/")[0]])
-
         servers = []
         for i, ip in enumerate(PODS):
             pod = ns.add("pod%d" % i)
-            link(pod, "vp%d" % i, "10.244.%d.1/24" % (i + 1), ip + "/24")
+            ns.link(node, pod, "vp%d" % i, "10.244.%d.1/24" % (i + 1), ip + "/24")
             servers.append(ns.spawn(pod, [sys.executable, "-c", SERVER, ip, "8080", "8081"]))
         client = ns.add("client")
-        link(client, "vc", "10.244.9.1/24", POD_CLIENT + "/24")
+        ns.link(node, client, "vc", "10.244.9.1/24", POD_CLIENT + "/24")
         ext = ns.add("ext")
-        link(ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
+        ns.link(node, ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
         # A real node has a default route: without one, packets to a service IP with no DNAT
         # fail the routing lookup (ICMP net unreachable) before filter FORWARD can REJECT them.
         # The gateway is the external client's namespace, which does not forward.

@@ -44,7 +44,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +51,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402  (the harness lives beside this script)
     CLIENT, EXT_CLIENT, NODE_IP, POD_CLIENT, PODS, RESULTS, SERVER, Netns, check, example_inputs,
-    log, run, within)
+    log, run, within, write_json)
+from harness import prerequisites as harness_prerequisites  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -64,17 +64,7 @@ VERBOSE = False
 
 
 def prerequisites():
-    missing = [t for t in ("ip", "nft") if shutil.which(t) is None]
-    if missing:
-        return "missing tools: %s (Debian: apt-get install -y nftables iproute2)" % ", ".join(missing)
-    if os.geteuid() != 0:
-        return "must run as root (network namespaces, nft)"
-    probe = TAG + "-probe"
-    p = subprocess.run(["ip", "netns", "add", probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        return "cannot create a network namespace: %s" % p.stderr.decode(errors="replace").strip()
-    subprocess.run(["ip", "netns", "del", probe])
-    return None
+    return harness_prerequisites(TAG, ("ip", "nft"), "nftables iproute2", "network namespaces, nft")
 
 
 class Renderer:
@@ -273,12 +263,8 @@ def test_load(render, tmp):
         for k, (label, change) in enumerate(variants):
             cluster, settings = synthetic_cluster(family)
             settings.update(change)
-            cfile = os.path.join(tmp, "synthetic-%s.json" % family)
-            sfile = os.path.join(tmp, "synthetic-%s-%d-proxy.json" % (family, k))
-            with open(cfile, "w") as f:
-                json.dump(cluster, f)
-            with open(sfile, "w") as f:
-                json.dump(settings, f)
+            cfile = write_json(tmp, "synthetic-%s.json" % family, cluster)
+            sfile = write_json(tmp, "synthetic-%s-%d-proxy.json" % (family, k), settings)
             load_one(render, "synthetic %s%s" % (family, label), [cfile], sfile, family)
     for name, files, settings in example_inputs(EXAMPLES):
         family = "IPv4"
@@ -340,11 +326,8 @@ def node_cluster():
 
 def test_node(render, tmp):
     cluster, settings = node_cluster()
-    cfile, sfile = os.path.join(tmp, "node-cluster.json"), os.path.join(tmp, "node-proxy.json")
-    with open(cfile, "w") as f:
-        json.dump(cluster, f)
-    with open(sfile, "w") as f:
-        json.dump(settings, f)
+    cfile = write_json(tmp, "node-cluster.json", cluster)
+    sfile = write_json(tmp, "node-proxy.json", settings)
     load = render([cfile], sfile, "load")
     predicted = render([cfile], sfile, "list")
     ns = Netns(TAG)
@@ -352,26 +335,18 @@ def test_node(render, tmp):
         node = ns.add("node")
         ns.ex(node, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
 
-        def link(peer_ns, node_if, node_addr, peer_addr):
-            run(["ip", "link", "add", node_if, "netns", node, "type", "veth", "peer", "name", "eth0", "netns", peer_ns])
-            ns.ex(node, ["ip", "addr", "add", node_addr, "dev", node_if])
-            ns.ex(node, ["ip", "link", "set", node_if, "up"])
-            ns.ex(peer_ns, ["ip", "addr", "add", peer_addr, "dev", "eth0"])
-            ns.ex(peer_ns, ["ip", "link", "set", "eth0", "up"])
-            ns.ex(peer_ns, ["ip", "route", "add", "default", "via", node_addr.split("/")[0]])
-
         servers = []
         pod_gw = []
         for i, ip in enumerate(PODS):
             pod = ns.add("pod%d" % i)
             gw = "10.244.%d.1" % (i + 1)
             pod_gw.append(gw)
-            link(pod, "vp%d" % i, gw + "/24", ip + "/24")
+            ns.link(node, pod, "vp%d" % i, gw + "/24", ip + "/24")
             servers.append(ns.spawn(pod, [sys.executable, "-c", SERVER, ip, "8080", "8081"]))
         client = ns.add("client")
-        link(client, "vc", "10.244.9.1/24", POD_CLIENT + "/24")
+        ns.link(node, client, "vc", "10.244.9.1/24", POD_CLIENT + "/24")
         ext = ns.add("ext")
-        link(ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
+        ns.link(node, ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
         # A real node has a default route: without one, packets to a service IP with no DNAT
         # fail the routing lookup before the filter chains can reject or drop them. The gateway
         # is the external client's namespace, which does not forward.

@@ -31,13 +31,14 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import CLIENT, EXT_CLIENT, NODE_IP, POD_CLIENT, RESULTS, Netns, check, log, run  # noqa: E402
+from harness import (  # noqa: E402  (the harness lives beside this script)
+    CLIENT, EXT_CLIENT, NODE_IP, POD_CLIENT, RESULTS, Netns, check, log, run, strip_comments, write_json)
+from harness import prerequisites as harness_prerequisites  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -75,17 +76,7 @@ API_PORT = 36000
 
 
 def prerequisites():
-    missing = [t for t in ("ip", "iptables-restore", "iptables-save") if shutil.which(t) is None]
-    if missing:
-        return "missing tools: %s (Debian: apt-get install -y iptables iproute2)" % ", ".join(missing)
-    if os.geteuid() != 0:
-        return "must run as root (network namespaces, iptables)"
-    probe = TAG + "-probe"
-    p = subprocess.run(["ip", "netns", "add", probe], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if p.returncode != 0:
-        return "cannot create a network namespace: %s" % p.stderr.decode(errors="replace").strip()
-    subprocess.run(["ip", "netns", "del", probe])
-    return None
+    return harness_prerequisites(TAG, ("ip", "iptables-restore", "iptables-save"), "iptables iproute2", "network namespaces, iptables")
 
 
 class Renderer:
@@ -97,17 +88,6 @@ class Renderer:
         for f in files:
             args += ["-f", f]
         return run(args).stdout.decode()
-
-
-def strip_comments(text):
-    return "".join(l for l in text.splitlines(True) if not l.startswith("#"))
-
-
-def write_json(tmp, name, obj):
-    path = os.path.join(tmp, name)
-    with open(path, "w") as f:
-        json.dump(obj, f)
-    return path
 
 
 def load(render, ns, name, files, settings):
@@ -182,18 +162,10 @@ def test_redirect(render, tmp, bind):
     try:
         node = ns.add("node")
 
-        def link(peer_ns, node_if, node_addr, peer_addr):
-            run(["ip", "link", "add", node_if, "netns", node, "type", "veth", "peer", "name", "eth0", "netns", peer_ns])
-            ns.ex(node, ["ip", "addr", "add", node_addr, "dev", node_if])
-            ns.ex(node, ["ip", "link", "set", node_if, "up"])
-            ns.ex(peer_ns, ["ip", "addr", "add", peer_addr, "dev", "eth0"])
-            ns.ex(peer_ns, ["ip", "link", "set", "eth0", "up"])
-            ns.ex(peer_ns, ["ip", "route", "add", "default", "via", node_addr.split("/")[0]])
-
         pod = ns.add("pod")
-        link(pod, "vp", "10.244.9.1/24", POD_CLIENT + "/24")
+        ns.link(node, pod, "vp", "10.244.9.1/24", POD_CLIENT + "/24")
         ext = ns.add("ext")
-        link(ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
+        ns.link(node, ext, "ve", NODE_IP + "/24", EXT_CLIENT + "/24")
         # The external IP is routed to this node and held by it (the case kube-proxy's
         # dst-type LOCAL rules are for); service IPs leave by the default route unless a rule
         # sends them to the proxy. The gateway namespace does not forward.

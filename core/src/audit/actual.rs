@@ -5,26 +5,34 @@
 
 use std::collections::BTreeSet;
 
-use crate::netfilter::{builtin_chains, detect_form, probability_threshold, split_words};
-use crate::netfilter::{Dump, DumpForm};
+use crate::netfilter::{builtin_chains, detect_form, probability_threshold, words_of};
+use crate::netfilter::{parse_into, parse_rules_into, Dump, DumpForm, Filler, RuleSink};
 use crate::{Error, Issue, Result};
 
-/// The node's rules as read, with what the report must say about them.
-pub(crate) struct Actual {
-    pub dump: Dump,
+/// What reading a node's rules found besides the rules.
+pub(crate) struct Read {
     /// The one table compared (`iptables -S`, or a table the caller named); `None`: both.
     pub only_table: Option<String>,
     pub notes: Vec<String>,
 }
 
-/// Reads `text` (named `file` in errors). `table`: the table an `iptables -S` output lists, or
-/// the one table to compare (`filter` or `nat`); `None` infers it for `iptables -S`.
-pub(crate) fn read(
+/// The rules of `text` (named `file` in errors) as [`read_into`] reads them.
+pub(crate) fn read(text: &str, file: Option<&str>, v6: bool, table: Option<&str>) -> Result<Dump> {
+    let mut fill = Filler::default();
+    read_into(text, file, v6, table, &mut fill)?;
+    Ok(fill.finish().expect("every table committed"))
+}
+
+/// Reads `text` (named `file` in errors) into `sink`. `table`: the table an `iptables -S`
+/// output lists, or the one table to compare (`filter` or `nat`); `None` infers it for
+/// `iptables -S`.
+pub(crate) fn read_into<S: RuleSink>(
     text: &str,
     file: Option<&str>,
     v6: bool,
     table: Option<&str>,
-) -> Result<Actual> {
+    sink: &mut S,
+) -> Result<Read> {
     if let Some(t) = table {
         if t != "filter" && t != "nat" {
             return Err(Error::InvalidArgument(format!(
@@ -43,7 +51,7 @@ pub(crate) fn read(
     let (form, n) = detect_form(text);
     let shown = text.lines().nth(n.saturating_sub(1)).unwrap_or("").trim();
     let mut notes = Vec::new();
-    let (dump, only_table) = match form {
+    let only_table = match form {
         DumpForm::Listing => {
             return Err(at(
                 n,
@@ -75,13 +83,14 @@ pub(crate) fn read(
                 "read as `iptables -t {t} -S` output: only the {t} table is compared; audit \
                  `iptables-save` output to compare the filter and nat tables together"
             ));
-            (Dump::parse_rules(text, file, v6, t)?, Some(t.to_owned()))
+            parse_rules_into(text, file, v6, t, sink)?;
+            Some(t.to_owned())
         }
         DumpForm::Save => {
-            let dump = Dump::parse(text, file, v6)?;
-            if table.is_none() && !dump.tables.is_empty() {
+            let tables = parse_into(text, file, v6, sink)?;
+            if table.is_none() && !tables.is_empty() {
                 for (t, other) in [("filter", "nat"), ("nat", "filter")] {
-                    if dump.table(t).is_none() {
+                    if !tables.iter().any(|n| n == t) {
                         notes.push(format!(
                             "the dump has no {t} table (`iptables-save -t {other}`?): its \
                              kube-proxy rules are reported missing; give --table {other} \
@@ -90,7 +99,7 @@ pub(crate) fn read(
                     }
                 }
             }
-            (dump, table.map(str::to_owned))
+            table.map(str::to_owned)
         }
     };
     if text.contains("# Warning: iptables-legacy tables present") {
@@ -102,11 +111,7 @@ pub(crate) fn read(
         );
     }
     notes.extend(older_kube_proxy(text));
-    Ok(Actual {
-        dump,
-        only_table,
-        notes,
-    })
+    Ok(Read { only_table, notes })
 }
 
 /// The table of kube-proxy's chains that exist in one table only.
@@ -258,22 +263,30 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         if !line.starts_with("-A KUBE-") {
             continue;
         }
-        if line.contains("--match-set KUBE-CLUSTER-IP ") {
+        // One pass over the line's bytes (a dump has hundreds of thousands of lines): every
+        // `--` where one of the flags may start.
+        let (mut interesting, mut ipvs_set) = (false, false);
+        let b = line.as_bytes();
+        for at in (1..b.len()).filter(|&i| b[i] == b'-' && b[i - 1] == b'-') {
+            let opt = &b[at - 1..];
+            ipvs_set |= opt.starts_with(b"--match-set KUBE-CLUSTER-IP ");
+            interesting |= opt.starts_with(b"--comment")
+                || opt.starts_with(b"--physdev-is-in")
+                || opt.starts_with(b"--probability");
+        }
+        if ipvs_set {
             ipvs.see(n, String::new);
         }
-        let interesting = line.contains("--comment")
-            || line.contains("--physdev-is-in")
-            || line.contains("--probability");
         if !interesting {
             continue;
         }
-        let Ok(words) = split_words(line) else {
+        let Ok(words) = words_of(line) else {
             continue;
         };
         let after = |flag: &str| {
             words
                 .iter()
-                .position(|w| w == flag)
+                .position(|w| w.as_ref() == flag)
                 .and_then(|p| words.get(p + 1))
         };
         if let Some(c) = after("--comment") {
@@ -285,7 +298,7 @@ fn older_kube_proxy(text: &str) -> Vec<String> {
         // iptables mode's external-IP rule jumped to the service chain; ipvs mode still writes
         // the same matches with `-j ACCEPT` (spec: ipvs.md, nat KUBE-SERVICES).
         let to_service = words.last().is_some_and(|j| j.starts_with("KUBE-SVC-"));
-        if to_service && words.iter().any(|w| w == "--physdev-is-in") {
+        if to_service && words.iter().any(|w| w.as_ref() == "--physdev-is-in") {
             physdev.see(n, String::new);
         }
         if let Some(p) = after("--probability").and_then(|v| v.parse::<f64>().ok()) {

@@ -335,8 +335,9 @@ impl Auditor<'_> {
             act.chains.iter().map(|c| (c.name.as_str(), c)).collect();
         let names: BTreeSet<&str> = e.keys().chain(a.keys()).copied().collect();
         for name in names {
-            let g = self.owners.of_name(name);
-            let place = format!("{} {name}", self.tbl);
+            // The owner and the place are only made for a chain with drift (most have none).
+            let g = || self.owners.of_name(name);
+            let place = || format!("{} {name}", self.tbl);
             match (e.get(name), a.get(name)) {
                 (Some(ec), None) => {
                     let rules: Vec<AuditRule> = ec
@@ -344,6 +345,7 @@ impl Auditor<'_> {
                         .iter()
                         .map(|r| self.rule(name, self.rule_line(name, r)))
                         .collect();
+                    let (g, place) = (g(), place());
                     let grp = self.group(g);
                     grp.missing_chains.push(place);
                     grp.missing.extend(rules);
@@ -354,6 +356,7 @@ impl Auditor<'_> {
                         .iter()
                         .map(|r| self.rule(name, self.rule_line(name, r)))
                         .collect();
+                    let (g, place) = (g(), place());
                     let grp = self.group(g);
                     grp.extra_chains.push(place);
                     grp.extra.extend(rules);
@@ -362,18 +365,23 @@ impl Auditor<'_> {
                     let (want, have) = (self.chain_decl(ec), self.chain_decl(ac));
                     if want != have {
                         let c = self.changed(name, want, have);
-                        self.group(g.clone()).changed.push(c);
+                        self.group(g()).changed.push(c);
                     }
-                    self.rules(name, g, ec, ac);
+                    self.rules(name, ec, ac);
                 }
                 (None, None) => {}
             }
         }
     }
 
-    fn rules(&mut self, name: &str, g: Option<String>, ec: &ListedChain, ac: &ListedChain) {
+    fn rules(&mut self, name: &str, ec: &ListedChain, ac: &ListedChain) {
         let el: Vec<String> = ec.rules.iter().map(|r| self.rule_line(name, r)).collect();
         let al: Vec<String> = ac.rules.iter().map(|r| self.rule_line(name, r)).collect();
+        if el == al {
+            // The same rules in the same order: nothing to report (what `diff_rules` finds).
+            return;
+        }
+        let g = self.owners.of_name(name);
         let d = diff_rules(&el, &al);
         let missing: Vec<AuditRule> = d
             .missing

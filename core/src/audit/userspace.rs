@@ -28,9 +28,7 @@
 //! assert!(r.notes.iter().any(|n| n.contains(r#""proxyPorts": {"default/web": 41000}"#)));
 //! ```
 
-use std::collections::HashMap;
-
-use super::{compare, ActualDump, AuditReport, Expected};
+use super::{compare, ActualDump, AuditReport, Expected, Side};
 use crate::netfilter::{Dump, Target};
 use crate::proxier::config::ProxierSettings;
 use crate::render::userspace::{
@@ -65,10 +63,11 @@ pub fn audit(
     let resolved = settings.resolve(cluster)?;
     let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
     let proxy = Proxy::build(&snap, &resolved)?;
-    let dump = portal_dump(&proxy)?;
+    let v6 = resolved.ip_family == crate::model::IpFamily::IPv6;
     let expected = Expected {
-        dumps: &[&dump],
-        owner: HashMap::new(),
+        rules: Side::expected(&[&portal_dump(&proxy)?], v6, KUBELET_CHAINS),
+        owner: Default::default(),
+        owners: &[],
         names: proxy
             .ports
             .iter()
@@ -78,9 +77,8 @@ pub fn audit(
         order_free,
         ignored: KUBELET_CHAINS,
     };
-    let mut report = compare(&expected, &resolved, actual, how)?;
-    let v6 = resolved.ip_family == crate::model::IpFamily::IPv6;
-    let node = super::actual::read(actual, how.file, v6, how.table)?.dump;
+    let mut report = compare(expected, &resolved, actual, how)?;
+    let node = super::actual::read(actual, how.file, v6, how.table)?;
     if let Some(note) = ports_note(&proxy, &node) {
         report.notes.push(note);
     }

@@ -77,11 +77,42 @@ impl Dump {
     }
 }
 
-/// A dump being filled table by table, the way `iptables-restore` reads its input: a table is
-/// opened, chains are declared (once each: a dump can declare 100k+ chains), rules are added,
-/// the table is committed.
+/// Where a reader of rules (a dump's text, or a renderer's words through `RuleBuilder`) puts
+/// them, table by table, the way `iptables-restore` reads its input: a table is opened, chains
+/// are declared, rules are added, the table is committed. `Filler` keeps everything as a
+/// [`Dump`]; a caller that needs less of each rule (the audit keeps its text) implements it to
+/// drop each rule once read.
+pub(crate) trait RuleSink {
+    /// Opens a table; `false` when one is already open.
+    fn begin(&mut self, table: &str) -> bool;
+    /// Whether a table is open.
+    fn is_open(&self) -> bool;
+    /// Declares a chain in the open table (a repeated declaration is ignored).
+    fn declare(&mut self, chain: &str, policy: &str);
+    /// Appends a rule to its chain in the open table.
+    fn append(&mut self, rule: Rule);
+    /// Offers an `-A CHAIN …` line of a dump's text before it is read: `true` when the sink
+    /// took the line as it is (it knows the rule that prints as exactly this text), so the
+    /// reader skips it; `false` (the default) to have it read and given to
+    /// [`RuleSink::append`].
+    fn append_text(&mut self, _line: &str) -> bool {
+        false
+    }
+    /// Inserts a rule before the `pos`-th (1-based) rule of its chain, or at the end of the
+    /// chain when it has fewer rules (`-I CHAIN pos`).
+    fn insert(&mut self, pos: usize, rule: Rule);
+    /// Removes the rules of a chain (`-F CHAIN`).
+    fn flush(&mut self, chain: &str);
+    /// Records the deletion of a chain (`-X CHAIN`).
+    fn delete(&mut self, chain: &str);
+    /// Closes the open table; `false` when none is open.
+    fn commit(&mut self) -> bool;
+}
+
+/// A dump being filled table by table (see [`RuleSink`]); chains are declared once each (a
+/// dump can declare 100k+ chains).
 #[derive(Debug, Default)]
-pub(super) struct Filler {
+pub(crate) struct Filler {
     dump: Dump,
     cur: Option<Table>,
     declared: HashSet<String, Fast>,
@@ -99,11 +130,6 @@ impl Filler {
         });
         self.declared.clear();
         true
-    }
-
-    /// The open table.
-    pub fn table(&mut self) -> Option<&mut Table> {
-        self.cur.as_mut()
     }
 
     /// Declares a chain in the open table (a repeated declaration is ignored); `false` when no
@@ -136,6 +162,48 @@ impl Filler {
     /// The dump; `None` when a table is still open.
     pub fn finish(self) -> Option<Dump> {
         self.cur.is_none().then_some(self.dump)
+    }
+}
+
+impl RuleSink for Filler {
+    fn begin(&mut self, table: &str) -> bool {
+        Filler::begin(self, table)
+    }
+
+    fn is_open(&self) -> bool {
+        self.cur.is_some()
+    }
+
+    fn declare(&mut self, chain: &str, policy: &str) {
+        Filler::declare(self, chain, policy);
+    }
+
+    fn append(&mut self, rule: Rule) {
+        if let Some(t) = self.cur.as_mut() {
+            t.rules.push(rule);
+        }
+    }
+
+    fn insert(&mut self, pos: usize, rule: Rule) {
+        if let Some(t) = self.cur.as_mut() {
+            t.insert_rule(pos, rule);
+        }
+    }
+
+    fn flush(&mut self, chain: &str) {
+        if let Some(t) = self.cur.as_mut() {
+            t.rules.retain(|r| r.chain != chain);
+        }
+    }
+
+    fn delete(&mut self, chain: &str) {
+        if let Some(t) = self.cur.as_mut() {
+            t.deleted.push(chain.to_owned());
+        }
+    }
+
+    fn commit(&mut self) -> bool {
+        Filler::commit(self)
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use ipnet::IpNet;
 
 use super::dump::{builtin_chains, Dump};
-use super::rule::{Match, Opt, RecentAction, Rule, SaveStyle, Target};
+use super::rule::{AddrMatch, Match, Opt, RecentAction, Rule, SaveStyle, Target};
 
 /// Lookups on the hot path: ahash instead of SipHash.
 type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
@@ -127,77 +127,405 @@ struct RuleTexts {
     applied: Arc<str>,
     /// The effect of a statistic rule whose branch is not taken.
     not_taken: Arc<str>,
+    /// A MARK rule's effect on a packet without a mark (the mark kube-proxy's rules meet).
+    mark_from_zero: Arc<str>,
+}
+
+/// How a port option reads (`80`, `30000:32767`, `:1024`); text that is no port never matches.
+#[derive(Clone, Copy, Debug)]
+enum PortSpec {
+    Range(u16, u16),
+    Never,
+}
+
+impl PortSpec {
+    fn parse(spec: &str) -> PortSpec {
+        match spec.split_once(':') {
+            Some((a, b)) => PortSpec::Range(a.parse().unwrap_or(0), b.parse().unwrap_or(u16::MAX)),
+            None => match spec.parse() {
+                Ok(p) => PortSpec::Range(p, p),
+                Err(_) => PortSpec::Never,
+            },
+        }
+    }
+
+    fn contains(self, port: u16) -> bool {
+        match self {
+            PortSpec::Range(lo, hi) => (lo..=hi).contains(&port),
+            PortSpec::Never => false,
+        }
+    }
+}
+
+/// An `addrtype` option: which of the types it lists the address must be (or not be).
+#[derive(Clone, Copy, Debug)]
+struct AddrTypes {
+    local: bool,
+    unicast: bool,
+    negated: bool,
+}
+
+impl AddrTypes {
+    fn read(o: &Option<Opt>) -> Option<AddrTypes> {
+        o.as_ref().map(|o| AddrTypes {
+            local: o.value.split(',').any(|t| t == "LOCAL"),
+            unicast: o.value.split(',').any(|t| t == "UNICAST"),
+            negated: o.negated,
+        })
+    }
+
+    fn matches(self, local: bool) -> bool {
+        ((self.local && local) || (self.unicast && !local)) != self.negated
+    }
+}
+
+/// A match module, read once for evaluation (in the rule's order; modules that always match
+/// for a first packet, `comment`, `nfacct`, `recent --set/--remove`, are left out).
+#[derive(Debug)]
+enum Cond {
+    Port {
+        proto: Proto,
+        /// `--sport` given: the source port is not modelled, so the match fails.
+        sport: bool,
+        dport: Option<(PortSpec, bool)>,
+    },
+    Addrtype {
+        src: Option<AddrTypes>,
+        dst: Option<AddrTypes>,
+    },
+    /// `[!] --ctstate`: whether the states list `NEW` and `DNAT`.
+    Conntrack {
+        negated: bool,
+        new: bool,
+        dnat: bool,
+    },
+    Mark {
+        negated: bool,
+        value: u32,
+        mask: u32,
+    },
+    /// `recent --rcheck/--update`: the client must have a live entry in the list.
+    Recent(String),
+    /// A module the model does not know: never matches, with a warning.
+    Other(String),
+}
+
+/// What a rule's target does, read once.
+#[derive(Debug)]
+enum Act {
+    CountOnly,
+    Mark {
+        value: u32,
+        mask: u32,
+    },
+    /// DNAT to the address and port of `--to-destination`, `None` when it cannot be read.
+    Dnat(Option<(IpAddr, u16)>),
+    Masquerade,
+    Reject,
+    Accept,
+    Drop,
+    Return,
+    /// A jump to a chain of the same table, `None` when the table has no such chain.
+    Jump(Option<u32>),
+    Other,
+}
+
+/// A protocol name; kube-proxy's three compare without reading text.
+#[derive(Debug)]
+enum Proto {
+    Tcp,
+    Udp,
+    Sctp,
+    Other(Box<str>),
+}
+
+impl Proto {
+    fn read(s: &str) -> Proto {
+        match s {
+            "tcp" => Proto::Tcp,
+            "udp" => Proto::Udp,
+            "sctp" => Proto::Sctp,
+            s => Proto::Other(s.into()),
+        }
+    }
+
+    fn is(&self, p: &str) -> bool {
+        match self {
+            Proto::Tcp => p == "tcp",
+            Proto::Udp => p == "udp",
+            Proto::Sctp => p == "sctp",
+            Proto::Other(s) => **s == *p,
+        }
+    }
+}
+
+/// A rule's matches and target as evaluation reads them: everything a packet is checked
+/// against in one small value, so that a walk reads the rule model only for the rules that act.
+#[derive(Debug)]
+struct Compiled {
+    src: Option<AddrMatch>,
+    dst: Option<AddrMatch>,
+    /// `-i` given (the pattern is read from the rule).
+    in_iface: bool,
+    /// `-o` given, and whether negated.
+    out_iface: Option<bool>,
+    /// `-p`, and whether negated.
+    proto: Option<(Proto, bool)>,
+    /// The destination port the chain's index files the rule under (see [`ChainIndex`]).
+    dport_key: Option<u16>,
+    /// The match modules, a range of the chain's `conds`.
+    conds: (u32, u32),
+    /// The last `-m statistic` match: kernel threshold and the `k` of the nominal `1/k`.
+    stat: Option<(u32, u128)>,
+    act: Act,
+}
+
+impl Compiled {
+    /// Reads `r`, appending its match modules to `conds`; `Act::Jump` targets are resolved by
+    /// [`RuleSet::new`] once every chain is known.
+    fn read<'r>(r: &'r Rule, conds: &mut Vec<Cond>) -> (Compiled, Option<&'r str>) {
+        let first = conds.len() as u32;
+        let mut stat = None;
+        for m in &r.matches {
+            match m {
+                Match::Comment { .. } | Match::Nfacct { .. } => {}
+                Match::Port {
+                    proto,
+                    sport,
+                    dport,
+                } => conds.push(Cond::Port {
+                    proto: Proto::read(proto),
+                    sport: sport.is_some(),
+                    dport: dport
+                        .as_ref()
+                        .map(|o| (PortSpec::parse(&o.value), o.negated)),
+                }),
+                Match::Addrtype { src_type, dst_type } => conds.push(Cond::Addrtype {
+                    src: AddrTypes::read(src_type),
+                    dst: AddrTypes::read(dst_type),
+                }),
+                Match::Conntrack { negated, states } => conds.push(Cond::Conntrack {
+                    negated: *negated,
+                    new: states.iter().any(|s| s == "NEW"),
+                    dnat: states.iter().any(|s| s == "DNAT"),
+                }),
+                Match::Mark {
+                    negated,
+                    value,
+                    mask,
+                } => conds.push(Cond::Mark {
+                    negated: *negated,
+                    value: *value,
+                    mask: *mask,
+                }),
+                Match::Statistic { threshold, text } => {
+                    // The nominal share: the printed probability is kube-proxy's 1/k.
+                    let nominal = text
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| *p > 0.0)
+                        .map(|p| (1.0 / p).round() as u128)
+                        .unwrap_or(1)
+                        .max(1);
+                    stat = Some((*threshold, nominal));
+                }
+                Match::Recent { action, name, .. } => match action {
+                    RecentAction::Rcheck | RecentAction::Update => {
+                        conds.push(Cond::Recent(name.clone()))
+                    }
+                    RecentAction::Set | RecentAction::Remove => {}
+                },
+                Match::Other { name, .. } => conds.push(Cond::Other(name.clone())),
+            }
+        }
+        let mut jump = None;
+        let act = match &r.target {
+            Target::None => Act::CountOnly,
+            Target::Mark { value, mask } => Act::Mark {
+                value: *value,
+                mask: *mask,
+            },
+            Target::Dnat { to } => Act::Dnat(split_host_port(to)),
+            Target::Masquerade { .. } => Act::Masquerade,
+            Target::Reject { .. } => Act::Reject,
+            Target::Jump { chain } => match chain.as_str() {
+                "ACCEPT" => Act::Accept,
+                "DROP" => Act::Drop,
+                "RETURN" => Act::Return,
+                c => {
+                    jump = Some(c);
+                    Act::Jump(None)
+                }
+            },
+            Target::Other { .. } => Act::Other,
+        };
+        let host = r
+            .dst
+            .as_ref()
+            .is_some_and(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
+        let dport_key = if host {
+            None
+        } else {
+            r.matches.iter().find_map(|m| match m {
+                Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
+                _ => None,
+            })
+        };
+        let compiled = Compiled {
+            src: r.src.clone(),
+            dst: r.dst.clone(),
+            in_iface: r.in_iface.is_some(),
+            out_iface: r.out_iface.as_ref().map(|o| o.negated),
+            proto: r.proto.as_ref().map(|o| (Proto::read(&o.value), o.negated)),
+            dport_key,
+            conds: (first, conds.len() as u32),
+            stat,
+            act,
+        };
+        (compiled, jump)
+    }
 }
 
 /// A chain's rules with an index on destination host and destination port, so that a packet
 /// is checked only against rules that can match it (KUBE-SERVICES has one rule per service IP).
+/// A rule is filed under its destination when that is one address, else under the first
+/// destination port of its `-m tcp/udp/sctp` matches, else it is checked for every packet.
 #[derive(Debug, Default)]
 struct ChainIndex {
     table: Arc<str>,
     name: Arc<str>,
+    compiled: Vec<Compiled>,
+    conds: Vec<Cond>,
+    /// The index of a long chain; a short one is scanned, each rule's key checked in place.
+    lookup: Option<Box<Lookup>>,
     rules: Vec<Rule>,
     /// Each rule's texts for trace steps, made on first use.
-    texts: Vec<OnceLock<Arc<RuleTexts>>>,
-    by_dst: HashMap<IpAddr, Vec<usize>>,
-    by_dport: HashMap<u16, Vec<usize>>,
-    always: Vec<usize>,
+    texts: Vec<OnceLock<RuleTexts>>,
 }
 
+/// Rule positions by key, each list in rule order.
+#[derive(Debug, Default)]
+struct Lookup {
+    by_dst: HashMap<IpAddr, Vec<u32>>,
+    by_dport: HashMap<u16, Vec<u32>>,
+    always: Vec<u32>,
+}
+
+/// Chains up to this long are scanned rather than looked up.
+const SCAN: usize = 16;
+
 impl ChainIndex {
-    fn build(table: String, name: String, rules: Vec<Rule>) -> ChainIndex {
+    fn build(table: Arc<str>, name: String, rules: Vec<Rule>) -> ChainIndex {
         let mut c = ChainIndex {
-            table: table.into(),
+            table,
             name: name.into(),
             texts: (0..rules.len()).map(|_| OnceLock::new()).collect(),
             rules,
             ..Default::default()
         };
-        for (i, r) in c.rules.iter().enumerate() {
-            let host = r
-                .dst
-                .as_ref()
-                .filter(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
-            if let Some(a) = host {
-                c.by_dst.entry(a.net.addr()).or_default().push(i);
-                continue;
+        if c.rules.len() > SCAN {
+            let mut l = Lookup::default();
+            for (i, r) in c.rules.iter().enumerate() {
+                let i = i as u32;
+                let host = r
+                    .dst
+                    .as_ref()
+                    .filter(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len());
+                if let Some(a) = host {
+                    l.by_dst.entry(a.net.addr()).or_default().push(i);
+                    continue;
+                }
+                let dport = r.matches.iter().find_map(|m| match m {
+                    Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
+                    _ => None,
+                });
+                match dport {
+                    Some(p) => l.by_dport.entry(p).or_default().push(i),
+                    None => l.always.push(i),
+                }
             }
-            let dport = r.matches.iter().find_map(|m| match m {
-                Match::Port { dport: Some(o), .. } if !o.negated => o.value.parse::<u16>().ok(),
-                _ => None,
-            });
-            match dport {
-                Some(p) => c.by_dport.entry(p).or_default().push(i),
-                None => c.always.push(i),
-            }
+            c.lookup = Some(Box::new(l));
         }
         c
     }
 
-    /// Candidate rule positions for a destination, in rule order.
-    fn candidates(&self, dst: IpAddr, dport: u16) -> std::borrow::Cow<'_, [usize]> {
-        if self.by_dst.is_empty() && self.by_dport.is_empty() {
-            return std::borrow::Cow::Borrowed(&self.always);
+    /// Candidate rule positions for a destination from rule `from` on, in rule order.
+    fn candidates(&self, dst: IpAddr, dport: u16, from: usize) -> Candidates<'_> {
+        fn tail(v: &[u32], from: u32) -> &[u32] {
+            &v[v.partition_point(|&i| i < from)..]
         }
-        let empty = Vec::new();
-        let a = self.by_dst.get(&dst).unwrap_or(&empty);
-        let b = self.by_dport.get(&dport).unwrap_or(&empty);
-        let mut v: Vec<usize> = Vec::with_capacity(a.len() + b.len() + self.always.len());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b);
-        v.extend_from_slice(&self.always);
-        v.sort_unstable();
-        std::borrow::Cow::Owned(v)
+        let Some(l) = &self.lookup else {
+            return Candidates::Scan {
+                rules: &self.compiled,
+                at: from,
+                dport,
+            };
+        };
+        let from = from as u32;
+        let a = l.by_dst.get(&dst).map_or(&[][..], |v| tail(v, from));
+        let b = l.by_dport.get(&dport).map_or(&[][..], |v| tail(v, from));
+        Candidates::Lists([a, b, tail(&l.always, from)])
     }
+}
+
+/// The candidates of [`ChainIndex::candidates`]: a short chain's rules whose port key fits
+/// (a rule filed under another destination address fails its `-d` check, which comes before
+/// anything that could warn), or three sorted, disjoint lists merged in rule order.
+enum Candidates<'a> {
+    Scan {
+        rules: &'a [Compiled],
+        at: usize,
+        dport: u16,
+    },
+    Lists([&'a [u32]; 3]),
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            Candidates::Scan { rules, at, dport } => {
+                while let Some(r) = rules.get(*at) {
+                    *at += 1;
+                    if r.dport_key.is_none_or(|p| p == *dport) {
+                        return Some(*at - 1);
+                    }
+                }
+                None
+            }
+            Candidates::Lists(l) => {
+                let k = (0..3)
+                    .filter(|&k| !l[k].is_empty())
+                    .min_by_key(|&k| l[k][0])?;
+                let (first, rest) = l[k].split_first()?;
+                l[k] = rest;
+                Some(*first as usize)
+            }
+        }
+    }
+}
+
+/// The built-in chains a packet's path goes through, resolved once.
+#[derive(Debug, Default)]
+struct Hooks {
+    nat_prerouting: Option<u32>,
+    nat_output: Option<u32>,
+    nat_postrouting: Option<u32>,
+    filter_input: Option<u32>,
+    filter_forward: Option<u32>,
+    filter_output: Option<u32>,
 }
 
 /// Rules indexed for evaluation: many packets can be evaluated against one set.
 #[derive(Debug)]
 pub struct RuleSet {
-    /// table → chain → index into `chains`.
-    tables: HashMap<String, HashMap<String, usize>>,
     chains: Vec<ChainIndex>,
+    hooks: Hooks,
     local: Vec<IpNet>,
     style: SaveStyle,
+    /// The effect of a rule without a target.
+    count_only: Arc<str>,
 }
 
 impl RuleSet {
@@ -206,35 +534,79 @@ impl RuleSet {
     /// decision: a packet for one of them goes to `INPUT`); loopback is always local. `style`
     /// prints the rules in steps.
     pub fn new(dumps: Vec<Dump>, local: &[IpNet], style: SaveStyle) -> RuleSet {
-        let mut per: StdHashMap<String, StdHashMap<String, Vec<Rule>>> = StdHashMap::new();
+        // Chains are numbered in the order their first rule comes (then chains without
+        // rules): a service's chains, written one after the other, sit side by side in memory,
+        // so that a walk through them touches few cache lines.
+        let mut tables: HashMap<String, HashMap<String, u32>> = HashMap::default();
+        let mut order: Vec<(Arc<str>, String, Vec<Rule>)> = Vec::new();
+        let mut names: HashMap<String, Arc<str>> = HashMap::default();
         for d in dumps {
             for t in d.tables {
-                let chains = per.entry(t.name.clone()).or_default();
-                for c in t.chains {
-                    chains.entry(c.name).or_default();
-                }
+                let table = names
+                    .entry(t.name.clone())
+                    .or_insert_with(|| t.name.as_str().into())
+                    .clone();
+                let ids = tables.entry(t.name).or_default();
                 for r in t.rules {
-                    chains.entry(r.chain.clone()).or_default().push(r);
+                    let id = match ids.get(&r.chain) {
+                        Some(&id) => id,
+                        None => {
+                            let id = order.len() as u32;
+                            ids.insert(r.chain.clone(), id);
+                            order.push((table.clone(), r.chain.clone(), Vec::new()));
+                            id
+                        }
+                    };
+                    order[id as usize].2.push(r);
+                }
+                for c in t.chains {
+                    if !ids.contains_key(&c.name) {
+                        ids.insert(c.name.clone(), order.len() as u32);
+                        order.push((table.clone(), c.name, Vec::new()));
+                    }
                 }
             }
         }
-        let mut tables: HashMap<String, HashMap<String, usize>> = HashMap::default();
-        let mut all = Vec::new();
-        for (t, chains) in per {
-            let ids = tables.entry(t.clone()).or_default();
-            for (c, r) in chains {
-                ids.insert(c.clone(), all.len());
-                all.push(ChainIndex::build(t.clone(), c, r));
-            }
+        let mut all: Vec<ChainIndex> = order
+            .into_iter()
+            .map(|(table, name, rules)| ChainIndex::build(table, name, rules))
+            .collect();
+        // Jump targets are chains of the rule's own table, found by name once.
+        for c in &mut all {
+            let ids = &tables[&*c.table];
+            let mut conds = Vec::new();
+            c.compiled = c
+                .rules
+                .iter()
+                .map(|r| {
+                    let (mut compiled, jump) = Compiled::read(r, &mut conds);
+                    if let Some(j) = jump {
+                        compiled.act = Act::Jump(ids.get(j).copied());
+                    }
+                    compiled
+                })
+                .collect();
+            conds.shrink_to_fit();
+            c.conds = conds;
         }
+        let hook = |t: &str, c: &str| tables.get(t).and_then(|ids| ids.get(c)).copied();
+        let hooks = Hooks {
+            nat_prerouting: hook("nat", "PREROUTING"),
+            nat_output: hook("nat", "OUTPUT"),
+            nat_postrouting: hook("nat", "POSTROUTING"),
+            filter_input: hook("filter", "INPUT"),
+            filter_forward: hook("filter", "FORWARD"),
+            filter_output: hook("filter", "OUTPUT"),
+        };
         let mut local = local.to_vec();
         local.push("127.0.0.0/8".parse().expect("constant"));
         local.push("::1/128".parse().expect("constant"));
         RuleSet {
-            tables,
             chains: all,
+            hooks,
             local,
             style,
+            count_only: "count only".into(),
         }
     }
 
@@ -261,222 +633,298 @@ impl RuleSet {
             mark: 0,
             dnat: None,
             masquerade: false,
-            steps: Vec::new(),
-            branches: Vec::new(),
+            steps: NONE,
+            branches: NONE,
         };
+        thread_local! {
+            /// Every trace on a thread reuses one trail: no allocation once it has grown to the
+            /// size of the node's paths.
+            static TRAIL: std::cell::RefCell<Trail> = std::cell::RefCell::default();
+        }
+        TRAIL.with(|t| match t.try_borrow_mut() {
+            Ok(mut trail) => {
+                trail.clear();
+                let paths = self.walk(packet, start, &mut trail, warnings);
+                if trail.steps.capacity() > 1 << 16 {
+                    *trail = Trail::default();
+                }
+                paths
+            }
+            Err(_) => self.walk(packet, start, &mut Trail::default(), warnings),
+        })
+    }
+
+    /// [`RuleSet::evaluate`] with `trail` to record the paths in.
+    fn walk(
+        &self,
+        packet: &Packet,
+        start: State,
+        trail: &mut Trail,
+        warnings: &mut Vec<String>,
+    ) -> Vec<Path> {
+        let h = &self.hooks;
         let first_hook = if packet.local_out {
-            "OUTPUT"
+            h.nat_output
         } else {
-            "PREROUTING"
+            h.nat_prerouting
         };
         let mut paths = Vec::new();
-        for (st, v) in self.run_hook(packet, "nat", first_hook, start, warnings) {
+        for (st, stop) in self.run_hook(packet, first_hook, start, trail, warnings) {
             // nat has no verdicts kube-proxy uses other than ACCEPT; a DROP there is honoured.
-            if v.is_some() {
-                paths.push(self.finish(st, v));
+            if stop.is_some() {
+                paths.push(self.finish(st, stop, trail));
                 continue;
             }
-            let filter_hook = if packet.local_out {
-                "OUTPUT"
+            let (filter_hook, forwarded) = if packet.local_out {
+                (h.filter_output, true)
             } else if self.is_local(st.dst) {
-                "INPUT"
+                (h.filter_input, false)
             } else {
-                "FORWARD"
+                (h.filter_forward, true)
             };
-            let forwarded = filter_hook != "INPUT";
-            for (st, v) in self.run_hook(packet, "filter", filter_hook, st, warnings) {
-                if v.is_some() || !forwarded {
-                    paths.push(self.finish(st, v));
+            for (st, stop) in self.run_hook(packet, filter_hook, st, trail, warnings) {
+                if stop.is_some() || !forwarded {
+                    paths.push(self.finish(st, stop, trail));
                     continue;
                 }
-                for (st, v) in self.run_hook(packet, "nat", "POSTROUTING", st, warnings) {
-                    paths.push(self.finish(st, v));
+                for (st, stop) in self.run_hook(packet, h.nat_postrouting, st, trail, warnings) {
+                    paths.push(self.finish(st, stop, trail));
                 }
             }
         }
         paths
     }
 
-    /// A finished path: `verdict` when a rule dropped or rejected the packet, else accepted
+    /// A finished path: the verdict of the rule that stopped the packet (`stop`), else accepted
     /// (DNATed when a DNAT rule applied).
-    fn finish(&self, st: State, verdict: Option<Verdict>) -> Path {
-        let verdict = verdict.unwrap_or_else(|| match &st.dnat {
-            Some((endpoint, chain)) => Verdict::Dnat {
-                endpoint: endpoint.clone(),
-                chain: chain.clone(),
+    fn finish(&self, st: State, stop: Option<RuleAt>, trail: &mut Trail) -> Path {
+        let verdict = match stop {
+            Some(at) => {
+                let (c, r) = self.rule(at);
+                let reason = r.comment().unwrap_or(&c.name).to_owned();
+                match &r.target {
+                    Target::Reject { with } => Verdict::Reject {
+                        with: with.clone(),
+                        reason,
+                    },
+                    _ => Verdict::Drop { reason },
+                }
+            }
+            None => match st.dnat {
+                Some(at) => {
+                    let (c, r) = self.rule(at);
+                    let Target::Dnat { to } = &r.target else {
+                        unreachable!("dnat is set by DNAT rules only")
+                    };
+                    Verdict::Dnat {
+                        endpoint: to.clone(),
+                        chain: String::from(&*c.name),
+                    }
+                }
+                None => Verdict::Accept,
             },
-            None => Verdict::Accept,
-        });
+        };
+        trail.scratch.clear();
+        let mut at = st.steps;
+        while at != NONE {
+            let (parent, raw) = trail.steps[at as usize];
+            trail.scratch.push(raw);
+            at = parent;
+        }
+        let steps = trail.scratch.iter().rev().map(|s| self.step(s)).collect();
+        let mut n = 0;
+        let mut at = st.branches;
+        while at != NONE {
+            n += 1;
+            at = trail.branches[at as usize].0;
+        }
+        let mut branches = Vec::with_capacity(n);
+        let mut at = st.branches;
+        while at != NONE {
+            let (parent, b) = trail.branches[at as usize];
+            branches.push(b);
+            at = parent;
+        }
+        branches.reverse();
         Path {
             verdict,
             masquerade: st.masquerade,
-            steps: st.steps.iter().map(|s| self.step(s)).collect(),
-            branches: st.branches,
+            steps,
+            branches,
         }
     }
 
-    /// Runs a built-in chain; returns every resulting state with `Some(verdict)` when the
-    /// packet was dropped or rejected, `None` when it goes on.
+    fn rule(&self, at: RuleAt) -> (&ChainIndex, &Rule) {
+        let c = &self.chains[at.chain as usize];
+        (c, &c.rules[at.rule as usize])
+    }
+
+    /// Runs a built-in chain; returns every resulting state with the rule that dropped or
+    /// rejected the packet, `None` when it goes on.
     fn run_hook(
         &self,
         packet: &Packet,
-        table: &str,
-        chain: &str,
+        hook: Option<u32>,
         st: State,
+        trail: &mut Trail,
         warnings: &mut Vec<String>,
-    ) -> Vec<(State, Option<Verdict>)> {
-        let mut out = Vec::new();
-        self.run_chain(packet, table, chain, 0, st, 0, warnings, &mut |st, flow| {
-            let v = match flow {
-                Flow::Drop(reason) => Some(Verdict::Drop { reason }),
-                Flow::Reject(with, reason) => Some(Verdict::Reject { with, reason }),
+    ) -> Few<(State, Option<RuleAt>)> {
+        let mut out = Few::default();
+        let Some(cid) = hook else {
+            out.push((st, None));
+            return out;
+        };
+        self.run_chain(packet, cid, 0, st, 0, trail, warnings, &mut |st, flow| {
+            let stop = match flow {
+                Flow::Stop(at) => Some(at),
                 _ => None, // ACCEPT, fall-through (policy ACCEPT), RETURN from a built-in chain
             };
-            out.push((st, v));
+            out.push((st, stop));
         });
         out
     }
 
-    /// Evaluates `chain` from rule `from`; calls `done` for every way the chain ends.
+    /// Evaluates chain `cid` from rule `from`; calls `done` for every way the chain ends.
     #[allow(clippy::too_many_arguments)]
     fn run_chain(
         &self,
         packet: &Packet,
-        table: &str,
-        chain: &str,
+        cid: u32,
         from: usize,
         mut st: State,
         depth: usize,
+        trail: &mut Trail,
         warnings: &mut Vec<String>,
         done: &mut dyn FnMut(State, Flow),
     ) {
+        let c = &self.chains[cid as usize];
         if depth > 64 {
-            warnings.push(format!("chain nesting too deep at {table} {chain}"));
+            warnings.push(format!("chain nesting too deep at {} {}", c.table, c.name));
             return done(st, Flow::End);
         }
-        let Some(&cid) = self.tables.get(table).and_then(|t| t.get(chain)) else {
-            return done(st, Flow::End);
-        };
-        let c = &self.chains[cid];
         let step = |i: usize, kind: Effect, mark: u32| RawStep {
-            chain: cid as u32,
+            chain: cid,
             rule: i as u32,
             kind,
             mark,
         };
-        let cands = c.candidates(st.dst, st.dst_port);
-        for &i in cands.iter().filter(|&&i| i >= from) {
-            let r = &c.rules[i];
-            let mut stat: Option<(u32, &str)> = None;
-            if !self.matches(packet, r, &st, &mut stat, warnings) {
+        for i in c.candidates(st.dst, st.dst_port, from) {
+            let cr = &c.compiled[i];
+            if !self.matches(packet, c, i, &st, warnings) {
                 continue;
             }
-            let mut taken: Option<&str> = None;
-            if let Some((t, text)) = stat {
+            let taken = cr.stat.is_some();
+            if let Some((t, nominal)) = cr.stat {
                 // Branch: not taken continues with the next rule.
-                let nominal = text
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|p| *p > 0.0)
-                    .map(|p| (1.0 / p).round() as u128)
-                    .unwrap_or(1)
-                    .max(1);
-                let mut skip = st.clone();
-                skip.branches.push(Branch {
-                    threshold: t,
-                    taken: false,
-                    nominal,
-                });
-                st.branches.push(Branch {
-                    threshold: t,
-                    taken: true,
-                    nominal,
-                });
-                taken = Some(text);
-                skip.steps.push(step(i, Effect::NotTaken, 0));
+                let mut skip = st;
+                skip.branches = trail.branch(
+                    st.branches,
+                    Branch {
+                        threshold: t,
+                        taken: false,
+                        nominal,
+                    },
+                );
+                st.branches = trail.branch(
+                    st.branches,
+                    Branch {
+                        threshold: t,
+                        taken: true,
+                        nominal,
+                    },
+                );
+                skip.steps = trail.step(skip.steps, step(i, Effect::NotTaken, 0));
                 // A branch of probability 0 is not a path.
                 if t < STATISTIC_ONE {
-                    self.run_chain(packet, table, chain, i + 1, skip, depth, warnings, done);
+                    self.run_chain(packet, cid, i + 1, skip, depth, trail, warnings, done);
                 }
                 if t == 0 {
                     return;
                 }
             }
-            match &r.target {
-                Target::None => {
-                    st.steps.push(step(i, Effect::CountOnly, 0));
+            let at = RuleAt {
+                chain: cid,
+                rule: i as u32,
+            };
+            match &cr.act {
+                Act::CountOnly => {
+                    st.steps = trail.step(st.steps, step(i, Effect::CountOnly, 0));
                 }
-                Target::Mark { value, mask } => {
+                Act::Mark { value, mask } => {
                     st.mark = (st.mark & !mask) ^ value;
-                    st.steps.push(step(i, Effect::Mark, st.mark));
+                    st.steps = trail.step(st.steps, step(i, Effect::Mark, st.mark));
                 }
-                Target::Dnat { to } => {
-                    st.steps.push(step(i, Effect::Plain, 0));
-                    match split_host_port(to) {
+                Act::Dnat(to) => {
+                    st.steps = trail.step(st.steps, step(i, Effect::Plain, 0));
+                    match to {
                         Some((ip, port)) => {
-                            st.dst = ip;
-                            st.dst_port = port;
+                            st.dst = *ip;
+                            st.dst_port = *port;
                         }
-                        None => warnings.push(format!("cannot read DNAT target {to}")),
+                        None => {
+                            if let Target::Dnat { to } = &c.rules[i].target {
+                                warnings.push(format!("cannot read DNAT target {to}"));
+                            }
+                        }
                     }
-                    st.dnat = Some((to.clone(), chain.to_owned()));
+                    st.dnat = Some(at);
                     return done(st, Flow::Accept);
                 }
-                Target::Masquerade { .. } => {
+                Act::Masquerade => {
                     st.masquerade = true;
-                    st.steps.push(step(i, Effect::Plain, 0));
+                    st.steps = trail.step(st.steps, step(i, Effect::Plain, 0));
                     return done(st, Flow::Accept);
                 }
-                Target::Reject { with } => {
-                    st.steps.push(step(i, Effect::Plain, 0));
-                    let reason = r.comment().unwrap_or(chain).to_owned();
-                    return done(st, Flow::Reject(with.clone(), reason));
+                Act::Reject | Act::Drop => {
+                    st.steps = trail.step(st.steps, step(i, Effect::Plain, 0));
+                    return done(st, Flow::Stop(at));
                 }
-                Target::Jump { chain: j } => match j.as_str() {
-                    "ACCEPT" => {
-                        st.steps.push(step(i, Effect::Plain, 0));
-                        return done(st, Flow::Accept);
-                    }
-                    "DROP" => {
-                        st.steps.push(step(i, Effect::Plain, 0));
-                        let reason = r.comment().unwrap_or(chain).to_owned();
-                        return done(st, Flow::Drop(reason));
-                    }
-                    "RETURN" => {
-                        st.steps.push(step(i, Effect::Plain, 0));
-                        return done(st, Flow::End);
-                    }
-                    _ => {
-                        let e = if taken.is_some() {
-                            Effect::Taken
-                        } else {
-                            Effect::Plain
-                        };
-                        st.steps.push(step(i, e, 0));
-                        let target = j.clone();
-                        let mut cont: Vec<State> = Vec::new();
-                        self.run_chain(
+                Act::Accept => {
+                    st.steps = trail.step(st.steps, step(i, Effect::Plain, 0));
+                    return done(st, Flow::Accept);
+                }
+                Act::Return => {
+                    st.steps = trail.step(st.steps, step(i, Effect::Plain, 0));
+                    return done(st, Flow::End);
+                }
+                Act::Jump(target) => {
+                    let e = if taken { Effect::Taken } else { Effect::Plain };
+                    st.steps = trail.step(st.steps, step(i, e, 0));
+                    let mut cont = Few::default();
+                    match target {
+                        Some(target) => self.run_chain(
                             packet,
-                            table,
-                            &target,
+                            *target,
                             0,
                             st,
                             depth + 1,
+                            trail,
                             warnings,
                             &mut |s, f| match f {
                                 Flow::End => cont.push(s),
                                 other => done(s, other),
                             },
-                        );
-                        for s in cont {
-                            self.run_chain(packet, table, chain, i + 1, s, depth, warnings, done);
+                        ),
+                        // A missing chain is an empty one: the packet goes on.
+                        None => {
+                            if depth + 1 > 64 {
+                                let name = c.rules[i].jump().unwrap_or_default();
+                                warnings
+                                    .push(format!("chain nesting too deep at {} {name}", c.table));
+                            }
+                            cont.push(st);
                         }
-                        return;
                     }
-                },
-                Target::Other { name, .. } => {
-                    warnings.push(format!("target {name} is not modelled: ignored"));
-                    st.steps.push(step(i, Effect::Ignored, 0));
+                    for s in cont {
+                        self.run_chain(packet, cid, i + 1, s, depth, trail, warnings, done);
+                    }
+                    return;
+                }
+                Act::Other => {
+                    if let Target::Other { name, .. } = &c.rules[i].target {
+                        warnings.push(format!("target {name} is not modelled: ignored"));
+                    }
+                    st.steps = trail.step(st.steps, step(i, Effect::Ignored, 0));
                 }
             }
         }
@@ -488,14 +936,15 @@ impl RuleSet {
         let c = &self.chains[s.chain as usize];
         let i = s.rule as usize;
         let r = &c.rules[i];
-        let t = c.texts[i]
-            .get_or_init(|| Arc::new(self.rule_texts(r)))
-            .clone();
+        let t = c.texts[i].get_or_init(|| self.rule_texts(r));
         let effect = match s.kind {
             Effect::Plain | Effect::Taken => t.applied.clone(),
             Effect::NotTaken => t.not_taken.clone(),
-            Effect::CountOnly => "count only".into(),
-            Effect::Mark => format!("mark 0x{:x}", s.mark).into(),
+            Effect::CountOnly => self.count_only.clone(),
+            Effect::Mark => match &c.compiled[i].act {
+                Act::Mark { value, .. } if *value == s.mark => t.mark_from_zero.clone(),
+                _ => format!("mark 0x{:x}", s.mark).into(),
+            },
             Effect::Ignored => format!("{:?} (ignored)", r.target).into(),
         };
         Step {
@@ -528,99 +977,83 @@ impl RuleSet {
             Some(p) => format!("probability {p} taken: {target}"),
             None => target,
         };
+        let mark_from_zero = match &r.target {
+            Target::Mark { value, .. } => format!("mark 0x{value:x}").into(),
+            _ => self.count_only.clone(),
+        };
         RuleTexts {
             save: r.to_save(&self.style).into(),
             applied: applied.into(),
             not_taken: format!("probability {} not taken", prob.unwrap_or("-")).into(),
+            mark_from_zero,
         }
     }
 
-    fn matches<'r>(
+    fn matches(
         &self,
         p: &Packet,
-        r: &'r Rule,
+        c: &ChainIndex,
+        i: usize,
         st: &State,
-        stat: &mut Option<(u32, &'r str)>,
         warnings: &mut Vec<String>,
     ) -> bool {
-        if let Some(a) = &r.src {
+        let cr = &c.compiled[i];
+        if let Some(a) = &cr.src {
             if a.net.contains(&p.src) == a.negated {
                 return false;
             }
         }
-        if let Some(a) = &r.dst {
+        if let Some(a) = &cr.dst {
             if a.net.contains(&st.dst) == a.negated {
                 return false;
             }
         }
-        if let Some(o) = &r.in_iface {
-            let m = p.in_iface.is_some_and(|i| iface_matches(&o.value, i));
-            if m == o.negated {
+        if cr.in_iface {
+            if let Some(o) = &c.rules[i].in_iface {
+                let m = p.in_iface.is_some_and(|i| iface_matches(&o.value, i));
+                if m == o.negated {
+                    return false;
+                }
+            }
+        }
+        // The output interface is not modelled: a non-negated -o never matches.
+        if cr.out_iface == Some(false) {
+            warnings.push(format!("-o in {} is not modelled", c.name));
+            return false;
+        }
+        if let Some((proto, negated)) = &cr.proto {
+            if proto.is(p.protocol) == *negated {
                 return false;
             }
         }
-        if let Some(o) = &r.out_iface {
-            // The output interface is not modelled: a non-negated -o never matches.
-            if !o.negated {
-                warnings.push(format!("-o in {} is not modelled", r.chain));
-                return false;
-            }
-        }
-        if let Some(o) = &r.proto {
-            if (o.value == p.protocol) == o.negated {
-                return false;
-            }
-        }
-        for m in &r.matches {
+        let (from, to) = cr.conds;
+        for m in &c.conds[from as usize..to as usize] {
             let ok = match m {
-                Match::Comment { .. } | Match::Nfacct { .. } => true,
-                Match::Port {
+                Cond::Port {
                     proto,
                     sport,
                     dport,
                 } => {
-                    proto == p.protocol
-                        && sport.is_none()
-                        && dport
-                            .as_ref()
-                            .is_none_or(|o| port_matches(&o.value, st.dst_port) != o.negated)
+                    proto.is(p.protocol)
+                        && !sport
+                        && dport.is_none_or(|(spec, negated)| spec.contains(st.dst_port) != negated)
                 }
-                Match::Addrtype { src_type, dst_type } => {
-                    let t = |o: &Option<Opt>, ip: IpAddr| {
-                        o.as_ref().is_none_or(|o| {
-                            let local = self.is_local(ip);
-                            let is = o.value.split(',').any(|ty| match ty {
-                                "LOCAL" => local,
-                                "UNICAST" => !local,
-                                _ => false,
-                            });
-                            is != o.negated
-                        })
-                    };
-                    t(src_type, p.src) && t(dst_type, st.dst)
+                Cond::Addrtype { src, dst } => {
+                    src.is_none_or(|t| t.matches(self.is_local(p.src)))
+                        && dst.is_none_or(|t| t.matches(self.is_local(st.dst)))
                 }
-                Match::Conntrack { negated, states } => {
+                Cond::Conntrack { negated, new, dnat } => {
                     // First packet: NEW; DNAT once a DNAT happened.
-                    let has = states
-                        .iter()
-                        .any(|s| s == "NEW" || (s == "DNAT" && st.dnat.is_some()));
-                    has != *negated
+                    (*new || (*dnat && st.dnat.is_some())) != *negated
                 }
-                Match::Mark {
+                Cond::Mark {
                     negated,
                     value,
                     mask,
                 } => ((st.mark & mask) == *value) != *negated,
-                Match::Statistic { threshold, text } => {
-                    *stat = Some((*threshold, text.as_str()));
-                    true
-                }
-                Match::Recent { action, name, .. } => match action {
-                    RecentAction::Rcheck | RecentAction::Update => p.recent.contains(name),
-                    RecentAction::Set | RecentAction::Remove => true,
-                },
-                Match::Other { name, .. } => {
-                    warnings.push(format!("match {name} in {} is not modelled", r.chain));
+                Cond::Recent(name) => p.recent.contains(name),
+                Cond::Other(name) => {
+                    warnings.push(format!("match {name} in {} is not modelled", c.name));
                     false
                 }
             };
@@ -632,15 +1065,93 @@ impl RuleSet {
     }
 }
 
-#[derive(Clone, Debug)]
+/// "No step / no branch yet" in a [`Trail`] link.
+const NONE: u32 = u32::MAX;
+
+/// The steps and statistic decisions of every path of one evaluation, each entry linked to the
+/// one before it on its path: paths that share a prefix share its entries, so a branch copies
+/// two indices instead of its steps.
+#[derive(Default)]
+struct Trail {
+    steps: Vec<(u32, RawStep)>,
+    branches: Vec<(u32, Branch)>,
+    /// A path's steps, last first, while [`RuleSet::finish`] reads them.
+    scratch: Vec<RawStep>,
+}
+
+impl Trail {
+    fn clear(&mut self) {
+        self.steps.clear();
+        self.branches.clear();
+        self.scratch.clear();
+    }
+
+    fn step(&mut self, parent: u32, s: RawStep) -> u32 {
+        self.steps.push((parent, s));
+        (self.steps.len() - 1) as u32
+    }
+
+    fn branch(&mut self, parent: u32, b: Branch) -> u32 {
+        self.branches.push((parent, b));
+        (self.branches.len() - 1) as u32
+    }
+}
+
+/// A rule by chain and position.
+#[derive(Clone, Copy, Debug)]
+struct RuleAt {
+    chain: u32,
+    rule: u32,
+}
+
+/// A packet part way through the rules: plain values, so a statistic branch copies it.
+#[derive(Clone, Copy, Debug)]
 struct State {
     dst: IpAddr,
     dst_port: u16,
     mark: u32,
-    dnat: Option<(String, String)>,
+    /// The DNAT rule that applied.
+    dnat: Option<RuleAt>,
     masquerade: bool,
-    steps: Vec<RawStep>,
-    branches: Vec<Branch>,
+    /// The last step of this path in the [`Trail`].
+    steps: u32,
+    /// The last statistic decision of this path in the [`Trail`].
+    branches: u32,
+}
+
+/// A few values, usually one, kept without allocating until there is a second: the states
+/// that come back from a called chain, the ways a hook ends.
+struct Few<T> {
+    first: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T> Few<T> {
+    fn push(&mut self, v: T) {
+        if self.first.is_none() {
+            self.first = Some(v);
+        } else {
+            self.more.push(v);
+        }
+    }
+}
+
+impl<T> IntoIterator for Few<T> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<T>, std::vec::IntoIter<T>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.more)
+    }
 }
 
 /// What a recorded step did (the text is made only for the final result).
@@ -670,25 +1181,14 @@ enum Flow {
     /// Fell off the end or RETURNed: the caller goes on.
     End,
     Accept,
-    Drop(String),
-    Reject(String, String),
+    /// Dropped or rejected by this rule.
+    Stop(RuleAt),
 }
 
 fn iface_matches(pattern: &str, iface: &str) -> bool {
     match pattern.strip_suffix('+') {
         Some(prefix) => iface.starts_with(prefix),
         None => pattern == iface,
-    }
-}
-
-fn port_matches(spec: &str, port: u16) -> bool {
-    match spec.split_once(':') {
-        Some((a, b)) => {
-            let lo = a.parse().unwrap_or(0);
-            let hi = b.parse().unwrap_or(u16::MAX);
-            (lo..=hi).contains(&port)
-        }
-        None => spec.parse() == Ok(port),
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::dump::{Dump, Filler};
+use super::dump::{Dump, Filler, RuleSink};
 use super::form::excerpt;
 use super::rule::{probability_threshold, AddrMatch, Match, Opt, RecentAction, Rule, Target};
 use crate::{Error, Issue, Result};
@@ -14,44 +14,39 @@ use crate::{Error, Issue, Result};
 /// Splits a rule line into words: double-quoted words (with backslash escapes) become one word
 /// without their quotes.
 pub fn split_words(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-            chars.next();
-        }
-        let Some(&c) = chars.peek() else { break };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            w.push(n);
-                        }
-                    }
-                    '"' => {
-                        closed = true;
-                        break;
-                    }
-                    c => w.push(c),
+    Ok(words_of(line)?.into_iter().map(Cow::into_owned).collect())
+}
+
+/// [`split_words`] borrowing the words from `line` (a quoted word with escapes is copied):
+/// a dump has millions of words.
+pub(crate) fn words_of(line: &str) -> std::result::Result<Vec<Cow<'_, str>>, String> {
+    let b = line.as_bytes();
+    let mut out = Vec::with_capacity(24);
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+        } else if b[i] == b'"' {
+            // A backslash escapes the next character; the word ends at the first unescaped
+            // quote, and the next word may start right after it.
+            let mut j = i + 1;
+            loop {
+                match b.get(j) {
+                    None => return Err("unterminated quote".into()),
+                    Some(b'\\') => j += 2,
+                    Some(b'"') => break,
+                    Some(_) => j += 1,
                 }
             }
-            if !closed {
-                return Err("unterminated quote".into());
-            }
+            out.push(unquote(&line[i..=j]));
+            i = j + 1;
         } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_ascii_whitespace() {
-                    break;
-                }
-                w.push(c);
-                chars.next();
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
             }
+            out.push(Cow::Borrowed(&line[start..i]));
         }
-        out.push(w);
     }
     Ok(out)
 }
@@ -130,10 +125,10 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
     let mut in_target = false;
     let mut target_name: Option<String> = None;
     let mut target_args: Vec<String> = Vec::new();
-    let need = |i: usize, w: &str| -> std::result::Result<String, String> {
+    let need = |i: usize, w: &str| -> std::result::Result<&str, String> {
         words
             .get(i + 1)
-            .map(|v| v.as_ref().to_owned())
+            .map(|v| v.as_ref())
             .ok_or_else(|| format!("{w} needs a value"))
     };
     while i < words.len() {
@@ -151,7 +146,7 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
             }
             "-s" | "--source" | "-d" | "--destination" => {
                 let v = need(i, w)?;
-                let net = parse_addr(&v).ok_or_else(|| format!("{v:?} is not an address"))?;
+                let net = parse_addr(v).ok_or_else(|| format!("{v:?} is not an address"))?;
                 let a = Some(AddrMatch { negated: neg, net });
                 if w.starts_with("-s") || w == "--source" {
                     r.src = a;
@@ -164,7 +159,7 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
                 let v = need(i, w)?;
                 let o = Some(Opt {
                     negated: neg,
-                    value: v,
+                    value: v.to_owned(),
                 });
                 match w {
                     "-i" | "--in-interface" => r.in_iface = o,
@@ -175,12 +170,12 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
             }
             "-m" | "--match" => {
                 let m = need(i, w)?;
-                r.matches.push(match m.as_str() {
+                r.matches.push(match m {
                     "comment" => Match::Comment {
                         text: String::new(),
                     },
                     "tcp" | "udp" | "sctp" => Match::Port {
-                        proto: m,
+                        proto: m.to_owned(),
                         sport: None,
                         dport: None,
                     },
@@ -212,14 +207,14 @@ pub(crate) fn parse_rule<W: AsRef<str>>(
                         name: String::new(),
                     },
                     _ => Match::Other {
-                        name: m,
+                        name: m.to_owned(),
                         args: Vec::new(),
                     },
                 });
                 i += 2;
             }
             "-j" | "--jump" | "-g" | "--goto" => {
-                target_name = Some(need(i, w)?);
+                target_name = Some(need(i, w)?.to_owned());
                 in_target = true;
                 i += 2;
             }
@@ -449,85 +444,9 @@ impl Dump {
     /// ignored; `-I` is applied as an insertion. `ipv6` selects the REJECT default. Errors are
     /// [`Error::Dump`] with `line N` and a message quoting the line.
     pub fn parse(text: &str, file: Option<&str>, ipv6: bool) -> Result<Dump> {
-        let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
         let mut fill = Filler::default();
-        let mut open_at = 0;
-        for (k, raw) in text.lines().enumerate() {
-            let n = k + 1;
-            let mut line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if let Some(name) = line.strip_prefix('*') {
-                if !fill.begin(name) {
-                    return Err(err(
-                        n,
-                        format!("table {name} starts before the table of line {open_at} ends with COMMIT"),
-                    ));
-                }
-                open_at = n;
-                continue;
-            }
-            if fill.table().is_none() {
-                return Err(err(
-                    n,
-                    format!(
-                        "{:?} is outside a table: iptables-save output opens each table with a *filter, *nat, ... line",
-                        excerpt(line)
-                    ),
-                ));
-            }
-            if line == "COMMIT" {
-                fill.commit();
-                continue;
-            }
-            if let Some(decl) = line.strip_prefix(':') {
-                let mut it = decl.split_whitespace();
-                let name = it.next().unwrap_or("");
-                let policy = it.next().unwrap_or("-");
-                if name.is_empty() {
-                    return Err(err(n, format!("empty chain name in {:?}", excerpt(line))));
-                }
-                fill.declare(name, policy);
-                continue;
-            }
-            // `iptables-save -c`: "[pkts:bytes] -A ...".
-            if line.starts_with('[') {
-                if let Some(p) = line.find(']') {
-                    line = line[p + 1..].trim_start();
-                }
-            }
-            let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
-            let words = split_words(line).map_err(in_line)?;
-            let (op, chain) = match (words.first(), words.get(1)) {
-                (Some(op), Some(c)) => (op.as_str(), c.as_str()),
-                _ => return Err(err(n, format!("cannot parse {:?}", excerpt(line)))),
-            };
-            let t = fill.table().expect("checked above");
-            match op {
-                "-A" | "--append" => {
-                    let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
-                    t.rules.push(r);
-                }
-                "-I" | "--insert" => {
-                    let (pos, rest) = match words.get(2).and_then(|w| w.parse::<usize>().ok()) {
-                        Some(p) => (p, &words[3..]),
-                        None => (1, &words[2..]),
-                    };
-                    let r = parse_rule(chain, rest, ipv6).map_err(in_line)?;
-                    t.insert_rule(pos, r);
-                }
-                "-X" | "--delete-chain" => t.deleted.push(chain.to_owned()),
-                "-F" | "--flush" => t.rules.retain(|r| r.chain != chain),
-                _ => return Err(in_line(format!("unsupported command {op:?}"))),
-            }
-        }
-        fill.finish().ok_or_else(|| {
-            err(
-                text.lines().count(),
-                format!("the table of line {open_at} does not end with COMMIT (a cut-off dump?)"),
-            )
-        })
+        parse_into(text, file, ipv6, &mut fill)?;
+        Ok(fill.finish().expect("every table committed"))
     }
 
     /// Parses `iptables -S` output (`iptables -t TABLE -S`, `--list-rules`; with `-v`, the
@@ -544,48 +463,151 @@ impl Dump {
     /// assert_eq!(d.tables[0].rules.len(), 1);
     /// ```
     pub fn parse_rules(text: &str, file: Option<&str>, ipv6: bool, table: &str) -> Result<Dump> {
-        let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
         let mut fill = Filler::default();
-        fill.begin(table);
-        for (k, raw) in text.lines().enumerate() {
-            let n = k + 1;
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
-            let mut words = split_words(line).map_err(in_line)?;
-            // `-v`: "-c PACKETS BYTES" before the target (or after a policy).
-            if let Some(p) = words.windows(3).position(|w| {
-                w[0] == "-c" && w[1].parse::<u64>().is_ok() && w[2].parse::<u64>().is_ok()
-            }) {
-                words.drain(p..p + 3);
-            }
-            let t = fill.table().expect("opened above");
-            match (words.first().map(String::as_str), words.get(1)) {
-                (Some("-P"), Some(chain)) => {
-                    let policy = words.get(2).map(String::as_str).unwrap_or("ACCEPT");
-                    let chain = chain.clone();
-                    fill.declare(&chain, policy);
-                }
-                (Some("-N"), Some(chain)) => {
-                    let chain = chain.clone();
-                    fill.declare(&chain, "-");
-                }
-                (Some("-A"), Some(chain)) => {
-                    let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
-                    t.rules.push(r);
-                }
-                _ => {
-                    return Err(in_line(
-                        "iptables -S prints only -P, -N and -A lines; unexpected line".into(),
-                    ))
-                }
-            }
-        }
-        fill.commit();
+        parse_rules_into(text, file, ipv6, table, &mut fill)?;
         Ok(fill.finish().expect("committed"))
     }
+}
+
+/// [`Dump::parse`] into any [`RuleSink`]; returns the names of the tables read, in order.
+pub(crate) fn parse_into<S: RuleSink>(
+    text: &str,
+    file: Option<&str>,
+    ipv6: bool,
+    fill: &mut S,
+) -> Result<Vec<String>> {
+    let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
+    let mut tables = Vec::new();
+    let mut open_at = 0;
+    let mut lines = 0;
+    for (k, raw) in text.lines().enumerate() {
+        let n = k + 1;
+        lines = n;
+        let mut line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('*') {
+            if !fill.begin(name) {
+                return Err(err(
+                    n,
+                    format!(
+                        "table {name} starts before the table of line {open_at} ends with COMMIT"
+                    ),
+                ));
+            }
+            tables.push(name.to_owned());
+            open_at = n;
+            continue;
+        }
+        if !fill.is_open() {
+            return Err(err(
+                n,
+                format!(
+                    "{:?} is outside a table: iptables-save output opens each table with a *filter, *nat, ... line",
+                    excerpt(line)
+                ),
+            ));
+        }
+        if line == "COMMIT" {
+            fill.commit();
+            continue;
+        }
+        if let Some(decl) = line.strip_prefix(':') {
+            let mut it = decl.split_whitespace();
+            let name = it.next().unwrap_or("");
+            let policy = it.next().unwrap_or("-");
+            if name.is_empty() {
+                return Err(err(n, format!("empty chain name in {:?}", excerpt(line))));
+            }
+            fill.declare(name, policy);
+            continue;
+        }
+        // `iptables-save -c`: "[pkts:bytes] -A ...".
+        if line.starts_with('[') {
+            if let Some(p) = line.find(']') {
+                line = line[p + 1..].trim_start();
+            }
+        }
+        if line.starts_with("-A ") && fill.append_text(line) {
+            continue;
+        }
+        let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
+        let words = words_of(line).map_err(in_line)?;
+        let (op, chain) = match (words.first(), words.get(1)) {
+            (Some(op), Some(c)) => (op.as_ref(), c.as_ref()),
+            _ => return Err(err(n, format!("cannot parse {:?}", excerpt(line)))),
+        };
+        match op {
+            "-A" | "--append" => {
+                let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
+                fill.append(r);
+            }
+            "-I" | "--insert" => {
+                let (pos, rest) = match words.get(2).and_then(|w| w.parse::<usize>().ok()) {
+                    Some(p) => (p, &words[3..]),
+                    None => (1, &words[2..]),
+                };
+                let r = parse_rule(chain, rest, ipv6).map_err(in_line)?;
+                fill.insert(pos, r);
+            }
+            "-X" | "--delete-chain" => fill.delete(chain),
+            "-F" | "--flush" => fill.flush(chain),
+            _ => return Err(in_line(format!("unsupported command {op:?}"))),
+        }
+    }
+    if fill.is_open() {
+        return Err(err(
+            lines,
+            format!("the table of line {open_at} does not end with COMMIT (a cut-off dump?)"),
+        ));
+    }
+    Ok(tables)
+}
+
+/// [`Dump::parse_rules`] into any [`RuleSink`].
+pub(crate) fn parse_rules_into<S: RuleSink>(
+    text: &str,
+    file: Option<&str>,
+    ipv6: bool,
+    table: &str,
+    fill: &mut S,
+) -> Result<()> {
+    let err = |n: usize, m: String| Error::Dump(Issue::new(file, format!("line {n}"), m));
+    fill.begin(table);
+    for (k, raw) in text.lines().enumerate() {
+        let n = k + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let in_line = |m: String| err(n, format!("{m} in {:?}", excerpt(line)));
+        let mut words = words_of(line).map_err(in_line)?;
+        // `-v`: "-c PACKETS BYTES" before the target (or after a policy).
+        if let Some(p) = words.windows(3).position(|w| {
+            w[0] == "-c" && w[1].parse::<u64>().is_ok() && w[2].parse::<u64>().is_ok()
+        }) {
+            words.drain(p..p + 3);
+        }
+        match (words.first().map(Cow::as_ref), words.get(1)) {
+            (Some("-P"), Some(chain)) => {
+                let policy = words.get(2).map(Cow::as_ref).unwrap_or("ACCEPT");
+                fill.declare(chain, policy);
+            }
+            (Some("-N"), Some(chain)) => fill.declare(chain, "-"),
+            (Some("-A"), Some(chain)) => {
+                let r = parse_rule(chain, &words[2..], ipv6).map_err(in_line)?;
+                fill.append(r);
+            }
+            _ => {
+                return Err(in_line(
+                    "iptables -S prints only -P, -N and -A lines; unexpected line".into(),
+                ))
+            }
+        }
+    }
+    fill.commit();
+    Ok(())
 }
 
 #[cfg(test)]

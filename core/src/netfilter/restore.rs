@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::dump::{Dump, Filler};
+use super::dump::{Dump, Filler, RuleSink};
 use super::parse::{parse_rule, unquote};
 use crate::{Error, Issue, Result};
 
@@ -75,23 +75,71 @@ impl RestoreSink for String {
 /// Reads a payload's words into a [`Dump`], as [`Dump::parse`] would read its text.
 #[derive(Debug, Default)]
 pub struct DumpBuilder {
-    fill: Filler,
-    ipv6: bool,
-    /// The first rule that could not be read: (table, chain, message).
-    error: Option<(String, String, String)>,
+    rules: RuleBuilder<Filler>,
 }
 
 impl DumpBuilder {
     /// An empty dump; `ipv6` selects the REJECT default as for [`Dump::parse`].
     pub fn new(ipv6: bool) -> DumpBuilder {
         DumpBuilder {
-            ipv6,
-            ..DumpBuilder::default()
+            rules: RuleBuilder::new(ipv6, Filler::default()),
         }
     }
 
     /// The dump, or [`Error::Dump`] naming the first rule (or table) the words did not describe.
     pub fn finish(self) -> Result<Dump> {
+        let fill = self.rules.finish()?;
+        Ok(fill.finish().expect("checked by RuleBuilder::finish"))
+    }
+}
+
+impl RestoreSink for DumpBuilder {
+    fn table(&mut self, name: &str) {
+        self.rules.table(name);
+    }
+
+    fn chain(&mut self, name: &str) {
+        self.rules.chain(name);
+    }
+
+    fn append(&mut self, chain: &str, words: &[&str]) {
+        self.rules.append(chain, words);
+    }
+
+    fn insert(&mut self, chain: &str, words: &[&str]) {
+        self.rules.insert(chain, words);
+    }
+
+    fn commit(&mut self) {
+        self.rules.commit();
+    }
+}
+
+/// Reads a payload's words into rules, as [`Dump::parse`] would read its text, and gives them to
+/// a [`RuleSink`].
+#[derive(Debug, Default)]
+pub(crate) struct RuleBuilder<S> {
+    sink: S,
+    ipv6: bool,
+    /// The open table.
+    table: Option<String>,
+    /// The first rule that could not be read: (table, chain, message).
+    error: Option<(String, String, String)>,
+}
+
+impl<S: RuleSink> RuleBuilder<S> {
+    /// Rules into `sink`; `ipv6` selects the REJECT default as for [`Dump::parse`].
+    pub fn new(ipv6: bool, sink: S) -> RuleBuilder<S> {
+        RuleBuilder {
+            sink,
+            ipv6,
+            table: None,
+            error: None,
+        }
+    }
+
+    /// The sink, or [`Error::Dump`] naming the first rule (or table) the words did not describe.
+    pub fn finish(self) -> Result<S> {
         if let Some((table, chain, message)) = self.error {
             return Err(Error::Dump(Issue::new(
                 Some("rendered rules"),
@@ -99,18 +147,19 @@ impl DumpBuilder {
                 message,
             )));
         }
-        self.fill
-            .finish()
-            .ok_or_else(|| Error::Dump(Issue::new(Some("rendered rules"), "end", "missing COMMIT")))
+        if self.sink.is_open() {
+            return Err(Error::Dump(Issue::new(
+                Some("rendered rules"),
+                "end",
+                "missing COMMIT",
+            )));
+        }
+        Ok(self.sink)
     }
 
     fn fail(&mut self, chain: &str, message: String) {
         if self.error.is_none() {
-            let table = self
-                .fill
-                .table()
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
+            let table = self.table.clone().unwrap_or_default();
             self.error = Some((table, chain.to_owned(), message));
         }
     }
@@ -121,30 +170,49 @@ impl DumpBuilder {
             if p.starts_with('"') {
                 words.push(unquote(p));
             } else {
-                words.extend(p.split(' ').filter(|w| !w.is_empty()).map(Cow::Borrowed));
+                // Words separated by single spaces (`split(' ')` without empty words, by bytes:
+                // a render gives millions of pieces).
+                let mut start = 0;
+                for (i, &b) in p.as_bytes().iter().enumerate() {
+                    if b == b' ' {
+                        if i > start {
+                            words.push(Cow::Borrowed(&p[start..i]));
+                        }
+                        start = i + 1;
+                    }
+                }
+                if p.len() > start {
+                    words.push(Cow::Borrowed(&p[start..]));
+                }
             }
         }
         let rule = match parse_rule(chain, &words, self.ipv6) {
             Ok(r) => r,
             Err(m) => return self.fail(chain, m),
         };
-        match self.fill.table() {
-            Some(t) if insert => t.insert_rule(1, rule),
-            Some(t) => t.rules.push(rule),
-            None => self.fail(chain, "rule outside a table".into()),
+        if !self.sink.is_open() {
+            self.fail(chain, "rule outside a table".into());
+        } else if insert {
+            self.sink.insert(1, rule);
+        } else {
+            self.sink.append(rule);
         }
     }
 }
 
-impl RestoreSink for DumpBuilder {
+impl<S: RuleSink> RestoreSink for RuleBuilder<S> {
     fn table(&mut self, name: &str) {
-        if !self.fill.begin(name) {
+        if self.sink.begin(name) {
+            self.table = Some(name.to_owned());
+        } else {
             self.fail("", format!("table {name} started before COMMIT"));
         }
     }
 
     fn chain(&mut self, name: &str) {
-        if !self.fill.declare(name, "-") {
+        if self.sink.is_open() {
+            self.sink.declare(name, "-");
+        } else {
             self.fail(name, "chain declared outside a table".into());
         }
     }
@@ -158,7 +226,9 @@ impl RestoreSink for DumpBuilder {
     }
 
     fn commit(&mut self) {
-        if !self.fill.commit() {
+        if self.sink.commit() {
+            self.table = None;
+        } else {
             self.fail("", "COMMIT outside a table".into());
         }
     }

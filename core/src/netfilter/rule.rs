@@ -300,11 +300,8 @@ impl Rule {
                     }
                 }
                 Match::Statistic { threshold, .. } => {
-                    let _ = write!(
-                        o,
-                        " -m statistic --mode random --probability {:.11}",
-                        f64::from(*threshold) / 2147483648.0
-                    );
+                    o.push_str(" -m statistic --mode random --probability ");
+                    write_probability(o, *threshold);
                 }
                 Match::Recent {
                     action,
@@ -417,7 +414,55 @@ fn save_string(o: &mut String, s: &str) {
     o.push('"');
 }
 
+/// Writes `threshold / 2^31` with 11 decimals, as iptables-save's `%.11f` prints it: the exact
+/// binary fraction rounded to nearest, ties to even (what `format!("{:.11}")` of the `f64`
+/// gives, in integers: a dump has one per endpoint).
+fn write_probability(o: &mut String, threshold: u32) {
+    const SCALE: u128 = 100_000_000_000; // 10^11
+    let exact = u128::from(threshold) * SCALE;
+    let (mut q, r) = (exact >> 31, exact & ((1 << 31) - 1));
+    let half = 1u128 << 30;
+    if r > half || (r == half && q % 2 == 1) {
+        q += 1;
+    }
+    let (int, frac) = (q / SCALE, q % SCALE);
+    let mut digits = [b'0'; 11];
+    let mut f = frac;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    o.push(char::from(b'0' + int as u8));
+    o.push('.');
+    o.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
+}
+
 /// The kernel threshold for a printed probability: `lround(p * 2^31)` (iptables' libxt_statistic).
 pub fn probability_threshold(p: f64) -> u32 {
     (p * 2147483648.0).round().clamp(0.0, 2147483648.0) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every tie (`threshold` an odd multiple of 2^19, where the 12th decimal is exactly 5)
+    /// and a spread of other thresholds print as `format!("{:.11}")` of the `f64` does.
+    #[test]
+    fn probability_prints_as_the_f64_with_11_decimals() {
+        let ties = (0..4096u32)
+            .map(|k| (2 * k + 1) << 19)
+            .take_while(|&t| t <= 1 << 31);
+        let spread = (0..=200_000u32).map(|k| k.wrapping_mul(10_737) % ((1 << 31) + 1));
+        let ends = [0, 1, 2, (1 << 31) - 1, 1 << 31];
+        for t in ties.chain(spread).chain(ends) {
+            let mut o = String::new();
+            write_probability(&mut o, t);
+            assert_eq!(
+                o,
+                format!("{:.11}", f64::from(t) / 2147483648.0),
+                "threshold {t}"
+            );
+        }
+    }
 }

@@ -11,7 +11,7 @@
 pub mod iptables;
 pub mod ipvs;
 pub mod nftables;
-mod text;
+pub(crate) mod text;
 pub mod userspace;
 
 use crate::proxier::config::{ProxierSettings, ProxyMode};

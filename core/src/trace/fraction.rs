@@ -60,9 +60,30 @@ impl Big {
             self.0.pop();
         }
     }
+    #[cfg(test)]
     fn to_decimal(&self) -> String {
-        let mut v = self.0.clone();
-        let mut parts = Vec::new();
+        let mut s = String::new();
+        self.write_decimal(&mut s);
+        s
+    }
+
+    /// Appends the number in decimal. Numbers of up to 16 limbs (a path of 16 statistic
+    /// decisions) are converted on the stack.
+    fn write_decimal(&self, out: &mut String) {
+        const LIMBS: usize = 16;
+        let mut stack = [0u32; LIMBS];
+        let mut heap = Vec::new();
+        let v: &mut [u32] = if self.0.len() <= LIMBS {
+            stack[..self.0.len()].copy_from_slice(&self.0);
+            &mut stack[..self.0.len()]
+        } else {
+            heap.extend_from_slice(&self.0);
+            &mut heap
+        };
+        // Base-10^9 digits, least significant first: at most one per 29 bits.
+        let mut parts_stack = [0u32; LIMBS * 32 / 29 + 1];
+        let mut parts_heap = Vec::new();
+        let mut len = 0;
         while v.iter().any(|&l| l != 0) {
             let mut rem: u64 = 0;
             for limb in v.iter_mut().rev() {
@@ -70,27 +91,49 @@ impl Big {
                 *limb = (cur / 1_000_000_000) as u32;
                 rem = cur % 1_000_000_000;
             }
-            parts.push(rem as u32);
-        }
-        match parts.split_last() {
-            None => "0".into(),
-            Some((first, rest)) => {
-                let mut s = first.to_string();
-                for p in rest.iter().rev() {
-                    let _ = write!(s, "{p:09}");
+            if len < parts_stack.len() && parts_heap.is_empty() {
+                parts_stack[len] = rem as u32;
+            } else {
+                if parts_heap.is_empty() {
+                    parts_heap.extend_from_slice(&parts_stack[..len]);
                 }
-                s
+                parts_heap.push(rem as u32);
+            }
+            len += 1;
+        }
+        let parts: &[u32] = if parts_heap.is_empty() {
+            &parts_stack[..len]
+        } else {
+            &parts_heap
+        };
+        match parts.split_last() {
+            None => out.push('0'),
+            Some((first, rest)) => {
+                let _ = write!(out, "{first}");
+                for p in rest.iter().rev() {
+                    let _ = write!(out, "{p:09}");
+                }
             }
         }
     }
 }
 
-fn gcd(a: u128, b: u128) -> u128 {
-    if b == 0 {
-        a
-    } else {
-        gcd(b, a % b)
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    // Nominal shares are small: 64-bit division while both fit.
+    while b != 0 {
+        if let (Ok(x), Ok(y)) = (u64::try_from(a), u64::try_from(b)) {
+            return u128::from(gcd64(x, y));
+        }
+        (a, b) = (b, a % b);
     }
+    a
+}
+
+fn gcd64(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// A path's probability: kernel numerator over 2^exp, a decimal, and the nominal fraction.
@@ -105,9 +148,13 @@ pub(super) struct Prob {
 impl Prob {
     /// The probability of a path that makes these statistic decisions, in order.
     pub(super) fn of(branches: &[Branch]) -> Prob {
-        branches.iter().fold(Prob::one(), |p, b| {
-            p.branch(b.threshold, b.taken, b.nominal)
-        })
+        let mut p = Prob::one();
+        // One limb per 31-bit factor, and one to spare.
+        p.num.0.reserve(branches.len() + 1);
+        for b in branches {
+            p.times_branch(b.threshold, b.taken, b.nominal);
+        }
+        p
     }
 
     /// Probability 1 (no random decision yet).
@@ -120,14 +167,21 @@ impl Prob {
         }
     }
     /// Multiplies by `t/2^31` (taken) or `(2^31-t)/2^31` (not taken); `k` = nominal 1/k.
+    #[cfg(test)]
     fn branch(&self, threshold: u32, taken: bool, k: u128) -> Prob {
+        let mut p = self.clone();
+        p.times_branch(threshold, taken, k);
+        p
+    }
+
+    /// [`Prob::branch`] in place.
+    fn times_branch(&mut self, threshold: u32, taken: bool, k: u128) {
         let f = if taken {
             threshold
         } else {
             (1u32 << 31) - threshold.min(1 << 31)
         };
-        let mut num = self.num.clone();
-        num.mul(f);
+        self.num.mul(f);
         let (n, d) = if taken {
             (1, k)
         } else {
@@ -137,12 +191,9 @@ impl Prob {
         let g = gcd(a, b).max(1);
         a /= g;
         b /= g;
-        Prob {
-            num,
-            exp: self.exp + 31,
-            decimal: self.decimal * f64::from(f) / 2147483648.0,
-            nom: (a, b),
-        }
+        self.exp += 31;
+        self.decimal = self.decimal * f64::from(f) / 2147483648.0;
+        self.nom = (a, b);
     }
     /// Multiplies by the chance that `numgen random mod n` yields `k`
     /// ([`numgen::draws`](crate::select::numgen::draws) out of `2^32`); nominally `1/n`.
@@ -170,31 +221,30 @@ impl Prob {
     pub(super) fn public(&self) -> Probability {
         let mut num = self.num.clone();
         let mut exp = self.exp;
-        let fraction = if num.is_zero() {
-            "0".to_owned()
+        // Sized for the digits: 2^31 ≈ 10^9.33 per limb, plus the denominator.
+        let mut fraction = String::with_capacity(self.num.0.len() * 10 + 44);
+        if num.is_zero() {
+            fraction.push('0');
         } else {
             let tz = num.trailing_zeros().min(exp);
             num.shr(tz);
             exp -= tz;
-            let den = if exp <= 127 {
-                (1u128 << exp).to_string()
-            } else {
-                format!("2^{exp}")
-            };
-            if exp == 0 {
-                num.to_decimal()
-            } else {
-                format!("{}/{den}", num.to_decimal())
+            num.write_decimal(&mut fraction);
+            if exp > 127 {
+                let _ = write!(fraction, "/2^{exp}");
+            } else if exp > 0 {
+                let _ = write!(fraction, "/{}", 1u128 << exp);
             }
-        };
+        }
+        let mut nominal = String::with_capacity(24);
+        let _ = write!(nominal, "{}", self.nom.0);
+        if self.nom.1 != 1 {
+            let _ = write!(nominal, "/{}", self.nom.1);
+        }
         Probability {
             fraction,
             decimal: self.decimal,
-            nominal: if self.nom.1 == 1 {
-                self.nom.0.to_string()
-            } else {
-                format!("{}/{}", self.nom.0, self.nom.1)
-            },
+            nominal,
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::fraction::Prob;
 use super::{Origin, Outcome, Packet, TraceResult};
 use crate::model::IpFamily;
-use crate::netfilter::{self, Dump, RuleSet, SaveStyle};
+use crate::netfilter::{self, Branch, Dump, RuleSet, SaveStyle};
 use crate::render::iptables::{jump_dump, restore_dump, LocalDetector, ProxierSettings};
 use crate::snapshot::ProxySnapshot;
 use crate::{Error, Result};
@@ -87,14 +87,14 @@ impl Tracer {
             },
             &mut warnings,
         );
-        let mut outcomes: Vec<(Outcome, Vec<u8>)> = paths.into_iter().map(outcome).collect();
+        let mut outcomes: Vec<(Outcome, Vec<Branch>)> = paths.into_iter().map(outcome).collect();
         // Most likely first; equally likely paths in rule order (taken before not taken).
         outcomes.sort_by(|(a, ka), (b, kb)| {
             b.probability
                 .decimal
                 .partial_cmp(&a.probability.decimal)
                 .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| ka.cmp(kb))
+                .then_with(|| ka.iter().map(|b| !b.taken).cmp(kb.iter().map(|b| !b.taken)))
         });
         let outcomes = outcomes.into_iter().map(|(o, _)| o).collect();
         warnings.sort();
@@ -123,9 +123,8 @@ impl Tracer {
     }
 }
 
-/// A path as an outcome, with its statistic decisions as a sort key (0 taken, 1 not taken).
-fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
-    let key = path.branches.iter().map(|b| u8::from(!b.taken)).collect();
+/// A path as an outcome, with its statistic decisions (the sort key: taken before not taken).
+fn outcome(path: netfilter::Path) -> (Outcome, Vec<Branch>) {
     let outcome = Outcome {
         probability: Prob::of(&path.branches).public(),
         verdict: path.verdict,
@@ -133,7 +132,7 @@ fn outcome(path: netfilter::Path) -> (Outcome, Vec<u8>) {
         steps: path.steps,
         cause: None,
     };
-    (outcome, key)
+    (outcome, path.branches)
 }
 
 /// Parses `rules` and traces one packet (see [`Tracer`] to trace many).

@@ -39,7 +39,9 @@ pub use sort::sort_like_kube_proxy_tests;
 
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
-use crate::netfilter::{save_text, Dump, DumpBuilder, RestoreSink, SaveStyle};
+use crate::netfilter::{
+    save_text, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink, SaveStyle,
+};
 use crate::proxier::plan::{write_order, PortPlan};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
@@ -128,6 +130,19 @@ pub fn restore_dump(
 ) -> Result<Dump> {
     let node = settings_node(snap, settings, node)?;
     let mut b = DumpBuilder::new(settings.ip_family == IpFamily::IPv6);
+    write_restore(&snap.ports, settings, &node, &mut b);
+    b.finish()
+}
+
+/// [`restore_dump`] into any [`RuleSink`] (the audit keeps each rule's text, not its model).
+pub(crate) fn restore_into<S: RuleSink>(
+    snap: &ProxySnapshot,
+    settings: &ProxierSettings,
+    node: &NodeContext,
+    sink: S,
+) -> Result<S> {
+    let node = settings_node(snap, settings, node)?;
+    let mut b = RuleBuilder::new(settings.ip_family == IpFamily::IPv6, sink);
     write_restore(&snap.ports, settings, &node, &mut b);
     b.finish()
 }
