@@ -6,31 +6,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use svccore::Loader;
-
-/// What one reader makes of the text: the cluster or the error, as `Debug` text. `Debug` prints
-/// every field of the cluster and its objects, so equal text is an equal cluster without a
-/// `PartialEq` on `Cluster` that only this target would use.
-fn load(text: &str, generic: bool) -> String {
-    let mut l = Loader::new();
-    l.generic_reader(generic);
-    if let Err(e) = l.add_str(Some("fuzz"), text) {
-        return format!("add_str: {e:?}");
-    }
-    match l.finish() {
-        Ok(c) => format!("{c:#?}"),
-        Err(e) => format!("finish: {e:?}"),
-    }
-}
+#[path = "../common/two_readers.rs"]
+mod two_readers;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let typed = load(text, false);
-    let generic = load(text, true);
-    assert!(
-        typed == generic,
-        "the readers differ\n--- typed\n{typed}\n--- generic\n{generic}"
-    );
+    two_readers::assert_agree(text);
 });

@@ -10,7 +10,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Number, Value};
-use svccore::Loader;
+
+#[path = "../common/two_readers.rs"]
+mod two_readers;
 
 const BASES: &[&str] = &[
     include_str!("../bases/nginx-study.json"),
@@ -309,19 +311,6 @@ fn yaml_leaf(v: &Value, plain: bool, out: &mut String) {
     out.push('\n');
 }
 
-/// What one reader makes of the text (as in `loader_typed`).
-fn load(text: &str, generic: bool) -> String {
-    let mut l = Loader::new();
-    l.generic_reader(generic);
-    if let Err(e) = l.add_str(Some("fuzz"), text) {
-        return format!("add_str: {e:?}");
-    }
-    match l.finish() {
-        Ok(c) => format!("{c:#?}"),
-        Err(e) => format!("finish: {e:?}"),
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     let Ok(mut doc) = serde_json::from_str::<Value>(BASES[b.below(BASES.len())]) else {
@@ -343,10 +332,5 @@ fuzz_target!(|data: &[u8]| {
             out
         }
     };
-    let typed = load(&text, false);
-    let generic = load(&text, true);
-    assert!(
-        typed == generic,
-        "the readers differ on\n{text}\n--- typed\n{typed}\n--- generic\n{generic}"
-    );
+    two_readers::assert_agree(&text);
 });
