@@ -102,7 +102,7 @@ demo: install ## The main job on examples/ (installs only maturin and the packag
 # --- fuzzing ---------------------------------------------------------------------------------
 
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := loader_json loader_yaml iptables_dump nft_listing audit_dump
+FUZZ_TARGETS := loader_json loader_yaml loader_typed loader_typed_mutate iptables_dump nft_listing audit_dump
 
 fuzz-setup: ## Installs cargo-fuzz (nightly is needed for the sanitizer build)
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
@@ -190,11 +190,13 @@ test-wheel: wheel ## Install the wheel into fresh venvs (python3, pyenv's oldest
 
 bench: bench-rust bench-python ## All benchmarks (figures in benches/README.md)
 
-bench-rust: ## criterion benchmarks: selection; iptables, IPVS and nftables rendering; traces
+bench-rust: ## criterion benchmarks: selection; loading; iptables, IPVS and nftables rendering; traces
 	cargo bench -p svccore-benches
 
-bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests
+bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests; loading against json.loads
 	$(VPY) benches/python/bench_python.py
+	cargo run --release -q -p svccore-benches --example gen_cluster -- 10000 10 > target/bench-10k-x10.json
+	$(VPY) benches/python/bench_load.py target/bench-10k-x10.json
 
 fmt: setup-venv ## Format Rust and Python sources
 	cargo fmt --all

@@ -29,6 +29,15 @@ i=0; { echo 'kind: Service'; echo 'spec:'; while [ $i -lt 300 ]; do i=$((i+1)); 
 { echo 'a: &a [x, x, x, x, x, x, x, x, x]'; p=a
   for n in b c d e f g h i j; do printf '%s: &%s [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n' $n $n $p $p $p $p $p $p $p $p $p; p=$n; done
 } >"$y/hostile-alias-bomb.yaml"
-for t in loader_json loader_yaml iptables_dump nft_listing audit_dump; do
+# The readers' differential target reads both formats: the seeds of both loader targets.
+put loader_typed tests/conformance/*/*/cluster.json examples/*.json tests/raw-api/*.json \
+    examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
+cp "$y"/hostile-* "$corpus/loader_typed/"
+# loader_typed_mutate's input is a list of edits to valid manifests, not text: random bytes.
+mkdir -p "$corpus/loader_typed_mutate"
+for i in $(seq 1 64); do
+    head -c $((i * 5 + 8)) /dev/urandom >"$corpus/loader_typed_mutate/random-$i"
+done
+for t in loader_json loader_yaml loader_typed loader_typed_mutate iptables_dump nft_listing audit_dump; do
     printf '%s: %s seeds\n' "$t" "$(ls "$corpus/$t" | wc -l)"
 done

@@ -1,5 +1,7 @@
 //! Shared inputs for the criterion benchmarks (see `benches/`).
 
+pub mod manifests;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 

@@ -3,11 +3,29 @@
 //! Every error found is collected with its path. This is stricter than what kube-proxy accepts
 //! (see [`crate::snapshot`]): a cluster that fails here may still render, with warnings.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+use std::fmt;
 
 use crate::ip::{has_leading_zero, parse_cidr_strict, parse_ip_strict};
 use crate::model::*;
 use crate::{Cluster, Issue};
+
+/// The sets and maps of one validation: ahash instead of SipHash (keys are names, numbers and
+/// addresses of the input; no table outlives the call).
+type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
+type HashSet<T> = std::collections::HashSet<T, Fast>;
+type HashMap<K, V> = std::collections::HashMap<K, V, Fast>;
+
+/// A path `base[i]`, written out only when an error needs it (the loops over ports and
+/// endpoints check thousands of fields that are valid).
+#[derive(Clone, Copy)]
+struct At<'a>(&'a str, usize);
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
 
 /// Options of the API server that change validation.
 #[derive(Clone, Debug)]
@@ -99,12 +117,13 @@ impl V<'_> {
         self.out.push(self.loc.issue(path, msg));
     }
 
-    fn ip(&mut self, path: &str, s: &str) -> Option<std::net::IpAddr> {
+    /// `path` is written out only for an error (`format_args!` in the loops over endpoints).
+    fn ip(&mut self, path: impl fmt::Display, s: &str) -> Option<std::net::IpAddr> {
         match parse_ip_strict(s) {
             Some(ip) => Some(ip),
             None if has_leading_zero(s) => {
                 self.err(
-                    path,
+                    &path.to_string(),
                     format!(
                         "{} is not a valid IP address: leading zeros are not allowed",
                         q(s)
@@ -113,15 +132,21 @@ impl V<'_> {
                 None
             }
             None => {
-                self.err(path, format!("{} is not a valid IP address", q(s)));
+                self.err(
+                    &path.to_string(),
+                    format!("{} is not a valid IP address", q(s)),
+                );
                 None
             }
         }
     }
 
-    fn port(&mut self, path: &str, v: i64) {
+    fn port(&mut self, path: impl fmt::Display, v: i64) {
         if !(1..=65535).contains(&v) {
-            self.err(path, format!("must be between 1 and 65535, got {v}"));
+            self.err(
+                &path.to_string(),
+                format!("must be between 1 and 65535, got {v}"),
+            );
         }
     }
 
@@ -164,10 +189,10 @@ impl V<'_> {
         }
     }
 
-    fn protocol(&mut self, path: &str, p: &Protocol) {
+    fn protocol(&mut self, path: impl fmt::Display, p: &Protocol) {
         if let Protocol::Other(s) = p {
             self.err(
-                path,
+                &path.to_string(),
                 format!("unsupported value {}: must be TCP, UDP or SCTP", q(s)),
             );
         }
@@ -201,7 +226,7 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         v.meta(&n.meta, false, false);
         for (i, a) in n.addresses.iter().enumerate() {
             if a.type_ == "InternalIP" || a.type_ == "ExternalIP" {
-                v.ip(&format!("status.addresses[{i}].address"), &a.address);
+                v.ip(format_args!("status.addresses[{i}].address"), &a.address);
             }
         }
     }
@@ -212,11 +237,11 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         };
         v.meta(&p.meta, false, true);
         for (i, ip) in p.pod_ips.iter().enumerate() {
-            v.ip(&format!("status.podIPs[{i}].ip"), ip);
+            v.ip(format_args!("status.podIPs[{i}].ip"), ip);
         }
         for (i, cp) in p.container_ports.iter().enumerate() {
             v.port(
-                &format!("spec.containers[*].ports[{i}].containerPort"),
+                format_args!("spec.containers[*].ports[{i}].containerPort"),
                 cp.container_port,
             );
         }
@@ -235,12 +260,11 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
 /// second object of one namespace/name, a cluster IP or a node port already allocated. Each is
 /// reported on the later object, naming the earlier one's file and path.
 fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
-    use std::collections::HashMap;
-    let mut names: HashMap<(&str, &str), &Service> = HashMap::new();
+    let mut names: HashMap<(&str, &str), &Service> = HashMap::default();
     // The allocators are keyed by address and by port number: a node port is one number for
     // every protocol, and health-check node ports come from the same range.
-    let mut ips: HashMap<std::net::IpAddr, (&Service, String)> = HashMap::new();
-    let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::new();
+    let mut ips: HashMap<std::net::IpAddr, (&Service, String)> = HashMap::default();
+    let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::default();
     for s in &cluster.services {
         let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
         if let Some(first) = names.get(&key) {
@@ -288,7 +312,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                 }
             }
         }
-        let mut own = HashSet::new();
+        let mut own = HashSet::default();
         let ports = s.ports.iter().enumerate().filter_map(|(i, p)| {
             let np = p.node_port.filter(|&n| n != 0)?;
             Some((format!("spec.ports[{i}].nodePort"), np, "node port"))
@@ -326,7 +350,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             }
         }
     }
-    let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::new();
+    let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::default();
     for s in &cluster.slices {
         if s.meta
             .labels
@@ -455,12 +479,12 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
     }
     // Ports.
-    let mut names = HashSet::new();
-    let mut port_protos = HashSet::new();
-    let mut node_ports = HashSet::new();
+    let mut names = HashSet::default();
+    let mut port_protos = HashSet::default();
+    let mut node_ports = HashSet::default();
     let node_port_allowed = matches!(s.type_, ServiceType::NodePort | ServiceType::LoadBalancer);
     for (i, p) in s.ports.iter().enumerate() {
-        let b = format!("spec.ports[{i}]");
+        let b = At("spec.ports", i);
         if p.name.is_empty() {
             if s.ports.len() > 1 {
                 v.err(
@@ -479,8 +503,8 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                 format!("duplicate port name {}", q(&p.name)),
             );
         }
-        v.protocol(&format!("{b}.protocol"), &p.protocol);
-        v.port(&format!("{b}.port"), p.port);
+        v.protocol(format_args!("{b}.protocol"), &p.protocol);
+        v.port(format_args!("{b}.port"), p.port);
         if !port_protos.insert((p.port, p.protocol.clone())) {
             v.err(
                 &format!("{b}.port"),
@@ -488,7 +512,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             );
         }
         match &p.target_port {
-            Some(IntOrString::Int(t)) => v.port(&format!("{b}.targetPort"), *t),
+            Some(IntOrString::Int(t)) => v.port(format_args!("{b}.targetPort"), *t),
             Some(IntOrString::Str(t))
                 if !is_iana_svc_name(t)
                     && t.parse::<i64>().map_or(true, |n| !(1..=65535).contains(&n)) =>
@@ -547,7 +571,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
     for (i, ing) in s.lb_ingress.iter().enumerate() {
         let b = format!("status.loadBalancer.ingress[{i}]");
         if let Some(ip) = &ing.ip {
-            v.ip(&format!("{b}.ip"), ip);
+            v.ip(format_args!("{b}.ip"), ip);
         }
         if let Some(m) = &ing.ip_mode {
             if m != "VIP" && m != "Proxy" {
@@ -687,9 +711,9 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
             ),
         );
     }
-    let mut names = HashSet::new();
+    let mut names = HashSet::default();
     for (i, p) in s.ports.iter().enumerate() {
-        let b = format!("ports[{i}]");
+        let b = At("ports", i);
         if let Some(n) = &p.name {
             if !n.is_empty() && !is_dns1123_label(n) {
                 v.err(
@@ -705,33 +729,33 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
             }
         }
         if let Some(port) = p.port {
-            v.port(&format!("{b}.port"), port);
+            v.port(format_args!("{b}.port"), port);
         }
-        v.protocol(&format!("{b}.protocol"), &p.protocol);
+        v.protocol(format_args!("{b}.protocol"), &p.protocol);
     }
+    // Paths are written out only for an error: a slice holds up to 1000 endpoints.
     for (i, e) in s.endpoints.iter().enumerate() {
-        let b = format!("endpoints[{i}]");
         if e.addresses.is_empty() || e.addresses.len() > 100 {
             v.err(
-                &format!("{b}.addresses"),
+                &format!("endpoints[{i}].addresses"),
                 format!("must hold 1 to 100 addresses, got {}", e.addresses.len()),
             );
         }
         for (j, a) in e.addresses.iter().enumerate() {
-            let path = format!("{b}.addresses[{j}]");
+            let path = format_args!("endpoints[{i}].addresses[{j}]");
             match fam {
                 Some(f) => {
-                    if let Some(ip) = v.ip(&path, a) {
+                    if let Some(ip) = v.ip(path, a) {
                         if IpFamily::of(&ip) != f {
                             v.err(
-                                &path,
+                                &path.to_string(),
                                 format!("must be an {} address (addressType)", f.as_str()),
                             );
                         }
                     }
                 }
                 None if !is_dns1123_subdomain(a) => {
-                    v.err(&path, format!("{} is not a valid FQDN", q(a)))
+                    v.err(&path.to_string(), format!("{} is not a valid FQDN", q(a)))
                 }
                 None => {}
             }
@@ -739,7 +763,7 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
         if let Some(n) = &e.node_name {
             if !is_dns1123_subdomain(n) {
                 v.err(
-                    &format!("{b}.nodeName"),
+                    &format!("endpoints[{i}].nodeName"),
                     format!("{} is not a valid node name", q(n)),
                 );
             }
@@ -756,7 +780,7 @@ fn endpoints(e: &Endpoints, out: &mut Vec<Issue>) {
             ("notReadyAddresses", &sub.not_ready_addresses),
         ] {
             for (j, a) in list.iter().enumerate() {
-                v.ip(&format!("subsets[{i}].{key}[{j}].ip"), &a.ip);
+                v.ip(format_args!("subsets[{i}].{key}[{j}].ip"), &a.ip);
             }
         }
         for (j, (name, port, proto)) in sub.ports.iter().enumerate() {
@@ -767,8 +791,8 @@ fn endpoints(e: &Endpoints, out: &mut Vec<Issue>) {
                     format!("{} is not valid: must be a DNS-1123 label", q(name)),
                 );
             }
-            v.port(&format!("{b}.port"), *port);
-            v.protocol(&format!("{b}.protocol"), proto);
+            v.port(format_args!("{b}.port"), *port);
+            v.protocol(format_args!("{b}.protocol"), proto);
         }
     }
 }

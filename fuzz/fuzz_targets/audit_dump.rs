@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let s = ProxierSettings::default();
-    let how = ActualDump { file: Some("fuzz"), table: None };
+    let how = ActualDump {
+        file: Some("fuzz"),
+        table: None,
+    };
     let _ = audit_with(cluster(), &s, text, how);
 });

@@ -12,28 +12,32 @@ use super::{Cluster, DERIVED_BY, DERIVED_BY_LABEL};
 use crate::model::endpointslice::SERVICE_NAME_LABEL;
 use crate::model::*;
 
+/// Sets of names and addresses: ahash instead of SipHash.
+type FastSet<T> = HashSet<T, std::hash::BuildHasherDefault<ahash::AHasher>>;
+
 pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u16)) {
     allocate(c, service_cidr, node_ports);
-    let mut have: HashSet<(String, String)> = c
+    let mut have: FastSet<(&str, &str)> = c
         .slices
         .iter()
-        .filter_map(|s| Some((s.meta.namespace.clone(), s.service_name()?.to_owned())))
+        .filter_map(|s| Some((s.meta.namespace.as_str(), s.service_name()?)))
         .collect();
-    let mut derived = Vec::new();
+    let mut mirrored = Vec::new();
     for e in &c.endpoints {
-        let key = (e.meta.namespace.clone(), e.meta.name.clone());
+        let key = (e.meta.namespace.as_str(), e.meta.name.as_str());
         if have.contains(&key) {
             continue;
         }
-        derived.extend(mirror_endpoints(e));
+        mirrored.extend(mirror_endpoints(e));
     }
-    for s in &derived {
+    for s in &mirrored {
         if let Some(n) = s.service_name() {
-            have.insert((s.meta.namespace.clone(), n.to_owned()));
+            have.insert((s.meta.namespace.as_str(), n));
         }
     }
+    let mut from_pod_slices = Vec::new();
     for svc in &c.services {
-        let key = (svc.meta.namespace.clone(), svc.meta.name.clone());
+        let key = (svc.meta.namespace.as_str(), svc.meta.name.as_str());
         if have.contains(&key) || svc.type_ == ServiceType::ExternalName {
             continue;
         }
@@ -51,16 +55,17 @@ pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u
                 ),
             ));
         }
-        derived.extend(slices);
+        from_pod_slices.extend(slices);
     }
-    c.slices.extend(derived);
+    c.slices.extend(mirrored);
+    c.slices.extend(from_pod_slices);
     warn_orphans(c);
 }
 
 /// An EndpointSlice or Endpoints whose Service is not in the input: kube-proxy keys endpoints by
 /// Service, so nothing is programmed for them. Usually a Service left out of the dump.
 fn warn_orphans(c: &mut Cluster) {
-    let services: HashSet<(&str, &str)> = c
+    let services: FastSet<(&str, &str)> = c
         .services
         .iter()
         .map(|s| (s.meta.namespace.as_str(), s.meta.name.as_str()))
@@ -263,13 +268,13 @@ fn stable_hash(s: &str) -> u64 {
 /// Both are chosen deterministically (hash of the name, then the next free value), never
 /// colliding with values given elsewhere in the input.
 fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
-    let mut used_ips: HashSet<IpAddr> = c
+    let mut used_ips: FastSet<IpAddr> = c
         .services
         .iter()
         .flat_map(|s| s.cluster_ip.iter().chain(&s.cluster_ips))
         .filter_map(|ip| crate::ip::parse_ip_sloppy(ip))
         .collect();
-    let mut used_ports: HashSet<i64> = c
+    let mut used_ports: FastSet<i64> = c
         .services
         .iter()
         .flat_map(|s| s.ports.iter().filter_map(|p| p.node_port))

@@ -1,0 +1,1263 @@
+//! The typed reader: one pass over JSON or YAML text straight into the model types, without a
+//! `serde_json::Value` tree.
+//!
+//! It reads what the generic reader of [`super`] reads and nothing else, and gives up (returns
+//! `None`) on anything that reader would report or that it cannot decide alone: a field of a
+//! known kind with the wrong type, a missing `metadata`/`name`/`port`/`addressType`, an object
+//! without `kind`/`apiVersion` that is not the item of a typed list whose kind came first, a
+//! duplicated key, a `KubeProxyConfiguration`, a syntax error. The caller then reads the text
+//! again with the generic reader, which names the file and path of every error. So this reader
+//! never reports anything itself; what it returns equals what the generic reader would build
+//! (the same objects, paths and warnings, in the same order).
+//!
+//! Every field is read leniently ([`F`]): an object of an unknown kind (a Deployment's
+//! `spec.selector` is not a string map) still parses, and only the fields of the kinds svccore
+//! reads are checked once the object's `kind` is known (`kubectl` prints `kind` after `items`
+//! and after an EndpointSlice's `endpoints`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::model::*;
+use crate::Issue;
+
+/// What the typed reader found in one input: the objects, in input order, and the warnings.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    pub services: Vec<Service>,
+    pub slices: Vec<EndpointSlice>,
+    pub endpoints: Vec<Endpoints>,
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub service_cidrs: Vec<ServiceCidr>,
+    pub warnings: Vec<Issue>,
+    /// Objects seen (every kind, skipped ones too; not the lists around them).
+    pub objects: usize,
+}
+
+impl Found {
+    fn append(&mut self, o: &mut Found) {
+        self.services.append(&mut o.services);
+        self.slices.append(&mut o.slices);
+        self.endpoints.append(&mut o.endpoints);
+        self.nodes.append(&mut o.nodes);
+        self.pods.append(&mut o.pods);
+        self.service_cidrs.append(&mut o.service_cidrs);
+        self.warnings.append(&mut o.warnings);
+        self.objects += o.objects;
+    }
+}
+
+/// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
+pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
+    let mut found = Found::default();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = Doc {
+        file,
+        path: String::new(),
+        found: &mut found,
+        inherit: None,
+    };
+    seed.deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(found)
+}
+
+/// Reads a YAML stream (one or more documents); `None`: read it the generic way.
+pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
+    let mut found = Found::default();
+    // The documents are named `[i]` only when there are several: look at the second before
+    // reading the first. (After a syntax error the iterator repeats the error forever, so it is
+    // read one document at a time and left at the first error.)
+    let mut docs = serde_yaml_ng::Deserializer::from_str(text);
+    let Some(first) = docs.next() else {
+        return Some(found);
+    };
+    let second = docs.next();
+    let single = second.is_none();
+    let rest = std::iter::once(first).chain(second).chain(docs);
+    for (i, de) in rest.enumerate() {
+        let seed = Doc {
+            file,
+            path: if single {
+                String::new()
+            } else {
+                format!("[{i}]")
+            },
+            found: &mut found,
+            inherit: None,
+        };
+        seed.deserialize(de).ok()?;
+    }
+    Some(found)
+}
+
+/// The error that makes the caller fall back to the generic reader.
+fn give_up<E: de::Error>() -> E {
+    E::custom("read by the generic reader")
+}
+
+/// A field as read: absent, `null`, a value of the expected type, or anything else.
+#[derive(Debug, Default)]
+enum F<T> {
+    #[default]
+    Absent,
+    Null,
+    Val(T),
+    Wrong,
+}
+
+/// The result of converting a known kind: `Err` gives up.
+type R<T> = Result<T, ()>;
+
+impl<T> F<T> {
+    /// The generic reader's optional field: absent and `null` are `None`, a wrong type an error.
+    fn opt(self) -> R<Option<T>> {
+        match self {
+            F::Absent | F::Null => Ok(None),
+            F::Val(v) => Ok(Some(v)),
+            F::Wrong => Err(()),
+        }
+    }
+
+    fn present(&self) -> bool {
+        !matches!(self, F::Absent)
+    }
+}
+
+impl<T: Default> F<T> {
+    fn or_default(self) -> R<T> {
+        Ok(self.opt()?.unwrap_or_default())
+    }
+}
+
+/// A type a lenient field can hold: which of the parser's values it accepts.
+trait Leaf<'de>: Sized {
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+    fn from_i64(_: i64) -> Option<Self> {
+        None
+    }
+    fn from_u64(_: u64) -> Option<Self> {
+        None
+    }
+    fn from_str(_: &str) -> Option<Self> {
+        None
+    }
+    fn from_seq<A: SeqAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+        while a.next_element::<Skip>()?.is_some() {}
+        Ok(None)
+    }
+    fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+        while a.next_key_seed(SkipKey)?.is_some() {
+            a.next_value::<Skip>()?;
+        }
+        Ok(None)
+    }
+}
+
+struct FVisitor<T>(PhantomData<T>);
+
+fn val<T>(v: Option<T>) -> F<T> {
+    v.map_or(F::Wrong, F::Val)
+}
+
+impl<'de, T: Leaf<'de>> Visitor<'de> for FVisitor<T> {
+    type Value = F<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_unit<E>(self) -> Result<F<T>, E> {
+        Ok(F::Null)
+    }
+    fn visit_none<E>(self) -> Result<F<T>, E> {
+        Ok(F::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<F<T>, D::Error> {
+        F::deserialize(d)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<F<T>, E> {
+        Ok(val(T::from_bool(b)))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<F<T>, E> {
+        Ok(val(T::from_i64(n)))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<F<T>, E> {
+        Ok(val(T::from_u64(n)))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<F<T>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_str<E>(self, s: &str) -> Result<F<T>, E> {
+        Ok(val(T::from_str(s)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<F<T>, A::Error> {
+        Ok(val(T::from_seq(a)?))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<F<T>, A::Error> {
+        Ok(val(T::from_map(a)?))
+    }
+}
+
+impl<'de, T: Leaf<'de>> Deserialize<'de> for F<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FVisitor(PhantomData))
+    }
+}
+
+impl Leaf<'_> for String {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.to_owned())
+    }
+}
+
+impl Leaf<'_> for bool {
+    fn from_bool(b: bool) -> Option<Self> {
+        Some(b)
+    }
+}
+
+/// An integer field: a number above `i64::MAX` reads as `i64::MAX`, as the generic reader has it.
+impl Leaf<'_> for i64 {
+    fn from_i64(n: i64) -> Option<Self> {
+        Some(n)
+    }
+    fn from_u64(n: u64) -> Option<Self> {
+        Some(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// `targetPort`: an integer within `i64`, or a string kept as written.
+impl Leaf<'_> for IntOrString {
+    fn from_i64(n: i64) -> Option<Self> {
+        Some(IntOrString::Int(n))
+    }
+    fn from_u64(n: u64) -> Option<Self> {
+        i64::try_from(n).ok().map(IntOrString::Int)
+    }
+    fn from_str(s: &str) -> Option<Self> {
+        Some(IntOrString::Str(s.to_owned()))
+    }
+}
+
+/// `targetRef.kind`: only whether it is `Pod` matters (no copy of the string).
+#[derive(Debug, Default)]
+struct IsPod(bool);
+
+impl Leaf<'_> for IsPod {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(IsPod(s == "Pod"))
+    }
+}
+
+/// An EndpointSlice endpoint, converted as soon as it is read: a slice holds up to 1000 of
+/// them, and this keeps one raw entry alive at a time. `None` (a wrong type) only matters if
+/// the object turns out to be an EndpointSlice.
+#[derive(Debug)]
+struct SliceEndpoint(crate::model::Endpoint);
+
+impl<'de> Leaf<'de> for SliceEndpoint {
+    fn from_map<A: MapAccess<'de>>(a: A) -> Result<Option<Self>, A::Error> {
+        Ok(Endpoint::from_map(a)?.and_then(|e| slice_endpoint(e).ok().map(SliceEndpoint)))
+    }
+}
+
+/// A list whose every entry has the expected type (`null` entries do not).
+impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
+    fn from_seq<A: SeqAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+        let mut out = Vec::with_capacity(a.size_hint().unwrap_or(0).min(4096));
+        let mut ok = true;
+        while let Some(e) = a.next_element::<F<T>>()? {
+            match e {
+                F::Val(v) => out.push(v),
+                _ => ok = false,
+            }
+        }
+        Ok(ok.then_some(out))
+    }
+}
+
+/// A map of strings (labels, selectors); a repeated key keeps its last value, as a JSON object
+/// read into a tree does.
+impl<'de> Leaf<'de> for BTreeMap<String, String> {
+    fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        while let Some(k) = a.next_key_seed(Key)? {
+            match a.next_value::<F<String>>()? {
+                F::Val(v) => {
+                    out.insert(k, v);
+                }
+                _ => ok = false,
+            }
+        }
+        Ok(ok.then_some(out))
+    }
+}
+
+/// A map key, read as the generic reader reads it (`deserialize_str`: YAML's `80:` is "80").
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<String, E> {
+        Ok(s.to_owned())
+    }
+}
+
+/// Any value, read and dropped the way the generic reader reads it into a tree (the same
+/// nesting limit, the same keys), so that a text it refuses is never accepted here.
+/// (`IgnoredAny` takes serde_json's faster skipping path, which has no nesting limit.)
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SkipVisitor)
+    }
+}
+
+struct SkipVisitor;
+
+impl<'de> Visitor<'de> for SkipVisitor {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_unit<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_none<E>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Skip, D::Error> {
+        Skip::deserialize(d)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Skip, A::Error> {
+        while a.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Skip, A::Error> {
+        while a.next_key_seed(SkipKey)?.is_some() {
+            a.next_value::<Skip>()?;
+        }
+        Ok(Skip)
+    }
+}
+
+/// A map key, dropped.
+struct SkipKey;
+
+impl<'de> DeserializeSeed<'de> for SkipKey {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for SkipKey {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Reads the next value into an absent field; a repeated key gives up.
+fn set<'de, T: Leaf<'de>, A: MapAccess<'de>>(slot: &mut F<T>, a: &mut A) -> Result<(), A::Error> {
+    if slot.present() {
+        return Err(give_up());
+    }
+    *slot = a.next_value()?;
+    Ok(())
+}
+
+/// Reads a map key into the key enum `K` of a [`lenient!`] object.
+struct KeyOf<K>(PhantomData<K>);
+
+/// An object with lenient fields: `lenient!(Name, NameKey { field: Type = "jsonName", ... })`
+/// declares the struct, the enum of its keys and how a map fills it (other keys are skipped).
+macro_rules! lenient {
+    ($(#[$m:meta])* $t:ident, $k:ident { $($f:ident: $ty:ty = $key:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Default)]
+        struct $t {
+            $($f: F<$ty>,)*
+        }
+
+        #[allow(non_camel_case_types)]
+        enum $k {
+            $($f,)*
+            Other,
+        }
+
+        impl<'de> DeserializeSeed<'de> for KeyOf<$k> {
+            type Value = $k;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$k, D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+
+        impl Visitor<'_> for KeyOf<$k> {
+            type Value = $k;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<$k, E> {
+                Ok(match s {
+                    $($key => $k::$f,)*
+                    _ => $k::Other,
+                })
+            }
+        }
+
+        impl<'de> Leaf<'de> for $t {
+            fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+                let mut s = $t::default();
+                while let Some(k) = a.next_key_seed(KeyOf::<$k>(PhantomData))? {
+                    match k {
+                        $($k::$f => set(&mut s.$f, &mut a)?,)*
+                        $k::Other => {
+                            a.next_value::<Skip>()?;
+                        }
+                    }
+                }
+                Ok(Some(s))
+            }
+        }
+    };
+}
+
+// The fields of every kind svccore reads, merged: an object's kind is known only once it is
+// read whole.
+
+lenient!(Meta, MetaKey {
+    name: String = "name",
+    namespace: String = "namespace",
+    labels: BTreeMap<String, String> = "labels",
+    annotations: BTreeMap<String, String> = "annotations",
+    deletion_timestamp: String = "deletionTimestamp",
+});
+
+lenient!(
+    /// A Service's, a Node's, a Pod's or a ServiceCIDR's `spec`.
+    Spec, SpecKey {
+    type_: String = "type",
+    cluster_ip: String = "clusterIP",
+    cluster_ips: Vec<String> = "clusterIPs",
+    ip_families: Vec<String> = "ipFamilies",
+    ip_family_policy: String = "ipFamilyPolicy",
+    ports: Vec<Port> = "ports",
+    selector: BTreeMap<String, String> = "selector",
+    external_ips: Vec<String> = "externalIPs",
+    external_name: String = "externalName",
+    load_balancer_ip: String = "loadBalancerIP",
+    load_balancer_source_ranges: Vec<String> = "loadBalancerSourceRanges",
+    external_traffic_policy: String = "externalTrafficPolicy",
+    internal_traffic_policy: String = "internalTrafficPolicy",
+    health_check_node_port: i64 = "healthCheckNodePort",
+    session_affinity: String = "sessionAffinity",
+    session_affinity_config: AffinityConfig = "sessionAffinityConfig",
+    topology_keys: Vec<String> = "topologyKeys",
+    traffic_distribution: String = "trafficDistribution",
+    publish_not_ready_addresses: bool = "publishNotReadyAddresses",
+    pod_cidrs: Vec<String> = "podCIDRs",
+    pod_cidr: String = "podCIDR",
+    node_name: String = "nodeName",
+    hostname: String = "hostname",
+    containers: Vec<Container> = "containers",
+    cidrs: Vec<String> = "cidrs",
+});
+
+lenient!(
+    /// A Service's, a Node's or a Pod's `status`.
+    Status, StatusKey {
+    load_balancer: LoadBalancer = "loadBalancer",
+    addresses: Vec<NodeAddr> = "addresses",
+    phase: String = "phase",
+    pod_ips: Vec<PodIp> = "podIPs",
+    pod_ip: String = "podIP",
+    conditions: Vec<Condition> = "conditions",
+});
+
+lenient!(
+    /// A port of a Service, an EndpointSlice, a legacy Endpoints subset or a container.
+    Port, PortKey {
+    name: String = "name",
+    port: i64 = "port",
+    protocol: String = "protocol",
+    app_protocol: String = "appProtocol",
+    target_port: IntOrString = "targetPort",
+    node_port: i64 = "nodePort",
+    container_port: i64 = "containerPort",
+});
+
+lenient!(Endpoint, EndpointKey {
+    addresses: Vec<String> = "addresses",
+    conditions: Conditions = "conditions",
+    node_name: String = "nodeName",
+    zone: String = "zone",
+    hostname: String = "hostname",
+    hints: Hints = "hints",
+    deprecated_topology: BTreeMap<String, String> = "deprecatedTopology",
+    topology: BTreeMap<String, String> = "topology",
+    target_ref: Ref = "targetRef",
+});
+
+lenient!(
+    Conditions,
+    ConditionsKey {
+        ready: bool = "ready",
+        serving: bool = "serving",
+        terminating: bool = "terminating",
+    }
+);
+
+lenient!(Hints, HintsKey {
+    for_zones: Vec<Name> = "forZones",
+    for_nodes: Vec<Name> = "forNodes",
+});
+
+lenient!(
+    Name,
+    NameKey {
+        name: String = "name",
+    }
+);
+
+lenient!(
+    Ref,
+    RefKey {
+        kind: IsPod = "kind",
+        name: String = "name",
+    }
+);
+
+lenient!(LoadBalancer, LoadBalancerKey {
+    ingress: Vec<Ingress> = "ingress",
+});
+
+lenient!(
+    Ingress,
+    IngressKey {
+        ip: String = "ip",
+        hostname: String = "hostname",
+        ip_mode: String = "ipMode",
+    }
+);
+
+lenient!(
+    AffinityConfig,
+    AffinityConfigKey {
+        client_ip: ClientIp = "clientIP",
+    }
+);
+
+lenient!(
+    ClientIp,
+    ClientIpKey {
+        timeout_seconds: i64 = "timeoutSeconds",
+    }
+);
+
+lenient!(Container, ContainerKey {
+    ports: Vec<Port> = "ports",
+});
+
+lenient!(Subset, SubsetKey {
+    addresses: Vec<Address> = "addresses",
+    not_ready_addresses: Vec<Address> = "notReadyAddresses",
+    ports: Vec<Port> = "ports",
+});
+
+lenient!(
+    Address,
+    AddressKey {
+        ip: String = "ip",
+        node_name: String = "nodeName",
+        hostname: String = "hostname",
+        target_ref: Ref = "targetRef",
+    }
+);
+
+lenient!(PodIp, PodIpKey { ip: String = "ip" });
+
+lenient!(
+    Condition,
+    ConditionKey {
+        type_: String = "type",
+        status: String = "status",
+    }
+);
+
+lenient!(
+    NodeAddr,
+    NodeAddrKey {
+        type_: String = "type",
+        address: String = "address",
+    }
+);
+
+lenient!(
+    /// The top-level fields of an object of any kind svccore reads. `items` is read by
+    /// [`Items`], into the objects of the list, before the kind says whether this is a list.
+    Object, ObjectKey {
+    api_version: String = "apiVersion",
+    kind: String = "kind",
+    metadata: Meta = "metadata",
+    spec: Spec = "spec",
+    status: Status = "status",
+    address_type: String = "addressType",
+    ports: Vec<Port> = "ports",
+    endpoints: Vec<SliceEndpoint> = "endpoints",
+    subsets: Vec<Subset> = "subsets",
+    items: Found = "items",
+});
+
+/// `items` is only read by [`Items`].
+impl Leaf<'_> for Found {}
+
+/// The item kind and apiVersion of a typed list (`ServiceList` → `Service`), when the list's
+/// `kind` and `apiVersion` came before its `items`.
+type Inherit<'a> = Option<(&'a str, &'a str)>;
+
+/// A document, a list entry or an `items` entry: an object, a list of them, or `null`.
+struct Doc<'a, 'f> {
+    file: Option<&'a str>,
+    path: String,
+    found: &'f mut Found,
+    inherit: Inherit<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for Doc<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Doc<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        loop {
+            let seed = Doc {
+                file: self.file,
+                path: format!("{}[{i}]", self.path),
+                found: &mut *self.found,
+                inherit: None,
+            };
+            if a.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+        let mut o = Object::default();
+        while let Some(key) = a.next_key_seed(KeyOf::<ObjectKey>(PhantomData))? {
+            match key {
+                ObjectKey::api_version => set(&mut o.api_version, &mut a)?,
+                ObjectKey::kind => set(&mut o.kind, &mut a)?,
+                ObjectKey::metadata => set(&mut o.metadata, &mut a)?,
+                ObjectKey::spec => set(&mut o.spec, &mut a)?,
+                ObjectKey::status => set(&mut o.status, &mut a)?,
+                ObjectKey::address_type => set(&mut o.address_type, &mut a)?,
+                ObjectKey::ports => set(&mut o.ports, &mut a)?,
+                ObjectKey::endpoints => set(&mut o.endpoints, &mut a)?,
+                ObjectKey::subsets => set(&mut o.subsets, &mut a)?,
+                ObjectKey::items => {
+                    if o.items.present() {
+                        return Err(give_up());
+                    }
+                    let inherit = match (&o.kind, &o.api_version) {
+                        (F::Val(k), F::Val(api)) => k
+                            .strip_suffix("List")
+                            .filter(|_| is_typed_list(k))
+                            .map(|k| (k, api.as_str())),
+                        _ => None,
+                    };
+                    o.items = a.next_value_seed(Items {
+                        file: self.file,
+                        path: field(&self.path, "items"),
+                        inherit,
+                    })?;
+                }
+                // Keys that are not fields of the kinds read here, or fields only a
+                // KubeProxyConfiguration has (which gives up below).
+                ObjectKey::Other => {
+                    a.next_value::<Skip>()?;
+                }
+            }
+        }
+        self.object(o).map_err(|()| give_up())
+    }
+}
+
+impl Doc<'_, '_> {
+    /// Files an object read whole, as the generic reader's `add_object` does.
+    fn object(self, o: Object) -> R<()> {
+        let (kind, api) = match (o.kind, o.api_version) {
+            (F::Val(k), F::Val(a)) => (k, a),
+            // A typed list's item without a kind takes the list's kind, and its apiVersion
+            // when it has none either.
+            (F::Absent | F::Null, api) => match (self.inherit, api) {
+                (Some((k, a)), F::Absent | F::Null) => (k.to_owned(), a.to_owned()),
+                (Some((k, _)), F::Val(a)) => (k.to_owned(), a),
+                _ => return Err(()),
+            },
+            _ => return Err(()),
+        };
+        let loc = Loc {
+            file: self.file.map(str::to_owned),
+            path: self.path,
+        };
+        let found = self.found;
+        if is_list_kind(&kind) {
+            match o.items {
+                F::Absent | F::Null => {}
+                F::Val(mut items) => found.append(&mut items),
+                F::Wrong => return Err(()),
+            }
+            return Ok(());
+        }
+        found.objects += 1;
+        match kind.as_str() {
+            "Service" if api == "v1" => {
+                let s = service(loc, o.metadata, o.spec, o.status)?;
+                found.services.push(s);
+            }
+            "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
+                let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                found.slices.push(s);
+            }
+            "Endpoints" if api == "v1" => {
+                let e = endpoints(loc, o.metadata, o.subsets)?;
+                found.endpoints.push(e);
+            }
+            "Node" if api == "v1" => {
+                let n = node(loc, o.metadata, o.spec, o.status)?;
+                found.nodes.push(n);
+            }
+            "Pod" if api == "v1" => {
+                let p = pod(loc, o.metadata, o.spec, o.status)?;
+                found.pods.push(p);
+            }
+            "ServiceCIDR"
+                if matches!(
+                    api.as_str(),
+                    "networking.k8s.io/v1" | "networking.k8s.io/v1beta1"
+                ) =>
+            {
+                let mut s = ServiceCidr {
+                    meta: meta(o.metadata)?,
+                    loc,
+                    ..Default::default()
+                };
+                s.meta.namespace.clear();
+                if let Some(spec) = o.spec.opt()? {
+                    s.cidrs = spec.cidrs.or_default()?;
+                }
+                found.service_cidrs.push(s);
+            }
+            // Small and rare (a kube-proxy ConfigMap's `config.conf`): the generic reader.
+            "KubeProxyConfiguration" if api.starts_with("kubeproxy.config.k8s.io/") => {
+                return Err(())
+            }
+            _ => found.warnings.push(loc.issue(
+                "",
+                format!("skipping {kind} ({api}): not a kind svccore uses"),
+            )),
+        }
+        Ok(())
+    }
+}
+
+fn field(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn is_list_kind(kind: &str) -> bool {
+    kind == "List" || is_typed_list(kind)
+}
+
+fn is_typed_list(kind: &str) -> bool {
+    matches!(
+        kind,
+        "ServiceList"
+            | "EndpointSliceList"
+            | "EndpointsList"
+            | "NodeList"
+            | "PodList"
+            | "ServiceCIDRList"
+    )
+}
+
+/// The `items` of an object whose kind may not be known yet: read into their own [`Found`].
+struct Items<'a> {
+    file: Option<&'a str>,
+    path: String,
+    inherit: Inherit<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for Items<'_> {
+    type Value = F<Found>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F<Found>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = F<Found>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+    fn visit_unit<E>(self) -> Result<F<Found>, E> {
+        Ok(F::Null)
+    }
+    fn visit_none<E>(self) -> Result<F<Found>, E> {
+        Ok(F::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<F<Found>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<F<Found>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<F<Found>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<F<Found>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<F<Found>, E> {
+        Ok(F::Wrong)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<F<Found>, A::Error> {
+        while a.next_key_seed(SkipKey)?.is_some() {
+            a.next_value::<Skip>()?;
+        }
+        Ok(F::Wrong)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<F<Found>, A::Error> {
+        let mut found = Found::default();
+        let mut i = 0usize;
+        loop {
+            let seed = Doc {
+                file: self.file,
+                path: format!("{}[{i}]", self.path),
+                found: &mut found,
+                inherit: self.inherit,
+            };
+            if a.next_element_seed(seed)?.is_none() {
+                return Ok(F::Val(found));
+            }
+            i += 1;
+        }
+    }
+}
+
+fn meta(m: F<Meta>) -> R<ObjectMeta> {
+    let m = m.opt()?.ok_or(())?;
+    let name = match m.name {
+        F::Val(n) => n,
+        F::Null => String::new(),
+        F::Absent | F::Wrong => return Err(()),
+    };
+    let namespace = m
+        .namespace
+        .opt()?
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or_else(|| "default".into());
+    Ok(ObjectMeta {
+        name,
+        namespace,
+        labels: m.labels.or_default()?,
+        annotations: m.annotations.or_default()?,
+        deleting: m.deletion_timestamp.opt()?.is_some(),
+    })
+}
+
+fn protocol(p: F<String>) -> R<Protocol> {
+    Ok(p.opt()?.map(|s| Protocol::parse(&s)).unwrap_or_default())
+}
+
+fn pod_name(r: F<Ref>) -> R<Option<String>> {
+    let Some(t) = r.opt()? else { return Ok(None) };
+    if t.kind.opt()?.is_some_and(|k| k.0) {
+        t.name.opt()
+    } else {
+        Ok(None)
+    }
+}
+
+fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service> {
+    let meta = meta(m)?;
+    let spec = spec.opt()?.unwrap_or_default();
+    let mut ports = Vec::new();
+    for p in spec.ports.or_default()? {
+        let port = match p.port {
+            F::Val(n) => n,
+            F::Null => 0,
+            F::Absent | F::Wrong => return Err(()),
+        };
+        ports.push(ServicePort {
+            name: p.name.or_default()?,
+            protocol: protocol(p.protocol)?,
+            port,
+            target_port: p.target_port.opt()?,
+            node_port: p.node_port.opt()?,
+            app_protocol: p.app_protocol.opt()?,
+        });
+    }
+    let mut lb_ingress = Vec::new();
+    if let Some(st) = status.opt()? {
+        if let Some(lb) = st.load_balancer.opt()? {
+            for ing in lb.ingress.or_default()? {
+                lb_ingress.push(LoadBalancerIngress {
+                    ip: ing.ip.opt()?,
+                    hostname: ing.hostname.opt()?,
+                    ip_mode: ing.ip_mode.opt()?,
+                });
+            }
+        }
+    }
+    let mut affinity_timeout = None;
+    if let Some(sac) = spec.session_affinity_config.opt()? {
+        if let Some(cip) = sac.client_ip.opt()? {
+            affinity_timeout = cip.timeout_seconds.opt()?;
+        }
+    }
+    Ok(Service {
+        loc,
+        meta,
+        type_: spec
+            .type_
+            .opt()?
+            .map(|t| ServiceType::parse(&t))
+            .unwrap_or_default(),
+        cluster_ip: spec.cluster_ip.opt()?,
+        cluster_ips: spec.cluster_ips.or_default()?,
+        ip_families: spec.ip_families.or_default()?,
+        ip_family_policy: spec.ip_family_policy.opt()?,
+        ports,
+        selector: spec.selector.opt()?,
+        external_ips: spec.external_ips.or_default()?,
+        external_name: spec.external_name.opt()?,
+        load_balancer_ip: spec.load_balancer_ip.opt()?,
+        load_balancer_source_ranges: spec.load_balancer_source_ranges.or_default()?,
+        lb_ingress,
+        external_traffic_policy: spec
+            .external_traffic_policy
+            .opt()?
+            .map(|t| TrafficPolicy::parse(&t)),
+        internal_traffic_policy: spec
+            .internal_traffic_policy
+            .opt()?
+            .map(|t| TrafficPolicy::parse(&t)),
+        health_check_node_port: spec.health_check_node_port.opt()?,
+        session_affinity: match spec.session_affinity.opt()?.as_deref() {
+            None | Some("None") => SessionAffinity::None,
+            Some("ClientIP") => SessionAffinity::ClientIP,
+            Some(o) => SessionAffinity::Other(o.to_owned()),
+        },
+        affinity_timeout,
+        topology_keys: spec.topology_keys.or_default()?,
+        traffic_distribution: spec.traffic_distribution.opt()?,
+        publish_not_ready_addresses: spec.publish_not_ready_addresses.opt()?.unwrap_or(false),
+    })
+}
+
+/// `hints.forZones` / `hints.forNodes`: present (even `null`) means a list, of the entries
+/// that have a name.
+fn hint_names(v: F<Vec<Name>>) -> R<Option<Vec<String>>> {
+    if !v.present() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for n in v.or_default()? {
+        out.extend(n.name.opt()?);
+    }
+    Ok(Some(out))
+}
+
+fn endpoint_slice(
+    loc: Loc,
+    m: F<Meta>,
+    address_type: F<String>,
+    ports: F<Vec<Port>>,
+    eps: F<Vec<SliceEndpoint>>,
+) -> R<EndpointSlice> {
+    let meta = meta(m)?;
+    let address_type = match address_type {
+        F::Val(t) => t,
+        F::Null => String::new(),
+        F::Absent | F::Wrong => return Err(()),
+    };
+    let mut out_ports = Vec::new();
+    for p in ports.or_default()? {
+        out_ports.push(EndpointPort {
+            name: p.name.opt()?,
+            port: p.port.opt()?,
+            protocol: protocol(p.protocol)?,
+            app_protocol: p.app_protocol.opt()?,
+        });
+    }
+    let endpoints = eps.or_default()?.into_iter().map(|e| e.0).collect();
+    Ok(EndpointSlice {
+        loc,
+        meta,
+        address_type,
+        ports: out_ports,
+        endpoints,
+    })
+}
+
+fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
+    let (ready, serving, terminating) = match e.conditions.opt()? {
+        Some(c) => (c.ready.opt()?, c.serving.opt()?, c.terminating.opt()?),
+        None => (None, None, None),
+    };
+    let (hints_zones, hints_nodes) = match e.hints.opt()? {
+        Some(h) => (hint_names(h.for_zones)?, hint_names(h.for_nodes)?),
+        None => (None, None),
+    };
+    // v1 names the legacy labels `deprecatedTopology` (present, even `null`, wins).
+    let topology = if e.deprecated_topology.present() {
+        e.deprecated_topology
+    } else {
+        e.topology
+    };
+    Ok(crate::model::Endpoint {
+        addresses: e.addresses.or_default()?,
+        ready,
+        serving,
+        terminating,
+        node_name: e.node_name.opt()?,
+        zone: e.zone.opt()?,
+        hints_zones,
+        hints_nodes,
+        topology: topology.or_default()?,
+        hostname: e.hostname.opt()?,
+        target_pod: pod_name(e.target_ref)?,
+    })
+}
+
+fn endpoint_addresses(v: F<Vec<Address>>) -> R<Vec<EndpointAddress>> {
+    let mut out = Vec::new();
+    for a in v.or_default()? {
+        out.push(EndpointAddress {
+            ip: a.ip.or_default()?,
+            node_name: a.node_name.opt()?,
+            hostname: a.hostname.opt()?,
+            target_pod: pod_name(a.target_ref)?,
+        });
+    }
+    Ok(out)
+}
+
+fn endpoints(loc: Loc, m: F<Meta>, subsets: F<Vec<Subset>>) -> R<Endpoints> {
+    let meta = meta(m)?;
+    let mut out = Vec::new();
+    for s in subsets.or_default()? {
+        let mut sub = EndpointSubset {
+            addresses: endpoint_addresses(s.addresses)?,
+            not_ready_addresses: endpoint_addresses(s.not_ready_addresses)?,
+            ports: Vec::new(),
+        };
+        for p in s.ports.or_default()? {
+            sub.ports.push((
+                p.name.or_default()?,
+                p.port.opt()?.unwrap_or(0),
+                protocol(p.protocol)?,
+            ));
+        }
+        out.push(sub);
+    }
+    Ok(Endpoints {
+        loc,
+        meta,
+        subsets: out,
+    })
+}
+
+fn node(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Node> {
+    let mut n = Node {
+        meta: meta(m)?,
+        loc,
+        ..Default::default()
+    };
+    if let Some(spec) = spec.opt()? {
+        n.pod_cidrs = spec.pod_cidrs.or_default()?;
+        if n.pod_cidrs.is_empty() {
+            n.pod_cidrs.extend(spec.pod_cidr.opt()?);
+        }
+    }
+    if let Some(st) = status.opt()? {
+        for a in st.addresses.or_default()? {
+            n.addresses.push(NodeAddress {
+                type_: a.type_.or_default()?,
+                address: a.address.or_default()?,
+            });
+        }
+    }
+    Ok(n)
+}
+
+fn pod(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Pod> {
+    let mut pod = Pod {
+        meta: meta(m)?,
+        loc,
+        ..Default::default()
+    };
+    if let Some(spec) = spec.opt()? {
+        pod.node_name = spec.node_name.opt()?;
+        pod.hostname = spec.hostname.opt()?;
+        for c in spec.containers.or_default()? {
+            for p in c.ports.or_default()? {
+                pod.container_ports.push(ContainerPort {
+                    name: p.name.opt()?,
+                    container_port: p.container_port.opt()?.unwrap_or(0),
+                    protocol: protocol(p.protocol)?,
+                });
+            }
+        }
+    }
+    if let Some(st) = status.opt()? {
+        pod.phase = st.phase.opt()?;
+        for ip in st.pod_ips.or_default()? {
+            pod.pod_ips.extend(ip.ip.opt()?);
+        }
+        if pod.pod_ips.is_empty() {
+            pod.pod_ips.extend(st.pod_ip.opt()?);
+        }
+        for c in st.conditions.or_default()? {
+            if c.type_.opt()?.as_deref() == Some("Ready") {
+                pod.ready = Some(c.status.opt()?.as_deref() == Some("True"));
+            }
+        }
+    }
+    Ok(pod)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed reader reads every valid input of the repository itself (the tests of
+    /// `core/tests/typed_reader.rs` compare its result with the generic reader's).
+    #[test]
+    fn reads_every_example_and_conformance_input_without_the_generic_reader() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files: Vec<_> = std::fs::read_dir(root.join("examples"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        for mode in ["iptables", "nftables"] {
+            for e in std::fs::read_dir(root.join("tests/conformance").join(mode)).unwrap() {
+                let p = e.unwrap().path().join("cluster.json");
+                if p.exists() {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() > 40, "{files:?}");
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let found = if f.extension().is_some_and(|e| e == "json") {
+                read_json(Some("f"), text.trim_start())
+            } else {
+                read_yaml(Some("f"), &text)
+            };
+            let found = found.unwrap_or_else(|| panic!("{} fell back", f.display()));
+            assert!(found.objects > 0, "{}", f.display());
+        }
+    }
+
+    #[test]
+    fn gives_up_on_what_the_generic_reader_reports() {
+        for text in [
+            // A field of a known kind with the wrong type.
+            r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": 1}}"#,
+            // No metadata.
+            r#"{"apiVersion": "v1", "kind": "Service"}"#,
+            // A typed list's item without kind, the list's kind after its items.
+            r#"{"items": [{"metadata": {"name": "a"}}], "apiVersion": "v1", "kind": "ServiceList"}"#,
+            // A repeated key.
+            r#"{"apiVersion": "v1", "kind": "Node", "kind": "Node", "metadata": {"name": "a"}}"#,
+            // Nested deeper than the generic reader's limit, in a field nobody reads.
+            &format!(
+                r#"{{"apiVersion": "v1", "kind": "Widget", "x": {}{}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+        ] {
+            assert!(read_json(None, text).is_none(), "{text}");
+        }
+        // An unknown kind's fields are not checked; a typed list's items take its kind.
+        let ok = r#"{"kind": "ServiceList", "apiVersion": "v1", "items": [
+            {"metadata": {"name": "a"}, "spec": {"ports": [{"port": 80}]}},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": 5},
+             "spec": {"selector": {"matchLabels": {"app": "a"}}}}]}"#;
+        let found = read_json(Some("l.json"), ok).unwrap();
+        assert_eq!(found.services[0].loc.path, "items[0]");
+        assert_eq!(
+            found.warnings[0].to_string(),
+            "l.json: items[1]: skipping Deployment (apps/v1): not a kind svccore uses"
+        );
+    }
+}
