@@ -16,7 +16,7 @@ use std::time::Instant;
 use svccore::audit::{self, audit_snapshot, render_text};
 use svccore::render::iptables::{render_snapshot, Form};
 use svccore::render::nftables;
-use svccore_benches::{drifted_save, render_input};
+use svccore_benches::{drifted_save, on_cpu_ns, render_input};
 
 fn main() {
     let times: usize = std::env::args()
@@ -90,13 +90,4 @@ fn status_bytes(key: &str) -> u64 {
             line.split_whitespace().nth(1)?.parse::<u64>().ok()
         })
         .map_or(0, |kb| kb * 1024)
-}
-
-/// Nanoseconds this thread has run on a CPU (Linux's `/proc/thread-self/schedstat`; 0
-/// elsewhere).
-fn on_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }

@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use svccore::render::{iptables, ipvs, nftables};
-use svccore_benches::render_input;
+use svccore_benches::{on_cpu_ns, render_input};
 
 fn main() {
     let form = std::env::args().nth(1).unwrap_or_else(|| "none".into());
@@ -73,14 +73,4 @@ fn main() {
         "{form}: {len} bytes; {times} renders, wall min {wall_min:.1} ms median \
          {wall_median:.1} ms; on-CPU min {cpu_min:.1} ms median {cpu_median:.1} ms"
     );
-}
-
-/// Nanoseconds this thread has run on a CPU (Linux's `/proc/thread-self/schedstat`; 0
-/// elsewhere). Unlike wall-clock time, it leaves out the time spent waiting for a core that
-/// other jobs hold.
-fn on_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }

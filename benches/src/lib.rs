@@ -186,3 +186,13 @@ pub fn drifted_save(save: &str) -> String {
     }
     out
 }
+
+/// Nanoseconds this thread has run on a CPU (Linux's `/proc/thread-self/schedstat`; 0
+/// elsewhere). Unlike wall-clock time, it leaves out the time spent waiting for a core that
+/// other jobs hold.
+pub fn on_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
