@@ -190,7 +190,7 @@ test-wheel: wheel ## Install the wheel into fresh venvs (python3, pyenv's oldest
 
 bench: bench-rust bench-python ## All benchmarks (figures in benches/README.md)
 
-bench-rust: ## criterion benchmarks: selection; loading; iptables, IPVS and nftables rendering; traces
+bench-rust: ## criterion benchmarks: selection; loading; iptables, IPVS and nftables rendering; audits; traces
 	cargo bench -p svccore-benches
 
 bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests; loading against json.loads
