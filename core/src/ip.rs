@@ -87,7 +87,7 @@ pub fn parse_cidr_strict(s: &str) -> Option<IpNet> {
 
 /// Go's `net.JoinHostPort`: `ip:port`, `[ip]:port` for IPv6.
 pub fn join_host_port(ip: &IpAddr, port: u16) -> String {
-    use crate::render::text::{push_ip, push_u32};
+    use crate::text::{push_ip, push_u32};
     // One allocation of the final size: a snapshot makes one of these per endpoint.
     let mut s = String::with_capacity(if ip.is_ipv4() { 21 } else { 48 });
     if ip.is_ipv6() {

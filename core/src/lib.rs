@@ -61,6 +61,7 @@
 pub mod audit;
 pub mod categorize;
 pub mod error;
+pub(crate) mod fast;
 pub mod ip;
 pub mod load;
 pub mod model;
@@ -72,6 +73,7 @@ pub mod report;
 pub mod select;
 pub mod simulate;
 pub mod snapshot;
+pub(crate) mod text;
 pub mod trace;
 pub mod validate;
 

@@ -6,20 +6,17 @@
 //! warnings; anything that could corrupt rendered text is refused.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::fast::FastMap;
 use crate::ip::{join_host_port, parse_cidr_sloppy, parse_ip_sloppy};
 use crate::model::{IntOrString, IpFamily, Protocol, Service, ServiceType};
-use crate::render::text::Word;
+use crate::text::Word;
 use crate::validate::is_dns1123_label;
 use crate::{Cluster, Error, Issue, Result};
-
-/// A map with a fixed hasher: keys here are the cluster's own names and addresses, and nothing
-/// depends on its iteration order.
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
 
 /// One endpoint of a service port, after kube-proxy's slice processing.
 #[derive(Clone, Debug, PartialEq, Eq)]

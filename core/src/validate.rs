@@ -12,9 +12,7 @@ use crate::{Cluster, Issue};
 
 /// The sets and maps of one validation: ahash instead of SipHash (keys are names, numbers and
 /// addresses of the input; no table outlives the call).
-type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
-type HashSet<T> = std::collections::HashSet<T, Fast>;
-type HashMap<K, V> = std::collections::HashMap<K, V, Fast>;
+use crate::fast::{FastMap as HashMap, FastSet as HashSet};
 
 /// A path `base[i]`, written out only when an error needs it (the loops over ports and
 /// endpoints check thousands of fields that are valid).

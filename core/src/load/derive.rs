@@ -3,7 +3,7 @@
 //! Pods (the EndpointSlice controller), and cluster IPs / node ports (the API server's
 //! allocators).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -13,7 +13,7 @@ use crate::model::endpointslice::SERVICE_NAME_LABEL;
 use crate::model::*;
 
 /// Sets of names and addresses: ahash instead of SipHash.
-type FastSet<T> = HashSet<T, std::hash::BuildHasherDefault<ahash::AHasher>>;
+use crate::fast::FastSet;
 
 pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u16)) {
     allocate(c, service_cidr, node_ports);

@@ -6,11 +6,10 @@
 //! chains first in hook order, user chains byte-wise sorted, rules grouped per chain in that
 //! order; `-m recent` prints `--mask 255.255.255.255`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Chain names of large dumps (100k+ chains): ahash instead of SipHash.
-type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
-type FastMap<K, V> = HashMap<K, V, Fast>;
+use crate::fast::{Fast, FastMap};
 use std::fmt::Write as _;
 
 use super::rule::{Rule, SaveStyle};

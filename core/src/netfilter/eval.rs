@@ -10,7 +10,6 @@
 //! list (selection-and-hashing.md §4.2). Modules and targets the model does not know do not
 //! match and are reported as warnings.
 
-use std::collections::HashMap as StdHashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -20,7 +19,7 @@ use super::dump::{builtin_chains, Dump};
 use super::rule::{AddrMatch, Match, Opt, RecentAction, Rule, SaveStyle, Target};
 
 /// Lookups on the hot path: ahash instead of SipHash.
-type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
+use crate::fast::FastMap as HashMap;
 
 /// The kernel's statistic threshold for probability 1 (`2^31`).
 const STATISTIC_ONE: u32 = 1 << 31;

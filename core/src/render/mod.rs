@@ -11,7 +11,6 @@
 pub mod iptables;
 pub mod ipvs;
 pub mod nftables;
-pub(crate) mod text;
 pub mod userspace;
 
 use crate::proxier::config::{ProxierSettings, ProxyMode};

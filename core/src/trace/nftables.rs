@@ -16,7 +16,6 @@
 //! ⌈k·2^32/N⌉` out of `2^32`), nominally `1/N`. A dynamic set (`affinity-…`) contains the
 //! client when the packet says so ([`Packet::recent`] names the set).
 
-use std::collections::HashMap as StdHashMap;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -32,7 +31,7 @@ use crate::render::nftables::{ChainType, Family, Hook, Table};
 use crate::{Error, Issue, Result};
 
 /// Lookups on the hot path: ahash instead of SipHash.
-type HashMap<K, V> = StdHashMap<K, V, std::hash::BuildHasherDefault<ahash::AHasher>>;
+use crate::fast::FastMap as HashMap;
 
 /// Index of a chain in the program.
 type ChainIx = u32;

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use crate::model::{IpFamily, Protocol};
 use crate::netfilter::RestoreSink;
 use crate::proxier::plan::{PortPlan, Route};
-use crate::render::text::Word;
 use crate::snapshot::ServicePortView;
+use crate::text::Word;
 
 use super::names::*;
 use crate::proxier::config::{ProxierSettings, NFACCT_INVALID, NFACCT_LOCALHOST_NPS};

@@ -6,7 +6,7 @@ use super::build::{addrport, IpvsNode, RealServer, VirtualServer};
 use super::sort::{cmp_dests, cmp_services, glibc_msort};
 use super::state::{Counters5, IpvsState, VsId};
 use crate::model::Protocol;
-use crate::render::text::{push_i64, push_socket_addr};
+use crate::text::{push_i64, push_socket_addr};
 use crate::{Error, Result};
 
 /// Which `ipvsadm -L -n` variant to print.

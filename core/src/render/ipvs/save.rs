@@ -6,7 +6,7 @@ use super::build::{addrport, IpvsNode, FLAG_ONEPACKET, FLAG_PERSISTENT};
 use super::list::{dest_order, service_order};
 use super::state::VsId;
 use crate::model::Protocol;
-use crate::render::text::{push_i64, push_socket_addr};
+use crate::text::{push_i64, push_socket_addr};
 
 /// The save form's service switch and address (`-t 10.96.0.1:443`, `--sctp-service ...`).
 pub fn save_service_name(id: &VsId) -> String {

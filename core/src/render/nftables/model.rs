@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use crate::model::IpFamily;
 
 use super::names::TABLE;
-use crate::render::text::{push_ip, push_u32};
+use crate::text::{push_ip, push_u32};
 
 /// The nftables family of the table (`ip` for IPv4, `ip6` for IPv6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]

@@ -1,6 +1,6 @@
-//! Numbers and addresses written into rule text without the formatting machinery: the
-//! renderers write a port, an address or an index for almost every rule and element, and
-//! `core::fmt` costs more than the bytes it writes.
+//! Numbers and addresses written as text without the formatting machinery: the renderers write
+//! a port, an address or an index for almost every rule and element, the snapshot an endpoint's
+//! `ip:port` for every endpoint, and `core::fmt` costs more than the bytes it writes.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
