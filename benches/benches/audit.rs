@@ -12,7 +12,7 @@
 use criterion::{criterion_group, Criterion, Throughput};
 use svccore::audit::audit_snapshot;
 use svccore::render::iptables::{render_snapshot, Form};
-use svccore_benches::{drifted_save, render_input};
+use svccore_benches::{drifted_save, peak_rss_growth, render_input};
 
 fn bench(c: &mut Criterion) {
     let (snap, settings, node) = render_input();
@@ -44,28 +44,16 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// Peak resident memory of one audit, from /proc (`clear_refs` 5 resets the high-water mark).
+/// Peak resident memory of one audit.
 fn memory_report() {
-    let read = |key: &str| -> Option<u64> {
-        let s = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = s.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-            .map(|kb| kb * 1024)
-    };
     let (snap, settings, node) = render_input();
     let save = render_snapshot(&snap, &settings, &node, Form::Save).unwrap();
-    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+    let (report, growth) =
+        peak_rss_growth(|| audit_snapshot(&snap, &settings, &node, &save).unwrap());
+    let Some(extra) = growth else {
         eprintln!("peak memory: /proc/self/clear_refs not writable, skipped");
         return;
-    }
-    let Some(base) = read("VmRSS:") else {
-        return;
     };
-    let report = audit_snapshot(&snap, &settings, &node, &save).unwrap();
-    let extra = read("VmHWM:").unwrap_or(0).saturating_sub(base);
     eprintln!(
         "peak memory: dump {:.1} MB ({} kube-proxy rules), peak RSS growth during the audit \
          {:.1} MB = {:.2}x the dump",

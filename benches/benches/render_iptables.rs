@@ -8,7 +8,7 @@
 use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use svccore::render::iptables::{render_snapshot, Form, IncrementalRenderer};
 use svccore::trace::{Origin, Packet, Tracer};
-use svccore_benches::render_input;
+use svccore_benches::{peak_rss_growth, render_input};
 
 fn bench(c: &mut Criterion) {
     let (snap, settings, node) = render_input();
@@ -85,29 +85,15 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// Peak resident memory of one render, from /proc (no allocator hooks: the workspace forbids
-/// unsafe code). `clear_refs` 5 resets the high-water mark.
+/// Peak resident memory of one render.
 fn memory_report() {
-    let read = |key: &str| -> Option<u64> {
-        let s = std::fs::read_to_string("/proc/self/status").ok()?;
-        let line = s.lines().find(|l| l.starts_with(key))?;
-        line.split_whitespace()
-            .nth(1)?
-            .parse::<u64>()
-            .ok()
-            .map(|kb| kb * 1024)
-    };
     let (snap, settings, node) = render_input();
-    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+    let (text, growth) =
+        peak_rss_growth(|| render_snapshot(&snap, &settings, &node, Form::Restore).unwrap());
+    let Some(extra) = growth else {
         eprintln!("peak memory: /proc/self/clear_refs not writable, skipped");
         return;
-    }
-    let Some(base) = read("VmRSS:") else {
-        return;
     };
-    let text = render_snapshot(&snap, &settings, &node, Form::Restore).unwrap();
-    let peak = read("VmHWM:").unwrap_or(0);
-    let extra = peak.saturating_sub(base);
     eprintln!(
         "peak memory: output {:.1} MB, peak RSS growth during render {:.1} MB = {:.2}x output",
         text.len() as f64 / 1e6,

@@ -16,7 +16,7 @@ use std::time::Instant;
 use svccore::audit::{self, audit_snapshot, render_text};
 use svccore::render::iptables::{render_snapshot, Form};
 use svccore::render::nftables;
-use svccore_benches::{drifted_save, on_cpu_ns, render_input};
+use svccore_benches::{drifted_save, min_median, on_cpu_ns, peak_rss_growth, render_input};
 
 fn main() {
     let times: usize = std::env::args()
@@ -37,22 +37,22 @@ fn main() {
             save
         }
     };
-    let base = status_bytes("VmRSS:");
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let mut took = Vec::with_capacity(times);
     let mut on_cpu = Vec::with_capacity(times);
-    let mut report = None;
-    for _ in 0..times {
-        let (start, cpu) = (Instant::now(), on_cpu_ns());
-        report = Some(black_box(if nft {
-            audit::nftables::audit_snapshot(&snap, &settings, &node, &actual, None).unwrap()
-        } else {
-            audit_snapshot(&snap, &settings, &node, &actual).unwrap()
-        }));
-        took.push(start.elapsed().as_secs_f64() * 1e3);
-        on_cpu.push((on_cpu_ns() - cpu) as f64 / 1e6);
-    }
-    let peak = status_bytes("VmHWM:");
+    let (report, growth) = peak_rss_growth(|| {
+        let mut report = None;
+        for _ in 0..times {
+            let (start, cpu) = (Instant::now(), on_cpu_ns());
+            report = Some(black_box(if nft {
+                audit::nftables::audit_snapshot(&snap, &settings, &node, &actual, None).unwrap()
+            } else {
+                audit_snapshot(&snap, &settings, &node, &actual).unwrap()
+            }));
+            took.push(start.elapsed().as_secs_f64() * 1e3);
+            on_cpu.push((on_cpu_ns() - cpu) as f64 / 1e6);
+        }
+        report
+    });
     let r = report.expect("one audit at least");
     let text = render_text(&r);
     if drift {
@@ -60,10 +60,6 @@ fn main() {
     } else {
         eprintln!("{}", text.lines().next().unwrap_or(""));
     }
-    let min_median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[0], v[v.len() / 2])
-    };
     let (wall_min, wall_median) = min_median(&mut took);
     let (cpu_min, cpu_median) = min_median(&mut on_cpu);
     eprintln!(
@@ -71,23 +67,11 @@ fn main() {
          on-CPU min {cpu_min:.1} ms median {cpu_median:.1} ms",
         actual.len() as f64 / 1e6
     );
-    if reset {
-        let grow = peak.saturating_sub(base);
+    if let Some(grow) = growth {
         eprintln!(
             "peak RSS growth during the audits {:.1} MB = {:.2}x the dump",
             grow as f64 / 1e6,
             grow as f64 / actual.len() as f64
         );
     }
-}
-
-/// A `/proc/self/status` figure in bytes (0 when unreadable).
-fn status_bytes(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with(key))?.to_owned();
-            line.split_whitespace().nth(1)?.parse::<u64>().ok()
-        })
-        .map_or(0, |kb| kb * 1024)
 }

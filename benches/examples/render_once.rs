@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use svccore::render::{iptables, ipvs, nftables};
-use svccore_benches::{on_cpu_ns, render_input};
+use svccore_benches::{min_median, on_cpu_ns, render_input};
 
 fn main() {
     let form = std::env::args().nth(1).unwrap_or_else(|| "none".into());
@@ -63,10 +63,6 @@ fn main() {
         took.push(start.elapsed().as_secs_f64() * 1e3);
         on_cpu.push((on_cpu_ns() - cpu) as f64 / 1e6);
     }
-    let min_median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[0], v[v.len() / 2])
-    };
     let (wall_min, wall_median) = min_median(&mut took);
     let (cpu_min, cpu_median) = min_median(&mut on_cpu);
     eprintln!(

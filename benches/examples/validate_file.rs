@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use svccore::validate::{validate, ValidateOptions};
+use svccore_benches::status_bytes;
 
 fn main() {
     let path = std::env::args()
@@ -21,7 +22,7 @@ fn main() {
     let loaded = t.elapsed();
     let errors = validate(&c, &ValidateOptions::default());
     let all = t.elapsed();
-    let hwm = peak_rss_kb();
+    let hwm = status_bytes("VmHWM:").unwrap_or(0) / 1024;
     println!(
         "{} services, {} slices, {} warnings, {} errors; load {:.1} ms, load+validate {:.1} ms ({:.0} MB/s); peak RSS {:.0} MB, {:.2}x the input",
         c.services.len(),
@@ -34,16 +35,4 @@ fn main() {
         hwm as f64 / 1e3,
         hwm as f64 * 1e3 / text.len() as f64,
     );
-}
-
-/// The process's peak resident memory (`VmHWM`, Linux), in kB; 0 elsewhere.
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -196,3 +196,31 @@ pub fn on_cpu_ns() -> u64 {
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// A size field of `/proc/self/status` (`VmRSS:`, `VmHWM:`) in bytes; `None` off Linux.
+pub fn status_bytes(key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with(key))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Runs `f` and measures how far the resident memory's high-water mark (`VmHWM`) rose above
+/// the resident memory before it: `clear_refs` 5 resets the mark first (no allocator hooks: the
+/// workspace forbids unsafe code). `None` for the growth where `/proc` does not allow it.
+pub fn peak_rss_growth<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let base = status_bytes("VmRSS:");
+    let out = f();
+    let growth = match (reset, base, status_bytes("VmHWM:")) {
+        (true, Some(base), Some(peak)) => Some(peak.saturating_sub(base)),
+        _ => None,
+    };
+    (out, growth)
+}
+
+/// The minimum and the median of some timings.
+pub fn min_median(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2])
+}
