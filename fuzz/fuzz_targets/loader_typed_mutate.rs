@@ -267,32 +267,33 @@ fn is_container(v: &Value) -> bool {
 
 fn yaml(v: &Value, indent: usize, plain: bool, out: &mut String) {
     let pad = " ".repeat(indent);
+    // An entry's head (`key:` or `-`), then its value inline or as a block below.
+    let mut entry = |head: &dyn Fn(&mut String), x: &Value| {
+        out.push_str(&pad);
+        head(out);
+        if is_container(x) {
+            out.push('\n');
+            yaml(x, indent + 2, plain, out);
+        } else {
+            out.push(' ');
+            yaml_leaf(x, plain, out);
+        }
+    };
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                out.push_str(&pad);
-                yaml_scalar(&Value::String(k.clone()), plain, out);
-                out.push(':');
-                if is_container(x) {
-                    out.push('\n');
-                    yaml(x, indent + 2, plain, out);
-                } else {
-                    out.push(' ');
-                    yaml_leaf(x, plain, out);
-                }
+                entry(
+                    &|out: &mut String| {
+                        yaml_scalar(&Value::String(k.clone()), plain, out);
+                        out.push(':');
+                    },
+                    x,
+                );
             }
         }
         Value::Array(a) => {
             for x in a {
-                out.push_str(&pad);
-                out.push('-');
-                if is_container(x) {
-                    out.push('\n');
-                    yaml(x, indent + 2, plain, out);
-                } else {
-                    out.push(' ');
-                    yaml_leaf(x, plain, out);
-                }
+                entry(&|out: &mut String| out.push('-'), x);
             }
         }
         leaf => {
