@@ -36,10 +36,11 @@
 //! ```
 
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::categorize::NodeContext;
+use crate::fast::{FastMap, FastSet};
 use crate::model::IpFamily;
 use crate::netfilter::{builtin_chains, Dump, Rule, RuleSink, SaveStyle, Target};
 use crate::render::iptables::names::{endpoint_chain, service_chain_suffix};
@@ -256,11 +257,6 @@ fn audit_snapshot_named(
     };
     compare(expected, settings, actual, how)
 }
-
-/// Chain names of large dumps (100k+ chains): ahash instead of SipHash.
-type Fast = std::hash::BuildHasherDefault<ahash::AHasher>;
-type FastMap<K, V> = HashMap<K, V, Fast>;
-type FastSet<K> = HashSet<K, Fast>;
 
 /// Chain → service port (an index into `ports`), for every chain the ports may own (their
 /// names are hashed: 110,000 of them for 10,000 ports of 10 endpoints).
@@ -599,44 +595,40 @@ impl Side {
     fn push(&mut self, r: &Rule, style: &SaveStyle) -> usize {
         let at = self.buf.len();
         r.write_save(&mut self.buf, style);
-        let text_end = self.buf.len();
-        let comment_end = r.comment().map(|c| {
-            self.buf.push_str(c);
-            self.buf.len()
-        });
-        let jump_end = r.jump().map(|j| {
-            self.buf.push_str(j);
-            self.buf.len()
-        });
-        self.rules.push(Entry {
-            at,
-            text_end,
-            comment_end,
-            jump_end,
-            kind: std::mem::discriminant(&r.target),
-        });
-        self.rules.len() - 1
+        self.push_entry(at, r.comment(), r.jump(), std::mem::discriminant(&r.target))
     }
 
     /// Appends the texts of a rule of another side; returns its index.
     fn push_view(&mut self, r: &RuleView<'_>) -> usize {
         let at = self.buf.len();
         self.buf.push_str(r.text);
+        self.push_entry(at, r.comment, r.jump, r.kind)
+    }
+
+    /// Records the rule whose text runs from `at` to the end of the buffer, appending its
+    /// comment and jump target after it.
+    fn push_entry(
+        &mut self,
+        at: usize,
+        comment: Option<&str>,
+        jump: Option<&str>,
+        kind: std::mem::Discriminant<Target>,
+    ) -> usize {
         let text_end = self.buf.len();
-        let comment_end = r.comment.map(|c| {
-            self.buf.push_str(c);
-            self.buf.len()
-        });
-        let jump_end = r.jump.map(|j| {
-            self.buf.push_str(j);
-            self.buf.len()
-        });
+        let mut append = |t: Option<&str>| {
+            t.map(|t| {
+                self.buf.push_str(t);
+                self.buf.len()
+            })
+        };
+        let comment_end = append(comment);
+        let jump_end = append(jump);
         self.rules.push(Entry {
             at,
             text_end,
             comment_end,
             jump_end,
-            kind: r.kind,
+            kind,
         });
         self.rules.len() - 1
     }
