@@ -45,6 +45,19 @@ pub struct Cluster {
     pub warnings: Vec<Issue>,
 }
 
+/// Moves the objects and warnings of `from` to the end of `to`'s (the typed reader's objects
+/// into the cluster being loaded, or one list's into another's).
+#[cfg(feature = "typed-reader")]
+fn append_objects(to: &mut Cluster, from: &mut Cluster) {
+    to.services.append(&mut from.services);
+    to.slices.append(&mut from.slices);
+    to.endpoints.append(&mut from.endpoints);
+    to.nodes.append(&mut from.nodes);
+    to.pods.append(&mut from.pods);
+    to.service_cidrs.append(&mut from.service_cidrs);
+    to.warnings.append(&mut from.warnings);
+}
+
 /// The label svccore puts on slices it derived (from Endpoints or Pods).
 pub const DERIVED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 /// The value of [`DERIVED_BY_LABEL`] on derived slices.
@@ -120,14 +133,7 @@ impl Loader {
         let before = self.objects;
         #[cfg(feature = "typed-reader")]
         if let Some(mut found) = self.read_typed(file, text) {
-            let c = &mut self.cluster;
-            c.services.append(&mut found.services);
-            c.slices.append(&mut found.slices);
-            c.endpoints.append(&mut found.endpoints);
-            c.nodes.append(&mut found.nodes);
-            c.pods.append(&mut found.pods);
-            c.service_cidrs.append(&mut found.service_cidrs);
-            c.warnings.append(&mut found.warnings);
+            append_objects(&mut self.cluster, &mut found.objects_of);
             self.objects += found.objects;
             self.warn_if_empty(file, before);
             return Ok(());

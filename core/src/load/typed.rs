@@ -22,32 +22,23 @@ use std::marker::PhantomData;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use super::{append_objects, Cluster};
 use crate::model::*;
-use crate::Issue;
 
-/// What the typed reader found in one input: the objects, in input order, and the warnings.
+/// What the typed reader found in one input: the objects, in input order, and the warnings
+/// (in the fields of a [`Cluster`] that hold them), and how many objects it saw.
 #[derive(Debug, Default)]
 pub(super) struct Found {
-    pub services: Vec<Service>,
-    pub slices: Vec<EndpointSlice>,
-    pub endpoints: Vec<Endpoints>,
-    pub nodes: Vec<Node>,
-    pub pods: Vec<Pod>,
-    pub service_cidrs: Vec<ServiceCidr>,
-    pub warnings: Vec<Issue>,
+    /// Services, slices, Endpoints, Nodes, Pods, ServiceCIDRs and warnings; no other field of
+    /// the cluster is set.
+    pub objects_of: Cluster,
     /// Objects seen (every kind, skipped ones too; not the lists around them).
     pub objects: usize,
 }
 
 impl Found {
     fn append(&mut self, o: &mut Found) {
-        self.services.append(&mut o.services);
-        self.slices.append(&mut o.slices);
-        self.endpoints.append(&mut o.endpoints);
-        self.nodes.append(&mut o.nodes);
-        self.pods.append(&mut o.pods);
-        self.service_cidrs.append(&mut o.service_cidrs);
-        self.warnings.append(&mut o.warnings);
+        append_objects(&mut self.objects_of, &mut o.objects_of);
         self.objects += o.objects;
     }
 }
@@ -686,20 +677,8 @@ impl<'de> Visitor<'de> for Doc<'_, '_> {
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
-        let mut i = 0usize;
-        loop {
-            let seed = Doc {
-                file: self.file,
-                path: format!("{}[{i}]", self.path),
-                found: &mut *self.found,
-                inherit: None,
-            };
-            if a.next_element_seed(seed)?.is_none() {
-                return Ok(());
-            }
-            i += 1;
-        }
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<(), A::Error> {
+        read_docs(a, self.file, &self.path, self.found, None)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
@@ -774,23 +753,23 @@ impl Doc<'_, '_> {
         match kind.as_str() {
             "Service" if api == "v1" => {
                 let s = service(loc, o.metadata, o.spec, o.status)?;
-                found.services.push(s);
+                found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
                 let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
-                found.slices.push(s);
+                found.objects_of.slices.push(s);
             }
             "Endpoints" if api == "v1" => {
                 let e = endpoints(loc, o.metadata, o.subsets)?;
-                found.endpoints.push(e);
+                found.objects_of.endpoints.push(e);
             }
             "Node" if api == "v1" => {
                 let n = node(loc, o.metadata, o.spec, o.status)?;
-                found.nodes.push(n);
+                found.objects_of.nodes.push(n);
             }
             "Pod" if api == "v1" => {
                 let p = pod(loc, o.metadata, o.spec, o.status)?;
-                found.pods.push(p);
+                found.objects_of.pods.push(p);
             }
             "ServiceCIDR"
                 if matches!(
@@ -807,13 +786,13 @@ impl Doc<'_, '_> {
                 if let Some(spec) = o.spec.opt()? {
                     s.cidrs = spec.cidrs.or_default()?;
                 }
-                found.service_cidrs.push(s);
+                found.objects_of.service_cidrs.push(s);
             }
             // Small and rare (a kube-proxy ConfigMap's `config.conf`): the generic reader.
             "KubeProxyConfiguration" if api.starts_with("kubeproxy.config.k8s.io/") => {
                 return Err(())
             }
-            _ => found.warnings.push(loc.issue(
+            _ => found.objects_of.warnings.push(loc.issue(
                 "",
                 format!("skipping {kind} ({api}): not a kind svccore uses"),
             )),
@@ -844,6 +823,28 @@ fn is_typed_list(kind: &str) -> bool {
             | "PodList"
             | "ServiceCIDRList"
     )
+}
+
+/// Reads each element of a list as a [`Doc`] at `path[i]`.
+fn read_docs<'de, A: SeqAccess<'de>>(
+    mut a: A,
+    file: Option<&str>,
+    path: &str,
+    found: &mut Found,
+    inherit: Inherit<'_>,
+) -> Result<(), A::Error> {
+    for i in 0usize.. {
+        let seed = Doc {
+            file,
+            path: format!("{path}[{i}]"),
+            found: &mut *found,
+            inherit,
+        };
+        if a.next_element_seed(seed)?.is_none() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The `items` of an object whose kind may not be known yet: read into their own [`Found`].
@@ -893,21 +894,10 @@ impl<'de> Visitor<'de> for Items<'_> {
         }
         Ok(F::Wrong)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<F<Found>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<F<Found>, A::Error> {
         let mut found = Found::default();
-        let mut i = 0usize;
-        loop {
-            let seed = Doc {
-                file: self.file,
-                path: format!("{}[{i}]", self.path),
-                found: &mut found,
-                inherit: self.inherit,
-            };
-            if a.next_element_seed(seed)?.is_none() {
-                return Ok(F::Val(found));
-            }
-            i += 1;
-        }
+        read_docs(a, self.file, &self.path, &mut found, self.inherit)?;
+        Ok(F::Val(found))
     }
 }
 
@@ -1254,9 +1244,9 @@ mod tests {
             {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": 5},
              "spec": {"selector": {"matchLabels": {"app": "a"}}}}]}"#;
         let found = read_json(Some("l.json"), ok).unwrap();
-        assert_eq!(found.services[0].loc.path, "items[0]");
+        assert_eq!(found.objects_of.services[0].loc.path, "items[0]");
         assert_eq!(
-            found.warnings[0].to_string(),
+            found.objects_of.warnings[0].to_string(),
             "l.json: items[1]: skipping Deployment (apps/v1): not a kind svccore uses"
         );
     }
