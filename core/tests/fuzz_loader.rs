@@ -1,6 +1,8 @@
 //! The loader, validation, snapshot and categorization never panic, whatever the input:
 //! random bytes, and random mutations (cuts, byte flips, value swaps) of valid manifests.
 
+mod mutate_common;
+
 use proptest::prelude::*;
 use svccore::categorize::{categorize, NodeContext};
 use svccore::model::IpFamily;
@@ -101,11 +103,7 @@ proptest! {
         let mut text = String::from_utf8_lossy(&text).into_owned();
         // Replace the value after some `": ` (JSON) or `: ` (YAML) with an odd one.
         for (at, which) in swaps {
-            let spots: Vec<usize> = text.match_indices(": ").map(|(i, _)| i + 2).collect();
-            if spots.is_empty() { break; }
-            let start = spots[at.index(spots.len())];
-            let end = text[start..].find([',', '\n', '}']).map_or(text.len(), |e| start + e);
-            text.replace_range(start..end, SWAPS[which]);
+            mutate_common::swap_value(&mut text, at, SWAPS[which]);
         }
         if truncate {
             let mut i = cut.index(text.len().max(1));

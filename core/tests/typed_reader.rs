@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod mutate_common;
+
 use proptest::prelude::*;
 use svccore::validate::{validate, ValidateOptions};
 use svccore::Loader;
@@ -173,11 +175,7 @@ proptest! {
         let mut text = seeds[seed.index(seeds.len())].clone();
         // Replace the value after some `: ` with an odd one.
         for (at, which) in swaps {
-            let spots: Vec<usize> = text.match_indices(": ").map(|(i, _)| i + 2).collect();
-            if spots.is_empty() { break; }
-            let start = spots[at.index(spots.len())];
-            let end = text[start..].find([',', '\n', '}']).map_or(text.len(), |e| start + e);
-            text.replace_range(start..end, SWAPS[which]);
+            mutate_common::swap_value(&mut text, at, SWAPS[which]);
         }
         // Rename some key (JSON `"key":` or YAML `key:`).
         for (at, which) in renames {

@@ -1,0 +1,15 @@
+//! Edits of manifest text for the loader's property tests (`fuzz_loader`, `typed_reader`).
+
+/// Replaces the value after one of the text's `": "` (JSON) or `: ` (YAML) with `with`: up to
+/// the next `,`, newline or `}`. `at` picks which; nothing happens when there is none.
+pub fn swap_value(text: &mut String, at: proptest::sample::Index, with: &str) {
+    let spots: Vec<usize> = text.match_indices(": ").map(|(i, _)| i + 2).collect();
+    if spots.is_empty() {
+        return;
+    }
+    let start = spots[at.index(spots.len())];
+    let end = text[start..]
+        .find([',', '\n', '}'])
+        .map_or(text.len(), |e| start + e);
+    text.replace_range(start..end, with);
+}
