@@ -44,8 +44,22 @@ pub struct Packet<'a> {
 }
 
 /// One rule that acted on the packet (in an IPVS trace: the virtual server, table `ipvs`).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Step {
+///
+/// A handle to a [`StepData`] shared by every path and every trace through the same rule with
+/// the same effect: a trace's result holds one pointer per step, and its fields read through
+/// it (`step.chain`, `step.effect`). Serializes as the [`StepData`] it points to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Step(Arc<StepData>);
+
+impl serde::Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// What a [`Step`] says.
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StepData {
     /// `nat` or `filter` (`ipvs` in an IPVS trace).
     #[serde(serialize_with = "ser_arc")]
     pub table: Arc<str>,
@@ -60,6 +74,39 @@ pub struct Step {
     /// What happened (`jump KUBE-SVC-…`, `probability 0.5000000000 taken: …`, `DNAT …`, ...).
     #[serde(serialize_with = "ser_arc")]
     pub effect: Arc<str>,
+}
+
+impl From<StepData> for Step {
+    fn from(d: StepData) -> Step {
+        Step(Arc::new(d))
+    }
+}
+
+impl Step {
+    /// The same rule with another effect.
+    pub fn with_effect(&self, effect: impl Into<Arc<str>>) -> Step {
+        StepData {
+            table: self.table.clone(),
+            chain: self.chain.clone(),
+            rule: self.rule,
+            text: self.text.clone(),
+            effect: effect.into(),
+        }
+        .into()
+    }
+}
+
+impl std::ops::Deref for Step {
+    type Target = StepData;
+    fn deref(&self) -> &StepData {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 fn ser_arc<S: serde::Serializer>(v: &Arc<str>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -118,16 +165,15 @@ pub struct Path {
     pub branches: Vec<Branch>,
 }
 
-/// The strings a rule contributes to steps, shared by every path that passes it.
+/// The steps a rule contributes, made on first use and shared by every path through it.
 #[derive(Debug)]
-struct RuleTexts {
-    save: Arc<str>,
-    /// The effect when the rule's target applies (with "probability … taken" for statistic rules).
-    applied: Arc<str>,
-    /// The effect of a statistic rule whose branch is not taken.
-    not_taken: Arc<str>,
-    /// A MARK rule's effect on a packet without a mark (the mark kube-proxy's rules meet).
-    mark_from_zero: Arc<str>,
+struct RuleSteps {
+    /// The rule's target applied: its action (with "probability … taken" for a statistic
+    /// rule), "count only" for a rule without a target, a MARK rule's effect on a packet
+    /// without a mark (the mark kube-proxy's rules meet).
+    applied: Step,
+    /// A statistic rule whose branch is not taken.
+    not_taken: Step,
 }
 
 /// How a port option reads (`80`, `30000:32767`, `:1024`); text that is no port never matches.
@@ -272,7 +318,7 @@ struct Compiled {
     proto: Option<(Proto, bool)>,
     /// The destination port the chain's index files the rule under (see [`ChainIndex`]).
     dport_key: Option<u16>,
-    /// The match modules, a range of the chain's `conds`.
+    /// The match modules, a range of the set's `conds`.
     conds: (u32, u32),
     /// The last `-m statistic` match: kernel threshold and the `k` of the nominal `1/k`.
     stat: Option<(u32, u128)>,
@@ -393,13 +439,12 @@ impl Compiled {
 struct ChainIndex {
     table: Arc<str>,
     name: Arc<str>,
-    compiled: Vec<Compiled>,
-    conds: Vec<Cond>,
+    /// Where the chain's rules start in the set's [`RuleSet::compiled`] and
+    /// [`RuleSet::steps`].
+    first: usize,
     /// The index of a long chain; a short one is scanned, each rule's key checked in place.
     lookup: Option<Box<Lookup>>,
     rules: Vec<Rule>,
-    /// Each rule's texts for trace steps, made on first use.
-    texts: Vec<OnceLock<RuleTexts>>,
 }
 
 /// Rule positions by key, each list in rule order.
@@ -418,7 +463,6 @@ impl ChainIndex {
         let mut c = ChainIndex {
             table,
             name: name.into(),
-            texts: (0..rules.len()).map(|_| OnceLock::new()).collect(),
             rules,
             ..Default::default()
         };
@@ -449,13 +493,19 @@ impl ChainIndex {
     }
 
     /// Candidate rule positions for a destination from rule `from` on, in rule order.
-    fn candidates(&self, dst: IpAddr, dport: u16, from: usize) -> Candidates<'_> {
+    fn candidates<'a>(
+        &'a self,
+        compiled: &'a [Compiled],
+        dst: IpAddr,
+        dport: u16,
+        from: usize,
+    ) -> Candidates<'a> {
         fn tail(v: &[u32], from: u32) -> &[u32] {
             &v[v.partition_point(|&i| i < from)..]
         }
         let Some(l) = &self.lookup else {
             return Candidates::Scan {
-                rules: &self.compiled,
+                rules: &compiled[self.first..self.first + self.rules.len()],
                 at: from,
                 dport,
             };
@@ -520,6 +570,13 @@ struct Hooks {
 #[derive(Debug)]
 pub struct RuleSet {
     chains: Vec<ChainIndex>,
+    /// Every chain's rules as evaluation reads them, chain after chain (a chain's from its
+    /// `first`): a walk through a service's chains reads one stretch of memory.
+    compiled: Vec<Compiled>,
+    /// The rules' match modules (each rule's `conds` range), in the same order.
+    conds: Vec<Cond>,
+    /// Each rule's trace steps, made on first use, indexed as `compiled`.
+    steps: Vec<OnceLock<RuleSteps>>,
     hooks: Hooks,
     local: Vec<IpNet>,
     style: SaveStyle,
@@ -571,23 +628,21 @@ impl RuleSet {
             .map(|(table, name, rules)| ChainIndex::build(table, name, rules))
             .collect();
         // Jump targets are chains of the rule's own table, found by name once.
+        let mut compiled = Vec::with_capacity(all.iter().map(|c| c.rules.len()).sum());
+        let mut conds = Vec::new();
         for c in &mut all {
             let ids = &tables[&*c.table];
-            let mut conds = Vec::new();
-            c.compiled = c
-                .rules
-                .iter()
-                .map(|r| {
-                    let (mut compiled, jump) = Compiled::read(r, &mut conds);
-                    if let Some(j) = jump {
-                        compiled.act = Act::Jump(ids.get(j).copied());
-                    }
-                    compiled
-                })
-                .collect();
-            conds.shrink_to_fit();
-            c.conds = conds;
+            c.first = compiled.len();
+            compiled.extend(c.rules.iter().map(|r| {
+                let (mut cr, jump) = Compiled::read(r, &mut conds);
+                if let Some(j) = jump {
+                    cr.act = Act::Jump(ids.get(j).copied());
+                }
+                cr
+            }));
         }
+        conds.shrink_to_fit();
+        let steps = (0..compiled.len()).map(|_| OnceLock::new()).collect();
         let hook = |t: &str, c: &str| tables.get(t).and_then(|ids| ids.get(c)).copied();
         let hooks = Hooks {
             nat_prerouting: hook("nat", "PREROUTING"),
@@ -602,6 +657,9 @@ impl RuleSet {
         local.push("::1/128".parse().expect("constant"));
         RuleSet {
             chains: all,
+            compiled,
+            conds,
+            steps,
             hooks,
             local,
             style,
@@ -807,8 +865,8 @@ impl RuleSet {
             kind,
             mark,
         };
-        for i in c.candidates(st.dst, st.dst_port, from) {
-            let cr = &c.compiled[i];
+        for i in c.candidates(&self.compiled, st.dst, st.dst_port, from) {
+            let cr = &self.compiled[c.first + i];
             if !self.matches(packet, c, i, &st, warnings) {
                 continue;
             }
@@ -930,61 +988,67 @@ impl RuleSet {
         done(st, Flow::End)
     }
 
-    /// Turns a recorded step into its public form (texts cached per rule).
+    /// Turns a recorded step into its public form (shared per rule and effect).
     fn step(&self, s: &RawStep) -> Step {
         let c = &self.chains[s.chain as usize];
         let i = s.rule as usize;
-        let r = &c.rules[i];
-        let t = c.texts[i].get_or_init(|| self.rule_texts(r));
-        let effect = match s.kind {
-            Effect::Plain | Effect::Taken => t.applied.clone(),
+        let t = self.steps[c.first + i].get_or_init(|| self.rule_steps(c, i));
+        match s.kind {
+            Effect::Plain | Effect::Taken | Effect::CountOnly => t.applied.clone(),
             Effect::NotTaken => t.not_taken.clone(),
-            Effect::CountOnly => self.count_only.clone(),
-            Effect::Mark => match &c.compiled[i].act {
-                Act::Mark { value, .. } if *value == s.mark => t.mark_from_zero.clone(),
-                _ => format!("mark 0x{:x}", s.mark).into(),
+            Effect::Mark => match &self.compiled[c.first + i].act {
+                Act::Mark { value, .. } if *value == s.mark => t.applied.clone(),
+                _ => t.applied.with_effect(format!("mark 0x{:x}", s.mark)),
             },
-            Effect::Ignored => format!("{:?} (ignored)", r.target).into(),
-        };
-        Step {
+            Effect::Ignored => t
+                .applied
+                .with_effect(format!("{:?} (ignored)", c.rules[i].target)),
+        }
+    }
+
+    fn step_data(&self, c: &ChainIndex, i: usize, text: Arc<str>, effect: Arc<str>) -> StepData {
+        StepData {
             table: c.table.clone(),
             chain: c.name.clone(),
             rule: i + 1,
-            text: t.save.clone(),
+            text,
             effect,
         }
     }
 
-    fn rule_texts(&self, r: &Rule) -> RuleTexts {
+    fn rule_steps(&self, c: &ChainIndex, i: usize) -> RuleSteps {
+        let r = &c.rules[i];
         let prob = r.matches.iter().find_map(|m| match m {
             Match::Statistic { text, .. } => Some(text.as_str()),
             _ => None,
         });
-        let target = match &r.target {
-            Target::Dnat { to } => format!("DNAT {to}"),
-            Target::Masquerade { .. } => "MASQUERADE".to_owned(),
-            Target::Reject { with } => format!("REJECT {with}"),
-            Target::Jump { chain } => match chain.as_str() {
-                "ACCEPT" | "DROP" | "RETURN" => chain.clone(),
-                _ => format!("jump {chain}"),
-            },
-            Target::Mark { value, mask } => format!("MARK 0x{value:x}/0x{mask:x}"),
-            Target::None => "count only".to_owned(),
-            t => format!("{t:?}"),
+        let applied: Arc<str> = match (&self.compiled[c.first + i].act, &r.target) {
+            (Act::CountOnly, _) => self.count_only.clone(),
+            (Act::Mark { .. }, Target::Mark { value, .. }) => format!("mark 0x{value:x}").into(),
+            (_, target) => {
+                let target = match target {
+                    Target::Dnat { to } => format!("DNAT {to}"),
+                    Target::Masquerade { .. } => "MASQUERADE".to_owned(),
+                    Target::Reject { with } => format!("REJECT {with}"),
+                    Target::Jump { chain } => match chain.as_str() {
+                        "ACCEPT" | "DROP" | "RETURN" => chain.clone(),
+                        _ => format!("jump {chain}"),
+                    },
+                    Target::Mark { value, mask } => format!("MARK 0x{value:x}/0x{mask:x}"),
+                    Target::None => "count only".to_owned(),
+                    t => format!("{t:?}"),
+                };
+                match prob {
+                    Some(p) => format!("probability {p} taken: {target}").into(),
+                    None => target.into(),
+                }
+            }
         };
-        let applied = match prob {
-            Some(p) => format!("probability {p} taken: {target}"),
-            None => target,
-        };
-        let mark_from_zero = match &r.target {
-            Target::Mark { value, .. } => format!("mark 0x{value:x}").into(),
-            _ => self.count_only.clone(),
-        };
-        RuleTexts {
-            save: r.to_save(&self.style).into(),
-            applied: applied.into(),
-            not_taken: format!("probability {} not taken", prob.unwrap_or("-")).into(),
-            mark_from_zero,
+        let save: Arc<str> = r.to_save(&self.style).into();
+        let not_taken = format!("probability {} not taken", prob.unwrap_or("-")).into();
+        RuleSteps {
+            applied: self.step_data(c, i, save.clone(), applied).into(),
+            not_taken: self.step_data(c, i, save, not_taken).into(),
         }
     }
 
@@ -996,7 +1060,7 @@ impl RuleSet {
         st: &State,
         warnings: &mut Vec<String>,
     ) -> bool {
-        let cr = &c.compiled[i];
+        let cr = &self.compiled[c.first + i];
         if let Some(a) = &cr.src {
             if a.net.contains(&p.src) == a.negated {
                 return false;
@@ -1026,7 +1090,7 @@ impl RuleSet {
             }
         }
         let (from, to) = cr.conds;
-        for m in &c.conds[from as usize..to as usize] {
+        for m in &self.conds[from as usize..to as usize] {
             let ok = match m {
                 Cond::Port {
                     proto,

@@ -42,7 +42,7 @@ mod rule;
 
 pub use dump::{builtin_chains, save_text, ChainDecl, Dump, Table};
 pub(crate) use dump::{Filler, RuleSink};
-pub use eval::{Branch, Packet, Path, RuleSet, Step, Verdict};
+pub use eval::{Branch, Packet, Path, RuleSet, Step, StepData, Verdict};
 pub use form::{detect_form, DumpForm};
 pub use parse::split_words;
 pub(crate) use parse::{parse_into, parse_rules_into, words_of};

@@ -2,8 +2,10 @@
 //! as reduced fractions over powers of two, plus the nominal fraction kube-proxy meant.
 
 use std::fmt::Write as _;
+use std::sync::Mutex;
 
 use super::Probability;
+use crate::fast::FastMap;
 use crate::netfilter::Branch;
 
 /// A little unsigned big integer: enough for products of 31-bit thresholds.
@@ -246,6 +248,39 @@ impl Prob {
             decimal: self.decimal,
             nominal,
         }
+    }
+}
+
+/// The public forms a tracer has printed, by probability: the paths of every service port with
+/// the same number of endpoints have the same probabilities, and printing one (a number of up
+/// to ~300 digits, the nominal fraction) costs more than the rest of its trace.
+#[derive(Debug, Default)]
+pub(super) struct PublicForms(Mutex<FastMap<Box<[u32]>, Probability>>);
+
+/// Forms kept at most; past it, new ones are printed and not kept.
+const PUBLIC_FORMS: usize = 4096;
+
+impl PublicForms {
+    /// `p.public()`, printed once per tracer.
+    pub(super) fn public(&self, p: &Prob) -> Probability {
+        let mut key: Vec<u32> = Vec::with_capacity(p.num.0.len() + 9);
+        key.extend_from_slice(&p.num.0);
+        key.push(p.exp);
+        for n in [p.nom.0, p.nom.1] {
+            key.extend((0..4).map(|i| (n >> (32 * i)) as u32));
+        }
+        // A poisoned lock only means another trace panicked: print without the cache.
+        let Ok(mut forms) = self.0.lock() else {
+            return p.public();
+        };
+        if let Some(f) = forms.get(&key[..]) {
+            return f.clone();
+        }
+        let f = p.public();
+        if forms.len() < PUBLIC_FORMS {
+            forms.insert(key.into_boxed_slice(), f.clone());
+        }
+        f
     }
 }
 

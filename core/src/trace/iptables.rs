@@ -1,6 +1,6 @@
 //! The trace of kube-proxy's iptables mode: a packet through rule text ([`Tracer`]).
 
-use super::fraction::Prob;
+use super::fraction::{Prob, PublicForms};
 use super::{Origin, Outcome, Packet, TraceResult};
 use crate::model::IpFamily;
 use crate::netfilter::{self, Branch, Dump, RuleSet, SaveStyle};
@@ -13,6 +13,7 @@ use crate::{Error, Result};
 pub struct Tracer {
     rules: RuleSet,
     settings: ProxierSettings,
+    forms: PublicForms,
 }
 
 impl Tracer {
@@ -48,6 +49,7 @@ impl Tracer {
         Ok(Tracer {
             rules: RuleSet::new(dumps, &local, style),
             settings: settings.clone(),
+            forms: PublicForms::default(),
         })
     }
 
@@ -87,7 +89,8 @@ impl Tracer {
             },
             &mut warnings,
         );
-        let mut outcomes: Vec<(Outcome, Vec<Branch>)> = paths.into_iter().map(outcome).collect();
+        let mut outcomes: Vec<(Outcome, Vec<Branch>)> =
+            paths.into_iter().map(|p| outcome(p, &self.forms)).collect();
         // Most likely first; equally likely paths in rule order (taken before not taken).
         outcomes.sort_by(|(a, ka), (b, kb)| {
             b.probability
@@ -124,9 +127,9 @@ impl Tracer {
 }
 
 /// A path as an outcome, with its statistic decisions (the sort key: taken before not taken).
-fn outcome(path: netfilter::Path) -> (Outcome, Vec<Branch>) {
+fn outcome(path: netfilter::Path, forms: &PublicForms) -> (Outcome, Vec<Branch>) {
     let outcome = Outcome {
-        probability: Prob::of(&path.branches).public(),
+        probability: forms.public(&Prob::of(&path.branches)),
         verdict: path.verdict,
         masquerade: path.masquerade,
         steps: path.steps,

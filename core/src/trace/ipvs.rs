@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{trace_ipvs_node, Origin, Outcome, Packet, Probability, Step, TraceResult, Verdict};
+use super::{
+    trace_ipvs_node, Origin, Outcome, Packet, Probability, Step, StepData, TraceResult, Verdict,
+};
 use crate::model::IpFamily;
 use crate::proxier::config::{LocalDetector, ProxierSettings};
 use crate::render::ipvs::{self, IpvsNode, VsKind, VsLookup};
@@ -89,12 +91,14 @@ pub(super) fn trace_ipvs_built(
     }
     let lookup = node.lookup_result(&packet.protocol, packet.dst, packet.dst_port);
     let vs = node.lookup(&packet.protocol, packet.dst, packet.dst_port);
-    let step = |chain: &str, rule: usize, text: String, effect: String| Step {
-        table: Arc::from("ipvs"),
-        chain: Arc::from(chain),
-        rule,
-        text: text.into(),
-        effect: effect.into(),
+    let step = |chain: &str, rule: usize, text: String, effect: String| {
+        Step::from(StepData {
+            table: Arc::from("ipvs"),
+            chain: Arc::from(chain),
+            rule,
+            text: text.into(),
+            effect: effect.into(),
+        })
     };
     let certain = Probability {
         fraction: "1".into(),
@@ -188,13 +192,13 @@ pub(super) fn trace_ipvs_built(
     };
     let masq = ipvs_masquerade(settings, &look, packet, picked.map(|a| a.ip()));
     if let Some(why) = &masq {
-        steps.push(Step {
+        steps.push(Step::from(StepData {
             table: Arc::from("nat"),
             chain: Arc::from("KUBE-POSTROUTING"),
             rule: 0,
             text: "-j MASQUERADE".into(),
             effect: format!("masquerade: {why}").into(),
-        });
+        }));
     }
     let mut outcomes = vec![Outcome {
         probability: certain,

@@ -53,7 +53,7 @@ mod result;
 mod text;
 mod userspace;
 
-pub use crate::netfilter::{Step, Verdict};
+pub use crate::netfilter::{Step, StepData, Verdict};
 pub use iptables::{trace, trace_cluster, Tracer};
 pub use ipvs::trace_ipvs;
 pub use ipvs_node::{trace_ipvs_node, IpvsTrace};

@@ -18,13 +18,13 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ipnet::IpNet;
 
-use super::fraction::Prob;
+use super::fraction::{Prob, PublicForms};
 use super::nft_rule::{parse_rule, Expr, Side, Verb};
-use super::{Origin, Outcome, Packet, Step, TraceResult, Verdict};
+use super::{Origin, Outcome, Packet, Step, StepData, TraceResult, Verdict};
 use crate::model::IpFamily;
 use crate::proxier::config::{LocalDetector, ProxierSettings};
 use crate::render::nftables::{ChainType, Family, Hook, Table};
@@ -55,8 +55,44 @@ enum Target {
 #[derive(Clone, Debug)]
 struct MapHit {
     target: Target,
-    effect: Arc<str>,
+    effect: Said,
     comment: Option<Arc<str>>,
+}
+
+/// A step's effect, with the step last made of it: the traces through the same rule reached
+/// from base chains of the same type share one [`Step`].
+#[derive(Clone, Debug)]
+struct Said {
+    effect: Arc<str>,
+    made: OnceLock<Step>,
+}
+
+impl Said {
+    fn new(effect: impl Into<Arc<str>>) -> Said {
+        Said {
+            effect: effect.into(),
+            made: OnceLock::new(),
+        }
+    }
+
+    /// The step of rule `i` of chain `c` with this effect, in a base chain of type `ty`.
+    fn step(&self, ty: &Arc<str>, c: &CChain, i: usize, r: &CRule) -> Step {
+        if let Some(s) = self.made.get() {
+            if *s.table == **ty && Arc::ptr_eq(&s.chain, &c.name) && s.rule == i + 1 {
+                return s.clone();
+            }
+        }
+        let s = Step::from(StepData {
+            table: ty.clone(),
+            chain: c.name.clone(),
+            rule: i + 1,
+            text: r.text.clone(),
+            effect: self.effect.clone(),
+        });
+        // The first made stays: a rule reached from two chain types makes the other's anew.
+        let _ = self.made.set(s.clone());
+        s
+    }
 }
 
 /// A protocol as the maps key it.
@@ -106,25 +142,25 @@ enum Op {
     MarkSet {
         or: bool,
         value: u32,
-        effect: Arc<str>,
+        effect: Said,
     },
     DstVmap(u32),
     PortVmap(u32),
     Numgen {
         modulus: u32,
         /// Per value: where it goes and the step's effect.
-        map: Vec<(u32, Target, Arc<str>)>,
+        map: Vec<(u32, Target, Said)>,
     },
     /// The statements and the verdict carry the effect their step reports.
-    Update(Arc<str>),
-    Masquerade(Arc<str>),
+    Update(Said),
+    Masquerade(Said),
     Dnat {
         to: Arc<str>,
         ip: IpAddr,
         port: u16,
-        effect: Arc<str>,
+        effect: Said,
     },
-    Verdict(Target, Arc<str>),
+    Verdict(Target, Said),
 }
 
 #[derive(Debug)]
@@ -158,6 +194,7 @@ pub struct NftTracer {
     /// The settings the table was built with: the plan behind a drop's cause
     /// ([`NftTracer::explain`]).
     settings: ProxierSettings,
+    forms: PublicForms,
 }
 
 /// How a chain ends for the caller.
@@ -306,11 +343,10 @@ impl NftTracer {
                 }
                 _ => resolve(&j, e.container, 0)?,
             };
-            let effect: Arc<str> = match e.comment {
+            let effect = Said::new(match e.comment {
                 Some(c) => format!("@{} {} ({c}): {value}", e.container, e.key),
                 None => format!("@{} {}: {value}", e.container, e.key),
-            }
-            .into();
+            });
             let hit = MapHit {
                 target,
                 effect,
@@ -401,7 +437,7 @@ impl NftTracer {
                     },
                     Expr::MarkSet { or, value } => {
                         let verb = if or { "or" } else { "xor" };
-                        let effect = format!("mark set mark {verb} 0x{value:x}").into();
+                        let effect = Said::new(format!("mark set mark {verb} 0x{value:x}"));
                         Op::MarkSet { or, value, effect }
                     }
                     Expr::DstPortVmap(m) => Op::DstVmap(map_of(&m, false, r.chain, n)?),
@@ -412,7 +448,7 @@ impl NftTracer {
                             let t = resolve(j, r.chain, n)?;
                             let eff =
                                 format!("numgen random mod {modulus} = {k}: {}", target_text(j));
-                            out.push((*k, t, Arc::from(eff)));
+                            out.push((*k, t, Said::new(eff)));
                         }
                         Op::Numgen { modulus, map: out }
                     }
@@ -424,16 +460,13 @@ impl NftTracer {
                                 format!("no dynamic set named {set:?}"),
                             ));
                         }
-                        Op::Update(
-                            format!(
-                                "update @{set}: the client's entry added or its timeout restarted"
-                            )
-                            .into(),
-                        )
+                        Op::Update(Said::new(format!(
+                            "update @{set}: the client's entry added or its timeout restarted"
+                        )))
                     }
-                    Expr::Masquerade => Op::Masquerade("masquerade".into()),
+                    Expr::Masquerade => Op::Masquerade(Said::new("masquerade")),
                     Expr::Dnat { to, ip, port } => Op::Dnat {
-                        effect: format!("dnat to {to}").into(),
+                        effect: Said::new(format!("dnat to {to}")),
                         to: to.as_str().into(),
                         ip,
                         port,
@@ -445,7 +478,7 @@ impl NftTracer {
                             _ => None,
                         });
                         let effect = format!("{}{}", prefix.unwrap_or_default(), target_text(&j));
-                        Op::Verdict(t, effect.into())
+                        Op::Verdict(t, Said::new(effect))
                     }
                 };
                 ops.push(op);
@@ -518,6 +551,7 @@ impl NftTracer {
             ip_family: settings.ip_family,
             pod_iface,
             settings: settings.clone(),
+            forms: PublicForms::default(),
         })
     }
 
@@ -592,14 +626,14 @@ impl NftTracer {
             } else if self.is_local(st.dst) {
                 // Delivered to the node: input, no postrouting.
                 for st in self.run_hook(&ctx, Hook::Input, vec![st], &mut done) {
-                    done.push(finish(st, None));
+                    done.push(self.finish(st, None));
                 }
             } else {
                 out_states.extend(self.run_hook(&ctx, Hook::Forward, vec![st], &mut done));
             }
         }
         for st in self.run_hook(&ctx, Hook::Postrouting, out_states, &mut done) {
-            done.push(finish(st, None));
+            done.push(self.finish(st, None));
         }
         // Most likely first; a stable sort keeps equally likely paths in numgen order.
         done.sort_by(|a, b| {
@@ -634,13 +668,15 @@ impl NftTracer {
                 for (st, flow) in ends {
                     match flow {
                         Flow::Continue | Flow::Accept => next.push(st),
-                        Flow::Drop(reason) => done.push(finish(st, Some(Verdict::Drop { reason }))),
+                        Flow::Drop(reason) => {
+                            done.push(self.finish(st, Some(Verdict::Drop { reason })))
+                        }
                         Flow::Reject(reason) => {
                             let with = match self.family {
                                 Family::Ip => "icmp port-unreachable",
                                 Family::Ip6 => "icmpv6 port-unreachable",
                             };
-                            done.push(finish(
+                            done.push(self.finish(
                                 st,
                                 Some(Verdict::Reject {
                                     with: with.into(),
@@ -677,13 +713,7 @@ impl NftTracer {
             return;
         }
         'rules: for (i, r) in c.rules.iter().enumerate().skip(from) {
-            let step = |effect: &Arc<str>| Step {
-                table: ty.clone(),
-                chain: c.name.clone(),
-                rule: i + 1,
-                text: r.text.clone(),
-                effect: effect.clone(),
-            };
+            let step = |e: &Said| e.step(ty, c, i, r);
             for op in &r.ops {
                 let ok = match op {
                     Op::CtNew(new) => *new,
@@ -856,22 +886,24 @@ impl NftTracer {
     }
 }
 
-/// A finished path: `verdict` when dropped or rejected, else accepted (DNATed when a `dnat`
-/// applied).
-fn finish(st: State, verdict: Option<Verdict>) -> Outcome {
-    let verdict = verdict.unwrap_or_else(|| match &st.dnat {
-        Some((endpoint, chain)) => Verdict::Dnat {
-            endpoint: endpoint.to_string(),
-            chain: chain.to_string(),
-        },
-        None => Verdict::Accept,
-    });
-    Outcome {
-        probability: st.prob.public(),
-        verdict,
-        masquerade: st.masquerade,
-        steps: st.steps,
-        cause: None,
+impl NftTracer {
+    /// A finished path: `verdict` when dropped or rejected, else accepted (DNATed when a `dnat`
+    /// applied).
+    fn finish(&self, st: State, verdict: Option<Verdict>) -> Outcome {
+        let verdict = verdict.unwrap_or_else(|| match &st.dnat {
+            Some((endpoint, chain)) => Verdict::Dnat {
+                endpoint: endpoint.to_string(),
+                chain: chain.to_string(),
+            },
+            None => Verdict::Accept,
+        });
+        Outcome {
+            probability: self.forms.public(&st.prob),
+            verdict,
+            masquerade: st.masquerade,
+            steps: st.steps,
+            cause: None,
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use super::{Origin, Outcome, Packet, Probability, Step, TraceResult, Verdict};
+use super::{Origin, Outcome, Packet, Probability, Step, StepData, TraceResult, Verdict};
 use crate::model::IpFamily;
 use crate::netfilter::{Dump, Match, Rule, SaveStyle, Target};
 use crate::proxier::config::ProxierSettings;
@@ -122,7 +122,7 @@ impl UserspaceNode {
         // Plain loops in this module: the WebAssembly module's size counts.
         let mut steps: Vec<Step> = Vec::with_capacity(acted.len() + 1);
         for (table, chain, pos, rule) in &acted {
-            steps.push(Step {
+            steps.push(Step::from(StepData {
                 table: Arc::from(*table),
                 chain: Arc::from(*chain),
                 rule: *pos,
@@ -131,7 +131,7 @@ impl UserspaceNode {
                     Target::Jump { chain } => format!("jump {chain}").into(),
                     _ => Arc::from(""),
                 },
-            });
+            }));
         }
         let certain = Probability {
             fraction: "1".into(),
@@ -166,7 +166,10 @@ impl UserspaceNode {
             )));
         };
         if let Some(last) = steps.last_mut() {
-            last.effect = format!("{via} {proxy_port} of {}", served.service_port_name).into();
+            *last = last.with_effect(format!(
+                "{via} {proxy_port} of {}",
+                served.service_port_name
+            ));
         }
         let port = &snap.ports[served.index];
         let list = proxy_endpoints(port);
@@ -300,13 +303,13 @@ fn to_ports(args: &[String]) -> Option<u16> {
 }
 
 fn proxy_step(name: &str, rule: usize, text: &str, effect: String) -> Step {
-    Step {
+    Step::from(StepData {
         table: Arc::from("proxy"),
         chain: Arc::from(name),
         rule,
         text: text.into(),
         effect: effect.into(),
-    }
+    })
 }
 
 /// Whether a portal rule matches the first packet (the matches userspace mode writes).
