@@ -6,11 +6,14 @@
 //! service's chains (10 `statistic`/`numgen` paths for ports with endpoints on this node's
 //! view). The tracer is built once, outside the timings, and that build is timed on its own
 //! (the "first trace may cost a render" part).
+//!
+//! Benchmark names end in the allocator (`_system`, or `_mimalloc` with the `mimalloc`
+//! feature, the Python extension's allocator): `make bench` runs both.
 
 use criterion::{criterion_group, Criterion, Throughput};
 use svccore::proxier::config::ProxyMode;
 use svccore::trace::{NodeTracer, Origin, Packet};
-use svccore_benches::{render_input, SERVICES};
+use svccore_benches::{render_input, ALLOCATOR_NAME, SERVICES};
 
 fn bench(c: &mut Criterion) {
     let (snap, settings, node) = render_input();
@@ -46,7 +49,7 @@ fn bench(c: &mut Criterion) {
             );
         }
         g.throughput(Throughput::Elements(SERVICES as u64));
-        g.bench_function(format!("{name}_10000_packets"), |b| {
+        g.bench_function(format!("{name}_10000_packets_{ALLOCATOR_NAME}"), |b| {
             b.iter(|| {
                 packets
                     .iter()
@@ -55,7 +58,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.throughput(Throughput::Elements(1));
-        g.bench_function(format!("{name}_build_tracer"), |b| {
+        g.bench_function(format!("{name}_build_tracer_{ALLOCATOR_NAME}"), |b| {
             b.iter(|| NodeTracer::for_snapshot(mode, snap.clone(), &settings, &node).unwrap())
         });
     }

@@ -10,6 +10,20 @@ use svccore::model::{IpFamily, Protocol, ServiceType};
 use svccore::proxier::config::{LocalDetector, NodeFacts, ProxierSettings};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 
+/// The allocator of the programs built with this crate: mimalloc with the `mimalloc` feature
+/// (the Python extension's allocator: `make bench` runs the trace benchmark both ways), else
+/// the system's malloc.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The name of the allocator in use (see the `mimalloc` feature), for benchmark names.
+pub const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "system"
+};
+
 /// Service ports in [`render_input`].
 pub const SERVICES: usize = 10_000;
 /// Endpoints per service port in [`render_input`].

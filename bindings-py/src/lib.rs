@@ -22,6 +22,11 @@ mod select;
 mod tracers;
 mod types;
 
+/// Rust's allocations in the extension go to mimalloc: glibc's malloc spends more on a trace's
+/// small allocations than the walk does (the workspace's Cargo.toml says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Raises ``SvcCoreError("internal error: ...")`` through the panic guard; only for tests.
 #[pyfunction]
 fn _panic_for_tests() -> PyResult<()> {

@@ -667,6 +667,17 @@ impl RuleSet {
         }
     }
 
+    /// Makes every rule's steps (its `iptables-save` text and effects) now instead of on the
+    /// first path through it: for a set kept for many traces, so that the first trace through
+    /// a service costs what every later one does. About 1 µs a rule.
+    pub fn prepare_steps(&self) {
+        for c in &self.chains {
+            for i in 0..c.rules.len() {
+                self.steps[c.first + i].get_or_init(|| self.rule_steps(c, i));
+            }
+        }
+    }
+
     /// Whether any rule of `dump` is in a built-in chain (a node's `iptables-save` rather than
     /// a restore payload of user chains only).
     pub fn has_builtin_rules(dump: &Dump) -> bool {

@@ -53,6 +53,12 @@ impl Tracer {
         })
     }
 
+    /// Makes the texts of every step now (see [`RuleSet::prepare_steps`]): for a tracer kept
+    /// for many packets, as [`NodeTracer`](super::NodeTracer) is.
+    pub fn prepare(&self) {
+        self.rules.prepare_steps();
+    }
+
     /// Traces one packet.
     pub fn trace(&self, packet: &Packet) -> Result<TraceResult> {
         if (IpFamily::of(&packet.dst) == IpFamily::IPv6)

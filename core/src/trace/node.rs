@@ -22,6 +22,8 @@ enum Walk {
 /// plan behind a drop's cause): [`NodeTracer::trace`] gives what [`trace_mode`](super::trace_mode)
 /// gives for the same cluster, settings and packet, without rendering again. The settings fix
 /// the node and the family; a packet of the other family is refused as by `trace_mode`.
+/// In iptables mode the texts of every rule's steps are made with the tracer, so that a trace
+/// through a service costs the same the first time as later.
 ///
 /// # Example
 /// ```
@@ -63,6 +65,7 @@ impl NodeTracer {
                 let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
                 let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
                 let tracer = Tracer::from_dump(rules, &resolved)?;
+                tracer.prepare();
                 (snap, resolved, Walk::Iptables(tracer))
             }
             ProxyMode::Nftables => {
@@ -106,10 +109,11 @@ impl NodeTracer {
         node: &NodeContext,
     ) -> Result<NodeTracer> {
         let walk = match mode {
-            ProxyMode::Iptables => Walk::Iptables(Tracer::from_dump(
-                restore_dump(&snap, settings, node)?,
-                settings,
-            )?),
+            ProxyMode::Iptables => {
+                let tracer = Tracer::from_dump(restore_dump(&snap, settings, node)?, settings)?;
+                tracer.prepare();
+                Walk::Iptables(tracer)
+            }
             ProxyMode::Nftables => {
                 let table = crate::render::nftables::table_for_snapshot(&snap, settings, node)?;
                 Walk::Nftables(NftTracer::new(&table, settings)?)
