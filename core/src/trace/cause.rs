@@ -12,6 +12,8 @@
 use std::net::IpAddr;
 
 use super::{Outcome, Packet, Verdict};
+use crate::fast::FastMap;
+use crate::model::Protocol;
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::{PortPlan, Route};
 use crate::snapshot::{ProxySnapshot, ServicePortView};
@@ -25,9 +27,47 @@ enum Entry {
     NodePort,
 }
 
-/// The service port `packet` is addressed to on the settings' node, with the kind of address.
+/// A snapshot's service ports by address, for a tracer kept for many packets: [`entry`] in
+/// one or two lookups instead of a pass over every port.
+#[derive(Debug, Default)]
+pub(crate) struct PortIndex {
+    /// Cluster, load-balancer and external IPs with protocol and port: the first port in
+    /// snapshot order that has the address, and which of its addresses it is (a port's
+    /// cluster IP before its load-balancer IPs before its external IPs, as [`entry`] checks).
+    addrs: FastMap<(Protocol, IpAddr, u16), (usize, Entry)>,
+    /// Node ports with protocol: the first port that has it.
+    node_ports: FastMap<(Protocol, u16), usize>,
+}
+
+impl PortIndex {
+    /// Indexes `snap`'s ports.
+    pub(crate) fn new(snap: &ProxySnapshot) -> PortIndex {
+        let mut ix = PortIndex::default();
+        for (i, v) in snap.ports.iter().enumerate() {
+            let addrs = std::iter::once((v.cluster_ip, Entry::ClusterIp))
+                .chain(v.lb_ips.iter().map(|ip| (*ip, Entry::LoadBalancerIp)))
+                .chain(v.external_ips.iter().map(|ip| (*ip, Entry::ExternalIp)));
+            for (ip, kind) in addrs {
+                ix.addrs
+                    .entry((v.protocol.clone(), ip, v.port))
+                    .or_insert((i, kind));
+            }
+            if v.node_port != 0 {
+                ix.node_ports
+                    .entry((v.protocol.clone(), v.node_port))
+                    .or_insert(i);
+            }
+        }
+        ix
+    }
+}
+
+/// The service port `packet` is addressed to on the settings' node, with the kind of address:
+/// the first port in snapshot order with an address the packet is for (looked up in `index`
+/// when there is one).
 fn entry<'v>(
     snap: &'v ProxySnapshot,
+    index: Option<&PortIndex>,
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Option<(&'v ServicePortView, Entry)> {
@@ -39,6 +79,28 @@ fn entry<'v>(
                 .iter()
                 .any(|n| n.addr() == *ip)
     };
+    if let Some(ix) = index {
+        let proto = &packet.protocol;
+        let by_addr = ix
+            .addrs
+            .get(&(proto.clone(), packet.dst, packet.dst_port))
+            .copied();
+        let by_node_port = if local(&packet.dst) {
+            ix.node_ports
+                .get(&(proto.clone(), packet.dst_port))
+                .copied()
+        } else {
+            None
+        };
+        // A port's addresses come before its node port (the order of the pass below).
+        let (i, kind) = match (by_addr, by_node_port) {
+            (Some((i, _)), Some(j)) if j < i => (j, Entry::NodePort),
+            (Some(a), _) => a,
+            (None, Some(j)) => (j, Entry::NodePort),
+            (None, None) => return None,
+        };
+        return Some((&snap.ports[i], kind));
+    }
     snap.ports.iter().find_map(|v| {
         if v.protocol != packet.protocol {
             return None;
@@ -108,9 +170,11 @@ fn port_cause(
 
 /// Sets [`Outcome::cause`] on the outcomes that drop or reject `packet`, from the plan of the
 /// settings' node (`settings` resolved). Outcomes that reach an endpoint, and packets to an
-/// address that is no service port's, are left as they are.
+/// address that is no service port's, are left as they are. `index` is `snap`'s, when the
+/// caller keeps one.
 pub(crate) fn explain(
     snap: &ProxySnapshot,
+    index: Option<&PortIndex>,
     settings: &ProxierSettings,
     packet: &Packet,
     outcomes: &mut [Outcome],
@@ -121,7 +185,7 @@ pub(crate) fn explain(
     {
         return;
     }
-    let Some((v, kind)) = entry(snap, settings, packet) else {
+    let Some((v, kind)) = entry(snap, index, settings, packet) else {
         return;
     };
     // The same per-port decision as every renderer's `NodePlan`, for the one port concerned.
@@ -134,5 +198,88 @@ pub(crate) fn explain(
         if matches!(o.verdict, Verdict::Drop { .. } | Verdict::Reject { .. }) {
             o.cause = Some(cause.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::IpFamily;
+    use crate::proxier::config::NodeFacts;
+
+    /// The index finds what the pass over every port finds, for addresses several ports share
+    /// in different roles (one port's cluster IP is another's load-balancer IP, an external IP
+    /// is the node's, a node port equals a service port).
+    #[test]
+    fn the_index_finds_what_the_pass_finds() {
+        let svc = |name: &str, spec: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{name}","namespace":"n"}},"spec":{spec}}}"#
+            )
+        };
+        let items = [
+            svc(
+                "a",
+                r#"{"clusterIP":"10.96.0.1","externalIPs":["192.168.0.10","10.96.0.3"],"ports":[{"name":"h","port":80},{"name":"q","port":443,"protocol":"UDP"}]}"#,
+            ),
+            svc(
+                "b",
+                r#"{"type":"LoadBalancer","clusterIP":"10.96.0.2","ports":[{"port":80,"nodePort":30080}]},"status":{"loadBalancer":{"ingress":[{"ip":"10.96.0.1"},{"ip":"10.96.0.3"}]}}"#,
+            ),
+            svc(
+                "c",
+                r#"{"type":"NodePort","clusterIP":"10.96.0.3","ports":[{"name":"x","port":30080,"nodePort":30081},{"name":"y","port":80,"nodePort":80}]}"#,
+            ),
+            svc(
+                "d",
+                r#"{"type":"NodePort","clusterIP":"192.168.0.10","ports":[{"port":30080,"nodePort":30080,"protocol":"UDP"}]}"#,
+            ),
+        ];
+        let text = format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+            items.join(",")
+        );
+        let cluster = crate::load::load_strs([(None, text.as_str())]).unwrap();
+        let snap = ProxySnapshot::build(&cluster, IpFamily::IPv4).unwrap();
+        assert!(snap.ports.len() >= 6, "{:?}", snap.warnings);
+        let settings = ProxierSettings {
+            node: NodeFacts {
+                ips: vec!["192.168.0.10".parse().unwrap()],
+                interface_addresses: vec!["192.168.0.11/24".parse().unwrap()],
+                ..NodeFacts::named("n1")
+            },
+            ..ProxierSettings::default()
+        };
+        let index = PortIndex::new(&snap);
+        let mut found = 0;
+        for dst in [
+            "10.96.0.1",
+            "10.96.0.2",
+            "10.96.0.3",
+            "10.96.0.4",
+            "192.168.0.10",
+            "192.168.0.11",
+        ] {
+            for port in [80, 443, 30080, 30081, 30082] {
+                for protocol in [Protocol::Tcp, Protocol::Udp, Protocol::Sctp] {
+                    let mut p = Packet::new(
+                        "10.0.0.1".parse().unwrap(),
+                        dst.parse().unwrap(),
+                        port,
+                        super::super::Origin::External,
+                    );
+                    p.protocol = protocol;
+                    let pass = entry(&snap, None, &settings, &p);
+                    let looked_up = entry(&snap, Some(&index), &settings, &p);
+                    assert_eq!(
+                        pass.map(|(v, k)| (&v.service_port_name, k)),
+                        looked_up.map(|(v, k)| (&v.service_port_name, k)),
+                        "{p:?}"
+                    );
+                    found += usize::from(pass.is_some());
+                }
+            }
+        }
+        assert!(found >= 10, "{found}");
     }
 }

@@ -125,6 +125,7 @@ impl Tracer {
     pub fn explain(&self, snapshot: &ProxySnapshot, result: &mut TraceResult) {
         super::cause::explain(
             snapshot,
+            None,
             &self.settings,
             &result.packet,
             &mut result.outcomes,

@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::cause::PortIndex;
 use super::{
     trace_ipvs_node, Origin, Outcome, Packet, Probability, Step, StepData, TraceResult, Verdict,
 };
@@ -68,13 +69,15 @@ pub fn trace_ipvs(
     }
     let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
     let node = IpvsNode::build(&snap, settings, None)?;
-    trace_ipvs_built(&snap, &node, settings, packet)
+    trace_ipvs_built(&snap, None, &node, settings, packet)
 }
 
 /// [`trace_ipvs`] on a node already built from `snap` with `settings` (the trace of
-/// [`NodeTracer`](super::NodeTracer), which builds them once for many packets).
+/// [`NodeTracer`](super::NodeTracer), which builds them once for many packets, with `snap`'s
+/// port index).
 pub(super) fn trace_ipvs_built(
     snap: &ProxySnapshot,
+    index: Option<&PortIndex>,
     node: &IpvsNode,
     settings: &ProxierSettings,
     packet: &Packet,
@@ -207,7 +210,7 @@ pub(super) fn trace_ipvs_built(
         steps,
         cause: None,
     }];
-    super::cause::explain(snap, settings, packet, &mut outcomes);
+    super::cause::explain(snap, index, settings, packet, &mut outcomes);
     Ok(TraceResult {
         packet: packet.clone(),
         node: settings.node.name.clone(),

@@ -561,6 +561,7 @@ impl NftTracer {
     pub fn explain(&self, snapshot: &crate::snapshot::ProxySnapshot, result: &mut TraceResult) {
         super::cause::explain(
             snapshot,
+            None,
             &self.settings,
             &result.packet,
             &mut result.outcomes,

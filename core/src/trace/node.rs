@@ -1,5 +1,6 @@
 //! One node's rules read once for many traces: [`NodeTracer`], [`trace_many`].
 
+use super::cause::{self, PortIndex};
 use super::userspace::UserspaceNode;
 use super::{ipvs::trace_ipvs_built, NftTracer, Packet, TraceResult, Tracer};
 use crate::categorize::NodeContext;
@@ -41,6 +42,8 @@ enum Walk {
 pub struct NodeTracer {
     mode: ProxyMode,
     snap: ProxySnapshot,
+    /// `snap`'s ports by address: the port behind a drop's cause in one lookup.
+    index: PortIndex,
     settings: ProxierSettings,
     walk: Walk,
 }
@@ -89,6 +92,7 @@ impl NodeTracer {
         };
         Ok(NodeTracer {
             mode,
+            index: PortIndex::new(&snap),
             snap,
             settings,
             walk,
@@ -123,6 +127,7 @@ impl NodeTracer {
         };
         Ok(NodeTracer {
             mode,
+            index: PortIndex::new(&snap),
             snap,
             settings: settings.clone(),
             walk,
@@ -146,19 +151,29 @@ impl NodeTracer {
     /// [`Error::InvalidArgument`] when the packet is not of the settings' family.
     pub fn trace(&self, packet: &Packet) -> Result<TraceResult> {
         match &self.walk {
-            Walk::Iptables(t) => {
-                let mut r = t.trace(packet)?;
-                t.explain(&self.snap, &mut r);
-                Ok(r)
+            Walk::Iptables(t) => Ok(self.explained(t.trace(packet)?)),
+            Walk::Nftables(t) => Ok(self.explained(t.trace(packet)?)),
+            Walk::Ipvs(node) => {
+                trace_ipvs_built(&self.snap, Some(&self.index), node, &self.settings, packet)
             }
-            Walk::Nftables(t) => {
-                let mut r = t.trace(packet)?;
-                t.explain(&self.snap, &mut r);
-                Ok(r)
-            }
-            Walk::Ipvs(node) => trace_ipvs_built(&self.snap, node, &self.settings, packet),
             Walk::Userspace(node) => node.trace(&self.snap, &self.settings, packet),
         }
+    }
+}
+
+impl NodeTracer {
+    /// `r` with the causes of its drops and rejects (what the tracers' own `explain` sets; the
+    /// tracer was built with this tracer's settings).
+    fn explained(&self, mut r: TraceResult) -> TraceResult {
+        let index = Some(&self.index);
+        cause::explain(
+            &self.snap,
+            index,
+            &self.settings,
+            &r.packet,
+            &mut r.outcomes,
+        );
+        r
     }
 }
 
