@@ -4,6 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use super::{Origin, Outcome, Packet, Probability, Step, StepData, TraceResult, Verdict};
+use crate::fast::FastMap;
 use crate::model::IpFamily;
 use crate::netfilter::{Dump, Match, Rule, SaveStyle, Target};
 use crate::proxier::config::ProxierSettings;
@@ -66,11 +67,57 @@ pub fn trace_userspace(
     UserspaceNode::build(&snap, &resolved)?.trace(&snap, &resolved, packet)
 }
 
-/// A node's userspace proxier read once for many packets: its [`Proxy`] and portal rules.
+/// A node's userspace proxier read once for many packets: its [`Proxy`] and portal rules,
+/// indexed so that a trace reads only the rules and the proxied port that concern its packet.
 #[derive(Clone, Debug)]
 pub(super) struct UserspaceNode {
     proxy: Proxy,
     rules: Dump,
+    /// The nat table's chains by name.
+    chains: FastMap<String, NatChain>,
+    /// `proxy.ports` by proxy port and protocol (the first port of a pair).
+    served: FastMap<(u16, String), usize>,
+}
+
+/// One nat chain's rules: where they are in the nat table, in chain order, and which can match
+/// a destination address.
+#[derive(Clone, Debug, Default)]
+struct NatChain {
+    /// Positions in the nat table's rules.
+    rules: Vec<u32>,
+    /// Rules whose destination is one address (every portal rule): their indices in `rules`,
+    /// by that address.
+    by_dst: FastMap<IpAddr, Vec<u32>>,
+    /// The other rules' indices in `rules`.
+    any: Vec<u32>,
+}
+
+impl NatChain {
+    /// The indices in `rules` of the rules that can match a packet to `dst`, in chain order.
+    fn candidates(&self, dst: IpAddr) -> impl Iterator<Item = usize> + '_ {
+        let (mut a, mut b) = (
+            self.by_dst.get(&dst).map_or(&[][..], Vec::as_slice),
+            &self.any[..],
+        );
+        std::iter::from_fn(move || {
+            let next = match (a.first(), b.first()) {
+                (Some(&x), Some(&y)) if x < y => {
+                    a = &a[1..];
+                    x
+                }
+                (_, Some(&y)) => {
+                    b = &b[1..];
+                    y
+                }
+                (Some(&x), None) => {
+                    a = &a[1..];
+                    x
+                }
+                (None, None) => return None,
+            };
+            Some(next as usize)
+        })
+    }
 }
 
 /// A rule that acted: (table, chain, 1-based position, rule).
@@ -80,7 +127,34 @@ impl UserspaceNode {
     pub(super) fn build(snap: &ProxySnapshot, settings: &ProxierSettings) -> Result<Self> {
         let proxy = Proxy::build(snap, settings)?;
         let rules = portal_dump(&proxy)?;
-        Ok(UserspaceNode { proxy, rules })
+        let mut chains: FastMap<String, NatChain> = FastMap::default();
+        if let Some(nat) = rules.tables.iter().find(|t| t.name == "nat") {
+            for (i, r) in nat.rules.iter().enumerate() {
+                let c = chains.entry(r.chain.clone()).or_default();
+                let k = c.rules.len() as u32;
+                c.rules.push(i as u32);
+                match r
+                    .dst
+                    .as_ref()
+                    .filter(|a| !a.negated && a.net.prefix_len() == a.net.max_prefix_len())
+                {
+                    Some(a) => c.by_dst.entry(a.net.addr()).or_default().push(k),
+                    None => c.any.push(k),
+                }
+            }
+        }
+        let mut served = FastMap::default();
+        for (i, p) in proxy.ports.iter().enumerate() {
+            served
+                .entry((p.proxy_port, p.protocol.clone()))
+                .or_insert(i);
+        }
+        Ok(UserspaceNode {
+            proxy,
+            rules,
+            chains,
+            served,
+        })
     }
 
     pub(super) fn trace(
@@ -156,10 +230,9 @@ impl UserspaceNode {
         };
         let proto = packet.protocol.lower();
         let Some(served) = self
-            .proxy
-            .ports
-            .iter()
-            .find(|p| p.proxy_port == proxy_port && p.protocol == proto)
+            .served
+            .get(&(proxy_port, proto.to_owned()))
+            .map(|&i| &self.proxy.ports[i])
         else {
             return Err(Error::InvalidArgument(format!(
                 "no service port listens on proxy port {proxy_port}/{proto}"
@@ -266,8 +339,9 @@ impl UserspaceNode {
         depth: usize,
     ) -> Option<(u16, &'static str)> {
         let table = self.rules.tables.iter().find(|t| t.name == "nat")?;
-        let rules = table.rules.iter().filter(|r| r.chain == chain);
-        for (k, rule) in rules.enumerate() {
+        let c = self.chains.get(chain)?;
+        for k in c.candidates(packet.dst) {
+            let rule = &table.rules[c.rules[k] as usize];
             if !matches(rule, packet, local, warnings) {
                 continue;
             }
@@ -336,7 +410,7 @@ fn matches(
             sport.is_none()
                 && dport
                     .as_ref()
-                    .is_none_or(|d| (d.value == p.dst_port.to_string()) != d.negated)
+                    .is_none_or(|d| (d.value.parse() == Ok(p.dst_port)) != d.negated)
         }
         Match::Addrtype { src_type, dst_type } => {
             let t = |o: &Option<crate::netfilter::Opt>, ip: IpAddr| match o {
