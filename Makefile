@@ -192,7 +192,7 @@ bench: bench-rust bench-python ## All benchmarks (figures in benches/README.md)
 
 bench-rust: ## criterion benchmarks: selection; loading; iptables, IPVS and nftables rendering; audits; traces
 	cargo bench -p svccore-benches
-	cargo bench -p svccore-benches --features mimalloc --bench trace
+	cargo bench -p svccore-benches --features mimalloc --bench trace --bench load
 
 bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests; loading against json.loads
 	$(VPY) benches/python/bench_python.py

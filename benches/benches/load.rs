@@ -6,13 +6,15 @@
 //! `kubectl get -o json` / `-o yaml` prints it, of 10,000 Services × 10 endpoints (one
 //! EndpointSlice each), of 10,000 Services × 100 endpoints (a million endpoints), and of
 //! 100,000 Services × 10 endpoints loaded and rendered for one node (iptables-restore).
-//! Throughput is the input's size.
+//! Throughput is the input's size. With the `mimalloc` feature (the Python extension's
+//! allocator) the names end in `_mimalloc`: `make bench` runs both.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use svccore::proxier::config::ProxierSettings;
 use svccore::render::iptables::{render, Form};
 use svccore::validate::{validate, ValidateOptions};
 use svccore::{Cluster, Loader};
+use svccore_benches::bench_name;
 use svccore_benches::manifests::{list_json, list_yaml};
 
 /// Loads and validates one text; panics on an invalid cluster (the inputs are valid).
@@ -31,9 +33,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("load_10k_services_x10");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(json.len() as u64));
-    g.bench_function("json", |b| b.iter(|| load(&json)));
+    g.bench_function(bench_name("json"), |b| b.iter(|| load(&json)));
     g.throughput(Throughput::Bytes(yaml.len() as u64));
-    g.bench_function("yaml", |b| b.iter(|| load(&yaml)));
+    g.bench_function(bench_name("yaml"), |b| b.iter(|| load(&yaml)));
     g.finish();
     drop((json, yaml));
 
@@ -41,7 +43,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("load_10k_services_x100");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(million.len() as u64));
-    g.bench_function("json", |b| b.iter(|| load(&million)));
+    g.bench_function(bench_name("json"), |b| b.iter(|| load(&million)));
     g.finish();
     drop(million);
 
@@ -52,8 +54,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("load_render_100k_services_x10");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(big.len() as u64));
-    g.bench_function("json_load", |b| b.iter(|| load(&big)));
-    g.bench_function("json_load_render_iptables", |b| {
+    g.bench_function(bench_name("json_load"), |b| b.iter(|| load(&big)));
+    g.bench_function(bench_name("json_load_render_iptables"), |b| {
         b.iter(|| {
             let c = load(&big);
             render(&c, &settings, Form::Restore).unwrap()

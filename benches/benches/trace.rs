@@ -7,13 +7,13 @@
 //! view). The tracer is built once, outside the timings, and that build is timed on its own
 //! (the "first trace may cost a render" part).
 //!
-//! Benchmark names end in the allocator (`_system`, or `_mimalloc` with the `mimalloc`
-//! feature, the Python extension's allocator): `make bench` runs both.
+//! With the `mimalloc` feature (the Python extension's allocator) the names end in
+//! `_mimalloc`: `make bench` runs both.
 
 use criterion::{criterion_group, Criterion, Throughput};
 use svccore::proxier::config::ProxyMode;
 use svccore::trace::{NodeTracer, Origin, Packet};
-use svccore_benches::{render_input, ALLOCATOR_NAME, SERVICES};
+use svccore_benches::{bench_name, render_input, SERVICES};
 
 fn bench(c: &mut Criterion) {
     let (snap, settings, node) = render_input();
@@ -49,7 +49,7 @@ fn bench(c: &mut Criterion) {
             );
         }
         g.throughput(Throughput::Elements(SERVICES as u64));
-        g.bench_function(format!("{name}_10000_packets_{ALLOCATOR_NAME}"), |b| {
+        g.bench_function(bench_name(&format!("{name}_10000_packets")), |b| {
             b.iter(|| {
                 packets
                     .iter()
@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
             })
         });
         g.throughput(Throughput::Elements(1));
-        g.bench_function(format!("{name}_build_tracer_{ALLOCATOR_NAME}"), |b| {
+        g.bench_function(bench_name(&format!("{name}_build_tracer")), |b| {
             b.iter(|| NodeTracer::for_snapshot(mode, snap.clone(), &settings, &node).unwrap())
         });
     }

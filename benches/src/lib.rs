@@ -11,18 +11,21 @@ use svccore::proxier::config::{LocalDetector, NodeFacts, ProxierSettings};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 
 /// The allocator of the programs built with this crate: mimalloc with the `mimalloc` feature
-/// (the Python extension's allocator: `make bench` runs the trace benchmark both ways), else
-/// the system's malloc.
+/// (the Python extension's allocator: `make bench` runs the trace and load benchmarks both
+/// ways), else the system's malloc.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The name of the allocator in use (see the `mimalloc` feature), for benchmark names.
-pub const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
-    "mimalloc"
-} else {
-    "system"
-};
+/// A benchmark's name in this build: `name` under the system's allocator, `name_mimalloc` with
+/// the `mimalloc` feature (so that the two runs of `make bench` keep apart).
+pub fn bench_name(name: &str) -> String {
+    if cfg!(feature = "mimalloc") {
+        format!("{name}_mimalloc")
+    } else {
+        name.to_owned()
+    }
+}
 
 /// Service ports in [`render_input`].
 pub const SERVICES: usize = 10_000;
