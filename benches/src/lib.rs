@@ -2,7 +2,6 @@
 
 pub mod manifests;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use svccore::categorize::NodeContext;
@@ -39,7 +38,7 @@ pub fn view(i: usize) -> ServicePortView {
                 zone: None,
                 zone_hints: None,
                 node_hints: None,
-                topology: BTreeMap::new(),
+                topology: Default::default(),
             }
         })
         .collect();

@@ -356,8 +356,8 @@ impl From<&Node> for NodeRecord {
     fn from(n: &Node) -> Self {
         NodeRecord {
             name: n.meta.name.clone(),
-            zone: n.meta.labels.get(ZONE_LABEL).cloned(),
-            labels: n.meta.labels.clone(),
+            zone: n.meta.labels.get(ZONE_LABEL).map(str::to_owned),
+            labels: n.meta.labels.to_btree(),
             addresses: n
                 .addresses
                 .iter()

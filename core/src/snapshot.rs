@@ -6,7 +6,6 @@
 //! warnings; anything that could corrupt rendered text is refused.
 
 use std::collections::hash_map::Entry;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -42,7 +41,7 @@ pub struct EndpointInfo {
     /// Node hints (`None` = no hints).
     pub node_hints: Option<Vec<String>>,
     /// Legacy topology labels (for `topologyKeys`).
-    pub topology: BTreeMap<String, String>,
+    pub topology: crate::model::LabelMap,
 }
 
 /// One service port as kube-proxy processes it.
@@ -767,7 +766,7 @@ fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
         };
         for key in [HOSTNAME_LABEL, ZONE_LABEL, REGION_LABEL] {
             if let Some(v) = node.meta.labels.get(key) {
-                e.topology.insert(key.to_owned(), v.clone());
+                e.topology.insert(key, v);
             }
         }
     }

@@ -204,12 +204,7 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         service(s, opts, &mut out);
     }
     for s in &cluster.slices {
-        if s.meta
-            .labels
-            .get(crate::load::DERIVED_BY_LABEL)
-            .map(String::as_str)
-            != Some(crate::load::DERIVED_BY)
-        {
+        if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) != Some(crate::load::DERIVED_BY) {
             endpoint_slice(s, &mut out);
         }
     }
@@ -350,12 +345,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
     }
     let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::default();
     for s in &cluster.slices {
-        if s.meta
-            .labels
-            .get(crate::load::DERIVED_BY_LABEL)
-            .map(String::as_str)
-            == Some(crate::load::DERIVED_BY)
-        {
+        if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) == Some(crate::load::DERIVED_BY) {
             continue;
         }
         let key = (s.meta.namespace.as_str(), s.meta.name.as_str());

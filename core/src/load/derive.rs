@@ -75,7 +75,7 @@ fn warn_orphans(c: &mut Cluster) {
         let Some(name) = s.service_name() else {
             continue;
         };
-        let derived = s.meta.labels.get(DERIVED_BY_LABEL).map(String::as_str) == Some(DERIVED_BY);
+        let derived = s.meta.labels.get(DERIVED_BY_LABEL) == Some(DERIVED_BY);
         if derived || services.contains(&(s.meta.namespace.as_str(), name)) {
             continue;
         }
@@ -102,9 +102,12 @@ fn warn_orphans(c: &mut Cluster) {
 }
 
 fn derived_meta(namespace: &str, service: &str, name: String) -> ObjectMeta {
-    let mut labels = BTreeMap::new();
-    labels.insert(SERVICE_NAME_LABEL.to_owned(), service.to_owned());
-    labels.insert(DERIVED_BY_LABEL.to_owned(), DERIVED_BY.to_owned());
+    let labels = [
+        (SERVICE_NAME_LABEL, service),
+        (DERIVED_BY_LABEL, DERIVED_BY),
+    ]
+    .into_iter()
+    .collect();
     ObjectMeta {
         name,
         namespace: namespace.to_owned(),
@@ -177,7 +180,7 @@ type PortList = Vec<(String, i64, String)>;
 
 /// The EndpointSlice controller's view of a selector Service: matching Pods with an IP, not
 /// finished, grouped by their resolved port list.
-fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<EndpointSlice> {
+fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> {
     // (family, ports) -> endpoints
     let mut groups: BTreeMap<(String, PortList), Vec<Endpoint>> = BTreeMap::new();
     let mut pods: Vec<&Pod> = pods

@@ -49,13 +49,24 @@ pub struct Cluster {
 /// into the cluster being loaded, or one list's into another's).
 #[cfg(feature = "typed-reader")]
 fn append_objects(to: &mut Cluster, from: &mut Cluster) {
-    to.services.append(&mut from.services);
-    to.slices.append(&mut from.slices);
-    to.endpoints.append(&mut from.endpoints);
-    to.nodes.append(&mut from.nodes);
-    to.pods.append(&mut from.pods);
-    to.service_cidrs.append(&mut from.service_cidrs);
-    to.warnings.append(&mut from.warnings);
+    move_all(&mut to.services, &mut from.services);
+    move_all(&mut to.slices, &mut from.slices);
+    move_all(&mut to.endpoints, &mut from.endpoints);
+    move_all(&mut to.nodes, &mut from.nodes);
+    move_all(&mut to.pods, &mut from.pods);
+    move_all(&mut to.service_cidrs, &mut from.service_cidrs);
+    move_all(&mut to.warnings, &mut from.warnings);
+}
+
+/// `to.append(from)`, taking `from`'s buffer when `to` is empty: a list's objects then move
+/// from reader to cluster without a second buffer of them alive at once.
+#[cfg(feature = "typed-reader")]
+fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(to, from);
+    } else {
+        to.append(from);
+    }
 }
 
 /// The label svccore puts on slices it derived (from Endpoints or Pods).
@@ -593,7 +604,7 @@ impl Reader<'_> {
         out
     }
 
-    fn str_map(&mut self, o: &Obj, base: &str, key: &str) -> Option<BTreeMap<String, String>> {
+    fn str_map(&mut self, o: &Obj, base: &str, key: &str) -> Option<LabelMap> {
         let m = self.obj(o, base, key)?;
         let mut out = BTreeMap::new();
         for (k, v) in m {
@@ -604,7 +615,7 @@ impl Reader<'_> {
                 other => self.bad(&format!("{}.{k}", join(base, key)), "a string", other),
             }
         }
-        Some(out)
+        Some(out.into())
     }
 
     fn meta(&mut self, o: &Obj) -> ObjectMeta {

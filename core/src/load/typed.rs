@@ -15,7 +15,6 @@
 //! reads are checked once the object's `kind` is known (`kubectl` prints `kind` after `items`
 //! and after an EndpointSlice's `endpoints`).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -276,19 +275,17 @@ impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
 
 /// A map of strings (labels, selectors); a repeated key keeps its last value, as a JSON object
 /// read into a tree does.
-impl<'de> Leaf<'de> for BTreeMap<String, String> {
+impl<'de> Leaf<'de> for LabelMap {
     fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
-        let mut out = BTreeMap::new();
+        let mut out = Vec::new();
         let mut ok = true;
         while let Some(k) = a.next_key_seed(Key)? {
             match a.next_value::<F<String>>()? {
-                F::Val(v) => {
-                    out.insert(k, v);
-                }
+                F::Val(v) => out.push((k, v)),
                 _ => ok = false,
             }
         }
-        Ok(ok.then_some(out))
+        Ok(ok.then(|| out.into_iter().collect()))
     }
 }
 
@@ -457,13 +454,16 @@ macro_rules! lenient {
 // The fields of every kind svccore reads, merged: an object's kind is known only once it is
 // read whole.
 
-lenient!(Meta, MetaKey {
-    name: String = "name",
-    namespace: String = "namespace",
-    labels: BTreeMap<String, String> = "labels",
-    annotations: BTreeMap<String, String> = "annotations",
-    deletion_timestamp: String = "deletionTimestamp",
-});
+lenient!(
+    Meta,
+    MetaKey {
+        name: String = "name",
+        namespace: String = "namespace",
+        labels: LabelMap = "labels",
+        annotations: LabelMap = "annotations",
+        deletion_timestamp: String = "deletionTimestamp",
+    }
+);
 
 lenient!(
     /// A Service's, a Node's, a Pod's or a ServiceCIDR's `spec`.
@@ -474,7 +474,7 @@ lenient!(
     ip_families: Vec<String> = "ipFamilies",
     ip_family_policy: String = "ipFamilyPolicy",
     ports: Vec<Port> = "ports",
-    selector: BTreeMap<String, String> = "selector",
+    selector: LabelMap = "selector",
     external_ips: Vec<String> = "externalIPs",
     external_name: String = "externalName",
     load_balancer_ip: String = "loadBalancerIP",
@@ -525,8 +525,8 @@ lenient!(Endpoint, EndpointKey {
     zone: String = "zone",
     hostname: String = "hostname",
     hints: Hints = "hints",
-    deprecated_topology: BTreeMap<String, String> = "deprecatedTopology",
-    topology: BTreeMap<String, String> = "topology",
+    deprecated_topology: LabelMap = "deprecatedTopology",
+    topology: LabelMap = "topology",
     target_ref: Ref = "targetRef",
 });
 
@@ -1047,7 +1047,9 @@ fn endpoint_slice(
             app_protocol: p.app_protocol.opt()?,
         });
     }
-    let endpoints = eps.or_default()?.into_iter().map(|e| e.0).collect();
+    // Exact size: a slice's list grew by doubling while it was read.
+    let mut endpoints: Vec<_> = eps.or_default()?.into_iter().map(|e| e.0).collect();
+    endpoints.shrink_to_fit();
     Ok(EndpointSlice {
         loc,
         meta,

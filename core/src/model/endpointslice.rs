@@ -1,8 +1,6 @@
 //! `discovery.k8s.io/v1` EndpointSlice.
 
-use std::collections::BTreeMap;
-
-use super::{Loc, ObjectMeta, Protocol};
+use super::{LabelMap, Loc, ObjectMeta, Protocol};
 
 /// The label naming the Service a slice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -40,7 +38,7 @@ pub struct Endpoint {
     /// `hints.forNodes[].name`; `None` when there are no node hints.
     pub hints_nodes: Option<Vec<String>>,
     /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels.
-    pub topology: BTreeMap<String, String>,
+    pub topology: LabelMap,
     /// `hostname`.
     pub hostname: Option<String>,
     /// `targetRef.name` when the target is a Pod.
@@ -66,6 +64,6 @@ pub struct EndpointSlice {
 impl EndpointSlice {
     /// The Service this slice belongs to (label `kubernetes.io/service-name`).
     pub fn service_name(&self) -> Option<&str> {
-        self.meta.labels.get(SERVICE_NAME_LABEL).map(String::as_str)
+        self.meta.labels.get(SERVICE_NAME_LABEL)
     }
 }

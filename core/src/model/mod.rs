@@ -7,16 +7,16 @@
 pub mod config;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod labels;
 pub mod node;
 pub mod pod;
 pub mod service;
 pub mod servicecidr;
 
-use std::collections::BTreeMap;
-
 pub use config::{DetectLocalMode, ProxyConfig};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints};
 pub use endpointslice::{Endpoint, EndpointPort, EndpointSlice};
+pub use labels::LabelMap;
 pub use node::{Node, NodeAddress};
 pub use pod::{ContainerPort, Pod};
 pub use service::{
@@ -70,9 +70,9 @@ pub struct ObjectMeta {
     /// `metadata.namespace`; `default` when absent on a namespaced object.
     pub namespace: String,
     /// `metadata.labels`.
-    pub labels: BTreeMap<String, String>,
+    pub labels: LabelMap,
     /// `metadata.annotations`.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: LabelMap,
     /// `metadata.deletionTimestamp` is set (the object is being deleted).
     pub deleting: bool,
 }
