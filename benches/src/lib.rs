@@ -34,7 +34,7 @@ pub fn view(i: usize) -> ServicePortView {
                 ready: true,
                 serving: true,
                 terminating: false,
-                node_name: Some(format!("node-{}", k % 4)),
+                node_name: Some(format!("node-{}", k % 4).into()),
                 zone: None,
                 zone_hints: None,
                 node_hints: None,

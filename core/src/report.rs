@@ -102,13 +102,13 @@ impl Summary {
                 let Some(addr) = e.addresses.first() else {
                     continue;
                 };
-                if !seen.insert((slice.meta.namespace.as_str(), service, addr.as_str())) {
+                if !seen.insert((slice.meta.namespace.as_str(), service, addr)) {
                     continue;
                 }
                 let f = s.endpoints.entry(family.to_owned()).or_default();
                 f.total += 1;
                 match &e.node_name {
-                    Some(n) => *f.by_node.entry(n.clone()).or_default() += 1,
+                    Some(n) => *f.by_node.entry(n.to_string()).or_default() += 1,
                     None => f.without_node += 1,
                 }
             }
@@ -197,7 +197,7 @@ impl EndpointEntry {
     fn of(e: &EndpointInfo) -> Self {
         EndpointEntry {
             endpoint: e.endpoint.clone(),
-            node: e.node_name.clone(),
+            node: e.node_name.as_deref().map(str::to_owned),
             ready: e.ready,
             serving: e.serving,
             terminating: e.terminating,

@@ -32,10 +32,10 @@ pub struct EndpointInfo {
     pub serving: bool,
     /// `conditions.terminating` (nil = false).
     pub terminating: bool,
-    /// The node the endpoint runs on.
-    pub node_name: Option<String>,
-    /// The endpoint's zone.
-    pub zone: Option<String>,
+    /// The node the endpoint runs on (shared with the loaded endpoint).
+    pub node_name: Option<std::sync::Arc<str>>,
+    /// The endpoint's zone (shared with the loaded endpoint).
+    pub zone: Option<std::sync::Arc<str>>,
     /// Zone hints (`None` = no hints).
     pub zone_hints: Option<Vec<String>>,
     /// Node hints (`None` = no hints).
@@ -727,8 +727,8 @@ fn endpoints_for(
                     terminating: e.terminating.unwrap_or(false),
                     node_name: e.node_name.clone(),
                     zone: e.zone.clone(),
-                    zone_hints: e.hints_zones.clone(),
-                    node_hints: e.hints_nodes.clone(),
+                    zone_hints: e.hints_zones.as_deref().map(owned),
+                    node_hints: e.hints_nodes.as_deref().map(owned),
                     topology: e.topology.clone(),
                 });
             }
@@ -750,6 +750,11 @@ fn endpoints_for(
         }
     }
     kept
+}
+
+/// A list of boxed strings as `String`s.
+fn owned(v: &[Box<str>]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
 }
 
 /// The EndpointSlice controller filled the legacy `topology` map from the endpoint's Node labels

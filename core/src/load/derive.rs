@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -134,11 +135,11 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
             for (ready, list) in [(true, &sub.addresses), (false, &sub.not_ready_addresses)] {
                 for a in list.iter().filter(|a| family_of(&a.ip) == fam) {
                     eps.push(Endpoint {
-                        addresses: vec![a.ip.clone()],
+                        addresses: Box::new([a.ip.as_str().into()]),
                         ready: Some(ready),
-                        node_name: a.node_name.clone(),
-                        hostname: a.hostname.clone(),
-                        target_pod: a.target_pod.clone(),
+                        node_name: a.node_name.as_deref().map(Arc::from),
+                        hostname: a.hostname.as_deref().map(Box::from),
+                        target_pod: a.target_pod.as_deref().map(Box::from),
                         ..Default::default()
                     });
                 }
@@ -222,13 +223,13 @@ fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> 
                 .entry((fam.to_owned(), ports.clone()))
                 .or_default()
                 .push(Endpoint {
-                    addresses: vec![ip.clone()],
+                    addresses: Box::new([ip.as_str().into()]),
                     ready: Some(ready),
                     serving: Some(serving),
                     terminating: Some(terminating),
-                    node_name: pod.node_name.clone(),
-                    hostname: pod.hostname.clone(),
-                    target_pod: Some(pod.meta.name.clone()),
+                    node_name: pod.node_name.as_deref().map(Arc::from),
+                    hostname: pod.hostname.as_deref().map(Box::from),
+                    target_pod: Some(pod.meta.name.as_str().into()),
                     ..Default::default()
                 });
         }

@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::model::*;
@@ -67,6 +69,11 @@ fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
     } else {
         to.append(from);
     }
+}
+
+/// Strings as a boxed slice of boxed strings (the model's lists of strings, never grown).
+pub(crate) fn boxed(v: Vec<String>) -> Box<[Box<str>]> {
+    v.into_iter().map(String::into_boxed_str).collect()
 }
 
 /// The label svccore puts on slices it derived (from Endpoints or Pods).
@@ -767,7 +774,7 @@ impl Reader<'_> {
         }
         for (p, eo) in self.objs(o, "", "endpoints") {
             let mut e = Endpoint {
-                addresses: self.strs(eo, &p, "addresses"),
+                addresses: boxed(self.strs(eo, &p, "addresses")),
                 ..Default::default()
             };
             if let Some(c) = self.obj(eo, &p, "conditions") {
@@ -776,16 +783,16 @@ impl Reader<'_> {
                 e.serving = self.bool(c, &cp, "serving");
                 e.terminating = self.bool(c, &cp, "terminating");
             }
-            e.node_name = self.str(eo, &p, "nodeName");
-            e.zone = self.str(eo, &p, "zone");
-            e.hostname = self.str(eo, &p, "hostname");
+            e.node_name = self.str(eo, &p, "nodeName").map(Arc::from);
+            e.zone = self.str(eo, &p, "zone").map(Arc::from);
+            e.hostname = self.str(eo, &p, "hostname").map(Box::from);
             if let Some(h) = self.obj(eo, &p, "hints") {
                 let hp = join(&p, "hints");
                 if h.contains_key("forZones") {
                     let v = self.objs(h, &hp, "forZones");
                     e.hints_zones = Some(
                         v.into_iter()
-                            .filter_map(|(zp, z)| self.str(z, &zp, "name"))
+                            .filter_map(|(zp, z)| self.str(z, &zp, "name").map(Box::from))
                             .collect(),
                     );
                 }
@@ -793,7 +800,7 @@ impl Reader<'_> {
                     let v = self.objs(h, &hp, "forNodes");
                     e.hints_nodes = Some(
                         v.into_iter()
-                            .filter_map(|(np, n)| self.str(n, &np, "name"))
+                            .filter_map(|(np, n)| self.str(n, &np, "name").map(Box::from))
                             .collect(),
                     );
                 }
@@ -807,7 +814,7 @@ impl Reader<'_> {
             if let Some(t) = self.obj(eo, &p, "targetRef") {
                 let tp = join(&p, "targetRef");
                 if self.str(t, &tp, "kind").as_deref() == Some("Pod") {
-                    e.target_pod = self.str(t, &tp, "name");
+                    e.target_pod = self.str(t, &tp, "name").map(Box::from);
                 }
             }
             s.endpoints.push(e);

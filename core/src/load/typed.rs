@@ -17,11 +17,13 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{append_objects, Cluster};
+use crate::fast::FastSet;
 use crate::model::*;
 
 /// What the typed reader found in one input: the objects, in input order, and the warnings
@@ -33,9 +35,26 @@ pub(super) struct Found {
     pub objects_of: Cluster,
     /// Objects seen (every kind, skipped ones too; not the lists around them).
     pub objects: usize,
+    /// The node names and zones of the endpoints read so far, each once.
+    shared: FastSet<Arc<str>>,
 }
 
 impl Found {
+    /// Points each endpoint's node name and zone at the one copy of that string, so that a
+    /// cluster holds each name once rather than once per endpoint.
+    fn share(&mut self, s: &mut EndpointSlice) {
+        for e in s.endpoints.iter_mut() {
+            for name in [&mut e.node_name, &mut e.zone].into_iter().flatten() {
+                match self.shared.get(name) {
+                    Some(first) => *name = first.clone(),
+                    None => {
+                        self.shared.insert(name.clone());
+                    }
+                }
+            }
+        }
+    }
+
     fn append(&mut self, o: &mut Found) {
         append_objects(&mut self.objects_of, &mut o.objects_of);
         self.objects += o.objects;
@@ -204,6 +223,21 @@ impl<'de, T: Leaf<'de>> Deserialize<'de> for F<T> {
 impl Leaf<'_> for String {
     fn from_str(s: &str) -> Option<Self> {
         Some(s.to_owned())
+    }
+}
+
+/// A string kept as it is read (an endpoint's address, hostname, pod name).
+impl Leaf<'_> for Box<str> {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.into())
+    }
+}
+
+/// A string that repeats across objects (a node name, a zone): [`Found::share`] replaces it
+/// by the first copy read.
+impl Leaf<'_> for Arc<str> {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.into())
     }
 }
 
@@ -519,11 +553,11 @@ lenient!(
 });
 
 lenient!(Endpoint, EndpointKey {
-    addresses: Vec<String> = "addresses",
+    addresses: Vec<Box<str>> = "addresses",
     conditions: Conditions = "conditions",
-    node_name: String = "nodeName",
-    zone: String = "zone",
-    hostname: String = "hostname",
+    node_name: Arc<str> = "nodeName",
+    zone: Arc<str> = "zone",
+    hostname: Box<str> = "hostname",
     hints: Hints = "hints",
     deprecated_topology: LabelMap = "deprecatedTopology",
     topology: LabelMap = "topology",
@@ -547,7 +581,7 @@ lenient!(Hints, HintsKey {
 lenient!(
     Name,
     NameKey {
-        name: String = "name",
+        name: Box<str> = "name",
     }
 );
 
@@ -756,7 +790,8 @@ impl Doc<'_, '_> {
                 found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
-                let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                let mut s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                found.share(&mut s);
                 found.objects_of.slices.push(s);
             }
             "Endpoints" if api == "v1" => {
@@ -1014,7 +1049,7 @@ fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service>
 
 /// `hints.forZones` / `hints.forNodes`: present (even `null`) means a list, of the entries
 /// that have a name.
-fn hint_names(v: F<Vec<Name>>) -> R<Option<Vec<String>>> {
+fn hint_names(v: F<Vec<Name>>) -> R<Option<Box<[Box<str>]>>> {
     if !v.present() {
         return Ok(None);
     }
@@ -1022,7 +1057,7 @@ fn hint_names(v: F<Vec<Name>>) -> R<Option<Vec<String>>> {
     for n in v.or_default()? {
         out.extend(n.name.opt()?);
     }
-    Ok(Some(out))
+    Ok(Some(out.into_boxed_slice()))
 }
 
 fn endpoint_slice(
@@ -1075,7 +1110,7 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
         e.topology
     };
     Ok(crate::model::Endpoint {
-        addresses: e.addresses.or_default()?,
+        addresses: e.addresses.or_default()?.into_boxed_slice(),
         ready,
         serving,
         terminating,
@@ -1085,7 +1120,7 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
         hints_nodes,
         topology: topology.or_default()?,
         hostname: e.hostname.opt()?,
-        target_pod: pod_name(e.target_ref)?,
+        target_pod: pod_name(e.target_ref)?.map(Box::from),
     })
 }
 

@@ -1,5 +1,7 @@
 //! `discovery.k8s.io/v1` EndpointSlice.
 
+use std::sync::Arc;
+
 use super::{LabelMap, Loc, ObjectMeta, Protocol};
 
 /// The label naming the Service a slice belongs to.
@@ -19,30 +21,33 @@ pub struct EndpointPort {
 }
 
 /// One entry of `endpoints`.
+///
+/// A cluster holds many of these: fields are boxed strings and slices (never grown after
+/// loading), and the node name and zone, which repeat across endpoints, are shared.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoint {
     /// `addresses` as written; kube-proxy uses only the first.
-    pub addresses: Vec<String>,
+    pub addresses: Box<[Box<str>]>,
     /// `conditions.ready` (nil means true).
     pub ready: Option<bool>,
     /// `conditions.serving` (nil means true).
     pub serving: Option<bool>,
     /// `conditions.terminating` (nil means false).
     pub terminating: Option<bool>,
-    /// `nodeName`.
-    pub node_name: Option<String>,
-    /// `zone`.
-    pub zone: Option<String>,
+    /// `nodeName` (one allocation per distinct name when read by the loader).
+    pub node_name: Option<Arc<str>>,
+    /// `zone` (shared like `node_name`).
+    pub zone: Option<Arc<str>>,
     /// `hints.forZones[].name`; `None` when there are no zone hints.
-    pub hints_zones: Option<Vec<String>>,
+    pub hints_zones: Option<Box<[Box<str>]>>,
     /// `hints.forNodes[].name`; `None` when there are no node hints.
-    pub hints_nodes: Option<Vec<String>>,
+    pub hints_nodes: Option<Box<[Box<str>]>>,
     /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels.
     pub topology: LabelMap,
     /// `hostname`.
-    pub hostname: Option<String>,
+    pub hostname: Option<Box<str>>,
     /// `targetRef.name` when the target is a Pod.
-    pub target_pod: Option<String>,
+    pub target_pod: Option<Box<str>>,
 }
 
 /// A `discovery.k8s.io/v1` EndpointSlice (or one converted from legacy Endpoints or derived from
