@@ -727,8 +727,8 @@ fn endpoints_for(
                     terminating: e.terminating.unwrap_or(false),
                     node_name: e.node_name.clone(),
                     zone: e.zone.clone(),
-                    zone_hints: e.hints_zones.as_deref().map(owned),
-                    node_hints: e.hints_nodes.as_deref().map(owned),
+                    zone_hints: e.hints_zones().map(owned),
+                    node_hints: e.hints_nodes().map(owned),
                     topology: e.topology.clone(),
                 });
             }

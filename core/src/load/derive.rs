@@ -135,7 +135,7 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
             for (ready, list) in [(true, &sub.addresses), (false, &sub.not_ready_addresses)] {
                 for a in list.iter().filter(|a| family_of(&a.ip) == fam) {
                     eps.push(Endpoint {
-                        addresses: Box::new([a.ip.as_str().into()]),
+                        addresses: Addresses::one(a.ip.as_str()),
                         ready: Some(ready),
                         node_name: a.node_name.as_deref().map(Arc::from),
                         hostname: a.hostname.as_deref().map(Box::from),
@@ -223,7 +223,7 @@ fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> 
                 .entry((fam.to_owned(), ports.clone()))
                 .or_default()
                 .push(Endpoint {
-                    addresses: Box::new([ip.as_str().into()]),
+                    addresses: Addresses::one(ip.as_str()),
                     ready: Some(ready),
                     serving: Some(serving),
                     terminating: Some(terminating),

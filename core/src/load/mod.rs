@@ -71,11 +71,6 @@ fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
     }
 }
 
-/// Strings as a boxed slice of boxed strings (the model's lists of strings, never grown).
-pub(crate) fn boxed(v: Vec<String>) -> Box<[Box<str>]> {
-    v.into_iter().map(String::into_boxed_str).collect()
-}
-
 /// The label svccore puts on slices it derived (from Endpoints or Pods).
 pub const DERIVED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 /// The value of [`DERIVED_BY_LABEL`] on derived slices.
@@ -774,7 +769,7 @@ impl Reader<'_> {
         }
         for (p, eo) in self.objs(o, "", "endpoints") {
             let mut e = Endpoint {
-                addresses: boxed(self.strs(eo, &p, "addresses")),
+                addresses: self.strs(eo, &p, "addresses").into_iter().collect(),
                 ..Default::default()
             };
             if let Some(c) = self.obj(eo, &p, "conditions") {
@@ -788,22 +783,17 @@ impl Reader<'_> {
             e.hostname = self.str(eo, &p, "hostname").map(Box::from);
             if let Some(h) = self.obj(eo, &p, "hints") {
                 let hp = join(&p, "hints");
-                if h.contains_key("forZones") {
-                    let v = self.objs(h, &hp, "forZones");
-                    e.hints_zones = Some(
-                        v.into_iter()
-                            .filter_map(|(zp, z)| self.str(z, &zp, "name").map(Box::from))
-                            .collect(),
-                    );
-                }
-                if h.contains_key("forNodes") {
-                    let v = self.objs(h, &hp, "forNodes");
-                    e.hints_nodes = Some(
-                        v.into_iter()
-                            .filter_map(|(np, n)| self.str(n, &np, "name").map(Box::from))
-                            .collect(),
-                    );
-                }
+                let names = |key: &str, this: &mut Self| {
+                    h.contains_key(key).then(|| {
+                        this.objs(h, &hp, key)
+                            .into_iter()
+                            .filter_map(|(np, n)| this.str(n, &np, "name").map(Box::from))
+                            .collect()
+                    })
+                };
+                let zones = names("forZones", self);
+                let nodes = names("forNodes", self);
+                e.set_hints(zones, nodes);
             }
             let topo_key = if eo.contains_key("deprecatedTopology") {
                 "deprecatedTopology"

@@ -1109,19 +1109,20 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
     } else {
         e.topology
     };
-    Ok(crate::model::Endpoint {
-        addresses: e.addresses.or_default()?.into_boxed_slice(),
+    let mut out = crate::model::Endpoint {
+        addresses: e.addresses.or_default()?.into(),
         ready,
         serving,
         terminating,
         node_name: e.node_name.opt()?,
         zone: e.zone.opt()?,
-        hints_zones,
-        hints_nodes,
+        hints: None,
         topology: topology.or_default()?,
         hostname: e.hostname.opt()?,
         target_pod: pod_name(e.target_ref)?.map(Box::from),
-    })
+    };
+    out.set_hints(hints_zones, hints_nodes);
+    Ok(out)
 }
 
 fn endpoint_addresses(v: F<Vec<Address>>) -> R<Vec<EndpointAddress>> {

@@ -15,7 +15,7 @@ pub mod servicecidr;
 
 pub use config::{DetectLocalMode, ProxyConfig};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints};
-pub use endpointslice::{Endpoint, EndpointPort, EndpointSlice};
+pub use endpointslice::{Addresses, Endpoint, EndpointHints, EndpointPort, EndpointSlice};
 pub use labels::LabelMap;
 pub use node::{Node, NodeAddress};
 pub use pod::{ContainerPort, Pod};
