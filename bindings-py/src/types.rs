@@ -236,7 +236,7 @@ impl From<&model::Service> for PyService {
             external_ips: s.external_ips.clone(),
             external_traffic_policy: policy(&s.external_traffic_policy),
             internal_traffic_policy: policy(&s.internal_traffic_policy),
-            file: s.loc.file.clone(),
+            file: s.loc.file.as_deref().map(str::to_owned),
             path: s.loc.path.clone(),
         }
     }

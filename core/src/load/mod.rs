@@ -227,7 +227,7 @@ impl Loader {
 
     fn add_object(&mut self, file: Option<&str>, path: &str, map: &Map<String, Value>) {
         let loc = Loc {
-            file: file.map(str::to_owned),
+            file: file.map(Arc::from),
             path: path.to_owned(),
         };
         let kind = map.get("kind");

@@ -63,6 +63,8 @@ impl Found {
 
 /// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
 pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
+    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file = file.as_ref();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = Doc {
@@ -78,6 +80,8 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 
 /// Reads a YAML stream (one or more documents); `None`: read it the generic way.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
+    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file = file.as_ref();
     let mut found = Found::default();
     // The documents are named `[i]` only when there are several: look at the second before
     // reading the first. (After a syntax error the iterator repeats the error forever, so it is
@@ -683,7 +687,7 @@ type Inherit<'a> = Option<(&'a str, &'a str)>;
 
 /// A document, a list entry or an `items` entry: an object, a list of them, or `null`.
 struct Doc<'a, 'f> {
-    file: Option<&'a str>,
+    file: Option<&'a Arc<str>>,
     path: String,
     found: &'f mut Found,
     inherit: Inherit<'a>,
@@ -771,7 +775,7 @@ impl Doc<'_, '_> {
             _ => return Err(()),
         };
         let loc = Loc {
-            file: self.file.map(str::to_owned),
+            file: self.file.cloned(),
             path: self.path,
         };
         let found = self.found;
@@ -863,7 +867,7 @@ fn is_typed_list(kind: &str) -> bool {
 /// Reads each element of a list as a [`Doc`] at `path[i]`.
 fn read_docs<'de, A: SeqAccess<'de>>(
     mut a: A,
-    file: Option<&str>,
+    file: Option<&Arc<str>>,
     path: &str,
     found: &mut Found,
     inherit: Inherit<'_>,
@@ -884,7 +888,7 @@ fn read_docs<'de, A: SeqAccess<'de>>(
 
 /// The `items` of an object whose kind may not be known yet: read into their own [`Found`].
 struct Items<'a> {
-    file: Option<&'a str>,
+    file: Option<&'a Arc<str>>,
     path: String,
     inherit: Inherit<'a>,
 }

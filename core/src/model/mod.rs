@@ -28,11 +28,21 @@ pub use servicecidr::ServiceCidr;
 /// Where an object came from: its file and its path inside that file's document(s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Loc {
-    /// File name as given by the caller (`-` for stdin), if any.
-    pub file: Option<String>,
+    /// File name as given by the caller (`-` for stdin), if any; the objects of one input
+    /// share one copy.
+    #[serde(serialize_with = "file_name")]
+    pub file: Option<std::sync::Arc<str>>,
     /// Path of the object in its document, e.g. `items[3]` or `[1]` (second YAML document);
     /// empty when the document is the object itself.
     pub path: String,
+}
+
+/// [`Loc::file`] serialized as the string it holds.
+fn file_name<S: serde::Serializer>(
+    file: &Option<std::sync::Arc<str>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&file.as_deref(), s)
 }
 
 impl Loc {
