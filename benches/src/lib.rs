@@ -2,7 +2,6 @@
 
 pub mod manifests;
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use svccore::categorize::NodeContext;
@@ -52,11 +51,11 @@ pub fn view(i: usize) -> ServicePortView {
                 ready: true,
                 serving: true,
                 terminating: false,
-                node_name: Some(format!("node-{}", k % 4)),
+                node_name: Some(format!("node-{}", k % 4).into()),
                 zone: None,
                 zone_hints: None,
                 node_hints: None,
-                topology: BTreeMap::new(),
+                topology: Default::default(),
             }
         })
         .collect();

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict, PyString};
 use svccore::packet::{parse_packet, proxier_family, PacketArgs, TRACE_MODES};
 use svccore::proxier::config::ProxyMode;
 use svccore::proxier::node::require_known_node;
@@ -45,7 +45,7 @@ fn loader(node_port_range: Option<(i64, i64)>) -> svccore::Result<Loader> {
 
 fn load_texts(
     py: Python<'_>,
-    inputs: Vec<(Option<String>, String)>,
+    inputs: Vec<(Option<String>, Text)>,
     node_port_range: Option<(i64, i64)>,
 ) -> PyResult<PyCluster> {
     let inputs = inputs
@@ -76,11 +76,52 @@ pub(crate) struct Origin {
 
 /// One input: a JSON or YAML text, or Python objects as the JSON they were converted to
 /// (`objects`: read with the client's snake_case keys too, as `from_manifests` does).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Input {
     file: Option<String>,
-    text: String,
+    text: Text,
     objects: bool,
+}
+
+/// An input's text: read by Rust, or the caller's Python `bytes` (its UTF-8 checked when
+/// loaded), kept as the object itself: a file's bytes handed over by the `svccore` command
+/// are neither copied nor held twice.
+#[derive(Debug)]
+enum Text {
+    Owned(String),
+    Bytes(Py<PyBytes>),
+}
+
+impl Text {
+    /// A Python `str` or `bytes`; a `str` is encoded to UTF-8 once, into a `bytes` kept as is.
+    fn of(text: &Bound<'_, PyAny>) -> PyResult<Text> {
+        if let Ok(b) = text.cast::<PyBytes>() {
+            return Ok(Text::Bytes(b.clone().unbind()));
+        }
+        match text.cast::<PyString>() {
+            Ok(s) => Ok(Text::Bytes(s.encode_utf8()?.unbind())),
+            Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "a text must be str or bytes, not {}",
+                text.get_type()
+                    .name()
+                    .map_or_else(|_| "?".into(), |n| n.to_string())
+            ))),
+        }
+    }
+
+    /// The text; bytes that are not UTF-8 are a parse error naming the file and the byte.
+    fn as_str<'a>(&'a self, py: Python<'_>, file: Option<&str>) -> svccore::Result<&'a str> {
+        match self {
+            Text::Owned(s) => Ok(s),
+            Text::Bytes(b) => std::str::from_utf8(b.as_bytes(py)).map_err(|e| {
+                Error::Parse(Issue::new(
+                    file,
+                    format!("byte {}", e.valid_up_to()),
+                    "not UTF-8 text",
+                ))
+            }),
+        }
+    }
 }
 
 /// The version of the pickled state below; unpickling refuses any other.
@@ -90,11 +131,16 @@ const PICKLE_VERSION: u32 = 1;
 type PickleState = (u32, Option<(i64, i64)>, Vec<(Option<String>, String, bool)>);
 
 fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
+    let texts = origin
+        .inputs
+        .iter()
+        .map(|i| i.text.as_str(py, i.file.as_deref()))
+        .collect::<svccore::Result<Vec<&str>>>();
     let cluster = core(py.detach(|| {
         let mut l = loader(origin.node_port_range)?;
-        for i in origin.inputs.iter() {
+        for (i, text) in origin.inputs.iter().zip(texts?) {
             if i.objects {
-                let value: serde_json::Value = serde_json::from_str(&i.text).map_err(|e| {
+                let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                     Error::Parse(Issue::new(
                         i.file.as_deref(),
                         "",
@@ -104,7 +150,7 @@ fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
                 l.client_keys(true).add_value(i.file.as_deref(), &value);
                 l.client_keys(false);
             } else {
-                l.add_str(i.file.as_deref(), &i.text)?;
+                l.add_str(i.file.as_deref(), text)?;
             }
         }
         l.finish()
@@ -152,12 +198,14 @@ impl PyCluster {
     #[pyo3(signature = (text, *, file = None, node_port_range = None))]
     fn from_json(
         py: Python<'_>,
-        text: &str,
+        text: &Bound<'_, PyString>,
         file: Option<String>,
         node_port_range: Option<(i64, i64)>,
     ) -> PyResult<Self> {
         guard(|| {
-            let t = text.trim_start_matches('\u{feff}').trim_start();
+            let text = Text::of(text)?;
+            let t = core(text.as_str(py, file.as_deref()))?;
+            let t = t.trim_start_matches('\u{feff}').trim_start();
             if !(t.starts_with('{') || t.starts_with('[')) {
                 return core(Err(Error::Parse(Issue::new(
                     file.as_deref(),
@@ -165,7 +213,7 @@ impl PyCluster {
                     "invalid JSON: expected an object or an array (use from_yaml for YAML)",
                 ))));
             }
-            load_texts(py, vec![(file, text.to_owned())], node_port_range)
+            load_texts(py, vec![(file, text)], node_port_range)
         })
     }
 
@@ -188,15 +236,16 @@ impl PyCluster {
     #[pyo3(signature = (text, *, file = None, node_port_range = None))]
     fn from_yaml(
         py: Python<'_>,
-        text: &str,
+        text: &Bound<'_, PyString>,
         file: Option<String>,
         node_port_range: Option<(i64, i64)>,
     ) -> PyResult<Self> {
-        guard(|| load_texts(py, vec![(file, text.to_owned())], node_port_range))
+        guard(|| load_texts(py, vec![(file, Text::of(text)?)], node_port_range))
     }
 
     /// Loads several texts (JSON or YAML) into one cluster: ``sources`` is a list of
-    /// ``(file name, text)`` pairs. This is what the ``svccore`` command uses for ``-f``.
+    /// ``(file name, text)`` pairs, each text a ``str`` or UTF-8 ``bytes`` (kept as given, not
+    /// copied: what the ``svccore`` command passes for ``-f``).
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_sources([
@@ -209,12 +258,14 @@ impl PyCluster {
     #[pyo3(signature = (sources, *, node_port_range = None))]
     fn from_sources(
         py: Python<'_>,
-        sources: Vec<(String, String)>,
+        sources: Vec<(String, Bound<'_, PyAny>)>,
         node_port_range: Option<(i64, i64)>,
     ) -> PyResult<Self> {
         guard(|| {
-            let inputs: Vec<(Option<String>, String)> =
-                sources.into_iter().map(|(f, t)| (Some(f), t)).collect();
+            let inputs = sources
+                .into_iter()
+                .map(|(f, t)| Ok((Some(f), Text::of(&t)?)))
+                .collect::<PyResult<Vec<_>>>()?;
             load_texts(py, inputs, node_port_range)
         })
     }
@@ -273,7 +324,7 @@ impl PyCluster {
                         "not UTF-8 text",
                     )))
                 })?;
-                inputs.push((Some(name), text));
+                inputs.push((Some(name), Text::Owned(text)));
             }
             load_texts(py, inputs, node_port_range)
         })
@@ -310,7 +361,7 @@ impl PyCluster {
                 .map_err(crate::errors::to_py_err)?;
             let input = Input {
                 file,
-                text,
+                text: Text::Owned(text),
                 objects: true,
             };
             let origin = Origin {
@@ -1114,8 +1165,11 @@ impl PyCluster {
         let inputs = o
             .inputs
             .iter()
-            .map(|i| (i.file.clone(), i.text.clone(), i.objects))
-            .collect();
+            .map(|i| {
+                let text = core(i.text.as_str(py, i.file.as_deref()))?;
+                Ok((i.file.clone(), text.to_owned(), i.objects))
+            })
+            .collect::<PyResult<_>>()?;
         let unpickle = py.get_type::<PyCluster>().getattr("_unpickle")?;
         Ok((unpickle, ((PICKLE_VERSION, o.node_port_range, inputs),)))
     }
@@ -1134,7 +1188,7 @@ impl PyCluster {
                 .into_iter()
                 .map(|(file, text, objects)| Input {
                     file,
-                    text,
+                    text: Text::Owned(text),
                     objects,
                 })
                 .collect();

@@ -94,7 +94,7 @@ impl From<&ProxyConfig> for PyProxyConfig {
             }),
             bridge_interface: c.bridge_interface.clone(),
             interface_name_prefix: c.interface_name_prefix.clone(),
-            file: c.loc.file.clone(),
+            file: c.loc.file.as_deref().map(str::to_owned),
             inner: c.clone(),
         }
     }

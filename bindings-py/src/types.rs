@@ -232,11 +232,11 @@ impl From<&model::Service> for PyService {
                     node_port: p.node_port.filter(|n| *n != 0),
                 })
                 .collect(),
-            selector: s.selector.clone(),
+            selector: s.selector.as_ref().map(svccore::model::LabelMap::to_btree),
             external_ips: s.external_ips.clone(),
             external_traffic_policy: policy(&s.external_traffic_policy),
             internal_traffic_policy: policy(&s.internal_traffic_policy),
-            file: s.loc.file.clone(),
+            file: s.loc.file.as_deref().map(str::to_owned),
             path: s.loc.path.clone(),
         }
     }

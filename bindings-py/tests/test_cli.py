@@ -131,6 +131,28 @@ def test_unreadable_inputs_exit_1(tmp_path: Path) -> None:
     assert "no .yaml, .yml or .json files" in p.stderr
 
 
+def test_crlf_and_non_ascii_files_read_as_text_mode_reads_them(tmp_path: Path) -> None:
+    """The command hands a file's bytes to the core; line ends are what reading it as text
+    gives (a YAML block scalar keeps no carriage return), and UTF-8 beyond ASCII is kept."""
+    yaml = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: caf\u00e9\n"
+        "  labels:\n    note: |\n      one\n      two\nspec: {clusterIP: 10.96.0.1, "
+        "ports: [{port: 80}]}\n"
+    )
+    lf, crlf, cr = tmp_path / "lf.yaml", tmp_path / "crlf.yaml", tmp_path / "cr.yaml"
+    lf.write_bytes(yaml.encode())
+    crlf.write_bytes(yaml.replace("\n", "\r\n").encode())
+    cr.write_bytes(yaml.replace("\n", "\r").encode())
+    outs = [run("validate", "-o", "json", "-f", str(p)) for p in (lf, crlf, cr)]
+    assert [p.returncode for p in outs] == [1, 1, 1]  # "café" is no DNS-1123 label
+    errors = [json.loads(p.stdout)["errors"] for p in outs]
+    messages = [e["message"] for e in errors[0]]
+    assert messages[0].startswith('"caf\u00e9" is not valid'), messages
+    assert '"one\\ntwo\\n" is not a valid label value' in messages, messages
+    strip = [[{k: v for k, v in e.items() if k != "file"} for e in es] for es in errors]
+    assert strip[0] == strip[1] == strip[2]
+
+
 def test_stdin_and_directories(tmp_path: Path) -> None:
     p = run("validate", "-f", "-", stdin=(DATA / "shop.yaml").read_bytes())
     assert p.returncode == 0

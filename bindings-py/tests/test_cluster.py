@@ -66,6 +66,19 @@ def test_from_sources_names_each_input_in_errors() -> None:
     assert [(i.file, i.path) for i in e.value.errors] == [("bad.json", "[0]")]
 
 
+def test_from_sources_takes_utf8_bytes_as_it_takes_str() -> None:
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": [SERVICE]})
+    from_str = svccore.Cluster.from_sources([("a.json", text)])
+    from_bytes = svccore.Cluster.from_sources([("a.json", text.encode())])
+    assert [s.to_dict() for s in from_bytes.services] == [s.to_dict() for s in from_str.services]
+    assert from_bytes.summary().to_dict() == from_str.summary().to_dict()
+    with pytest.raises(svccore.ParseError, match="not UTF-8 text") as e:
+        svccore.Cluster.from_sources([("ok.json", text.encode()), ("l.yaml", b"kind: \xe9\n")])
+    assert (e.value.file, e.value.path) == ("l.yaml", "byte 6")
+    with pytest.raises(TypeError, match="a text must be str or bytes, not int"):
+        svccore.Cluster.from_sources([("n.json", 5)])  # type: ignore[list-item]
+
+
 def test_service_attributes_and_to_dict() -> None:
     s = svccore.Cluster.from_manifests(SERVICE).services[0]
     assert (s.namespace, s.name, s.type, s.cluster_ip, s.headless) == (

@@ -46,6 +46,9 @@ def test_a_cluster_pickles_from_every_constructor() -> None:
         svccore.Cluster.from_yaml(study, file="study.yaml"),
         svccore.Cluster.from_json(KUBE_SYSTEM.read_text(), file="k.json"),
         svccore.Cluster.from_sources([("a.yaml", study), ("b.json", KUBE_SYSTEM.read_text())]),
+        svccore.Cluster.from_sources(
+            [("a.yaml", study.encode()), ("b.json", KUBE_SYSTEM.read_bytes())]
+        ),
         svccore.Cluster.from_files(STUDY, KUBE_SYSTEM),
         svccore.Cluster.from_manifests(objects, file="objects"),
         svccore.Cluster.from_yaml(alloc, node_port_range=(31000, 31010)),

@@ -52,8 +52,8 @@ impl From<&EndpointInfo> for EndpointRecord {
             ready: e.ready,
             serving: e.serving,
             terminating: e.terminating,
-            node_name: e.node_name.clone(),
-            zone: e.zone.clone(),
+            node_name: e.node_name.as_deref().map(str::to_owned),
+            zone: e.zone.as_deref().map(str::to_owned),
             zone_hints: e.zone_hints.clone(),
             node_hints: e.node_hints.clone(),
         }
@@ -356,8 +356,8 @@ impl From<&Node> for NodeRecord {
     fn from(n: &Node) -> Self {
         NodeRecord {
             name: n.meta.name.clone(),
-            zone: n.meta.labels.get(ZONE_LABEL).cloned(),
-            labels: n.meta.labels.clone(),
+            zone: n.meta.labels.get(ZONE_LABEL).map(str::to_owned),
+            labels: n.meta.labels.to_btree(),
             addresses: n
                 .addresses
                 .iter()

@@ -35,7 +35,7 @@ impl NodeContext {
             .nodes
             .iter()
             .find(|n| n.meta.name == name)
-            .map(|n| n.meta.labels.clone())
+            .map(|n| n.meta.labels.to_btree())
             .unwrap_or_default();
         NodeContext {
             name: name.to_owned(),
@@ -170,7 +170,7 @@ pub fn filter_topology_keys(
         let matched: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&i| eps[i].topology.get(key) == Some(v))
+            .filter(|&i| eps[i].topology.get(key) == Some(v.as_str()))
             .collect();
         if !matched.is_empty() {
             return matched;

@@ -26,6 +26,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::categorize::{categorize, NodeContext, TopologyMode};
+use crate::fast::FastSet;
 use crate::model::{IpFamily, ServiceType};
 use crate::snapshot::{EndpointInfo, ProxySnapshot};
 use crate::{Cluster, Result};
@@ -90,27 +91,64 @@ impl Summary {
             }
             s.service_ports += svc.ports.len();
         }
-        // An address listed in several slices of one service (or twice in one) counts once.
-        let mut seen: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
-        for slice in &cluster.slices {
-            let family = slice.address_type.as_str();
-            if IpFamily::parse(family).is_none() {
-                continue; // FQDN slices: kube-proxy ignores them
+        // An address listed in several slices of one service (or twice in one) counts once:
+        // the slices of each service are visited together, in input order (a stable sort of
+        // their indices), with a set of the addresses of that service alone.
+        let service_of = |i: usize| {
+            let slice = &cluster.slices[i];
+            (
+                slice.meta.namespace.as_str(),
+                slice.service_name().unwrap_or(""),
+            )
+        };
+        let mut order: Vec<usize> = (0..cluster.slices.len())
+            // FQDN slices: kube-proxy ignores them.
+            .filter(|&i| IpFamily::parse(&cluster.slices[i].address_type).is_some())
+            .collect();
+        order.sort_by_key(|&i| service_of(i));
+        let mut seen: FastSet<&str> = FastSet::default();
+        let mut families: [Option<FamilyEndpoints>; 2] = [None, None];
+        let mut group = None;
+        for i in order {
+            if group != Some(service_of(i)) {
+                group = Some(service_of(i));
+                // Clearing costs the set's capacity: a large one is dropped instead, so that
+                // one big service does not make every later small one expensive.
+                if seen.len() > 1024 {
+                    seen = FastSet::default();
+                } else {
+                    seen.clear();
+                }
             }
-            let service = slice.service_name().unwrap_or("");
+            let slice = &cluster.slices[i];
+            let family = match IpFamily::parse(&slice.address_type) {
+                Some(IpFamily::IPv6) => 1,
+                _ => 0,
+            };
             for e in &slice.endpoints {
                 let Some(addr) = e.addresses.first() else {
                     continue;
                 };
-                if !seen.insert((slice.meta.namespace.as_str(), service, addr.as_str())) {
+                if !seen.insert(addr) {
                     continue;
                 }
-                let f = s.endpoints.entry(family.to_owned()).or_default();
+                // A family appears once one of its endpoints is counted.
+                let f = families[family].get_or_insert_with(FamilyEndpoints::default);
                 f.total += 1;
-                match &e.node_name {
-                    Some(n) => *f.by_node.entry(n.clone()).or_default() += 1,
+                match e.node_name.as_deref() {
+                    Some(n) => match f.by_node.get_mut(n) {
+                        Some(count) => *count += 1,
+                        None => {
+                            f.by_node.insert(n.to_owned(), 1);
+                        }
+                    },
                     None => f.without_node += 1,
                 }
+            }
+        }
+        for (family, f) in [IpFamily::IPv4, IpFamily::IPv6].into_iter().zip(families) {
+            if let Some(f) = f {
+                s.endpoints.insert(family.as_str().to_owned(), f);
             }
         }
         s
@@ -197,7 +235,7 @@ impl EndpointEntry {
     fn of(e: &EndpointInfo) -> Self {
         EndpointEntry {
             endpoint: e.endpoint.clone(),
-            node: e.node_name.clone(),
+            node: e.node_name.as_deref().map(str::to_owned),
             ready: e.ready,
             serving: e.serving,
             terminating: e.terminating,
@@ -543,6 +581,64 @@ metadata: {name: node-a}
             "3 services (1 ClusterIP, 1 NodePort, 1 ExternalName; 1 headless), 2 service ports, \
              3 endpoints (IPv4: 3 on 2 nodes, 1 without node), 1 node"
         );
+    }
+
+    /// An address counts once per (namespace, service), at its first slice in input order
+    /// (whose node it is counted on), whatever slices of other services come between.
+    #[test]
+    fn summary_counts_an_address_once_per_service_at_its_first_appearance() {
+        let slice = |ns: &str, svc: &str, family: &str, eps: &str| {
+            format!(
+                "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n\
+                 metadata: {{name: s, namespace: {ns}, labels: {{kubernetes.io/service-name: {svc}}}}}\n\
+                 addressType: {family}\nendpoints: {eps}\n"
+            )
+        };
+        let text = [
+            slice(
+                "a",
+                "web",
+                "IPv4",
+                "[{addresses: [10.0.0.1], nodeName: n1}]",
+            ),
+            slice("a", "db", "IPv4", "[{addresses: [10.0.0.1], nodeName: n2}]"),
+            slice("b", "web", "IPv4", "[{addresses: [10.0.0.1]}]"),
+            slice(
+                "a",
+                "web",
+                "IPv4",
+                "[{addresses: [10.0.0.1], nodeName: n3}, {addresses: [10.0.0.2], nodeName: n3}]",
+            ),
+            slice(
+                "a",
+                "web",
+                "IPv6",
+                "[{addresses: [\"fd00::1\"], nodeName: n3}, {addresses: [10.0.0.2], nodeName: n1}]",
+            ),
+            slice(
+                "a",
+                "web",
+                "FQDN",
+                "[{addresses: [x.example], nodeName: n1}]",
+            ),
+        ]
+        .concat();
+        let s = Summary::of(&load(&text));
+        let v4 = &s.endpoints["IPv4"];
+        assert_eq!(v4.total, 4);
+        assert_eq!(
+            v4.by_node,
+            [
+                ("n1".to_owned(), 1),
+                ("n2".to_owned(), 1),
+                ("n3".to_owned(), 1)
+            ]
+            .into()
+        );
+        assert_eq!(v4.without_node, 1);
+        let v6 = &s.endpoints["IPv6"];
+        assert_eq!((v6.total, v6.by_node["n3"]), (1, 1));
+        assert_eq!(s.endpoints.len(), 2);
     }
 
     #[test]

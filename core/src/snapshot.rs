@@ -6,7 +6,6 @@
 //! warnings; anything that could corrupt rendered text is refused.
 
 use std::collections::hash_map::Entry;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -33,16 +32,16 @@ pub struct EndpointInfo {
     pub serving: bool,
     /// `conditions.terminating` (nil = false).
     pub terminating: bool,
-    /// The node the endpoint runs on.
-    pub node_name: Option<String>,
-    /// The endpoint's zone.
-    pub zone: Option<String>,
+    /// The node the endpoint runs on (shared with the loaded endpoint).
+    pub node_name: Option<std::sync::Arc<str>>,
+    /// The endpoint's zone (shared with the loaded endpoint).
+    pub zone: Option<std::sync::Arc<str>>,
     /// Zone hints (`None` = no hints).
     pub zone_hints: Option<Vec<String>>,
     /// Node hints (`None` = no hints).
     pub node_hints: Option<Vec<String>>,
     /// Legacy topology labels (for `topologyKeys`).
-    pub topology: BTreeMap<String, String>,
+    pub topology: crate::model::LabelMap,
 }
 
 /// One service port as kube-proxy processes it.
@@ -728,8 +727,8 @@ fn endpoints_for(
                     terminating: e.terminating.unwrap_or(false),
                     node_name: e.node_name.clone(),
                     zone: e.zone.clone(),
-                    zone_hints: e.hints_zones.clone(),
-                    node_hints: e.hints_nodes.clone(),
+                    zone_hints: e.hints_zones().map(owned),
+                    node_hints: e.hints_nodes().map(owned),
                     topology: e.topology.clone(),
                 });
             }
@@ -753,6 +752,11 @@ fn endpoints_for(
     kept
 }
 
+/// A list of boxed strings as `String`s.
+fn owned(v: &[Box<str>]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
 /// The EndpointSlice controller filled the legacy `topology` map from the endpoint's Node labels
 /// (hostname, zone, region); do the same where the input has no map.
 fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
@@ -767,7 +771,7 @@ fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
         };
         for key in [HOSTNAME_LABEL, ZONE_LABEL, REGION_LABEL] {
             if let Some(v) = node.meta.labels.get(key) {
-                e.topology.insert(key.to_owned(), v.clone());
+                e.topology.insert(key, v);
             }
         }
     }

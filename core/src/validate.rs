@@ -204,12 +204,7 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
         service(s, opts, &mut out);
     }
     for s in &cluster.slices {
-        if s.meta
-            .labels
-            .get(crate::load::DERIVED_BY_LABEL)
-            .map(String::as_str)
-            != Some(crate::load::DERIVED_BY)
-        {
+        if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) != Some(crate::load::DERIVED_BY) {
             endpoint_slice(s, &mut out);
         }
     }
@@ -261,7 +256,13 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
     let mut names: HashMap<(&str, &str), &Service> = HashMap::default();
     // The allocators are keyed by address and by port number: a node port is one number for
     // every protocol, and health-check node ports come from the same range.
-    let mut ips: HashMap<std::net::IpAddr, (&Service, String)> = HashMap::default();
+    // (A cluster IP's field is kept as its index in `clusterIPs`, `None` for `clusterIP`, and
+    // written out only for a conflict.)
+    let mut ips: HashMap<std::net::IpAddr, (&Service, Option<usize>)> = HashMap::default();
+    let ip_path = |i: Option<usize>| match i {
+        None => "spec.clusterIP".to_owned(),
+        Some(i) => format!("spec.clusterIPs[{i}]"),
+    };
     let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::default();
     for s in &cluster.services {
         let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
@@ -279,33 +280,30 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
         }
         names.insert(key, s);
         if s.type_ != ServiceType::ExternalName {
-            let listed: Vec<(String, &String)> = if s.cluster_ips.is_empty() {
-                s.cluster_ip
-                    .iter()
-                    .map(|ip| ("spec.clusterIP".to_owned(), ip))
-                    .collect()
+            let listed: Vec<(Option<usize>, &String)> = if s.cluster_ips.is_empty() {
+                s.cluster_ip.iter().map(|ip| (None, ip)).collect()
             } else {
                 s.cluster_ips
                     .iter()
                     .enumerate()
-                    .map(|(i, ip)| (format!("spec.clusterIPs[{i}]"), ip))
+                    .map(|(i, ip)| (Some(i), ip))
                     .collect()
             };
-            for (path, text) in listed {
+            for (at, text) in listed {
                 let Some(ip) = parse_ip_strict(text) else {
                     continue;
                 };
                 match ips.get(&ip) {
-                    Some((first, fpath)) => out.push(s.loc.issue(
-                        &path,
+                    Some(&(first, first_at)) => out.push(s.loc.issue(
+                        &ip_path(at),
                         format!(
                             "cluster IP {ip} is already allocated to Service {} at {}",
                             first.key(),
-                            first.loc.describe(fpath)
+                            first.loc.describe(&ip_path(first_at))
                         ),
                     )),
                     None => {
-                        ips.insert(ip, (s, path));
+                        ips.insert(ip, (s, at));
                     }
                 }
             }
@@ -350,12 +348,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
     }
     let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::default();
     for s in &cluster.slices {
-        if s.meta
-            .labels
-            .get(crate::load::DERIVED_BY_LABEL)
-            .map(String::as_str)
-            == Some(crate::load::DERIVED_BY)
-        {
+        if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) == Some(crate::load::DERIVED_BY) {
             continue;
         }
         let key = (s.meta.namespace.as_str(), s.meta.name.as_str());

@@ -1,7 +1,6 @@
 //! Renderer properties beyond the goldens: linear cost, the incremental cache, large-cluster
 //! mode, options the fixtures do not cover.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,7 @@ fn view(i: usize, eps: usize) -> ServicePortView {
                 zone: None,
                 zone_hints: None,
                 node_hints: None,
-                topology: BTreeMap::new(),
+                topology: Default::default(),
             }
         })
         .collect();

@@ -262,7 +262,9 @@ class Cluster:
     ) -> Cluster: ...
     @staticmethod
     def from_sources(
-        sources: Sequence[tuple[str, str]], *, node_port_range: tuple[int, int] | None = None
+        sources: Sequence[tuple[str, str | bytes]],
+        *,
+        node_port_range: tuple[int, int] | None = None,
     ) -> Cluster: ...
     @staticmethod
     def from_files(

@@ -159,26 +159,50 @@ def add_output_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def read_sources(paths: Sequence[str]) -> list[tuple[str, str]]:
-    """Reads ``-f`` arguments into ``(name, text)`` pairs: ``-`` is standard input, a
+def _utf8(data: bytes) -> bytes:
+    """``data``, checked to be UTF-8 (``UnicodeDecodeError`` otherwise). The bytes go to the
+    core as they are, which holds them without a copy: an ASCII file is never made a ``str``.
+
+    >>> _utf8(b"name: caf\\xc3\\xa9")
+    b'name: caf\\xc3\\xa9'
+    """
+    if not data.isascii():
+        data.decode("utf-8")  # only for the error: the str is dropped at once
+    return data
+
+
+def _text_file(data: bytes) -> bytes:
+    """A file's bytes with line ends as reading it in text mode gives them (``\\r\\n`` and
+    ``\\r`` become ``\\n``); a copy is made only when there is a carriage return.
+
+    >>> _text_file(b"a: 1\\r\\nb: 2\\rc: 3\\n")
+    b'a: 1\\nb: 2\\nc: 3\\n'
+    """
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
+
+
+def read_sources(paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Reads ``-f`` arguments into ``(name, UTF-8 text)`` pairs: ``-`` is standard input, a
     directory contributes its ``*.yaml``, ``*.yml`` and ``*.json`` files in name order.
 
     >>> read_sources([])
     []
     """
-    sources: list[tuple[str, str]] = []
+    sources: list[tuple[str, bytes]] = []
     for path in paths:
         try:
             if path == "-":
-                sources.append(("-", sys.stdin.buffer.read().decode("utf-8")))
+                sources.append(("-", _utf8(sys.stdin.buffer.read())))
             elif os.path.isdir(path):
                 names = sorted(n for n in os.listdir(path) if n.endswith(_INPUT_SUFFIXES))
                 if not names:
                     raise InputError(f"{path}: no .yaml, .yml or .json files in the directory")
                 sources.extend(read_sources([os.path.join(path, n) for n in names]))
             else:
-                with open(path, encoding="utf-8") as f:
-                    sources.append((path, f.read()))
+                with open(path, "rb") as f:
+                    sources.append((path, _text_file(_utf8(f.read()))))
         except UnicodeDecodeError as e:
             raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     return sources

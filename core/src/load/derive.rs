@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -75,7 +76,7 @@ fn warn_orphans(c: &mut Cluster) {
         let Some(name) = s.service_name() else {
             continue;
         };
-        let derived = s.meta.labels.get(DERIVED_BY_LABEL).map(String::as_str) == Some(DERIVED_BY);
+        let derived = s.meta.labels.get(DERIVED_BY_LABEL) == Some(DERIVED_BY);
         if derived || services.contains(&(s.meta.namespace.as_str(), name)) {
             continue;
         }
@@ -102,9 +103,12 @@ fn warn_orphans(c: &mut Cluster) {
 }
 
 fn derived_meta(namespace: &str, service: &str, name: String) -> ObjectMeta {
-    let mut labels = BTreeMap::new();
-    labels.insert(SERVICE_NAME_LABEL.to_owned(), service.to_owned());
-    labels.insert(DERIVED_BY_LABEL.to_owned(), DERIVED_BY.to_owned());
+    let labels = [
+        (SERVICE_NAME_LABEL, service),
+        (DERIVED_BY_LABEL, DERIVED_BY),
+    ]
+    .into_iter()
+    .collect();
     ObjectMeta {
         name,
         namespace: namespace.to_owned(),
@@ -131,11 +135,11 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
             for (ready, list) in [(true, &sub.addresses), (false, &sub.not_ready_addresses)] {
                 for a in list.iter().filter(|a| family_of(&a.ip) == fam) {
                     eps.push(Endpoint {
-                        addresses: vec![a.ip.clone()],
+                        addresses: Addresses::one(a.ip.as_str()),
                         ready: Some(ready),
-                        node_name: a.node_name.clone(),
-                        hostname: a.hostname.clone(),
-                        target_pod: a.target_pod.clone(),
+                        node_name: a.node_name.as_deref().map(Arc::from),
+                        hostname: a.hostname.as_deref().map(Box::from),
+                        target_pod: a.target_pod.as_deref().map(Box::from),
                         ..Default::default()
                     });
                 }
@@ -177,7 +181,7 @@ type PortList = Vec<(String, i64, String)>;
 
 /// The EndpointSlice controller's view of a selector Service: matching Pods with an IP, not
 /// finished, grouped by their resolved port list.
-fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec<EndpointSlice> {
+fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> {
     // (family, ports) -> endpoints
     let mut groups: BTreeMap<(String, PortList), Vec<Endpoint>> = BTreeMap::new();
     let mut pods: Vec<&Pod> = pods
@@ -219,13 +223,13 @@ fn from_pods(svc: &Service, sel: &BTreeMap<String, String>, pods: &[Pod]) -> Vec
                 .entry((fam.to_owned(), ports.clone()))
                 .or_default()
                 .push(Endpoint {
-                    addresses: vec![ip.clone()],
+                    addresses: Addresses::one(ip.as_str()),
                     ready: Some(ready),
                     serving: Some(serving),
                     terminating: Some(terminating),
-                    node_name: pod.node_name.clone(),
-                    hostname: pod.hostname.clone(),
-                    target_pod: Some(pod.meta.name.clone()),
+                    node_name: pod.node_name.as_deref().map(Arc::from),
+                    hostname: pod.hostname.as_deref().map(Box::from),
+                    target_pod: Some(pod.meta.name.as_str().into()),
                     ..Default::default()
                 });
         }

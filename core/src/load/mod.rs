@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::model::*;
@@ -49,13 +51,24 @@ pub struct Cluster {
 /// into the cluster being loaded, or one list's into another's).
 #[cfg(feature = "typed-reader")]
 fn append_objects(to: &mut Cluster, from: &mut Cluster) {
-    to.services.append(&mut from.services);
-    to.slices.append(&mut from.slices);
-    to.endpoints.append(&mut from.endpoints);
-    to.nodes.append(&mut from.nodes);
-    to.pods.append(&mut from.pods);
-    to.service_cidrs.append(&mut from.service_cidrs);
-    to.warnings.append(&mut from.warnings);
+    move_all(&mut to.services, &mut from.services);
+    move_all(&mut to.slices, &mut from.slices);
+    move_all(&mut to.endpoints, &mut from.endpoints);
+    move_all(&mut to.nodes, &mut from.nodes);
+    move_all(&mut to.pods, &mut from.pods);
+    move_all(&mut to.service_cidrs, &mut from.service_cidrs);
+    move_all(&mut to.warnings, &mut from.warnings);
+}
+
+/// `to.append(from)`, taking `from`'s buffer when `to` is empty: a list's objects then move
+/// from reader to cluster without a second buffer of them alive at once.
+#[cfg(feature = "typed-reader")]
+fn move_all<T>(to: &mut Vec<T>, from: &mut Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(to, from);
+    } else {
+        to.append(from);
+    }
 }
 
 /// The label svccore puts on slices it derived (from Endpoints or Pods).
@@ -214,7 +227,7 @@ impl Loader {
 
     fn add_object(&mut self, file: Option<&str>, path: &str, map: &Map<String, Value>) {
         let loc = Loc {
-            file: file.map(str::to_owned),
+            file: file.map(Arc::from),
             path: path.to_owned(),
         };
         let kind = map.get("kind");
@@ -593,7 +606,7 @@ impl Reader<'_> {
         out
     }
 
-    fn str_map(&mut self, o: &Obj, base: &str, key: &str) -> Option<BTreeMap<String, String>> {
+    fn str_map(&mut self, o: &Obj, base: &str, key: &str) -> Option<LabelMap> {
         let m = self.obj(o, base, key)?;
         let mut out = BTreeMap::new();
         for (k, v) in m {
@@ -604,7 +617,7 @@ impl Reader<'_> {
                 other => self.bad(&format!("{}.{k}", join(base, key)), "a string", other),
             }
         }
-        Some(out)
+        Some(out.into())
     }
 
     fn meta(&mut self, o: &Obj) -> ObjectMeta {
@@ -756,7 +769,7 @@ impl Reader<'_> {
         }
         for (p, eo) in self.objs(o, "", "endpoints") {
             let mut e = Endpoint {
-                addresses: self.strs(eo, &p, "addresses"),
+                addresses: self.strs(eo, &p, "addresses").into_iter().collect(),
                 ..Default::default()
             };
             if let Some(c) = self.obj(eo, &p, "conditions") {
@@ -765,27 +778,22 @@ impl Reader<'_> {
                 e.serving = self.bool(c, &cp, "serving");
                 e.terminating = self.bool(c, &cp, "terminating");
             }
-            e.node_name = self.str(eo, &p, "nodeName");
-            e.zone = self.str(eo, &p, "zone");
-            e.hostname = self.str(eo, &p, "hostname");
+            e.node_name = self.str(eo, &p, "nodeName").map(Arc::from);
+            e.zone = self.str(eo, &p, "zone").map(Arc::from);
+            e.hostname = self.str(eo, &p, "hostname").map(Box::from);
             if let Some(h) = self.obj(eo, &p, "hints") {
                 let hp = join(&p, "hints");
-                if h.contains_key("forZones") {
-                    let v = self.objs(h, &hp, "forZones");
-                    e.hints_zones = Some(
-                        v.into_iter()
-                            .filter_map(|(zp, z)| self.str(z, &zp, "name"))
-                            .collect(),
-                    );
-                }
-                if h.contains_key("forNodes") {
-                    let v = self.objs(h, &hp, "forNodes");
-                    e.hints_nodes = Some(
-                        v.into_iter()
-                            .filter_map(|(np, n)| self.str(n, &np, "name"))
-                            .collect(),
-                    );
-                }
+                let names = |key: &str, this: &mut Self| {
+                    h.contains_key(key).then(|| {
+                        this.objs(h, &hp, key)
+                            .into_iter()
+                            .filter_map(|(np, n)| this.str(n, &np, "name").map(Box::from))
+                            .collect()
+                    })
+                };
+                let zones = names("forZones", self);
+                let nodes = names("forNodes", self);
+                e.set_hints(zones, nodes);
             }
             let topo_key = if eo.contains_key("deprecatedTopology") {
                 "deprecatedTopology"
@@ -796,7 +804,7 @@ impl Reader<'_> {
             if let Some(t) = self.obj(eo, &p, "targetRef") {
                 let tp = join(&p, "targetRef");
                 if self.str(t, &tp, "kind").as_deref() == Some("Pod") {
-                    e.target_pod = self.str(t, &tp, "name");
+                    e.target_pod = self.str(t, &tp, "name").map(Box::from);
                 }
             }
             s.endpoints.push(e);

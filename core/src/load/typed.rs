@@ -15,14 +15,15 @@
 //! reads are checked once the object's `kind` is known (`kubectl` prints `kind` after `items`
 //! and after an EndpointSlice's `endpoints`).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{append_objects, Cluster};
+use crate::fast::FastSet;
 use crate::model::*;
 
 /// What the typed reader found in one input: the objects, in input order, and the warnings
@@ -34,9 +35,26 @@ pub(super) struct Found {
     pub objects_of: Cluster,
     /// Objects seen (every kind, skipped ones too; not the lists around them).
     pub objects: usize,
+    /// The node names and zones of the endpoints read so far, each once.
+    shared: FastSet<Arc<str>>,
 }
 
 impl Found {
+    /// Points each endpoint's node name and zone at the one copy of that string, so that a
+    /// cluster holds each name once rather than once per endpoint.
+    fn share(&mut self, s: &mut EndpointSlice) {
+        for e in s.endpoints.iter_mut() {
+            for name in [&mut e.node_name, &mut e.zone].into_iter().flatten() {
+                match self.shared.get(name) {
+                    Some(first) => *name = first.clone(),
+                    None => {
+                        self.shared.insert(name.clone());
+                    }
+                }
+            }
+        }
+    }
+
     fn append(&mut self, o: &mut Found) {
         append_objects(&mut self.objects_of, &mut o.objects_of);
         self.objects += o.objects;
@@ -45,6 +63,8 @@ impl Found {
 
 /// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
 pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
+    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file = file.as_ref();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
     let seed = Doc {
@@ -60,6 +80,8 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 
 /// Reads a YAML stream (one or more documents); `None`: read it the generic way.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
+    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file = file.as_ref();
     let mut found = Found::default();
     // The documents are named `[i]` only when there are several: look at the second before
     // reading the first. (After a syntax error the iterator repeats the error forever, so it is
@@ -208,6 +230,21 @@ impl Leaf<'_> for String {
     }
 }
 
+/// A string kept as it is read (an endpoint's address, hostname, pod name).
+impl Leaf<'_> for Box<str> {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.into())
+    }
+}
+
+/// A string that repeats across objects (a node name, a zone): [`Found::share`] replaces it
+/// by the first copy read.
+impl Leaf<'_> for Arc<str> {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(s.into())
+    }
+}
+
 impl Leaf<'_> for bool {
     fn from_bool(b: bool) -> Option<Self> {
         Some(b)
@@ -276,19 +313,17 @@ impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
 
 /// A map of strings (labels, selectors); a repeated key keeps its last value, as a JSON object
 /// read into a tree does.
-impl<'de> Leaf<'de> for BTreeMap<String, String> {
+impl<'de> Leaf<'de> for LabelMap {
     fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
-        let mut out = BTreeMap::new();
+        let mut out = Vec::new();
         let mut ok = true;
         while let Some(k) = a.next_key_seed(Key)? {
             match a.next_value::<F<String>>()? {
-                F::Val(v) => {
-                    out.insert(k, v);
-                }
+                F::Val(v) => out.push((k, v)),
                 _ => ok = false,
             }
         }
-        Ok(ok.then_some(out))
+        Ok(ok.then(|| out.into_iter().collect()))
     }
 }
 
@@ -457,13 +492,16 @@ macro_rules! lenient {
 // The fields of every kind svccore reads, merged: an object's kind is known only once it is
 // read whole.
 
-lenient!(Meta, MetaKey {
-    name: String = "name",
-    namespace: String = "namespace",
-    labels: BTreeMap<String, String> = "labels",
-    annotations: BTreeMap<String, String> = "annotations",
-    deletion_timestamp: String = "deletionTimestamp",
-});
+lenient!(
+    Meta,
+    MetaKey {
+        name: String = "name",
+        namespace: String = "namespace",
+        labels: LabelMap = "labels",
+        annotations: LabelMap = "annotations",
+        deletion_timestamp: String = "deletionTimestamp",
+    }
+);
 
 lenient!(
     /// A Service's, a Node's, a Pod's or a ServiceCIDR's `spec`.
@@ -474,7 +512,7 @@ lenient!(
     ip_families: Vec<String> = "ipFamilies",
     ip_family_policy: String = "ipFamilyPolicy",
     ports: Vec<Port> = "ports",
-    selector: BTreeMap<String, String> = "selector",
+    selector: LabelMap = "selector",
     external_ips: Vec<String> = "externalIPs",
     external_name: String = "externalName",
     load_balancer_ip: String = "loadBalancerIP",
@@ -519,14 +557,14 @@ lenient!(
 });
 
 lenient!(Endpoint, EndpointKey {
-    addresses: Vec<String> = "addresses",
+    addresses: Vec<Box<str>> = "addresses",
     conditions: Conditions = "conditions",
-    node_name: String = "nodeName",
-    zone: String = "zone",
-    hostname: String = "hostname",
+    node_name: Arc<str> = "nodeName",
+    zone: Arc<str> = "zone",
+    hostname: Box<str> = "hostname",
     hints: Hints = "hints",
-    deprecated_topology: BTreeMap<String, String> = "deprecatedTopology",
-    topology: BTreeMap<String, String> = "topology",
+    deprecated_topology: LabelMap = "deprecatedTopology",
+    topology: LabelMap = "topology",
     target_ref: Ref = "targetRef",
 });
 
@@ -547,7 +585,7 @@ lenient!(Hints, HintsKey {
 lenient!(
     Name,
     NameKey {
-        name: String = "name",
+        name: Box<str> = "name",
     }
 );
 
@@ -649,7 +687,7 @@ type Inherit<'a> = Option<(&'a str, &'a str)>;
 
 /// A document, a list entry or an `items` entry: an object, a list of them, or `null`.
 struct Doc<'a, 'f> {
-    file: Option<&'a str>,
+    file: Option<&'a Arc<str>>,
     path: String,
     found: &'f mut Found,
     inherit: Inherit<'a>,
@@ -737,7 +775,7 @@ impl Doc<'_, '_> {
             _ => return Err(()),
         };
         let loc = Loc {
-            file: self.file.map(str::to_owned),
+            file: self.file.cloned(),
             path: self.path,
         };
         let found = self.found;
@@ -756,7 +794,8 @@ impl Doc<'_, '_> {
                 found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
-                let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                let mut s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                found.share(&mut s);
                 found.objects_of.slices.push(s);
             }
             "Endpoints" if api == "v1" => {
@@ -828,7 +867,7 @@ fn is_typed_list(kind: &str) -> bool {
 /// Reads each element of a list as a [`Doc`] at `path[i]`.
 fn read_docs<'de, A: SeqAccess<'de>>(
     mut a: A,
-    file: Option<&str>,
+    file: Option<&Arc<str>>,
     path: &str,
     found: &mut Found,
     inherit: Inherit<'_>,
@@ -849,7 +888,7 @@ fn read_docs<'de, A: SeqAccess<'de>>(
 
 /// The `items` of an object whose kind may not be known yet: read into their own [`Found`].
 struct Items<'a> {
-    file: Option<&'a str>,
+    file: Option<&'a Arc<str>>,
     path: String,
     inherit: Inherit<'a>,
 }
@@ -1014,7 +1053,7 @@ fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service>
 
 /// `hints.forZones` / `hints.forNodes`: present (even `null`) means a list, of the entries
 /// that have a name.
-fn hint_names(v: F<Vec<Name>>) -> R<Option<Vec<String>>> {
+fn hint_names(v: F<Vec<Name>>) -> R<Option<Box<[Box<str>]>>> {
     if !v.present() {
         return Ok(None);
     }
@@ -1022,7 +1061,7 @@ fn hint_names(v: F<Vec<Name>>) -> R<Option<Vec<String>>> {
     for n in v.or_default()? {
         out.extend(n.name.opt()?);
     }
-    Ok(Some(out))
+    Ok(Some(out.into_boxed_slice()))
 }
 
 fn endpoint_slice(
@@ -1047,7 +1086,9 @@ fn endpoint_slice(
             app_protocol: p.app_protocol.opt()?,
         });
     }
-    let endpoints = eps.or_default()?.into_iter().map(|e| e.0).collect();
+    // Exact size: a slice's list grew by doubling while it was read.
+    let mut endpoints: Vec<_> = eps.or_default()?.into_iter().map(|e| e.0).collect();
+    endpoints.shrink_to_fit();
     Ok(EndpointSlice {
         loc,
         meta,
@@ -1072,19 +1113,20 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
     } else {
         e.topology
     };
-    Ok(crate::model::Endpoint {
-        addresses: e.addresses.or_default()?,
+    let mut out = crate::model::Endpoint {
+        addresses: e.addresses.or_default()?.into(),
         ready,
         serving,
         terminating,
         node_name: e.node_name.opt()?,
         zone: e.zone.opt()?,
-        hints_zones,
-        hints_nodes,
+        hints: None,
         topology: topology.or_default()?,
         hostname: e.hostname.opt()?,
-        target_pod: pod_name(e.target_ref)?,
-    })
+        target_pod: pod_name(e.target_ref)?.map(Box::from),
+    };
+    out.set_hints(hints_zones, hints_nodes);
+    Ok(out)
 }
 
 fn endpoint_addresses(v: F<Vec<Address>>) -> R<Vec<EndpointAddress>> {

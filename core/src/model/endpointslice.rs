@@ -1,8 +1,8 @@
 //! `discovery.k8s.io/v1` EndpointSlice.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::{Loc, ObjectMeta, Protocol};
+use super::{LabelMap, Loc, ObjectMeta, Protocol};
 
 /// The label naming the Service a slice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -21,30 +21,136 @@ pub struct EndpointPort {
 }
 
 /// One entry of `endpoints`.
+///
+/// A cluster holds many of these: fields are boxed strings and slices (never grown after
+/// loading), the node name and zone, which repeat across endpoints, are shared, and the rare
+/// hints are boxed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoint {
     /// `addresses` as written; kube-proxy uses only the first.
-    pub addresses: Vec<String>,
+    pub addresses: Addresses,
     /// `conditions.ready` (nil means true).
     pub ready: Option<bool>,
     /// `conditions.serving` (nil means true).
     pub serving: Option<bool>,
     /// `conditions.terminating` (nil means false).
     pub terminating: Option<bool>,
-    /// `nodeName`.
-    pub node_name: Option<String>,
-    /// `zone`.
-    pub zone: Option<String>,
-    /// `hints.forZones[].name`; `None` when there are no zone hints.
-    pub hints_zones: Option<Vec<String>>,
-    /// `hints.forNodes[].name`; `None` when there are no node hints.
-    pub hints_nodes: Option<Vec<String>>,
+    /// `nodeName` (one allocation per distinct name when read by the loader).
+    pub node_name: Option<Arc<str>>,
+    /// `zone` (shared like `node_name`).
+    pub zone: Option<Arc<str>>,
+    /// `hints`; `None` when it has neither `forZones` nor `forNodes`.
+    pub hints: Option<Box<EndpointHints>>,
     /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels.
-    pub topology: BTreeMap<String, String>,
+    pub topology: LabelMap,
     /// `hostname`.
-    pub hostname: Option<String>,
+    pub hostname: Option<Box<str>>,
     /// `targetRef.name` when the target is a Pod.
-    pub target_pod: Option<String>,
+    pub target_pod: Option<Box<str>>,
+}
+
+impl Endpoint {
+    /// `hints.forZones[].name`; `None` when there are no zone hints.
+    pub fn hints_zones(&self) -> Option<&[Box<str>]> {
+        self.hints.as_ref()?.for_zones.as_deref()
+    }
+
+    /// `hints.forNodes[].name`; `None` when there are no node hints.
+    pub fn hints_nodes(&self) -> Option<&[Box<str>]> {
+        self.hints.as_ref()?.for_nodes.as_deref()
+    }
+
+    /// Sets the hints; both `None` is no hints at all.
+    pub fn set_hints(
+        &mut self,
+        for_zones: Option<Box<[Box<str>]>>,
+        for_nodes: Option<Box<[Box<str>]>>,
+    ) {
+        self.hints = (for_zones.is_some() || for_nodes.is_some()).then(|| {
+            Box::new(EndpointHints {
+                for_zones,
+                for_nodes,
+            })
+        });
+    }
+}
+
+/// An endpoint's `hints` (topology-aware routing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointHints {
+    /// `forZones[].name`; `None` when `forZones` is absent.
+    pub for_zones: Option<Box<[Box<str>]>>,
+    /// `forNodes[].name`; `None` when `forNodes` is absent.
+    pub for_nodes: Option<Box<[Box<str>]>>,
+}
+
+/// An endpoint's `addresses`: nearly always exactly one, which is then held without a list
+/// around it. Reads as a slice of strings (`first`, `iter`, `len`, indexing).
+#[derive(Clone, Eq)]
+pub struct Addresses(AddressesRepr);
+
+#[derive(Clone, Eq, PartialEq)]
+enum AddressesRepr {
+    One(Box<str>),
+    /// Any other number (none, or several).
+    List(Box<[Box<str>]>),
+}
+
+impl Addresses {
+    /// One address.
+    pub fn one(address: impl Into<Box<str>>) -> Addresses {
+        Addresses(AddressesRepr::One(address.into()))
+    }
+}
+
+impl Default for Addresses {
+    fn default() -> Addresses {
+        Addresses(AddressesRepr::List(Box::default()))
+    }
+}
+
+impl std::ops::Deref for Addresses {
+    type Target = [Box<str>];
+    fn deref(&self) -> &[Box<str>] {
+        match &self.0 {
+            AddressesRepr::One(a) => std::slice::from_ref(a),
+            AddressesRepr::List(l) => l,
+        }
+    }
+}
+
+impl PartialEq for Addresses {
+    fn eq(&self, other: &Addresses) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl From<Vec<Box<str>>> for Addresses {
+    fn from(mut v: Vec<Box<str>>) -> Addresses {
+        Addresses(match v.pop() {
+            Some(a) if v.is_empty() => AddressesRepr::One(a),
+            Some(a) => {
+                v.push(a);
+                AddressesRepr::List(v.into_boxed_slice())
+            }
+            None => AddressesRepr::List(Box::default()),
+        })
+    }
+}
+
+impl<S: Into<Box<str>>> FromIterator<S> for Addresses {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Addresses {
+        iter.into_iter()
+            .map(Into::into)
+            .collect::<Vec<Box<str>>>()
+            .into()
+    }
 }
 
 /// A `discovery.k8s.io/v1` EndpointSlice (or one converted from legacy Endpoints or derived from
@@ -66,6 +172,37 @@ pub struct EndpointSlice {
 impl EndpointSlice {
     /// The Service this slice belongs to (label `kubernetes.io/service-name`).
     pub fn service_name(&self) -> Option<&str> {
-        self.meta.labels.get(SERVICE_NAME_LABEL).map(String::as_str)
+        self.meta.labels.get(SERVICE_NAME_LABEL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_read_as_the_list_they_were_built_from() {
+        for list in [vec![], vec!["10.0.0.1"], vec!["10.0.0.1", "fd00::1"]] {
+            let a: Addresses = list.iter().copied().collect();
+            assert_eq!(a.iter().map(|s| &**s).collect::<Vec<_>>(), list);
+            assert_eq!(a.len(), list.len());
+            assert_eq!(format!("{a:?}"), format!("{list:?}"));
+        }
+        assert_eq!(
+            Addresses::one("10.0.0.1"),
+            ["10.0.0.1"].into_iter().collect()
+        );
+        assert_ne!(Addresses::one("10.0.0.1"), Addresses::default());
+        assert!(Addresses::default().is_empty());
+    }
+
+    #[test]
+    fn hints_are_absent_unless_one_list_is_given() {
+        let mut e = Endpoint::default();
+        e.set_hints(None, None);
+        assert!(e.hints.is_none());
+        e.set_hints(Some(Box::default()), None);
+        assert_eq!(e.hints_zones(), Some(&[][..]));
+        assert_eq!(e.hints_nodes(), None);
     }
 }

@@ -7,16 +7,16 @@
 pub mod config;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod labels;
 pub mod node;
 pub mod pod;
 pub mod service;
 pub mod servicecidr;
 
-use std::collections::BTreeMap;
-
 pub use config::{DetectLocalMode, ProxyConfig};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints};
-pub use endpointslice::{Endpoint, EndpointPort, EndpointSlice};
+pub use endpointslice::{Addresses, Endpoint, EndpointHints, EndpointPort, EndpointSlice};
+pub use labels::LabelMap;
 pub use node::{Node, NodeAddress};
 pub use pod::{ContainerPort, Pod};
 pub use service::{
@@ -28,11 +28,21 @@ pub use servicecidr::ServiceCidr;
 /// Where an object came from: its file and its path inside that file's document(s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Loc {
-    /// File name as given by the caller (`-` for stdin), if any.
-    pub file: Option<String>,
+    /// File name as given by the caller (`-` for stdin), if any; the objects of one input
+    /// share one copy.
+    #[serde(serialize_with = "file_name")]
+    pub file: Option<std::sync::Arc<str>>,
     /// Path of the object in its document, e.g. `items[3]` or `[1]` (second YAML document);
     /// empty when the document is the object itself.
     pub path: String,
+}
+
+/// [`Loc::file`] serialized as the string it holds.
+fn file_name<S: serde::Serializer>(
+    file: &Option<std::sync::Arc<str>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&file.as_deref(), s)
 }
 
 impl Loc {
@@ -70,9 +80,9 @@ pub struct ObjectMeta {
     /// `metadata.namespace`; `default` when absent on a namespaced object.
     pub namespace: String,
     /// `metadata.labels`.
-    pub labels: BTreeMap<String, String>,
+    pub labels: LabelMap,
     /// `metadata.annotations`.
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: LabelMap,
     /// `metadata.deletionTimestamp` is set (the object is being deleted).
     pub deleting: bool,
 }

@@ -1,8 +1,6 @@
 //! `v1/Service`.
 
-use std::collections::BTreeMap;
-
-use super::{Loc, ObjectMeta, Protocol};
+use super::{LabelMap, Loc, ObjectMeta, Protocol};
 
 /// `spec.type`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -135,7 +133,7 @@ pub struct Service {
     /// `spec.ports`.
     pub ports: Vec<ServicePort>,
     /// `spec.selector`; `None` when absent (endpoints are managed by someone else).
-    pub selector: Option<BTreeMap<String, String>>,
+    pub selector: Option<LabelMap>,
     /// `spec.externalIPs` as written.
     pub external_ips: Vec<String>,
     /// `spec.externalName`.

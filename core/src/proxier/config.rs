@@ -92,7 +92,7 @@ impl NodeFacts {
             .ips
             .extend(ips.iter().copied().filter(|ip| IpFamily::of(ip) != family));
         facts.interface_addresses = host_addresses(&facts.ips);
-        facts.labels = node.meta.labels.clone();
+        facts.labels = node.meta.labels.to_btree();
         facts.pod_cidrs = node.pod_cidrs.clone();
         facts
     }
