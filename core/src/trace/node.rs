@@ -159,9 +159,7 @@ impl NodeTracer {
             Walk::Userspace(node) => node.trace(&self.snap, &self.settings, packet),
         }
     }
-}
 
-impl NodeTracer {
     /// `r` with the causes of its drops and rejects (what the tracers' own `explain` sets; the
     /// tracer was built with this tracer's settings).
     fn explained(&self, mut r: TraceResult) -> TraceResult {
