@@ -7,7 +7,7 @@
 //! sized up front (no allocation per object), and the `load` form is that text as it is. The
 //! accessors ([`Table::chains`], [`Table::rules`], …) give borrowed views of the fields.
 //!
-//! [`Builder`] fills a table in two phases, as the text demands: first the declarations
+//! `Builder` fills a table in two phases, as the text demands: first the declarations
 //! (chains into the text; sets, maps and elements into side buffers), then the rules (into the
 //! text, after the sets and maps are appended); the elements are appended last. Chains, sets
 //! and maps are recorded as they are written; rules and elements, the bulk of a large table,
