@@ -77,7 +77,7 @@ $(STAMP_VENV): bindings-py/requirements-dev.txt $(STAMP_BUILD_VENV)
 
 # --- build -----------------------------------------------------------------------------------
 
-wheel: $(STAMP_WHEEL) ## Build the release wheel (abi3, CPython >= 3.9) into dist/
+wheel: $(STAMP_WHEEL) ## Build the release wheel (abi3, CPython >= 3.10) into dist/
 
 $(STAMP_WHEEL): $(STAMP_BUILD_VENV) $(RUST_SOURCES) $(PY_SOURCES)
 	@mkdir -p dist && rm -f dist/svccore-*.whl

@@ -84,22 +84,28 @@ struct Input {
 }
 
 /// An input's text: read by Rust, or the caller's Python `bytes` (its UTF-8 checked when
-/// loaded), kept as the object itself: a file's bytes handed over by the `svccore` command
-/// are neither copied nor held twice.
+/// loaded) or `str`, kept as the object itself: a file's bytes handed over by the `svccore`
+/// command are neither copied nor held twice, and an ASCII `str` is read in place (its UTF-8
+/// form is its own data; CPython keeps one UTF-8 copy inside any other `str`).
 #[derive(Debug)]
 enum Text {
     Owned(String),
     Bytes(Py<PyBytes>),
+    Str(Py<PyString>),
 }
 
 impl Text {
-    /// A Python `str` or `bytes`; a `str` is encoded to UTF-8 once, into a `bytes` kept as is.
+    /// A Python `str` or `bytes`, kept as is; a `str` that has no UTF-8 form (a lone
+    /// surrogate) raises `UnicodeEncodeError` here.
     fn of(text: &Bound<'_, PyAny>) -> PyResult<Text> {
         if let Ok(b) = text.cast::<PyBytes>() {
             return Ok(Text::Bytes(b.clone().unbind()));
         }
         match text.cast::<PyString>() {
-            Ok(s) => Ok(Text::Bytes(s.encode_utf8()?.unbind())),
+            Ok(s) => {
+                s.to_str()?;
+                Ok(Text::Str(s.clone().unbind()))
+            }
             Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
                 "a text must be str or bytes, not {}",
                 text.get_type()
@@ -110,9 +116,13 @@ impl Text {
     }
 
     /// The text; bytes that are not UTF-8 are a parse error naming the file and the byte.
-    fn as_str<'a>(&'a self, py: Python<'_>, file: Option<&str>) -> svccore::Result<&'a str> {
+    fn as_str<'a>(&'a self, py: Python<'a>, file: Option<&str>) -> svccore::Result<&'a str> {
         match self {
             Text::Owned(s) => Ok(s),
+            // Checked by `Text::of`.
+            Text::Str(s) => s.bind_borrowed(py).extract::<&str>().map_err(|e| {
+                Error::Parse(Issue::new(file, "text", format!("not UTF-8 text: {e}")))
+            }),
             Text::Bytes(b) => std::str::from_utf8(b.as_bytes(py)).map_err(|e| {
                 Error::Parse(Issue::new(
                     file,

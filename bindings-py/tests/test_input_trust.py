@@ -4,8 +4,9 @@ Every message is asserted whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import svccore

@@ -59,7 +59,7 @@ def same(a: svccore.TraceResult, b: svccore.TraceResult) -> None:
 def test_trace_many_equals_a_fresh_trace_per_packet(mode: str) -> None:
     many = shop().trace_many(SHOP_PACKETS, node="node-a", mode=mode)
     assert len(many) == len(SHOP_PACKETS)
-    for packet, t in zip(SHOP_PACKETS, many):
+    for packet, t in zip(SHOP_PACKETS, many, strict=True):
         # A new Cluster has no tracer yet: this trace renders the node's rules itself.
         same(t, single(shop(), packet, node="node-a", mode=mode))
     assert any(t.endpoints() for t in many)
@@ -69,7 +69,7 @@ def test_trace_many_equals_a_fresh_trace_per_packet(mode: str) -> None:
 def test_settings_keywords_hold_for_every_packet() -> None:
     kw: dict[str, Any] = {"node": "node-a", "masquerade_all": True}
     many = shop().trace_many(SHOP_PACKETS[:3], **kw)
-    for packet, t in zip(SHOP_PACKETS[:3], many):
+    for packet, t in zip(SHOP_PACKETS[:3], many, strict=True):
         same(t, single(shop(), packet, **kw))
     plain = shop().trace_many(SHOP_PACKETS[:1], node="node-a")
     assert many[0].to_dict() != plain[0].to_dict()
@@ -87,7 +87,7 @@ def test_repeated_traces_reuse_the_rendered_rules() -> None:
     # trace_many on the same node and settings reuses that tracer too.
     many = c.trace_many(packets, node="n1")
     assert c._tracer_cache_counts() == (1, 100)
-    for a, b in zip(traced, many):
+    for a, b in zip(traced, many, strict=True):
         same(a, b)
     # A fresh cluster's trace gives the same answer as the cached one.
     fresh = generated(2000)
@@ -182,7 +182,7 @@ def test_cli_batch_prints_json_lines_of_each_packets_trace(mode: str, tmp_path: 
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     assert len(lines) == len(BATCH_PACKETS)
-    for line, packet in zip(lines, BATCH_PACKETS):
+    for line, packet in zip(lines, BATCH_PACKETS, strict=True):
         assert json.loads(line) == single(shop(), packet, node="node-a", mode=mode).to_dict()
 
 
