@@ -172,8 +172,8 @@ struct RuleSteps {
     /// rule), "count only" for a rule without a target, a MARK rule's effect on a packet
     /// without a mark (the mark kube-proxy's rules meet).
     applied: Step,
-    /// A statistic rule whose branch is not taken.
-    not_taken: Step,
+    /// A statistic rule whose branch is not taken (`None` for other rules, which never are).
+    not_taken: Option<Step>,
 }
 
 /// How a port option reads (`80`, `30000:32767`, `:1024`); text that is no port never matches.
@@ -1006,7 +1006,8 @@ impl RuleSet {
         let t = self.steps[c.first + i].get_or_init(|| self.rule_steps(c, i));
         match s.kind {
             Effect::Plain | Effect::Taken | Effect::CountOnly => t.applied.clone(),
-            Effect::NotTaken => t.not_taken.clone(),
+            // Recorded for statistic rules only, which have the step.
+            Effect::NotTaken => t.not_taken.as_ref().unwrap_or(&t.applied).clone(),
             Effect::Mark => match &self.compiled[c.first + i].act {
                 Act::Mark { value, .. } if *value == s.mark => t.applied.clone(),
                 _ => t.applied.with_effect(format!("mark 0x{:x}", s.mark)),
@@ -1056,10 +1057,13 @@ impl RuleSet {
             }
         };
         let save: Arc<str> = r.to_save(&self.style).into();
-        let not_taken = format!("probability {} not taken", prob.unwrap_or("-")).into();
+        let not_taken = prob.map(|p| {
+            let effect = format!("probability {p} not taken").into();
+            self.step_data(c, i, save.clone(), effect).into()
+        });
         RuleSteps {
-            applied: self.step_data(c, i, save.clone(), applied).into(),
-            not_taken: self.step_data(c, i, save, not_taken).into(),
+            applied: self.step_data(c, i, save, applied).into(),
+            not_taken,
         }
     }
 
