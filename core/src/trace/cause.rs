@@ -27,8 +27,8 @@ enum Entry {
     NodePort,
 }
 
-/// A snapshot's service ports by address, for a tracer kept for many packets: [`entry`] in
-/// one or two lookups instead of a pass over every port.
+/// A snapshot's service ports by address: [`entry`] in one or two lookups. A tracer kept for
+/// many packets builds it once; a one-shot trace builds it when a packet is dropped.
 #[derive(Debug, Default)]
 pub(crate) struct PortIndex {
     /// Cluster, load-balancer and external IPs with protocol and port: the first port in
@@ -62,63 +62,45 @@ impl PortIndex {
     }
 }
 
+/// Whether `ip` is one of the node's addresses (node IPs, interface addresses).
+fn node_local(settings: &ProxierSettings, ip: &IpAddr) -> bool {
+    settings.node.ips.contains(ip)
+        || settings
+            .node
+            .interface_addresses
+            .iter()
+            .any(|n| n.addr() == *ip)
+}
+
 /// The service port `packet` is addressed to on the settings' node, with the kind of address:
-/// the first port in snapshot order with an address the packet is for (looked up in `index`
-/// when there is one).
+/// the first port in snapshot order with an address the packet is for (a port's cluster,
+/// load-balancer and external IPs before its node port on a node address).
 fn entry<'v>(
     snap: &'v ProxySnapshot,
-    index: Option<&PortIndex>,
+    index: &PortIndex,
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Option<(&'v ServicePortView, Entry)> {
-    let local = |ip: &IpAddr| {
-        settings.node.ips.contains(ip)
-            || settings
-                .node
-                .interface_addresses
-                .iter()
-                .any(|n| n.addr() == *ip)
+    let proto = &packet.protocol;
+    let by_addr = index
+        .addrs
+        .get(&(proto.clone(), packet.dst, packet.dst_port))
+        .copied();
+    let by_node_port = if node_local(settings, &packet.dst) {
+        index
+            .node_ports
+            .get(&(proto.clone(), packet.dst_port))
+            .copied()
+    } else {
+        None
     };
-    if let Some(ix) = index {
-        let proto = &packet.protocol;
-        let by_addr = ix
-            .addrs
-            .get(&(proto.clone(), packet.dst, packet.dst_port))
-            .copied();
-        let by_node_port = if local(&packet.dst) {
-            ix.node_ports
-                .get(&(proto.clone(), packet.dst_port))
-                .copied()
-        } else {
-            None
-        };
-        // A port's addresses come before its node port (the order of the pass below).
-        let (i, kind) = match (by_addr, by_node_port) {
-            (Some((i, _)), Some(j)) if j < i => (j, Entry::NodePort),
-            (Some(a), _) => a,
-            (None, Some(j)) => (j, Entry::NodePort),
-            (None, None) => return None,
-        };
-        return Some((&snap.ports[i], kind));
-    }
-    snap.ports.iter().find_map(|v| {
-        if v.protocol != packet.protocol {
-            return None;
-        }
-        let on_port = v.port == packet.dst_port;
-        let kind = if on_port && v.cluster_ip == packet.dst {
-            Entry::ClusterIp
-        } else if on_port && v.lb_ips.contains(&packet.dst) {
-            Entry::LoadBalancerIp
-        } else if on_port && v.external_ips.contains(&packet.dst) {
-            Entry::ExternalIp
-        } else if v.node_port != 0 && v.node_port == packet.dst_port && local(&packet.dst) {
-            Entry::NodePort
-        } else {
-            return None;
-        };
-        Some((v, kind))
-    })
+    let (i, kind) = match (by_addr, by_node_port) {
+        (Some((i, _)), Some(j)) if j < i => (j, Entry::NodePort),
+        (Some(a), _) => a,
+        (None, Some(j)) => (j, Entry::NodePort),
+        (None, None) => return None,
+    };
+    Some((&snap.ports[i], kind))
 }
 
 /// Why the traffic of `route` is refused: kube-proxy's reason (its rule comment) and the
@@ -171,7 +153,7 @@ fn port_cause(
 /// Sets [`Outcome::cause`] on the outcomes that drop or reject `packet`, from the plan of the
 /// settings' node (`settings` resolved). Outcomes that reach an endpoint, and packets to an
 /// address that is no service port's, are left as they are. `index` is `snap`'s, when the
-/// caller keeps one.
+/// caller keeps one; else it is built here, once a path drops the packet.
 pub(crate) fn explain(
     snap: &ProxySnapshot,
     index: Option<&PortIndex>,
@@ -185,6 +167,14 @@ pub(crate) fn explain(
     {
         return;
     }
+    let built;
+    let index = match index {
+        Some(ix) => ix,
+        None => {
+            built = PortIndex::new(snap);
+            &built
+        }
+    };
     let Some((v, kind)) = entry(snap, index, settings, packet) else {
         return;
     };
@@ -206,6 +196,36 @@ mod tests {
     use super::*;
     use crate::model::IpFamily;
     use crate::proxier::config::NodeFacts;
+
+    /// kube-proxy's order written as a pass over every port: the first port with an address the
+    /// packet is for; within a port its cluster IP, load-balancer IPs, external IPs, node port.
+    fn pass<'v>(
+        snap: &'v ProxySnapshot,
+        settings: &ProxierSettings,
+        packet: &Packet,
+    ) -> Option<(&'v ServicePortView, Entry)> {
+        snap.ports.iter().find_map(|v| {
+            if v.protocol != packet.protocol {
+                return None;
+            }
+            let on_port = v.port == packet.dst_port;
+            let kind = if on_port && v.cluster_ip == packet.dst {
+                Entry::ClusterIp
+            } else if on_port && v.lb_ips.contains(&packet.dst) {
+                Entry::LoadBalancerIp
+            } else if on_port && v.external_ips.contains(&packet.dst) {
+                Entry::ExternalIp
+            } else if v.node_port != 0
+                && v.node_port == packet.dst_port
+                && node_local(settings, &packet.dst)
+            {
+                Entry::NodePort
+            } else {
+                return None;
+            };
+            Some((v, kind))
+        })
+    }
 
     /// The index finds what the pass over every port finds, for addresses several ports share
     /// in different roles (one port's cluster IP is another's load-balancer IP, an external IP
@@ -269,8 +289,8 @@ mod tests {
                         super::super::Origin::External,
                     );
                     p.protocol = protocol;
-                    let pass = entry(&snap, None, &settings, &p);
-                    let looked_up = entry(&snap, Some(&index), &settings, &p);
+                    let pass = pass(&snap, &settings, &p);
+                    let looked_up = entry(&snap, &index, &settings, &p);
                     assert_eq!(
                         pass.map(|(v, k)| (&v.service_port_name, k)),
                         looked_up.map(|(v, k)| (&v.service_port_name, k)),
