@@ -513,7 +513,7 @@ impl ChainIndex {
         let from = from as u32;
         let a = l.by_dst.get(&dst).map_or(&[][..], |v| tail(v, from));
         let b = l.by_dport.get(&dport).map_or(&[][..], |v| tail(v, from));
-        Candidates::Lists([a, b, tail(&l.always, from)])
+        Candidates::Lists(Merged([a, b, tail(&l.always, from)]))
     }
 }
 
@@ -526,7 +526,26 @@ enum Candidates<'a> {
         at: usize,
         dport: u16,
     },
-    Lists([&'a [u32]; 3]),
+    Lists(Merged<'a, 3>),
+}
+
+/// Sorted, disjoint lists of rule positions, merged in rule order (a chain's rules filed under
+/// different keys).
+#[derive(Debug)]
+pub(crate) struct Merged<'a, const N: usize>(pub(crate) [&'a [u32]; N]);
+
+impl<const N: usize> Iterator for Merged<'_, N> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let l = &mut self.0;
+        let k = (0..N)
+            .filter(|&k| !l[k].is_empty())
+            .min_by_key(|&k| l[k][0])?;
+        let (first, rest) = l[k].split_first()?;
+        l[k] = rest;
+        Some(*first as usize)
+    }
 }
 
 impl Iterator for Candidates<'_> {
@@ -543,14 +562,7 @@ impl Iterator for Candidates<'_> {
                 }
                 None
             }
-            Candidates::Lists(l) => {
-                let k = (0..3)
-                    .filter(|&k| !l[k].is_empty())
-                    .min_by_key(|&k| l[k][0])?;
-                let (first, rest) = l[k].split_first()?;
-                l[k] = rest;
-                Some(*first as usize)
-            }
+            Candidates::Lists(m) => m.next(),
         }
     }
 }

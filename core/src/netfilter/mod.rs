@@ -42,6 +42,7 @@ mod rule;
 
 pub use dump::{builtin_chains, save_text, ChainDecl, Dump, Table};
 pub(crate) use dump::{Filler, RuleSink};
+pub(crate) use eval::Merged;
 pub use eval::{Branch, Packet, Path, RuleSet, Step, StepData, Verdict};
 pub use form::{detect_form, DumpForm};
 pub use parse::split_words;

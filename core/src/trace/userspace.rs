@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Origin, Outcome, Packet, Probability, Step, StepData, TraceResult, Verdict};
 use crate::fast::FastMap;
 use crate::model::IpFamily;
-use crate::netfilter::{Dump, Match, Rule, SaveStyle, Target};
+use crate::netfilter::{Dump, Match, Merged, Rule, SaveStyle, Target};
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::userspace::proxy_endpoints;
 use crate::render::userspace::{portal_dump, Proxy};
@@ -94,29 +94,9 @@ struct NatChain {
 
 impl NatChain {
     /// The indices in `rules` of the rules that can match a packet to `dst`, in chain order.
-    fn candidates(&self, dst: IpAddr) -> impl Iterator<Item = usize> + '_ {
-        let (mut a, mut b) = (
-            self.by_dst.get(&dst).map_or(&[][..], Vec::as_slice),
-            &self.any[..],
-        );
-        std::iter::from_fn(move || {
-            let next = match (a.first(), b.first()) {
-                (Some(&x), Some(&y)) if x < y => {
-                    a = &a[1..];
-                    x
-                }
-                (_, Some(&y)) => {
-                    b = &b[1..];
-                    y
-                }
-                (Some(&x), None) => {
-                    a = &a[1..];
-                    x
-                }
-                (None, None) => return None,
-            };
-            Some(next as usize)
-        })
+    fn candidates(&self, dst: IpAddr) -> Merged<'_, 2> {
+        let by_dst = self.by_dst.get(&dst).map_or(&[][..], Vec::as_slice);
+        Merged([by_dst, &self.any])
     }
 }
 
