@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
-/// Writes `n` in decimal at the end of `buf`, returning where its digits start.
-fn digits(buf: &mut [u8], mut n: u32) -> usize {
+/// Writes `n` in decimal at the end of `buf`, returning where its digits start. (Division by
+/// the constant 10 compiles to a multiplication, as cheap on 64 bits as on 32.)
+fn digits(buf: &mut [u8], mut n: u64) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -21,7 +22,11 @@ fn digits(buf: &mut [u8], mut n: u32) -> usize {
 /// Appends `n` in decimal, as `Display` writes it. Digits go in as `char`s: a string built
 /// from a digit buffer would be validated as UTF-8 on every call.
 pub(crate) fn push_u32(out: &mut String, n: u32) {
-    let mut d = [0u8; 10];
+    push_u64(out, u64::from(n));
+}
+
+fn push_u64(out: &mut String, n: u64) {
+    let mut d = [0u8; 20];
     let i = digits(&mut d, n);
     for &b in &d[i..] {
         out.push(char::from(b));
@@ -30,27 +35,10 @@ pub(crate) fn push_u32(out: &mut String, n: u32) {
 
 /// Appends `n` in decimal, with a `-` when negative (see [`push_u32`]).
 pub(crate) fn push_i64(out: &mut String, n: i64) {
-    // Counters and weights fit 32 bits, whose division is the cheaper one.
-    if let Ok(small) = u32::try_from(n) {
-        return push_u32(out, small);
-    }
     if n < 0 {
         out.push('-');
     }
-    let mut v = n.unsigned_abs();
-    let mut d = [0u8; 20];
-    let mut i = d.len();
-    loop {
-        i -= 1;
-        d[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for &b in &d[i..] {
-        out.push(char::from(b));
-    }
+    push_u64(out, n.unsigned_abs());
 }
 
 /// Appends a socket address as `Display` prints it (`ip:port`, `[ip]:port`; kube-proxy's
@@ -112,7 +100,7 @@ impl Word {
     /// `n` in decimal.
     pub(crate) fn num(n: u32) -> Word {
         let mut d = [0u8; 10];
-        let i = digits(&mut d, n);
+        let i = digits(&mut d, u64::from(n));
         let mut w = Word::empty();
         w.push(&d[i..]);
         w
@@ -128,7 +116,7 @@ impl Word {
                         w.push(b".");
                     }
                     let mut d = [0u8; 3];
-                    let i = digits(&mut d, u32::from(*o));
+                    let i = digits(&mut d, u64::from(*o));
                     w.push(&d[i..]);
                 }
             }
