@@ -57,27 +57,6 @@ fn seeds() -> Vec<String> {
     v
 }
 
-/// Replacement values that exercise wrong types and edge values.
-const SWAPS: &[&str] = &[
-    "null",
-    "0",
-    "-1",
-    "70000",
-    "\"\"",
-    "\"None\"",
-    "[]",
-    "{}",
-    "true",
-    "\"::\"",
-    "\"1.2.3.4/40\"",
-    "\"Local\"",
-    "\"ClientIP\"",
-    "99999999999999999999",
-    "\"\\n\"",
-    "\"*\"",
-    "1.5",
-];
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -91,7 +70,7 @@ proptest! {
         seed in 0usize..6,
         cut in any::<proptest::sample::Index>(),
         flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..4),
-        swaps in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..SWAPS.len()), 0..4),
+        swaps in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..mutate_common::SWAPS.len()), 0..4),
         truncate in any::<bool>(),
     ) {
         let seeds = seeds();
@@ -103,7 +82,7 @@ proptest! {
         let mut text = String::from_utf8_lossy(&text).into_owned();
         // Replace the value after some `": ` (JSON) or `: ` (YAML) with an odd one.
         for (at, which) in swaps {
-            mutate_common::swap_value(&mut text, at, SWAPS[which]);
+            mutate_common::swap_value(&mut text, at, mutate_common::SWAPS[which]);
         }
         if truncate {
             let mut i = cut.index(text.len().max(1));

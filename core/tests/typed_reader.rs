@@ -107,32 +107,6 @@ fn several_inputs_merge_alike() {
     assert_eq!(run(false), run(true));
 }
 
-/// Values that exercise wrong types, nulls and edge numbers.
-const SWAPS: &[&str] = &[
-    "null",
-    "0",
-    "-1",
-    "70000",
-    "\"\"",
-    "\"None\"",
-    "[]",
-    "{}",
-    "[null]",
-    "[1]",
-    "{\"a\": 1}",
-    "true",
-    "\"Pod\"",
-    "\"List\"",
-    "\"ServiceList\"",
-    "\"v1\"",
-    "99999999999999999999",
-    "18446744073709551615",
-    "9223372036854775808",
-    "1.5",
-    "1e2",
-    "\"\\u00e9\\n\"",
-];
-
 /// Keys to rename a key into (an absent field, a duplicate, a field of another kind).
 const KEYS: &[&str] = &[
     "kind",
@@ -167,7 +141,7 @@ proptest! {
     #[test]
     fn mutated_inputs_load_alike(
         seed in any::<proptest::sample::Index>(),
-        swaps in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..SWAPS.len()), 0..4),
+        swaps in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..mutate_common::SWAPS.len()), 0..4),
         renames in proptest::collection::vec((any::<proptest::sample::Index>(), 0usize..KEYS.len()), 0..3),
         flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..2),
     ) {
@@ -175,7 +149,7 @@ proptest! {
         let mut text = seeds[seed.index(seeds.len())].clone();
         // Replace the value after some `: ` with an odd one.
         for (at, which) in swaps {
-            mutate_common::swap_value(&mut text, at, SWAPS[which]);
+            mutate_common::swap_value(&mut text, at, mutate_common::SWAPS[which]);
         }
         // Rename some key (JSON `"key":` or YAML `key:`).
         for (at, which) in renames {

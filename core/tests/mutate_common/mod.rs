@@ -13,3 +13,36 @@ pub fn swap_value(text: &mut String, at: proptest::sample::Index, with: &str) {
         .map_or(text.len(), |e| start + e);
     text.replace_range(start..end, with);
 }
+
+/// Replacement values for [`swap_value`]: wrong types, nulls, edge numbers, kinds, and values
+/// the fields of Services and slices give meaning to.
+pub const SWAPS: &[&str] = &[
+    "null",
+    "0",
+    "-1",
+    "70000",
+    "\"\"",
+    "\"None\"",
+    "[]",
+    "{}",
+    "[null]",
+    "[1]",
+    "{\"a\": 1}",
+    "true",
+    "\"Pod\"",
+    "\"List\"",
+    "\"ServiceList\"",
+    "\"v1\"",
+    "\"::\"",
+    "\"1.2.3.4/40\"",
+    "\"Local\"",
+    "\"ClientIP\"",
+    "\"*\"",
+    "99999999999999999999",
+    "18446744073709551615",
+    "9223372036854775808",
+    "1.5",
+    "1e2",
+    "\"\\n\"",
+    "\"\\u00e9\\n\"",
+];
