@@ -8,8 +8,10 @@
 //! Text is read in one typed pass straight into the model (`load/typed.rs`); that reader gives
 //! up on anything that is not a valid object of a kind svccore reads, and the text is then read
 //! again by the generic reader here, which builds a `serde_json::Value` tree and names the file
-//! and path of every error. Both build the same cluster; only speed and memory differ. YAML is
-//! read with `serde_yaml_ng`, the maintained fork of the archived `serde_yaml`, by both readers.
+//! and path of every error. Both build the same cluster; only speed and memory differ. The typed
+//! reader reads block YAML as `kubectl` prints it with its own reader (`load/yaml.rs`, a subset
+//! of YAML that needs no event buffer); any other YAML, and every YAML the generic reader reads,
+//! goes through `serde_yaml_ng` (libyaml), the maintained fork of the archived `serde_yaml`.
 //! The typed reader is the cargo feature `typed-reader` (on by default): the WebAssembly
 //! binding builds the core without it, as it adds about 67 KB (gzipped) to the module.
 
@@ -978,3 +980,5 @@ pub mod client_keys;
 mod derive;
 #[cfg(feature = "typed-reader")]
 mod typed;
+#[cfg(feature = "typed-reader")]
+mod yaml;

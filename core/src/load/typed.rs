@@ -79,9 +79,22 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 }
 
 /// Reads a YAML stream (one or more documents); `None`: read it the generic way.
+///
+/// Block YAML as `kubectl` prints it is read by [`super::yaml`]; a text outside that subset is
+/// read again through libyaml's events.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
     let file: Option<Arc<str>> = file.map(Arc::from);
     let file = file.as_ref();
+    if let Ok(docs) = super::yaml::documents(text) {
+        let mut found = Found::default();
+        let single = docs.len() == 1;
+        let read = docs.iter().enumerate().all(|(i, doc)| {
+            super::yaml::read_document(doc, Doc::document(file, single, i, &mut found)).is_ok()
+        });
+        if read {
+            return Some(found);
+        }
+    }
     let mut found = Found::default();
     // The documents are named `[i]` only when there are several: look at the second before
     // reading the first. (After a syntax error the iterator repeats the error forever, so it is
@@ -94,17 +107,9 @@ pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
     let single = second.is_none();
     let rest = std::iter::once(first).chain(second).chain(docs);
     for (i, de) in rest.enumerate() {
-        let seed = Doc {
-            file,
-            path: if single {
-                String::new()
-            } else {
-                format!("[{i}]")
-            },
-            found: &mut found,
-            inherit: None,
-        };
-        seed.deserialize(de).ok()?;
+        Doc::document(file, single, i, &mut found)
+            .deserialize(de)
+            .ok()?;
     }
     Some(found)
 }
@@ -691,6 +696,22 @@ struct Doc<'a, 'f> {
     path: String,
     found: &'f mut Found,
     inherit: Inherit<'a>,
+}
+
+impl<'a, 'f> Doc<'a, 'f> {
+    /// Document `i` of a YAML stream, named `[i]` when the stream holds several.
+    fn document(file: Option<&'a Arc<str>>, single: bool, i: usize, found: &'f mut Found) -> Self {
+        Doc {
+            file,
+            path: if single {
+                String::new()
+            } else {
+                format!("[{i}]")
+            },
+            found,
+            inherit: None,
+        }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Doc<'_, '_> {
