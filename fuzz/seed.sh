@@ -33,11 +33,14 @@ i=0; { echo 'kind: Service'; echo 'spec:'; while [ $i -lt 300 ]; do i=$((i+1)); 
 put loader_typed tests/conformance/*/*/cluster.json examples/*.json tests/raw-api/*.json \
     examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
 cp "$y"/hostile-* "$corpus/loader_typed/"
+# The block-YAML reader against libyaml: every YAML input, hostile texts included.
+put yaml_subset examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
+cp "$y"/hostile-* "$corpus/yaml_subset/"
 # loader_typed_mutate's input is a list of edits to valid manifests, not text: random bytes.
 mkdir -p "$corpus/loader_typed_mutate"
 for i in $(seq 1 64); do
     head -c $((i * 5 + 8)) /dev/urandom >"$corpus/loader_typed_mutate/random-$i"
 done
-for t in loader_json loader_yaml loader_typed loader_typed_mutate iptables_dump nft_listing audit_dump; do
+for t in loader_json loader_yaml loader_typed loader_typed_mutate yaml_subset iptables_dump nft_listing audit_dump; do
     printf '%s: %s seeds\n' "$t" "$(ls "$corpus/$t" | wc -l)"
 done

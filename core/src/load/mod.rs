@@ -181,10 +181,6 @@ impl Loader {
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
             return typed::read_json(file, trimmed);
         }
-        // Deep flow nesting is refused before libyaml sees it (see `too_deep_flow`).
-        if too_deep_flow(text).is_some() {
-            return None;
-        }
         typed::read_yaml(file, text)
     }
 
@@ -412,7 +408,7 @@ const MAX_FLOW_DEPTH: usize = 256;
 /// The line and column (1-based) where `[`/`{` nesting passes [`MAX_FLOW_DEPTH`], counted in
 /// one linear pass outside `#` comments and quoted scalars. Brackets inside block scalars are
 /// counted too, which can only refuse a text with hundreds of unclosed brackets in its strings.
-fn too_deep_flow(text: &str) -> Option<(usize, usize)> {
+pub(super) fn too_deep_flow(text: &str) -> Option<(usize, usize)> {
     let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
     let mut prev = '\n';
     let mut chars = text.chars();
@@ -982,3 +978,16 @@ mod derive;
 mod typed;
 #[cfg(feature = "typed-reader")]
 mod yaml;
+
+/// What the block-YAML reader of the typed reader makes of a text, each document as a JSON
+/// value; `None` when the text is outside its subset. For the `yaml_subset` fuzz target, which
+/// compares it with `serde_yaml_ng` (`cargo fuzz` builds with `--cfg fuzzing`).
+#[cfg(all(fuzzing, feature = "typed-reader"))]
+#[doc(hidden)]
+pub fn block_yaml_values(text: &str) -> Option<Vec<Value>> {
+    yaml::documents(text)
+        .ok()?
+        .into_iter()
+        .map(|d| yaml::read_document(d, std::marker::PhantomData::<Value>).ok())
+        .collect()
+}

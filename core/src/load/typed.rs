@@ -95,6 +95,10 @@ pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
             return Some(found);
         }
     }
+    // Deep flow nesting is refused before libyaml sees it (see `too_deep_flow`).
+    if super::too_deep_flow(text).is_some() {
+        return None;
+    }
     let mut found = Found::default();
     // The documents are named `[i]` only when there are several: look at the second before
     // reading the first. (After a syntax error the iterator repeats the error forever, so it is

@@ -57,23 +57,22 @@ pub(super) fn documents(text: &str) -> R<Vec<&str>> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut marker = false;
-    let mut line = 0;
-    while line < s.len() {
-        let end = memchr_newline(s, line);
-        match s[line] {
-            b'-' if s[line..].starts_with(b"---") => {
-                if end != line + 3 {
+    // Markers and directives start a line: look after each line break (and at the start).
+    let lines = std::iter::once(0).chain(memchr::memchr_iter(b'\n', s).map(|i| i + 1));
+    for line in lines {
+        match s.get(line) {
+            Some(b'-') if s[line..].starts_with(b"---") => {
+                if !matches!(s.get(line + 3), None | Some(b'\n')) {
                     return Err(Outside);
                 }
                 push_document(&mut docs, &text[start..line], marker)?;
                 marker = true;
-                start = (end + 1).min(s.len());
+                start = (line + 4).min(s.len());
             }
-            b'.' if s[line..].starts_with(b"...") => return Err(Outside),
-            b'%' => return Err(Outside),
+            Some(b'.') if s[line..].starts_with(b"...") => return Err(Outside),
+            Some(b'%') => return Err(Outside),
             _ => {}
         }
-        line = end + 1;
     }
     push_document(&mut docs, &text[start..], marker)?;
     if docs.is_empty() {
@@ -96,10 +95,12 @@ fn push_document<'a>(docs: &mut Vec<&'a str>, doc: &'a str, after_marker: bool) 
 
 /// The position of the next `\n` from `from`, or the end of the text.
 fn memchr_newline(s: &[u8], from: usize) -> usize {
-    s[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(s.len(), |i| from + i)
+    memchr::memchr(b'\n', &s[from..]).map_or(s.len(), |i| from + i)
+}
+
+/// Printable ASCII or a line break: most of a manifest.
+fn plain_ascii(b: u8) -> bool {
+    b.wrapping_sub(0x20) < 0x5f || b == b'\n'
 }
 
 /// Stops on a character libyaml refuses anywhere (controls) or reads as a line break or byte
@@ -109,8 +110,15 @@ fn check_characters(text: &str) -> R<()> {
     let s = text.as_bytes();
     let mut i = 0;
     while i < s.len() {
+        // 32 bytes at a time while they are all printable ASCII (a loop the compiler makes SIMD).
+        if let Some(chunk) = s.get(i..i + 32) {
+            if chunk.iter().fold(true, |ok, &b| ok & plain_ascii(b)) {
+                i += 32;
+                continue;
+            }
+        }
         let b = s[i];
-        if (0x20..0x7f).contains(&b) || b == b'\n' {
+        if plain_ascii(b) {
             i += 1;
             continue;
         }
