@@ -102,7 +102,7 @@ demo: install ## The main job on examples/ (installs only maturin and the packag
 # --- fuzzing ---------------------------------------------------------------------------------
 
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS := loader_json loader_yaml loader_typed loader_typed_mutate iptables_dump nft_listing audit_dump
+FUZZ_TARGETS := loader_json loader_yaml loader_typed loader_typed_mutate yaml_subset iptables_dump nft_listing audit_dump
 
 fuzz-setup: ## Installs cargo-fuzz (nightly is needed for the sanitizer build)
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

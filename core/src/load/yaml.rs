@@ -46,7 +46,7 @@ type R<T> = Result<T, Outside>;
 /// Nesting deeper than this stops the reader (`serde_yaml_ng` refuses more than 128 levels).
 const MAX_DEPTH: usize = 100;
 
-/// Libyaml's simple keys are at most 1024 characters.
+/// Libyaml's implicit keys are at most 1024 characters, quotes included; this counts bytes.
 const MAX_KEY: usize = 1000;
 
 /// The documents of a stream, each a slice of `text` (without its `---` line), when the text
@@ -657,7 +657,7 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
                         _ => i += 1,
                     }
                 }
-                if r.s[i - 1] == b' ' || i - p > MAX_KEY {
+                if r.s[i - 1] == b' ' {
                     return Err(Outside);
                 }
                 r.pos = i;
@@ -665,7 +665,7 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
             }
             _ => return Err(Outside),
         };
-        if r.at(r.pos) != b':' || !matches!(r.at(r.pos + 1), b' ' | b'\n') {
+        if r.at(r.pos) != b':' || !matches!(r.at(r.pos + 1), b' ' | b'\n') || r.pos - p > MAX_KEY {
             return Err(Outside);
         }
         r.pos += 1;
@@ -1146,6 +1146,9 @@ metadata:
             "a: |\n  x\n   \n  y\n",
             "a: \"\\q\"\n",
             "a: \"\\ud800\"\n",
+            // Longer than libyaml's implicit keys, quoted or not.
+            &format!("\"{}\": 1\n", "k".repeat(1100)),
+            &format!("{}: 1\n", "k".repeat(1100)),
         ] {
             assert!(ours(text).is_none(), "{text:?}");
         }
