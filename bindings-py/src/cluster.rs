@@ -1,6 +1,7 @@
 //! `svccore.Cluster`: loaded Kubernetes objects, and what svccore computes from them.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -165,7 +166,12 @@ fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
         }
         l.finish()
     }))?;
-    Ok(PyCluster(cluster, TracerCache::default(), origin))
+    Ok(PyCluster(
+        cluster,
+        TracerCache::default(),
+        origin,
+        ProxyWarnings::default(),
+    ))
 }
 
 /// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
@@ -193,7 +199,33 @@ pub struct PyCluster(
     pub(crate) TracerCache,
     /// What it was loaded from (for pickling).
     pub(crate) Origin,
+    /// The proxy snapshot's warnings of each family, once a render built the snapshot.
+    pub(crate) ProxyWarnings,
 );
+
+/// The warnings of the proxy snapshot of each family (kube-proxy's tolerances), kept from the
+/// first render or `proxy_warnings` call that built it. A cluster never changes, so they are
+/// the same every time; the `svccore` commands print them after rendering and so build the
+/// snapshot once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ProxyWarnings(Arc<[OnceLock<Vec<Issue>>; 2]>);
+
+impl ProxyWarnings {
+    fn get(&self, family: IpFamily) -> Option<&[Issue]> {
+        self.0[family as usize].get().map(Vec::as_slice)
+    }
+
+    fn set(&self, family: IpFamily, warnings: Vec<Issue>) {
+        // Set already by another call: the same warnings.
+        let _ = self.0[family as usize].set(warnings);
+    }
+
+    /// Keeps the warnings of a render and returns its text.
+    fn keep(&self, rendered: svccore::render::Rendered) -> String {
+        self.set(rendered.family, rendered.warnings);
+        rendered.text
+    }
+}
 
 #[pymethods]
 impl PyCluster {
@@ -378,7 +410,12 @@ impl PyCluster {
                 node_port_range,
                 inputs: [input].into(),
             };
-            Ok(PyCluster(cluster, TracerCache::default(), origin))
+            Ok(PyCluster(
+                cluster,
+                TracerCache::default(),
+                origin,
+                ProxyWarnings::default(),
+            ))
         })
     }
 
@@ -565,7 +602,8 @@ impl PyCluster {
 
     /// kube-proxy's tolerances when it reads this cluster for one IP family (sloppy IPs
     /// accepted, values trimmed, objects skipped), as issues. The ``svccore`` commands print
-    /// them on stderr.
+    /// them on stderr. They are computed once per family: after a render of the family (any
+    /// mode) they are at hand.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -580,8 +618,13 @@ impl PyCluster {
     fn proxy_warnings(&self, py: Python<'_>, family: &str) -> PyResult<Vec<PyIssue>> {
         guard(|| {
             let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
+            if let Some(w) = self.3.get(fam) {
+                return Ok(w.iter().map(PyIssue::from).collect());
+            }
             let w = core(py.detach(|| snapshot_warnings(&self.0, fam)))?;
-            Ok(w.iter().map(PyIssue::from).collect())
+            let issues = w.iter().map(PyIssue::from).collect();
+            self.3.set(fam, w);
+            Ok(issues)
         })
     }
 
@@ -650,7 +693,8 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &IPTABLES_MODES))?;
             let f = settings_flags("render_iptables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            core(py.detach(|| iptables_text(mode, &self.0, &s, form)))
+            let rendered = core(py.detach(|| iptables_text(mode, &self.0, &s, form)))?;
+            Ok(self.3.keep(rendered))
         })
     }
 
@@ -798,7 +842,7 @@ impl PyCluster {
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
-            use svccore::render::nftables::{parse_form, render};
+            use svccore::render::nftables::{parse_form, render_with_warnings};
             let form = core(parse_form(form))?;
             let f = settings_flags("render_nftables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(
@@ -808,7 +852,8 @@ impl PyCluster {
                 proxier_settings,
                 &f,
             )?;
-            core(py.detach(|| render(&self.0, &s, form)))
+            let rendered = core(py.detach(|| render_with_warnings(&self.0, &s, form)))?;
+            Ok(self.3.keep(rendered))
         })
     }
 
@@ -884,11 +929,12 @@ impl PyCluster {
         flags: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<String> {
         guard(|| {
-            use svccore::render::ipvs::{parse_form, render};
+            use svccore::render::ipvs::{parse_form, render_with_warnings};
             let form = core(parse_form(form))?;
             let f = settings_flags("render_ipvs", flags, node, fam(Some(family))?)?;
             let s = proxier_settings_of(&self.0, ProxyMode::Ipvs, config.as_deref(), None, &f)?;
-            core(py.detach(|| render(&self.0, &s, form)))
+            let rendered = core(py.detach(|| render_with_warnings(&self.0, &s, form)))?;
+            Ok(self.3.keep(rendered))
         })
     }
 

@@ -289,6 +289,23 @@ def test_proxy_warnings_report_kube_proxy_tolerances() -> None:
         c.proxy_warnings("v4")
 
 
+def test_proxy_warnings_after_a_render_are_those_of_its_family() -> None:
+    path = CASES / "lb-source-ranges" / "cluster.json"
+    fresh = svccore.Cluster.from_files(path)
+    expected = {f: [str(w) for w in fresh.proxy_warnings(f)] for f in ("IPv4", "IPv6")}
+    assert expected["IPv4"] and expected["IPv4"] != expected["IPv6"]
+    renders = {
+        "iptables": lambda c, f: c.render_iptables(node="n", family=f, allow_unknown_node=True),
+        "nftables": lambda c, f: c.render_nftables(node="n", family=f, allow_unknown_node=True),
+        "ipvs": lambda c, f: c.render_ipvs(node="n", family=f, allow_unknown_node=True),
+    }
+    for mode, render in renders.items():
+        c = svccore.Cluster.from_files(path)
+        render(c, "IPv6")
+        got = {f: [str(w) for w in c.proxy_warnings(f)] for f in ("IPv6", "IPv4")}
+        assert got == expected, mode
+
+
 def test_node_is_the_host_and_other_node_enters_from_the_network(shop: svccore.Cluster) -> None:
     kw = {"node": "node-a", "src": "192.168.0.11", "dst": "192.168.0.10:30080"}
     host = shop.trace(source="node", **kw)  # type: ignore[arg-type]

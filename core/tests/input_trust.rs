@@ -139,6 +139,7 @@ subsets: [{addresses: [{ip: 10.244.1.6}], ports: [{port: 5432}]}]
 
 use svccore::model::IpFamily;
 use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
+use svccore::render::iptables;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Error;
 
@@ -216,6 +217,50 @@ fn the_node_port_range_the_cluster_was_loaded_with_counts() {
         !w.iter().any(|w| w.message.contains("node port range")),
         "{w:?}"
     );
+}
+
+#[test]
+fn every_render_gives_the_warnings_of_the_snapshot_it_rendered_and_the_same_text() {
+    use svccore::render::{ipvs, nftables, userspace};
+    let c = cluster(TOLERATED);
+    for family in [IpFamily::IPv4, IpFamily::IPv6] {
+        // Four warnings for IPv4 (see above).
+        let expected = ProxySnapshot::build(&c, family).unwrap().warnings;
+        let mut s = ProxierSettings::from_cluster(&c, "node-a", family).unwrap();
+        s.checks.allow_unknown_node = true;
+        // Userspace mode needs the node's IP (no Node object here) and a bind address of the
+        // family.
+        let (ip, any) = match family {
+            IpFamily::IPv4 => ("192.168.0.10", "0.0.0.0"),
+            IpFamily::IPv6 => ("fd00::10", "::"),
+        };
+        s.node.ips = vec![ip.parse().unwrap()];
+        s.userspace.bind_address = any.parse().unwrap();
+        let form = iptables::Form::Save;
+        let rendered = [
+            (
+                svccore::render::iptables_text(ProxyMode::Iptables, &c, &s, form).unwrap(),
+                iptables::render(&c, &s, form).unwrap(),
+            ),
+            (
+                userspace::render_with_warnings(&c, &s, form).unwrap(),
+                userspace::render(&c, &s, form).unwrap(),
+            ),
+            (
+                nftables::render_with_warnings(&c, &s, nftables::Form::Dump).unwrap(),
+                nftables::render(&c, &s, nftables::Form::Dump).unwrap(),
+            ),
+            (
+                ipvs::render_with_warnings(&c, &s, ipvs::Form::Save).unwrap(),
+                ipvs::render(&c, &s, ipvs::Form::Save).unwrap(),
+            ),
+        ];
+        for (r, text) in rendered {
+            assert_eq!(r.family, family);
+            assert_eq!(r.warnings, expected);
+            assert_eq!(r.text, text);
+        }
+    }
 }
 
 #[test]
