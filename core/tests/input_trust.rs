@@ -337,7 +337,18 @@ fn strict_refuses_what_rendering_tolerates_with_every_path() {
     }
     let clean = cluster("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}\n");
     let s = settings(&clean, flags).unwrap();
-    svccore::render::iptables::render(&clean, &s, Default::default()).unwrap();
+    // Rendered from the snapshot the strict check built: the same text as without the check.
+    let lenient = settings(&clean, SettingsFlags::default()).unwrap();
+    for form in [iptables::Form::Restore, iptables::Form::Save] {
+        let strict = iptables::render(&clean, &s, form).unwrap();
+        assert_eq!(strict, iptables::render(&clean, &lenient, form).unwrap());
+    }
+    use svccore::render::nftables;
+    let strict = nftables::render(&clean, &s, nftables::Form::Dump).unwrap();
+    assert_eq!(
+        strict,
+        nftables::render(&clean, &lenient, nftables::Form::Dump).unwrap()
+    );
 }
 
 // ------------------------------------------------------------------------------- node names

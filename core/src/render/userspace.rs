@@ -504,8 +504,7 @@ pub fn render_with_warnings(
     settings: &ProxierSettings,
     form: Form,
 ) -> Result<Rendered> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let text = render_snapshot(&snap, &resolved, form)?;
     Ok(Rendered::new(text, snap))
 }

@@ -155,10 +155,13 @@ pub fn resolve(
     cluster: &Cluster,
     settings: &ProxierSettings,
 ) -> Result<(ProxierSettings, ProxySnapshot)> {
-    let mut resolved = settings.resolve(cluster)?;
+    let (mut resolved, strict_snapshot) = settings.resolve_with_strict_snapshot(cluster)?;
     // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
     resolved.nftables.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let snap = match strict_snapshot {
+        Some(snap) => snap,
+        None => ProxySnapshot::build(cluster, resolved.ip_family)?,
+    };
     Ok((resolved, snap))
 }
 
