@@ -1,6 +1,7 @@
 //! `svccore.Cluster`: loaded Kubernetes objects, and what svccore computes from them.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -165,7 +166,34 @@ fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
         }
         l.finish()
     }))?;
-    Ok(PyCluster(cluster, TracerCache::default(), origin))
+    Ok(PyCluster(
+        cluster,
+        TracerCache::default(),
+        origin,
+        ProxyWarnings::default(),
+    ))
+}
+
+/// How much of a rendered text [`text_or_write`] hands to `out.write` at a time.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// A rendered text as `str`; or, given a binary file `out`, written to it in UTF-8 (returning
+/// `None`): in `bytes` of 1 MiB, so that a text of tens of megabytes is never a Python object
+/// nor encoded (two copies, each into memory the process touches for the first time). Like
+/// `shutil.copyfileobj`, each piece is written with one `write` call (a buffered file writes
+/// all of it).
+fn text_or_write(
+    py: Python<'_>,
+    text: &str,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyAny>> {
+    let Some(out) = out else {
+        return Ok(PyString::new(py, text).into_any().unbind());
+    };
+    for piece in text.as_bytes().chunks(WRITE_CHUNK) {
+        out.call_method1("write", (PyBytes::new(py, piece),))?;
+    }
+    Ok(py.None())
 }
 
 /// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
@@ -193,7 +221,33 @@ pub struct PyCluster(
     pub(crate) TracerCache,
     /// What it was loaded from (for pickling).
     pub(crate) Origin,
+    /// The proxy snapshot's warnings of each family, once a render built the snapshot.
+    pub(crate) ProxyWarnings,
 );
+
+/// The warnings of the proxy snapshot of each family (kube-proxy's tolerances), kept from the
+/// first render or `proxy_warnings` call that built it. A cluster never changes, so they are
+/// the same every time; the `svccore` commands print them after rendering and so build the
+/// snapshot once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ProxyWarnings(Arc<[OnceLock<Vec<Issue>>; 2]>);
+
+impl ProxyWarnings {
+    fn get(&self, family: IpFamily) -> Option<&[Issue]> {
+        self.0[family as usize].get().map(Vec::as_slice)
+    }
+
+    fn set(&self, family: IpFamily, warnings: Vec<Issue>) {
+        // Set already by another call: the same warnings.
+        let _ = self.0[family as usize].set(warnings);
+    }
+
+    /// Keeps the warnings of a render and returns its text.
+    fn keep(&self, rendered: svccore::render::Rendered) -> String {
+        self.set(rendered.family, rendered.warnings);
+        rendered.text
+    }
+}
 
 #[pymethods]
 impl PyCluster {
@@ -378,7 +432,12 @@ impl PyCluster {
                 node_port_range,
                 inputs: [input].into(),
             };
-            Ok(PyCluster(cluster, TracerCache::default(), origin))
+            Ok(PyCluster(
+                cluster,
+                TracerCache::default(),
+                origin,
+                ProxyWarnings::default(),
+            ))
         })
     }
 
@@ -565,7 +624,8 @@ impl PyCluster {
 
     /// kube-proxy's tolerances when it reads this cluster for one IP family (sloppy IPs
     /// accepted, values trimmed, objects skipped), as issues. The ``svccore`` commands print
-    /// them on stderr.
+    /// them on stderr. They are computed once per family: after a render of the family (any
+    /// mode) they are at hand.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -580,8 +640,13 @@ impl PyCluster {
     fn proxy_warnings(&self, py: Python<'_>, family: &str) -> PyResult<Vec<PyIssue>> {
         guard(|| {
             let fam = crate::proxy::family(Some(family))?.unwrap_or(IpFamily::IPv4);
+            if let Some(w) = self.3.get(fam) {
+                return Ok(w.iter().map(PyIssue::from).collect());
+            }
             let w = core(py.detach(|| snapshot_warnings(&self.0, fam)))?;
-            Ok(w.iter().map(PyIssue::from).collect())
+            let issues = w.iter().map(PyIssue::from).collect();
+            self.3.set(fam, w);
+            Ok(issues)
         })
     }
 
@@ -605,6 +670,9 @@ impl PyCluster {
     /// unless ``allow_unknown_node=True`` (see :meth:`node_notes`). ``strict=True`` refuses what
     /// kube-proxy tolerates and :meth:`proxy_warnings` lists (``ValidationError``, every path);
     /// both keywords work the same in every render method, :meth:`trace` and :meth:`audit`.
+    /// ``out`` (every render method takes it): a binary file (``sys.stdout.buffer``, a file
+    /// opened with ``"wb"``) the text is written to in UTF-8 instead of being returned (the
+    /// method then returns ``None``); a large text then never becomes a Python ``str``.
     ///
     /// ``mode="userspace"`` renders kube-proxy's userspace mode instead (Kubernetes 1.25 and
     /// earlier): the portal rules that send service traffic to the proxy's own ports, in the
@@ -626,7 +694,7 @@ impl PyCluster {
     /// ...     proxier_settings={'nodeIPs': ['192.168.0.10']}, proxy_port_range='36000-36099')
     /// >>> [l for l in portals.splitlines() if l.startswith('-A KUBE-PORTALS-CONTAINER')]
     /// ['-A KUBE-PORTALS-CONTAINER -m comment --comment "shop/web" -p tcp -m tcp --dport 80 -d 10.96.0.10/32 -j REDIRECT --to-ports 36000']
-    #[pyo3(signature = (*, node = None, form = "restore", mode = "iptables", config = None, proxier_settings = None, family = None, **flags))]
+    #[pyo3(signature = (*, node = None, form = "restore", mode = "iptables", config = None, proxier_settings = None, family = None, out = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn render_iptables(
         &self,
@@ -637,8 +705,9 @@ impl PyCluster {
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         family: Option<&str>,
+        out: Option<&Bound<'_, PyAny>>,
         flags: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Py<PyAny>> {
         guard(|| {
             use svccore::render::iptables::Form;
             use svccore::render::{iptables_text, IPTABLES_MODES};
@@ -650,7 +719,8 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &IPTABLES_MODES))?;
             let f = settings_flags("render_iptables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            core(py.detach(|| iptables_text(mode, &self.0, &s, form)))
+            let rendered = core(py.detach(|| iptables_text(mode, &self.0, &s, form)))?;
+            text_or_write(py, &self.3.keep(rendered), out)
         })
     }
 
@@ -774,6 +844,7 @@ impl PyCluster {
     /// ``family``. The nftables proxier has no localhost NodePorts, nfacct counters,
     /// ``--random-fully`` choice (it always masquerades ``fully-random``), conntrack liberal
     /// mode or large-cluster mode, so those keywords of :meth:`render_iptables` are not taken.
+    /// ``out`` writes the text to a binary file instead, as in :meth:`render_iptables`.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -785,7 +856,7 @@ impl PyCluster {
     /// >>> table = c.render_nftables(node='node-a', service_cidrs=['10.96.0.0/16'])
     /// >>> [l for l in table.splitlines() if 'shop/web' in l or 'unallocated' in l]
     /// ['add rule ip kube-proxy cluster-ips-check ip daddr { 10.96.0.0/16 } drop comment "Drop traffic to unallocated ClusterIPs"', 'add element ip kube-proxy no-endpoint-services { 10.96.0.10 . tcp . 80 comment "shop/web" : goto reject-chain }']
-    #[pyo3(signature = (*, node = None, form = "dump", config = None, proxier_settings = None, family = None, **flags))]
+    #[pyo3(signature = (*, node = None, form = "dump", config = None, proxier_settings = None, family = None, out = None, **flags))]
     #[allow(clippy::too_many_arguments)]
     fn render_nftables(
         &self,
@@ -795,10 +866,11 @@ impl PyCluster {
         config: Option<PyRef<'_, PyProxyConfig>>,
         proxier_settings: Option<&Bound<'_, PyAny>>,
         family: Option<&str>,
+        out: Option<&Bound<'_, PyAny>>,
         flags: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Py<PyAny>> {
         guard(|| {
-            use svccore::render::nftables::{parse_form, render};
+            use svccore::render::nftables::{parse_form, render_with_warnings};
             let form = core(parse_form(form))?;
             let f = settings_flags("render_nftables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(
@@ -808,7 +880,8 @@ impl PyCluster {
                 proxier_settings,
                 &f,
             )?;
-            core(py.detach(|| render(&self.0, &s, form)))
+            let rendered = core(py.detach(|| render_with_warnings(&self.0, &s, form)))?;
+            text_or_write(py, &self.3.keep(rendered), out)
         })
     }
 
@@ -863,6 +936,7 @@ impl PyCluster {
     /// ``ipvs_scheduler``, ``nodeport_addresses``, ``masquerade_all``, ``masquerade_bit`` and
     /// ``cluster_cidr`` override it (an iptables-only flag raises ``InvalidArgumentError``).
     /// ``node=None`` uses its ``hostnameOverride``.
+    /// ``out`` writes the text to a binary file instead, as in :meth:`render_iptables`.
     ///
     /// >>> import svccore
     /// >>> c = svccore.Cluster.from_yaml('''
@@ -873,7 +947,8 @@ impl PyCluster {
     /// ... ''')
     /// >>> print(c.render_ipvs(node='node-a', form='save', ipvs_scheduler='wrr'), end='')
     /// -A -t 10.96.0.10:80 -s wrr
-    #[pyo3(signature = (*, node = None, form = "list", config = None, family = "IPv4", **flags))]
+    #[pyo3(signature = (*, node = None, form = "list", config = None, family = "IPv4", out = None, **flags))]
+    #[allow(clippy::too_many_arguments)]
     fn render_ipvs(
         &self,
         py: Python<'_>,
@@ -881,14 +956,16 @@ impl PyCluster {
         form: &str,
         config: Option<PyRef<'_, PyProxyConfig>>,
         family: &str,
+        out: Option<&Bound<'_, PyAny>>,
         flags: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<String> {
+    ) -> PyResult<Py<PyAny>> {
         guard(|| {
-            use svccore::render::ipvs::{parse_form, render};
+            use svccore::render::ipvs::{parse_form, render_with_warnings};
             let form = core(parse_form(form))?;
             let f = settings_flags("render_ipvs", flags, node, fam(Some(family))?)?;
             let s = proxier_settings_of(&self.0, ProxyMode::Ipvs, config.as_deref(), None, &f)?;
-            core(py.detach(|| render(&self.0, &s, form)))
+            let rendered = core(py.detach(|| render_with_warnings(&self.0, &s, form)))?;
+            text_or_write(py, &self.3.keep(rendered), out)
         })
     }
 

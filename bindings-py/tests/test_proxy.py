@@ -3,7 +3,9 @@ what it does with a packet."""
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -289,6 +291,58 @@ def test_proxy_warnings_report_kube_proxy_tolerances() -> None:
         c.proxy_warnings("v4")
 
 
+def test_proxy_warnings_after_a_render_are_those_of_its_family() -> None:
+    path = CASES / "lb-source-ranges" / "cluster.json"
+    fresh = svccore.Cluster.from_files(path)
+    expected = {f: [str(w) for w in fresh.proxy_warnings(f)] for f in ("IPv4", "IPv6")}
+    assert expected["IPv4"] and expected["IPv4"] != expected["IPv6"]
+    renders: dict[str, Callable[[svccore.Cluster, str], object]] = {
+        "iptables": lambda c, f: c.render_iptables(node="n", family=f, allow_unknown_node=True),
+        "nftables": lambda c, f: c.render_nftables(node="n", family=f, allow_unknown_node=True),
+        "ipvs": lambda c, f: c.render_ipvs(node="n", family=f, allow_unknown_node=True),
+    }
+    for mode, render in renders.items():
+        c = svccore.Cluster.from_files(path)
+        render(c, "IPv6")
+        got = {f: [str(w) for w in c.proxy_warnings(f)] for f in ("IPv6", "IPv4")}
+        assert got == expected, mode
+
+
+def test_render_methods_write_the_same_text_to_a_binary_file() -> None:
+    # 10,000 services without endpoints: the iptables text is over 1 MiB, written in pieces.
+    items: list[dict[str, object]] = []
+    for i in range(10000):
+        meta = {"name": f"s{i}", "namespace": "big"}
+        ip = f"10.96.{i // 250}.{i % 250 + 1}"
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": meta,
+                "spec": {"clusterIP": ip, "ports": [{"port": 80}]},
+            }
+        )
+    cluster = svccore.Cluster.from_json(
+        json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+    )
+    renders: dict[str, Callable[..., object]] = {
+        "iptables": cluster.render_iptables,
+        "nftables": cluster.render_nftables,
+        "ipvs": cluster.render_ipvs,
+    }
+    sizes = {}
+    for mode, render in renders.items():
+        text = render(node="n")
+        assert isinstance(text, str)
+        out = io.BytesIO()
+        assert render(node="n", out=out) is None
+        assert out.getvalue() == text.encode(), mode
+        sizes[mode] = len(text)
+    assert sizes["iptables"] > 1 << 20
+    with pytest.raises(AttributeError):
+        cluster.render_iptables(node="n", out=object())  # type: ignore[call-overload]
+
+
 def test_node_is_the_host_and_other_node_enters_from_the_network(shop: svccore.Cluster) -> None:
     kw = {"node": "node-a", "src": "192.168.0.11", "dst": "192.168.0.10:30080"}
     host = shop.trace(source="node", **kw)  # type: ignore[arg-type]
@@ -304,7 +358,7 @@ def test_flags_are_one_keyword_set_checked_by_the_core(shop: svccore.Cluster) ->
     with pytest.raises(
         TypeError, match="render_iptables\\(\\) got an unexpected keyword argument 'colour'"
     ):
-        shop.render_iptables(colour=True)  # type: ignore[call-arg]
+        shop.render_iptables(colour=True)  # type: ignore[call-overload]
     with pytest.raises(
         svccore.InvalidArgumentError, match='random_fully applies to mode "iptables"'
     ):
@@ -312,7 +366,7 @@ def test_flags_are_one_keyword_set_checked_by_the_core(shop: svccore.Cluster) ->
     with pytest.raises(svccore.InvalidArgumentError, match='ipvs_scheduler applies to mode "ipvs"'):
         shop.audit(shop.render_iptables(form="save"), node="node-a", ipvs_scheduler="rr")
     with pytest.raises(svccore.InvalidArgumentError, match="expected a boolean"):
-        shop.render_iptables(masquerade_all="yes")  # type: ignore[arg-type]
+        shop.render_iptables(masquerade_all="yes")  # type: ignore[call-overload]
     # None is "not given", for any mode.
     assert shop.render_ipvs(node="node-a", random_fully=None) == shop.render_ipvs(node="node-a")
 

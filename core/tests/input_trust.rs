@@ -139,6 +139,7 @@ subsets: [{addresses: [{ip: 10.244.1.6}], ports: [{port: 5432}]}]
 
 use svccore::model::IpFamily;
 use svccore::proxier::config::{ProxierSettings, ProxyMode, SettingsFlags};
+use svccore::render::iptables;
 use svccore::snapshot::ProxySnapshot;
 use svccore::Error;
 
@@ -219,6 +220,50 @@ fn the_node_port_range_the_cluster_was_loaded_with_counts() {
 }
 
 #[test]
+fn every_render_gives_the_warnings_of_the_snapshot_it_rendered_and_the_same_text() {
+    use svccore::render::{ipvs, nftables, userspace};
+    let c = cluster(TOLERATED);
+    for family in [IpFamily::IPv4, IpFamily::IPv6] {
+        // Four warnings for IPv4 (see above).
+        let expected = ProxySnapshot::build(&c, family).unwrap().warnings;
+        let mut s = ProxierSettings::from_cluster(&c, "node-a", family).unwrap();
+        s.checks.allow_unknown_node = true;
+        // Userspace mode needs the node's IP (no Node object here) and a bind address of the
+        // family.
+        let (ip, any) = match family {
+            IpFamily::IPv4 => ("192.168.0.10", "0.0.0.0"),
+            IpFamily::IPv6 => ("fd00::10", "::"),
+        };
+        s.node.ips = vec![ip.parse().unwrap()];
+        s.userspace.bind_address = any.parse().unwrap();
+        let form = iptables::Form::Save;
+        let rendered = [
+            (
+                svccore::render::iptables_text(ProxyMode::Iptables, &c, &s, form).unwrap(),
+                iptables::render(&c, &s, form).unwrap(),
+            ),
+            (
+                userspace::render_with_warnings(&c, &s, form).unwrap(),
+                userspace::render(&c, &s, form).unwrap(),
+            ),
+            (
+                nftables::render_with_warnings(&c, &s, nftables::Form::Dump).unwrap(),
+                nftables::render(&c, &s, nftables::Form::Dump).unwrap(),
+            ),
+            (
+                ipvs::render_with_warnings(&c, &s, ipvs::Form::Save).unwrap(),
+                ipvs::render(&c, &s, ipvs::Form::Save).unwrap(),
+            ),
+        ];
+        for (r, text) in rendered {
+            assert_eq!(r.family, family);
+            assert_eq!(r.warnings, expected);
+            assert_eq!(r.text, text);
+        }
+    }
+}
+
+#[test]
 fn of_two_objects_with_one_name_the_snapshot_keeps_the_last_and_says_so() {
     let text = r#"
 apiVersion: v1
@@ -292,7 +337,18 @@ fn strict_refuses_what_rendering_tolerates_with_every_path() {
     }
     let clean = cluster("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}\n");
     let s = settings(&clean, flags).unwrap();
-    svccore::render::iptables::render(&clean, &s, Default::default()).unwrap();
+    // Rendered from the snapshot the strict check built: the same text as without the check.
+    let lenient = settings(&clean, SettingsFlags::default()).unwrap();
+    for form in [iptables::Form::Restore, iptables::Form::Save] {
+        let strict = iptables::render(&clean, &s, form).unwrap();
+        assert_eq!(strict, iptables::render(&clean, &lenient, form).unwrap());
+    }
+    use svccore::render::nftables;
+    let strict = nftables::render(&clean, &s, nftables::Form::Dump).unwrap();
+    assert_eq!(
+        strict,
+        nftables::render(&clean, &lenient, nftables::Form::Dump).unwrap()
+    );
 }
 
 // ------------------------------------------------------------------------------- node names

@@ -4,7 +4,7 @@
 import os
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any, TypedDict, final
+from typing import Any, Protocol, TypedDict, final, overload
 
 from typing_extensions import Unpack
 
@@ -74,6 +74,11 @@ class _ProxierFlags(TypedDict, total=False):
     bind_address: str | None
     strict: bool | None
     allow_unknown_node: bool | None
+
+class _BinaryWriter(Protocol):
+    """A binary file, such as ``sys.stdout.buffer``: what ``out`` of the render methods takes."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 class SvcCoreError(ValueError):
     """Base class of every svccore error."""
@@ -308,6 +313,7 @@ class Cluster:
         allow_unknown_node: bool = False,
     ) -> SimulationReport: ...
     def proxy_warnings(self, family: str = "IPv4") -> list[Issue]: ...
+    @overload
     def render_iptables(
         self,
         *,
@@ -317,8 +323,22 @@ class Cluster:
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         family: str | None = None,
+        out: None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    @overload
+    def render_iptables(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "restore",
+        mode: str = "iptables",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        out: _BinaryWriter,
+        **flags: Unpack[_ProxierFlags],
+    ) -> None: ...
     def assumed_defaults(
         self,
         *,
@@ -347,6 +367,7 @@ class Cluster:
         family: str | None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> list[str]: ...
+    @overload
     def render_nftables(
         self,
         *,
@@ -355,14 +376,28 @@ class Cluster:
         config: ProxyConfig | None = None,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         family: str | None = None,
+        out: None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    @overload
+    def render_nftables(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "dump",
+        config: ProxyConfig | None = None,
+        proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
+        family: str | None = None,
+        out: _BinaryWriter,
+        **flags: Unpack[_ProxierFlags],
+    ) -> None: ...
     def nftables_service_cidrs(
         self,
         *,
         proxier_settings: ProxierSettings | dict[str, Any] | str | os.PathLike[str] | None = None,
         service_cidrs: Sequence[str] | None = None,
     ) -> tuple[str, list[str], str]: ...
+    @overload
     def render_ipvs(
         self,
         *,
@@ -370,8 +405,20 @@ class Cluster:
         form: str = "list",
         config: ProxyConfig | None = None,
         family: str = "IPv4",
+        out: None = None,
         **flags: Unpack[_ProxierFlags],
     ) -> str: ...
+    @overload
+    def render_ipvs(
+        self,
+        *,
+        node: str | None = None,
+        form: str = "list",
+        config: ProxyConfig | None = None,
+        family: str = "IPv4",
+        out: _BinaryWriter,
+        **flags: Unpack[_ProxierFlags],
+    ) -> None: ...
     def trace(
         self,
         *,

@@ -25,8 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import svccore
 
@@ -69,9 +68,9 @@ class InputError(Exception):
     """An input that cannot be used as text (not UTF-8, an empty directory): exit code 1."""
 
 
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: ``svccore NAME ...``.
+class Command(NamedTuple):
+    """One subcommand: ``svccore NAME ...`` (a named tuple: importing ``dataclasses`` would
+    cost every run a few milliseconds).
 
     >>> cmd = Command("hello", "say hello", "Says hello.", "  svccore hello",
     ...               lambda p: None, lambda a: 0)
@@ -213,6 +212,24 @@ def load_cluster(args: argparse.Namespace) -> svccore.Cluster:
     return svccore.Cluster.from_sources(
         read_sources(args.filename), node_port_range=args.service_node_port_range
     )
+
+
+def write_output(render: Callable[..., object], **kwargs: Any) -> None:
+    """Calls a render method of ``svccore.Cluster`` with ``kwargs`` so that it writes its text
+    on standard output itself (``out=sys.stdout.buffer``), after what was written as text: a
+    text of tens of megabytes is then neither made a ``str`` nor encoded again.
+
+    >>> def render(*, out=None):  # as Cluster.render_iptables
+    ...     return "ok\\n" if out is None else out.write(b"ok\\n")
+    >>> write_output(render)
+    ok
+    """
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stand-in for stdout that takes only str
+        sys.stdout.write(str(render(**kwargs)))
+        return
+    sys.stdout.flush()
+    render(out=buffer, **kwargs)
 
 
 def _print_json(value: Any) -> None:
@@ -916,12 +933,16 @@ def _run_render_iptables(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     settings = iptables_settings(args)
     mode = args.iptables_mode
-    text = cluster.render_iptables(
-        node=args.node, form=args.form, mode=mode, family=args.family, **settings
+    write_output(
+        cluster.render_iptables,
+        node=args.node,
+        form=args.form,
+        mode=mode,
+        family=args.family,
+        **settings,
     )
     _warn_proxy(cluster, args.family or _settings_family(settings))
     note_node(cluster, mode, args.node, family=args.family, **settings)
-    sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -947,14 +968,15 @@ def _render_nftables_arguments(p: argparse.ArgumentParser) -> None:
 def _run_render_nftables(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
     settings = nftables_settings(args)
-    text = cluster.render_nftables(node=args.node, form=args.form, family=args.family, **settings)
+    write_output(
+        cluster.render_nftables, node=args.node, form=args.form, family=args.family, **settings
+    )
     _warn_proxy(cluster, args.family or _settings_family(settings))
     note_node(cluster, "nftables", args.node, family=args.family, **settings)
     _source, _cidrs, message = cluster.nftables_service_cidrs(
         proxier_settings=settings["proxier_settings"], service_cidrs=settings["service_cidrs"]
     )
     _Stderr.say(f"{PROG}: {message}")
-    sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -980,7 +1002,8 @@ def _render_ipvs_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_render_ipvs(args: argparse.Namespace) -> int:
     cluster = load_cluster(args)
-    text = cluster.render_ipvs(
+    write_output(
+        cluster.render_ipvs,
         node=args.node,
         form=args.form,
         config=load_config(args),
@@ -996,7 +1019,6 @@ def _run_render_ipvs(args: argparse.Namespace) -> int:
         family=args.family,
         **proxier_flags(args),
     )
-    sys.stdout.write(text)
     return EXIT_OK
 
 

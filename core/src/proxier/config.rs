@@ -719,6 +719,30 @@ impl ProxierSettings {
     /// (unless [`InputChecks::allow_unknown_node`]). With [`InputChecks::strict`], the proxy
     /// snapshot's warnings are an [`Error::Validation`].
     pub fn resolve(&self, cluster: &Cluster) -> Result<ProxierSettings> {
+        Ok(self.resolve_with_strict_snapshot(cluster)?.0)
+    }
+
+    /// [`resolve`](Self::resolve), and the proxy snapshot of the settings' family, which a
+    /// renderer goes on with: built once, for the strict check when there is one, else after
+    /// the settings are resolved (errors come in the order of [`resolve`](Self::resolve) then
+    /// [`ProxySnapshot::build`]).
+    pub fn resolve_and_snapshot(
+        &self,
+        cluster: &Cluster,
+    ) -> Result<(ProxierSettings, ProxySnapshot)> {
+        let (s, snap) = self.resolve_with_strict_snapshot(cluster)?;
+        let snap = match snap {
+            Some(snap) => snap,
+            None => ProxySnapshot::build(cluster, s.ip_family)?,
+        };
+        Ok((s, snap))
+    }
+
+    /// The resolved settings and, with [`InputChecks::strict`], the snapshot the check built.
+    pub(crate) fn resolve_with_strict_snapshot(
+        &self,
+        cluster: &Cluster,
+    ) -> Result<(ProxierSettings, Option<ProxySnapshot>)> {
         let mut s = self.clone();
         if s.node_source == NodeSource::Default && s.node.name.is_empty() {
             if let Some(first) = cluster.nodes.first() {
@@ -727,11 +751,13 @@ impl ProxierSettings {
             }
         }
         require_known_node(cluster, &s.node.name, s.checks.allow_unknown_node)?;
+        let mut strict_snapshot = None;
         if s.checks.strict {
-            let warnings = ProxySnapshot::build(cluster, s.ip_family)?.warnings;
-            if !warnings.is_empty() {
-                return Err(Error::Validation(warnings));
+            let snap = ProxySnapshot::build(cluster, s.ip_family)?;
+            if !snap.warnings.is_empty() {
+                return Err(Error::Validation(snap.warnings));
             }
+            strict_snapshot = Some(snap);
         }
         let facts = NodeFacts::from_cluster(cluster, &s.node.name, s.ip_family);
         if s.node.ips.is_empty() {
@@ -763,7 +789,7 @@ impl ProxierSettings {
                 }
             }
         }
-        Ok(s)
+        Ok((s, strict_snapshot))
     }
 
     /// Refuses a snapshot of the other family ([`Error::InvalidArgument`]).

@@ -13,23 +13,51 @@ pub mod ipvs;
 pub mod nftables;
 pub mod userspace;
 
+use crate::model::IpFamily;
 use crate::proxier::config::{ProxierSettings, ProxyMode};
+use crate::snapshot::ProxySnapshot;
+use crate::Issue;
+
+/// A rendered text with the load warnings of the proxy snapshot it was rendered from
+/// ([`ProxySnapshot::warnings`]: kube-proxy's tolerances for `family`). A command that prints
+/// both gets them from one snapshot build (building it is a large part of a render).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// The text.
+    pub text: String,
+    /// The family of the snapshot: the settings' family once resolved.
+    pub family: IpFamily,
+    /// The snapshot's warnings, as [`ProxySnapshot::build`] gives them for `family`.
+    pub warnings: Vec<Issue>,
+}
+
+impl Rendered {
+    /// `text` rendered from `snap`, with the snapshot's warnings.
+    pub fn new(text: String, snap: ProxySnapshot) -> Rendered {
+        Rendered {
+            text,
+            family: snap.family,
+            warnings: snap.warnings,
+        }
+    }
+}
 
 /// The modes whose rules are iptables text ([`iptables_text`]).
 pub const IPTABLES_MODES: [ProxyMode; 2] = [ProxyMode::Iptables, ProxyMode::Userspace];
 
 /// The iptables rules kube-proxy's `mode` writes (a mode of [`IPTABLES_MODES`]) for `cluster`
 /// on the settings' node, in `form`: [`iptables::render`] or [`userspace::render`]. The one
-/// entry point `render iptables --mode` of the bindings calls.
+/// entry point `render iptables --mode` of the bindings calls; the snapshot's warnings come
+/// with the text ([`Rendered`]).
 pub fn iptables_text(
     mode: ProxyMode,
     cluster: &crate::Cluster,
     settings: &ProxierSettings,
     form: iptables::Form,
-) -> crate::Result<String> {
+) -> crate::Result<Rendered> {
     match mode {
-        ProxyMode::Iptables => iptables::render(cluster, settings, form),
-        ProxyMode::Userspace => userspace::render(cluster, settings, form),
+        ProxyMode::Iptables => iptables::render_with_warnings(cluster, settings, form),
+        ProxyMode::Userspace => userspace::render_with_warnings(cluster, settings, form),
         other => Err(crate::Error::InvalidArgument(format!(
             "mode {:?} does not write iptables rules this way: expected \"iptables\" or \"userspace\"",
             other.as_str()

@@ -131,6 +131,7 @@ use crate::netfilter::{save_text, Dump, DumpBuilder, RestoreSink, SaveStyle};
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::write_order;
 use crate::proxier::userspace::{allocate, host_ip};
+use crate::render::Rendered;
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
 
@@ -494,9 +495,18 @@ pub fn portal_dump(proxy: &Proxy) -> Result<Dump> {
 /// Renders a cluster's userspace-mode rules for the node and family named in `settings`
 /// (resolved against the cluster's Node object as the iptables renderer does).
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
-    render_snapshot(&snap, &resolved, form)
+    Ok(render_with_warnings(cluster, settings, form)?.text)
+}
+
+/// [`render`], with the warnings of the snapshot the text was rendered from.
+pub fn render_with_warnings(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    form: Form,
+) -> Result<Rendered> {
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
+    let text = render_snapshot(&snap, &resolved, form)?;
+    Ok(Rendered::new(text, snap))
 }
 
 /// Renders a snapshot with settings used as given.

@@ -43,6 +43,7 @@ use crate::netfilter::{
     save_text, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink, SaveStyle,
 };
 use crate::proxier::plan::{write_order, PortPlan};
+use crate::render::Rendered;
 use crate::snapshot::{ProxySnapshot, ServicePortView};
 use crate::{Cluster, Result};
 
@@ -74,9 +75,18 @@ impl Form {
 /// node IPs and interface addresses from the cluster's Node object ([`ProxierSettings::resolve`])
 /// and renders `form` with the default [`SaveStyle`].
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
-    render_snapshot(&snap, &resolved, &resolved.node.context(), form)
+    Ok(render_with_warnings(cluster, settings, form)?.text)
+}
+
+/// [`render`], with the warnings of the snapshot the text was rendered from.
+pub fn render_with_warnings(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    form: Form,
+) -> Result<Rendered> {
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
+    let text = render_snapshot(&snap, &resolved, &resolved.node.context(), form)?;
+    Ok(Rendered::new(text, snap))
 }
 
 /// Renders a snapshot with settings used as given (no defaults taken from a Node object).

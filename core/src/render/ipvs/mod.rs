@@ -60,6 +60,7 @@ use crate::model::Protocol;
 use crate::proxier::config::ProxierSettings;
 #[cfg(doc)]
 use crate::proxier::config::{InsertionOrder, IpvsConfig};
+use crate::render::Rendered;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Error, Result};
 
@@ -126,8 +127,27 @@ impl Form {
 /// assert_eq!(render(&cluster, &s, Form::Save).unwrap(), "-A -t 10.96.0.10:80 -s rr\n");
 /// ```
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
+    Ok(render_with_warnings(cluster, settings, form)?.text)
+}
+
+/// [`render`], with the warnings of the snapshot the text was rendered from.
+pub fn render_with_warnings(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    form: Form,
+) -> Result<Rendered> {
     let snap = ProxySnapshot::build(cluster, settings.ip_family)?;
-    let node = IpvsNode::build(&snap, settings, None)?;
+    let text = render_snapshot(&snap, settings, form)?;
+    Ok(Rendered::new(text, snap))
+}
+
+/// Renders `form` of a snapshot with settings used as given.
+pub fn render_snapshot(
+    snap: &ProxySnapshot,
+    settings: &ProxierSettings,
+    form: Form,
+) -> Result<String> {
+    let node = IpvsNode::build(snap, settings, None)?;
     let list = |format| {
         render_list(
             &node,

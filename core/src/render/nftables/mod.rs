@@ -55,6 +55,7 @@ use crate::model::IpFamily;
 use crate::proxier::config::ProxierSettings;
 use crate::proxier::plan::NodePlan;
 use crate::proxier::service_cidrs::choose_service_cidrs;
+use crate::render::Rendered;
 use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
@@ -128,7 +129,18 @@ impl Table {
 /// CIDRs from the cluster's ServiceCIDR objects when it has any ([`choose_service_cidrs`]),
 /// builds the snapshot and the node's plan, and writes `form`.
 pub fn render(cluster: &Cluster, settings: &ProxierSettings, form: Form) -> Result<String> {
-    Ok(table(cluster, settings)?.into_text(form))
+    Ok(render_with_warnings(cluster, settings, form)?.text)
+}
+
+/// [`render`], with the warnings of the snapshot the table was built from.
+pub fn render_with_warnings(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    form: Form,
+) -> Result<Rendered> {
+    let (resolved, snap) = resolve(cluster, settings)?;
+    let table = table_for_snapshot(&snap, &resolved, &resolved.node.context())?;
+    Ok(Rendered::new(table.into_text(form), snap))
 }
 
 /// The [`Table`] of a cluster for the node and family named in `settings` (see [`render`]).
@@ -143,10 +155,13 @@ pub fn resolve(
     cluster: &Cluster,
     settings: &ProxierSettings,
 ) -> Result<(ProxierSettings, ProxySnapshot)> {
-    let mut resolved = settings.resolve(cluster)?;
+    let (mut resolved, strict_snapshot) = settings.resolve_with_strict_snapshot(cluster)?;
     // The cluster's ServiceCIDR objects, if any, replace the settings' serviceCIDRs.
     resolved.nftables.service_cidrs = choose_service_cidrs(cluster, &resolved)?.cidrs;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let snap = match strict_snapshot {
+        Some(snap) => snap,
+        None => ProxySnapshot::build(cluster, resolved.ip_family)?,
+    };
     Ok((resolved, snap))
 }
 
