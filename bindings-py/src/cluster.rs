@@ -174,14 +174,11 @@ fn load_origin(py: Python<'_>, origin: Origin) -> PyResult<PyCluster> {
     ))
 }
 
-/// How much of a rendered text [`text_or_write`] hands to `out.write` at a time.
-const WRITE_CHUNK: usize = 1 << 20;
-
 /// A rendered text as `str`; or, given a binary file `out`, written to it in UTF-8 (returning
-/// `None`): in `bytes` of 1 MiB, so that a text of tens of megabytes is never a Python object
-/// nor encoded (two copies, each into memory the process touches for the first time). Like
-/// `shutil.copyfileobj`, each piece is written with one `write` call (a buffered file writes
-/// all of it).
+/// `None`): in `bytes` of about 1 MiB ([`svccore::netfilter::write_in_pieces`]), so that a text
+/// of tens of megabytes is never a Python object nor encoded (two copies, each into memory the
+/// process touches for the first time). Like `shutil.copyfileobj`, each piece is written with
+/// one `write` call (a buffered file writes all of it).
 fn text_or_write(
     py: Python<'_>,
     text: &str,
@@ -190,10 +187,36 @@ fn text_or_write(
     let Some(out) = out else {
         return Ok(PyString::new(py, text).into_any().unbind());
     };
-    for piece in text.as_bytes().chunks(WRITE_CHUNK) {
-        out.call_method1("write", (PyBytes::new(py, piece),))?;
+    let mut failed = Ok(());
+    svccore::netfilter::write_in_pieces(text, &mut |piece| {
+        if failed.is_ok() {
+            failed = out
+                .call_method1("write", (PyBytes::new(py, piece.as_bytes()),))
+                .map(drop);
+        }
+    });
+    failed.map(|()| py.None())
+}
+
+/// A writer for the core's pieces of text that calls `out.write` with each as `bytes`, taking
+/// the GIL for the call (the render runs without it); after a failed write it writes nothing
+/// more and keeps the error.
+struct PyWriter {
+    out: Py<PyAny>,
+    failed: PyResult<()>,
+}
+
+impl PyWriter {
+    fn write(&mut self, piece: &str) {
+        if self.failed.is_ok() {
+            self.failed = Python::attach(|py| {
+                self.out
+                    .bind(py)
+                    .call_method1("write", (PyBytes::new(py, piece.as_bytes()),))
+                    .map(drop)
+            });
+        }
     }
-    Ok(py.None())
 }
 
 /// Kubernetes objects loaded into one cluster: Services, EndpointSlices, Endpoints, Pods,
@@ -710,7 +733,7 @@ impl PyCluster {
     ) -> PyResult<Py<PyAny>> {
         guard(|| {
             use svccore::render::iptables::Form;
-            use svccore::render::{iptables_text, IPTABLES_MODES};
+            use svccore::render::{iptables_text, iptables_write, IPTABLES_MODES};
             let form = Form::parse(form).ok_or_else(|| {
                 bad(format!(
                     "unknown iptables form {form:?}: expected restore, save or jumps"
@@ -719,8 +742,22 @@ impl PyCluster {
             let mode = core(ProxyMode::parse_among(mode, &IPTABLES_MODES))?;
             let f = settings_flags("render_iptables", flags, node, fam(family)?)?;
             let s = proxier_settings_of(&self.0, mode, config.as_deref(), proxier_settings, &f)?;
-            let rendered = core(py.detach(|| iptables_text(mode, &self.0, &s, form)))?;
-            text_or_write(py, &self.3.keep(rendered), out)
+            let Some(out) = out else {
+                let rendered = core(py.detach(|| iptables_text(mode, &self.0, &s, form)))?;
+                return text_or_write(py, &self.3.keep(rendered), None);
+            };
+            // The restore payload goes to `out` as it is made, never held whole.
+            let mut w = PyWriter {
+                out: out.clone().unbind(),
+                failed: Ok(()),
+            };
+            let written =
+                core(py.detach(|| {
+                    iptables_write(mode, &self.0, &s, form, &mut |piece| w.write(piece))
+                }))?;
+            w.failed?;
+            self.3.set(written.family, written.warnings);
+            Ok(py.None())
         })
     }
 

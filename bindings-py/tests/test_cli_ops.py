@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import svccore
 from conftest import REPO
 
 STUDY = str(REPO / "examples" / "nginx-study.yaml")
@@ -388,3 +389,80 @@ def test_audit_says_which_defaults_it_assumed(tmp_path: Path) -> None:
         "value": "false",
         "meaning": "only traffic that needs it is masqueraded",
     }
+
+
+def _big_cluster(tmp_path: Path, services: int = 3000, per_service: int = 4) -> str:
+    """A cluster whose iptables rules are several MiB (the command writes them in pieces)."""
+    items: list[dict[str, object]] = [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "node-a"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]},
+        }
+    ]
+    for i in range(services):
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"s{i}", "namespace": "ns"},
+                "spec": {
+                    "clusterIP": f"10.96.{i // 250}.{i % 250 + 1}",
+                    "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+                },
+            }
+        )
+        eps = [
+            {"addresses": [f"10.244.{a // 250}.{a % 250 + 1}"], "nodeName": "node-a"}
+            for a in range(i * per_service, (i + 1) * per_service)
+        ]
+        items.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "addressType": "IPv4",
+                "metadata": {
+                    "name": f"s{i}-x",
+                    "namespace": "ns",
+                    "labels": {"kubernetes.io/service-name": f"s{i}"},
+                },
+                "ports": [{"name": "http", "port": 8080}],
+                "endpoints": eps,
+            }
+        )
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    return str(path)
+
+
+@pytest.mark.parametrize("form", ["restore", "save"])
+def test_render_writes_the_rendered_text_whole(tmp_path: Path, form: str) -> None:
+    big = _big_cluster(tmp_path)
+    args = ["render", "iptables", "-f", big, "--node", "node-a", "--form", form, "-q"]
+    p = subprocess.run(
+        [sys.executable, "-m", "svccore", *args],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    want = svccore.Cluster.from_files([big]).render_iptables(node="node-a", form=form)
+    assert len(want) > 3 << 20
+    assert p.stdout.decode() == want
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    big = _big_cluster(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "svccore", "render", "iptables", "-f", big, "--node", "node-a"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(100).startswith(b"*filter\n")
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert code == 1
+    assert "Traceback" not in err and "Exception ignored" not in err, err

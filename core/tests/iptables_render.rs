@@ -233,3 +233,72 @@ fn save_form_is_sorted_and_reserialised() {
     };
     assert!(render_snapshot(&snap, &v6, &NodeContext::named("node-a"), Form::Save).is_err());
 }
+
+/// `n` ClusterIP Services of `eps` endpoints each (one EndpointSlice each) and their Node, as
+/// `kubectl get -o json` lists them.
+fn cluster_json(n: usize, eps: usize) -> String {
+    let mut items = vec![
+        r#"{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"},
+        "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.10"}]}}"#
+            .to_owned(),
+    ];
+    for i in 0..n {
+        items.push(format!(
+            r#"{{"apiVersion": "v1", "kind": "Service", "metadata": {{"name": "s{i}", "namespace": "ns"}},
+              "spec": {{"clusterIP": "10.96.{}.{}", "ports": [{{"name": "http", "port": 80, "targetPort": 8080}}]}}}}"#,
+            i / 250,
+            i % 250 + 1
+        ));
+        let endpoints: Vec<String> = (0..eps)
+            .map(|k| {
+                let a = i * eps + k;
+                format!(
+                    r#"{{"addresses": ["10.244.{}.{}"], "nodeName": "node-{}", "conditions": {{"ready": true}}}}"#,
+                    a / 250,
+                    a % 250 + 1,
+                    if k % 2 == 0 { "a" } else { "b" }
+                )
+            })
+            .collect();
+        items.push(format!(
+            r#"{{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+              "metadata": {{"name": "s{i}-x", "namespace": "ns", "labels": {{"kubernetes.io/service-name": "s{i}"}}}},
+              "ports": [{{"name": "http", "port": 8080}}], "endpoints": [{}]}}"#,
+            endpoints.join(", ")
+        ));
+    }
+    format!(
+        r#"{{"apiVersion": "v1", "kind": "List", "items": [{}]}}"#,
+        items.join(",\n")
+    )
+}
+
+/// What a command writes to a file in pieces as the rules are made is, joined, the text a
+/// render returns, with the same warnings; pieces end at line ends and stay near their size.
+#[test]
+fn written_pieces_join_to_the_rendered_text() {
+    use svccore::netfilter::CHUNK;
+    use svccore::render::{iptables_text, iptables_write, IPTABLES_MODES};
+    let c = svccore::load::load_strs([(None, cluster_json(2_000, 6).as_str())]).unwrap();
+    let s = ProxierSettings::new(IpFamily::IPv4, "node-a");
+    let mut largest = 0;
+    for mode in IPTABLES_MODES {
+        for form in [Form::Restore, Form::Save, Form::Jumps] {
+            let whole = iptables_text(mode, &c, &s, form).unwrap();
+            let mut pieces: Vec<String> = Vec::new();
+            let written =
+                iptables_write(mode, &c, &s, form, &mut |p| pieces.push(p.to_owned())).unwrap();
+            assert!(pieces.concat() == whole.text, "{mode:?} {form:?}");
+            assert_eq!(
+                (written.family, &written.warnings),
+                (whole.family, &whole.warnings)
+            );
+            for p in &pieces[..pieces.len() - 1] {
+                assert!(p.ends_with('\n') && p.len() >= CHUNK - 4096 && p.len() < CHUNK + 4096);
+            }
+            largest = largest.max(whole.text.len());
+        }
+    }
+    // The restore payload spans several pieces.
+    assert!(largest > 3 * CHUNK, "{largest}");
+}

@@ -1,8 +1,6 @@
 """``python -m svccore``: the ``svccore`` command."""
 
-import sys
-
-from svccore.cli import main
+from svccore.cli import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, NoReturn
 
 import svccore
 
@@ -1447,7 +1447,7 @@ def _report(e: svccore.SvcCoreError) -> None:
     print(f"{PROG}: error: {e}", file=sys.stderr)
 
 
-def kubectl_plugin() -> int:
+def kubectl_plugin() -> NoReturn:
     """The ``kubectl-svccore`` entry point: ``kubectl svccore ...`` runs the command, with
     ``kubectl svccore`` in its usage lines. Reads what ``kubectl get -o json`` prints, like
     ``svccore`` itself; it does not talk to the API server.
@@ -1455,7 +1455,34 @@ def kubectl_plugin() -> int:
     >>> build_parser("kubectl svccore").format_usage()
     'usage: kubectl svccore [-h] [--version] COMMAND ...\\n'
     """
-    return main(prog="kubectl svccore")
+    leave(main(prog="kubectl svccore"))
+
+
+def command() -> NoReturn:
+    """The ``svccore`` entry point (and ``python -m svccore``): :func:`main`, then :func:`leave`."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """Ends the process with ``code`` once standard output and error are flushed, without the
+    interpreter's teardown, as mypy's ``--fast-exit`` does: freeing a loaded cluster of 10,000
+    Services object by object takes longer than the rest of a small command's exit. Nothing the
+    command opens is left unwritten (it writes only to standard output and error). A reader that
+    went away before the last flush (``svccore ... | head``) ends it quietly with 1, as in
+    :func:`main`.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = EXIT_INVALID
+    except OSError as e:
+        print(f"{PROG}: error: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        code = EXIT_INVALID
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

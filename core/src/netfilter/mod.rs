@@ -48,7 +48,7 @@ pub use form::{detect_form, DumpForm};
 pub use parse::split_words;
 pub(crate) use parse::{parse_into, parse_rules_into, words_of};
 pub(crate) use restore::RuleBuilder;
-pub use restore::{DumpBuilder, RestoreSink};
+pub use restore::{write_in_pieces, Chunked, DumpBuilder, RestoreSink, CHUNK};
 pub use rule::{
     probability_threshold, AddrMatch, Match, Opt, RecentAction, Rule, SaveStyle, Target,
 };

@@ -72,6 +72,95 @@ impl RestoreSink for String {
     }
 }
 
+/// The size of the pieces a [`Chunked`] sink hands out: large enough that a writer's per-call
+/// cost vanishes, small enough to stay in cache and never hold a whole payload.
+pub const CHUNK: usize = 1 << 20;
+
+/// The payload as text, handed to a writer in pieces of about [`CHUNK`] bytes (each ends at a
+/// line's end) as it is written, so that it is never held whole. The pieces joined are what
+/// the [`String`] sink writes.
+pub struct Chunked<'w> {
+    buf: String,
+    write: &'w mut dyn FnMut(&str),
+}
+
+impl std::fmt::Debug for Chunked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunked")
+            .field("pending", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'w> Chunked<'w> {
+    /// A sink that hands its text to `write`.
+    pub fn new(write: &'w mut dyn FnMut(&str)) -> Chunked<'w> {
+        Chunked {
+            buf: String::with_capacity(CHUNK + 64 * 1024),
+            write,
+        }
+    }
+
+    fn spill(&mut self) {
+        if self.buf.len() >= CHUNK {
+            (self.write)(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    /// Hands out the rest of the text.
+    pub fn finish(self) {
+        if !self.buf.is_empty() {
+            (self.write)(&self.buf);
+        }
+    }
+}
+
+impl RestoreSink for Chunked<'_> {
+    fn table(&mut self, name: &str) {
+        self.buf.table(name);
+        self.spill();
+    }
+
+    fn chain(&mut self, name: &str) {
+        self.buf.chain(name);
+        self.spill();
+    }
+
+    fn append(&mut self, chain: &str, words: &[&str]) {
+        self.buf.append(chain, words);
+        self.spill();
+    }
+
+    fn insert(&mut self, chain: &str, words: &[&str]) {
+        RestoreSink::insert(&mut self.buf, chain, words);
+        self.spill();
+    }
+
+    fn commit(&mut self) {
+        self.buf.commit();
+        self.spill();
+    }
+}
+
+/// Hands `text` to `write` in pieces of at most [`CHUNK`] bytes, cut at line ends where there
+/// are any (a text not written by a [`Chunked`] sink: the same calls for every render).
+pub fn write_in_pieces(text: &str, write: &mut dyn FnMut(&str)) {
+    let mut rest = text;
+    while rest.len() > CHUNK {
+        let cut = rest[..CHUNK].rfind('\n').map_or(CHUNK, |i| i + 1);
+        // A line longer than a piece: cut at a character boundary.
+        let cut = (cut..=rest.len())
+            .find(|&i| rest.is_char_boundary(i))
+            .unwrap_or(rest.len());
+        write(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() {
+        write(rest);
+    }
+}
+
 /// Reads a payload's words into a [`Dump`], as [`Dump::parse`] would read its text.
 #[derive(Debug, Default)]
 pub struct DumpBuilder {

@@ -21,19 +21,20 @@ use crate::Issue;
 /// A rendered text with the load warnings of the proxy snapshot it was rendered from
 /// ([`ProxySnapshot::warnings`]: kube-proxy's tolerances for `family`). A command that prints
 /// both gets them from one snapshot build (building it is a large part of a render).
+/// `T` is `()` when the text went to a writer instead ([`iptables_write`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rendered {
+pub struct Rendered<T = String> {
     /// The text.
-    pub text: String,
+    pub text: T,
     /// The family of the snapshot: the settings' family once resolved.
     pub family: IpFamily,
     /// The snapshot's warnings, as [`ProxySnapshot::build`] gives them for `family`.
     pub warnings: Vec<Issue>,
 }
 
-impl Rendered {
+impl<T> Rendered<T> {
     /// `text` rendered from `snap`, with the snapshot's warnings.
-    pub fn new(text: String, snap: ProxySnapshot) -> Rendered {
+    pub fn new(text: T, snap: ProxySnapshot) -> Rendered<T> {
         Rendered {
             text,
             family: snap.family,
@@ -58,9 +59,39 @@ pub fn iptables_text(
     match mode {
         ProxyMode::Iptables => iptables::render_with_warnings(cluster, settings, form),
         ProxyMode::Userspace => userspace::render_with_warnings(cluster, settings, form),
-        other => Err(crate::Error::InvalidArgument(format!(
-            "mode {:?} does not write iptables rules this way: expected \"iptables\" or \"userspace\"",
-            other.as_str()
-        ))),
+        other => Err(not_iptables(other)),
     }
+}
+
+/// [`iptables_text`], the text handed to `write` in pieces (of about
+/// [`CHUNK`](crate::netfilter::CHUNK) bytes) instead of returned; the iptables mode's
+/// restore payload is handed out as it is made ([`iptables::render_to`]), so that a command
+/// writing it to a file never holds it whole.
+pub fn iptables_write(
+    mode: ProxyMode,
+    cluster: &crate::Cluster,
+    settings: &ProxierSettings,
+    form: iptables::Form,
+    write: &mut dyn FnMut(&str),
+) -> crate::Result<Rendered<()>> {
+    match mode {
+        ProxyMode::Iptables => iptables::render_to(cluster, settings, form, write),
+        ProxyMode::Userspace => {
+            let r = userspace::render_with_warnings(cluster, settings, form)?;
+            crate::netfilter::write_in_pieces(&r.text, write);
+            Ok(Rendered {
+                text: (),
+                family: r.family,
+                warnings: r.warnings,
+            })
+        }
+        other => Err(not_iptables(other)),
+    }
+}
+
+fn not_iptables(mode: ProxyMode) -> crate::Error {
+    crate::Error::InvalidArgument(format!(
+        "mode {:?} does not write iptables rules this way: expected \"iptables\" or \"userspace\"",
+        mode.as_str()
+    ))
 }

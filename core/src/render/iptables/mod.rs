@@ -40,7 +40,8 @@ pub use sort::sort_like_kube_proxy_tests;
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::netfilter::{
-    save_text, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink, SaveStyle,
+    save_text, write_in_pieces, Chunked, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink,
+    SaveStyle,
 };
 use crate::proxier::plan::{write_order, PortPlan};
 use crate::render::Rendered;
@@ -87,6 +88,28 @@ pub fn render_with_warnings(
     let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let text = render_snapshot(&snap, &resolved, &resolved.node.context(), form)?;
     Ok(Rendered::new(text, snap))
+}
+
+/// [`render_with_warnings`], the text handed to `write` in pieces as it is made instead of
+/// returned: a restore payload is never held whole ([`Chunked`]); the other forms are written
+/// first and handed out in pieces. The pieces joined are [`render`]'s text.
+pub fn render_to(
+    cluster: &Cluster,
+    settings: &ProxierSettings,
+    form: Form,
+    write: &mut dyn FnMut(&str),
+) -> Result<Rendered<()>> {
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
+    let node = resolved.node.context();
+    if form == Form::Restore {
+        let node = settings_node(&snap, &resolved, &node)?;
+        let mut sink = Chunked::new(write);
+        write_restore(&snap.ports, &resolved, &node, &mut sink);
+        sink.finish();
+    } else {
+        write_in_pieces(&render_snapshot(&snap, &resolved, &node, form)?, write);
+    }
+    Ok(Rendered::new((), snap))
 }
 
 /// Renders a snapshot with settings used as given (no defaults taken from a Node object).
