@@ -194,10 +194,13 @@ bench-rust: ## criterion benchmarks: selection; loading; iptables, IPVS and nfta
 	cargo bench -p svccore-benches
 	cargo bench -p svccore-benches --features mimalloc --bench trace --bench load
 
-bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests; loading against json.loads
+bench-python: install ## Python API: Balancer.pick, pick_many, Cluster.from_manifests; loading and the whole command against json.load
 	$(VPY) benches/python/bench_python.py
 	cargo run --release -q -p svccore-benches --example gen_cluster -- 10000 10 > target/bench-10k-x10.json
-	$(VPY) benches/python/bench_load.py target/bench-10k-x10.json
+	cargo run --release -q -p svccore-benches --example gen_cluster -- 10000 10 yaml > target/bench-10k-x10.yaml
+	$(VPY) -c 'import sys; sys.path.insert(0, "benches/python"); from generated import cluster_json; print(cluster_json(10000, nodes=3))' > target/lean-10k.json
+	$(VPY) benches/python/bench_load.py target/bench-10k-x10.json target/lean-10k.json target/bench-10k-x10.yaml
+	$(VPY) benches/python/bench_cli.py target/lean-10k.json target/bench-10k-x10.json --node node-1
 
 fmt: setup-venv ## Format Rust and Python sources
 	cargo fmt --all
