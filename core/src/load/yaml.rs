@@ -221,79 +221,156 @@ impl<'de> Reader<'de> {
         Ok(())
     }
 
-    /// A plain scalar from the cursor to the end of the line or a comment; `None` if `: `
-    /// ends it (it is a key). Trailing spaces are not part of it.
-    fn plain(&mut self) -> R<Option<&'de str>> {
+    /// After a line break at `i` inside a scalar: the position of the next line's first
+    /// character and the number of empty lines skipped, when that line is indented more than
+    /// `parent` (the scalar goes on there); `None` otherwise. Lines of spaces only stop the
+    /// reader (how they fold depends on where they are).
+    fn continuation(&self, i: usize, parent: usize) -> R<Option<(usize, usize)>> {
+        let mut line = i + 1;
+        let mut empty = 0;
+        loop {
+            if line >= self.s.len() {
+                return Ok(None);
+            }
+            let mut j = line;
+            while self.at(j) == b' ' && j < self.s.len() {
+                j += 1;
+            }
+            if self.at(j) != b'\n' {
+                return Ok((j - line > parent).then_some((j, empty)));
+            }
+            if j > line || j >= self.s.len() {
+                return Err(Outside);
+            }
+            empty += 1;
+            line = j + 1;
+        }
+    }
+
+    /// Appends what a folded line break turns into: a space, or a newline per empty line.
+    fn fold(out: &mut String, empty: usize) {
+        if empty == 0 {
+            out.push(' ');
+        }
+        for _ in 0..empty {
+            out.push('\n');
+        }
+    }
+
+    /// A plain scalar from the cursor to the end of its line or a comment, and on the lines
+    /// indented more than `parent` that continue it (folded: a line break is a space, empty
+    /// lines are newlines); `None` if `: ` ends its first line (it is a key). Trailing spaces
+    /// are not part of it.
+    fn plain(&mut self, parent: usize) -> R<Option<Cow<'de, str>>> {
         let start = self.pos;
-        let mut i = start;
-        let mut end = start;
-        loop {
-            match self.at(i) {
-                b'\n' => break,
-                b':' if matches!(self.at(i + 1), b' ' | b'\n') => return Ok(None),
-                b'#' if self.s[i - 1] == b' ' => break,
-                b' ' => {}
-                _ => end = i + 1,
-            }
-            i += 1;
-        }
-        self.pos = i;
-        Ok(Some(&self.text[start..end]))
-    }
-
-    /// A quoted scalar on one line, the cursor on its opening quote; the cursor is left after
-    /// the closing one.
-    fn quoted(&mut self) -> R<Cow<'de, str>> {
-        if self.s[self.pos] == b'\'' {
-            self.single_quoted()
-        } else {
-            self.double_quoted()
-        }
-    }
-
-    fn single_quoted(&mut self) -> R<Cow<'de, str>> {
-        let start = self.pos + 1;
-        let mut i = start;
         let mut owned: Option<String> = None;
-        let mut run = start;
+        let mut line_start = start;
         loop {
-            match self.at(i) {
-                b'\n' => return Err(Outside),
-                b'\'' if self.at(i + 1) == b'\'' => {
-                    let o = owned.get_or_insert_with(String::new);
-                    o.push_str(&self.text[run..=i]);
-                    i += 2;
-                    run = i;
+            let mut i = line_start;
+            let mut end = line_start;
+            let mut comment = false;
+            loop {
+                match self.at(i) {
+                    b'\n' => break,
+                    b':' if matches!(self.at(i + 1), b' ' | b'\n') => {
+                        if owned.is_none() {
+                            return Ok(None);
+                        }
+                        // `: ` on a continuation line: libyaml's error.
+                        return Err(Outside);
+                    }
+                    b'#' if self.s[i - 1] == b' ' => {
+                        comment = true;
+                        break;
+                    }
+                    b' ' => {}
+                    _ => end = i + 1,
                 }
-                b'\'' => break,
-                _ => i += 1,
+                i += 1;
             }
+            let piece = &self.text[line_start..end];
+            self.pos = i;
+            let next = if comment {
+                None
+            } else {
+                self.continuation(i, parent)?
+            };
+            match next {
+                // A comment line ends the scalar.
+                Some((j, _)) if self.s[j] == b'#' => {}
+                Some((j, empty)) => {
+                    if !starts_plain(self.s[j], self.at(j + 1)) || self.s[j] == b'-' {
+                        return Err(Outside);
+                    }
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(piece);
+                    Self::fold(o, empty);
+                    line_start = j;
+                    continue;
+                }
+                None => {}
+            }
+            return Ok(Some(match owned {
+                None => Cow::Borrowed(piece),
+                Some(mut o) => {
+                    o.push_str(piece);
+                    Cow::Owned(o)
+                }
+            }));
         }
-        self.pos = i + 1;
-        Ok(match owned {
-            None => Cow::Borrowed(&self.text[start..i]),
-            Some(mut o) => {
-                o.push_str(&self.text[run..i]);
-                Cow::Owned(o)
-            }
-        })
     }
 
-    fn double_quoted(&mut self) -> R<Cow<'de, str>> {
+    /// A quoted scalar, the cursor on its opening quote; the cursor is left after the closing
+    /// one. With `parent` (a value's key or entry column) it may go on over lines indented
+    /// more than that; without (a key), it is on one line.
+    fn quoted(&mut self, parent: Option<usize>) -> R<Cow<'de, str>> {
+        let double = self.s[self.pos] == b'"';
+        let quote = self.s[self.pos];
         let start = self.pos + 1;
         let mut i = start;
         let mut owned: Option<String> = None;
         let mut run = start;
         loop {
             match self.at(i) {
-                b'\n' => return Err(Outside),
-                b'"' => break,
-                b'\\' => {
+                b'\n' => {
+                    // A folded line break; spaces before it would be dropped: left to libyaml.
+                    let parent = parent.ok_or(Outside)?;
+                    if self.s[i - 1] == b' ' {
+                        return Err(Outside);
+                    }
+                    let (j, empty) = self.continuation(i, parent)?.ok_or(Outside)?;
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(&self.text[run..i]);
+                    Self::fold(o, empty);
+                    i = j;
+                    run = j;
+                }
+                b'\\' if double && self.at(i + 1) == b'\n' => {
+                    // An escaped line break: nothing, and the next line's indentation neither.
+                    let parent = parent.ok_or(Outside)?;
+                    let (j, empty) = self.continuation(i + 1, parent)?.ok_or(Outside)?;
+                    if empty > 0 {
+                        return Err(Outside);
+                    }
+                    owned
+                        .get_or_insert_with(String::new)
+                        .push_str(&self.text[run..i]);
+                    i = j;
+                    run = j;
+                }
+                b'\\' if double => {
                     let o = owned.get_or_insert_with(String::new);
                     o.push_str(&self.text[run..i]);
                     i = self.escape(i + 1, o)?;
                     run = i;
                 }
+                b'\'' if !double && self.at(i + 1) == b'\'' => {
+                    let o = owned.get_or_insert_with(String::new);
+                    o.push_str(&self.text[run..=i]);
+                    i += 2;
+                    run = i;
+                }
+                b if b == quote => break,
                 _ => i += 1,
             }
         }
@@ -440,7 +517,7 @@ struct Node<'r, 'de> {
 
 /// A scalar value as read, before resolution.
 enum Scalar<'de> {
-    Plain(&'de str),
+    Plain(Cow<'de, str>),
     Quoted(Cow<'de, str>),
 }
 
@@ -465,13 +542,16 @@ impl<'de> Node<'_, 'de> {
         match s {
             Scalar::Quoted(Cow::Borrowed(s)) => v.visit_borrowed_str(s),
             Scalar::Quoted(Cow::Owned(s)) => v.visit_string(s),
-            Scalar::Plain(s) => match resolve(s)? {
+            Scalar::Plain(s) => match resolve(&s)? {
                 Plain::Null => v.visit_unit(),
                 Plain::Bool(b) => v.visit_bool(b),
                 Plain::U64(n) => v.visit_u64(n),
                 Plain::I64(n) => v.visit_i64(n),
                 Plain::F64(f) => v.visit_f64(f),
-                Plain::Str => v.visit_borrowed_str(s),
+                Plain::Str => match s {
+                    Cow::Borrowed(s) => v.visit_borrowed_str(s),
+                    Cow::Owned(s) => v.visit_string(s),
+                },
             },
         }
     }
@@ -527,10 +607,13 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
                 }
             }
             b'"' | b'\'' => {
-                let s = r.quoted()?;
+                let s = r.quoted(Some(parent))?;
                 if r.at(r.pos) == b':' {
-                    // `- "key": value`: a mapping in a sequence entry.
-                    if matches!(self.at, At::Entry(_)) && matches!(r.at(r.pos + 1), b' ' | b'\n') {
+                    // `- "key": value`: a mapping in a sequence entry (a key is on one line).
+                    if matches!(self.at, At::Entry(_))
+                        && matches!(r.at(r.pos + 1), b' ' | b'\n')
+                        && !r.s[i..r.pos].contains(&b'\n')
+                    {
                         r.pos = i;
                         return self.inline_map(i, v);
                     }
@@ -539,7 +622,7 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
                 r.end_line()?;
                 Self::visit_scalar(v, Scalar::Quoted(s))
             }
-            b if starts_plain(b, r.at(i + 1)) => match r.plain()? {
+            b if starts_plain(b, r.at(i + 1)) => match r.plain(parent)? {
                 Some(s) => {
                     r.end_line()?;
                     Self::visit_scalar(v, Scalar::Plain(s))
@@ -645,7 +728,7 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
         let key = match r.s[p] {
             b'"' | b'\'' => {
                 r.pos = p;
-                Scalar::Quoted(r.quoted()?)
+                Scalar::Quoted(r.quoted(None)?)
             }
             b if starts_plain(b, r.at(p + 1)) => {
                 let mut i = p;
@@ -661,7 +744,7 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
                     return Err(Outside);
                 }
                 r.pos = i;
-                Scalar::Plain(&r.text[p..i])
+                Scalar::Plain(Cow::Borrowed(&r.text[p..i]))
             }
             _ => return Err(Outside),
         };
@@ -744,8 +827,10 @@ impl<'de> Deserializer<'de> for Key<'de> {
     /// `serde_yaml_ng` gives a scalar read as a string its text, unresolved (`80:` is "80").
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         match self.0 {
-            Scalar::Plain(s) | Scalar::Quoted(Cow::Borrowed(s)) => v.visit_borrowed_str(s),
-            Scalar::Quoted(Cow::Owned(s)) => v.visit_string(s),
+            Scalar::Plain(Cow::Borrowed(s)) | Scalar::Quoted(Cow::Borrowed(s)) => {
+                v.visit_borrowed_str(s)
+            }
+            Scalar::Plain(Cow::Owned(s)) | Scalar::Quoted(Cow::Owned(s)) => v.visit_string(s),
         }
     }
 
@@ -1125,9 +1210,15 @@ metadata:
             "a: >\n  folded\n",
             "a: |+\n  keep\n\n",
             "a: |2\n   two\n",
-            "a: \"two\n  lines\"\n",
-            "a: 'two\n  lines'\n",
-            "a: plain\n  continued\n",
+            // Multi-line scalars where folding has rules of its own, or that libyaml refuses.
+            "a: \"two \n  lines\"\n",
+            "a: \"two\\\n\n  lines\"\n",
+            "a: 'two\n lines\n'\n",
+            "a: 'two\nlines'\n",
+            "a: plain\n  continued: no\n",
+            "- plain\n  - continued\n",
+            "a: plain\n  \n  continued\n",
+            "'two\n lines': 1\n",
             "a:\tb\n",
             "a: b\r\n",
             "%YAML 1.1\n---\na: 1\n",
@@ -1172,11 +1263,58 @@ metadata:
         assert_eq!(v[0]["d"], 1);
         let v = agrees("a: |\n\n  x\n\n    y\n\n\nb: c\n").unwrap();
         assert_eq!(v[0]["a"], "\nx\n\n  y\n");
+        // Long strings as go-yaml (kubectl) wraps them at 80 columns, and empty lines in them.
+        let v = agrees(concat!(
+            "metadata:\n  annotations:\n",
+            "    kubernetes.io/limit-ranger: 'LimitRanger plugin set: cpu request for container\n",
+            "      hostnames'\n",
+            "  name: web\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            v[0]["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+            "LimitRanger plugin set: cpu request for container hostnames"
+        );
+        let v = agrees(concat!(
+            "a: 'LimitRanger plugin set: cpu request for container\n  hostnames'\n",
+            "b: a plain one\n  that goes on\n\n  and on # until here\n",
+            "c: \"escaped \\\n  \\ break\"\n",
+            "d:\n- entry\n  wrapped\n- 1\n  2\n",
+            "e: x\n  # a comment, not more of it\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            v[0]["a"],
+            "LimitRanger plugin set: cpu request for container hostnames"
+        );
+        assert_eq!(v[0]["b"], "a plain one that goes on\nand on");
+        assert_eq!(v[0]["c"], "escaped  break");
+        assert_eq!(v[0]["d"][0], "entry wrapped");
+        assert_eq!(v[0]["d"][1], "1 2");
+        assert_eq!(v[0]["e"], "x");
     }
 
     /// A scalar written in one of YAML's styles; the plain style is written even when the text
     /// would read as something else, which the reader must then see (or stop on).
     fn scalar(s: &str, style: u8, indent: usize) -> String {
+        // Styles 4-6: the first three, wrapped at every other space as go-yaml wraps at 80
+        // columns (the next line indented two more).
+        if (4..7).contains(&(style % 8)) {
+            let one = scalar(s, style % 8 - 4, indent);
+            let pad = format!("\n{}", " ".repeat(indent + 2));
+            let mut spaces = 0;
+            return one
+                .split(' ')
+                .enumerate()
+                .fold(String::new(), |mut out, (k, w)| {
+                    if k > 0 {
+                        spaces += 1;
+                        out.push_str(if spaces % 2 == 1 { &pad } else { " " });
+                    }
+                    out.push_str(w);
+                    out
+                });
+        }
         match style % 4 {
             0 => s.to_owned(),
             1 => format!("'{}'", s.replace('\'', "''")),
