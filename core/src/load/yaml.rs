@@ -4,12 +4,13 @@
 //! It reads a subset of YAML and stops ([`Outside`]) on anything else, for the caller to read
 //! the text again with libyaml (`serde_yaml_ng`), which reads all of YAML and names the line
 //! and column of every error. The subset is what `kubectl` and most hand-written manifests use:
-//! block mappings and sequences (sequences under a key may sit at the key's indentation), plain
-//! scalars on one line, single- and double-quoted scalars on one line, literal block scalars
+//! block mappings and sequences (sequences under a key may sit at the key's indentation), plain,
+//! single- and double-quoted scalars, also over several lines as go-yaml wraps long strings at
+//! 80 columns (folded: a line break is a space, an empty line a newline), literal block scalars
 //! (`|`, `|-`), the empty flow collections `{}` and `[]`, comments, and `---` between
-//! documents. Anything else (anchors, aliases, tags, flow collections with content, folded or
-//! multi-line scalars, tabs, carriage returns, directives, complex keys, `...`) stops it, and
-//! so does every text libyaml would refuse.
+//! documents. Anything else (anchors, aliases, tags, flow collections with content, folded
+//! block scalars, lines of spaces inside scalars, tabs, carriage returns, directives, complex
+//! keys, `...`) stops it, and so does every text libyaml would refuse.
 //!
 //! What it gives the visitor equals what `serde_yaml_ng` gives for the same text: plain scalars
 //! are resolved the way its untagged-scalar rule resolves them (null, bool, integer in decimal,
