@@ -14,7 +14,7 @@ put() { # put TARGET FILE...
     done
 }
 put loader_json tests/conformance/*/*/cluster.json examples/*.json tests/raw-api/*.json
-put loader_yaml examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
+put loader_yaml examples/*.yaml tests/kubectl-yaml/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
 dumps=$(find tests/node-dumps tests/conformance/iptables -type f \
     \( -name '*.txt' -o -name 'expected*' \) 2>/dev/null | head -200)
 put iptables_dump $dumps
@@ -31,10 +31,10 @@ i=0; { echo 'kind: Service'; echo 'spec:'; while [ $i -lt 300 ]; do i=$((i+1)); 
 } >"$y/hostile-alias-bomb.yaml"
 # The readers' differential target reads both formats: the seeds of both loader targets.
 put loader_typed tests/conformance/*/*/cluster.json examples/*.json tests/raw-api/*.json \
-    examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
+    examples/*.yaml tests/kubectl-yaml/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
 cp "$y"/hostile-* "$corpus/loader_typed/"
 # The block-YAML reader against libyaml: every YAML input, hostile texts included.
-put yaml_subset examples/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
+put yaml_subset examples/*.yaml tests/kubectl-yaml/*.yaml core/tests/ipvs_data/*.yaml tests/bad-manifests/*.yaml
 cp "$y"/hostile-* "$corpus/yaml_subset/"
 # loader_typed_mutate's input is a list of edits to valid manifests, not text: random bytes.
 mkdir -p "$corpus/loader_typed_mutate"

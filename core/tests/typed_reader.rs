@@ -25,6 +25,7 @@ fn inputs() -> Vec<(String, String)> {
         root().join("examples"),
         root().join("tests/bad-manifests"),
         root().join("tests/raw-api"),
+        root().join("tests/kubectl-yaml"),
         root().join("tests/conformance"),
         root().join("tests/node-dumps"),
     ];

@@ -1041,11 +1041,14 @@ mod tests {
                 read += 1;
             }
         }
-        // Every example is kubectl-shaped: all of them must be read here, not only agree.
-        for f in files
-            .iter()
-            .filter(|f| f.to_string_lossy().contains("/examples/"))
-        {
+        // The examples and `kubectl get -o yaml`'s own output must all be read here, not only
+        // agree.
+        let kubectl = files.iter().filter(|f| {
+            let f = f.to_string_lossy();
+            f.contains("/examples/") || f.contains("/tests/kubectl-yaml/")
+        });
+        assert!(kubectl.clone().count() > 4);
+        for f in kubectl {
             let text = std::fs::read_to_string(f).unwrap();
             assert!(
                 ours(&text).is_some(),
