@@ -224,28 +224,31 @@ impl<'de> Reader<'de> {
 
     /// After a line break at `i` inside a scalar: the position of the next line's first
     /// character and the number of empty lines skipped, when that line is indented more than
-    /// `parent` (the scalar goes on there); `None` otherwise. Lines of spaces only stop the
-    /// reader (how they fold depends on where they are).
+    /// `parent` (the scalar goes on there); `None` otherwise. Lines of spaces only before a
+    /// continuation stop the reader (how they fold depends on their length).
     fn continuation(&self, i: usize, parent: usize) -> R<Option<(usize, usize)>> {
         let mut line = i + 1;
         let mut empty = 0;
-        loop {
-            if line >= self.s.len() {
-                return Ok(None);
-            }
+        let mut spaces_only = false;
+        while line < self.s.len() {
             let mut j = line;
             while self.at(j) == b' ' && j < self.s.len() {
                 j += 1;
             }
-            if self.at(j) != b'\n' {
-                return Ok((j - line > parent).then_some((j, empty)));
+            if self.at(j) != b'\n' || j >= self.s.len() {
+                if j >= self.s.len() || j - line <= parent {
+                    return Ok(None);
+                }
+                if spaces_only {
+                    return Err(Outside);
+                }
+                return Ok(Some((j, empty)));
             }
-            if j > line || j >= self.s.len() {
-                return Err(Outside);
-            }
+            spaces_only |= j > line;
             empty += 1;
             line = j + 1;
         }
+        Ok(None)
     }
 
     /// Appends what a folded line break turns into: a space, or a newline per empty line.
@@ -1222,6 +1225,7 @@ metadata:
             "a: plain\n  continued: no\n",
             "- plain\n  - continued\n",
             "a: plain\n  \n  continued\n",
+            "a: 'quoted\n  \n  continued'\n",
             "'two\n lines': 1\n",
             "a:\tb\n",
             "a: b\r\n",
@@ -1296,6 +1300,12 @@ metadata:
         assert_eq!(v[0]["d"][0], "entry wrapped");
         assert_eq!(v[0]["d"][1], "1 2");
         assert_eq!(v[0]["e"], "x");
+        // Lines of spaces between a scalar and the next key are blank lines.
+        let v = agrees("a: x\n   \n  \nb: 'y'\n    \nc: z").unwrap();
+        assert_eq!(
+            (&v[0]["a"], &v[0]["b"], &v[0]["c"]),
+            (&"x".into(), &"y".into(), &"z".into())
+        );
     }
 
     /// A scalar written in one of YAML's styles; the plain style is written even when the text
