@@ -208,8 +208,7 @@ pub fn audit_with(
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let node = resolved.node.context();
     audit_snapshot_named(&snap, &resolved, &node, actual, how)
 }

@@ -34,7 +34,6 @@ use crate::proxier::config::ProxierSettings;
 use crate::render::userspace::{
     portal_dump, Proxy, KUBE_NODEPORT_CONTAINER, KUBE_PORTALS_CONTAINER,
 };
-use crate::snapshot::ProxySnapshot;
 use crate::{Cluster, Result};
 
 /// `KUBE-*` chains the kubelet owned next to a userspace kube-proxy.
@@ -60,8 +59,7 @@ pub fn audit(
     actual: &str,
     how: ActualDump<'_>,
 ) -> Result<AuditReport> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let proxy = Proxy::build(&snap, &resolved)?;
     let v6 = resolved.ip_family == crate::model::IpFamily::IPv6;
     let expected = Expected {

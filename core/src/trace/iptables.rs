@@ -157,8 +157,7 @@ pub fn trace_cluster(
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Result<TraceResult> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
     let tracer = Tracer::from_dump(rules, &resolved)?;
     let mut t = tracer.trace(packet)?;

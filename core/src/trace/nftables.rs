@@ -928,14 +928,13 @@ pub fn trace_nftables(
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Result<TraceResult> {
-    let resolved = settings.resolve(cluster)?;
-    let table = crate::render::nftables::table(cluster, settings)?;
+    // One snapshot for the table and the explanation.
+    let (resolved, snap) = crate::render::nftables::resolve(cluster, settings)?;
+    let table =
+        crate::render::nftables::table_for_snapshot(&snap, &resolved, &resolved.node.context())?;
     let tracer = NftTracer::new(&table, &resolved)?;
     let mut t = tracer.trace(packet)?;
-    tracer.explain(
-        &crate::snapshot::ProxySnapshot::build(cluster, resolved.ip_family)?,
-        &mut t,
-    );
+    tracer.explain(&snap, &mut t);
     Ok(t)
 }
 

@@ -69,18 +69,21 @@ impl NodeTracer {
         // (trace_cluster, trace_nftables, trace_ipvs), so the results are the same.
         let (snap, settings, walk) = match mode {
             ProxyMode::Iptables => {
-                let resolved = settings.resolve(cluster)?;
-                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+                let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
                 let rules = restore_dump(&snap, &resolved, &resolved.node.context())?;
                 let tracer = Tracer::from_dump(rules, &resolved)?;
                 tracer.prepare();
                 (snap, resolved, Walk::Iptables(tracer))
             }
             ProxyMode::Nftables => {
-                let resolved = settings.resolve(cluster)?;
-                let table = crate::render::nftables::table(cluster, settings)?;
+                // One snapshot for the table and the explanations.
+                let (resolved, snap) = crate::render::nftables::resolve(cluster, settings)?;
+                let table = crate::render::nftables::table_for_snapshot(
+                    &snap,
+                    &resolved,
+                    &resolved.node.context(),
+                )?;
                 let tracer = NftTracer::new(&table, &resolved)?;
-                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
                 (snap, resolved, Walk::Nftables(tracer))
             }
             ProxyMode::Ipvs => {
@@ -89,8 +92,7 @@ impl NodeTracer {
                 (snap, settings.clone(), Walk::Ipvs(node))
             }
             ProxyMode::Userspace => {
-                let resolved = settings.resolve(cluster)?;
-                let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+                let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
                 let node = UserspaceNode::build(&snap, &resolved)?;
                 (snap, resolved, Walk::Userspace(node))
             }

@@ -62,8 +62,7 @@ pub fn trace_userspace(
     settings: &ProxierSettings,
     packet: &Packet,
 ) -> Result<TraceResult> {
-    let resolved = settings.resolve(cluster)?;
-    let snap = ProxySnapshot::build(cluster, resolved.ip_family)?;
+    let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     UserspaceNode::build(&snap, &resolved)?.trace(&snap, &resolved, packet)
 }
 
