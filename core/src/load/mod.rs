@@ -985,9 +985,5 @@ mod yaml;
 #[cfg(all(fuzzing, feature = "typed-reader"))]
 #[doc(hidden)]
 pub fn block_yaml_values(text: &str) -> Option<Vec<Value>> {
-    yaml::documents(text)
-        .ok()?
-        .into_iter()
-        .map(|d| yaml::read_document(d, std::marker::PhantomData::<Value>).ok())
-        .collect()
+    yaml::values(text)
 }

@@ -150,6 +150,17 @@ pub(super) fn read_document<'de, S: DeserializeSeed<'de>>(doc: &'de str, seed: S
     Ok(v)
 }
 
+/// Every document of a text as a JSON value, `None` outside the subset: for the tests and the
+/// `yaml_subset` fuzz target, which compare it with `serde_yaml_ng`.
+#[cfg(any(test, fuzzing))]
+pub(super) fn values(text: &str) -> Option<Vec<serde_json::Value>> {
+    documents(text)
+        .ok()?
+        .into_iter()
+        .map(|d| read_document(d, std::marker::PhantomData::<serde_json::Value>).ok())
+        .collect()
+}
+
 /// A cursor over one document. Between nodes it stands at the start of a line.
 struct Reader<'de> {
     text: &'de str,
@@ -266,38 +277,21 @@ impl<'de> Reader<'de> {
     /// lines are newlines); `None` if `: ` ends its first line (it is a key). Trailing spaces
     /// are not part of it.
     fn plain(&mut self, parent: usize) -> R<Option<Cow<'de, str>>> {
-        let start = self.pos;
         let mut owned: Option<String> = None;
-        let mut line_start = start;
+        let mut line_start = self.pos;
         loop {
-            let mut i = line_start;
-            let mut end = line_start;
-            let mut comment = false;
-            loop {
-                match self.at(i) {
-                    b'\n' => break,
-                    b':' if matches!(self.at(i + 1), b' ' | b'\n') => {
-                        if owned.is_none() {
-                            return Ok(None);
-                        }
-                        // `: ` on a continuation line: libyaml's error.
-                        return Err(Outside);
-                    }
-                    b'#' if self.s[i - 1] == b' ' => {
-                        comment = true;
-                        break;
-                    }
-                    b' ' => {}
-                    _ => end = i + 1,
-                }
-                i += 1;
+            let (i, end, stop) = self.plain_run(line_start);
+            match stop {
+                Stop::Colon if owned.is_none() => return Ok(None),
+                // `: ` on a continuation line: libyaml's error.
+                Stop::Colon => return Err(Outside),
+                Stop::Comment | Stop::Eol => {}
             }
             let piece = &self.text[line_start..end];
             self.pos = i;
-            let next = if comment {
-                None
-            } else {
-                self.continuation(i, parent)?
+            let next = match stop {
+                Stop::Eol => self.continuation(i, parent)?,
+                _ => None,
             };
             match next {
                 // A comment line ends the scalar.
@@ -321,6 +315,22 @@ impl<'de> Reader<'de> {
                     Cow::Owned(o)
                 }
             }));
+        }
+    }
+
+    /// A plain scalar's run on one line from `from` (which is not a space): where it stops and
+    /// where its text ends (trailing spaces are not part of it).
+    fn plain_run(&self, from: usize) -> (usize, usize, Stop) {
+        let (mut i, mut end) = (from, from);
+        loop {
+            match self.at(i) {
+                b'\n' => return (i, end, Stop::Eol),
+                b':' if matches!(self.at(i + 1), b' ' | b'\n') => return (i, end, Stop::Colon),
+                b'#' if self.s[i - 1] == b' ' => return (i, end, Stop::Comment),
+                b' ' => {}
+                _ => end = i + 1,
+            }
+            i += 1;
         }
     }
 
@@ -502,6 +512,17 @@ impl<'de> Reader<'de> {
     }
 }
 
+/// What ends a plain scalar's run on a line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The end of the line.
+    Eol,
+    /// ` #`: a comment follows.
+    Comment,
+    /// `: ` (or `:` at the end of the line): the run was a key.
+    Colon,
+}
+
 /// Where a node starts.
 #[derive(Clone, Copy)]
 enum At {
@@ -511,6 +532,30 @@ enum At {
     Value(usize),
     /// After `-`; the dash's column.
     Entry(usize),
+}
+
+/// The deserializer methods this reader hands back: `serde_yaml_ng` reads an option, a newtype
+/// struct or an enum by rules of its own (tags, `visit_some`), which the typed reader does not
+/// use.
+macro_rules! leave_to_libyaml {
+    () => {
+        fn deserialize_option<V: Visitor<'de>>(self, _: V) -> R<V::Value> {
+            Err(Outside)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> R<V::Value> {
+            Err(Outside)
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: &'static [&'static str],
+            _: V,
+        ) -> R<V::Value> {
+            Err(Outside)
+        }
+    };
 }
 
 /// A node, as a serde deserializer.
@@ -659,22 +704,7 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
         unit unit_struct seq tuple tuple_struct map struct identifier
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> R<V::Value> {
-        Err(Outside)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> R<V::Value> {
-        Err(Outside)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> R<V::Value> {
-        Err(Outside)
-    }
+    leave_to_libyaml!();
 }
 
 impl<'de> Node<'_, 'de> {
@@ -735,16 +765,9 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
                 Scalar::Quoted(r.quoted(None)?)
             }
             b if starts_plain(b, r.at(p + 1)) => {
-                let mut i = p;
-                loop {
-                    match r.at(i) {
-                        b'\n' => return Err(Outside),
-                        b':' if matches!(r.at(i + 1), b' ' | b'\n') => break,
-                        b'#' if r.s[i - 1] == b' ' => return Err(Outside),
-                        _ => i += 1,
-                    }
-                }
-                if r.s[i - 1] == b' ' {
+                // A key ends at its `: `, with no space before it.
+                let (i, end, stop) = r.plain_run(p);
+                if stop != Stop::Colon || end != i {
                     return Err(Outside);
                 }
                 r.pos = i;
@@ -855,22 +878,7 @@ impl<'de> Deserializer<'de> for Key<'de> {
         unit unit_struct seq tuple tuple_struct map struct
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> R<V::Value> {
-        Err(Outside)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> R<V::Value> {
-        Err(Outside)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> R<V::Value> {
-        Err(Outside)
-    }
+    leave_to_libyaml!();
 }
 
 /// What an untagged plain scalar is.
@@ -991,17 +999,8 @@ mod tests {
     use proptest::prelude::*;
     use serde::Deserialize;
     use serde_json::Value;
-    use std::marker::PhantomData;
 
-    /// What this reader makes of a text, each document as a `serde_json::Value`.
-    fn ours(text: &str) -> Option<Vec<Value>> {
-        let docs = documents(text).ok()?;
-        docs.into_iter()
-            .map(|d| read_document(d, PhantomData::<Value>).ok())
-            .collect()
-    }
-
-    /// What `serde_yaml_ng` (libyaml) makes of it, read as the generic reader reads it.
+    /// What `serde_yaml_ng` (libyaml) makes of a text, read as the generic reader reads it.
     fn libyaml(text: &str) -> Result<Vec<Value>, String> {
         serde_yaml_ng::Deserializer::from_str(text)
             .map(|d| Value::deserialize(d).map_err(|e| e.to_string()))
@@ -1010,7 +1009,7 @@ mod tests {
 
     /// Whenever this reader reads a text, libyaml reads the same values from it.
     fn agrees(text: &str) -> Option<Vec<Value>> {
-        let v = ours(text)?;
+        let v = values(text)?;
         assert_eq!(Ok(&v), libyaml(text).as_ref(), "on\n{text}");
         Some(v)
     }
@@ -1054,7 +1053,7 @@ mod tests {
         for f in kubectl {
             let text = std::fs::read_to_string(f).unwrap();
             assert!(
-                ours(&text).is_some(),
+                values(&text).is_some(),
                 "{} is outside the subset",
                 f.display()
             );
@@ -1182,7 +1181,7 @@ metadata:
             "0.5e-3",
         ] {
             let text = format!("k: {s}\n");
-            let got = ours(&text);
+            let got = values(&text);
             match libyaml(&text) {
                 Ok(want) => {
                     if let Some(got) = got {
@@ -1202,9 +1201,9 @@ metadata:
             "-9223372036854775808",
             "1.2.3",
         ] {
-            assert!(ours(&format!("k: {s}\n")).is_some(), "{s}");
+            assert!(values(&format!("k: {s}\n")).is_some(), "{s}");
         }
-        assert!(ours("k: 18446744073709551616\n").is_none());
+        assert!(values("k: 18446744073709551616\n").is_none());
     }
 
     #[test]
@@ -1249,7 +1248,7 @@ metadata:
             &format!("\"{}\": 1\n", "k".repeat(1100)),
             &format!("{}: 1\n", "k".repeat(1100)),
         ] {
-            assert!(ours(text).is_none(), "{text:?}");
+            assert!(values(text).is_none(), "{text:?}");
         }
     }
 
