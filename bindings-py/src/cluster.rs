@@ -187,26 +187,27 @@ fn text_or_write(
     let Some(out) = out else {
         return Ok(PyString::new(py, text).into_any().unbind());
     };
-    let mut failed = Ok(());
-    svccore::netfilter::write_in_pieces(text, &mut |piece| {
-        if failed.is_ok() {
-            failed = out
-                .call_method1("write", (PyBytes::new(py, piece.as_bytes()),))
-                .map(drop);
-        }
-    });
-    failed.map(|()| py.None())
+    let mut w = PyWriter::new(out);
+    svccore::netfilter::write_in_pieces(text, &mut |piece| w.write(piece));
+    w.failed.map(|()| py.None())
 }
 
 /// A writer for the core's pieces of text that calls `out.write` with each as `bytes`, taking
-/// the GIL for the call (the render runs without it); after a failed write it writes nothing
-/// more and keeps the error.
+/// the GIL for the call when the caller does not hold it (a render runs without it); after a
+/// failed write it writes nothing more and keeps the error.
 struct PyWriter {
     out: Py<PyAny>,
     failed: PyResult<()>,
 }
 
 impl PyWriter {
+    fn new(out: &Bound<'_, PyAny>) -> PyWriter {
+        PyWriter {
+            out: out.clone().unbind(),
+            failed: Ok(()),
+        }
+    }
+
     fn write(&mut self, piece: &str) {
         if self.failed.is_ok() {
             self.failed = Python::attach(|py| {
@@ -747,10 +748,7 @@ impl PyCluster {
                 return text_or_write(py, &self.3.keep(rendered), None);
             };
             // The restore payload goes to `out` as it is made, never held whole.
-            let mut w = PyWriter {
-                out: out.clone().unbind(),
-                failed: Ok(()),
-            };
+            let mut w = PyWriter::new(out);
             let written =
                 core(py.detach(|| {
                     iptables_write(mode, &self.0, &s, form, &mut |piece| w.write(piece))

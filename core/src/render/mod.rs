@@ -32,6 +32,19 @@ pub struct Rendered<T = String> {
     pub warnings: Vec<Issue>,
 }
 
+impl Rendered {
+    /// Hands the text to `write` in pieces ([`write_in_pieces`](crate::netfilter::write_in_pieces)),
+    /// keeping the warnings.
+    pub fn write_to(self, write: &mut dyn FnMut(&str)) -> Rendered<()> {
+        crate::netfilter::write_in_pieces(&self.text, write);
+        Rendered {
+            text: (),
+            family: self.family,
+            warnings: self.warnings,
+        }
+    }
+}
+
 impl<T> Rendered<T> {
     /// `text` rendered from `snap`, with the snapshot's warnings.
     pub fn new(text: T, snap: ProxySnapshot) -> Rendered<T> {
@@ -77,13 +90,7 @@ pub fn iptables_write(
     match mode {
         ProxyMode::Iptables => iptables::render_to(cluster, settings, form, write),
         ProxyMode::Userspace => {
-            let r = userspace::render_with_warnings(cluster, settings, form)?;
-            crate::netfilter::write_in_pieces(&r.text, write);
-            Ok(Rendered {
-                text: (),
-                family: r.family,
-                warnings: r.warnings,
-            })
+            Ok(userspace::render_with_warnings(cluster, settings, form)?.write_to(write))
         }
         other => Err(not_iptables(other)),
     }

@@ -40,8 +40,7 @@ pub use sort::sort_like_kube_proxy_tests;
 use crate::categorize::NodeContext;
 use crate::model::IpFamily;
 use crate::netfilter::{
-    save_text, write_in_pieces, Chunked, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink,
-    SaveStyle,
+    save_text, Chunked, Dump, DumpBuilder, RestoreSink, RuleBuilder, RuleSink, SaveStyle,
 };
 use crate::proxier::plan::{write_order, PortPlan};
 use crate::render::Rendered;
@@ -101,14 +100,14 @@ pub fn render_to(
 ) -> Result<Rendered<()>> {
     let (resolved, snap) = settings.resolve_and_snapshot(cluster)?;
     let node = resolved.node.context();
-    if form == Form::Restore {
-        let node = settings_node(&snap, &resolved, &node)?;
-        let mut sink = Chunked::new(write);
-        write_restore(&snap.ports, &resolved, &node, &mut sink);
-        sink.finish();
-    } else {
-        write_in_pieces(&render_snapshot(&snap, &resolved, &node, form)?, write);
+    if form != Form::Restore {
+        let text = render_snapshot(&snap, &resolved, &node, form)?;
+        return Ok(Rendered::new(text, snap).write_to(write));
     }
+    let node = settings_node(&snap, &resolved, &node)?;
+    let mut sink = Chunked::new(write);
+    write_restore(&snap.ports, &resolved, &node, &mut sink);
+    sink.finish();
     Ok(Rendered::new((), snap))
 }
 
