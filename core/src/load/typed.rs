@@ -81,18 +81,26 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 /// Reads a YAML stream (one or more documents); `None`: read it the generic way.
 ///
 /// Block YAML as `kubectl` prints it is read by [`super::yaml`]; a text outside that subset is
-/// read again through libyaml's events.
+/// read again through libyaml's events. What this reader gives up on there, it would give up on
+/// through libyaml too (the same values): the generic reader reads it at once.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
+    use super::yaml::{documents, read_document, Outside};
     let file: Option<Arc<str>> = file.map(Arc::from);
     let file = file.as_ref();
-    if let Ok(docs) = super::yaml::documents(text) {
+    if let Ok(docs) = documents(text) {
         let mut found = Found::default();
         let single = docs.len() == 1;
-        let read = docs.iter().enumerate().all(|(i, doc)| {
-            super::yaml::read_document(doc, Doc::document(file, single, i, &mut found)).is_ok()
-        });
-        if read {
-            return Some(found);
+        let mut read = Ok(());
+        for (i, doc) in docs.iter().enumerate() {
+            read = read_document(doc, Doc::document(file, single, i, &mut found));
+            if read.is_err() {
+                break;
+            }
+        }
+        match read {
+            Ok(()) => return Some(found),
+            Err(Outside::Refused) => return None,
+            Err(Outside::Subset) => {}
         }
     }
     // Deep flow nesting is refused before libyaml sees it (see `too_deep_flow`).

@@ -1,7 +1,7 @@
 //! A reader for the block YAML that `kubectl get -o yaml` prints, straight from the text into a
 //! serde visitor, without libyaml and without an event buffer.
 //!
-//! It reads a subset of YAML and stops ([`Outside`]) on anything else, for the caller to read
+//! It reads a subset of YAML and stops ([`Outside::Subset`]) on anything else, for the caller to read
 //! the text again with libyaml (`serde_yaml_ng`), which reads all of YAML and names the line
 //! and column of every error. The subset is what `kubectl` and most hand-written manifests use:
 //! block mappings and sequences (sequences under a key may sit at the key's indentation), plain,
@@ -24,13 +24,25 @@ use std::num::ParseIntError;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// The text is not in the subset this reader reads (or is not YAML at all).
-#[derive(Debug)]
-pub(super) struct Outside;
+/// Why the reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outside {
+    /// The text is not in the subset this reader reads (or is not YAML at all): libyaml reads it.
+    Subset,
+    /// The visitor refused what it was given (its error, `serde::de::Error::custom`). Up to
+    /// that point the values are those libyaml would give, so a visitor reading them from
+    /// libyaml refuses too.
+    Refused,
+}
+
+use Outside::Subset;
 
 impl fmt::Display for Outside {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("outside the block YAML subset")
+        f.write_str(match self {
+            Subset => "outside the block YAML subset",
+            Outside::Refused => "refused by the visitor",
+        })
     }
 }
 
@@ -38,7 +50,7 @@ impl std::error::Error for Outside {}
 
 impl de::Error for Outside {
     fn custom<T: fmt::Display>(_: T) -> Self {
-        Outside
+        Outside::Refused
     }
 }
 
@@ -64,20 +76,20 @@ pub(super) fn documents(text: &str) -> R<Vec<&str>> {
         match s.get(line) {
             Some(b'-') if s[line..].starts_with(b"---") => {
                 if !matches!(s.get(line + 3), None | Some(b'\n')) {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 push_document(&mut docs, &text[start..line], marker)?;
                 marker = true;
                 start = (line + 4).min(s.len());
             }
-            Some(b'.') if s[line..].starts_with(b"...") => return Err(Outside),
-            Some(b'%') => return Err(Outside),
+            Some(b'.') if s[line..].starts_with(b"...") => return Err(Subset),
+            Some(b'%') => return Err(Subset),
             _ => {}
         }
     }
     push_document(&mut docs, &text[start..], marker)?;
     if docs.is_empty() {
-        return Err(Outside);
+        return Err(Subset);
     }
     Ok(docs)
 }
@@ -89,7 +101,7 @@ fn push_document<'a>(docs: &mut Vec<&'a str>, doc: &'a str, after_marker: bool) 
     if r.peek()?.is_some() {
         docs.push(doc);
     } else if after_marker {
-        return Err(Outside);
+        return Err(Subset);
     }
     Ok(())
 }
@@ -124,13 +136,13 @@ fn check_characters(text: &str) -> R<()> {
             continue;
         }
         if b < 0x80 {
-            return Err(Outside);
+            return Err(Subset);
         }
-        let c = text[i..].chars().next().ok_or(Outside)?;
+        let c = text[i..].chars().next().ok_or(Subset)?;
         let ok = matches!(c as u32, 0xa0..=0xd7ff | 0xe000..=0xfffd | 0x1_0000..)
             && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
         if !ok {
-            return Err(Outside);
+            return Err(Subset);
         }
         i += c.len_utf8();
     }
@@ -145,7 +157,7 @@ pub(super) fn read_document<'de, S: DeserializeSeed<'de>>(doc: &'de str, seed: S
         at: At::Root,
     })?;
     if r.peek()?.is_some() {
-        return Err(Outside);
+        return Err(Subset);
     }
     Ok(v)
 }
@@ -219,7 +231,7 @@ impl<'de> Reader<'de> {
             b'\n' => {}
             // A comment needs a space before it (`a#b` is a scalar).
             b'#' if i > 0 && self.s[i - 1] == b' ' => i = memchr_newline(self.s, i),
-            _ => return Err(Outside),
+            _ => return Err(Subset),
         }
         self.pos = (i + 1).min(self.s.len());
         Ok(())
@@ -228,7 +240,7 @@ impl<'de> Reader<'de> {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Outside);
+            return Err(Subset);
         }
         Ok(())
     }
@@ -251,7 +263,7 @@ impl<'de> Reader<'de> {
                     return Ok(None);
                 }
                 if spaces_only {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 return Ok(Some((j, empty)));
             }
@@ -284,7 +296,7 @@ impl<'de> Reader<'de> {
             match stop {
                 Stop::Colon if owned.is_none() => return Ok(None),
                 // `: ` on a continuation line: libyaml's error.
-                Stop::Colon => return Err(Outside),
+                Stop::Colon => return Err(Subset),
                 Stop::Comment | Stop::Eol => {}
             }
             let piece = &self.text[line_start..end];
@@ -298,7 +310,7 @@ impl<'de> Reader<'de> {
                 Some((j, _)) if self.s[j] == b'#' => {}
                 Some((j, empty)) => {
                     if !starts_plain(self.s[j], self.at(j + 1)) || self.s[j] == b'-' {
-                        return Err(Outside);
+                        return Err(Subset);
                     }
                     let o = owned.get_or_insert_with(String::new);
                     o.push_str(piece);
@@ -348,11 +360,11 @@ impl<'de> Reader<'de> {
             match self.at(i) {
                 b'\n' => {
                     // A folded line break; spaces before it would be dropped: left to libyaml.
-                    let parent = parent.ok_or(Outside)?;
+                    let parent = parent.ok_or(Subset)?;
                     if self.s[i - 1] == b' ' {
-                        return Err(Outside);
+                        return Err(Subset);
                     }
-                    let (j, empty) = self.continuation(i, parent)?.ok_or(Outside)?;
+                    let (j, empty) = self.continuation(i, parent)?.ok_or(Subset)?;
                     let o = owned.get_or_insert_with(String::new);
                     o.push_str(&self.text[run..i]);
                     Self::fold(o, empty);
@@ -361,10 +373,10 @@ impl<'de> Reader<'de> {
                 }
                 b'\\' if double && self.at(i + 1) == b'\n' => {
                     // An escaped line break: nothing, and the next line's indentation neither.
-                    let parent = parent.ok_or(Outside)?;
-                    let (j, empty) = self.continuation(i + 1, parent)?.ok_or(Outside)?;
+                    let parent = parent.ok_or(Subset)?;
+                    let (j, empty) = self.continuation(i + 1, parent)?.ok_or(Subset)?;
                     if empty > 0 {
-                        return Err(Outside);
+                        return Err(Subset);
                     }
                     owned
                         .get_or_insert_with(String::new)
@@ -425,15 +437,15 @@ impl<'de> Reader<'de> {
                     b'u' => 4,
                     _ => 8,
                 };
-                let hex = self.text.get(i + 1..i + 1 + n).ok_or(Outside)?;
+                let hex = self.text.get(i + 1..i + 1 + n).ok_or(Subset)?;
                 if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
-                let code = u32::from_str_radix(hex, 16).map_err(|_| Outside)?;
-                out.push(char::from_u32(code).ok_or(Outside)?);
+                let code = u32::from_str_radix(hex, 16).map_err(|_| Subset)?;
+                out.push(char::from_u32(code).ok_or(Subset)?);
                 return Ok(i + 1 + n);
             }
-            _ => return Err(Outside),
+            _ => return Err(Subset),
         };
         out.push(c);
         Ok(i + 1)
@@ -447,11 +459,11 @@ impl<'de> Reader<'de> {
                 self.pos += 1;
                 true
             }
-            b'+' => return Err(Outside),
+            b'+' => return Err(Subset),
             _ => false,
         };
         if self.at(self.pos) != b' ' && self.at(self.pos) != b'\n' {
-            return Err(Outside);
+            return Err(Subset);
         }
         self.end_line()?;
         let mut out = String::new();
@@ -467,7 +479,7 @@ impl<'de> Reader<'de> {
             if self.at(i) == b'\n' && i < self.s.len() {
                 if spaces > 0 {
                     // Lines of spaces only: their rules differ by position; libyaml reads them.
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 breaks += 1;
                 self.pos = i + 1;
@@ -475,7 +487,7 @@ impl<'de> Reader<'de> {
             }
             if i >= self.s.len() {
                 if spaces > 0 {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 break;
             }
@@ -485,12 +497,12 @@ impl<'de> Reader<'de> {
             }
             if (n as isize) <= parent {
                 // An empty scalar; its end rules are libyaml's to apply.
-                return Err(Outside);
+                return Err(Subset);
             }
             let end = memchr_newline(self.s, i);
             if end >= self.s.len() {
                 // The last line without a line break.
-                return Err(Outside);
+                return Err(Subset);
             }
             if !out.is_empty() {
                 out.push('\n');
@@ -503,7 +515,7 @@ impl<'de> Reader<'de> {
             self.pos = end + 1;
         }
         if indent.is_none() {
-            return Err(Outside);
+            return Err(Subset);
         }
         if !strip {
             out.push('\n');
@@ -540,11 +552,11 @@ enum At {
 macro_rules! leave_to_libyaml {
     () => {
         fn deserialize_option<V: Visitor<'de>>(self, _: V) -> R<V::Value> {
-            Err(Outside)
+            Err(Subset)
         }
 
         fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> R<V::Value> {
-            Err(Outside)
+            Err(Subset)
         }
 
         fn deserialize_enum<V: Visitor<'de>>(
@@ -553,7 +565,7 @@ macro_rules! leave_to_libyaml {
             _: &'static [&'static str],
             _: V,
         ) -> R<V::Value> {
-            Err(Outside)
+            Err(Subset)
         }
     };
 }
@@ -612,7 +624,7 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
         let parent = match self.at {
             At::Root => {
-                let (indent, p) = self.r.peek()?.ok_or(Outside)?;
+                let (indent, p) = self.r.peek()?.ok_or(Subset)?;
                 return self.collection(indent, p, v);
             }
             At::Value(c) | At::Entry(c) => c,
@@ -645,7 +657,7 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
             b'{' | b'[' => {
                 let close = if r.s[i] == b'{' { b'}' } else { b']' };
                 if r.at(i + 1) != close {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 r.pos = i + 2;
                 r.end_line()?;
@@ -666,7 +678,7 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
                         r.pos = i;
                         return self.inline_map(i, v);
                     }
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 r.end_line()?;
                 Self::visit_scalar(v, Scalar::Quoted(s))
@@ -680,15 +692,15 @@ impl<'de> Deserializer<'de> for Node<'_, 'de> {
                     r.pos = i;
                     self.inline_map(i, v)
                 }
-                None => Err(Outside),
+                None => Err(Subset),
             },
-            _ => Err(Outside),
+            _ => Err(Subset),
         }
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, _: V) -> R<V::Value> {
         // Only keys are read as strings, by [`Key`].
-        Err(Outside)
+        Err(Subset)
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, v: V) -> R<V::Value> {
@@ -756,7 +768,7 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
                 None => return Ok(None),
                 Some((indent, _)) if indent < self.indent => return Ok(None),
                 Some((indent, p)) if indent == self.indent && !r.is_dash(p) => p,
-                Some(_) => return Err(Outside),
+                Some(_) => return Err(Subset),
             }
         };
         let key = match r.s[p] {
@@ -768,15 +780,15 @@ impl<'de> MapAccess<'de> for Map<'_, 'de> {
                 // A key ends at its `: `, with no space before it.
                 let (i, end, stop) = r.plain_run(p);
                 if stop != Stop::Colon || end != i {
-                    return Err(Outside);
+                    return Err(Subset);
                 }
                 r.pos = i;
                 Scalar::Plain(Cow::Borrowed(&r.text[p..i]))
             }
-            _ => return Err(Outside),
+            _ => return Err(Subset),
         };
         if r.at(r.pos) != b':' || !matches!(r.at(r.pos + 1), b' ' | b'\n') || r.pos - p > MAX_KEY {
-            return Err(Outside);
+            return Err(Subset);
         }
         r.pos += 1;
         seed.deserialize(Key(key)).map(Some)
@@ -816,7 +828,7 @@ impl<'de> SeqAccess<'de> for Seq<'_, 'de> {
                 })
                 .map(Some)
             }
-            Some(_) => Err(Outside),
+            Some(_) => Err(Subset),
         }
     }
 }
@@ -830,7 +842,7 @@ impl<'de> MapAccess<'de> for Empty {
         Ok(None)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, _: V) -> R<V::Value> {
-        Err(Outside)
+        Err(Subset)
     }
 }
 
@@ -921,7 +933,7 @@ fn resolve(v: &str) -> R<Plain> {
         return Ok(Plain::I64(n));
     }
     if unsigned(v, u128::from_str_radix).is_some() || negative(v, i128::from_str_radix).is_some() {
-        return Err(Outside);
+        return Err(Subset);
     }
     if !leading_zero_digits(v) {
         if let Some(f) = float(v) {
@@ -1250,6 +1262,24 @@ metadata:
         ] {
             assert!(values(text).is_none(), "{text:?}");
         }
+    }
+
+    /// A value the visitor refuses is told apart from a text the reader leaves to libyaml: the
+    /// typed reader then skips libyaml, whose values the visitor would refuse alike.
+    #[test]
+    fn tells_a_refused_value_from_a_text_outside_the_subset() {
+        type Ports = std::collections::BTreeMap<String, u16>;
+        let doc = documents("a: 80\nb: x\n").unwrap()[0];
+        assert_eq!(
+            read_document(doc, std::marker::PhantomData::<Ports>).unwrap_err(),
+            Outside::Refused
+        );
+        assert!(serde_yaml_ng::from_str::<Ports>(doc).is_err());
+        let doc = documents("a: 80\nb: &x 1\n").unwrap()[0];
+        assert_eq!(
+            read_document(doc, std::marker::PhantomData::<Ports>).unwrap_err(),
+            Subset
+        );
     }
 
     #[test]
