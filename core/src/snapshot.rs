@@ -33,9 +33,9 @@ pub struct EndpointInfo {
     /// `conditions.terminating` (nil = false).
     pub terminating: bool,
     /// The node the endpoint runs on (shared with the loaded endpoint).
-    pub node_name: Option<std::sync::Arc<str>>,
+    pub node_name: Option<crate::model::SharedStr>,
     /// The endpoint's zone (shared with the loaded endpoint).
-    pub zone: Option<std::sync::Arc<str>>,
+    pub zone: Option<crate::model::SharedStr>,
     /// Zone hints (`None` = no hints).
     pub zone_hints: Option<Vec<String>>,
     /// Node hints (`None` = no hints).
@@ -729,7 +729,7 @@ fn endpoints_for(
                     zone: e.zone.clone(),
                     zone_hints: e.hints_zones().map(owned),
                     node_hints: e.hints_nodes().map(owned),
-                    topology: e.topology.clone(),
+                    topology: e.topology().clone(),
                 });
             }
         }

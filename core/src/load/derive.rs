@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -134,14 +133,12 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
             let mut eps = Vec::new();
             for (ready, list) in [(true, &sub.addresses), (false, &sub.not_ready_addresses)] {
                 for a in list.iter().filter(|a| family_of(&a.ip) == fam) {
-                    eps.push(Endpoint {
-                        addresses: Addresses::one(a.ip.as_str()),
-                        ready: Some(ready),
-                        node_name: a.node_name.as_deref().map(Arc::from),
-                        hostname: a.hostname.as_deref().map(Box::from),
-                        target_pod: a.target_pod.as_deref().map(Box::from),
-                        ..Default::default()
-                    });
+                    let mut ep = Endpoint::at(a.ip.as_str());
+                    ep.ready = Some(ready);
+                    ep.node_name = a.node_name.as_deref().map(SharedStr::from);
+                    ep.target_pod = a.target_pod.as_deref().map(Box::from);
+                    ep.set_hostname(a.hostname.as_deref().map(Box::from));
+                    eps.push(ep);
                 }
             }
             if eps.is_empty() {
@@ -219,19 +216,17 @@ fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> 
             if !seen_fam.insert(fam) {
                 continue;
             }
+            let mut ep = Endpoint::at(ip.as_str());
+            ep.ready = Some(ready);
+            ep.serving = Some(serving);
+            ep.terminating = Some(terminating);
+            ep.node_name = pod.node_name.as_deref().map(SharedStr::from);
+            ep.target_pod = Some(pod.meta.name.as_str().into());
+            ep.set_hostname(pod.hostname.as_deref().map(Box::from));
             groups
                 .entry((fam.to_owned(), ports.clone()))
                 .or_default()
-                .push(Endpoint {
-                    addresses: Addresses::one(ip.as_str()),
-                    ready: Some(ready),
-                    serving: Some(serving),
-                    terminating: Some(terminating),
-                    node_name: pod.node_name.as_deref().map(Arc::from),
-                    hostname: pod.hostname.as_deref().map(Box::from),
-                    target_pod: Some(pod.meta.name.as_str().into()),
-                    ..Default::default()
-                });
+                .push(ep);
         }
     }
     groups

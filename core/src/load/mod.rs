@@ -766,19 +766,20 @@ impl Reader<'_> {
             });
         }
         for (p, eo) in self.objs(o, "", "endpoints") {
-            let mut e = Endpoint {
-                addresses: self.strs(eo, &p, "addresses").into_iter().collect(),
-                ..Default::default()
-            };
+            let mut e = Endpoint::at(
+                self.strs(eo, &p, "addresses")
+                    .into_iter()
+                    .collect::<Addresses>(),
+            );
             if let Some(c) = self.obj(eo, &p, "conditions") {
                 let cp = join(&p, "conditions");
                 e.ready = self.bool(c, &cp, "ready");
                 e.serving = self.bool(c, &cp, "serving");
                 e.terminating = self.bool(c, &cp, "terminating");
             }
-            e.node_name = self.str(eo, &p, "nodeName").map(Arc::from);
-            e.zone = self.str(eo, &p, "zone").map(Arc::from);
-            e.hostname = self.str(eo, &p, "hostname").map(Box::from);
+            e.node_name = self.str(eo, &p, "nodeName").map(SharedStr::from);
+            e.zone = self.str(eo, &p, "zone").map(SharedStr::from);
+            e.set_hostname(self.str(eo, &p, "hostname").map(Box::from));
             if let Some(h) = self.obj(eo, &p, "hints") {
                 let hp = join(&p, "hints");
                 let names = |key: &str, this: &mut Self| {
@@ -798,7 +799,7 @@ impl Reader<'_> {
             } else {
                 "topology"
             };
-            e.topology = self.str_map(eo, &p, topo_key).unwrap_or_default();
+            e.set_topology(self.str_map(eo, &p, topo_key).unwrap_or_default());
             if let Some(t) = self.obj(eo, &p, "targetRef") {
                 let tp = join(&p, "targetRef");
                 if self.str(t, &tp, "kind").as_deref() == Some("Pod") {

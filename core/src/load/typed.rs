@@ -15,12 +15,14 @@
 //! reads are checked once the object's `kind` is known (`kubectl` prints `kind` after `items`
 //! and after an EndpointSlice's `endpoints`).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use compact_str::CompactString;
 
 use super::{append_objects, Cluster};
 use crate::fast::FastSet;
@@ -35,26 +37,31 @@ pub(super) struct Found {
     pub objects_of: Cluster,
     /// Objects seen (every kind, skipped ones too; not the lists around them).
     pub objects: usize,
-    /// The node names and zones of the endpoints read so far, each once.
-    shared: FastSet<Arc<str>>,
+}
+
+thread_local! {
+    /// The node names and zones read so far by this thread's current read, each once: every
+    /// endpoint of a node holds the same copy of its name ([`SharedStr`]).
+    static SHARED: RefCell<FastSet<SharedStr>> = RefCell::default();
+}
+
+/// While it lives, this thread's reads share node names and zones; dropping it forgets them.
+struct Sharing;
+
+impl Sharing {
+    fn begin() -> Sharing {
+        SHARED.with_borrow_mut(FastSet::clear);
+        Sharing
+    }
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        SHARED.take();
+    }
 }
 
 impl Found {
-    /// Points each endpoint's node name and zone at the one copy of that string, so that a
-    /// cluster holds each name once rather than once per endpoint.
-    fn share(&mut self, s: &mut EndpointSlice) {
-        for e in s.endpoints.iter_mut() {
-            for name in [&mut e.node_name, &mut e.zone].into_iter().flatten() {
-                match self.shared.get(name) {
-                    Some(first) => *name = first.clone(),
-                    None => {
-                        self.shared.insert(name.clone());
-                    }
-                }
-            }
-        }
-    }
-
     fn append(&mut self, o: &mut Found) {
         append_objects(&mut self.objects_of, &mut o.objects_of);
         self.objects += o.objects;
@@ -63,6 +70,7 @@ impl Found {
 
 /// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
 pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
+    let _sharing = Sharing::begin();
     let file: Option<Arc<str>> = file.map(Arc::from);
     let file = file.as_ref();
     let mut found = Found::default();
@@ -85,6 +93,7 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 /// through libyaml too (the same values): the generic reader reads it at once.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
     use super::yaml::{documents, read_document, Outside};
+    let _sharing = Sharing::begin();
     let file: Option<Arc<str>> = file.map(Arc::from);
     let file = file.as_ref();
     if let Ok(docs) = documents(text) {
@@ -254,11 +263,49 @@ impl Leaf<'_> for Box<str> {
     }
 }
 
-/// A string that repeats across objects (a node name, a zone): [`Found::share`] replaces it
-/// by the first copy read.
-impl Leaf<'_> for Arc<str> {
+/// A string that repeats across objects (a node name, a zone): the first copy read.
+impl Leaf<'_> for SharedStr {
+    fn from_str(s: &str) -> Option<Self> {
+        Some(SHARED.with_borrow_mut(|set| match set.get(s) {
+            Some(first) => first.clone(),
+            None => {
+                let first = SharedStr::from(s);
+                set.insert(first.clone());
+                first
+            }
+        }))
+    }
+}
+
+/// A short string, held in place when it fits (an address).
+impl Leaf<'_> for CompactString {
     fn from_str(s: &str) -> Option<Self> {
         Some(s.into())
+    }
+}
+
+/// An endpoint's `addresses`, read without a list around the one address most have; every
+/// entry a string.
+impl<'de> Leaf<'de> for Addresses {
+    fn from_seq<A: SeqAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
+        let first = match a.next_element::<F<CompactString>>()? {
+            None => return Ok(Some(Addresses::default())),
+            Some(F::Val(first)) => first,
+            Some(_) => return Ok(Vec::<CompactString>::from_seq(a)?.and(None)),
+        };
+        let Some(second) = a.next_element::<F<CompactString>>()? else {
+            return Ok(Some(Addresses::one(first)));
+        };
+        let rest = Vec::<CompactString>::from_seq(a)?;
+        Ok(match (second, rest) {
+            (F::Val(second), Some(rest)) => {
+                let mut all = Vec::with_capacity(2 + rest.len());
+                all.extend([first, second]);
+                all.extend(rest);
+                Some(all.into())
+            }
+            _ => None,
+        })
     }
 }
 
@@ -574,10 +621,10 @@ lenient!(
 });
 
 lenient!(Endpoint, EndpointKey {
-    addresses: Vec<Box<str>> = "addresses",
+    addresses: Addresses = "addresses",
     conditions: Conditions = "conditions",
-    node_name: Arc<str> = "nodeName",
-    zone: Arc<str> = "zone",
+    node_name: SharedStr = "nodeName",
+    zone: SharedStr = "zone",
     hostname: Box<str> = "hostname",
     hints: Hints = "hints",
     deprecated_topology: LabelMap = "deprecatedTopology",
@@ -827,8 +874,7 @@ impl Doc<'_, '_> {
                 found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
-                let mut s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
-                found.share(&mut s);
+                let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
                 found.objects_of.slices.push(s);
             }
             "Endpoints" if api == "v1" => {
@@ -1146,19 +1192,16 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
     } else {
         e.topology
     };
-    let mut out = crate::model::Endpoint {
-        addresses: e.addresses.or_default()?.into(),
-        ready,
-        serving,
-        terminating,
-        node_name: e.node_name.opt()?,
-        zone: e.zone.opt()?,
-        hints: None,
-        topology: topology.or_default()?,
-        hostname: e.hostname.opt()?,
-        target_pod: pod_name(e.target_ref)?.map(Box::from),
-    };
+    let mut out = crate::model::Endpoint::at(e.addresses.or_default()?);
+    out.ready = ready;
+    out.serving = serving;
+    out.terminating = terminating;
+    out.node_name = e.node_name.opt()?;
+    out.zone = e.zone.opt()?;
+    out.target_pod = pod_name(e.target_ref)?.map(Box::from);
     out.set_hints(hints_zones, hints_nodes);
+    out.set_topology(topology.or_default()?);
+    out.set_hostname(e.hostname.opt()?);
     Ok(out)
 }
 

@@ -12,6 +12,7 @@ pub mod node;
 pub mod pod;
 pub mod service;
 pub mod servicecidr;
+mod shared;
 
 pub use config::{DetectLocalMode, ProxyConfig};
 pub use endpoints::{EndpointAddress, EndpointSubset, Endpoints};
@@ -24,6 +25,7 @@ pub use service::{
     TrafficPolicy,
 };
 pub use servicecidr::ServiceCidr;
+pub use shared::SharedStr;
 
 /// Where an object came from: its file and its path inside that file's document(s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
