@@ -209,8 +209,8 @@ pub struct PyService {
 impl From<&model::Service> for PyService {
     fn from(s: &model::Service) -> Self {
         PyService {
-            namespace: s.meta.namespace.clone(),
-            name: s.meta.name.clone(),
+            namespace: s.meta.namespace.to_string(),
+            name: s.meta.name.to_string(),
             key: s.key(),
             type_: s.type_.as_str().to_owned(),
             cluster_ip: s.cluster_ip.clone(),
@@ -237,7 +237,7 @@ impl From<&model::Service> for PyService {
             external_traffic_policy: policy(&s.external_traffic_policy),
             internal_traffic_policy: policy(&s.internal_traffic_policy),
             file: s.loc.file.as_deref().map(str::to_owned),
-            path: s.loc.path.clone(),
+            path: s.loc.path.to_string(),
         }
     }
 }

@@ -161,8 +161,8 @@ impl ServicesView {
         let skipped = svccore::snapshot::skipped_services(cluster, snap.family)
             .into_iter()
             .map(|s| SkippedService {
-                namespace: s.service.meta.namespace.clone(),
-                name: s.service.meta.name.clone(),
+                namespace: s.service.meta.namespace.to_string(),
+                name: s.service.meta.name.to_string(),
                 type_: s.service.type_.as_str().to_owned(),
                 reason: s.reason.message(),
                 reason_code: s.reason.as_str(),
@@ -355,7 +355,7 @@ pub struct NodeRecord {
 impl From<&Node> for NodeRecord {
     fn from(n: &Node) -> Self {
         NodeRecord {
-            name: n.meta.name.clone(),
+            name: n.meta.name.to_string(),
             zone: n.meta.labels.get(ZONE_LABEL).map(str::to_owned),
             labels: n.meta.labels.to_btree(),
             addresses: n

@@ -377,7 +377,7 @@ pub fn simulate_with_progress(
         None => cluster
             .nodes
             .first()
-            .map(|n| n.meta.name.clone())
+            .map(|n| n.meta.name.to_string())
             .unwrap_or_default(),
     };
     let node = NodeContext::from_cluster(cluster, &node_name);

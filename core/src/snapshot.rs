@@ -450,8 +450,8 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             views.push((
                 pi,
                 ServicePortView {
-                    namespace: svc.meta.namespace.clone(),
-                    name: svc.meta.name.clone(),
+                    namespace: svc.meta.namespace.to_string(),
+                    name: svc.meta.name.to_string(),
                     port_name: sp.name.clone(),
                     service_port_name: spn,
                     protocol: sp.protocol.clone(),

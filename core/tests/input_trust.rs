@@ -31,7 +31,7 @@ fn raw_api_lists_give_items_the_lists_kind_and_api_version() {
     l.add_str(Some("endpointslices.json"), &slices).unwrap();
     l.add_str(Some("services.json"), &services).unwrap();
     let c = l.finish().unwrap();
-    let names: Vec<String> = c.slices.iter().map(|s| s.meta.name.clone()).collect();
+    let names: Vec<String> = c.slices.iter().map(|s| s.meta.name.to_string()).collect();
     assert_eq!(names, ["kubernetes", "kube-dns-7cq5x"]);
     assert_eq!(c.slices[1].loc.path, "items[1]");
     assert_eq!(c.slices[1].endpoints.len(), 2);

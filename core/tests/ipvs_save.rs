@@ -185,7 +185,7 @@ fn every_shared_example_renders_and_its_save_parses_back_on_every_node() {
         let mut l = svccore::Loader::new();
         l.add_str(path.to_str(), &text).unwrap();
         let c = l.finish().unwrap();
-        let mut nodes: Vec<String> = c.nodes.iter().map(|n| n.meta.name.clone()).collect();
+        let mut nodes: Vec<String> = c.nodes.iter().map(|n| n.meta.name.to_string()).collect();
         nodes.push("not-a-node".into());
         for nd in &nodes {
             for fam in [IpFamily::IPv4, IpFamily::IPv6] {

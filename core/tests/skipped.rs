@@ -55,7 +55,7 @@ spec: {clusterIP: 10.96.0.12}
 fn reasons(c: &Cluster, family: IpFamily) -> Vec<(String, SkipReason)> {
     skipped_services(c, family)
         .into_iter()
-        .map(|s| (s.service.meta.name.clone(), s.reason))
+        .map(|s| (s.service.meta.name.to_string(), s.reason))
         .collect()
 }
 

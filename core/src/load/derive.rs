@@ -109,8 +109,8 @@ fn derived_meta(namespace: &str, service: &str, name: String) -> ObjectMeta {
     .into_iter()
     .collect();
     ObjectMeta {
-        name,
-        namespace: namespace.to_owned(),
+        name: name.into(),
+        namespace: namespace.into(),
         labels,
         ..Default::default()
     }
@@ -157,7 +157,7 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
             out.push(EndpointSlice {
                 loc: Loc {
                     file: e.loc.file.clone(),
-                    path: e.loc.field(&format!("subsets[{si}]")),
+                    path: e.loc.field(&format!("subsets[{si}]")).into(),
                 },
                 meta: derived_meta(
                     &e.meta.namespace,

@@ -226,7 +226,7 @@ impl Loader {
     fn add_object(&mut self, file: Option<&str>, path: &str, map: &Map<String, Value>) {
         let loc = Loc {
             file: file.map(Arc::from),
-            path: path.to_owned(),
+            path: path.into(),
         };
         let kind = map.get("kind");
         let api = map.get("apiVersion");
@@ -628,7 +628,7 @@ impl Reader<'_> {
             return meta;
         };
         match self.str(m, "metadata", "name") {
-            Some(n) => meta.name = n,
+            Some(n) => meta.name = n.into(),
             None if !m.contains_key("name") => self
                 .errors
                 .push(self.loc.issue("metadata.name", "is required")),
@@ -636,7 +636,7 @@ impl Reader<'_> {
         }
         if let Some(ns) = self.str(m, "metadata", "namespace") {
             if !ns.is_empty() {
-                meta.namespace = ns;
+                meta.namespace = ns.into();
             }
         }
         meta.labels = self.str_map(m, "metadata", "labels").unwrap_or_default();

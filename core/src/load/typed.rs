@@ -856,7 +856,7 @@ impl Doc<'_, '_> {
         };
         let loc = Loc {
             file: self.file.cloned(),
-            path: self.path,
+            path: self.path.into(),
         };
         let found = self.found;
         if is_list_kind(&kind) {
@@ -1032,8 +1032,8 @@ fn meta(m: F<Meta>) -> R<ObjectMeta> {
         .filter(|ns| !ns.is_empty())
         .unwrap_or_else(|| "default".into());
     Ok(ObjectMeta {
-        name,
-        namespace,
+        name: name.into(),
+        namespace: namespace.into(),
         labels: m.labels.or_default()?,
         annotations: m.annotations.or_default()?,
         deleting: m.deletion_timestamp.opt()?.is_some(),

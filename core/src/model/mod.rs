@@ -4,6 +4,8 @@
 //! API server and kube-proxy parse it differently), enums keep unknown values so that validation
 //! can name them, and every object remembers where it came from ([`Loc`]).
 
+use compact_str::CompactString;
+
 pub mod config;
 pub mod endpoints;
 pub mod endpointslice;
@@ -35,8 +37,8 @@ pub struct Loc {
     #[serde(serialize_with = "file_name")]
     pub file: Option<std::sync::Arc<str>>,
     /// Path of the object in its document, e.g. `items[3]` or `[1]` (second YAML document);
-    /// empty when the document is the object itself.
-    pub path: String,
+    /// empty when the document is the object itself. Held in place up to 24 bytes.
+    pub path: CompactString,
 }
 
 /// [`Loc::file`] serialized as the string it holds.
@@ -53,7 +55,7 @@ impl Loc {
         if self.path.is_empty() {
             rel.to_owned()
         } else if rel.is_empty() {
-            self.path.clone()
+            self.path.to_string()
         } else {
             format!("{}.{rel}", self.path)
         }
@@ -77,10 +79,10 @@ impl Loc {
 /// The part of `metadata` svccore uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
-    /// `metadata.name`.
-    pub name: String,
+    /// `metadata.name` (held in place up to 24 bytes, as most names are).
+    pub name: CompactString,
     /// `metadata.namespace`; `default` when absent on a namespaced object.
-    pub namespace: String,
+    pub namespace: CompactString,
     /// `metadata.labels`.
     pub labels: LabelMap,
     /// `metadata.annotations`.

@@ -746,7 +746,7 @@ impl ProxierSettings {
         let mut s = self.clone();
         if s.node_source == NodeSource::Default && s.node.name.is_empty() {
             if let Some(first) = cluster.nodes.first() {
-                s.node.name = first.meta.name.clone();
+                s.node.name = first.meta.name.to_string();
                 s.node_source = NodeSource::FirstNode;
             }
         }

@@ -62,7 +62,7 @@ pub fn check_node_name(cluster: &Cluster, name: &str) -> NodeCheck {
         .map(|n| (edit_distance(name, &n.meta.name), &n.meta.name))
         .filter(|(d, _)| *d <= 2 && *d < name.chars().count())
         .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone());
+        .map(|(_, n)| n.to_string());
     NodeCheck::Unknown { suggestion }
 }
 

@@ -111,7 +111,7 @@ pub fn choose_service_cidrs(
     let names = cluster
         .service_cidrs
         .iter()
-        .map(|o| o.meta.name.clone())
+        .map(|o| o.meta.name.to_string())
         .collect();
     Ok(ServiceCidrChoice {
         cidrs,
