@@ -371,6 +371,8 @@ impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
                 _ => ok = false,
             }
         }
+        // Lists kept in the model are held at their size (a list of one grew to four).
+        out.shrink_to_fit();
         Ok(ok.then_some(out))
     }
 }
@@ -1053,35 +1055,43 @@ fn pod_name(r: F<Ref>) -> R<Option<String>> {
     }
 }
 
+/// Converts every entry of a list read; the result is allocated at its size.
+fn convert<T, U>(list: Vec<T>, mut f: impl FnMut(T) -> R<U>) -> R<Vec<U>> {
+    let mut out = Vec::with_capacity(list.len());
+    for x in list {
+        out.push(f(x)?);
+    }
+    Ok(out)
+}
+
 fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service> {
     let meta = meta(m)?;
     let spec = spec.opt()?.unwrap_or_default();
-    let mut ports = Vec::new();
-    for p in spec.ports.or_default()? {
+    let ports = convert(spec.ports.or_default()?, |p| {
         let port = match p.port {
             F::Val(n) => n,
             F::Null => 0,
             F::Absent | F::Wrong => return Err(()),
         };
-        ports.push(ServicePort {
+        Ok(ServicePort {
             name: p.name.or_default()?,
             protocol: protocol(p.protocol)?,
             port,
             target_port: p.target_port.opt()?,
             node_port: p.node_port.opt()?,
             app_protocol: p.app_protocol.opt()?,
-        });
-    }
+        })
+    })?;
     let mut lb_ingress = Vec::new();
     if let Some(st) = status.opt()? {
         if let Some(lb) = st.load_balancer.opt()? {
-            for ing in lb.ingress.or_default()? {
-                lb_ingress.push(LoadBalancerIngress {
+            lb_ingress = convert(lb.ingress.or_default()?, |ing| {
+                Ok(LoadBalancerIngress {
                     ip: ing.ip.opt()?,
                     hostname: ing.hostname.opt()?,
                     ip_mode: ing.ip_mode.opt()?,
-                });
-            }
+                })
+            })?;
         }
     }
     let mut affinity_timeout = None;
@@ -1156,15 +1166,14 @@ fn endpoint_slice(
         F::Null => String::new(),
         F::Absent | F::Wrong => return Err(()),
     };
-    let mut out_ports = Vec::new();
-    for p in ports.or_default()? {
-        out_ports.push(EndpointPort {
+    let out_ports = convert(ports.or_default()?, |p| {
+        Ok(EndpointPort {
             name: p.name.opt()?,
             port: p.port.opt()?,
             protocol: protocol(p.protocol)?,
             app_protocol: p.app_protocol.opt()?,
-        });
-    }
+        })
+    })?;
     // Exact size: a slice's list grew by doubling while it was read.
     let mut endpoints: Vec<_> = eps.or_default()?.into_iter().map(|e| e.0).collect();
     endpoints.shrink_to_fit();
@@ -1206,36 +1215,31 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
 }
 
 fn endpoint_addresses(v: F<Vec<Address>>) -> R<Vec<EndpointAddress>> {
-    let mut out = Vec::new();
-    for a in v.or_default()? {
-        out.push(EndpointAddress {
+    convert(v.or_default()?, |a| {
+        Ok(EndpointAddress {
             ip: a.ip.or_default()?,
             node_name: a.node_name.opt()?,
             hostname: a.hostname.opt()?,
             target_pod: pod_name(a.target_ref)?,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn endpoints(loc: Loc, m: F<Meta>, subsets: F<Vec<Subset>>) -> R<Endpoints> {
     let meta = meta(m)?;
-    let mut out = Vec::new();
-    for s in subsets.or_default()? {
-        let mut sub = EndpointSubset {
+    let out = convert(subsets.or_default()?, |s| {
+        Ok(EndpointSubset {
             addresses: endpoint_addresses(s.addresses)?,
             not_ready_addresses: endpoint_addresses(s.not_ready_addresses)?,
-            ports: Vec::new(),
-        };
-        for p in s.ports.or_default()? {
-            sub.ports.push((
-                p.name.or_default()?,
-                p.port.opt()?.unwrap_or(0),
-                protocol(p.protocol)?,
-            ));
-        }
-        out.push(sub);
-    }
+            ports: convert(s.ports.or_default()?, |p| {
+                Ok((
+                    p.name.or_default()?,
+                    p.port.opt()?.unwrap_or(0),
+                    protocol(p.protocol)?,
+                ))
+            })?,
+        })
+    })?;
     Ok(Endpoints {
         loc,
         meta,
@@ -1256,12 +1260,12 @@ fn node(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Node> {
         }
     }
     if let Some(st) = status.opt()? {
-        for a in st.addresses.or_default()? {
-            n.addresses.push(NodeAddress {
+        n.addresses = convert(st.addresses.or_default()?, |a| {
+            Ok(NodeAddress {
                 type_: a.type_.or_default()?,
                 address: a.address.or_default()?,
-            });
-        }
+            })
+        })?;
     }
     Ok(n)
 }
