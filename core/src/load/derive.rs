@@ -164,7 +164,7 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
                     &e.meta.name,
                     format!("{}-{}-{si}", e.meta.name, fam.to_ascii_lowercase()),
                 ),
-                address_type: fam.to_owned(),
+                address_type: fam.into(),
                 ports,
                 endpoints: eps,
             });
@@ -239,7 +239,7 @@ fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> 
                 &svc.meta.name,
                 format!("{}-pods-{i}", svc.meta.name),
             ),
-            address_type: fam,
+            address_type: fam.into(),
             ports: ports
                 .into_iter()
                 .map(|(name, port, proto)| EndpointPort {

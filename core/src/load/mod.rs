@@ -751,7 +751,7 @@ impl Reader<'_> {
             ..Default::default()
         };
         match self.str(o, "", "addressType") {
-            Some(t) => s.address_type = t,
+            Some(t) => s.address_type = t.into(),
             None if !o.contains_key("addressType") => self
                 .errors
                 .push(self.loc.issue("addressType", "is required")),

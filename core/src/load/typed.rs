@@ -1180,7 +1180,7 @@ fn endpoint_slice(
     Ok(EndpointSlice {
         loc,
         meta,
-        address_type,
+        address_type: address_type.into(),
         ports: out_ports,
         endpoints,
     })

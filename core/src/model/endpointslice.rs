@@ -226,7 +226,7 @@ pub struct EndpointSlice {
     /// Name, namespace, labels.
     pub meta: ObjectMeta,
     /// `addressType`: `IPv4`, `IPv6` or `FQDN`, as written.
-    pub address_type: String,
+    pub address_type: CompactString,
     /// `ports`.
     pub ports: Vec<EndpointPort>,
     /// `endpoints`.
