@@ -55,9 +55,50 @@ fn parse_v4_sloppy(s: &str) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Parses an IP the way the API server does (no leading zeros, no zone).
+/// Parses an IP the way the API server does (no leading zeros, no zone): what Rust's
+/// `IpAddr::from_str` accepts. A text without a colon can only be IPv4, which is read in one
+/// pass over its bytes (validation parses every endpoint address).
 pub fn parse_ip_strict(s: &str) -> Option<IpAddr> {
-    s.parse::<IpAddr>().ok()
+    match parse_v4_strict(s) {
+        Ok(v4) => Some(IpAddr::V4(v4)),
+        Err(Colon(true)) => s.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
+        Err(Colon(false)) => None,
+    }
+}
+
+/// Why a text is not a dotted quad: whether it has a colon (and may be IPv6).
+struct Colon(bool);
+
+/// A dotted quad of four decimal octets of at most 255, none with a leading zero.
+fn parse_v4_strict(s: &str) -> Result<Ipv4Addr, Colon> {
+    let no = || Colon(s.as_bytes().contains(&b':'));
+    let mut octets = [0u8; 4];
+    let (mut n, mut value, mut digits, mut zero_first) = (0, 0u32, 0u32, false);
+    for &c in s.as_bytes() {
+        match c {
+            b'0'..=b'9' => {
+                if zero_first {
+                    return Err(no());
+                }
+                zero_first = digits == 0 && c == b'0';
+                value = value * 10 + u32::from(c - b'0');
+                if value > 255 {
+                    return Err(no());
+                }
+                digits += 1;
+            }
+            b'.' if digits > 0 && n < 3 => {
+                octets[n] = value as u8;
+                (n, value, digits, zero_first) = (n + 1, 0, 0, false);
+            }
+            _ => return Err(no()),
+        }
+    }
+    if n != 3 || digits == 0 {
+        return Err(no());
+    }
+    octets[3] = value as u8;
+    Ok(Ipv4Addr::from(octets))
 }
 
 /// Whether an IPv4 text has an octet with a leading zero (`10.0.01.1`): accepted by kube-proxy,
@@ -114,6 +155,36 @@ pub fn split_host_port(s: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The strict parser is Rust's `IpAddr::from_str`, on texts made of the characters an
+        /// address has (and a few it must not).
+        #[test]
+        fn strict_parse_is_the_standard_parser(s in "[0-9.:a-f%x ]{0,20}") {
+            proptest::prop_assert_eq!(parse_ip_strict(&s), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn strict_parse_of_dotted_numbers(parts in proptest::collection::vec("0{0,2}[0-9]{0,3}", 0..6)) {
+            let s = parts.join(".");
+            proptest::prop_assert_eq!(parse_ip_strict(&s), s.parse::<IpAddr>().ok());
+        }
+    }
+
+    #[test]
+    fn strict_ipv4_refuses_what_the_api_server_refuses() {
+        for ok in ["0.0.0.0", "10.96.0.1", "255.255.255.255", "1.20.100.0"] {
+            assert_eq!(parse_ip_strict(ok), ok.parse().ok(), "{ok}");
+            assert!(parse_ip_strict(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "010.0.0.1", "10.0.0.01", "00.0.0.0", "256.0.0.1", "1.2.3", "1.2.3.4.5", "1..2.3",
+            ".1.2.3", "1.2.3.", "1.2.3.4 ", "", "1.2.3.0004", "+1.2.3.4",
+        ] {
+            assert_eq!(parse_ip_strict(bad), None, "{bad}");
+            assert_eq!(bad.parse::<IpAddr>().ok(), None, "{bad}");
+        }
+    }
 
     #[test]
     fn sloppy_ipv4_reads_leading_zeros_as_decimal() {

@@ -280,15 +280,12 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
         }
         names.insert(key, s);
         if s.type_ != ServiceType::ExternalName {
-            let listed: Vec<(Option<usize>, &String)> = if s.cluster_ips.is_empty() {
-                s.cluster_ip.iter().map(|ip| (None, ip)).collect()
-            } else {
-                s.cluster_ips
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ip)| (Some(i), ip))
-                    .collect()
-            };
+            let listed = s
+                .cluster_ip
+                .iter()
+                .filter(|_| s.cluster_ips.is_empty())
+                .map(|ip| (None, ip))
+                .chain(s.cluster_ips.iter().enumerate().map(|(i, ip)| (Some(i), ip)));
             for (at, text) in listed {
                 let Some(ip) = parse_ip_strict(text) else {
                     continue;
@@ -469,7 +466,8 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             v.err("spec.ports", "at least one port is required");
         }
     }
-    // Ports.
+    // Ports. (One port cannot repeat: the sets are kept only for several.)
+    let several = s.ports.len() > 1;
     let mut names = HashSet::default();
     let mut port_protos = HashSet::default();
     let mut node_ports = HashSet::default();
@@ -488,7 +486,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                 &format!("{b}.name"),
                 format!("{} is not valid: must be a DNS-1123 label", q(&p.name)),
             );
-        } else if !names.insert(p.name.clone()) {
+        } else if several && !names.insert(p.name.as_str()) {
             v.err(
                 &format!("{b}.name"),
                 format!("duplicate port name {}", q(&p.name)),
@@ -496,7 +494,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
         v.protocol(format_args!("{b}.protocol"), &p.protocol);
         v.port(format_args!("{b}.port"), p.port);
-        if !port_protos.insert((p.port, p.protocol.clone())) {
+        if several && !port_protos.insert((p.port, &p.protocol)) {
             v.err(
                 &format!("{b}.port"),
                 format!("duplicate port {}/{}", p.port, p.protocol),
@@ -531,7 +529,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                         opts.node_port_range.0, opts.node_port_range.1
                     ),
                 );
-            } else if !node_ports.insert((np, p.protocol.clone())) {
+            } else if several && !node_ports.insert((np, &p.protocol)) {
                 v.err(&path, format!("duplicate node port {np}/{}", p.protocol));
             }
         }
@@ -702,6 +700,7 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
             ),
         );
     }
+    let several = s.ports.len() > 1;
     let mut names = HashSet::default();
     for (i, p) in s.ports.iter().enumerate() {
         let b = At("ports", i);
@@ -712,7 +711,7 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
                     format!("{} is not valid: must be a DNS-1123 label", q(n)),
                 );
             }
-            if !names.insert(n.clone()) {
+            if several && !names.insert(n.as_str()) {
                 v.err(
                     &format!("{b}.name"),
                     format!("duplicate port name {}", q(n)),
@@ -724,7 +723,9 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
         }
         v.protocol(format_args!("{b}.protocol"), &p.protocol);
     }
-    // Paths are written out only for an error: a slice holds up to 1000 endpoints.
+    // Paths are written out only for an error: a slice holds up to 1000 endpoints. Their node
+    // names repeat: one found valid is not checked again for the next endpoint.
+    let mut valid_node: Option<&str> = None;
     for (i, e) in s.endpoints.iter().enumerate() {
         if e.addresses.is_empty() || e.addresses.len() > 100 {
             v.err(
@@ -751,8 +752,10 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
                 None => {}
             }
         }
-        if let Some(n) = &e.node_name {
-            if !is_dns1123_subdomain(n) {
+        if let Some(n) = e.node_name.as_deref().filter(|&n| valid_node != Some(n)) {
+            if is_dns1123_subdomain(n) {
+                valid_node = Some(n);
+            } else {
                 v.err(
                     &format!("endpoints[{i}].nodeName"),
                     format!("{} is not a valid node name", q(n)),

@@ -73,8 +73,12 @@ impl Endpoint {
         self.more.as_deref()
     }
 
-    /// Changes the rare fields, dropping their box when none is left set.
-    fn edit_more(&mut self, f: impl FnOnce(&mut EndpointMore)) {
+    /// Changes the rare fields, dropping their box when none is left set; `unset` says that
+    /// the change sets nothing (no box is made for it).
+    fn edit_more(&mut self, unset: bool, f: impl FnOnce(&mut EndpointMore)) {
+        if unset && self.more.is_none() {
+            return;
+        }
         let more = self.more.get_or_insert_with(Box::default);
         f(more);
         if more.is_empty() {
@@ -107,7 +111,7 @@ impl Endpoint {
             for_zones,
             for_nodes,
         });
-        self.edit_more(|m| m.hints = hints);
+        self.edit_more(hints.is_none(), |m| m.hints = hints);
     }
 
     /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels.
@@ -118,7 +122,7 @@ impl Endpoint {
 
     /// Sets the legacy topology labels.
     pub fn set_topology(&mut self, topology: LabelMap) {
-        self.edit_more(|m| m.topology = topology);
+        self.edit_more(topology.is_empty(), |m| m.topology = topology);
     }
 
     /// `hostname`.
@@ -128,7 +132,7 @@ impl Endpoint {
 
     /// Sets the hostname.
     pub fn set_hostname(&mut self, hostname: Option<Box<str>>) {
-        self.edit_more(|m| m.hostname = hostname);
+        self.edit_more(hostname.is_none(), |m| m.hostname = hostname);
     }
 }
 
