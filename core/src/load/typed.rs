@@ -561,8 +561,8 @@ macro_rules! lenient {
 lenient!(
     Meta,
     MetaKey {
-        name: String = "name",
-        namespace: String = "namespace",
+        name: CompactString = "name",
+        namespace: CompactString = "namespace",
         labels: LabelMap = "labels",
         annotations: LabelMap = "annotations",
         deletion_timestamp: String = "deletionTimestamp",
@@ -732,12 +732,12 @@ lenient!(
     /// The top-level fields of an object of any kind svccore reads. `items` is read by
     /// [`Items`], into the objects of the list, before the kind says whether this is a list.
     Object, ObjectKey {
-    api_version: String = "apiVersion",
-    kind: String = "kind",
+    api_version: CompactString = "apiVersion",
+    kind: CompactString = "kind",
     metadata: Meta = "metadata",
     spec: Spec = "spec",
     status: Status = "status",
-    address_type: String = "addressType",
+    address_type: CompactString = "addressType",
     ports: Vec<Port> = "ports",
     endpoints: Vec<SliceEndpoint> = "endpoints",
     subsets: Vec<Subset> = "subsets",
@@ -850,8 +850,8 @@ impl Doc<'_, '_> {
             // A typed list's item without a kind takes the list's kind, and its apiVersion
             // when it has none either.
             (F::Absent | F::Null, api) => match (self.inherit, api) {
-                (Some((k, a)), F::Absent | F::Null) => (k.to_owned(), a.to_owned()),
-                (Some((k, _)), F::Val(a)) => (k.to_owned(), a),
+                (Some((k, a)), F::Absent | F::Null) => (k.into(), a.into()),
+                (Some((k, _)), F::Val(a)) => (k.into(), a),
                 _ => return Err(()),
             },
             _ => return Err(()),
@@ -1025,7 +1025,7 @@ fn meta(m: F<Meta>) -> R<ObjectMeta> {
     let m = m.opt()?.ok_or(())?;
     let name = match m.name {
         F::Val(n) => n,
-        F::Null => String::new(),
+        F::Null => CompactString::default(),
         F::Absent | F::Wrong => return Err(()),
     };
     let namespace = m
@@ -1034,8 +1034,8 @@ fn meta(m: F<Meta>) -> R<ObjectMeta> {
         .filter(|ns| !ns.is_empty())
         .unwrap_or_else(|| "default".into());
     Ok(ObjectMeta {
-        name: name.into(),
-        namespace: namespace.into(),
+        name,
+        namespace,
         labels: m.labels.or_default()?,
         annotations: m.annotations.or_default()?,
         deleting: m.deletion_timestamp.opt()?.is_some(),
@@ -1156,14 +1156,14 @@ fn hint_names(v: F<Vec<Name>>) -> R<Option<Box<[Box<str>]>>> {
 fn endpoint_slice(
     loc: Loc,
     m: F<Meta>,
-    address_type: F<String>,
+    address_type: F<CompactString>,
     ports: F<Vec<Port>>,
     eps: F<Vec<SliceEndpoint>>,
 ) -> R<EndpointSlice> {
     let meta = meta(m)?;
     let address_type = match address_type {
         F::Val(t) => t,
-        F::Null => String::new(),
+        F::Null => CompactString::default(),
         F::Absent | F::Wrong => return Err(()),
     };
     let out_ports = convert(ports.or_default()?, |p| {
@@ -1180,7 +1180,7 @@ fn endpoint_slice(
     Ok(EndpointSlice {
         loc,
         meta,
-        address_type: address_type.into(),
+        address_type,
         ports: out_ports,
         endpoints,
     })
