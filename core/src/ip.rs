@@ -72,32 +72,31 @@ struct Colon(bool);
 /// A dotted quad of four decimal octets of at most 255, none with a leading zero.
 fn parse_v4_strict(s: &str) -> Result<Ipv4Addr, Colon> {
     let no = || Colon(s.as_bytes().contains(&b':'));
+    let b = s.as_bytes();
     let mut octets = [0u8; 4];
-    let (mut n, mut value, mut digits, mut zero_first) = (0, 0u32, 0u32, false);
-    for &c in s.as_bytes() {
-        match c {
-            b'0'..=b'9' => {
-                if zero_first {
-                    return Err(no());
-                }
-                zero_first = digits == 0 && c == b'0';
-                value = value * 10 + u32::from(c - b'0');
-                if value > 255 {
-                    return Err(no());
-                }
-                digits += 1;
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return Err(no());
             }
-            b'.' if digits > 0 && n < 3 => {
-                octets[n] = value as u8;
-                (n, value, digits, zero_first) = (n + 1, 0, 0, false);
-            }
-            _ => return Err(no()),
+            i += 1;
         }
+        let first = i;
+        let mut value = 0u32;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit() && i - first < 3) {
+            value = value * 10 + u32::from(c - b'0');
+            i += 1;
+        }
+        let digits = i - first;
+        if digits == 0 || value > 255 || (digits > 1 && b[first] == b'0') {
+            return Err(no());
+        }
+        *octet = value as u8;
     }
-    if n != 3 || digits == 0 {
+    if i != b.len() {
         return Err(no());
     }
-    octets[3] = value as u8;
     Ok(Ipv4Addr::from(octets))
 }
 

@@ -56,9 +56,28 @@ pub fn is_dns1035_label(s: &str) -> bool {
     is_dns1123_label(s) && s.as_bytes()[0].is_ascii_lowercase()
 }
 
-/// A DNS-1123 subdomain: dot-separated DNS-1123 labels, at most 253 characters.
+/// A DNS-1123 subdomain: dot-separated DNS-1123 labels, at most 253 characters. (One pass over
+/// the bytes: every endpoint's node name and every label key's prefix is one.)
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 253 {
+        return false;
+    }
+    // The previous byte ('.' before the first) and the current label's length.
+    let (mut prev, mut len) = (b'.', 0usize);
+    for &c in b {
+        match c {
+            b'a'..=b'z' | b'0'..=b'9' => len += 1,
+            b'-' if prev != b'.' => len += 1,
+            b'.' if prev != b'.' && prev != b'-' => len = 0,
+            _ => return false,
+        }
+        if len > 63 {
+            return false;
+        }
+        prev = c;
+    }
+    prev != b'.' && prev != b'-'
 }
 
 /// An IANA service name (a named `targetPort`): 1-15 of `[a-z0-9-]`, at least one letter, no
@@ -78,8 +97,8 @@ pub fn is_iana_svc_name(s: &str) -> bool {
 /// A label key (qualified name): optional DNS subdomain prefix and `/`, then a 1-63 name of
 /// alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
 pub fn is_qualified_name(s: &str) -> bool {
-    let (prefix, name) = match s.split_once('/') {
-        Some((p, n)) => (Some(p), n),
+    let (prefix, name) = match s.bytes().position(|c| c == b'/') {
+        Some(i) => (Some(&s[..i]), &s[i + 1..]),
         None => (None, s),
     };
     if let Some(p) = prefix {
@@ -253,12 +272,16 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
 /// second object of one namespace/name, a cluster IP or a node port already allocated. Each is
 /// reported on the later object, naming the earlier one's file and path.
 fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
-    let mut names: HashMap<(&str, &str), &Service> = HashMap::default();
+    // Sized once: a table grown by doubling rehashes every key it holds.
+    let n = cluster.services.len();
+    let mut names: HashMap<(&str, &str), &Service> =
+        HashMap::with_capacity_and_hasher(n, Default::default());
     // The allocators are keyed by address and by port number: a node port is one number for
     // every protocol, and health-check node ports come from the same range.
     // (A cluster IP's field is kept as its index in `clusterIPs`, `None` for `clusterIP`, and
     // written out only for a conflict.)
-    let mut ips: HashMap<std::net::IpAddr, (&Service, Option<usize>)> = HashMap::default();
+    let mut ips: HashMap<std::net::IpAddr, (&Service, Option<usize>)> =
+        HashMap::with_capacity_and_hasher(n, Default::default());
     let ip_path = |i: Option<usize>| match i {
         None => "spec.clusterIP".to_owned(),
         Some(i) => format!("spec.clusterIPs[{i}]"),
@@ -343,7 +366,8 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             }
         }
     }
-    let mut slices: HashMap<(&str, &str), &EndpointSlice> = HashMap::default();
+    let mut slices: HashMap<(&str, &str), &EndpointSlice> =
+        HashMap::with_capacity_and_hasher(cluster.slices.len(), Default::default());
     for s in &cluster.slices {
         if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) == Some(crate::load::DERIVED_BY) {
             continue;
@@ -919,6 +943,19 @@ fn proxy_config(c: &ProxyConfig, out: &mut Vec<Issue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass subdomain check is the rule as written: dot-separated DNS-1123 labels.
+        #[test]
+        fn subdomain_check_is_the_rule(s in "[a-z0-9.A_-]{0,70}", long in 60usize..70) {
+            let rule = |s: &str| !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label);
+            proptest::prop_assert_eq!(is_dns1123_subdomain(&s), rule(&s));
+            let l = format!("{}.{s}", "a".repeat(long));
+            proptest::prop_assert_eq!(is_dns1123_subdomain(&l), rule(&l));
+            let m = format!("{s}.{}", "b".repeat(250));
+            proptest::prop_assert_eq!(is_dns1123_subdomain(&m), rule(&m));
+        }
+    }
 
     #[test]
     fn name_rules() {
