@@ -384,12 +384,12 @@ impl<'de> Leaf<'de> for LabelMap {
         let mut out = Vec::new();
         let mut ok = true;
         while let Some(k) = a.next_key_seed(Key)? {
-            match a.next_value::<F<String>>()? {
-                F::Val(v) => out.push((k, v)),
+            match a.next_value::<F<Box<str>>>()? {
+                F::Val(v) => out.push((k.into_boxed_str(), v)),
                 _ => ok = false,
             }
         }
-        Ok(ok.then(|| out.into_iter().collect()))
+        Ok(ok.then(|| LabelMap::from_entries(out)))
     }
 }
 

@@ -124,20 +124,29 @@ impl<'a> IntoIterator for &'a LabelMap {
 /// Collects entries; a repeated key keeps its last value, as a `BTreeMap` does.
 impl<K: Into<Box<str>>, V: Into<Box<str>>> FromIterator<(K, V)> for LabelMap {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> LabelMap {
-        let mut v: Vec<(Box<str>, Box<str>)> = iter
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        // Stable: equal keys stay in input order, and the last of each run is kept.
+        LabelMap::from_entries(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+impl LabelMap {
+    /// The map of entries in input order, sorted and deduplicated in place; a repeated key
+    /// keeps its last value.
+    pub fn from_entries(mut v: Vec<(Box<str>, Box<str>)>) -> LabelMap {
+        // Stable: equal keys stay in input order.
         v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Box<str>, Box<str>)> = Vec::with_capacity(v.len());
-        for e in v {
-            match out.last_mut() {
-                Some(last) if last.0 == e.0 => *last = e,
-                _ => out.push(e),
+        // `dedup_by` keeps the first of a run; moving each later value onto it keeps the last.
+        v.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
             }
-        }
-        LabelMap(out.into_boxed_slice())
+            same
+        });
+        LabelMap(v.into_boxed_slice())
     }
 }
 
@@ -174,12 +183,9 @@ mod tests {
 
     #[test]
     fn keeps_key_order_and_the_last_value_of_a_repeated_key() {
-        let m: LabelMap = [("z", "1"), ("a", "2"), ("z", "3"), ("m", "4")]
-            .into_iter()
-            .collect();
-        let b: BTreeMap<&str, &str> = [("z", "1"), ("a", "2"), ("z", "3"), ("m", "4")]
-            .into_iter()
-            .collect();
+        let entries = [("z", "1"), ("a", "2"), ("z", "0"), ("m", "4"), ("z", "3")];
+        let m: LabelMap = entries.into_iter().collect();
+        let b: BTreeMap<&str, &str> = entries.into_iter().collect();
         assert_eq!(
             m.iter().collect::<Vec<_>>(),
             b.into_iter().collect::<Vec<_>>()
