@@ -25,6 +25,19 @@ impl fmt::Display for At<'_> {
     }
 }
 
+/// A Service's cluster IP field: `spec.clusterIP` (`None`) or `spec.clusterIPs[i]`.
+#[derive(Clone, Copy)]
+struct IpAt(Option<usize>);
+
+impl fmt::Display for IpAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("spec.clusterIP"),
+            Some(i) => write!(f, "spec.clusterIPs[{i}]"),
+        }
+    }
+}
+
 /// Options of the API server that change validation.
 #[derive(Clone, Debug)]
 pub struct ValidateOptions {
@@ -427,36 +440,29 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                 );
             }
         }
-        let ips: Vec<(String, &String)> = if s.cluster_ips.is_empty() {
-            s.cluster_ip
-                .iter()
-                .map(|ip| ("spec.clusterIP".to_owned(), ip))
-                .collect()
-        } else {
-            s.cluster_ips
-                .iter()
-                .enumerate()
-                .map(|(i, ip)| (format!("spec.clusterIPs[{i}]"), ip))
-                .collect()
-        };
-        for (path, ip) in &ips {
+        // `clusterIPs` when given, else `clusterIP` (paths written out only for an error).
+        let ips = s
+            .cluster_ip
+            .iter()
+            .filter(|_| s.cluster_ips.is_empty())
+            .map(|ip| (IpAt(None), ip))
+            .chain(s.cluster_ips.iter().enumerate().map(|(i, ip)| (IpAt(Some(i)), ip)));
+        let count = ips.clone().count();
+        for (path, ip) in ips {
             if ip.is_empty() || *ip == "None" {
-                if *ip == "None" && ips.len() > 1 {
-                    v.err(path, "\"None\" must be the only cluster IP");
+                if *ip == "None" && count > 1 {
+                    v.err(&path.to_string(), "\"None\" must be the only cluster IP");
                 }
                 continue;
             }
             if let Some(a) = v.ip(path, ip) {
-                fams.push((path.clone(), IpFamily::of(&a)));
+                fams.push((path, IpFamily::of(&a)));
             }
         }
-        if ips.len() > 2 {
+        if count > 2 {
             v.err(
                 "spec.clusterIPs",
-                format!(
-                    "may hold at most 2 addresses (one per family), got {}",
-                    ips.len()
-                ),
+                format!("may hold at most 2 addresses (one per family), got {count}"),
             );
         }
         if fams.len() == 2 && fams[0].1 == fams[1].1 {
@@ -475,7 +481,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                     if let Some((path, got)) = fams.get(i) {
                         if *got != fam {
                             v.err(
-                                path,
+                                &path.to_string(),
                                 format!(
                                     "must be an {} address to match spec.ipFamilies[{i}]",
                                     fam.as_str()
