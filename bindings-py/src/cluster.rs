@@ -474,7 +474,11 @@ impl PyCluster {
     /// The names of the Node objects, in input order.
     #[getter]
     fn nodes(&self) -> Vec<String> {
-        self.0.nodes.iter().map(|n| n.meta.name.to_string()).collect()
+        self.0
+            .nodes
+            .iter()
+            .map(|n| n.meta.name.to_string())
+            .collect()
     }
 
     /// Non-fatal load findings: skipped kinds, allocated IPs and ports, derived endpoints.

@@ -150,7 +150,7 @@ fn policy(p: &Option<TrafficPolicy>) -> Option<String> {
     p.as_ref().map(|p| match p {
         TrafficPolicy::Cluster => "Cluster".to_owned(),
         TrafficPolicy::Local => "Local".to_owned(),
-        TrafficPolicy::Other(s) => s.clone(),
+        TrafficPolicy::Other(s) => s.to_string(),
     })
 }
 
@@ -214,10 +214,10 @@ impl From<&model::Service> for PyService {
             key: s.key(),
             type_: s.type_.as_str().to_owned(),
             cluster_ip: s.cluster_ip.clone(),
-            cluster_ips: s.cluster_ips.clone(),
-            ip_families: s.ip_families.clone(),
+            cluster_ips: s.cluster_ips().to_vec(),
+            ip_families: s.ip_families().to_vec(),
             headless: s.is_headless(),
-            external_name: s.external_name.clone(),
+            external_name: s.external_name().map(str::to_owned),
             ports: s
                 .ports
                 .iter()
@@ -233,7 +233,7 @@ impl From<&model::Service> for PyService {
                 })
                 .collect(),
             selector: s.selector.as_ref().map(svccore::model::LabelMap::to_btree),
-            external_ips: s.external_ips.clone(),
+            external_ips: s.external_ips().to_vec(),
             external_traffic_policy: policy(&s.external_traffic_policy),
             internal_traffic_policy: policy(&s.internal_traffic_policy),
             file: s.loc.file.as_deref().map(str::to_owned),

@@ -166,7 +166,7 @@ impl ServicesView {
                 type_: s.service.type_.as_str().to_owned(),
                 reason: s.reason.message(),
                 reason_code: s.reason.as_str(),
-                external_name: s.service.external_name.clone(),
+                external_name: s.service.external_name().map(str::to_owned),
             })
             .collect();
         ServicesView {

@@ -180,10 +180,10 @@ pub fn skip_reason(svc: &Service, family: IpFamily) -> Option<SkipReason> {
     if svc.is_headless() {
         return Some(SkipReason::Headless);
     }
-    let ips: Vec<&String> = if svc.cluster_ips.is_empty() {
+    let ips: Vec<&String> = if svc.cluster_ips().is_empty() {
         svc.cluster_ip.iter().collect()
     } else {
-        svc.cluster_ips.iter().collect()
+        svc.cluster_ips().iter().collect()
     };
     let parsed: Vec<Option<IpAddr>> = ips.iter().map(|s| parse_ip_sloppy(s)).collect();
     let refused = ips.iter().all(|s| s.is_empty())
@@ -291,12 +291,12 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         let external_ips = parse_ips(
             svc,
             "spec.externalIPs",
-            &svc.external_ips,
+            svc.external_ips(),
             family,
             &mut warnings,
         );
         let mut lb_ips = Vec::new();
-        for (i, ing) in svc.lb_ingress.iter().enumerate() {
+        for (i, ing) in svc.lb_ingress().iter().enumerate() {
             let Some(ip) = ing.ip.as_deref().filter(|s| !s.is_empty()) else {
                 continue;
             };
@@ -312,7 +312,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
         }
         let mut source_ranges = Vec::new();
         let mut zero = false;
-        for (i, r) in svc.load_balancer_source_ranges.iter().enumerate() {
+        for (i, r) in svc.load_balancer_source_ranges().iter().enumerate() {
             let path = format!("spec.loadBalancerSourceRanges[{i}]");
             match parse_cidr_sloppy(r) {
                 Some(net) => {
@@ -343,7 +343,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             checked_port(
                 svc,
                 || "spec.healthCheckNodePort".to_owned(),
-                svc.health_check_node_port.unwrap_or(0),
+                svc.health_check_node_port().unwrap_or(0),
                 true,
                 &mut errors,
             )
@@ -427,7 +427,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             };
             let mut endpoints =
                 endpoints_for(svc_slices, &sp.name, &sp.protocol, family, &mut warnings);
-            if !svc.topology_keys.is_empty() {
+            if !svc.topology_keys().is_empty() {
                 fill_legacy_topology(&mut endpoints, cluster);
             }
             // kube-proxy keys a Service's ports by (port name, protocol): of two ports with
@@ -467,7 +467,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
                     external_policy_local: svc.external_policy_local(),
                     internal_policy_local: svc.internal_policy_local(),
                     affinity_seconds,
-                    topology_keys: svc.topology_keys.clone(),
+                    topology_keys: svc.topology_keys().to_vec(),
                     endpoints,
                 },
             ));
@@ -630,10 +630,10 @@ fn pick_cluster_ip(
     errors: &mut Vec<Issue>,
     warnings: &mut Vec<Issue>,
 ) -> Option<IpAddr> {
-    let (field, list): (&str, Vec<&String>) = if svc.cluster_ips.is_empty() {
+    let (field, list): (&str, Vec<&String>) = if svc.cluster_ips().is_empty() {
         ("spec.clusterIP", svc.cluster_ip.iter().collect())
     } else {
-        ("spec.clusterIPs", svc.cluster_ips.iter().collect())
+        ("spec.clusterIPs", svc.cluster_ips().iter().collect())
     };
     if list.iter().all(|s| s.is_empty()) {
         errors.push(svc.loc.issue(
@@ -643,7 +643,7 @@ fn pick_cluster_ip(
         return None;
     }
     for (i, s) in list.iter().enumerate() {
-        let path = if svc.cluster_ips.is_empty() {
+        let path = if svc.cluster_ips().is_empty() {
             field.to_owned()
         } else {
             format!("{field}[{i}]")

@@ -319,9 +319,14 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             let listed = s
                 .cluster_ip
                 .iter()
-                .filter(|_| s.cluster_ips.is_empty())
+                .filter(|_| s.cluster_ips().is_empty())
                 .map(|ip| (None, ip))
-                .chain(s.cluster_ips.iter().enumerate().map(|(i, ip)| (Some(i), ip)));
+                .chain(
+                    s.cluster_ips()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ip)| (Some(i), ip)),
+                );
             for (at, text) in listed {
                 let Some(ip) = parse_ip_strict(text) else {
                     continue;
@@ -346,7 +351,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             let np = p.node_port.filter(|&n| n != 0)?;
             Some((format!("spec.ports[{i}].nodePort"), np, "node port"))
         });
-        let hcnp = s.health_check_node_port.filter(|&n| n != 0).map(|n| {
+        let hcnp = s.health_check_node_port().filter(|&n| n != 0).map(|n| {
             (
                 "spec.healthCheckNodePort".to_owned(),
                 n,
@@ -422,7 +427,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         if s.cluster_ip.as_deref().is_some_and(|c| !c.is_empty()) {
             v.err("spec.clusterIP", "must be empty for type ExternalName");
         }
-        match s.external_name.as_deref() {
+        match s.external_name() {
             None | Some("") => v.err("spec.externalName", "is required for type ExternalName"),
             Some(n) if !is_dns1123_subdomain(n.trim_end_matches('.')) => v.err(
                 "spec.externalName",
@@ -432,7 +437,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
     } else {
         let mut fams = Vec::new();
-        if let (Some(ip), Some(first)) = (&s.cluster_ip, s.cluster_ips.first()) {
+        if let (Some(ip), Some(first)) = (&s.cluster_ip, s.cluster_ips().first()) {
             if ip != first {
                 v.err(
                     "spec.clusterIPs[0]",
@@ -444,9 +449,14 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         let ips = s
             .cluster_ip
             .iter()
-            .filter(|_| s.cluster_ips.is_empty())
+            .filter(|_| s.cluster_ips().is_empty())
             .map(|ip| (IpAt(None), ip))
-            .chain(s.cluster_ips.iter().enumerate().map(|(i, ip)| (IpAt(Some(i)), ip)));
+            .chain(
+                s.cluster_ips()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ip)| (IpAt(Some(i)), ip)),
+            );
         let count = ips.clone().count();
         for (path, ip) in ips {
             if ip.is_empty() || *ip == "None" {
@@ -471,7 +481,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                 "must hold addresses of two different families",
             );
         }
-        for (i, f) in s.ip_families.iter().enumerate() {
+        for (i, f) in s.ip_families().iter().enumerate() {
             match IpFamily::parse(f) {
                 None => v.err(
                     &format!("spec.ipFamilies[{i}]"),
@@ -565,7 +575,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
     }
     // External IPs and load balancer.
-    for (i, ip) in s.external_ips.iter().enumerate() {
+    for (i, ip) in s.external_ips().iter().enumerate() {
         let path = format!("spec.externalIPs[{i}]");
         if let Some(a) = v.ip(&path, ip) {
             if a.is_unspecified() || a.is_loopback() || a.is_multicast() {
@@ -576,7 +586,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             }
         }
     }
-    for (i, r) in s.load_balancer_source_ranges.iter().enumerate() {
+    for (i, r) in s.load_balancer_source_ranges().iter().enumerate() {
         let path = format!("spec.loadBalancerSourceRanges[{i}]");
         if s.type_ != ServiceType::LoadBalancer {
             v.err(&path, "may only be used when type is LoadBalancer");
@@ -587,7 +597,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             );
         }
     }
-    for (i, ing) in s.lb_ingress.iter().enumerate() {
+    for (i, ing) in s.lb_ingress().iter().enumerate() {
         let b = format!("status.loadBalancer.ingress[{i}]");
         if let Some(ip) = &ing.ip {
             v.ip(format_args!("{b}.ip"), ip);
@@ -606,7 +616,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
     // Policies.
     match &s.external_traffic_policy {
         Some(TrafficPolicy::Other(t)) => v.err("spec.externalTrafficPolicy", format!("unsupported value {}: must be Cluster or Local", q(t))),
-        Some(_) if !s.externally_accessible() && !external_name && s.external_ips.is_empty() => {
+        Some(_) if !s.externally_accessible() && !external_name && s.external_ips().is_empty() => {
             v.err("spec.externalTrafficPolicy", "may only be set on externally-accessible services (NodePort, LoadBalancer or with externalIPs)")
         }
         _ => {}
@@ -617,7 +627,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             format!("unsupported value {}: must be Cluster or Local", q(t)),
         );
     }
-    if let Some(h) = s.health_check_node_port.filter(|&h| h != 0) {
+    if let Some(h) = s.health_check_node_port().filter(|&h| h != 0) {
         if !(s.type_ == ServiceType::LoadBalancer && s.external_policy_local()) {
             v.err(
                 "spec.healthCheckNodePort",
@@ -632,13 +642,13 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             "spec.sessionAffinity",
             format!("unsupported value {}: must be None or ClientIP", q(a)),
         ),
-        SessionAffinity::None if s.affinity_timeout.is_some() => v.err(
+        SessionAffinity::None if s.affinity_timeout().is_some() => v.err(
             "spec.sessionAffinityConfig",
             "must not be set when sessionAffinity is None",
         ),
         _ => {}
     }
-    if let Some(t) = s.affinity_timeout {
+    if let Some(t) = s.affinity_timeout() {
         if !(1..=service::MAX_AFFINITY_TIMEOUT).contains(&t) {
             v.err(
                 "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
@@ -647,7 +657,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
     }
     // Legacy topologyKeys.
-    let keys = &s.topology_keys;
+    let keys = &s.topology_keys();
     if keys.len() > 16 {
         v.err(
             "spec.topologyKeys",
@@ -674,11 +684,8 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             v.err(&path, format!("duplicate key {}", q(k)));
         }
     }
-    if let Some(td) = &s.traffic_distribution {
-        if !matches!(
-            td.as_str(),
-            "PreferClose" | "PreferSameZone" | "PreferSameNode"
-        ) {
+    if let Some(td) = s.traffic_distribution() {
+        if !matches!(td, "PreferClose" | "PreferSameZone" | "PreferSameNode") {
             v.err(
                 "spec.trafficDistribution",
                 format!(

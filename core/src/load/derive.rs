@@ -270,21 +270,21 @@ fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
     let mut used_ips: FastSet<IpAddr> = c
         .services
         .iter()
-        .flat_map(|s| s.cluster_ip.iter().chain(&s.cluster_ips))
+        .flat_map(|s| s.cluster_ip.iter().chain(s.cluster_ips()))
         .filter_map(|ip| crate::ip::parse_ip_sloppy(ip))
         .collect();
     let mut used_ports: FastSet<i64> = c
         .services
         .iter()
         .flat_map(|s| s.ports.iter().filter_map(|p| p.node_port))
-        .chain(c.services.iter().filter_map(|s| s.health_check_node_port))
+        .chain(c.services.iter().filter_map(|s| s.health_check_node_port()))
         .collect();
     let mut order: Vec<usize> = (0..c.services.len())
         .filter(|&i| {
             let s = &c.services[i];
             s.type_ != ServiceType::ExternalName
                 && s.cluster_ip.as_deref().unwrap_or("").is_empty()
-                && s.cluster_ips.is_empty()
+                && s.cluster_ips().is_empty()
         })
         .collect();
     order.sort_by_key(|&i| c.services[i].key());
@@ -298,7 +298,7 @@ fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
     for i in order {
         let s = &mut c.services[i];
         let key = s.key();
-        let families_v6 = s.ip_families.first().map(String::as_str) == Some("IPv6");
+        let families_v6 = s.ip_families().first().map(String::as_str) == Some("IPv6");
         if !families_v6 {
             let start = stable_hash(&key) % size;
             for k in 0..size {
@@ -307,7 +307,7 @@ fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
                 ));
                 if used_ips.insert(ip) {
                     s.cluster_ip = Some(ip.to_string());
-                    s.cluster_ips = vec![ip.to_string()];
+                    s.more_mut().cluster_ips = vec![ip.to_string()];
                     c.warnings.push(s.loc.issue(
                         "spec.clusterIP",
                         format!("not set: allocated {ip} from {cidr}"),

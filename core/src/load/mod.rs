@@ -659,6 +659,7 @@ impl Reader<'_> {
             meta: self.meta(o),
             ..Default::default()
         };
+        let mut m = ServiceMore::default();
         let empty = Obj::new();
         let spec = self.obj(o, "", "spec").unwrap_or(&empty);
         let b = "spec";
@@ -667,9 +668,9 @@ impl Reader<'_> {
             .map(|t| ServiceType::parse(&t))
             .unwrap_or_default();
         s.cluster_ip = self.str(spec, b, "clusterIP");
-        s.cluster_ips = self.strs(spec, b, "clusterIPs");
-        s.ip_families = self.strs(spec, b, "ipFamilies");
-        s.ip_family_policy = self.str(spec, b, "ipFamilyPolicy");
+        m.cluster_ips = self.strs(spec, b, "clusterIPs");
+        m.ip_families = self.strs(spec, b, "ipFamilies");
+        m.ip_family_policy = self.str(spec, b, "ipFamilyPolicy");
         for (p, po) in self.objs(spec, b, "ports") {
             let mut port = ServicePort {
                 name: self.str(po, &p, "name").unwrap_or_default(),
@@ -703,37 +704,37 @@ impl Reader<'_> {
             s.ports.push(port);
         }
         s.selector = self.str_map(spec, b, "selector");
-        s.external_ips = self.strs(spec, b, "externalIPs");
-        s.external_name = self.str(spec, b, "externalName");
-        s.load_balancer_ip = self.str(spec, b, "loadBalancerIP");
-        s.load_balancer_source_ranges = self.strs(spec, b, "loadBalancerSourceRanges");
+        m.external_ips = self.strs(spec, b, "externalIPs");
+        m.external_name = self.str(spec, b, "externalName");
+        m.load_balancer_ip = self.str(spec, b, "loadBalancerIP");
+        m.load_balancer_source_ranges = self.strs(spec, b, "loadBalancerSourceRanges");
         s.external_traffic_policy = self
             .str(spec, b, "externalTrafficPolicy")
             .map(|t| TrafficPolicy::parse(&t));
         s.internal_traffic_policy = self
             .str(spec, b, "internalTrafficPolicy")
             .map(|t| TrafficPolicy::parse(&t));
-        s.health_check_node_port = self.int(spec, b, "healthCheckNodePort");
+        m.health_check_node_port = self.int(spec, b, "healthCheckNodePort");
         s.session_affinity = match self.str(spec, b, "sessionAffinity").as_deref() {
             None | Some("None") => SessionAffinity::None,
             Some("ClientIP") => SessionAffinity::ClientIP,
-            Some(o) => SessionAffinity::Other(o.to_owned()),
+            Some(o) => SessionAffinity::Other(o.into()),
         };
         if let Some(sac) = self.obj(spec, b, "sessionAffinityConfig") {
             let p = "spec.sessionAffinityConfig";
             if let Some(cip) = self.obj(sac, p, "clientIP") {
-                s.affinity_timeout = self.int(cip, &join(p, "clientIP"), "timeoutSeconds");
+                m.affinity_timeout = self.int(cip, &join(p, "clientIP"), "timeoutSeconds");
             }
         }
-        s.topology_keys = self.strs(spec, b, "topologyKeys");
-        s.traffic_distribution = self.str(spec, b, "trafficDistribution");
+        m.topology_keys = self.strs(spec, b, "topologyKeys");
+        m.traffic_distribution = self.str(spec, b, "trafficDistribution");
         s.publish_not_ready_addresses = self
             .bool(spec, b, "publishNotReadyAddresses")
             .unwrap_or(false);
         if let Some(st) = self.obj(o, "", "status") {
             if let Some(lb) = self.obj(st, "status", "loadBalancer") {
                 for (p, ing) in self.objs(lb, "status.loadBalancer", "ingress") {
-                    s.lb_ingress.push(LoadBalancerIngress {
+                    m.lb_ingress.push(LoadBalancerIngress {
                         ip: self.str(ing, &p, "ip"),
                         hostname: self.str(ing, &p, "hostname"),
                         ip_mode: self.str(ing, &p, "ipMode"),
@@ -741,6 +742,7 @@ impl Reader<'_> {
                 }
             }
         }
+        s.set_more(m);
         s
     }
 

@@ -20,9 +20,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use compact_str::CompactString;
 
 use super::{append_objects, Cluster};
 use crate::fast::FastSet;
@@ -1100,7 +1100,7 @@ fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service>
             affinity_timeout = cip.timeout_seconds.opt()?;
         }
     }
-    Ok(Service {
+    let mut s = Service {
         loc,
         meta,
         type_: spec
@@ -1109,16 +1109,8 @@ fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service>
             .map(|t| ServiceType::parse(&t))
             .unwrap_or_default(),
         cluster_ip: spec.cluster_ip.opt()?,
-        cluster_ips: spec.cluster_ips.or_default()?,
-        ip_families: spec.ip_families.or_default()?,
-        ip_family_policy: spec.ip_family_policy.opt()?,
         ports,
         selector: spec.selector.opt()?,
-        external_ips: spec.external_ips.or_default()?,
-        external_name: spec.external_name.opt()?,
-        load_balancer_ip: spec.load_balancer_ip.opt()?,
-        load_balancer_source_ranges: spec.load_balancer_source_ranges.or_default()?,
-        lb_ingress,
         external_traffic_policy: spec
             .external_traffic_policy
             .opt()?
@@ -1127,17 +1119,29 @@ fn service(loc: Loc, m: F<Meta>, spec: F<Spec>, status: F<Status>) -> R<Service>
             .internal_traffic_policy
             .opt()?
             .map(|t| TrafficPolicy::parse(&t)),
-        health_check_node_port: spec.health_check_node_port.opt()?,
         session_affinity: match spec.session_affinity.opt()?.as_deref() {
             None | Some("None") => SessionAffinity::None,
             Some("ClientIP") => SessionAffinity::ClientIP,
-            Some(o) => SessionAffinity::Other(o.to_owned()),
+            Some(o) => SessionAffinity::Other(o.into()),
         },
+        publish_not_ready_addresses: spec.publish_not_ready_addresses.opt()?.unwrap_or(false),
+        ..Service::default()
+    };
+    s.set_more(ServiceMore {
+        cluster_ips: spec.cluster_ips.or_default()?,
+        ip_families: spec.ip_families.or_default()?,
+        ip_family_policy: spec.ip_family_policy.opt()?,
+        external_ips: spec.external_ips.or_default()?,
+        external_name: spec.external_name.opt()?,
+        load_balancer_ip: spec.load_balancer_ip.opt()?,
+        load_balancer_source_ranges: spec.load_balancer_source_ranges.or_default()?,
+        lb_ingress,
+        health_check_node_port: spec.health_check_node_port.opt()?,
         affinity_timeout,
         topology_keys: spec.topology_keys.or_default()?,
         traffic_distribution: spec.traffic_distribution.opt()?,
-        publish_not_ready_addresses: spec.publish_not_ready_addresses.opt()?.unwrap_or(false),
-    })
+    });
+    Ok(s)
 }
 
 /// `hints.forZones` / `hints.forNodes`: present (even `null`) means a list, of the entries

@@ -23,8 +23,8 @@ pub use labels::LabelMap;
 pub use node::{Node, NodeAddress};
 pub use pod::{ContainerPort, Pod};
 pub use service::{
-    IntOrString, LoadBalancerIngress, Service, ServicePort, ServiceType, SessionAffinity,
-    TrafficPolicy,
+    IntOrString, LoadBalancerIngress, Service, ServiceMore, ServicePort, ServiceType,
+    SessionAffinity, TrafficPolicy,
 };
 pub use servicecidr::ServiceCidr;
 pub use shared::SharedStr;

@@ -15,7 +15,7 @@ pub enum ServiceType {
     /// `ExternalName`.
     ExternalName,
     /// Anything else, as written.
-    Other(String),
+    Other(Box<str>),
 }
 
 impl ServiceType {
@@ -26,7 +26,7 @@ impl ServiceType {
             "NodePort" => ServiceType::NodePort,
             "LoadBalancer" => ServiceType::LoadBalancer,
             "ExternalName" => ServiceType::ExternalName,
-            o => ServiceType::Other(o.to_owned()),
+            o => ServiceType::Other(o.into()),
         }
     }
 
@@ -50,7 +50,7 @@ pub enum TrafficPolicy {
     /// `Local`.
     Local,
     /// Anything else, as written.
-    Other(String),
+    Other(Box<str>),
 }
 
 impl TrafficPolicy {
@@ -59,7 +59,7 @@ impl TrafficPolicy {
         match s {
             "Cluster" => TrafficPolicy::Cluster,
             "Local" => TrafficPolicy::Local,
-            o => TrafficPolicy::Other(o.to_owned()),
+            o => TrafficPolicy::Other(o.into()),
         }
     }
 }
@@ -73,7 +73,7 @@ pub enum SessionAffinity {
     /// `ClientIP`.
     ClientIP,
     /// Anything else, as written.
-    Other(String),
+    Other(Box<str>),
 }
 
 /// A `targetPort`: a number or a container port name.
@@ -114,6 +114,12 @@ pub struct LoadBalancerIngress {
 }
 
 /// A `v1/Service`.
+///
+/// The fields nearly every Service has are fields here; the others (dual-stack lists, external
+/// IPs and names, load balancer settings, legacy topology keys...) live in one [`ServiceMore`]
+/// behind a box that a plain ClusterIP Service does not have, read through methods of the same
+/// names. A cluster holds many Services: this keeps one at 304 bytes (568 with every field
+/// in place).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Service {
     /// Where it was read from.
@@ -124,16 +130,32 @@ pub struct Service {
     pub type_: ServiceType,
     /// `spec.clusterIP` as written (`None` string for headless); `None` when absent.
     pub cluster_ip: Option<String>,
+    /// `spec.ports`.
+    pub ports: Vec<ServicePort>,
+    /// `spec.selector`; `None` when absent (endpoints are managed by someone else).
+    pub selector: Option<LabelMap>,
+    /// `spec.externalTrafficPolicy`.
+    pub external_traffic_policy: Option<TrafficPolicy>,
+    /// `spec.internalTrafficPolicy`.
+    pub internal_traffic_policy: Option<TrafficPolicy>,
+    /// `spec.sessionAffinity`.
+    pub session_affinity: SessionAffinity,
+    /// `spec.publishNotReadyAddresses`.
+    pub publish_not_ready_addresses: bool,
+    /// The other fields, read through the methods of their names ([`Service::cluster_ips`]...);
+    /// `None` when all are absent ([`Service::set_more`] keeps it so).
+    pub more: Option<Box<ServiceMore>>,
+}
+
+/// The fields of a [`Service`] that most Services leave out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceMore {
     /// `spec.clusterIPs` as written.
     pub cluster_ips: Vec<String>,
     /// `spec.ipFamilies` as written.
     pub ip_families: Vec<String>,
     /// `spec.ipFamilyPolicy`.
     pub ip_family_policy: Option<String>,
-    /// `spec.ports`.
-    pub ports: Vec<ServicePort>,
-    /// `spec.selector`; `None` when absent (endpoints are managed by someone else).
-    pub selector: Option<LabelMap>,
     /// `spec.externalIPs` as written.
     pub external_ips: Vec<String>,
     /// `spec.externalName`.
@@ -144,22 +166,70 @@ pub struct Service {
     pub load_balancer_source_ranges: Vec<String>,
     /// `status.loadBalancer.ingress`.
     pub lb_ingress: Vec<LoadBalancerIngress>,
-    /// `spec.externalTrafficPolicy`.
-    pub external_traffic_policy: Option<TrafficPolicy>,
-    /// `spec.internalTrafficPolicy`.
-    pub internal_traffic_policy: Option<TrafficPolicy>,
     /// `spec.healthCheckNodePort`.
     pub health_check_node_port: Option<i64>,
-    /// `spec.sessionAffinity`.
-    pub session_affinity: SessionAffinity,
     /// `spec.sessionAffinityConfig.clientIP.timeoutSeconds`.
     pub affinity_timeout: Option<i64>,
     /// `spec.topologyKeys` (legacy, v1.17-v1.21).
     pub topology_keys: Vec<String>,
     /// `spec.trafficDistribution`.
     pub traffic_distribution: Option<String>,
-    /// `spec.publishNotReadyAddresses`.
-    pub publish_not_ready_addresses: bool,
+}
+
+/// Read access to the fields of [`ServiceMore`], as if they were the Service's own.
+macro_rules! more_fields {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty = $empty:expr, |$m:ident| $get:expr;)*) => {
+        impl Service {
+            $(
+                $(#[$doc])*
+                pub fn $name(&self) -> $ty {
+                    match self.more.as_deref() {
+                        Some($m) => $get,
+                        None => $empty,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+more_fields! {
+    /// `spec.clusterIPs` as written.
+    cluster_ips: &[String] = &[], |m| &m.cluster_ips;
+    /// `spec.ipFamilies` as written.
+    ip_families: &[String] = &[], |m| &m.ip_families;
+    /// `spec.ipFamilyPolicy`.
+    ip_family_policy: Option<&str> = None, |m| m.ip_family_policy.as_deref();
+    /// `spec.externalIPs` as written.
+    external_ips: &[String] = &[], |m| &m.external_ips;
+    /// `spec.externalName`.
+    external_name: Option<&str> = None, |m| m.external_name.as_deref();
+    /// `spec.loadBalancerIP` (deprecated).
+    load_balancer_ip: Option<&str> = None, |m| m.load_balancer_ip.as_deref();
+    /// `spec.loadBalancerSourceRanges` as written.
+    load_balancer_source_ranges: &[String] = &[], |m| &m.load_balancer_source_ranges;
+    /// `status.loadBalancer.ingress`.
+    lb_ingress: &[LoadBalancerIngress] = &[], |m| &m.lb_ingress;
+    /// `spec.healthCheckNodePort`.
+    health_check_node_port: Option<i64> = None, |m| m.health_check_node_port;
+    /// `spec.sessionAffinityConfig.clientIP.timeoutSeconds`.
+    affinity_timeout: Option<i64> = None, |m| m.affinity_timeout;
+    /// `spec.topologyKeys` (legacy, v1.17-v1.21).
+    topology_keys: &[String] = &[], |m| &m.topology_keys;
+    /// `spec.trafficDistribution`.
+    traffic_distribution: Option<&str> = None, |m| m.traffic_distribution.as_deref();
+}
+
+impl Service {
+    /// The fields of [`ServiceMore`], to change them (the box is made when it is missing).
+    pub fn more_mut(&mut self) -> &mut ServiceMore {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    /// Sets every field of [`ServiceMore`] at once; all absent keeps no box.
+    pub fn set_more(&mut self, more: ServiceMore) {
+        self.more = (more != ServiceMore::default()).then(|| Box::new(more));
+    }
 }
 
 /// The API default of `sessionAffinityConfig.clientIP.timeoutSeconds`.
@@ -176,7 +246,7 @@ impl Service {
     /// Headless: `clusterIP: None` (only for non-ExternalName services).
     pub fn is_headless(&self) -> bool {
         self.cluster_ip.as_deref() == Some("None")
-            || self.cluster_ips.first().map(String::as_str) == Some("None")
+            || self.cluster_ips().first().map(String::as_str) == Some("None")
     }
 
     /// The ClientIP affinity timeout in seconds, if session affinity is ClientIP (API default
@@ -184,7 +254,7 @@ impl Service {
     pub fn affinity_seconds(&self) -> Option<i64> {
         match self.session_affinity {
             SessionAffinity::ClientIP => {
-                Some(self.affinity_timeout.unwrap_or(DEFAULT_AFFINITY_TIMEOUT))
+                Some(self.affinity_timeout().unwrap_or(DEFAULT_AFFINITY_TIMEOUT))
             }
             _ => None,
         }
@@ -195,7 +265,7 @@ impl Service {
         matches!(
             self.type_,
             ServiceType::LoadBalancer | ServiceType::NodePort
-        ) || (self.type_ == ServiceType::ClusterIP && !self.external_ips.is_empty())
+        ) || (self.type_ == ServiceType::ClusterIP && !self.external_ips().is_empty())
     }
 
     /// kube-proxy's `ExternalPolicyLocal`.
