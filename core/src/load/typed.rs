@@ -372,8 +372,7 @@ impl<'de, T: Leaf<'de>> Leaf<'de> for Vec<T> {
             }
         }
         // Lists kept in the model are held at their size (a list of one grew to four).
-        out.shrink_to_fit();
-        Ok(ok.then_some(out))
+        Ok(ok.then(|| crate::model::exact(out)))
     }
 }
 
@@ -1154,7 +1153,7 @@ fn hint_names(v: F<Vec<Name>>) -> R<Option<Box<[Box<str>]>>> {
     for n in v.or_default()? {
         out.extend(n.name.opt()?);
     }
-    Ok(Some(out.into_boxed_slice()))
+    Ok(Some(crate::model::exact(out).into_boxed_slice()))
 }
 
 fn endpoint_slice(
@@ -1178,9 +1177,8 @@ fn endpoint_slice(
             app_protocol: p.app_protocol.opt()?,
         })
     })?;
-    // Exact size: a slice's list grew by doubling while it was read.
-    let mut endpoints: Vec<_> = eps.or_default()?.into_iter().map(|e| e.0).collect();
-    endpoints.shrink_to_fit();
+    // Collected in place: the list read is already at its size.
+    let endpoints: Vec<_> = eps.or_default()?.into_iter().map(|e| e.0).collect();
     Ok(EndpointSlice {
         loc,
         meta,

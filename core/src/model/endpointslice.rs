@@ -205,7 +205,7 @@ impl From<Vec<CompactString>> for Addresses {
             Some(a) if v.is_empty() => AddressesRepr::One(a),
             Some(a) => {
                 v.push(a);
-                AddressesRepr::List(v.into_boxed_slice())
+                AddressesRepr::List(super::exact(v).into_boxed_slice())
             }
             None => AddressesRepr::List(Box::default()),
         })

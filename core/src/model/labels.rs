@@ -146,7 +146,7 @@ impl LabelMap {
             }
             same
         });
-        LabelMap(v.into_boxed_slice())
+        LabelMap(super::exact(v).into_boxed_slice())
     }
 }
 

@@ -29,6 +29,19 @@ pub use service::{
 pub use servicecidr::ServiceCidr;
 pub use shared::SharedStr;
 
+/// `v` in an allocation of its length. Shrinking in place is not enough: an allocator may keep
+/// a block that is shrunk by less than half (mimalloc, the Python extension's, does), and a list
+/// read by doubling would keep up to twice its size. Moves the elements into a new block when
+/// there is spare capacity.
+pub(crate) fn exact<T>(v: Vec<T>) -> Vec<T> {
+    if v.capacity() == v.len() {
+        return v;
+    }
+    let mut out = Vec::with_capacity(v.len());
+    out.extend(v);
+    out
+}
+
 /// Where an object came from: its file and its path inside that file's document(s).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Loc {
