@@ -18,7 +18,7 @@ WASM_SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # wasm-opt (Debian's binaryen) when present: ~15% smaller. Optional, so skipped when absent.
 # Recursive (=): evaluated when used, so a binaryen installed by `make setup` in the same run counts.
 WASM_OPT = $(shell command -v wasm-opt 2>/dev/null)
-WASM_OPT_FLAGS := -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+WASM_OPT_FLAGS := -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
 .PHONY: wasm wasm-build wasm-node web test-wasm test-web wasm-toolchain web-browser web-test-deps web-trace-example

@@ -56,48 +56,23 @@ fn parse_v4_sloppy(s: &str) -> Option<Ipv4Addr> {
 }
 
 /// Parses an IP the way the API server does (no leading zeros, no zone): what Rust's
-/// `IpAddr::from_str` accepts. A text without a colon can only be IPv4, which is read in one
-/// pass over its bytes (validation parses every endpoint address).
+/// `IpAddr::from_str` accepts. A text without a colon can only be IPv4: the sloppy reader's
+/// one pass over its bytes, refusing leading zeros (validation parses every endpoint address).
 pub fn parse_ip_strict(s: &str) -> Option<IpAddr> {
-    match parse_v4_strict(s) {
-        Ok(v4) => Some(IpAddr::V4(v4)),
-        Err(Colon(true)) => s.parse::<Ipv6Addr>().ok().map(IpAddr::V6),
-        Err(Colon(false)) => None,
+    if s.as_bytes().contains(&b':') {
+        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
+    parse_v4_sloppy(s)
+        .filter(|_| !octet_with_leading_zero(s.as_bytes()))
+        .map(IpAddr::V4)
 }
 
-/// Why a text is not a dotted quad: whether it has a colon (and may be IPv6).
-struct Colon(bool);
-
-/// A dotted quad of four decimal octets of at most 255, none with a leading zero.
-fn parse_v4_strict(s: &str) -> Result<Ipv4Addr, Colon> {
-    let no = || Colon(s.as_bytes().contains(&b':'));
-    let b = s.as_bytes();
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    for (k, octet) in octets.iter_mut().enumerate() {
-        if k > 0 {
-            if b.get(i) != Some(&b'.') {
-                return Err(no());
-            }
-            i += 1;
-        }
-        let first = i;
-        let mut value = 0u32;
-        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit() && i - first < 3) {
-            value = value * 10 + u32::from(c - b'0');
-            i += 1;
-        }
-        let digits = i - first;
-        if digits == 0 || value > 255 || (digits > 1 && b[first] == b'0') {
-            return Err(no());
-        }
-        *octet = value as u8;
-    }
-    if i != b.len() {
-        return Err(no());
-    }
-    Ok(Ipv4Addr::from(octets))
+/// Whether a dotted quad read by [`parse_v4_sloppy`] has an octet of two digits or more that
+/// starts with `0`: what the strict parser refuses and the sloppy one reads.
+fn octet_with_leading_zero(b: &[u8]) -> bool {
+    b.windows(2)
+        .enumerate()
+        .any(|(i, w)| w[0] == b'0' && w[1].is_ascii_digit() && (i == 0 || b[i - 1] == b'.'))
 }
 
 /// Whether an IPv4 text has an octet with a leading zero (`10.0.01.1`): accepted by kube-proxy,

@@ -729,7 +729,7 @@ fn endpoints_for(
                     zone: e.zone.clone(),
                     zone_hints: e.hints_zones().map(owned),
                     node_hints: e.hints_nodes().map(owned),
-                    topology: e.topology().clone(),
+                    topology: e.topology().cloned().unwrap_or_default(),
                 });
             }
         }

@@ -25,6 +25,20 @@ impl fmt::Display for At<'_> {
     }
 }
 
+/// A Service's cluster IPs with the index of each in `clusterIPs`: `clusterIPs` when given,
+/// else `clusterIP` (index `None`).
+fn cluster_ips(s: &Service) -> impl ExactSizeIterator<Item = (Option<usize>, &String)> {
+    let single = s.cluster_ips().is_empty();
+    let list = if single {
+        s.cluster_ip.as_slice()
+    } else {
+        s.cluster_ips()
+    };
+    list.iter()
+        .enumerate()
+        .map(move |(i, ip)| ((!single).then_some(i), ip))
+}
+
 /// A Service's cluster IP field: `spec.clusterIP` (`None`) or `spec.clusterIPs[i]`.
 #[derive(Clone, Copy)]
 struct IpAt(Option<usize>);
@@ -295,10 +309,6 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
     // written out only for a conflict.)
     let mut ips: HashMap<std::net::IpAddr, (&Service, Option<usize>)> =
         HashMap::with_capacity_and_hasher(n, Default::default());
-    let ip_path = |i: Option<usize>| match i {
-        None => "spec.clusterIP".to_owned(),
-        Some(i) => format!("spec.clusterIPs[{i}]"),
-    };
     let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::default();
     for s in &cluster.services {
         let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
@@ -316,28 +326,17 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
         }
         names.insert(key, s);
         if s.type_ != ServiceType::ExternalName {
-            let listed = s
-                .cluster_ip
-                .iter()
-                .filter(|_| s.cluster_ips().is_empty())
-                .map(|ip| (None, ip))
-                .chain(
-                    s.cluster_ips()
-                        .iter()
-                        .enumerate()
-                        .map(|(i, ip)| (Some(i), ip)),
-                );
-            for (at, text) in listed {
+            for (at, text) in cluster_ips(s) {
                 let Some(ip) = parse_ip_strict(text) else {
                     continue;
                 };
                 match ips.get(&ip) {
                     Some(&(first, first_at)) => out.push(s.loc.issue(
-                        &ip_path(at),
+                        &IpAt(at).to_string(),
                         format!(
                             "cluster IP {ip} is already allocated to Service {} at {}",
                             first.key(),
-                            first.loc.describe(&ip_path(first_at))
+                            first.loc.describe(&IpAt(first_at).to_string())
                         ),
                     )),
                     None => {
@@ -446,19 +445,9 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
             }
         }
         // `clusterIPs` when given, else `clusterIP` (paths written out only for an error).
-        let ips = s
-            .cluster_ip
-            .iter()
-            .filter(|_| s.cluster_ips().is_empty())
-            .map(|ip| (IpAt(None), ip))
-            .chain(
-                s.cluster_ips()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, ip)| (IpAt(Some(i)), ip)),
-            );
-        let count = ips.clone().count();
-        for (path, ip) in ips {
+        let count = cluster_ips(s).len();
+        for (at, ip) in cluster_ips(s) {
+            let path = IpAt(at);
             if ip.is_empty() || *ip == "None" {
                 if *ip == "None" && count > 1 {
                     v.err(&path.to_string(), "\"None\" must be the only cluster IP");
@@ -526,7 +515,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                 &format!("{b}.name"),
                 format!("{} is not valid: must be a DNS-1123 label", q(&p.name)),
             );
-        } else if several && !names.insert(p.name.as_str()) {
+        } else if several && !names.insert(p.name.clone()) {
             v.err(
                 &format!("{b}.name"),
                 format!("duplicate port name {}", q(&p.name)),
@@ -534,7 +523,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
         }
         v.protocol(format_args!("{b}.protocol"), &p.protocol);
         v.port(format_args!("{b}.port"), p.port);
-        if several && !port_protos.insert((p.port, &p.protocol)) {
+        if several && !port_protos.insert((p.port, p.protocol.clone())) {
             v.err(
                 &format!("{b}.port"),
                 format!("duplicate port {}/{}", p.port, p.protocol),
@@ -569,7 +558,7 @@ fn service(s: &Service, opts: &ValidateOptions, out: &mut Vec<Issue>) {
                         opts.node_port_range.0, opts.node_port_range.1
                     ),
                 );
-            } else if several && !node_ports.insert((np, &p.protocol)) {
+            } else if several && !node_ports.insert((np, p.protocol.clone())) {
                 v.err(&path, format!("duplicate node port {np}/{}", p.protocol));
             }
         }
@@ -748,7 +737,7 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
                     format!("{} is not valid: must be a DNS-1123 label", q(n)),
                 );
             }
-            if several && !names.insert(n.as_str()) {
+            if several && !names.insert(n.clone()) {
                 v.err(
                     &format!("{b}.name"),
                     format!("duplicate port name {}", q(n)),

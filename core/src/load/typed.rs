@@ -20,7 +20,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
@@ -278,7 +277,7 @@ impl Leaf<'_> for SharedStr {
 }
 
 /// A short string, held in place when it fits (an address).
-impl Leaf<'_> for CompactString {
+impl Leaf<'_> for Str {
     fn from_str(s: &str) -> Option<Self> {
         Some(s.into())
     }
@@ -288,15 +287,15 @@ impl Leaf<'_> for CompactString {
 /// entry a string.
 impl<'de> Leaf<'de> for Addresses {
     fn from_seq<A: SeqAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
-        let first = match a.next_element::<F<CompactString>>()? {
+        let first = match a.next_element::<F<Str>>()? {
             None => return Ok(Some(Addresses::default())),
             Some(F::Val(first)) => first,
-            Some(_) => return Ok(Vec::<CompactString>::from_seq(a)?.and(None)),
+            Some(_) => return Ok(Vec::<Str>::from_seq(a)?.and(None)),
         };
-        let Some(second) = a.next_element::<F<CompactString>>()? else {
+        let Some(second) = a.next_element::<F<Str>>()? else {
             return Ok(Some(Addresses::one(first)));
         };
-        let rest = Vec::<CompactString>::from_seq(a)?;
+        let rest = Vec::<Str>::from_seq(a)?;
         Ok(match (second, rest) {
             (F::Val(second), Some(rest)) => {
                 let mut all = Vec::with_capacity(2 + rest.len());
@@ -560,8 +559,8 @@ macro_rules! lenient {
 lenient!(
     Meta,
     MetaKey {
-        name: CompactString = "name",
-        namespace: CompactString = "namespace",
+        name: Str = "name",
+        namespace: Str = "namespace",
         labels: LabelMap = "labels",
         annotations: LabelMap = "annotations",
         deletion_timestamp: String = "deletionTimestamp",
@@ -731,12 +730,12 @@ lenient!(
     /// The top-level fields of an object of any kind svccore reads. `items` is read by
     /// [`Items`], into the objects of the list, before the kind says whether this is a list.
     Object, ObjectKey {
-    api_version: CompactString = "apiVersion",
-    kind: CompactString = "kind",
+    api_version: Str = "apiVersion",
+    kind: Str = "kind",
     metadata: Meta = "metadata",
     spec: Spec = "spec",
     status: Status = "status",
-    address_type: CompactString = "addressType",
+    address_type: Str = "addressType",
     ports: Vec<Port> = "ports",
     endpoints: Vec<SliceEndpoint> = "endpoints",
     subsets: Vec<Subset> = "subsets",
@@ -1024,7 +1023,7 @@ fn meta(m: F<Meta>) -> R<ObjectMeta> {
     let m = m.opt()?.ok_or(())?;
     let name = match m.name {
         F::Val(n) => n,
-        F::Null => CompactString::default(),
+        F::Null => Str::default(),
         F::Absent | F::Wrong => return Err(()),
     };
     let namespace = m
@@ -1159,14 +1158,14 @@ fn hint_names(v: F<Vec<Name>>) -> R<Option<Box<[Box<str>]>>> {
 fn endpoint_slice(
     loc: Loc,
     m: F<Meta>,
-    address_type: F<CompactString>,
+    address_type: F<Str>,
     ports: F<Vec<Port>>,
     eps: F<Vec<SliceEndpoint>>,
 ) -> R<EndpointSlice> {
     let meta = meta(m)?;
     let address_type = match address_type {
         F::Val(t) => t,
-        F::Null => CompactString::default(),
+        F::Null => Str::default(),
         F::Absent | F::Wrong => return Err(()),
     };
     let out_ports = convert(ports.or_default()?, |p| {

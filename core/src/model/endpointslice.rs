@@ -1,8 +1,6 @@
 //! `discovery.k8s.io/v1` EndpointSlice.
 
-use compact_str::CompactString;
-
-use super::{LabelMap, Loc, ObjectMeta, Protocol, SharedStr};
+use super::{LabelMap, Loc, ObjectMeta, Protocol, SharedStr, Str};
 
 /// The label naming the Service a slice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -114,10 +112,10 @@ impl Endpoint {
         self.edit_more(hints.is_none(), |m| m.hints = hints);
     }
 
-    /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels.
-    pub fn topology(&self) -> &LabelMap {
-        static EMPTY: std::sync::LazyLock<LabelMap> = std::sync::LazyLock::new(LabelMap::new);
-        self.more().map_or(&EMPTY, |m| &m.topology)
+    /// `deprecatedTopology` (v1) / `topology` (v1beta1): the legacy topology labels; `None`
+    /// when there are none.
+    pub fn topology(&self) -> Option<&LabelMap> {
+        self.more().map(|m| &m.topology).filter(|t| !t.is_empty())
     }
 
     /// Sets the legacy topology labels.
@@ -153,14 +151,14 @@ pub struct Addresses(AddressesRepr);
 
 #[derive(Clone, Eq, PartialEq)]
 enum AddressesRepr {
-    One(CompactString),
+    One(Str),
     /// Any other number (none, or several).
-    List(Box<[CompactString]>),
+    List(Box<[Str]>),
 }
 
 impl Addresses {
     /// One address.
-    pub fn one(address: impl Into<CompactString>) -> Addresses {
+    pub fn one(address: impl Into<Str>) -> Addresses {
         Addresses(AddressesRepr::One(address.into()))
     }
 }
@@ -178,8 +176,8 @@ impl Default for Addresses {
 }
 
 impl std::ops::Deref for Addresses {
-    type Target = [CompactString];
-    fn deref(&self) -> &[CompactString] {
+    type Target = [Str];
+    fn deref(&self) -> &[Str] {
         match &self.0 {
             AddressesRepr::One(a) => std::slice::from_ref(a),
             AddressesRepr::List(l) => l,
@@ -199,8 +197,8 @@ impl std::fmt::Debug for Addresses {
     }
 }
 
-impl From<Vec<CompactString>> for Addresses {
-    fn from(mut v: Vec<CompactString>) -> Addresses {
+impl From<Vec<Str>> for Addresses {
+    fn from(mut v: Vec<Str>) -> Addresses {
         Addresses(match v.pop() {
             Some(a) if v.is_empty() => AddressesRepr::One(a),
             Some(a) => {
@@ -212,11 +210,11 @@ impl From<Vec<CompactString>> for Addresses {
     }
 }
 
-impl<S: Into<CompactString>> FromIterator<S> for Addresses {
+impl<S: Into<Str>> FromIterator<S> for Addresses {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Addresses {
         iter.into_iter()
             .map(Into::into)
-            .collect::<Vec<CompactString>>()
+            .collect::<Vec<Str>>()
             .into()
     }
 }
@@ -230,7 +228,7 @@ pub struct EndpointSlice {
     /// Name, namespace, labels.
     pub meta: ObjectMeta,
     /// `addressType`: `IPv4`, `IPv6` or `FQDN`, as written.
-    pub address_type: CompactString,
+    pub address_type: Str,
     /// `ports`.
     pub ports: Vec<EndpointPort>,
     /// `endpoints`.
@@ -280,6 +278,7 @@ mod tests {
         assert_eq!(e, Endpoint::default(), "the box goes with its last field");
     }
 
+    #[cfg(feature = "compact-strings")]
     #[test]
     fn an_endpoint_is_72_bytes() {
         // The loader's memory figures (benches/README.md) count on it.

@@ -4,8 +4,6 @@
 //! API server and kube-proxy parse it differently), enums keep unknown values so that validation
 //! can name them, and every object remembers where it came from ([`Loc`]).
 
-use compact_str::CompactString;
-
 pub mod config;
 pub mod endpoints;
 pub mod endpointslice;
@@ -29,6 +27,15 @@ pub use service::{
 pub use servicecidr::ServiceCidr;
 pub use shared::SharedStr;
 
+/// A short string of the model (an address, a name, a namespace, a path), held in place up to
+/// 24 bytes: compact_str's `CompactString` (feature `compact-strings`, on by default), else
+/// `String`. Both read as a `str` and are made with `.into()`.
+#[cfg(feature = "compact-strings")]
+pub type Str = compact_str::CompactString;
+/// A short string of the model (`String`: the crate is built without `compact-strings`).
+#[cfg(not(feature = "compact-strings"))]
+pub type Str = String;
+
 /// `v` in an allocation of its length. Shrinking in place is not enough: an allocator may keep
 /// a block that is shrunk by less than half (mimalloc, the Python extension's, does), and a list
 /// read by doubling would keep up to twice its size. Moves the elements into a new block when
@@ -51,7 +58,7 @@ pub struct Loc {
     pub file: Option<std::sync::Arc<str>>,
     /// Path of the object in its document, e.g. `items[3]` or `[1]` (second YAML document);
     /// empty when the document is the object itself. Held in place up to 24 bytes.
-    pub path: CompactString,
+    pub path: Str,
 }
 
 /// [`Loc::file`] serialized as the string it holds.
@@ -93,9 +100,9 @@ impl Loc {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectMeta {
     /// `metadata.name` (held in place up to 24 bytes, as most names are).
-    pub name: CompactString,
+    pub name: Str,
     /// `metadata.namespace`; `default` when absent on a namespaced object.
-    pub namespace: CompactString,
+    pub namespace: Str,
     /// `metadata.labels`.
     pub labels: LabelMap,
     /// `metadata.annotations`.

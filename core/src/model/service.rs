@@ -176,6 +176,24 @@ pub struct ServiceMore {
     pub traffic_distribution: Option<String>,
 }
 
+impl ServiceMore {
+    /// Every field absent (what `Default` gives).
+    pub fn is_empty(&self) -> bool {
+        self.cluster_ips.is_empty()
+            && self.ip_families.is_empty()
+            && self.ip_family_policy.is_none()
+            && self.external_ips.is_empty()
+            && self.external_name.is_none()
+            && self.load_balancer_ip.is_none()
+            && self.load_balancer_source_ranges.is_empty()
+            && self.lb_ingress.is_empty()
+            && self.health_check_node_port.is_none()
+            && self.affinity_timeout.is_none()
+            && self.topology_keys.is_empty()
+            && self.traffic_distribution.is_none()
+    }
+}
+
 /// Read access to the fields of [`ServiceMore`], as if they were the Service's own.
 macro_rules! more_fields {
     ($($(#[$doc:meta])* $name:ident: $ty:ty = $empty:expr, |$m:ident| $get:expr;)*) => {
@@ -228,7 +246,7 @@ impl Service {
 
     /// Sets every field of [`ServiceMore`] at once; all absent keeps no box.
     pub fn set_more(&mut self, more: ServiceMore) {
-        self.more = (more != ServiceMore::default()).then(|| Box::new(more));
+        self.more = (!more.is_empty()).then(|| Box::new(more));
     }
 }
 
@@ -276,5 +294,40 @@ impl Service {
     /// kube-proxy's `InternalPolicyLocal`.
     pub fn internal_policy_local(&self) -> bool {
         self.internal_traffic_policy == Some(TrafficPolicy::Local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_is_kept_only_when_a_field_is_set() {
+        assert!(ServiceMore::default().is_empty());
+        let one_each: [fn(&mut ServiceMore); 12] = [
+            |m| m.cluster_ips.push("10.96.0.1".into()),
+            |m| m.ip_families.push("IPv4".into()),
+            |m| m.ip_family_policy = Some("SingleStack".into()),
+            |m| m.external_ips.push("192.0.2.1".into()),
+            |m| m.external_name = Some("db.example.com".into()),
+            |m| m.load_balancer_ip = Some("192.0.2.2".into()),
+            |m| m.load_balancer_source_ranges.push("10.0.0.0/8".into()),
+            |m| m.lb_ingress.push(LoadBalancerIngress::default()),
+            |m| m.health_check_node_port = Some(30000),
+            |m| m.affinity_timeout = Some(60),
+            |m| m.topology_keys.push("*".into()),
+            |m| m.traffic_distribution = Some("PreferClose".into()),
+        ];
+        for set in one_each {
+            let mut m = ServiceMore::default();
+            set(&mut m);
+            assert!(!m.is_empty(), "{m:?}");
+            let mut s = Service::default();
+            s.set_more(m.clone());
+            assert_eq!(s.more.as_deref(), Some(&m));
+        }
+        let mut s = Service::default();
+        s.set_more(ServiceMore::default());
+        assert_eq!(s, Service::default(), "no box for nothing");
     }
 }
