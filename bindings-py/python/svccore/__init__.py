@@ -15,53 +15,38 @@ talks to a cluster: text and Python objects go in, values and text come out.
 1 service (1 ClusterIP), 1 service port, 0 endpoints, 0 nodes
 """
 
-import os as _os
-
-# The extension's allocator (mimalloc) reads its options from the environment once, when the
-# module is loaded. Two of its defaults cost a big load: freed memory goes back to the system
-# only a second later (`purge_delay`), and its arenas ask for transparent huge pages. Loading
-# and validating a 97 MB list then peaks 14 MB higher and spends 0.4 s more in the kernel
-# (benches/README.md, "Loader"). Values the user set are kept, and the environment is left as
-# it was once the module is loaded.
-_ALLOCATOR_OPTIONS = {"MIMALLOC_PURGE_DELAY": "0", "MIMALLOC_ALLOW_THP": "0"}
-_unset = [k for k in _ALLOCATOR_OPTIONS if k not in _os.environ]
-_os.environ.update({k: _ALLOCATOR_OPTIONS[k] for k in _unset})
-try:
-    from svccore._svccore import (
-        ALGORITHMS,
-        IPVS_SCHEDULERS,
-        PROTOCOLS,
-        PROXIER_FLAG_MODES,
-        PROXIER_FLAGS,
-        TRACE_MODES,
-        TRAFFIC_SOURCES,
-        AuditReport,
-        Balancer,
-        Cluster,
-        ConfigError,
-        DumpError,
-        EndpointsReport,
-        InvalidArgumentError,
-        Issue,
-        ManifestError,
-        ParseError,
-        ProxierSettings,
-        ProxyConfig,
-        Service,
-        ServicePort,
-        SimulationReport,
-        Summary,
-        SvcCoreError,
-        TraceOutcome,
-        TraceResult,
-        UnknownNodeError,
-        UnknownServiceError,
-        ValidationError,
-        __version__,
-    )
-finally:
-    for _name in _unset:
-        del _os.environ[_name]
+from svccore._svccore import (
+    ALGORITHMS,
+    IPVS_SCHEDULERS,
+    PROTOCOLS,
+    PROXIER_FLAG_MODES,
+    PROXIER_FLAGS,
+    TRACE_MODES,
+    TRAFFIC_SOURCES,
+    AuditReport,
+    Balancer,
+    Cluster,
+    ConfigError,
+    DumpError,
+    EndpointsReport,
+    InvalidArgumentError,
+    Issue,
+    ManifestError,
+    ParseError,
+    ProxierSettings,
+    ProxyConfig,
+    Service,
+    ServicePort,
+    SimulationReport,
+    Summary,
+    SvcCoreError,
+    TraceOutcome,
+    TraceResult,
+    UnknownNodeError,
+    UnknownServiceError,
+    ValidationError,
+    __version__,
+)
 
 __all__ = [
     "ALGORITHMS",
