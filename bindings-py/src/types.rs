@@ -227,7 +227,7 @@ impl From<&model::Service> for PyService {
                     port: p.port,
                     target_port: p.target_port.as_ref().map(|t| match t {
                         IntOrString::Int(i) => TargetPort::Int(*i),
-                        IntOrString::Str(s) => TargetPort::Str(s.clone()),
+                        IntOrString::Str(s) => TargetPort::Str(s.to_string()),
                     }),
                     node_port: p.node_port.filter(|n| *n != 0),
                 })

@@ -23,7 +23,7 @@ impl From<&IntOrString> for TargetPort {
     fn from(v: &IntOrString) -> Self {
         match v {
             IntOrString::Int(i) => TargetPort::Int(*i),
-            IntOrString::Str(s) => TargetPort::Str(s.clone()),
+            IntOrString::Str(s) => TargetPort::Str(s.to_string()),
         }
     }
 }

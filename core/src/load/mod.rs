@@ -692,7 +692,7 @@ impl Reader<'_> {
                 Some(Value::String(x)) => Some(match x.parse::<i64>() {
                     // kubectl prints ints; a numeric string is still a name in the API, but
                     // YAML users often quote numbers. Keep it as a string; validation decides.
-                    Ok(_) | Err(_) => IntOrString::Str(x.clone()),
+                    Ok(_) | Err(_) => IntOrString::Str(x.as_str().into()),
                 }),
                 Some(other) => {
                     self.bad(&join(&p, "targetPort"), "an integer or a string", other);
@@ -700,7 +700,7 @@ impl Reader<'_> {
                 }
             };
             port.node_port = self.int(po, &p, "nodePort");
-            port.app_protocol = self.str(po, &p, "appProtocol");
+            port.app_protocol = self.str(po, &p, "appProtocol").map(Box::from);
             s.ports.push(port);
         }
         s.selector = self.str_map(spec, b, "selector");
@@ -764,7 +764,7 @@ impl Reader<'_> {
                 name: self.str(po, &p, "name"),
                 port: self.int(po, &p, "port"),
                 protocol: self.protocol(po, &p),
-                app_protocol: self.str(po, &p, "appProtocol"),
+                app_protocol: self.str(po, &p, "appProtocol").map(Box::from),
             });
         }
         for (p, eo) in self.objs(o, "", "endpoints") {

@@ -333,7 +333,7 @@ impl Leaf<'_> for IntOrString {
         i64::try_from(n).ok().map(IntOrString::Int)
     }
     fn from_str(s: &str) -> Option<Self> {
-        Some(IntOrString::Str(s.to_owned()))
+        Some(IntOrString::Str(s.into()))
     }
 }
 
@@ -614,7 +614,7 @@ lenient!(
     name: String = "name",
     port: i64 = "port",
     protocol: String = "protocol",
-    app_protocol: String = "appProtocol",
+    app_protocol: Box<str> = "appProtocol",
     target_port: IntOrString = "targetPort",
     node_port: i64 = "nodePort",
     container_port: i64 = "containerPort",

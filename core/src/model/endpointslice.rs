@@ -15,7 +15,7 @@ pub struct EndpointPort {
     /// `protocol` (default TCP).
     pub protocol: Protocol,
     /// `appProtocol`.
-    pub app_protocol: Option<String>,
+    pub app_protocol: Option<Box<str>>,
 }
 
 /// One entry of `endpoints`.

@@ -122,7 +122,7 @@ pub enum Protocol {
     /// SCTP.
     Sctp,
     /// Anything else, as written; refused by validation and by the renderers.
-    Other(String),
+    Other(Box<str>),
 }
 
 impl Protocol {
@@ -132,7 +132,7 @@ impl Protocol {
             "TCP" => Protocol::Tcp,
             "UDP" => Protocol::Udp,
             "SCTP" => Protocol::Sctp,
-            other => Protocol::Other(other.to_owned()),
+            other => Protocol::Other(other.into()),
         }
     }
 

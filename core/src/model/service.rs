@@ -82,7 +82,7 @@ pub enum IntOrString {
     /// A port number (kept wide so validation can report out-of-range values).
     Int(i64),
     /// A named container port.
-    Str(String),
+    Str(Box<str>),
 }
 
 /// One entry of `spec.ports`.
@@ -99,7 +99,7 @@ pub struct ServicePort {
     /// `nodePort`; `None` or 0 means none.
     pub node_port: Option<i64>,
     /// `appProtocol`.
-    pub app_protocol: Option<String>,
+    pub app_protocol: Option<Box<str>>,
 }
 
 /// One entry of `status.loadBalancer.ingress`.
