@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -225,7 +224,7 @@ impl Loader {
 
     fn add_object(&mut self, file: Option<&str>, path: &str, map: &Map<String, Value>) {
         let loc = Loc {
-            file: file.map(Arc::from),
+            file: file.map(SharedStr::from),
             path: path.into(),
         };
         let kind = map.get("kind");

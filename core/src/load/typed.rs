@@ -18,7 +18,6 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -70,7 +69,7 @@ impl Found {
 /// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
 pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
     let _sharing = Sharing::begin();
-    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file: Option<SharedStr> = file.map(SharedStr::from);
     let file = file.as_ref();
     let mut found = Found::default();
     let mut de = serde_json::Deserializer::from_str(text);
@@ -93,7 +92,7 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
     use super::yaml::{documents, read_document, Outside};
     let _sharing = Sharing::begin();
-    let file: Option<Arc<str>> = file.map(Arc::from);
+    let file: Option<SharedStr> = file.map(SharedStr::from);
     let file = file.as_ref();
     if let Ok(docs) = documents(text) {
         let mut found = Found::default();
@@ -751,7 +750,7 @@ type Inherit<'a> = Option<(&'a str, &'a str)>;
 
 /// A document, a list entry or an `items` entry: an object, a list of them, or `null`.
 struct Doc<'a, 'f> {
-    file: Option<&'a Arc<str>>,
+    file: Option<&'a SharedStr>,
     path: String,
     found: &'f mut Found,
     inherit: Inherit<'a>,
@@ -759,7 +758,7 @@ struct Doc<'a, 'f> {
 
 impl<'a, 'f> Doc<'a, 'f> {
     /// Document `i` of a YAML stream, named `[i]` when the stream holds several.
-    fn document(file: Option<&'a Arc<str>>, single: bool, i: usize, found: &'f mut Found) -> Self {
+    fn document(file: Option<&'a SharedStr>, single: bool, i: usize, found: &'f mut Found) -> Self {
         Doc {
             file,
             path: if single {
@@ -946,7 +945,7 @@ fn is_typed_list(kind: &str) -> bool {
 /// Reads each element of a list as a [`Doc`] at `path[i]`.
 fn read_docs<'de, A: SeqAccess<'de>>(
     mut a: A,
-    file: Option<&Arc<str>>,
+    file: Option<&SharedStr>,
     path: &str,
     found: &mut Found,
     inherit: Inherit<'_>,
@@ -967,7 +966,7 @@ fn read_docs<'de, A: SeqAccess<'de>>(
 
 /// The `items` of an object whose kind may not be known yet: read into their own [`Found`].
 struct Items<'a> {
-    file: Option<&'a Arc<str>>,
+    file: Option<&'a SharedStr>,
     path: String,
     inherit: Inherit<'a>,
 }

@@ -55,7 +55,7 @@ pub struct Loc {
     /// File name as given by the caller (`-` for stdin), if any; the objects of one input
     /// share one copy.
     #[serde(serialize_with = "file_name")]
-    pub file: Option<std::sync::Arc<str>>,
+    pub file: Option<SharedStr>,
     /// Path of the object in its document, e.g. `items[3]` or `[1]` (second YAML document);
     /// empty when the document is the object itself. Held in place up to 24 bytes.
     pub path: Str,
@@ -63,7 +63,7 @@ pub struct Loc {
 
 /// [`Loc::file`] serialized as the string it holds.
 fn file_name<S: serde::Serializer>(
-    file: &Option<std::sync::Arc<str>>,
+    file: &Option<SharedStr>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
     serde::Serialize::serialize(&file.as_deref(), s)
