@@ -208,3 +208,36 @@ def test_repr_of_cluster_shows_the_summary() -> None:
         repr(svccore.Cluster.from_yaml(""))
         == "<Cluster: 0 services, 0 service ports, 0 endpoints, 0 nodes, 1 warning>"
     )
+
+
+def _allocator_options(env: dict[str, str]) -> dict[str, str]:
+    """The options the extension's allocator reports when the package is imported with
+    ``env`` added to the environment (mimalloc prints them under MIMALLOC_VERBOSE), and the
+    MIMALLOC_ variables the interpreter still sees after the import."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    code = "import os, svccore; print(sorted(k for k in os.environ if k.startswith('MIMALLOC_')))"
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("MIMALLOC_")}, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    options = dict(re.findall(r"option '(\w+)': (\S+)", run.stderr))
+    options["left in the environment"] = run.stdout.strip()
+    return options
+
+
+def test_the_allocator_asks_for_no_huge_pages_and_the_environment_is_left_alone() -> None:
+    got = _allocator_options({"MIMALLOC_VERBOSE": "1"})
+    assert got["allow_thp"] == "0"
+    assert got["left in the environment"] == "['MIMALLOC_VERBOSE']"
+    # A value the user set wins, and stays set.
+    got = _allocator_options({"MIMALLOC_VERBOSE": "1", "MIMALLOC_ALLOW_THP": "1"})
+    assert got["allow_thp"] == "1"
+    assert got["left in the environment"] == "['MIMALLOC_ALLOW_THP', 'MIMALLOC_VERBOSE']"
