@@ -12,3 +12,74 @@ pub(crate) type Fast = BuildHasherDefault<ahash::AHasher>;
 pub(crate) type FastMap<K, V> = HashMap<K, V, Fast>;
 /// A `HashSet` with the fixed hasher.
 pub(crate) type FastSet<T> = HashSet<T, Fast>;
+
+/// The first item of a list for each key: a table of the items' indices (4 bytes each) that
+/// finds them again by their key, where a set of the keys would hold each key (a namespace and
+/// a name are 32 bytes). The checks over every Service or slice of a big cluster use it.
+pub(crate) struct FirstOf<'a, T, K> {
+    items: &'a [T],
+    key: fn(&'a T) -> K,
+    table: hashbrown::HashTable<u32>,
+    hasher: Fast,
+}
+
+impl<'a, T, K: std::hash::Hash + Eq> FirstOf<'a, T, K> {
+    /// An empty table for `items` (up to `u32::MAX` of them), keyed by `key`.
+    pub(crate) fn new(items: &'a [T], key: fn(&'a T) -> K) -> Self {
+        FirstOf {
+            items,
+            key,
+            table: hashbrown::HashTable::with_capacity(items.len()),
+            hasher: Fast::default(),
+        }
+    }
+
+    fn hash(&self, k: &K) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.hasher, k)
+    }
+
+    /// The first item recorded with `items[i]`'s key; `None` (and `i` recorded as the first)
+    /// when there is none yet.
+    pub(crate) fn first_or_insert(&mut self, i: usize) -> Option<&'a T> {
+        let (items, key) = (self.items, self.key);
+        let k = key(&items[i]);
+        let h = self.hash(&k);
+        let hasher = &self.hasher;
+        match self.table.entry(
+            h,
+            |&j| key(&items[j as usize]) == k,
+            |&j| std::hash::BuildHasher::hash_one(hasher, key(&items[j as usize])),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(e) => Some(&items[*e.get() as usize]),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(i as u32);
+                None
+            }
+        }
+    }
+
+    /// Whether an item with key `k` was recorded.
+    pub(crate) fn contains(&self, k: &K) -> bool {
+        let (items, key) = (self.items, self.key);
+        self.table
+            .find(self.hash(k), |&j| key(&items[j as usize]) == *k)
+            .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_of_each_key_is_found_again() {
+        let items = ["a1", "b1", "a2", "c1", "b2"];
+        let mut firsts = FirstOf::new(&items, |s: &&str| &s[..1]);
+        let got: Vec<Option<&&str>> = (0..items.len())
+            .map(|i| firsts.first_or_insert(i))
+            .collect();
+        assert_eq!(got, [None, None, Some(&"a1"), None, Some(&"b1")]);
+        assert!(firsts.contains(&"c"));
+        assert!(!firsts.contains(&"d"));
+    }
+}

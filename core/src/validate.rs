@@ -12,7 +12,7 @@ use crate::{Cluster, Issue};
 
 /// The sets and maps of one validation: ahash instead of SipHash (keys are names, numbers and
 /// addresses of the input; no table outlives the call).
-use crate::fast::{FastMap as HashMap, FastSet as HashSet};
+use crate::fast::{FastMap as HashMap, FastSet as HashSet, FirstOf};
 
 /// A path `base[i]`, written out only when an error needs it (the loops over ports and
 /// endpoints check thousands of fields that are valid).
@@ -299,20 +299,21 @@ pub fn validate(cluster: &Cluster, opts: &ValidateOptions) -> Vec<Issue> {
 /// second object of one namespace/name, a cluster IP or a node port already allocated. Each is
 /// reported on the later object, naming the earlier one's file and path.
 fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
-    // Sized once: a table grown by doubling rehashes every key it holds.
-    let n = cluster.services.len();
-    let mut names: HashMap<(&str, &str), &Service> =
-        HashMap::with_capacity_and_hasher(n, Default::default());
+    let services = &cluster.services;
+    let mut names = FirstOf::new(services, |s: &Service| {
+        (s.meta.namespace.as_str(), s.meta.name.as_str())
+    });
     // The allocators are keyed by address and by port number: a node port is one number for
     // every protocol, and health-check node ports come from the same range.
-    // (A cluster IP's field is kept as its index in `clusterIPs`, `None` for `clusterIP`, and
-    // written out only for a conflict.)
-    let mut ips: HashMap<std::net::IpAddr, (&Service, Option<usize>)> =
-        HashMap::with_capacity_and_hasher(n, Default::default());
+    // (A cluster IP's Service is kept as its index, and its field as its index in `clusterIPs`,
+    // `NO_INDEX` for `clusterIP`: written out only for a conflict. Sized once: a table grown by
+    // doubling rehashes every key it holds.)
+    const NO_INDEX: u32 = u32::MAX;
+    let mut ips: HashMap<std::net::IpAddr, (u32, u32)> =
+        HashMap::with_capacity_and_hasher(services.len(), Default::default());
     let mut node_ports: HashMap<i64, (&Service, String)> = HashMap::default();
-    for s in &cluster.services {
-        let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
-        if let Some(first) = names.get(&key) {
+    for (si, s) in services.iter().enumerate() {
+        if let Some(first) = names.first_or_insert(si) {
             out.push(s.loc.issue(
                 "metadata.name",
                 format!(
@@ -324,23 +325,27 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             // A second copy conflicts with the first on everything; the name says it once.
             continue;
         }
-        names.insert(key, s);
         if s.type_ != ServiceType::ExternalName {
             for (at, text) in cluster_ips(s) {
                 let Some(ip) = parse_ip_strict(text) else {
                     continue;
                 };
                 match ips.get(&ip) {
-                    Some(&(first, first_at)) => out.push(s.loc.issue(
-                        &IpAt(at).to_string(),
-                        format!(
-                            "cluster IP {ip} is already allocated to Service {} at {}",
-                            first.key(),
-                            first.loc.describe(&IpAt(first_at).to_string())
-                        ),
-                    )),
+                    Some(&(first, first_at)) => {
+                        let first = &services[first as usize];
+                        let first_at = (first_at != NO_INDEX).then_some(first_at as usize);
+                        out.push(s.loc.issue(
+                            &IpAt(at).to_string(),
+                            format!(
+                                "cluster IP {ip} is already allocated to Service {} at {}",
+                                first.key(),
+                                first.loc.describe(&IpAt(first_at).to_string())
+                            ),
+                        ))
+                    }
                     None => {
-                        ips.insert(ip, (s, at));
+                        let at = at.map_or(NO_INDEX, |i| i as u32);
+                        ips.insert(ip, (si as u32, at));
                     }
                 }
             }
@@ -383,14 +388,14 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
             }
         }
     }
-    let mut slices: HashMap<(&str, &str), &EndpointSlice> =
-        HashMap::with_capacity_and_hasher(cluster.slices.len(), Default::default());
-    for s in &cluster.slices {
+    let mut slices = FirstOf::new(&cluster.slices, |s: &EndpointSlice| {
+        (s.meta.namespace.as_str(), s.meta.name.as_str())
+    });
+    for (i, s) in cluster.slices.iter().enumerate() {
         if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) == Some(crate::load::DERIVED_BY) {
             continue;
         }
-        let key = (s.meta.namespace.as_str(), s.meta.name.as_str());
-        match slices.get(&key) {
+        match slices.first_or_insert(i) {
             Some(first) => out.push(s.loc.issue(
                 "metadata.name",
                 format!(
@@ -400,9 +405,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                     first.loc.describe("metadata.name")
                 ),
             )),
-            None => {
-                slices.insert(key, s);
-            }
+            None => {}
         }
     }
 }

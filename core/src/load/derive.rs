@@ -13,10 +13,15 @@ use crate::model::endpointslice::SERVICE_NAME_LABEL;
 use crate::model::*;
 
 /// Sets of names and addresses: ahash instead of SipHash.
-use crate::fast::FastSet;
+use crate::fast::{FastSet, FirstOf};
 
 pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u16)) {
     allocate(c, service_cidr, node_ports);
+    if c.endpoints.is_empty() && c.pods.is_empty() {
+        // Nothing to mirror or derive endpoints from (a `kubectl get` of Services and slices).
+        warn_orphans(c);
+        return;
+    }
     let mut have: FastSet<(&str, &str)> = c
         .slices
         .iter()
@@ -65,11 +70,12 @@ pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u
 /// An EndpointSlice or Endpoints whose Service is not in the input: kube-proxy keys endpoints by
 /// Service, so nothing is programmed for them. Usually a Service left out of the dump.
 fn warn_orphans(c: &mut Cluster) {
-    let services: FastSet<(&str, &str)> = c
-        .services
-        .iter()
-        .map(|s| (s.meta.namespace.as_str(), s.meta.name.as_str()))
-        .collect();
+    let mut services = FirstOf::new(&c.services, |s: &Service| {
+        (s.meta.namespace.as_str(), s.meta.name.as_str())
+    });
+    for i in 0..c.services.len() {
+        services.first_or_insert(i);
+    }
     let mut warnings = Vec::new();
     for s in &c.slices {
         let Some(name) = s.service_name() else {
@@ -267,6 +273,18 @@ fn stable_hash(s: &str) -> u64 {
 /// Both are chosen deterministically (hash of the name, then the next free value), never
 /// colliding with values given elsewhere in the input.
 fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
+    let mut order: Vec<usize> = (0..c.services.len())
+        .filter(|&i| {
+            let s = &c.services[i];
+            s.type_ != ServiceType::ExternalName
+                && s.cluster_ip.as_deref().unwrap_or("").is_empty()
+                && s.cluster_ips().is_empty()
+        })
+        .collect();
+    if order.is_empty() {
+        // Every Service has its cluster IP (and node ports): nothing to allocate.
+        return;
+    }
     let mut used_ips: FastSet<IpAddr> = c
         .services
         .iter()
@@ -278,14 +296,6 @@ fn allocate(c: &mut Cluster, cidr: IpNet, (lo, hi): (u16, u16)) {
         .iter()
         .flat_map(|s| s.ports.iter().filter_map(|p| p.node_port))
         .chain(c.services.iter().filter_map(|s| s.health_check_node_port()))
-        .collect();
-    let mut order: Vec<usize> = (0..c.services.len())
-        .filter(|&i| {
-            let s = &c.services[i];
-            s.type_ != ServiceType::ExternalName
-                && s.cluster_ip.as_deref().unwrap_or("").is_empty()
-                && s.cluster_ips().is_empty()
-        })
         .collect();
     order.sort_by_key(|&i| c.services[i].key());
     let IpNet::V4(v4) = cidr else { return };

@@ -17,7 +17,6 @@
 
 use std::collections::BTreeMap;
 
-
 use serde_json::{Map, Value};
 
 use crate::model::*;
