@@ -395,8 +395,8 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
         if s.meta.labels.get(crate::load::DERIVED_BY_LABEL) == Some(crate::load::DERIVED_BY) {
             continue;
         }
-        match slices.first_or_insert(i) {
-            Some(first) => out.push(s.loc.issue(
+        if let Some(first) = slices.first_or_insert(i) {
+            out.push(s.loc.issue(
                 "metadata.name",
                 format!(
                     "EndpointSlice {}/{} already exists: the first is at {}",
@@ -404,8 +404,7 @@ fn conflicts(cluster: &Cluster, out: &mut Vec<Issue>) {
                     s.meta.name,
                     first.loc.describe("metadata.name")
                 ),
-            )),
-            None => {}
+            ));
         }
     }
 }
