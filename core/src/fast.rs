@@ -15,12 +15,18 @@ pub(crate) type FastSet<T> = HashSet<T, Fast>;
 
 /// The first item of a list for each key: a table of the items' indices (4 bytes each) that
 /// finds them again by their key, where a set of the keys would hold each key (a namespace and
-/// a name are 32 bytes). The checks over every Service or slice of a big cluster use it.
+/// a name are 32 bytes). The checks over every Service or slice of a big cluster use it. (The
+/// WebAssembly module, whose size counts more than a big cluster's memory, keeps the keys in
+/// std's map instead of linking a second copy of the hash table's code.)
 pub(crate) struct FirstOf<'a, T, K> {
     items: &'a [T],
     key: fn(&'a T) -> K,
+    #[cfg(not(target_arch = "wasm32"))]
     table: hashbrown::HashTable<u32>,
+    #[cfg(not(target_arch = "wasm32"))]
     hasher: Fast,
+    #[cfg(target_arch = "wasm32")]
+    table: FastMap<K, u32>,
 }
 
 impl<'a, T, K: std::hash::Hash + Eq> FirstOf<'a, T, K> {
@@ -29,26 +35,26 @@ impl<'a, T, K: std::hash::Hash + Eq> FirstOf<'a, T, K> {
         FirstOf {
             items,
             key,
+            #[cfg(not(target_arch = "wasm32"))]
             table: hashbrown::HashTable::with_capacity(items.len()),
+            #[cfg(not(target_arch = "wasm32"))]
             hasher: Fast::default(),
+            #[cfg(target_arch = "wasm32")]
+            table: FastMap::with_capacity_and_hasher(items.len(), Fast::default()),
         }
-    }
-
-    fn hash(&self, k: &K) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.hasher, k)
     }
 
     /// The first item recorded with `items[i]`'s key; `None` (and `i` recorded as the first)
     /// when there is none yet.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn first_or_insert(&mut self, i: usize) -> Option<&'a T> {
-        let (items, key) = (self.items, self.key);
+        use std::hash::BuildHasher;
+        let (items, key, hasher) = (self.items, self.key, &self.hasher);
         let k = key(&items[i]);
-        let h = self.hash(&k);
-        let hasher = &self.hasher;
         match self.table.entry(
-            h,
+            hasher.hash_one(&k),
             |&j| key(&items[j as usize]) == k,
-            |&j| std::hash::BuildHasher::hash_one(hasher, key(&items[j as usize])),
+            |&j| hasher.hash_one(key(&items[j as usize])),
         ) {
             hashbrown::hash_table::Entry::Occupied(e) => Some(&items[*e.get() as usize]),
             hashbrown::hash_table::Entry::Vacant(e) => {
@@ -58,12 +64,31 @@ impl<'a, T, K: std::hash::Hash + Eq> FirstOf<'a, T, K> {
         }
     }
 
+    /// The first item recorded with `items[i]`'s key; `None` (and `i` recorded as the first)
+    /// when there is none yet.
+    #[cfg(target_arch = "wasm32")]
+    pub(crate) fn first_or_insert(&mut self, i: usize) -> Option<&'a T> {
+        match self.table.entry((self.key)(&self.items[i])) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(&self.items[*e.get() as usize]),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i as u32);
+                None
+            }
+        }
+    }
+
     /// Whether an item with key `k` was recorded.
     pub(crate) fn contains(&self, k: &K) -> bool {
-        let (items, key) = (self.items, self.key);
-        self.table
-            .find(self.hash(k), |&j| key(&items[j as usize]) == *k)
-            .is_some()
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use std::hash::BuildHasher;
+            let (items, key) = (self.items, self.key);
+            self.table
+                .find(self.hasher.hash_one(k), |&j| key(&items[j as usize]) == *k)
+                .is_some()
+        }
+        #[cfg(target_arch = "wasm32")]
+        self.table.contains_key(k)
     }
 }
 

@@ -57,6 +57,9 @@
 //! assert_eq!(snap.ports[0].service_port_name, "default/web");
 //! ```
 #![deny(missing_docs)]
+// `model::Str` is `String` without the `compact-strings` feature: its `.into()`s are then
+// conversions to the same type.
+#![cfg_attr(not(feature = "compact-strings"), allow(clippy::useless_conversion))]
 
 pub mod audit;
 pub mod categorize;
