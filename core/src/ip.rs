@@ -10,8 +10,12 @@ use ipnet::IpNet;
 
 /// Parses an IP the way kube-proxy does: IPv4 octets may carry leading zeros (decimal).
 pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
-    if !s.contains(':') {
-        return parse_v4_sloppy(s).map(IpAddr::V4);
+    // A dotted quad has no colon: read it first, and look for the colon only when it is not.
+    if let Some(v4) = parse_v4_sloppy(s) {
+        return Some(IpAddr::V4(v4));
+    }
+    if !s.as_bytes().contains(&b':') {
+        return None;
     }
     if let Ok(v6) = s.parse::<Ipv6Addr>() {
         return Some(IpAddr::V6(v6));
