@@ -47,7 +47,7 @@ impl fmt::Display for IpAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             None => f.write_str("spec.clusterIP"),
-            Some(i) => write!(f, "spec.clusterIPs[{i}]"),
+            Some(i) => At("spec.clusterIPs", i).fmt(f),
         }
     }
 }

@@ -17,9 +17,15 @@ use crate::fast::{FastSet, FirstOf};
 
 pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u16)) {
     allocate(c, service_cidr, node_ports);
+    add_missing_slices(c);
+    warn_orphans(c);
+}
+
+/// Slices mirrored from legacy Endpoints, and derived from Pods for a selector's Service, where
+/// the input gives none for that Service.
+fn add_missing_slices(c: &mut Cluster) {
     if c.endpoints.is_empty() && c.pods.is_empty() {
-        // Nothing to mirror or derive endpoints from (a `kubectl get` of Services and slices).
-        warn_orphans(c);
+        // Nothing to mirror or derive from (a `kubectl get` of Services and slices).
         return;
     }
     let mut have: FastSet<(&str, &str)> = c
@@ -64,7 +70,6 @@ pub(super) fn complete(c: &mut Cluster, service_cidr: IpNet, node_ports: (u16, u
     }
     c.slices.extend(mirrored);
     c.slices.extend(from_pod_slices);
-    warn_orphans(c);
 }
 
 /// An EndpointSlice or Endpoints whose Service is not in the input: kube-proxy keys endpoints by
