@@ -6,7 +6,9 @@
 //! - the cluster once loaded (the model), and the most live while loading beyond the text;
 //! - the most `validate` adds on top of the model (the text dropped first, as the command has
 //!   no use for it then), and the most `Summary::of` adds (the line the command prints);
-//! - the sizes of the model's main types.
+//! - the most the proxier's snapshot of the first Node (IPv4) holds, and the most a streamed
+//!   render of that node's iptables restore payload holds (the pieces dropped as written);
+//! - the sizes of the model's and the snapshot's main types.
 //!
 //! Process peak RSS (`/usr/bin/time -f %M`, or `validate_file`'s `VmHWM`) adds the text, the
 //! allocator's overhead and the binary.
@@ -14,7 +16,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use svccore::model::{Endpoint, EndpointSlice, Service};
+use svccore::model::{Endpoint, EndpointSlice, IpFamily, Service};
+use svccore::proxier::config::ProxierSettings;
+use svccore::render::iptables::{render_to, Form};
+use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 use svccore::validate::{validate, ValidateOptions};
 
 struct Counting;
@@ -83,10 +88,34 @@ fn main() {
     let (summary, summary_peak) = peak_of(|| svccore::report::Summary::of(&cluster));
     println!("Summary::of, beyond it:     {}", x(summary_peak));
     println!("{summary}");
+    if let Some(node) = cluster.nodes.first() {
+        let (snapshot, snapshot_peak) = peak_of(|| ProxySnapshot::build(&cluster, IpFamily::IPv4));
+        let ports = snapshot.map_or(0, |s| s.ports.len());
+        println!(
+            "snapshot, beyond the model:  {} ({ports} service ports)",
+            x(snapshot_peak)
+        );
+        let settings = ProxierSettings::new(IpFamily::IPv4, &node.meta.name);
+        let mut written = 0;
+        let (rendered, render_peak) = peak_of(|| {
+            render_to(&cluster, &settings, Form::Restore, &mut |piece| {
+                written += piece.len()
+            })
+        });
+        let rendered = rendered.map_or_else(|e| format!("failed: {e}"), |_| "rendered".into());
+        println!(
+            "render iptables (streamed), beyond the model: {} ({rendered}, {:.1} MB of rules for {})",
+            x(render_peak),
+            written as f64 / 1e6,
+            node.meta.name
+        );
+    }
     println!(
-        "size_of: Service {} B, EndpointSlice {} B, Endpoint {} B",
+        "size_of: Service {} B, EndpointSlice {} B, Endpoint {} B; ServicePortView {} B, EndpointInfo {} B",
         size_of::<Service>(),
         size_of::<EndpointSlice>(),
-        size_of::<Endpoint>()
+        size_of::<Endpoint>(),
+        size_of::<ServicePortView>(),
+        size_of::<EndpointInfo>()
     );
 }

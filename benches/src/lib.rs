@@ -47,25 +47,23 @@ pub fn view(i: usize) -> ServicePortView {
             EndpointInfo {
                 ip,
                 port: 8080,
-                endpoint: format!("{ip}:8080"),
+                endpoint: format!("{ip}:8080").into(),
                 ready: true,
                 serving: true,
                 terminating: false,
                 node_name: Some(format!("node-{}", k % 4).into()),
                 zone: None,
-                zone_hints: None,
-                node_hints: None,
-                topology: Default::default(),
+                hints: None,
             }
         })
         .collect();
     endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
     let kind = i % 4;
     ServicePortView {
-        namespace: format!("ns{}", i % 100),
-        name: format!("service-{i}"),
+        namespace: format!("ns{}", i % 100).into(),
+        name: format!("service-{i}").into(),
         port_name: "http".into(),
-        service_port_name: format!("ns{}/service-{i}:http", i % 100),
+        service_port_name: format!("ns{}/service-{i}:http", i % 100).into(),
         protocol: if i.is_multiple_of(9) {
             Protocol::Udp
         } else {

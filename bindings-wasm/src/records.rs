@@ -46,7 +46,7 @@ pub struct EndpointRecord {
 impl From<&EndpointInfo> for EndpointRecord {
     fn from(e: &EndpointInfo) -> Self {
         EndpointRecord {
-            endpoint: e.endpoint.clone(),
+            endpoint: e.endpoint.to_string(),
             ip: e.ip.to_string(),
             port: e.port,
             ready: e.ready,
@@ -54,8 +54,8 @@ impl From<&EndpointInfo> for EndpointRecord {
             terminating: e.terminating,
             node_name: e.node_name.as_deref().map(str::to_owned),
             zone: e.zone.as_deref().map(str::to_owned),
-            zone_hints: e.zone_hints.clone(),
-            node_hints: e.node_hints.clone(),
+            zone_hints: e.zone_hints().map(<[String]>::to_vec),
+            node_hints: e.node_hints().map(<[String]>::to_vec),
         }
     }
 }
@@ -103,10 +103,10 @@ impl ServicePortRecord {
     /// The record of a service port, its endpoints listed or not.
     fn new(p: &ServicePortView, with_endpoints: bool) -> Self {
         ServicePortRecord {
-            namespace: p.namespace.clone(),
-            name: p.name.clone(),
-            port_name: p.port_name.clone(),
-            service_port_name: p.service_port_name.clone(),
+            namespace: p.namespace.to_string(),
+            name: p.name.to_string(),
+            port_name: p.port_name.to_string(),
+            service_port_name: p.service_port_name.to_string(),
             type_: p.service_type.as_str().to_owned(),
             protocol: p.protocol.as_api().to_owned(),
             port: p.port,
@@ -241,8 +241,8 @@ impl NodeEndpoints {
             .iter()
             .zip(&report.ports)
             .map(|(p, c)| NodePortEndpoints {
-                namespace: p.namespace.clone(),
-                name: p.name.clone(),
+                namespace: p.namespace.to_string(),
+                name: p.name.to_string(),
                 service_port_name: c.service_port_name.clone(),
                 type_: p.service_type.as_str().to_owned(),
                 protocol: c.protocol.clone(),
@@ -317,7 +317,7 @@ impl NodeDifferences {
                     .windows(2)
                     .all(|w| w[0].cluster == w[1].cluster && w[0].local == w[1].local);
                 (!same).then(|| PortDifference {
-                    service_port_name: p.service_port_name.clone(),
+                    service_port_name: p.service_port_name.to_string(),
                     uses_cluster_endpoints: p.uses_cluster_endpoints(),
                     uses_local_endpoints: p.uses_local_endpoints(),
                     cluster: per.iter().map(|c| c.cluster.len()).collect(),

@@ -243,7 +243,7 @@ fn audit_snapshot_named(
     let names = snap
         .ports
         .iter()
-        .map(|p| p.service_port_name.clone())
+        .map(|p| p.service_port_name.to_string())
         .collect();
     let expected = Expected {
         rules,

@@ -100,24 +100,20 @@ fn topology_mode(eps: &[EndpointInfo], node: &NodeContext) -> TopologyMode {
     if node.prefer_same_node_gate
         && ready
             .iter()
-            .all(|e| e.node_hints.as_ref().is_some_and(|h| !h.is_empty()))
-        && ready.iter().any(|e| {
-            e.node_hints
-                .as_ref()
-                .is_some_and(|h| h.contains(&node.name))
-        })
+            .all(|e| e.node_hints().is_some_and(|h| !h.is_empty()))
+        && ready
+            .iter()
+            .any(|e| e.node_hints().is_some_and(|h| h.contains(&node.name)))
     {
         return TopologyMode::PreferSameNode;
     }
     if let Some(zone) = node.labels.get(ZONE_LABEL) {
         if ready
             .iter()
-            .all(|e| e.zone_hints.as_ref().is_some_and(|h| !h.is_empty()))
-            && ready.iter().any(|e| {
-                e.zone_hints
-                    .as_ref()
-                    .is_some_and(|h| h.iter().any(|z| z == zone))
-            })
+            .all(|e| e.zone_hints().is_some_and(|h| !h.is_empty()))
+            && ready
+                .iter()
+                .any(|e| e.zone_hints().is_some_and(|h| h.iter().any(|z| z == zone)))
         {
             return TopologyMode::PreferSameZone;
         }
@@ -128,14 +124,10 @@ fn topology_mode(eps: &[EndpointInfo], node: &NodeContext) -> TopologyMode {
 fn available_for_topology(e: &EndpointInfo, mode: TopologyMode, node: &NodeContext) -> bool {
     match mode {
         TopologyMode::None => true,
-        TopologyMode::PreferSameNode => e
-            .node_hints
-            .as_ref()
-            .is_some_and(|h| h.contains(&node.name)),
+        TopologyMode::PreferSameNode => e.node_hints().is_some_and(|h| h.contains(&node.name)),
         TopologyMode::PreferSameZone => {
             let zone = node.labels.get(ZONE_LABEL);
-            e.zone_hints
-                .as_ref()
+            e.zone_hints()
                 .is_some_and(|h| h.iter().any(|z| Some(z) == zone))
         }
     }
@@ -170,7 +162,7 @@ pub fn filter_topology_keys(
         let matched: Vec<usize> = candidates
             .iter()
             .copied()
-            .filter(|&i| eps[i].topology.get(key) == Some(v.as_str()))
+            .filter(|&i| eps[i].topology_label(key) == Some(v.as_str()))
             .collect();
         if !matched.is_empty() {
             return matched;

@@ -112,19 +112,7 @@ pub fn parse_cidr_strict(s: &str) -> Option<IpNet> {
 
 /// Go's `net.JoinHostPort`: `ip:port`, `[ip]:port` for IPv6.
 pub fn join_host_port(ip: &IpAddr, port: u16) -> String {
-    use crate::text::{push_ip, push_u32};
-    // One allocation of the final size: a snapshot makes one of these per endpoint.
-    let mut s = String::with_capacity(if ip.is_ipv4() { 21 } else { 48 });
-    if ip.is_ipv6() {
-        s.push('[');
-        push_ip(&mut s, ip);
-        s.push(']');
-    } else {
-        push_ip(&mut s, ip);
-    }
-    s.push(':');
-    push_u32(&mut s, u32::from(port));
-    s
+    crate::text::Word::host_port(ip, port).as_str().to_owned()
 }
 
 /// Go's `net.SplitHostPort` for the forms [`join_host_port`] writes: `ip:port` or

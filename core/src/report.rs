@@ -234,7 +234,7 @@ pub struct EndpointEntry {
 impl EndpointEntry {
     fn of(e: &EndpointInfo) -> Self {
         EndpointEntry {
-            endpoint: e.endpoint.clone(),
+            endpoint: e.endpoint.to_string(),
             node: e.node_name.as_deref().map(str::to_owned),
             ready: e.ready,
             serving: e.serving,
@@ -334,7 +334,7 @@ impl NodeEndpoints {
                         .collect::<Vec<_>>()
                 };
                 PortEndpoints {
-                    service_port_name: p.service_port_name.clone(),
+                    service_port_name: p.service_port_name.to_string(),
                     protocol: p.protocol.as_api().to_owned(),
                     cluster_ip: p.cluster_ip.to_string(),
                     port: p.port,

@@ -421,7 +421,7 @@ pub fn simulate_with_progress(
     let mut stats: Vec<EndpointStat> = list
         .iter()
         .map(|&i| EndpointStat {
-            endpoint: port.endpoints[i].endpoint.clone(),
+            endpoint: port.endpoints[i].endpoint.to_string(),
             node: port.endpoints[i].node_name.as_deref().map(str::to_owned),
             picks: 0,
             share: 0.0,
@@ -450,7 +450,7 @@ pub fn simulate_with_progress(
     }
 
     let mut report = SimulationReport {
-        service_port: port.service_port_name.clone(),
+        service_port: port.service_port_name.to_string(),
         node: node_name,
         algorithm: opts.algorithm.name().to_owned(),
         source: opts.source,

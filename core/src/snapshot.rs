@@ -12,49 +12,105 @@ use ipnet::IpNet;
 
 use crate::fast::FastMap;
 use crate::ip::{join_host_port, parse_cidr_sloppy, parse_ip_sloppy};
-use crate::model::{IntOrString, IpFamily, Protocol, Service, ServiceType};
+use crate::model::{
+    IntOrString, IpFamily, LabelMap, Protocol, Service, ServiceType, SharedStr, Str,
+};
 use crate::text::Word;
 use crate::validate::is_dns1123_label;
 use crate::{Cluster, Error, Issue, Result};
 
 /// One endpoint of a service port, after kube-proxy's slice processing.
+///
+/// A snapshot holds one per endpoint of every service port, so its common part is held in
+/// place (the `ip:port` text too, up to 24 bytes); topology hints and legacy labels, which
+/// most endpoints have none of, sit behind one box ([`EndpointInfo::hints`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointInfo {
     /// The endpoint IP (first address of the slice endpoint, canonical).
     pub ip: IpAddr,
     /// The endpoint (target) port from the slice.
     pub port: u16,
-    /// `ip:port` (`[ip]:port` for IPv6): the key kube-proxy sorts and hashes by.
-    pub endpoint: String,
     /// `conditions.ready` (nil = true).
     pub ready: bool,
     /// `conditions.serving` (nil = true).
     pub serving: bool,
     /// `conditions.terminating` (nil = false).
     pub terminating: bool,
+    /// `ip:port` (`[ip]:port` for IPv6): the key kube-proxy sorts and hashes by.
+    pub endpoint: Str,
     /// The node the endpoint runs on (shared with the loaded endpoint).
-    pub node_name: Option<crate::model::SharedStr>,
+    pub node_name: Option<SharedStr>,
     /// The endpoint's zone (shared with the loaded endpoint).
-    pub zone: Option<crate::model::SharedStr>,
+    pub zone: Option<SharedStr>,
+    /// Topology hints and legacy topology labels; `None` when it has neither.
+    pub hints: Option<Box<EndpointHints>>,
+}
+
+/// The topology an endpoint's slice gives beyond its node and zone: rarely set, so held apart
+/// from [`EndpointInfo`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointHints {
     /// Zone hints (`None` = no hints).
-    pub zone_hints: Option<Vec<String>>,
+    pub zones: Option<Vec<String>>,
     /// Node hints (`None` = no hints).
-    pub node_hints: Option<Vec<String>>,
+    pub nodes: Option<Vec<String>>,
     /// Legacy topology labels (for `topologyKeys`).
-    pub topology: crate::model::LabelMap,
+    pub topology: LabelMap,
+}
+
+impl EndpointInfo {
+    /// An endpoint at `ip:port`, ready and serving, on no node, without hints.
+    pub fn at(ip: IpAddr, port: u16) -> EndpointInfo {
+        EndpointInfo {
+            ip,
+            port,
+            ready: true,
+            serving: true,
+            terminating: false,
+            endpoint: Str::from(Word::host_port(&ip, port).as_str()),
+            node_name: None,
+            zone: None,
+            hints: None,
+        }
+    }
+
+    /// Zone hints (`None` = no hints).
+    pub fn zone_hints(&self) -> Option<&[String]> {
+        self.hints.as_ref()?.zones.as_deref()
+    }
+
+    /// Node hints (`None` = no hints).
+    pub fn node_hints(&self) -> Option<&[String]> {
+        self.hints.as_ref()?.nodes.as_deref()
+    }
+
+    /// The legacy topology label `key`, if the endpoint has it.
+    pub fn topology_label(&self, key: &str) -> Option<&str> {
+        self.hints.as_ref()?.topology.get(key)
+    }
+
+    /// Whether the endpoint has no legacy topology labels.
+    pub fn has_no_topology(&self) -> bool {
+        self.hints.as_ref().is_none_or(|h| h.topology.is_empty())
+    }
+
+    /// The hints, made when the endpoint has none yet.
+    pub fn hints_mut(&mut self) -> &mut EndpointHints {
+        self.hints.get_or_insert_default()
+    }
 }
 
 /// One service port as kube-proxy processes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePortView {
     /// Service namespace.
-    pub namespace: String,
+    pub namespace: Str,
     /// Service name.
-    pub name: String,
+    pub name: Str,
     /// The port's name (empty when unnamed).
-    pub port_name: String,
+    pub port_name: Str,
     /// kube-proxy's `ServicePortName.String()`: `ns/name` or `ns/name:port`.
-    pub service_port_name: String,
+    pub service_port_name: Str,
     /// Protocol (never `Other`).
     pub protocol: Protocol,
     /// The service port.
@@ -264,7 +320,7 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
                 .push(s);
         }
     }
-    let mut ports = Vec::new();
+    let mut ports = Vec::with_capacity(order.iter().map(|s| s.ports.len()).sum());
     // Addresses two Services claim (the API server refuses the second; see `validate`).
     let mut taken: FastMap<Claim, (&Service, usize, bool)> = FastMap::default();
     for svc in order {
@@ -420,11 +476,13 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
                     ),
                 ));
             }
-            let spn = if sp.name.is_empty() {
-                format!("{}/{}", svc.meta.namespace, svc.meta.name)
-            } else {
-                format!("{}/{}:{}", svc.meta.namespace, svc.meta.name, sp.name)
-            };
+            let mut spn = svc.meta.namespace.clone();
+            spn.push('/');
+            spn.push_str(&svc.meta.name);
+            if !sp.name.is_empty() {
+                spn.push(':');
+                spn.push_str(&sp.name);
+            }
             let mut endpoints =
                 endpoints_for(svc_slices, &sp.name, &sp.protocol, family, &mut warnings);
             if !svc.topology_keys().is_empty() {
@@ -450,9 +508,9 @@ fn build(cluster: &Cluster, family: IpFamily) -> Result<ProxySnapshot> {
             views.push((
                 pi,
                 ServicePortView {
-                    namespace: svc.meta.namespace.to_string(),
-                    name: svc.meta.name.to_string(),
-                    port_name: sp.name.clone(),
+                    namespace: svc.meta.namespace.clone(),
+                    name: svc.meta.name.clone(),
+                    port_name: Str::from(sp.name.as_str()),
                     service_port_name: spn,
                     protocol: sp.protocol.clone(),
                     port,
@@ -718,18 +776,24 @@ fn endpoints_for(
                     ));
                     continue;
                 }
+                let zones = e.hints_zones().map(owned);
+                let nodes = e.hints_nodes().map(owned);
+                let topology = e.topology();
+                let hints = (zones.is_some() || nodes.is_some() || topology.is_some()).then(|| {
+                    Box::new(EndpointHints {
+                        zones,
+                        nodes,
+                        topology: topology.cloned().unwrap_or_default(),
+                    })
+                });
                 all.push(EndpointInfo {
-                    ip,
-                    port: port as u16,
-                    endpoint: join_host_port(&ip, port as u16),
                     ready: e.ready.unwrap_or(true),
                     serving: e.serving.unwrap_or(true),
                     terminating: e.terminating.unwrap_or(false),
                     node_name: e.node_name.clone(),
                     zone: e.zone.clone(),
-                    zone_hints: e.hints_zones().map(owned),
-                    node_hints: e.hints_nodes().map(owned),
-                    topology: e.topology().cloned().unwrap_or_default(),
+                    hints,
+                    ..EndpointInfo::at(ip, port as u16)
                 });
             }
         }
@@ -738,18 +802,14 @@ fn endpoints_for(
     // the copies of one endpoint stay in input order, and a later copy replaces an earlier one
     // unless it is terminating.
     all.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-    let mut kept: Vec<EndpointInfo> = Vec::with_capacity(all.len());
-    for info in all {
-        match kept.last_mut() {
-            Some(last) if last.endpoint == info.endpoint => {
-                if !info.terminating {
-                    *last = info;
-                }
-            }
-            _ => kept.push(info),
+    all.dedup_by(|later, kept| {
+        let same = later.endpoint == kept.endpoint;
+        if same && !later.terminating {
+            std::mem::swap(later, kept);
         }
-    }
-    kept
+        same
+    });
+    all
 }
 
 /// A list of boxed strings as `String`s.
@@ -761,7 +821,7 @@ fn owned(v: &[Box<str>]) -> Vec<String> {
 /// (hostname, zone, region); do the same where the input has no map.
 fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
     use crate::model::node::{HOSTNAME_LABEL, REGION_LABEL, ZONE_LABEL};
-    for e in endpoints.iter_mut().filter(|e| e.topology.is_empty()) {
+    for e in endpoints.iter_mut().filter(|e| e.has_no_topology()) {
         let Some(node) = e
             .node_name
             .as_deref()
@@ -771,7 +831,7 @@ fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
         };
         for key in [HOSTNAME_LABEL, ZONE_LABEL, REGION_LABEL] {
             if let Some(v) = node.meta.labels.get(key) {
-                e.topology.insert(key, v);
+                e.hints_mut().topology.insert(key, v);
             }
         }
     }

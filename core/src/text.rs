@@ -91,8 +91,9 @@ pub(crate) fn push_ip(out: &mut String, ip: &IpAddr) {
 /// (a rule's words) without allocating a `String` for it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Word {
-    // The longest address text, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`, is 45 bytes.
-    buf: [u8; 48],
+    // The longest address text, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`, is 45 bytes;
+    // with brackets and a port ([`Word::host_port`]), 53.
+    buf: [u8; 54],
     len: u8,
 }
 
@@ -128,9 +129,24 @@ impl Word {
         w
     }
 
+    /// Go's `net.JoinHostPort` of an address and a port: `ip:port`, `[ip]:port` for IPv6.
+    pub(crate) fn host_port(ip: &IpAddr, port: u16) -> Word {
+        let mut w = Word::empty();
+        if ip.is_ipv6() {
+            w.push(b"[");
+            w.push(Word::ip(ip).as_str().as_bytes());
+            w.push(b"]:");
+        } else {
+            w.push(Word::ip(ip).as_str().as_bytes());
+            w.push(b":");
+        }
+        w.push(Word::num(u32::from(port)).as_str().as_bytes());
+        w
+    }
+
     fn empty() -> Word {
         Word {
-            buf: [0; 48],
+            buf: [0; 54],
             len: 0,
         }
     }
@@ -195,6 +211,12 @@ mod tests {
             let mut s = String::new();
             push_socket_addr(&mut s, &a);
             assert_eq!(s, a.to_string());
+            assert_eq!(Word::host_port(&a.ip(), a.port()).as_str(), a.to_string());
         }
+        let longest: SocketAddr = "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535"
+            .parse()
+            .unwrap();
+        let w = Word::host_port(&longest.ip(), longest.port());
+        assert_eq!(w.as_str(), longest.to_string());
     }
 }

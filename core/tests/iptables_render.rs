@@ -24,25 +24,23 @@ fn view(i: usize, eps: usize) -> ServicePortView {
             EndpointInfo {
                 ip,
                 port: 8080,
-                endpoint: format!("{ip}:8080"),
+                endpoint: format!("{ip}:8080").into(),
                 ready: true,
                 serving: true,
                 terminating: false,
                 node_name: Some(if k % 3 == 0 { "node-a" } else { "node-b" }.into()),
                 zone: None,
-                zone_hints: None,
-                node_hints: None,
-                topology: Default::default(),
+                hints: None,
             }
         })
         .collect();
     endpoints.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
     let kind = i % 4;
     ServicePortView {
-        namespace: format!("ns{}", i % 50),
-        name: format!("svc{i}"),
+        namespace: format!("ns{}", i % 50).into(),
+        name: format!("svc{i}").into(),
         port_name: "http".into(),
-        service_port_name: format!("ns{}/svc{i}:http", i % 50),
+        service_port_name: format!("ns{}/svc{i}:http", i % 50).into(),
         protocol: if i.is_multiple_of(7) {
             Protocol::Udp
         } else {

@@ -317,3 +317,62 @@ fn pods_become_endpoints_as_the_endpointslice_controller_makes_them() {
         .message
         .contains("endpoints derived from 3 matching Pod(s)")));
 }
+
+/// spec: kube-proxy-iptables.md §5.1, de-duplication: one `ip:port` in several slices of a
+/// Service is one endpoint; a later copy replaces an earlier one unless it is terminating, and
+/// the list is in byte-wise order of the `ip:port` text.
+#[test]
+fn an_endpoint_in_several_slices_is_kept_once_and_a_terminating_copy_does_not_replace() {
+    let slice = |name: &str, endpoints: &[(&str, &str, bool)]| {
+        let eps: Vec<String> = endpoints
+            .iter()
+            .map(|(ip, node, terminating)| {
+                format!(
+                    r#"{{"addresses":["{ip}"],"nodeName":"{node}","conditions":{{"ready":{},"serving":true,"terminating":{terminating}}}}}"#,
+                    !terminating
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{{"name":"{name}","namespace":"d","labels":{{"kubernetes.io/service-name":"s"}}}},
+            "addressType":"IPv4","ports":[{{"name":"","port":80}}],"endpoints":[{}]}}"#,
+            eps.join(",")
+        )
+    };
+    let text = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[
+        {{"apiVersion":"v1","kind":"Service","metadata":{{"name":"s","namespace":"d"}},
+          "spec":{{"clusterIP":"10.0.0.1","ports":[{{"port":80}}]}}}},{},{},{}]}}"#,
+        slice(
+            "a",
+            &[
+                ("10.1.1.1", "n1", false),
+                ("10.1.1.2", "n1", false),
+                ("10.1.1.11", "n1", true)
+            ]
+        ),
+        // 10.1.1.1 again, terminating: the ready copy from "a" stays; 10.1.1.2 again, ready:
+        // this copy replaces the one from "a".
+        slice("b", &[("10.1.1.1", "n2", true), ("10.1.1.2", "n2", false)]),
+        // 10.1.1.11 again, ready: replaces the terminating copy; 10.1.1.2 a third time,
+        // terminating: the copy from "b" stays.
+        slice("c", &[("10.1.1.11", "n3", false), ("10.1.1.2", "n3", true)]),
+    );
+    let mut l = Loader::new();
+    l.add_str(None, &text).unwrap();
+    let c = l.finish().unwrap();
+    let snap = ProxySnapshot::build(&c, IpFamily::IPv4).unwrap();
+    let got: Vec<(&str, Option<&str>, bool)> = snap.ports[0]
+        .endpoints
+        .iter()
+        .map(|e| (e.endpoint.as_str(), e.node_name.as_deref(), e.terminating))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("10.1.1.11:80", Some("n3"), false),
+            ("10.1.1.1:80", Some("n1"), false),
+            ("10.1.1.2:80", Some("n2"), false),
+        ]
+    );
+}

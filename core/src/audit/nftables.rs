@@ -164,7 +164,7 @@ impl Owners {
             keys: HashMap::new(),
         };
         for v in &snap.ports {
-            let spn = &v.service_port_name;
+            let spn = &v.service_port_name.to_string();
             let proto = v.protocol.lower();
             let base = port_base(&v.namespace, &v.name, proto, &v.port_name);
             for pre in [

@@ -228,7 +228,7 @@ impl Proxy {
             if let Some(proxy_port) = proxy_ports[i] {
                 ports.push(ProxiedPort {
                     index: i,
-                    service_port_name: p.service_port_name.clone(),
+                    service_port_name: p.service_port_name.to_string(),
                     protocol: p.protocol.lower().to_owned(),
                     proxy_port,
                     portals: portals(p),

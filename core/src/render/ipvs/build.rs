@@ -509,7 +509,7 @@ impl Builder<'_> {
                 IpAddr::V6(_) => 128,
             },
             pe_name: String::new(),
-            service_port_name: port.service_port_name.clone(),
+            service_port_name: port.service_port_name.to_string(),
             port_index: pi,
             endpoints_from: *source,
             bound: bind,
