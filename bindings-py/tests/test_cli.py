@@ -212,3 +212,19 @@ def test_endpoints_of_unproxyable_service_exits_1() -> None:
         "svccore: error: invalid object: -: spec.ports[0].port: "
         "must be between 1 and 65535, got 0\n"
     )
+
+
+def test_the_command_keeps_what_it_loaded_until_its_fast_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`svccore` ends with `os._exit` (`leave`), so the clusters it loaded are held to the end
+    rather than freed object by object; `main` run inside a process that goes on holds none."""
+    from svccore import cli
+
+    monkeypatch.setattr(cli._Exit, "kept", [])
+    assert cli.main(["validate", "-f", SHOP]) == 0
+    assert cli._Exit.kept == []
+    monkeypatch.setattr(cli._Exit, "fast", True)
+    assert cli.main(["validate", "-f", SHOP]) == 0
+    assert [type(c) for c in cli._Exit.kept] == [svccore.Cluster]
+    assert "valid" in capsys.readouterr().out

@@ -64,6 +64,16 @@ class _Stderr:
         print(line, file=sys.stderr)
 
 
+class _Exit:
+    """How the process ends: :func:`command` ends it with :func:`leave`, without the
+    interpreter's teardown, and then every cluster the run loaded is kept to the end (freeing
+    one of 10,000 Services object by object is exit work :func:`leave` exists to skip). A run
+    of :func:`main` in a process that goes on (a test, a script) keeps nothing."""
+
+    fast = False
+    kept: ClassVar[list[svccore.Cluster]] = []
+
+
 class InputError(Exception):
     """An input that cannot be used as text (not UTF-8, an empty directory): exit code 1."""
 
@@ -209,9 +219,12 @@ def read_sources(paths: Sequence[str]) -> list[tuple[str, bytes]]:
 
 def load_cluster(args: argparse.Namespace) -> svccore.Cluster:
     """The cluster named by ``-f`` (and ``--service-node-port-range``)."""
-    return svccore.Cluster.from_sources(
+    cluster = svccore.Cluster.from_sources(
         read_sources(args.filename), node_port_range=args.service_node_port_range
     )
+    if _Exit.fast:
+        _Exit.kept.append(cluster)
+    return cluster
 
 
 def write_output(render: Callable[..., object], **kwargs: Any) -> None:
@@ -1455,18 +1468,21 @@ def kubectl_plugin() -> NoReturn:
     >>> build_parser("kubectl svccore").format_usage()
     'usage: kubectl svccore [-h] [--version] COMMAND ...\\n'
     """
+    _Exit.fast = True
     leave(main(prog="kubectl svccore"))
 
 
 def command() -> NoReturn:
     """The ``svccore`` entry point (and ``python -m svccore``): :func:`main`, then :func:`leave`."""
+    _Exit.fast = True
     leave(main())
 
 
 def leave(code: int) -> NoReturn:
     """Ends the process with ``code`` once standard output and error are flushed, without the
     interpreter's teardown, as mypy's ``--fast-exit`` does: freeing a loaded cluster of 10,000
-    Services object by object takes longer than the rest of a small command's exit. Nothing the
+    Services object by object takes longer than the rest of a small command's exit (the
+    clusters the run loaded are still held, see ``_Exit``). Nothing the
     command opens is left unwritten (it writes only to standard output and error). A reader that
     went away before the last flush (``svccore ... | head``) ends it quietly with 1, as in
     :func:`main`.
