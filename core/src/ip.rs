@@ -11,7 +11,7 @@ use ipnet::IpNet;
 /// Parses an IP the way kube-proxy does: IPv4 octets may carry leading zeros (decimal).
 pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
     // A dotted quad has no colon: read it first, and look for the colon only when it is not.
-    if let Some(v4) = parse_v4_sloppy(s) {
+    if let Some(v4) = parse_v4::<false>(s) {
         return Some(IpAddr::V4(v4));
     }
     if !s.as_bytes().contains(&b':') {
@@ -23,22 +23,27 @@ pub fn parse_ip_sloppy(s: &str) -> Option<IpAddr> {
     // k8s.io/utils/net strips the leading zeros of a dotted quad that ends the text after a
     // colon too (`::ffff:010.0.0.1`), then parses again.
     let (head, quad) = s.rsplit_once(':')?;
-    let v4 = parse_v4_sloppy(quad)?;
+    let v4 = parse_v4::<false>(quad)?;
     format!("{head}:{v4}")
         .parse::<Ipv6Addr>()
         .ok()
         .map(IpAddr::V6)
 }
 
-/// k8s.io/utils/net's `ParseIPSloppy` of a dotted quad: four parts of decimal digits, leading
-/// zeros allowed in any number (`0010` is 10), each part's value at most 255. One pass over the
-/// bytes: a snapshot parses every endpoint address.
-fn parse_v4_sloppy(s: &str) -> Option<Ipv4Addr> {
+/// A dotted quad: four parts of decimal digits, each part's value at most 255. `STRICT` is the
+/// API server's reading (Rust's `Ipv4Addr::from_str`): no part starts with `0` unless it is
+/// `0`. Otherwise it is k8s.io/utils/net's `ParseIPSloppy`: leading zeros are allowed in any
+/// number (`0010` is 10). One pass over the bytes: a snapshot and validation parse every
+/// endpoint address.
+fn parse_v4<const STRICT: bool>(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
     let (mut n, mut value, mut digits) = (0, 0u32, 0u32);
     for &c in s.as_bytes() {
         match c {
             b'0'..=b'9' => {
+                if STRICT && digits == 1 && value == 0 {
+                    return None;
+                }
                 value = value * 10 + u32::from(c - b'0');
                 if value > 255 {
                     return None;
@@ -60,21 +65,22 @@ fn parse_v4_sloppy(s: &str) -> Option<Ipv4Addr> {
 }
 
 /// Parses an IP the way the API server does (no leading zeros, no zone): what Rust's
-/// `IpAddr::from_str` accepts. A text without a colon can only be IPv4: the sloppy reader's
-/// one pass over its bytes, refusing leading zeros (validation parses every endpoint address).
+/// `IpAddr::from_str` accepts. A dotted quad is read first, in one pass; only a text that is
+/// not one is looked at for a colon.
 pub fn parse_ip_strict(s: &str) -> Option<IpAddr> {
-    if s.as_bytes().contains(&b':') {
-        return s.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
+    if let Some(v4) = parse_v4::<true>(s) {
+        return Some(IpAddr::V4(v4));
     }
-    parse_v4_sloppy(s)
-        .filter(|_| !has_leading_zero(s))
-        .map(IpAddr::V4)
+    if !s.as_bytes().contains(&b':') {
+        return None;
+    }
+    s.parse::<Ipv6Addr>().ok().map(IpAddr::V6)
 }
 
 /// Whether an IPv4 text has an octet with a leading zero (`10.0.01.1`): accepted by kube-proxy,
 /// refused by current API servers. (A part of the text between dots, of two bytes or more,
-/// that starts with `0`; never for a text with a colon. One pass over the bytes: the strict
-/// reader asks it of every endpoint address.)
+/// that starts with `0`; never for a text with a colon. Validation names it in its message
+/// when the strict reader refuses an address.)
 pub fn has_leading_zero(s: &str) -> bool {
     let b = s.as_bytes();
     let mut zero_first = false;
@@ -257,7 +263,7 @@ mod tests {
                     t.push(alphabet[k % alphabet.len()] as char);
                     k /= alphabet.len();
                 }
-                assert_eq!(parse_v4_sloppy(&t), sloppy_reference(&t), "{t:?}");
+                assert_eq!(parse_v4::<false>(&t), sloppy_reference(&t), "{t:?}");
                 count += 1;
             }
         }
@@ -268,7 +274,7 @@ mod tests {
             "0256.0.0.1",
             "1.2.3.0000",
         ] {
-            assert_eq!(parse_v4_sloppy(t), sloppy_reference(t), "{t:?}");
+            assert_eq!(parse_v4::<false>(t), sloppy_reference(t), "{t:?}");
         }
         assert_eq!(
             parse_ip_sloppy("0010.0.0.01"),
