@@ -18,6 +18,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::take;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -196,6 +197,12 @@ trait Leaf<'de>: Sized {
         }
         Ok(None)
     }
+    /// A map read into `slot`. An object of [`lenient!`] fills its fields where they lie, so
+    /// that a large object (a `spec` of every kind's fields) is not moved level by level.
+    fn fill_from_map<A: MapAccess<'de>>(slot: &mut F<Self>, a: A) -> Result<(), A::Error> {
+        *slot = val(Self::from_map(a)?);
+        Ok(())
+    }
 }
 
 struct FVisitor<T>(PhantomData<T>);
@@ -354,7 +361,9 @@ struct SliceEndpoint(crate::model::Endpoint);
 
 impl<'de> Leaf<'de> for SliceEndpoint {
     fn from_map<A: MapAccess<'de>>(a: A) -> Result<Option<Self>, A::Error> {
-        Ok(Endpoint::from_map(a)?.and_then(|e| slice_endpoint(e).ok().map(SliceEndpoint)))
+        let mut raw = Endpoint::default();
+        raw.fill(a)?;
+        Ok(slice_endpoint(raw).ok().map(SliceEndpoint))
     }
 }
 
@@ -492,8 +501,64 @@ fn set<'de, T: Leaf<'de>, A: MapAccess<'de>>(slot: &mut F<T>, a: &mut A) -> Resu
     if slot.present() {
         return Err(give_up());
     }
-    *slot = a.next_value()?;
-    Ok(())
+    a.next_value_seed(InPlace(slot))
+}
+
+/// Reads a value into a field as [`F`]'s `Deserialize` would, a map through
+/// [`Leaf::fill_from_map`].
+struct InPlace<'s, T>(&'s mut F<T>);
+
+impl<'de, T: Leaf<'de>> DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Leaf<'de>> Visitor<'de> for InPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        *self.0 = F::Null;
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        *self.0 = F::Null;
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<(), E> {
+        *self.0 = val(T::from_bool(b));
+        Ok(())
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<(), E> {
+        *self.0 = val(T::from_i64(n));
+        Ok(())
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+        *self.0 = val(T::from_u64(n));
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        *self.0 = F::Wrong;
+        Ok(())
+    }
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        *self.0 = val(T::from_str(s));
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<(), A::Error> {
+        *self.0 = val(T::from_seq(a)?);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<(), A::Error> {
+        T::fill_from_map(self.0, a)
+    }
 }
 
 /// Reads a map key into the key enum `K` of a [`lenient!`] object.
@@ -535,18 +600,36 @@ macro_rules! lenient {
             }
         }
 
-        impl<'de> Leaf<'de> for $t {
-            fn from_map<A: MapAccess<'de>>(mut a: A) -> Result<Option<Self>, A::Error> {
-                let mut s = $t::default();
+        impl $t {
+            /// Reads a map's keys into the fields (each starts absent).
+            fn fill<'de, A: MapAccess<'de>>(&mut self, mut a: A) -> Result<(), A::Error> {
                 while let Some(k) = a.next_key_seed(KeyOf::<$k>(PhantomData))? {
                     match k {
-                        $($k::$f => set(&mut s.$f, &mut a)?,)*
+                        $($k::$f => set(&mut self.$f, &mut a)?,)*
                         $k::Other => {
                             a.next_value::<Skip>()?;
                         }
                     }
                 }
+                Ok(())
+            }
+        }
+
+        impl<'de> Leaf<'de> for $t {
+            fn from_map<A: MapAccess<'de>>(a: A) -> Result<Option<Self>, A::Error> {
+                let mut s = $t::default();
+                s.fill(a)?;
                 Ok(Some(s))
+            }
+            fn fill_from_map<A: MapAccess<'de>>(
+                slot: &mut F<Self>,
+                a: A,
+            ) -> Result<(), A::Error> {
+                *slot = F::Val($t::default());
+                match slot {
+                    F::Val(s) => s.fill(a),
+                    _ => Ok(()),
+                }
             }
         }
     };
@@ -835,14 +918,14 @@ impl<'de> Visitor<'de> for Doc<'_, '_> {
                 }
             }
         }
-        self.object(o).map_err(|()| give_up())
+        self.object(&mut o).map_err(|()| give_up())
     }
 }
 
 impl Doc<'_, '_> {
     /// Files an object read whole, as the generic reader's `add_object` does.
-    fn object(self, o: Object) -> R<()> {
-        let (kind, api) = match (o.kind, o.api_version) {
+    fn object(self, o: &mut Object) -> R<()> {
+        let (kind, api) = match (take(&mut o.kind), take(&mut o.api_version)) {
             (F::Val(k), F::Val(a)) => (k, a),
             // A typed list's item without a kind takes the list's kind, and its apiVersion
             // when it has none either.
@@ -859,7 +942,7 @@ impl Doc<'_, '_> {
         };
         let found = self.found;
         if is_list_kind(&kind) {
-            match o.items {
+            match take(&mut o.items) {
                 F::Absent | F::Null => {}
                 F::Val(mut items) => found.append(&mut items),
                 F::Wrong => return Err(()),
@@ -869,23 +952,44 @@ impl Doc<'_, '_> {
         found.objects += 1;
         match kind.as_str() {
             "Service" if api == "v1" => {
-                let s = service(loc, o.metadata, o.spec, o.status)?;
+                let s = service(
+                    loc,
+                    take(&mut o.metadata),
+                    take(&mut o.spec),
+                    take(&mut o.status),
+                )?;
                 found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
-                let s = endpoint_slice(loc, o.metadata, o.address_type, o.ports, o.endpoints)?;
+                let s = endpoint_slice(
+                    loc,
+                    take(&mut o.metadata),
+                    take(&mut o.address_type),
+                    take(&mut o.ports),
+                    take(&mut o.endpoints),
+                )?;
                 found.objects_of.slices.push(s);
             }
             "Endpoints" if api == "v1" => {
-                let e = endpoints(loc, o.metadata, o.subsets)?;
+                let e = endpoints(loc, take(&mut o.metadata), take(&mut o.subsets))?;
                 found.objects_of.endpoints.push(e);
             }
             "Node" if api == "v1" => {
-                let n = node(loc, o.metadata, o.spec, o.status)?;
+                let n = node(
+                    loc,
+                    take(&mut o.metadata),
+                    take(&mut o.spec),
+                    take(&mut o.status),
+                )?;
                 found.objects_of.nodes.push(n);
             }
             "Pod" if api == "v1" => {
-                let p = pod(loc, o.metadata, o.spec, o.status)?;
+                let p = pod(
+                    loc,
+                    take(&mut o.metadata),
+                    take(&mut o.spec),
+                    take(&mut o.status),
+                )?;
                 found.objects_of.pods.push(p);
             }
             "ServiceCIDR"
@@ -895,12 +999,12 @@ impl Doc<'_, '_> {
                 ) =>
             {
                 let mut s = ServiceCidr {
-                    meta: meta(o.metadata)?,
+                    meta: meta(take(&mut o.metadata))?,
                     loc,
                     ..Default::default()
                 };
                 s.meta.namespace.clear();
-                if let Some(spec) = o.spec.opt()? {
+                if let Some(spec) = take(&mut o.spec).opt()? {
                     s.cidrs = spec.cidrs.or_default()?;
                 }
                 found.objects_of.service_cidrs.push(s);
