@@ -100,32 +100,15 @@ pub(crate) struct Word {
 impl Word {
     /// `n` in decimal.
     pub(crate) fn num(n: u32) -> Word {
-        let mut d = [0u8; 10];
-        let i = digits(&mut d, u64::from(n));
         let mut w = Word::empty();
-        w.push(&d[i..]);
+        w.push_num(n);
         w
     }
 
     /// An address as Go and `Display` print it.
     pub(crate) fn ip(ip: &IpAddr) -> Word {
         let mut w = Word::empty();
-        match ip {
-            IpAddr::V4(v4) => {
-                for (k, o) in v4.octets().iter().enumerate() {
-                    if k > 0 {
-                        w.push(b".");
-                    }
-                    let mut d = [0u8; 3];
-                    let i = digits(&mut d, u64::from(*o));
-                    w.push(&d[i..]);
-                }
-            }
-            IpAddr::V6(_) => {
-                // Never fails: an IPv6 address is at most 45 bytes of text.
-                let _ = write!(w, "{ip}");
-            }
-        }
+        w.push_ip(ip);
         w
     }
 
@@ -133,15 +116,58 @@ impl Word {
     pub(crate) fn host_port(ip: &IpAddr, port: u16) -> Word {
         let mut w = Word::empty();
         if ip.is_ipv6() {
-            w.push(b"[");
-            w.push(Word::ip(ip).as_str().as_bytes());
-            w.push(b"]:");
+            w.push_byte(b'[');
+            w.push_ip(ip);
+            w.push_byte(b']');
         } else {
-            w.push(Word::ip(ip).as_str().as_bytes());
-            w.push(b":");
+            w.push_ip(ip);
         }
-        w.push(Word::num(u32::from(port)).as_str().as_bytes());
+        w.push_byte(b':');
+        w.push_num(u32::from(port));
         w
+    }
+
+    // The pushes below write digits and separators straight into the buffer: a snapshot
+    // writes an `ip:port` for every endpoint.
+
+    fn push_ip(&mut self, ip: &IpAddr) {
+        match ip {
+            IpAddr::V4(v4) => {
+                let [a, b, c, d] = v4.octets();
+                self.push_octet(a);
+                self.push_byte(b'.');
+                self.push_octet(b);
+                self.push_byte(b'.');
+                self.push_octet(c);
+                self.push_byte(b'.');
+                self.push_octet(d);
+            }
+            IpAddr::V6(_) => {
+                // Never fails: an IPv6 address is at most 45 bytes of text.
+                let _ = write!(self, "{ip}");
+            }
+        }
+    }
+
+    fn push_octet(&mut self, o: u8) {
+        if o >= 100 {
+            self.push_byte(b'0' + o / 100);
+        }
+        if o >= 10 {
+            self.push_byte(b'0' + o / 10 % 10);
+        }
+        self.push_byte(b'0' + o % 10);
+    }
+
+    fn push_num(&mut self, n: u32) {
+        let mut d = [0u8; 10];
+        let i = digits(&mut d, u64::from(n));
+        self.push(&d[i..]);
+    }
+
+    fn push_byte(&mut self, b: u8) {
+        self.buf[usize::from(self.len)] = b;
+        self.len += 1;
     }
 
     fn empty() -> Word {
