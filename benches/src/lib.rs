@@ -5,7 +5,7 @@ pub mod manifests;
 use std::net::IpAddr;
 
 use svccore::categorize::NodeContext;
-use svccore::model::{IpFamily, Protocol, ServiceType};
+use svccore::model::{IpFamily, Placement, Protocol, ServiceType};
 use svccore::proxier::config::{LocalDetector, NodeFacts, ProxierSettings};
 use svccore::snapshot::{EndpointInfo, ProxySnapshot, ServicePortView};
 
@@ -51,8 +51,7 @@ pub fn view(i: usize) -> ServicePortView {
                 ready: true,
                 serving: true,
                 terminating: false,
-                node_name: Some(format!("node-{}", k % 4).into()),
-                zone: None,
+                place: Placement::new(Some(format!("node-{}", k % 4).into()), None),
                 hints: None,
             }
         })

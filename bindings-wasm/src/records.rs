@@ -52,8 +52,8 @@ impl From<&EndpointInfo> for EndpointRecord {
             ready: e.ready,
             serving: e.serving,
             terminating: e.terminating,
-            node_name: e.node_name.as_deref().map(str::to_owned),
-            zone: e.zone.as_deref().map(str::to_owned),
+            node_name: e.node_name().map(str::to_owned),
+            zone: e.zone().map(str::to_owned),
             zone_hints: e.zone_hints().map(<[String]>::to_vec),
             node_hints: e.node_hints().map(<[String]>::to_vec),
         }

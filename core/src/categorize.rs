@@ -89,7 +89,7 @@ impl Categorized {
 /// Whether an endpoint runs on `node` (its slice `nodeName` is the node's name; an unnamed node
 /// has no local endpoints).
 pub fn is_local(e: &EndpointInfo, node: &NodeContext) -> bool {
-    !node.name.is_empty() && e.node_name.as_deref() == Some(node.name.as_str())
+    !node.name.is_empty() && e.node_name() == Some(node.name.as_str())
 }
 
 fn topology_mode(eps: &[EndpointInfo], node: &NodeContext) -> TopologyMode {

@@ -135,7 +135,7 @@ impl Summary {
                 // A family appears once one of its endpoints is counted.
                 let f = families[family].get_or_insert_with(FamilyEndpoints::default);
                 f.total += 1;
-                match e.node_name.as_deref() {
+                match e.node_name() {
                     Some(n) => match f.by_node.get_mut(n) {
                         Some(count) => *count += 1,
                         None => {
@@ -235,7 +235,7 @@ impl EndpointEntry {
     fn of(e: &EndpointInfo) -> Self {
         EndpointEntry {
             endpoint: e.endpoint.to_string(),
-            node: e.node_name.as_deref().map(str::to_owned),
+            node: e.node_name().map(str::to_owned),
             ready: e.ready,
             serving: e.serving,
             terminating: e.terminating,
@@ -398,7 +398,7 @@ impl EndpointsReport {
             .slices
             .iter()
             .flat_map(|s| &s.endpoints)
-            .filter_map(|e| e.node_name.as_deref())
+            .filter_map(|e| e.node_name())
             .filter(|n| !names.contains(n))
             .collect();
         names.extend(from_endpoints);

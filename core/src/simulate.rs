@@ -422,7 +422,7 @@ pub fn simulate_with_progress(
         .iter()
         .map(|&i| EndpointStat {
             endpoint: port.endpoints[i].endpoint.to_string(),
-            node: port.endpoints[i].node_name.as_deref().map(str::to_owned),
+            node: port.endpoints[i].node_name().map(str::to_owned),
             picks: 0,
             share: 0.0,
             expected_share: 0.0,

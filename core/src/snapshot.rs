@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use crate::fast::FastMap;
 use crate::ip::{join_host_port, parse_cidr_sloppy, parse_ip_sloppy};
 use crate::model::{
-    IntOrString, IpFamily, LabelMap, Protocol, Service, ServiceType, SharedStr, Str,
+    IntOrString, IpFamily, LabelMap, Placement, Protocol, Service, ServiceType, SharedStr, Str,
 };
 use crate::text::Word;
 use crate::validate::is_dns1123_label;
@@ -38,10 +38,9 @@ pub struct EndpointInfo {
     pub terminating: bool,
     /// `ip:port` (`[ip]:port` for IPv6): the key kube-proxy sorts and hashes by.
     pub endpoint: Str,
-    /// The node the endpoint runs on (shared with the loaded endpoint).
-    pub node_name: Option<SharedStr>,
-    /// The endpoint's zone (shared with the loaded endpoint).
-    pub zone: Option<SharedStr>,
+    /// The node the endpoint runs on and its zone (shared with the loaded endpoint): read
+    /// through [`EndpointInfo::node_name`] and [`EndpointInfo::zone`].
+    pub place: Placement,
     /// Topology hints and legacy topology labels; `None` when it has neither.
     pub hints: Option<Box<EndpointHints>>,
 }
@@ -68,10 +67,19 @@ impl EndpointInfo {
             serving: true,
             terminating: false,
             endpoint: Str::from(Word::host_port(&ip, port).as_str()),
-            node_name: None,
-            zone: None,
+            place: Placement::default(),
             hints: None,
         }
+    }
+
+    /// The node the endpoint runs on.
+    pub fn node_name(&self) -> Option<&str> {
+        self.place.node().map(SharedStr::as_str)
+    }
+
+    /// The endpoint's zone.
+    pub fn zone(&self) -> Option<&str> {
+        self.place.zone().map(SharedStr::as_str)
     }
 
     /// Zone hints (`None` = no hints).
@@ -790,8 +798,7 @@ fn endpoints_for(
                     ready: e.ready.unwrap_or(true),
                     serving: e.serving.unwrap_or(true),
                     terminating: e.terminating.unwrap_or(false),
-                    node_name: e.node_name.clone(),
-                    zone: e.zone.clone(),
+                    place: e.place.clone(),
                     hints,
                     ..EndpointInfo::at(ip, port as u16)
                 });
@@ -823,8 +830,7 @@ fn fill_legacy_topology(endpoints: &mut [EndpointInfo], cluster: &Cluster) {
     use crate::model::node::{HOSTNAME_LABEL, REGION_LABEL, ZONE_LABEL};
     for e in endpoints.iter_mut().filter(|e| e.has_no_topology()) {
         let Some(node) = e
-            .node_name
-            .as_deref()
+            .node_name()
             .and_then(|n| cluster.nodes.iter().find(|x| x.meta.name == n))
         else {
             continue;

@@ -780,7 +780,7 @@ fn endpoint_slice(s: &EndpointSlice, out: &mut Vec<Issue>) {
                 None => {}
             }
         }
-        if let Some(n) = e.node_name.as_deref().filter(|&n| valid_node != Some(n)) {
+        if let Some(n) = e.node_name().filter(|&n| valid_node != Some(n)) {
             if is_dns1123_subdomain(n) {
                 valid_node = Some(n);
             } else {

@@ -129,7 +129,7 @@ fn only_the_first_address_is_used_and_duplicates_prefer_the_non_terminating_copy
     let got: Vec<&str> = p.endpoints.iter().map(|e| e.endpoint.as_str()).collect();
     assert_eq!(got, ["10.0.0.1:80", "10.0.0.3:80"]);
     assert!(p.endpoints[1].ready);
-    assert_eq!(p.endpoints[1].node_name.as_deref(), Some("a"));
+    assert_eq!(p.endpoints[1].node_name(), Some("a"));
 }
 
 #[test]

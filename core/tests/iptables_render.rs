@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use svccore::categorize::NodeContext;
-use svccore::model::{IpFamily, Protocol, ServiceType};
+use svccore::model::{IpFamily, Placement, Protocol, ServiceType};
 use svccore::proxier::config::NodeFacts;
 use svccore::render::iptables::{
     render_snapshot, Form, IncrementalRenderer, LocalDetector, ProxierSettings,
@@ -28,8 +28,10 @@ fn view(i: usize, eps: usize) -> ServicePortView {
                 ready: true,
                 serving: true,
                 terminating: false,
-                node_name: Some(if k % 3 == 0 { "node-a" } else { "node-b" }.into()),
-                zone: None,
+                place: Placement::new(
+                    Some(if k % 3 == 0 { "node-a" } else { "node-b" }.into()),
+                    None,
+                ),
                 hints: None,
             }
         })

@@ -97,10 +97,7 @@ fn redis_example_converts_legacy_endpoints() {
     let snap = ProxySnapshot::build(&c, IpFamily::IPv4).unwrap();
     assert_eq!(snap.ports.len(), 1);
     assert_eq!(snap.ports[0].endpoints[0].endpoint, "10.244.1.47:6379");
-    assert_eq!(
-        snap.ports[0].endpoints[0].node_name.as_deref(),
-        Some("k8snode1")
-    );
+    assert_eq!(snap.ports[0].endpoints[0].node_name(), Some("k8snode1"));
     // Given Endpoints win over deriving from the Pods: exactly one slice, the mirrored one.
     assert_eq!(c.slices.len(), 1);
 }
@@ -312,7 +309,7 @@ fn pods_become_endpoints_as_the_endpointslice_controller_makes_them() {
             ("10.1.0.3:8080", false, true, true),
         ]
     );
-    assert!(eps.iter().all(|e| e.node_name.as_deref() == Some("n1")));
+    assert!(eps.iter().all(|e| e.node_name() == Some("n1")));
     assert!(c.warnings.iter().any(|w| w
         .message
         .contains("endpoints derived from 3 matching Pod(s)")));
@@ -365,7 +362,7 @@ fn an_endpoint_in_several_slices_is_kept_once_and_a_terminating_copy_does_not_re
     let got: Vec<(&str, Option<&str>, bool)> = snap.ports[0]
         .endpoints
         .iter()
-        .map(|e| (e.endpoint.as_str(), e.node_name.as_deref(), e.terminating))
+        .map(|e| (e.endpoint.as_str(), e.node_name(), e.terminating))
         .collect();
     assert_eq!(
         got,

@@ -146,7 +146,7 @@ fn mirror_endpoints(e: &Endpoints) -> Vec<EndpointSlice> {
                 for a in list.iter().filter(|a| family_of(&a.ip) == fam) {
                     let mut ep = Endpoint::at(a.ip.as_str());
                     ep.ready = Some(ready);
-                    ep.node_name = a.node_name.as_deref().map(SharedStr::from);
+                    ep.place = Placement::new(a.node_name.as_deref().map(SharedStr::from), None);
                     ep.target_pod = a.target_pod.as_deref().map(Box::from);
                     ep.set_hostname(a.hostname.as_deref().map(Box::from));
                     eps.push(ep);
@@ -231,7 +231,7 @@ fn from_pods(svc: &Service, sel: &LabelMap, pods: &[Pod]) -> Vec<EndpointSlice> 
             ep.ready = Some(ready);
             ep.serving = Some(serving);
             ep.terminating = Some(terminating);
-            ep.node_name = pod.node_name.as_deref().map(SharedStr::from);
+            ep.place = Placement::new(pod.node_name.as_deref().map(SharedStr::from), None);
             ep.target_pod = Some(pod.meta.name.as_str().into());
             ep.set_hostname(pod.hostname.as_deref().map(Box::from));
             groups

@@ -777,8 +777,10 @@ impl Reader<'_> {
                 e.serving = self.bool(c, &cp, "serving");
                 e.terminating = self.bool(c, &cp, "terminating");
             }
-            e.node_name = self.str(eo, &p, "nodeName").map(SharedStr::from);
-            e.zone = self.str(eo, &p, "zone").map(SharedStr::from);
+            e.place = Placement::new(
+                self.str(eo, &p, "nodeName").map(SharedStr::from),
+                self.str(eo, &p, "zone").map(SharedStr::from),
+            );
             e.set_hostname(self.str(eo, &p, "hostname").map(Box::from));
             if let Some(h) = self.obj(eo, &p, "hints") {
                 let hp = join(&p, "hints");

@@ -24,7 +24,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 
 use super::{append_objects, Cluster};
-use crate::fast::FastSet;
+use crate::fast::{FastMap, FastSet};
 use crate::model::*;
 
 /// What the typed reader found in one input: the objects, in input order, and the warnings
@@ -42,6 +42,23 @@ thread_local! {
     /// The node names and zones read so far by this thread's current read, each once: every
     /// endpoint of a node holds the same copy of its name ([`SharedStr`]).
     static SHARED: RefCell<FastSet<SharedStr>> = RefCell::default();
+    /// The placements made so far by the current read, by the addresses of their shared node
+    /// name and zone (0 for none): every endpoint of a node and zone holds one [`Placement`].
+    static PLACES: RefCell<FastMap<(usize, usize), Placement>> = RefCell::default();
+}
+
+/// The read's one placement of `node` and `zone` (strings of [`SHARED`]).
+fn placement(node: Option<SharedStr>, zone: Option<SharedStr>) -> Placement {
+    let key = (
+        node.as_ref().map_or(0, SharedStr::addr),
+        zone.as_ref().map_or(0, SharedStr::addr),
+    );
+    PLACES.with_borrow_mut(|places| {
+        places
+            .entry(key)
+            .or_insert_with(|| Placement::new(node, zone))
+            .clone()
+    })
 }
 
 /// While it lives, this thread's reads share node names and zones; dropping it forgets them.
@@ -50,12 +67,15 @@ struct Sharing;
 impl Sharing {
     fn begin() -> Sharing {
         SHARED.with_borrow_mut(FastSet::clear);
+        PLACES.with_borrow_mut(FastMap::clear);
         Sharing
     }
 }
 
 impl Drop for Sharing {
     fn drop(&mut self) {
+        // The placements first: their keys are the addresses of the shared strings.
+        PLACES.take();
         SHARED.take();
     }
 }
@@ -1309,8 +1329,7 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
     out.ready = ready;
     out.serving = serving;
     out.terminating = terminating;
-    out.node_name = e.node_name.opt()?;
-    out.zone = e.zone.opt()?;
+    out.place = placement(e.node_name.opt()?, e.zone.opt()?);
     out.target_pod = pod_name(e.target_ref)?.map(Box::from);
     out.set_hints(hints_zones, hints_nodes);
     out.set_topology(topology.or_default()?);
@@ -1442,6 +1461,32 @@ mod tests {
             let found = found.unwrap_or_else(|| panic!("{} fell back", f.display()));
             assert!(found.objects > 0, "{}", f.display());
         }
+    }
+
+    /// Endpoints on one node and zone hold one placement; another zone is another one, and a
+    /// new read starts afresh.
+    #[test]
+    fn endpoints_of_one_node_and_zone_share_one_placement() {
+        let text = r#"{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "s", "namespace": "d"}, "addressType": "IPv4",
+            "endpoints": [
+                {"addresses": ["10.0.0.1"], "nodeName": "n1", "zone": "z1"},
+                {"addresses": ["10.0.0.2"], "nodeName": "n1", "zone": "z1"},
+                {"addresses": ["10.0.0.3"], "nodeName": "n1", "zone": "z2"},
+                {"addresses": ["10.0.0.4"]}]}"#;
+        let read = || read_json(None, text).unwrap().objects_of.slices.remove(0);
+        let (first, again) = (read(), read());
+        let e = &first.endpoints;
+        let node = |i: usize| e[i].place.node().unwrap();
+        assert!(std::ptr::eq(node(0), node(1)), "one placement for n1/z1");
+        assert!(!std::ptr::eq(node(0), node(2)), "another for n1/z2");
+        assert_eq!((e[2].node_name(), e[2].zone()), (Some("n1"), Some("z2")));
+        assert_eq!((e[3].node_name(), e[3].zone()), (None, None));
+        assert!(!std::ptr::eq(
+            node(0),
+            again.endpoints[0].place.node().unwrap()
+        ));
+        assert_eq!(e[0].place, again.endpoints[0].place);
     }
 
     #[test]

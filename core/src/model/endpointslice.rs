@@ -1,6 +1,6 @@
 //! `discovery.k8s.io/v1` EndpointSlice.
 
-use super::{LabelMap, Loc, ObjectMeta, Protocol, SharedStr, Str};
+use super::{LabelMap, Loc, ObjectMeta, Placement, Protocol, SharedStr, Str};
 
 /// The label naming the Service a slice belongs to.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -20,9 +20,9 @@ pub struct EndpointPort {
 
 /// One entry of `endpoints`.
 ///
-/// A cluster holds many of these, 72 bytes each: an address is held in place
-/// ([`Addresses`]), the node name and zone, which repeat across endpoints, are shared
-/// ([`SharedStr`]), and the rare fields (hints, legacy topology labels, hostname) live behind
+/// A cluster holds many of these, 64 bytes each: an address is held in place
+/// ([`Addresses`]), the node name and zone, which repeat across endpoints, are one shared
+/// [`Placement`], and the rare fields (hints, legacy topology labels, hostname) live behind
 /// one box that a plain endpoint does not have.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoint {
@@ -34,10 +34,9 @@ pub struct Endpoint {
     pub serving: Option<bool>,
     /// `conditions.terminating` (nil means false).
     pub terminating: Option<bool>,
-    /// `nodeName` (one allocation per distinct name when read by the loader).
-    pub node_name: Option<SharedStr>,
-    /// `zone` (shared like `node_name`).
-    pub zone: Option<SharedStr>,
+    /// `nodeName` and `zone` (one allocation per distinct pair when read by the loader):
+    /// read through [`Endpoint::node_name`] and [`Endpoint::zone`].
+    pub place: Placement,
     /// `targetRef.name` when the target is a Pod.
     pub target_pod: Option<Box<str>>,
     /// `hints`, `deprecatedTopology`, `hostname`; `None` when all are absent.
@@ -65,6 +64,16 @@ impl Endpoint {
             addresses: address.into(),
             ..Endpoint::default()
         }
+    }
+
+    /// `nodeName`.
+    pub fn node_name(&self) -> Option<&str> {
+        self.place.node().map(SharedStr::as_str)
+    }
+
+    /// `zone`.
+    pub fn zone(&self) -> Option<&str> {
+        self.place.zone().map(SharedStr::as_str)
     }
 
     fn more(&self) -> Option<&EndpointMore> {
@@ -280,9 +289,10 @@ mod tests {
 
     #[cfg(feature = "compact-strings")]
     #[test]
-    fn an_endpoint_is_72_bytes() {
+    fn an_endpoint_is_64_bytes() {
         // The loader's memory figures (benches/README.md) count on it.
-        assert_eq!(std::mem::size_of::<Endpoint>(), 72);
+        assert_eq!(std::mem::size_of::<Endpoint>(), 64);
+        assert_eq!(std::mem::size_of::<crate::snapshot::EndpointInfo>(), 64);
         assert_eq!(std::mem::size_of::<Addresses>(), 24);
     }
 }

@@ -25,7 +25,7 @@ pub use service::{
     SessionAffinity, TrafficPolicy,
 };
 pub use servicecidr::ServiceCidr;
-pub use shared::SharedStr;
+pub use shared::{Placement, SharedStr};
 
 /// A short string of the model (an address, a name, a namespace, a path), held in place up to
 /// 24 bytes: compact_str's `CompactString` (feature `compact-strings`, on by default), else

@@ -74,6 +74,55 @@ impl fmt::Display for SharedStr {
     }
 }
 
+/// Where an endpoint runs: its node's name and its zone, one pointer for both. Endpoints on
+/// one node share one copy (the loader makes one per node and zone), so an endpoint pays 8
+/// bytes for the two, and a copy of an endpoint (the proxier's snapshot) counts a reference.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Placement(Option<Arc<Place>>);
+
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Place {
+    node: Option<SharedStr>,
+    zone: Option<SharedStr>,
+}
+
+impl Placement {
+    /// The placement of an endpoint on `node` in `zone` (neither: no allocation).
+    pub fn new(node: Option<SharedStr>, zone: Option<SharedStr>) -> Placement {
+        if node.is_none() && zone.is_none() {
+            return Placement(None);
+        }
+        Placement(Some(Arc::new(Place { node, zone })))
+    }
+
+    /// The node's name (`nodeName`).
+    pub fn node(&self) -> Option<&SharedStr> {
+        self.0.as_ref()?.node.as_ref()
+    }
+
+    /// The zone (`zone`).
+    pub fn zone(&self) -> Option<&SharedStr> {
+        self.0.as_ref()?.zone.as_ref()
+    }
+}
+
+impl fmt::Debug for Placement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Placement")
+            .field("node", &self.node())
+            .field("zone", &self.zone())
+            .finish()
+    }
+}
+
+impl SharedStr {
+    /// Where the string is held: two `SharedStr`s of one interned string have one address.
+    #[cfg(feature = "typed-reader")]
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -472,7 +472,7 @@ impl Builder<'_> {
             if port.protocol != Protocol::Tcp {
                 continue;
             }
-            if local_pool && (node_name.is_empty() || e.node_name.as_deref() != Some(node_name)) {
+            if local_pool && (node_name.is_empty() || e.node_name() != Some(node_name)) {
                 continue;
             }
             let rs = SocketAddr::new(e.ip, e.port);
