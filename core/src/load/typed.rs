@@ -15,7 +15,7 @@
 //! reads are checked once the object's `kind` is known (`kubectl` prints `kind` after `items`
 //! and after an EndpointSlice's `endpoints`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::take;
@@ -45,6 +45,65 @@ thread_local! {
     /// The placements made so far by the current read, by the addresses of their shared node
     /// name and zone (0 for none): every endpoint of a node and zone holds one [`Placement`].
     static PLACES: RefCell<FastMap<(usize, usize), Placement>> = RefCell::default();
+    /// How many Services and EndpointSlices the text being read holds, about
+    /// ([`kind_counts`]), until the first of each is filed.
+    static EXPECTED: Cell<KindCounts> = Cell::default();
+}
+
+/// About how many Services and EndpointSlices a text holds: the places where `kind` is followed
+/// by `Service` or `EndpointSlice` as a JSON or YAML key and its value. The lists the reader
+/// fills are allocated at that size once, instead of grown by doubling, where each step copies
+/// all that was read so far and, for a moment, holds it twice (a 100,000-Service list's
+/// Services are 30 MB). An owner reference to a Service counts too (the list is then trimmed
+/// when read), and a typed list's items without a `kind` do not (the list then grows).
+fn kind_counts(text: &str) -> KindCounts {
+    let b = text.as_bytes();
+    let mut n = KindCounts::default();
+    for at in memchr::memmem::find_iter(b, b"kind") {
+        let value = &b[at + 4..];
+        let value = value
+            .strip_prefix(b"\"")
+            .unwrap_or(value)
+            .trim_ascii_start();
+        let Some(value) = value.strip_prefix(b":") else {
+            continue;
+        };
+        let value = value.trim_ascii_start();
+        let value = value.strip_prefix(b"\"").unwrap_or(value);
+        let word = value
+            .iter()
+            .position(|c| !c.is_ascii_alphabetic())
+            .map_or(value, |end| &value[..end]);
+        match word {
+            b"Service" => n.services += 1,
+            b"EndpointSlice" => n.slices += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct KindCounts {
+    services: usize,
+    slices: usize,
+}
+
+/// `list` with room for the expected number of its objects when it is still empty (the first
+/// object of its kind in this read); the expectation is used once.
+fn expect_room<T>(list: &mut Vec<T>, expected: impl FnOnce(&mut KindCounts) -> &mut usize) {
+    if list.capacity() == 0 {
+        let mut counts = EXPECTED.get();
+        list.reserve_exact(std::mem::take(expected(&mut counts)));
+        EXPECTED.set(counts);
+    }
+}
+
+/// The lists [`expect_room`] sized, trimmed to what was read (in place: an allocator keeps a
+/// block shrunk by less than half where it is).
+fn trim(found: &mut Found) {
+    found.objects_of.services.shrink_to_fit();
+    found.objects_of.slices.shrink_to_fit();
 }
 
 /// The read's one placement of `node` and `zone` (strings of [`SHARED`]).
@@ -65,9 +124,10 @@ fn placement(node: Option<SharedStr>, zone: Option<SharedStr>) -> Placement {
 struct Sharing;
 
 impl Sharing {
-    fn begin() -> Sharing {
+    fn begin(text: &str) -> Sharing {
         SHARED.with_borrow_mut(FastSet::clear);
         PLACES.with_borrow_mut(FastMap::clear);
+        EXPECTED.set(kind_counts(text));
         Sharing
     }
 }
@@ -77,6 +137,7 @@ impl Drop for Sharing {
         // The placements first: their keys are the addresses of the shared strings.
         PLACES.take();
         SHARED.take();
+        EXPECTED.take();
     }
 }
 
@@ -89,7 +150,7 @@ impl Found {
 
 /// Reads JSON text (already trimmed, starting with `{` or `[`); `None`: read it the generic way.
 pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
-    let _sharing = Sharing::begin();
+    let _sharing = Sharing::begin(text);
     let file: Option<SharedStr> = file.map(SharedStr::from);
     let file = file.as_ref();
     let mut found = Found::default();
@@ -102,6 +163,7 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
     };
     seed.deserialize(&mut de).ok()?;
     de.end().ok()?;
+    trim(&mut found);
     Some(found)
 }
 
@@ -112,7 +174,7 @@ pub(super) fn read_json(file: Option<&str>, text: &str) -> Option<Found> {
 /// through libyaml too (the same values): the generic reader reads it at once.
 pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
     use super::yaml::{documents, read_document, Outside};
-    let _sharing = Sharing::begin();
+    let _sharing = Sharing::begin(text);
     let file: Option<SharedStr> = file.map(SharedStr::from);
     let file = file.as_ref();
     if let Ok(docs) = documents(text) {
@@ -126,7 +188,10 @@ pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
             }
         }
         match read {
-            Ok(()) => return Some(found),
+            Ok(()) => {
+                trim(&mut found);
+                return Some(found);
+            }
             Err(Outside::Refused) => return None,
             Err(Outside::Subset) => {}
         }
@@ -151,6 +216,7 @@ pub(super) fn read_yaml(file: Option<&str>, text: &str) -> Option<Found> {
             .deserialize(de)
             .ok()?;
     }
+    trim(&mut found);
     Some(found)
 }
 
@@ -972,6 +1038,7 @@ impl Doc<'_, '_> {
         found.objects += 1;
         match kind.as_str() {
             "Service" if api == "v1" => {
+                expect_room(&mut found.objects_of.services, |n| &mut n.services);
                 let s = service(
                     loc,
                     take(&mut o.metadata),
@@ -981,6 +1048,7 @@ impl Doc<'_, '_> {
                 found.objects_of.services.push(s);
             }
             "EndpointSlice" if api.starts_with("discovery.k8s.io/") => {
+                expect_room(&mut found.objects_of.slices, |n| &mut n.slices);
                 let s = endpoint_slice(
                     loc,
                     take(&mut o.metadata),
@@ -1461,6 +1529,54 @@ mod tests {
             let found = found.unwrap_or_else(|| panic!("{} fell back", f.display()));
             assert!(found.objects > 0, "{}", f.display());
         }
+    }
+
+    #[test]
+    fn kind_counts_find_services_and_slices_in_json_and_yaml() {
+        let json = r#"{"kind":"List","items":[{"kind": "Service"},{ "kind" : "EndpointSlice",
+            "metadata":{"ownerReferences":[{"kind":"Service"}]}},{"kind":"ServiceAccount"},
+            {"kind":"ServiceList"},{"metadata":{"annotations":{"x":"kind"}}}]}"#;
+        let n = kind_counts(json);
+        assert_eq!(
+            (n.services, n.slices),
+            (2, 1),
+            "the owner reference counts too"
+        );
+        let yaml = "apiVersion: v1\nkind: List\nitems:\n- kind: Service\n  metadata: {name: a}\n\
+                    - apiVersion: discovery.k8s.io/v1\n  kind: EndpointSlice\n- kind: Pod\n";
+        let n = kind_counts(yaml);
+        assert_eq!((n.services, n.slices), (1, 1));
+        assert_eq!(kind_counts("kind").services, 0);
+    }
+
+    /// The lists sized from [`kind_counts`] hold what was read at its length, also when the
+    /// count was too high (an owner reference) or too low (a typed list's items without kind).
+    #[test]
+    fn lists_sized_from_the_counts_end_at_their_length() {
+        let svc = |n: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Service","metadata":{{"name":"{n}","namespace":"d"}},"spec":{{"clusterIP":"10.0.0.1","ports":[{{"port":80}}]}}}}"#
+            )
+        };
+        let slice = r#"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"s","namespace":"d",
+            "ownerReferences":[{"kind":"Service","name":"a"}]},"addressType":"IPv4","endpoints":[]}"#;
+        let over = format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[{},{},{slice}]}}"#,
+            svc("a"),
+            svc("b")
+        );
+        let found = read_json(None, &over).unwrap().objects_of;
+        assert_eq!((found.services.len(), found.services.capacity()), (2, 2));
+        assert_eq!((found.slices.len(), found.slices.capacity()), (1, 1));
+        let items: Vec<String> = (0..5)
+            .map(|i| format!(r#"{{"metadata":{{"name":"s{i}","namespace":"d"}},"spec":{{"clusterIP":"10.0.0.1"}}}}"#))
+            .collect();
+        let under = format!(
+            r#"{{"apiVersion":"v1","kind":"ServiceList","items":[{}]}}"#,
+            items.join(",")
+        );
+        let found = read_json(None, &under).unwrap().objects_of;
+        assert_eq!((found.services.len(), found.services.capacity()), (5, 5));
     }
 
     /// Endpoints on one node and zone hold one placement; another zone is another one, and a
