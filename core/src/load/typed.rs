@@ -24,7 +24,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 
 use super::{append_objects, Cluster};
-use crate::fast::{FastMap, FastSet};
+use crate::fast::FastMap;
 use crate::model::*;
 
 /// What the typed reader found in one input: the objects, in input order, and the warnings
@@ -39,23 +39,57 @@ pub(super) struct Found {
 }
 
 thread_local! {
-    /// The node names and zones read so far by this thread's current read, each once: every
-    /// endpoint of a node holds the same copy of its name ([`SharedStr`]).
-    static SHARED: RefCell<FastSet<SharedStr>> = RefCell::default();
-    /// The placements made so far by the current read, by the addresses of their shared node
-    /// name and zone (0 for none): every endpoint of a node and zone holds one [`Placement`].
-    static PLACES: RefCell<FastMap<(usize, usize), Placement>> = RefCell::default();
+    /// The placements made so far by this thread's current read: every endpoint of a node
+    /// and zone holds one [`Placement`].
+    static PLACES: RefCell<Places> = RefCell::default();
     /// How many Services and EndpointSlices the text being read holds, about
     /// ([`kind_counts`]), until the first of each is filed.
     static EXPECTED: Cell<KindCounts> = Cell::default();
 }
 
+/// The placements of a read, by node name, then by zone (a node has one, or a few). Each
+/// node's name is held once: the key, the copy beside it and the placements share it.
+#[derive(Default)]
+struct Places {
+    by_node: FastMap<SharedStr, (SharedStr, Zones)>,
+    no_node: Zones,
+}
+
+type Zones = Vec<(Option<Box<str>>, Placement)>;
+
+/// The read's one placement of `node` and `zone`: looked up by the text read, so that an
+/// endpoint of a node already seen allocates nothing.
+fn placement(node: Option<&str>, zone: Option<&str>) -> Placement {
+    PLACES
+        .with_borrow_mut(|places| {
+            let (node, zones) = match node {
+                Some(name) => {
+                    if !places.by_node.contains_key(name) {
+                        let shared = SharedStr::from(name);
+                        places.by_node.insert(shared.clone(), (shared, Vec::new()));
+                    }
+                    let (shared, zones) = places.by_node.get_mut(name)?;
+                    (Some(&*shared), zones)
+                }
+                None => (None, &mut places.no_node),
+            };
+            if let Some((_, p)) = zones.iter().find(|(z, _)| z.as_deref() == zone) {
+                return Some(p.clone());
+            }
+            let p = Placement::new(node.cloned(), zone.map(SharedStr::from));
+            zones.push((zone.map(Box::from), p.clone()));
+            Some(p)
+        })
+        .unwrap_or_default()
+}
+
 /// About how many Services and EndpointSlices a text holds: the places where `kind` is followed
-/// by `Service` or `EndpointSlice` as a JSON or YAML key and its value. The lists the reader
-/// fills are allocated at that size once, instead of grown by doubling, where each step copies
-/// all that was read so far and, for a moment, holds it twice (a 100,000-Service list's
-/// Services are 30 MB). An owner reference to a Service counts too (the list is then trimmed
-/// when read), and a typed list's items without a `kind` do not (the list then grows).
+/// by `Service` or `EndpointSlice` as a JSON or YAML key and its value, found in one pass. The
+/// lists the reader fills are allocated at that size once, instead of grown by doubling, where
+/// each step copies all that was read so far and, for a moment, holds it twice (a
+/// 100,000-Service list's Services are 30 MB). An owner reference to a Service counts too (the
+/// list is then trimmed when read), and a typed list's items without a `kind` do not (the list
+/// then grows).
 fn kind_counts(text: &str) -> KindCounts {
     let b = text.as_bytes();
     let mut n = KindCounts::default();
@@ -72,7 +106,7 @@ fn kind_counts(text: &str) -> KindCounts {
         let value = value.strip_prefix(b"\"").unwrap_or(value);
         let word = value
             .iter()
-            .position(|c| !c.is_ascii_alphabetic())
+            .position(|c| !c.is_ascii_alphanumeric())
             .map_or(value, |end| &value[..end]);
         match word {
             b"Service" => n.services += 1,
@@ -106,27 +140,13 @@ fn trim(found: &mut Found) {
     found.objects_of.slices.shrink_to_fit();
 }
 
-/// The read's one placement of `node` and `zone` (strings of [`SHARED`]).
-fn placement(node: Option<SharedStr>, zone: Option<SharedStr>) -> Placement {
-    let key = (
-        node.as_ref().map_or(0, SharedStr::addr),
-        zone.as_ref().map_or(0, SharedStr::addr),
-    );
-    PLACES.with_borrow_mut(|places| {
-        places
-            .entry(key)
-            .or_insert_with(|| Placement::new(node, zone))
-            .clone()
-    })
-}
-
-/// While it lives, this thread's reads share node names and zones; dropping it forgets them.
+/// While it lives, this thread's read shares placements and knows what to expect; dropping it
+/// forgets them.
 struct Sharing;
 
 impl Sharing {
     fn begin(text: &str) -> Sharing {
-        SHARED.with_borrow_mut(FastSet::clear);
-        PLACES.with_borrow_mut(FastMap::clear);
+        PLACES.take();
         EXPECTED.set(kind_counts(text));
         Sharing
     }
@@ -134,9 +154,7 @@ impl Sharing {
 
 impl Drop for Sharing {
     fn drop(&mut self) {
-        // The placements first: their keys are the addresses of the shared strings.
         PLACES.take();
-        SHARED.take();
         EXPECTED.take();
     }
 }
@@ -351,20 +369,6 @@ impl Leaf<'_> for String {
 impl Leaf<'_> for Box<str> {
     fn from_str(s: &str) -> Option<Self> {
         Some(s.into())
-    }
-}
-
-/// A string that repeats across objects (a node name, a zone): the first copy read.
-impl Leaf<'_> for SharedStr {
-    fn from_str(s: &str) -> Option<Self> {
-        Some(SHARED.with_borrow_mut(|set| match set.get(s) {
-            Some(first) => first.clone(),
-            None => {
-                let first = SharedStr::from(s);
-                set.insert(first.clone());
-                first
-            }
-        }))
     }
 }
 
@@ -791,8 +795,8 @@ lenient!(
 lenient!(Endpoint, EndpointKey {
     addresses: Addresses = "addresses",
     conditions: Conditions = "conditions",
-    node_name: SharedStr = "nodeName",
-    zone: SharedStr = "zone",
+    node_name: Str = "nodeName",
+    zone: Str = "zone",
     hostname: Box<str> = "hostname",
     hints: Hints = "hints",
     deprecated_topology: LabelMap = "deprecatedTopology",
@@ -1397,7 +1401,7 @@ fn slice_endpoint(e: Endpoint) -> R<crate::model::Endpoint> {
     out.ready = ready;
     out.serving = serving;
     out.terminating = terminating;
-    out.place = placement(e.node_name.opt()?, e.zone.opt()?);
+    out.place = placement(e.node_name.opt()?.as_deref(), e.zone.opt()?.as_deref());
     out.target_pod = pod_name(e.target_ref)?.map(Box::from);
     out.set_hints(hints_zones, hints_nodes);
     out.set_topology(topology.or_default()?);

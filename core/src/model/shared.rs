@@ -115,14 +115,6 @@ impl fmt::Debug for Placement {
     }
 }
 
-impl SharedStr {
-    /// Where the string is held: two `SharedStr`s of one interned string have one address.
-    #[cfg(feature = "typed-reader")]
-    pub(crate) fn addr(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
