@@ -47,40 +47,48 @@ thread_local! {
     static EXPECTED: Cell<KindCounts> = Cell::default();
 }
 
-/// The placements of a read, by node name, then by zone (a node has one, or a few). Each
-/// node's name is held once: the key, the copy beside it and the placements share it.
+/// The placements of a read, by node name, then by zone (a node has one, or a few). A node's
+/// name is held once: the key and its placements share it.
 #[derive(Default)]
 struct Places {
-    by_node: FastMap<SharedStr, (SharedStr, Zones)>,
+    by_node: FastMap<SharedStr, Zones>,
     no_node: Zones,
 }
 
 type Zones = Vec<(Option<Box<str>>, Placement)>;
 
 /// The read's one placement of `node` and `zone`: looked up by the text read, so that an
-/// endpoint of a node already seen allocates nothing.
+/// endpoint of a node and zone already seen allocates nothing.
 fn placement(node: Option<&str>, zone: Option<&str>) -> Placement {
-    PLACES
-        .with_borrow_mut(|places| {
-            let (node, zones) = match node {
-                Some(name) => {
-                    if !places.by_node.contains_key(name) {
-                        let shared = SharedStr::from(name);
-                        places.by_node.insert(shared.clone(), (shared, Vec::new()));
-                    }
-                    let (shared, zones) = places.by_node.get_mut(name)?;
-                    (Some(&*shared), zones)
+    let of = |zones: &Zones| {
+        zones
+            .iter()
+            .find(|(z, _)| z.as_deref() == zone)
+            .map(|(_, p)| p.clone())
+    };
+    PLACES.with_borrow_mut(|places| {
+        let (node, zones) = match node {
+            None => (None, &mut places.no_node),
+            Some(name) => {
+                if let Some(p) = places.by_node.get(name).and_then(of) {
+                    return p;
                 }
-                None => (None, &mut places.no_node),
-            };
-            if let Some((_, p)) = zones.iter().find(|(z, _)| z.as_deref() == zone) {
-                return Some(p.clone());
+                // A zone or a node not seen yet: the name's one copy, then its zones.
+                let shared = match places.by_node.get_key_value(name) {
+                    Some((shared, _)) => shared.clone(),
+                    None => SharedStr::from(name),
+                };
+                let zones = places.by_node.entry(shared.clone()).or_default();
+                (Some(shared), zones)
             }
-            let p = Placement::new(node.cloned(), zone.map(SharedStr::from));
-            zones.push((zone.map(Box::from), p.clone()));
-            Some(p)
-        })
-        .unwrap_or_default()
+        };
+        if let Some(p) = of(zones) {
+            return p;
+        }
+        let p = Placement::new(node, zone.map(SharedStr::from));
+        zones.push((zone.map(Box::from), p.clone()));
+        p
+    })
 }
 
 /// About how many Services and EndpointSlices a text holds: the places where `kind` is followed
