@@ -42,13 +42,14 @@ pub struct EndpointInfo {
     /// through [`EndpointInfo::node_name`] and [`EndpointInfo::zone`].
     pub place: Placement,
     /// Topology hints and legacy topology labels; `None` when it has neither.
-    pub hints: Option<Box<EndpointHints>>,
+    pub hints: Option<Box<EndpointTopology>>,
 }
 
-/// The topology an endpoint's slice gives beyond its node and zone: rarely set, so held apart
-/// from [`EndpointInfo`].
+/// The topology an endpoint's slice gives beyond its node and zone (its hints, and the legacy
+/// labels): rarely set, so held apart from [`EndpointInfo`]. (The loaded endpoint's `hints`
+/// field is [`crate::model::EndpointHints`].)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EndpointHints {
+pub struct EndpointTopology {
     /// Zone hints (`None` = no hints).
     pub zones: Option<Vec<String>>,
     /// Node hints (`None` = no hints).
@@ -103,7 +104,7 @@ impl EndpointInfo {
     }
 
     /// The hints, made when the endpoint has none yet.
-    pub fn hints_mut(&mut self) -> &mut EndpointHints {
+    pub fn hints_mut(&mut self) -> &mut EndpointTopology {
         self.hints.get_or_insert_default()
     }
 }
@@ -788,7 +789,7 @@ fn endpoints_for(
                 let nodes = e.hints_nodes().map(owned);
                 let topology = e.topology();
                 let hints = (zones.is_some() || nodes.is_some() || topology.is_some()).then(|| {
-                    Box::new(EndpointHints {
+                    Box::new(EndpointTopology {
                         zones,
                         nodes,
                         topology: topology.cloned().unwrap_or_default(),

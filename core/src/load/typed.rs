@@ -131,6 +131,17 @@ struct KindCounts {
     slices: usize,
 }
 
+impl KindCounts {
+    /// The counts, cut so that the room made for them is never more bytes than a text of
+    /// `len` bytes, whatever the text repeats (the words in annotations, say).
+    fn at_most_the_text(self, len: usize) -> KindCounts {
+        KindCounts {
+            services: self.services.min(len / size_of::<Service>()),
+            slices: self.slices.min(len / size_of::<EndpointSlice>()),
+        }
+    }
+}
+
 /// `list` with room for the expected number of its objects when it is still empty (the first
 /// object of its kind in this read); the expectation is used once.
 fn expect_room<T>(list: &mut Vec<T>, expected: impl FnOnce(&mut KindCounts) -> &mut usize) {
@@ -155,7 +166,7 @@ struct Sharing;
 impl Sharing {
     fn begin(text: &str) -> Sharing {
         PLACES.take();
-        EXPECTED.set(kind_counts(text));
+        EXPECTED.set(kind_counts(text).at_most_the_text(text.len()));
         Sharing
     }
 }
@@ -1559,6 +1570,14 @@ mod tests {
         let n = kind_counts(yaml);
         assert_eq!((n.services, n.slices), (1, 1));
         assert_eq!(kind_counts("kind").services, 0);
+        // Text that only repeats the words (in annotations, say) makes no more room than
+        // its own size.
+        let repeated = r#"{"kind":"Service"}"#.repeat(1000);
+        let n = kind_counts(&repeated);
+        assert_eq!(n.services, 1000);
+        let n = n.at_most_the_text(repeated.len());
+        assert_eq!(n.services, repeated.len() / size_of::<Service>());
+        assert!(n.services < 100);
     }
 
     /// The lists sized from [`kind_counts`] hold what was read at its length, also when the
@@ -1573,9 +1592,11 @@ mod tests {
         let slice = r#"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"s","namespace":"d",
             "ownerReferences":[{"kind":"Service","name":"a"}]},"addressType":"IPv4","endpoints":[]}"#;
         let over = format!(
-            r#"{{"apiVersion":"v1","kind":"List","items":[{},{},{slice}]}}"#,
+            r#"{{"apiVersion":"v1","kind":"List","items":[{},{},{slice}]{}}}"#,
             svc("a"),
-            svc("b")
+            svc("b"),
+            // Long enough that the counts are not cut to the text's size.
+            " ".repeat(1000)
         );
         let found = read_json(None, &over).unwrap().objects_of;
         assert_eq!((found.services.len(), found.services.capacity()), (2, 2));
