@@ -92,17 +92,46 @@ fn placement(node: Option<&str>, zone: Option<&str>) -> Placement {
 }
 
 /// About how many Services and EndpointSlices a text holds: the places where `kind` is followed
-/// by `Service` or `EndpointSlice` as a JSON or YAML key and its value, found in one pass. The
-/// lists the reader fills are allocated at that size once, instead of grown by doubling, where
-/// each step copies all that was read so far and, for a moment, holds it twice (a
-/// 100,000-Service list's Services are 30 MB). An owner reference to a Service counts too (the
-/// list is then trimmed when read), and a typed list's items without a `kind` do not (the list
-/// then grows).
+/// by `Service` or `EndpointSlice` as a JSON or YAML key and its value. The lists the reader
+/// fills are allocated at that size once, instead of grown by doubling, where each step copies
+/// all that was read so far and, for a moment, holds it twice (a 100,000-Service list's
+/// Services are 30 MB). An owner reference to a Service counts too (the list is then trimmed
+/// when read), and a typed list's items without a `kind` do not (the list then grows).
+///
+/// A text of more than [`SAMPLED`] bytes is not read whole (a pass over 38 MB costs about 4 ms,
+/// 5 % of its load): [`WINDOWS`] stretches of it, spread evenly, are counted, and the counts
+/// scaled to its length with an eighth more, so that a list in any order (all Services first,
+/// as `kubectl get svc,endpointslices` prints them) is seen in proportion.
 fn kind_counts(text: &str) -> KindCounts {
     let b = text.as_bytes();
+    if b.len() <= SAMPLED {
+        return kinds_in(b, 0..b.len());
+    }
+    let (step, window) = (b.len() / WINDOWS, SAMPLED / WINDOWS);
     let mut n = KindCounts::default();
-    for at in memchr::memmem::find_iter(b, b"kind") {
-        let value = &b[at + 4..];
+    for k in 0..WINDOWS {
+        let m = kinds_in(b, k * step..k * step + window);
+        n.services += m.services;
+        n.slices += m.slices;
+    }
+    let scale = |c: usize| c.saturating_mul(b.len()) / SAMPLED * 9 / 8;
+    KindCounts {
+        services: scale(n.services),
+        slices: scale(n.slices),
+    }
+}
+
+/// Texts up to this size are counted whole; longer ones in [`WINDOWS`] stretches of this much
+/// in all.
+const SAMPLED: usize = 1 << 20;
+const WINDOWS: usize = 32;
+
+/// The counts of [`kind_counts`] for the `kind` keys that start in `within` (their values may
+/// lie beyond it).
+fn kinds_in(b: &[u8], within: std::ops::Range<usize>) -> KindCounts {
+    let mut n = KindCounts::default();
+    for at in memchr::memmem::find_iter(&b[within.clone()], b"kind") {
+        let value = &b[within.start + at + 4..];
         let value = value
             .strip_prefix(b"\"")
             .unwrap_or(value)
@@ -1578,6 +1607,31 @@ mod tests {
         let n = n.at_most_the_text(repeated.len());
         assert_eq!(n.services, repeated.len() / size_of::<Service>());
         assert!(n.services < 100);
+    }
+
+    /// A long text is counted in stretches, scaled to its length: within an eighth or so of
+    /// the true counts, whether the kinds are mixed or come one after the other.
+    #[test]
+    fn kind_counts_of_a_long_text_are_close() {
+        let svc = r#"{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},"#;
+        let slice = r#"{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "endpoints": [{"addresses": ["10.0.0.1"], "nodeName": "n"}, {"addresses": ["10.0.0.2"], "nodeName": "n"}]},"#;
+        let (count, services, slices) = (30_000, svc.repeat(30_000), slice.repeat(30_000));
+        for text in [
+            svc.to_owned() + slice,
+            services.clone() + &slices,
+            slices.clone() + &services,
+        ] {
+            let text = if text.len() < 1000 {
+                text.repeat(count)
+            } else {
+                text
+            };
+            assert!(text.len() > 4 * SAMPLED);
+            let n = kind_counts(&text);
+            for got in [n.services, n.slices] {
+                assert!((count..=count * 5 / 4).contains(&got), "{got} for {count}");
+            }
+        }
     }
 
     /// The lists sized from [`kind_counts`] hold what was read at its length, also when the
