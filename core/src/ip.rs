@@ -78,23 +78,10 @@ pub fn parse_ip_strict(s: &str) -> Option<IpAddr> {
 }
 
 /// Whether an IPv4 text has an octet with a leading zero (`10.0.01.1`): accepted by kube-proxy,
-/// refused by current API servers. (A part of the text between dots, of two bytes or more,
-/// that starts with `0`; never for a text with a colon. Validation names it in its message
-/// when the strict reader refuses an address.)
+/// refused by current API servers. Validation names it in its message when the strict reader
+/// refuses an address.
 pub fn has_leading_zero(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut zero_first = false;
-    let mut found = false;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b':' => return false,
-            b'.' => {}
-            _ if zero_first => found = true,
-            _ => {}
-        }
-        zero_first = c == b'0' && (i == 0 || b[i - 1] == b'.');
-    }
-    found
+    !s.contains(':') && s.split('.').any(|p| p.len() > 1 && p.starts_with('0'))
 }
 
 /// Parses a CIDR the way kube-proxy does for source ranges: trimmed, octets with leading zeros
@@ -143,42 +130,9 @@ mod tests {
         }
 
         #[test]
-        fn leading_zero_check_is_the_rule(s in "[0-9.:a]{0,12}") {
-            let rule = !s.contains(':') && s.split('.').any(|p| p.len() > 1 && p.starts_with('0'));
-            proptest::prop_assert_eq!(has_leading_zero(&s), rule);
-        }
-
-        #[test]
         fn strict_parse_of_dotted_numbers(parts in proptest::collection::vec("0{0,2}[0-9]{0,3}", 0..6)) {
             let s = parts.join(".");
             proptest::prop_assert_eq!(parse_ip_strict(&s), s.parse::<IpAddr>().ok());
-        }
-    }
-
-    #[test]
-    fn leading_zero_is_a_part_of_two_bytes_or_more_starting_with_zero() {
-        let rule =
-            |s: &str| !s.contains(':') && s.split('.').any(|p| p.len() > 1 && p.starts_with('0'));
-        for s in [
-            "10.180.00.001",
-            "10.180.0.1",
-            "0.0.0.0",
-            "01",
-            "0",
-            "0x.1",
-            "1.0",
-            "1.0.",
-            "00",
-            ".0a",
-            "::ffff:010.0.0.1",
-            "a.01",
-            "",
-            "0.",
-            ".0",
-            "10.0a.1",
-            "0:01",
-        ] {
-            assert_eq!(has_leading_zero(s), rule(s), "{s:?}");
         }
     }
 

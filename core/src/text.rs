@@ -133,30 +133,18 @@ impl Word {
     fn push_ip(&mut self, ip: &IpAddr) {
         match ip {
             IpAddr::V4(v4) => {
-                let [a, b, c, d] = v4.octets();
-                self.push_octet(a);
-                self.push_byte(b'.');
-                self.push_octet(b);
-                self.push_byte(b'.');
-                self.push_octet(c);
-                self.push_byte(b'.');
-                self.push_octet(d);
+                for (k, o) in v4.octets().into_iter().enumerate() {
+                    if k > 0 {
+                        self.push_byte(b'.');
+                    }
+                    self.push_num(u32::from(o));
+                }
             }
             IpAddr::V6(_) => {
                 // Never fails: an IPv6 address is at most 45 bytes of text.
                 let _ = write!(self, "{ip}");
             }
         }
-    }
-
-    fn push_octet(&mut self, o: u8) {
-        if o >= 100 {
-            self.push_byte(b'0' + o / 100);
-        }
-        if o >= 10 {
-            self.push_byte(b'0' + o / 10 % 10);
-        }
-        self.push_byte(b'0' + o % 10);
     }
 
     fn push_num(&mut self, n: u32) {

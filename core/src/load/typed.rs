@@ -357,53 +357,16 @@ trait Leaf<'de>: Sized {
     }
 }
 
-struct FVisitor<T>(PhantomData<T>);
-
 fn val<T>(v: Option<T>) -> F<T> {
     v.map_or(F::Wrong, F::Val)
 }
 
-impl<'de, T: Leaf<'de>> Visitor<'de> for FVisitor<T> {
-    type Value = F<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
-    }
-    fn visit_unit<E>(self) -> Result<F<T>, E> {
-        Ok(F::Null)
-    }
-    fn visit_none<E>(self) -> Result<F<T>, E> {
-        Ok(F::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<F<T>, D::Error> {
-        F::deserialize(d)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<F<T>, E> {
-        Ok(val(T::from_bool(b)))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<F<T>, E> {
-        Ok(val(T::from_i64(n)))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<F<T>, E> {
-        Ok(val(T::from_u64(n)))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<F<T>, E> {
-        Ok(F::Wrong)
-    }
-    fn visit_str<E>(self, s: &str) -> Result<F<T>, E> {
-        Ok(val(T::from_str(s)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<F<T>, A::Error> {
-        Ok(val(T::from_seq(a)?))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<F<T>, A::Error> {
-        Ok(val(T::from_map(a)?))
-    }
-}
-
+/// A field read on its own: the value [`InPlace`] writes into an absent one.
 impl<'de, T: Leaf<'de>> Deserialize<'de> for F<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(FVisitor(PhantomData))
+        let mut slot = F::Absent;
+        d.deserialize_any(InPlace(&mut slot))?;
+        Ok(slot)
     }
 }
 
@@ -642,8 +605,9 @@ fn set<'de, T: Leaf<'de>, A: MapAccess<'de>>(slot: &mut F<T>, a: &mut A) -> Resu
     a.next_value_seed(InPlace(slot))
 }
 
-/// Reads a value into a field as [`F`]'s `Deserialize` would, a map through
-/// [`Leaf::fill_from_map`].
+/// Reads a value into a field: absent, `null`, the value of `T` or wrong (see [`Leaf`]); a
+/// map through [`Leaf::fill_from_map`], which fills an object where it lies. Every field is
+/// read through it, also [`F`]'s `Deserialize`.
 struct InPlace<'s, T>(&'s mut F<T>);
 
 impl<'de, T: Leaf<'de>> DeserializeSeed<'de> for InPlace<'_, T> {

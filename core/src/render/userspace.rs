@@ -281,14 +281,6 @@ fn cidr(ip: IpAddr) -> String {
     }
 }
 
-/// `ip:port` or `[ip]:port` (Go's `JoinHostPort`).
-fn join_host_port(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(_) => format!("{ip}:{port}"),
-        IpAddr::V6(_) => format!("[{ip}]:{port}"),
-    }
-}
-
 /// Extra match of a portal rule.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Extra {
@@ -330,12 +322,12 @@ fn port_rules(proxy: &Proxy, p: &ProxiedPort, out: &mut Vec<Rule>) {
     } else {
         format!(
             "-j DNAT --to-destination {}",
-            join_host_port(proxy.bind_address, p.proxy_port)
+            crate::ip::join_host_port(&proxy.bind_address, p.proxy_port)
         )
     };
     let host_target = format!(
         "-j DNAT --to-destination {}",
-        join_host_port(proxy.host_ip, p.proxy_port)
+        crate::ip::join_host_port(&proxy.host_ip, p.proxy_port)
     );
     let with = |mut w: Vec<String>, target: &str| {
         w.push(target.to_owned());
