@@ -1,7 +1,7 @@
 //! The loader, validation, snapshot and categorization never panic, whatever the input:
 //! random bytes, and random mutations (cuts, byte flips, value swaps) of valid manifests.
 
-mod mutate_common;
+use crate::mutate_common;
 
 use proptest::prelude::*;
 use svccore::categorize::{categorize, NodeContext};

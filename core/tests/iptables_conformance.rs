@@ -1,7 +1,7 @@
 //! Conformance: every case in tests/conformance/iptables renders (restore form) to exactly
 //! kube-proxy's golden text after kube-proxy's test sort.
 
-mod conformance_common;
+use crate::conformance_common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! the local-policy fallback, weight-0 draining, stats/rate columns, ipsets, iptables payload,
 //! kube-ipvs0 addresses and the trace lookup.
 
-mod ipvs_common;
+use crate::ipvs_common;
 
 use ipvs_common::*;
 use svccore::model::{IpFamily, Protocol};

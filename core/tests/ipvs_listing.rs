@@ -2,7 +2,7 @@
 //! spaces), the same listings byte-exact against text built here from ipvsadm's printf formats,
 //! and the spec's worked example (ipvs.md §9).
 
-mod ipvs_common;
+use crate::ipvs_common;
 
 use ipvs_common::*;
 use svccore::model::{IpFamily, Protocol};

@@ -1,7 +1,7 @@
 //! `ipvsadm -S -n` parses back (with a parser written here from ipvsadm's option grammar) to the
 //! virtual and real servers the renderer built.
 
-mod ipvs_common;
+use crate::ipvs_common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -3,7 +3,7 @@
 //! against the case's own cluster and settings, untouched and with edits a drifted node would
 //! show, each finding attributed to its service port.
 
-mod conformance_common;
+use crate::conformance_common;
 
 use proptest::prelude::*;
 use svccore::audit::nftables::audit;

@@ -10,7 +10,7 @@
 //! order (the `load` form's creation order) is compared with the kernel by
 //! `tests/kernel/test_nftables.py`.
 
-mod conformance_common;
+use crate::conformance_common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! fresh single trace ([`trace_mode`]) gives, packet by packet, in every mode, on every
 //! conformance case and example.
 
-mod conformance_common;
+use crate::conformance_common;
 
 use std::net::IpAddr;
 use std::path::Path;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod mutate_common;
+use crate::mutate_common;
 
 use proptest::prelude::*;
 use svccore::validate::{validate, ValidateOptions};
