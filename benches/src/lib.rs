@@ -45,14 +45,8 @@ pub fn view(i: usize) -> ServicePortView {
         .map(|k| {
             let ip = ip4(100 + (i * ENDPOINTS + k) / 62_500, i * ENDPOINTS + k);
             EndpointInfo {
-                ip,
-                port: 8080,
-                endpoint: format!("{ip}:8080").into(),
-                ready: true,
-                serving: true,
-                terminating: false,
                 place: Placement::new(Some(format!("node-{}", k % 4).into()), None),
-                hints: None,
+                ..EndpointInfo::at(ip, 8080)
             }
         })
         .collect();

@@ -22,17 +22,11 @@ fn view(i: usize, eps: usize) -> ServicePortView {
         .map(|k| {
             let ip = ip(100 + i / 60000, i * eps + k);
             EndpointInfo {
-                ip,
-                port: 8080,
-                endpoint: format!("{ip}:8080").into(),
-                ready: true,
-                serving: true,
-                terminating: false,
                 place: Placement::new(
                     Some(if k % 3 == 0 { "node-a" } else { "node-b" }.into()),
                     None,
                 ),
-                hints: None,
+                ..EndpointInfo::at(ip, 8080)
             }
         })
         .collect();

@@ -1,6 +1,6 @@
-//! The core's integration tests, one module per subject, built as one test binary: each
-//! would otherwise link its own copy of the crate and its dependencies (a clean `make test`
-//! wrote some 20 MB per file to disk and spent as long linking).
+//! The core's integration tests, one module per subject, built as one test binary: a binary
+//! per file would link its own copy of the crate and its dependencies, some 20 MB on disk and
+//! a link each (`cargo test -p svccore --test integration select::` runs one subject).
 
 mod conformance_common;
 mod ipvs_common;

@@ -164,7 +164,7 @@ impl Owners {
             keys: HashMap::new(),
         };
         for v in &snap.ports {
-            let spn = &v.service_port_name.to_string();
+            let spn = v.service_port_name.to_string();
             let proto = v.protocol.lower();
             let base = port_base(&v.namespace, &v.name, proto, &v.port_name);
             for pre in [
@@ -184,7 +184,7 @@ impl Owners {
             }
             let mut key = |k: String| {
                 let owners = o.keys.entry(k).or_default();
-                if !owners.contains(spn) {
+                if !owners.contains(&spn) {
                     owners.push(spn.clone());
                 }
             };

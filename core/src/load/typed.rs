@@ -98,10 +98,11 @@ fn placement(node: Option<&str>, zone: Option<&str>) -> Placement {
 /// Services are 30 MB). An owner reference to a Service counts too (the list is then trimmed
 /// when read), and a typed list's items without a `kind` do not (the list then grows).
 ///
-/// A text of more than [`SAMPLED`] bytes is not read whole (a pass over 38 MB costs about 4 ms,
-/// 5 % of its load): [`WINDOWS`] stretches of it, spread evenly, are counted, and the counts
-/// scaled to its length with an eighth more, so that a list in any order (all Services first,
-/// as `kubectl get svc,endpointslices` prints them) is seen in proportion.
+/// A text of more than [`SAMPLED`] bytes is not read whole (a pass over a cold 38 MB text
+/// costs about 12 ms of its load: benches/README.md, Loader): [`WINDOWS`] stretches of it,
+/// spread evenly, are counted, and the counts scaled to its length with an eighth more, so
+/// that a list in any order (all Services first, as `kubectl get svc,endpointslices` prints
+/// them) is seen in proportion.
 fn kind_counts(text: &str) -> KindCounts {
     let b = text.as_bytes();
     if b.len() <= SAMPLED {

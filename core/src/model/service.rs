@@ -176,43 +176,10 @@ pub struct ServiceMore {
 }
 
 impl ServiceMore {
-    /// Every field absent (what `Default` gives). The fields are named whole, so a field
-    /// added to the struct must be added here.
+    /// Every field absent: what `Default` gives (an empty list, `None`), so a field added to
+    /// the struct is covered too.
     pub fn is_empty(&self) -> bool {
-        let ServiceMore {
-            cluster_ips,
-            ip_families,
-            ip_family_policy,
-            external_ips,
-            external_name,
-            load_balancer_ip,
-            load_balancer_source_ranges,
-            lb_ingress,
-            health_check_node_port,
-            affinity_timeout,
-            topology_keys,
-            traffic_distribution,
-        } = self;
-        [
-            cluster_ips,
-            ip_families,
-            external_ips,
-            load_balancer_source_ranges,
-            topology_keys,
-        ]
-        .iter()
-        .all(|l| l.is_empty())
-            && [
-                ip_family_policy,
-                external_name,
-                load_balancer_ip,
-                traffic_distribution,
-            ]
-            .iter()
-            .all(|o| o.is_none())
-            && lb_ingress.is_empty()
-            && health_check_node_port.is_none()
-            && affinity_timeout.is_none()
+        *self == ServiceMore::default()
     }
 }
 
